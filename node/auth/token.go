@@ -1,0 +1,127 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token roles.
+const (
+	RoleParent = "parent"
+	RoleChild  = "child"
+)
+
+// Token lifetimes.
+const (
+	ParentTokenTTL = 15 * time.Minute
+	ChildTokenTTL  = 30 * 24 * time.Hour // device tokens; revocable per device
+	issuer         = "daisydog"
+)
+
+// Claims are what an access token asserts.
+type Claims struct {
+	Role     string `json:"role"`
+	FamilyID string `json:"fam"`
+	DeviceID string `json:"dev,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// ErrInvalidToken covers every reason a token is refused.
+var ErrInvalidToken = errors.New("auth: invalid or expired token")
+
+// Key is a signing key pair with its ID.
+type Key struct {
+	ID      string
+	Private ed25519.PrivateKey // nil for verify-only keys
+	Public  ed25519.PublicKey
+}
+
+// Tokens issues and verifies access tokens. Keys are swapped atomically when
+// new keys are replicated.
+type Tokens struct {
+	now func() time.Time
+	mu  sync.RWMutex
+	cur *Key
+	all map[string]ed25519.PublicKey
+}
+
+// NewTokens returns an issuer/verifier using clock now.
+func NewTokens(now func() time.Time) *Tokens {
+	return &Tokens{now: now, all: map[string]ed25519.PublicKey{}}
+}
+
+// SetKeys installs the signing key (the newest with a private half) and all verification keys.
+func (t *Tokens) SetKeys(keys []Key) {
+	all := make(map[string]ed25519.PublicKey, len(keys))
+	var cur *Key
+	for i := range keys {
+		all[keys[i].ID] = keys[i].Public
+		if cur == nil && keys[i].Private != nil {
+			cur = &keys[i]
+		}
+	}
+	t.mu.Lock()
+	t.cur, t.all = cur, all
+	t.mu.Unlock()
+}
+
+// Ready reports whether a signing key is installed.
+func (t *Tokens) Ready() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.cur != nil
+}
+
+// Issue signs a token for subject with the given role and lifetime.
+func (t *Tokens) Issue(subject, role, familyID, deviceID string, ttl time.Duration) (string, time.Time, error) {
+	t.mu.RLock()
+	k := t.cur
+	t.mu.RUnlock()
+	if k == nil {
+		return "", time.Time{}, errors.New("auth: no signing key yet")
+	}
+	now := t.now()
+	exp := now.Add(ttl)
+	c := Claims{Role: role, FamilyID: familyID, DeviceID: deviceID, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: issuer, Subject: subject, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
+	}}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["kid"] = k.ID
+	s, err := tok.SignedString(k.Private)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: sign: %w", err)
+	}
+	return s, exp, nil
+}
+
+// Verify parses and checks a token.
+func (t *Tokens) Verify(s string) (*Claims, error) {
+	if len(s) > 4096 {
+		return nil, ErrInvalidToken
+	}
+	var c Claims
+	_, err := jwt.ParseWithClaims(s, &c, func(tok *jwt.Token) (any, error) {
+		kid, _ := tok.Header["kid"].(string)
+		t.mu.RLock()
+		pub, ok := t.all[kid]
+		t.mu.RUnlock()
+		if !ok {
+			return nil, ErrInvalidToken
+		}
+		return pub, nil
+	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer(issuer), jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.now), jwt.WithIssuedAt())
+	if err != nil {
+		return nil, ErrInvalidToken
+	}
+	if (c.Role != RoleParent && c.Role != RoleChild) || c.Subject == "" || c.FamilyID == "" ||
+		(c.Role == RoleChild && c.DeviceID == "") {
+		return nil, ErrInvalidToken
+	}
+	return &c, nil
+}

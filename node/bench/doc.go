@@ -1,0 +1,30 @@
+// Package bench is the load generator behind `daisydog bench`: a program that
+// drives a running DaisyDog cluster over its public HTTPS API and prints
+// numbers. It is not a test and makes no pass/fail judgement.
+//
+// What it owns: creating a throw-away family (one parent with a random
+// e-mail and password, N children, one linked device token per child),
+// running C closed-loop (or think-time) chat clients against one or more
+// targets round-robin, and summarising throughput, errors by status and exact
+// latency percentiles.
+//
+// What it must never do: talk to storage, Raft or policies directly (only the
+// HTTP API, like a real client); print or log the parent password or tokens;
+// retry during measurement (a 503 there is a result, not noise).
+//
+// Invariants:
+//   - Run is bounded: it honours ctx, every request has a timeout, setup
+//     retries are capped, and the measured phase ends at Warmup+Duration
+//     (in-flight requests are cancelled then and not counted).
+//   - Only turns that start after the warm-up and finish inside the window
+//     are counted; Turns counts 2xx chat turns with a well-formed body,
+//     Errors counts everything else, keyed by HTTP status ("503") or by
+//     "timeout", "transport" or "bad_response".
+//   - With MaxTurns > 0, exactly MaxTurns measured chat requests are started
+//     (unless the window or ctx ends first), so Turns+Errors == MaxTurns.
+//   - Percentiles are exact (nearest rank over the full sorted slice of
+//     successful-turn latencies), never approximated; memory is 8 bytes per
+//     measured turn.
+//   - One shared http.Client with keep-alive (HTTP/1.1, so C clients use C
+//     connections like C devices would), idle pool ≥ C per host.
+package bench

@@ -1,0 +1,439 @@
+package raftcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+)
+
+// ErrUnavailable means no leader could take the write within the bound; the
+// caller should answer 503 with Retry-After.
+var ErrUnavailable = errors.New("raftcluster: no leader available")
+
+// ErrAmbiguous means the write was sent but its outcome is unknown (the
+// leader was lost mid-flight). It was not acknowledged.
+var ErrAmbiguous = errors.New("raftcluster: write outcome unknown")
+
+// Config configures a cluster node.
+type Config struct {
+	NodeID    string
+	Bind      string // cluster port listen address
+	Advertise string // address other nodes dial (defaults to Bind)
+	Dir       string // Raft log, stable store and snapshots
+	Identity  *Identity
+	// SnapshotKey encrypts snapshots (32 bytes).
+	SnapshotKey []byte
+	Machine     StateMachine
+	Logger      *slog.Logger
+	// Bootstrap forms a new single-voter cluster if the log is empty.
+	Bootstrap bool
+
+	SnapshotThreshold uint64        // entries between snapshots (default 8192)
+	SnapshotInterval  time.Duration // how often to check (default 30s)
+	TrailingLogs      uint64        // entries kept after a snapshot (default 10240)
+	ApplyTimeout      time.Duration // bound for a write including leader wait (default 5s)
+	// OnFatal is called when the state machine cannot apply committed entries.
+	// The default logs and exits the process so that a restart replays the log.
+	OnFatal func(error)
+}
+
+// Cluster is a running Raft node.
+type Cluster struct {
+	cfg    Config
+	raft   *raft.Raft
+	store  *raftboltdb.BoltStore
+	mux    *mux
+	dialer *dialer
+	rpc    *http.Server
+	fsm    *fsm
+	client *http.Client
+	log    *slog.Logger
+
+	leaderMu      sync.Mutex
+	leaderChanged chan struct{}
+	observer      *raft.Observer
+	obsCh         chan raft.Observation
+	done          chan struct{}
+	wg            sync.WaitGroup
+	closeOnce     sync.Once
+}
+
+// Start opens the Raft stores, the cluster port and starts the node.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Advertise == "" {
+		cfg.Advertise = cfg.Bind
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SnapshotThreshold == 0 {
+		cfg.SnapshotThreshold = 8192
+	}
+	if cfg.SnapshotInterval == 0 {
+		cfg.SnapshotInterval = 30 * time.Second
+	}
+	if cfg.TrailingLogs == 0 {
+		cfg.TrailingLogs = 10240
+	}
+	if cfg.ApplyTimeout == 0 {
+		cfg.ApplyTimeout = 5 * time.Second
+	}
+	log := cfg.Logger.With("component", "raft", "node", cfg.NodeID)
+	if cfg.OnFatal == nil {
+		cfg.OnFatal = func(err error) {
+			log.Error("state machine failed; stopping so a restart replays the log", "err", err)
+			os.Exit(70)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "tmp"), 0o700); err != nil {
+		return nil, fmt.Errorf("raftcluster: %w", err)
+	}
+	cleanTmp(filepath.Join(cfg.Dir, "tmp"))
+
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(cfg.Dir, "raft.db"),
+		// Without freelist sync bbolt's per-commit cost stays flat as the
+		// log is trimmed; the freelist is rebuilt on open instead.
+		BoltOptions: &bbolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("raftcluster: open log store: %w", err)
+	}
+	logs, err := raft.NewLogCache(1024, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr, JSONFormat: true})
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hlog)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("raftcluster: snapshot store: %w", err)
+	}
+
+	c := &Cluster{cfg: cfg, store: store, log: log, leaderChanged: make(chan struct{}), done: make(chan struct{})}
+	c.dialer = &dialer{id: cfg.Identity, expectID: c.idForAddr}
+	m, err := newMux(cfg.Bind, cfg.Identity, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	c.mux = m
+	stream := &streamLayer{chanListener: m.raft, advertise: tcpAddr(cfg.Advertise), dial: c.dialer.dial}
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 5, Timeout: 10 * time.Second, Logger: hlog,
+	})
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.Logger = hlog
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 512
+
+	f := &fsm{sm: cfg.Machine, key: cfg.SnapshotKey, tmpDir: filepath.Join(cfg.Dir, "tmp"), log: log, onFatal: cfg.OnFatal, notify: make(chan struct{})}
+	if idx, err := cfg.Machine.AppliedIndex(ctx); err == nil {
+		f.applied = idx
+	}
+	c.fsm = f
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(logs, store, snaps)
+		if err != nil {
+			c.closeTransport()
+			return nil, err
+		}
+		if !has {
+			if err := raft.BootstrapCluster(rc, logs, store, snaps, trans, raft.Configuration{Servers: []raft.Server{
+				{ID: rc.LocalID, Address: raft.ServerAddress(cfg.Advertise), Suffrage: raft.Voter},
+			}}); err != nil {
+				c.closeTransport()
+				return nil, fmt.Errorf("raftcluster: bootstrap: %w", err)
+			}
+		}
+	}
+	r, err := raft.NewRaft(rc, f, logs, store, snaps, trans)
+	if err != nil {
+		c.closeTransport()
+		return nil, fmt.Errorf("raftcluster: start raft: %w", err)
+	}
+	c.raft = r
+	c.obsCh = make(chan raft.Observation, 16)
+	c.observer = raft.NewObserver(c.obsCh, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	r.RegisterObserver(c.observer)
+	c.wg.Add(1)
+	go c.watchLeader()
+
+	c.client = &http.Client{Transport: &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return c.dialer.dial(ctx, addr, protoRPC)
+		},
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+	c.rpc = &http.Server{Handler: c.rpcHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := c.rpc.Serve(m.rpc); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			log.Warn("cluster rpc server stopped", "err", err)
+		}
+	}()
+	return c, nil
+}
+
+func cleanTmp(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+}
+
+func (c *Cluster) closeTransport() {
+	c.mux.Close()
+	c.store.Close()
+}
+
+func (c *Cluster) watchLeader() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.obsCh:
+			c.leaderMu.Lock()
+			close(c.leaderChanged)
+			c.leaderChanged = make(chan struct{})
+			c.leaderMu.Unlock()
+		}
+	}
+}
+
+func (c *Cluster) leaderChange() <-chan struct{} {
+	c.leaderMu.Lock()
+	defer c.leaderMu.Unlock()
+	return c.leaderChanged
+}
+
+// idForAddr maps a cluster address to the node ID in the current configuration.
+func (c *Cluster) idForAddr(addr string) string {
+	if c.raft == nil {
+		return ""
+	}
+	f := c.raft.GetConfiguration()
+	if f.Error() != nil {
+		return ""
+	}
+	for _, s := range f.Configuration().Servers {
+		if string(s.Address) == addr {
+			return string(s.ID)
+		}
+	}
+	return ""
+}
+
+// NodeID returns this node's ID.
+func (c *Cluster) NodeID() string { return c.cfg.NodeID }
+
+// IsLeader reports whether this node is the leader.
+func (c *Cluster) IsLeader() bool { return c.raft.State() == raft.Leader }
+
+// Leader returns the current leader's cluster address and ID ("" if unknown).
+func (c *Cluster) Leader() (addr, id string) {
+	a, i := c.raft.LeaderWithID()
+	return string(a), string(i)
+}
+
+// WaitLeader blocks until a leader is known or ctx ends.
+func (c *Cluster) WaitLeader(ctx context.Context) error {
+	for {
+		ch := c.leaderChange()
+		if a, _ := c.raft.LeaderWithID(); a != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Apply replicates a command and returns the state machine's response. Any
+// node may be asked; followers forward to the leader over the cluster port.
+// It returns within ApplyTimeout (or ctx): ErrUnavailable when no leader took
+// the write, ErrAmbiguous when the write may or may not have been applied.
+func (c *Cluster) Apply(ctx context.Context, cmd []byte) (Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ApplyTimeout)
+	defer cancel()
+	for {
+		ch := c.leaderChange()
+		addr, id := c.raft.LeaderWithID()
+		switch {
+		case string(id) == c.cfg.NodeID:
+			resp, retry, err := c.applyLocal(ctx, cmd)
+			if !retry {
+				return resp, err
+			}
+		case addr != "":
+			resp, retry, err := c.forward(ctx, string(addr), cmd)
+			if !retry {
+				return resp, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return Response{}, ErrUnavailable
+		case <-ch:
+		case <-time.After(50 * time.Millisecond):
+			// Leadership may also move without an observation reaching
+			// us (e.g. a forward hit a node that just stepped down).
+		}
+	}
+}
+
+// applyLocal applies on this node as leader. retry reports that nothing was
+// written and another attempt (e.g. after a leader change) is safe.
+func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) (Response, bool, error) {
+	timeout := time.Until(deadline(ctx))
+	if timeout <= 0 {
+		return Response{}, false, ErrUnavailable
+	}
+	f := c.raft.Apply(cmd, timeout)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
+			return Response{}, true, nil
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrRaftShutdown):
+			return Response{}, false, ErrAmbiguous
+		default:
+			return Response{}, false, fmt.Errorf("raftcluster: apply: %w", err)
+		}
+	}
+	resp, ok := f.Response().(Response)
+	if !ok {
+		return Response{}, false, fmt.Errorf("raftcluster: unexpected FSM response %T", f.Response())
+	}
+	if resp.Code == "unavailable" {
+		return resp, false, ErrUnavailable
+	}
+	return resp, false, nil
+}
+
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(5 * time.Second)
+}
+
+// WaitApplied blocks until this node's state machine has applied index idx
+// (read-your-writes after a forwarded write), bounded by ctx.
+func (c *Cluster) WaitApplied(ctx context.Context, idx uint64) error {
+	return c.fsm.waitApplied(ctx, idx)
+}
+
+// Status describes the node and the cluster as this node sees it.
+type Status struct {
+	NodeID       string       `json:"node_id"`
+	State        string       `json:"state"`
+	LeaderID     string       `json:"leader_id"`
+	LeaderAddr   string       `json:"leader_addr"`
+	Term         uint64       `json:"term"`
+	AppliedIndex uint64       `json:"applied_index"`
+	CommitIndex  uint64       `json:"commit_index"`
+	LastLogIndex uint64       `json:"last_log_index"`
+	Nodes        []NodeStatus `json:"nodes"`
+}
+
+// NodeStatus is one member of the configuration.
+type NodeStatus struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	Suffrage string `json:"suffrage"`
+	Leader   bool   `json:"leader"`
+}
+
+// Status returns this node's view of the cluster.
+func (c *Cluster) Status() Status {
+	st := c.raft.Stats()
+	u := func(k string) uint64 { v, _ := strconv.ParseUint(st[k], 10, 64); return v }
+	addr, id := c.raft.LeaderWithID()
+	s := Status{
+		NodeID: c.cfg.NodeID, State: c.raft.State().String(), LeaderID: string(id), LeaderAddr: string(addr),
+		Term: u("term"), AppliedIndex: c.raft.AppliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
+	}
+	if f := c.raft.GetConfiguration(); f.Error() == nil {
+		for _, srv := range f.Configuration().Servers {
+			s.Nodes = append(s.Nodes, NodeStatus{ID: string(srv.ID), Address: string(srv.Address), Suffrage: srv.Suffrage.String(), Leader: srv.ID == id})
+		}
+	}
+	return s
+}
+
+// Barrier waits until this node has applied everything committed before the
+// call (leader only); used for linearizable reads.
+func (c *Cluster) Barrier(ctx context.Context) error {
+	return c.raft.Barrier(time.Until(deadline(ctx))).Error()
+}
+
+// AddVoter adds a node (leader only; use Join from elsewhere).
+func (c *Cluster) addVoter(id, addr string) error {
+	if f := c.raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			if string(s.ID) == id && string(s.Address) == addr {
+				return nil // already a member: joining again after a restart is fine
+			}
+		}
+	}
+	return c.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error()
+}
+
+// Close stops the node. With transfer set and this node leading, leadership
+// is handed to another voter first.
+func (c *Cluster) Close(transfer bool) error {
+	var err error
+	c.closeOnce.Do(func() {
+		if transfer && c.IsLeader() && len(c.Status().Nodes) > 1 {
+			if e := c.raft.LeadershipTransfer().Error(); e != nil {
+				c.log.Warn("leadership transfer failed", "err", e)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.rpc.Shutdown(ctx)
+		err = c.raft.Shutdown().Error()
+		c.raft.DeregisterObserver(c.observer)
+		close(c.done)
+		c.mux.Close()
+		c.wg.Wait()
+		err = errors.Join(err, c.store.Close())
+		c.client.CloseIdleConnections()
+	})
+	return err
+}
+
+// drain reads and discards a body so the connection can be reused.
+func drain(r io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20))
+	r.Close()
+}

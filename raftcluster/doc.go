@@ -1,0 +1,20 @@
+// Package raftcluster owns replication: the Raft node (hashicorp/raft over a
+// durable bbolt log), the batching FSM that hands committed entries to a
+// StateMachine, the mutual-TLS 1.3 cluster port (Raft and node-to-node RPC
+// multiplexed on one listener), forwarding of writes to the leader, cluster
+// membership (join, remove, status), the cluster PKI, and encrypted snapshots.
+//
+// Invariants:
+//   - Entries are opaque bytes to this package; it never interprets commands.
+//   - The StateMachine applies each batch atomically and records the index it
+//     reached; replay of an already-applied entry is a no-op.
+//   - If the StateMachine fails to apply (I/O, disk full) the node stops
+//     instead of diverging from the log.
+//   - Every connection on the cluster port is TLS 1.3 with a client certificate
+//     issued by the cluster CA; the certificate's common name is the node ID.
+//   - A write is acknowledged only after the leader committed it on a quorum.
+//   - Snapshots are zstd-compressed and sealed (XChaCha20-Poly1305, chunked)
+//     under the cluster snapshot key; a snapshot that fails authentication is refused.
+//
+// raftcluster knows nothing about HTTP handlers, policies or the SQL schema.
+package raftcluster

@@ -1,0 +1,264 @@
+package raftcluster
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"time"
+)
+
+// nodeOU marks certificates issued to cluster nodes.
+const nodeOU = "daisydog-node"
+
+// CA is the cluster certificate authority.
+type CA struct {
+	Cert    *x509.Certificate
+	CertPEM []byte
+	KeyPEM  []byte
+	key     *ecdsa.PrivateKey
+}
+
+// NewCA creates a self-signed cluster CA valid for ten years.
+func NewCA(clusterName string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("raftcluster: CA key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          randSerial(),
+		Subject:               pkix.Name{CommonName: "DaisyDog cluster CA " + clusterName, Organization: []string{"DaisyDog Edge"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(10, 0, 0),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		MaxPathLenZero:        true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("raftcluster: CA cert: %w", err)
+	}
+	return caFrom(der, key)
+}
+
+func caFrom(der []byte, key *ecdsa.PrivateKey) (*CA, error) {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{
+		Cert:    cert,
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
+		key:     key,
+	}, nil
+}
+
+// LoadCA parses a CA from PEM (the key may be nil for a verify-only CA).
+func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
+	cb, _ := pem.Decode(certPEM)
+	if cb == nil {
+		return nil, errors.New("raftcluster: CA certificate is not PEM")
+	}
+	if keyPEM == nil {
+		cert, err := x509.ParseCertificate(cb.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("raftcluster: CA certificate: %w", err)
+		}
+		return &CA{Cert: cert, CertPEM: certPEM}, nil
+	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil {
+		return nil, errors.New("raftcluster: CA key is not PEM")
+	}
+	key, err := x509.ParseECPrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("raftcluster: CA key: %w", err)
+	}
+	return caFrom(cb.Bytes, key)
+}
+
+// Fingerprint is the hex SHA-256 of the CA certificate, pinned in join tokens.
+func (ca *CA) Fingerprint() string {
+	sum := sha256.Sum256(ca.Cert.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// Pool returns a cert pool holding only this CA.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Cert)
+	return p
+}
+
+// NewNodeKey generates a node private key and a CSR naming the node.
+func NewNodeKey(nodeID string) (keyPEM, csrPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("raftcluster: node key: %w", err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: nodeID, OrganizationalUnit: []string{nodeOU}},
+	}, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("raftcluster: CSR: %w", err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}), nil
+}
+
+// SignNode issues a node certificate for a CSR. The certificate serves both
+// the HTTPS API and the cluster port, as server and as client; its common name
+// is the node ID and its SANs are the given hosts.
+func (ca *CA) SignNode(csrPEM []byte, nodeID string, hosts []string) ([]byte, error) {
+	if ca.key == nil {
+		return nil, errors.New("raftcluster: CA key not available")
+	}
+	b, _ := pem.Decode(csrPEM)
+	if b == nil {
+		return nil, errors.New("raftcluster: CSR is not PEM")
+	}
+	csr, err := x509.ParseCertificateRequest(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("raftcluster: CSR: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("raftcluster: CSR signature: %w", err)
+	}
+	if csr.Subject.CommonName != nodeID {
+		return nil, fmt.Errorf("raftcluster: CSR names %q, not node %q", csr.Subject.CommonName, nodeID)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: randSerial(),
+		Subject:      pkix.Name{CommonName: nodeID, OrganizationalUnit: []string{nodeOU}},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(2, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	seen := map[string]bool{}
+	for _, h := range append([]string{"localhost", "127.0.0.1", "::1", nodeID}, hosts...) {
+		if h == "" || seen[h] {
+			continue
+		}
+		seen[h] = true
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("raftcluster: sign node: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+func randSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// Identity is a node's TLS identity within the cluster.
+type Identity struct {
+	NodeID string
+	CA     *CA
+	Cert   tls.Certificate
+}
+
+// LoadIdentity builds an identity from PEM files' contents.
+func LoadIdentity(nodeID string, caPEM, certPEM, keyPEM []byte) (*Identity, error) {
+	ca, err := LoadCA(caPEM, nil)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("raftcluster: node certificate: %w", err)
+	}
+	return &Identity{NodeID: nodeID, CA: ca, Cert: cert}, nil
+}
+
+// ServerTLS is the cluster port's TLS config: TLS 1.3, client certificate required.
+func (id *Identity) ServerTLS() *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{id.Cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    id.CA.Pool(),
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			_, err := peerNodeID(cs)
+			return err
+		},
+	}
+}
+
+// ClientTLS returns a TLS 1.3 client config presenting this node's
+// certificate. If expectID is not empty the server must be that node.
+func (id *Identity) ClientTLS(expectID string) *tls.Config {
+	pool := id.CA.Pool()
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS13,
+		Certificates:       []tls.Certificate{id.Cert},
+		InsecureSkipVerify: true, // peers are addressed by IP; verified below against the cluster CA and node ID
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("raftcluster: peer sent no certificate")
+			}
+			inter := x509.NewCertPool()
+			for _, c := range cs.PeerCertificates[1:] {
+				inter.AddCert(c)
+			}
+			if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
+				Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			}); err != nil {
+				return fmt.Errorf("raftcluster: peer certificate: %w", err)
+			}
+			got, err := peerNodeID(cs)
+			if err != nil {
+				return err
+			}
+			if expectID != "" && got != expectID {
+				return fmt.Errorf("raftcluster: peer is node %q, expected %q", got, expectID)
+			}
+			return nil
+		},
+	}
+}
+
+func peerNodeID(cs tls.ConnectionState) (string, error) {
+	if len(cs.PeerCertificates) == 0 {
+		return "", errors.New("raftcluster: peer sent no certificate")
+	}
+	c := cs.PeerCertificates[0]
+	ok := false
+	for _, ou := range c.Subject.OrganizationalUnit {
+		ok = ok || ou == nodeOU
+	}
+	if !ok || c.Subject.CommonName == "" {
+		return "", errors.New("raftcluster: peer certificate is not a cluster node certificate")
+	}
+	return c.Subject.CommonName, nil
+}

@@ -1,0 +1,180 @@
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Command kinds. The kind and version travel in every log entry; an FSM that
+// meets a kind or version it does not know refuses it (and the node stops
+// rather than diverge), so rolling upgrades add kinds before using them.
+const (
+	KindPutSigningKey  = "put_signing_key"
+	KindSignUp         = "sign_up"
+	KindCreateChild    = "create_child"
+	KindCreateLinkCode = "create_link_code"
+	KindRedeemLinkCode = "redeem_link_code"
+	KindChatTurn       = "chat_turn"
+)
+
+// Deterministic outcomes a command can have. They are results, not failures
+// of the state machine: every node reaches the same one.
+var (
+	ErrConflict = errors.New("already exists")
+	ErrNotFound = errors.New("not found")
+)
+
+// ErrUnsupported marks a log entry this binary cannot decode (an unknown kind
+// or version, e.g. from a newer node during an upgrade). The FSM must stop
+// rather than skip it.
+var ErrUnsupported = errors.New("storage: unsupported command")
+
+// Command is a typed, versioned state change.
+type Command interface {
+	Kind() string
+	Version() int
+}
+
+type envelope struct {
+	T string          `json:"t"`
+	V int             `json:"v"`
+	B json.RawMessage `json:"b"`
+}
+
+// Encode serialises a command for the Raft log.
+func Encode(c Command) ([]byte, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode %s: %w", c.Kind(), err)
+	}
+	return json.Marshal(envelope{T: c.Kind(), V: c.Version(), B: b})
+}
+
+// Decode parses a log entry into its typed command.
+func Decode(data []byte) (Command, error) {
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("storage: decode envelope: %w", err)
+	}
+	var c Command
+	switch env.T {
+	case KindPutSigningKey:
+		c = &PutSigningKey{}
+	case KindSignUp:
+		c = &SignUp{}
+	case KindCreateChild:
+		c = &CreateChild{}
+	case KindCreateLinkCode:
+		c = &CreateLinkCode{}
+	case KindRedeemLinkCode:
+		c = &RedeemLinkCode{}
+	case KindChatTurn:
+		c = &ChatTurn{}
+	default:
+		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
+	}
+	if env.V != c.Version() {
+		return nil, fmt.Errorf("%w: %s version %d not supported (this binary supports %d)", ErrUnsupported, env.T, env.V, c.Version())
+	}
+	if err := json.Unmarshal(env.B, c); err != nil {
+		return nil, fmt.Errorf("storage: decode %s: %w", env.T, err)
+	}
+	return c, nil
+}
+
+// PutSigningKey stores a token-signing key pair (private half sealed).
+type PutSigningKey struct {
+	Kid           string `json:"kid"`
+	PublicKey     []byte `json:"pub"`
+	PrivateSealed []byte `json:"priv"`
+	CreatedAt     int64  `json:"at"`
+}
+
+func (PutSigningKey) Kind() string { return KindPutSigningKey }
+func (PutSigningKey) Version() int { return 1 }
+
+// SignUp creates a family and its first parent.
+type SignUp struct {
+	FamilyID     string `json:"family"`
+	WrappedKey   []byte `json:"wkey"`
+	ParentID     string `json:"parent"`
+	EmailIndex   []byte `json:"email_bidx"`
+	EmailSealed  []byte `json:"email"`
+	PasswordHash string `json:"pw"`
+	CreatedAt    int64  `json:"at"`
+}
+
+func (SignUp) Kind() string { return KindSignUp }
+func (SignUp) Version() int { return 1 }
+
+// CreateChild adds a child profile to the parent's family.
+type CreateChild struct {
+	ChildID        string `json:"child"`
+	ParentID       string `json:"parent"`
+	NicknameSealed []byte `json:"nick"`
+	AgeTier        string `json:"tier"`
+	CreatedAt      int64  `json:"at"`
+}
+
+func (CreateChild) Kind() string { return KindCreateChild }
+func (CreateChild) Version() int { return 1 }
+
+// CreateLinkCode issues a single-use device link code for a child; any
+// earlier unused code for that child stops working.
+type CreateLinkCode struct {
+	ParentID  string `json:"parent"`
+	ChildID   string `json:"child"`
+	CodeHash  []byte `json:"code"`
+	CreatedAt int64  `json:"at"`
+	ExpiresAt int64  `json:"exp"`
+}
+
+func (CreateLinkCode) Kind() string { return KindCreateLinkCode }
+func (CreateLinkCode) Version() int { return 1 }
+
+// RedeemLinkCode consumes a link code and registers a child device.
+type RedeemLinkCode struct {
+	CodeHash []byte `json:"code"`
+	DeviceID string `json:"device"`
+	Now      int64  `json:"at"`
+}
+
+func (RedeemLinkCode) Kind() string { return KindRedeemLinkCode }
+func (RedeemLinkCode) Version() int { return 1 }
+
+// LinkedDevice is the result of a successful RedeemLinkCode.
+type LinkedDevice struct {
+	DeviceID string
+	Child    ChildRow
+}
+
+// ChatTurn records one exchange: the child's (possibly redacted) message,
+// Daisy's reply, and the policy verdicts that shaped them.
+type ChatTurn struct {
+	TurnID        string   `json:"id"`
+	ChildID       string   `json:"child"`
+	DeviceID      string   `json:"device"`
+	CreatedAt     int64    `json:"at"`
+	MessageSealed []byte   `json:"msg"`
+	ReplySealed   []byte   `json:"reply"`
+	Intent        string   `json:"intent"`
+	InAction      string   `json:"in_action"`
+	InCategories  []string `json:"in_cats"`
+	OutAction     string   `json:"out_action"`
+	OutCategories []string `json:"out_cats"`
+	Escalate      bool     `json:"escalate"`
+	FailClosed    bool     `json:"fail_closed"`
+	PolicyVersion string   `json:"policy"`
+	// EventID is set when the turn raises a safety event (escalation or a
+	// policy failure); the event is recorded in the same transaction.
+	EventID string `json:"event,omitempty"`
+}
+
+func (ChatTurn) Kind() string { return KindChatTurn }
+func (ChatTurn) Version() int { return 1 }
+
+// TurnResult is the result of a successful ChatTurn.
+type TurnResult struct {
+	Seq int64
+}

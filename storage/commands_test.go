@@ -1,0 +1,86 @@
+package storage
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func allCommands() []Command {
+	return []Command{
+		&PutSigningKey{Kid: "kid-1", PublicKey: []byte{1, 2, 3}, PrivateSealed: []byte{4, 5, 6}, CreatedAt: baseTime},
+		&SignUp{FamilyID: "fam-1", WrappedKey: []byte("wrapped"), ParentID: "par-1", EmailIndex: []byte{9, 9},
+			EmailSealed: []byte("sealed-email"), PasswordHash: "$argon2id$x", CreatedAt: baseTime},
+		&CreateChild{ChildID: "ch-1", ParentID: "par-1", NicknameSealed: []byte("nick"), AgeTier: "5-8", CreatedAt: baseTime},
+		&CreateLinkCode{ParentID: "par-1", ChildID: "ch-1", CodeHash: []byte("hash"), CreatedAt: baseTime, ExpiresAt: baseTime + 600},
+		&RedeemLinkCode{CodeHash: []byte("hash"), DeviceID: "dev-1", Now: baseTime + 10},
+		&ChatTurn{TurnID: "turn-1", ChildID: "ch-1", DeviceID: "dev-1", CreatedAt: baseTime, MessageSealed: []byte("m"),
+			ReplySealed: []byte("r"), Intent: "joke", InAction: "redact", InCategories: []string{"pii_disclosure"},
+			OutAction: "allow", OutCategories: []string{"a", "b"}, Escalate: true, FailClosed: true,
+			PolicyVersion: "default@1.2.3", EventID: "ev-1"},
+	}
+}
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range allCommands() {
+		t.Run(c.Kind(), func(t *testing.T) {
+			if seen[c.Kind()] {
+				t.Fatalf("duplicate kind %q", c.Kind())
+			}
+			seen[c.Kind()] = true
+			data, err := Encode(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env map[string]json.RawMessage
+			if err := json.Unmarshal(data, &env); err != nil {
+				t.Fatal(err)
+			}
+			if string(env["t"]) != `"`+c.Kind()+`"` || string(env["v"]) != "1" {
+				t.Fatalf("envelope t=%s v=%s, want %q, 1", env["t"], env["v"], c.Kind())
+			}
+			got, err := Decode(data)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, c) {
+				t.Fatalf("round trip:\n got %#v\nwant %#v", got, c)
+			}
+		})
+	}
+	for _, k := range []string{KindPutSigningKey, KindSignUp, KindCreateChild, KindCreateLinkCode, KindRedeemLinkCode, KindChatTurn} {
+		if !seen[k] {
+			t.Errorf("kind %q not covered by the round-trip table", k)
+		}
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+		want string // substring of the error
+	}{
+		{"unknown kind", `{"t":"drop_all_tables","v":1,"b":{}}`, "unknown command kind"},
+		{"empty kind", `{"t":"","v":1,"b":{}}`, "unknown command kind"},
+		{"version 2", `{"t":"sign_up","v":2,"b":{}}`, "version 2 not supported"},
+		{"version 0", `{"t":"chat_turn","v":0,"b":{}}`, "not supported"},
+		{"missing version", `{"t":"create_child","b":{}}`, "not supported"},
+		{"not json", `not json`, "decode envelope"},
+		{"empty", ``, "decode envelope"},
+		{"missing body", `{"t":"sign_up","v":1}`, "decode sign_up"},
+		{"wrong body type", `{"t":"chat_turn","v":1,"b":{"seq":"x","at":"yesterday"}}`, "decode chat_turn"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Decode([]byte(tc.data))
+			if err == nil {
+				t.Fatalf("Decode accepted %s as %#v", tc.data, c)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %q, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}

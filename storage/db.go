@@ -1,0 +1,225 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is DaisyDog's SQLite database: one writer connection, a read pool.
+type DB struct {
+	path string
+	cur  atomic.Pointer[pools]
+	// swap is held shared by every query and exclusively by ReplaceWith, so a
+	// snapshot install never pulls a connection pool from under a reader.
+	swap sync.RWMutex
+}
+
+type pools struct {
+	w *sql.DB // exactly one connection: the only writer
+	r *sql.DB // read-only pool
+}
+
+func (db *DB) wr() *sql.DB { return db.cur.Load().w }
+func (db *DB) rd() *sql.DB { return db.cur.Load().r }
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// The Raft log is the durable record; after an OS crash the FSM replays
+	// from the last applied index recorded in the database, so NORMAL is safe.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and runs migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("storage: create dir: %w", err)
+	}
+	// Create the file 0600 before SQLite does: its -wal and -shm files take
+	// the database file's mode.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if p == path {
+			f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("storage: create %s: %w", filepath.Base(p), err)
+			}
+			f.Close()
+		}
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("storage: chmod: %w", err)
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("storage: open writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("storage: open %s: %w", filepath.Base(path), err)
+	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("storage: open readers: %w", err)
+	}
+	n := 2 * runtime.GOMAXPROCS(0)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db := &DB{path: path}
+	db.cur.Store(&pools{w: w, r: r})
+	return db, nil
+}
+
+// Path returns the database file path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	p := db.cur.Load()
+	return errors.Join(p.r.Close(), p.w.Close())
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	var one int
+	return db.rd().QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// SchemaVersion returns the highest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	var v int
+	err := db.rd().QueryRowContext(ctx, "SELECT COALESCE(MAX(version),0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+// AppliedIndex returns the last Raft index whose command was applied.
+func (db *DB) AppliedIndex(ctx context.Context) (uint64, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	var v int64
+	err := db.wr().QueryRowContext(ctx, "SELECT v FROM meta WHERE k='applied_index'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: applied index: %w", err)
+	}
+	return uint64(v), nil
+}
+
+// SnapshotTo writes a consistent copy of the database to dst (a new file).
+// Callers must not apply commands concurrently (the FSM guarantees this).
+func (db *DB) SnapshotTo(ctx context.Context, dst string) error {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if _, err := db.wr().ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return fmt.Errorf("storage: snapshot: %w", err)
+	}
+	return nil
+}
+
+// ReplaceWith atomically replaces the database contents with the SQLite file
+// at src (as produced by SnapshotTo) and reopens it. src is consumed. A file
+// that is not a DaisyDog database this binary can read is refused and the
+// current database stays in service; if reopening fails the old file is put back.
+func (db *DB) ReplaceWith(ctx context.Context, src string) error {
+	if err := checkSnapshotFile(ctx, src); err != nil {
+		return err
+	}
+	db.swap.Lock()
+	defer db.swap.Unlock()
+	old := db.cur.Load()
+	if err := errors.Join(old.r.Close(), old.w.Close()); err != nil {
+		return fmt.Errorf("storage: restore: close: %w", err)
+	}
+	backup := db.path + ".replaced"
+	if err := os.Rename(db.path, backup); err != nil {
+		return db.reopen(ctx, fmt.Errorf("storage: restore: %w", err))
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(db.path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return db.reopen(ctx, fmt.Errorf("storage: restore: %w", err))
+		}
+	}
+	if err := os.Rename(src, db.path); err != nil {
+		_ = os.Rename(backup, db.path)
+		return db.reopen(ctx, fmt.Errorf("storage: restore: %w", err))
+	}
+	ndb, err := Open(ctx, db.path)
+	if err != nil {
+		_ = os.Rename(backup, db.path)
+		return db.reopen(ctx, fmt.Errorf("storage: restore: %w", err))
+	}
+	os.Remove(backup)
+	db.cur.Store(ndb.cur.Load())
+	return nil
+}
+
+// reopen puts the database at db.path back in service after a failed swap.
+func (db *DB) reopen(ctx context.Context, cause error) error {
+	ndb, err := Open(ctx, db.path)
+	if err != nil {
+		return errors.Join(cause, fmt.Errorf("storage: reopen after failed restore: %w", err))
+	}
+	db.cur.Store(ndb.cur.Load())
+	return cause
+}
+
+// checkSnapshotFile verifies src is an intact DaisyDog database with a schema
+// this binary knows.
+func checkSnapshotFile(ctx context.Context, src string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("storage: restore: %w", err)
+	}
+	if st.Size() == 0 {
+		return errors.New("storage: restore: snapshot database is empty")
+	}
+	check, err := sql.Open("sqlite", "file:"+src+"?mode=ro")
+	if err != nil {
+		return fmt.Errorf("storage: restore: %w", err)
+	}
+	defer check.Close()
+	var res string
+	if err := check.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil || res != "ok" {
+		return fmt.Errorf("storage: restore: snapshot database failed integrity check: %v %s", err, res)
+	}
+	var version, metaTables int
+	if err := check.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(version) FROM schema_migrations),0),
+		(SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='meta')`).Scan(&version, &metaTables); err != nil {
+		return fmt.Errorf("storage: restore: not a DaisyDog database: %w", err)
+	}
+	if version < 1 || version > len(migrations) || metaTables != 1 {
+		return fmt.Errorf("storage: restore: snapshot schema version %d is not one this binary can use (1..%d)", version, len(migrations))
+	}
+	return nil
+}

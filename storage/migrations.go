@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; each runs once, in its own transaction.
+// Never edit a released migration: add a new one.
+var migrations = []string{
+	// 1: foundation schema.
+	`
+CREATE TABLE meta (
+	k TEXT PRIMARY KEY,
+	v INTEGER NOT NULL
+);
+CREATE TABLE families (
+	id          TEXT PRIMARY KEY,
+	wrapped_key BLOB NOT NULL,
+	created_at  INTEGER NOT NULL
+);
+CREATE TABLE parents (
+	id            TEXT PRIMARY KEY,
+	family_id     TEXT NOT NULL REFERENCES families(id) ON DELETE CASCADE,
+	email_bidx    BLOB NOT NULL UNIQUE,
+	email_sealed  BLOB NOT NULL,
+	password_hash TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+);
+CREATE INDEX parents_family ON parents(family_id);
+CREATE TABLE children (
+	id              TEXT PRIMARY KEY,
+	family_id       TEXT NOT NULL REFERENCES families(id) ON DELETE CASCADE,
+	nickname_sealed BLOB NOT NULL,
+	age_tier        TEXT NOT NULL CHECK (age_tier IN ('5-8','9-12','13-17')),
+	created_at      INTEGER NOT NULL
+);
+CREATE INDEX children_family ON children(family_id);
+CREATE TABLE link_codes (
+	code_hash  BLOB PRIMARY KEY,
+	child_id   TEXT NOT NULL REFERENCES children(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at    INTEGER
+);
+CREATE INDEX link_codes_child ON link_codes(child_id);
+CREATE TABLE devices (
+	id         TEXT PRIMARY KEY,
+	child_id   TEXT NOT NULL REFERENCES children(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER
+);
+CREATE INDEX devices_child ON devices(child_id);
+CREATE TABLE turns (
+	id             TEXT PRIMARY KEY,
+	child_id       TEXT NOT NULL REFERENCES children(id) ON DELETE CASCADE,
+	seq            INTEGER NOT NULL,
+	created_at     INTEGER NOT NULL,
+	message_sealed BLOB NOT NULL,
+	reply_sealed   BLOB NOT NULL,
+	intent         TEXT NOT NULL,
+	in_action      TEXT NOT NULL,
+	in_categories  TEXT NOT NULL,
+	out_action     TEXT NOT NULL,
+	out_categories TEXT NOT NULL,
+	escalate       INTEGER NOT NULL,
+	fail_closed    INTEGER NOT NULL,
+	policy_version TEXT NOT NULL,
+	UNIQUE (child_id, seq)
+);
+CREATE TABLE safety_events (
+	id             TEXT PRIMARY KEY,
+	child_id       TEXT NOT NULL REFERENCES children(id) ON DELETE CASCADE,
+	turn_id        TEXT NOT NULL,
+	kind           TEXT NOT NULL,
+	categories     TEXT NOT NULL,
+	policy_version TEXT NOT NULL,
+	created_at     INTEGER NOT NULL
+);
+CREATE INDEX safety_events_child ON safety_events(child_id, created_at);
+CREATE TABLE signing_keys (
+	kid            TEXT PRIMARY KEY,
+	public_key     BLOB NOT NULL,
+	private_sealed BLOB NOT NULL,
+	created_at     INTEGER NOT NULL
+);
+`,
+}
+
+func migrate(ctx context.Context, w *sql.DB) error {
+	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (unixepoch()))`); err != nil {
+		return fmt.Errorf("storage: migrations table: %w", err)
+	}
+	var current int
+	if err := w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version),0) FROM schema_migrations").Scan(&current); err != nil {
+		return fmt.Errorf("storage: read schema version: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("storage: database schema version %d is newer than this binary (%d)", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		tx, err := w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("storage: migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("storage: migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version) VALUES (?)", v); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("storage: migration %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("storage: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Role is what an actor is.
+type Role string
+
+// Roles known to storage.
+const (
+	RoleParent Role = "parent"
+	RoleChild  Role = "child"
+	RoleSystem Role = "system"
+)
+
+// Actor is who a query runs for. Every read query takes one and scopes its SQL to it.
+type Actor struct {
+	Role     Role
+	ID       string // parent ID or child ID
+	FamilyID string
+	DeviceID string // child devices only
+}
+
+// ErrForbidden is returned when an actor kind may not run a query at all.
+var ErrForbidden = errors.New("storage: actor may not perform this read")
+
+// ParentCredentials is what login needs.
+type ParentCredentials struct {
+	ParentID     string
+	FamilyID     string
+	PasswordHash string
+}
+
+// ParentByEmailIndex finds a parent for login by blind index (system actor only).
+func (db *DB) ParentByEmailIndex(ctx context.Context, actor Actor, bidx []byte) (ParentCredentials, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if actor.Role != RoleSystem {
+		return ParentCredentials{}, ErrForbidden
+	}
+	var p ParentCredentials
+	err := db.rd().QueryRowContext(ctx, "SELECT id, family_id, password_hash FROM parents WHERE email_bidx=?", bidx).
+		Scan(&p.ParentID, &p.FamilyID, &p.PasswordHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("storage: parent by email: %w", err)
+	}
+	return p, nil
+}
+
+// ChildRow is a child profile as stored (nickname sealed).
+type ChildRow struct {
+	ID             string
+	FamilyID       string
+	NicknameSealed []byte
+	AgeTier        string
+	CreatedAt      int64
+}
+
+const childCols = "c.id, c.family_id, c.nickname_sealed, c.age_tier, c.created_at"
+
+func scanChild(s interface{ Scan(...any) error }) (ChildRow, error) {
+	var c ChildRow
+	err := s.Scan(&c.ID, &c.FamilyID, &c.NicknameSealed, &c.AgeTier, &c.CreatedAt)
+	return c, err
+}
+
+// Child returns one child visible to the actor: a parent sees children of
+// their own family, a child sees only itself. Anything else is ErrNotFound.
+func (db *DB) Child(ctx context.Context, actor Actor, childID string) (ChildRow, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	return db.child(ctx, actor, childID)
+}
+
+func (db *DB) child(ctx context.Context, actor Actor, childID string) (ChildRow, error) {
+	var row *sql.Row
+	switch actor.Role {
+	case RoleParent:
+		row = db.rd().QueryRowContext(ctx, "SELECT "+childCols+` FROM children c JOIN parents p ON p.family_id = c.family_id
+			WHERE c.id=? AND p.id=?`, childID, actor.ID)
+	case RoleChild:
+		row = db.rd().QueryRowContext(ctx, "SELECT "+childCols+` FROM children c JOIN devices d ON d.child_id = c.id
+			WHERE c.id=? AND c.id=? AND d.id=? AND d.revoked_at IS NULL`, childID, actor.ID, actor.DeviceID)
+	case RoleSystem:
+		row = db.rd().QueryRowContext(ctx, "SELECT "+childCols+" FROM children c WHERE c.id=?", childID)
+	default:
+		return ChildRow{}, ErrForbidden
+	}
+	c, err := scanChild(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("storage: child: %w", err)
+	}
+	return c, nil
+}
+
+// Children lists the children of the parent actor's family.
+func (db *DB) Children(ctx context.Context, actor Actor) ([]ChildRow, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if actor.Role != RoleParent {
+		return nil, ErrForbidden
+	}
+	rows, err := db.rd().QueryContext(ctx, "SELECT "+childCols+` FROM children c JOIN parents p ON p.family_id = c.family_id
+		WHERE p.id=? ORDER BY c.created_at, c.id`, actor.ID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: children: %w", err)
+	}
+	defer rows.Close()
+	var out []ChildRow
+	for rows.Next() {
+		c, err := scanChild(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: children: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// TurnRow is a stored chat turn (texts sealed).
+type TurnRow struct {
+	ID            string
+	ChildID       string
+	Seq           int64
+	CreatedAt     int64
+	MessageSealed []byte
+	ReplySealed   []byte
+	Intent        string
+	InAction      string
+	InCategories  []string
+	OutAction     string
+	OutCategories []string
+	Escalate      bool
+	FailClosed    bool
+	PolicyVersion string
+}
+
+// Turns returns up to limit turns of a child, newest first, with seq < beforeSeq
+// (0 = from the newest). A child reads only its own turns, a parent only
+// their own family's; anything else is ErrNotFound.
+func (db *DB) Turns(ctx context.Context, actor Actor, childID string, beforeSeq int64, limit int) ([]TurnRow, error) {
+	if beforeSeq <= 0 {
+		beforeSeq = 1<<62 - 1
+	}
+	if limit < 1 {
+		return nil, fmt.Errorf("storage: turns: limit must be positive")
+	}
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if _, err := db.child(ctx, actor, childID); err != nil {
+		return nil, err
+	}
+	const cols = `t.id, t.child_id, t.seq, t.created_at, t.message_sealed, t.reply_sealed, t.intent, t.in_action,
+		t.in_categories, t.out_action, t.out_categories, t.escalate, t.fail_closed, t.policy_version`
+	var rows *sql.Rows
+	var err error
+	switch actor.Role {
+	case RoleChild:
+		rows, err = db.rd().QueryContext(ctx, "SELECT "+cols+` FROM turns t WHERE t.child_id=? AND t.child_id=? AND t.seq<?
+			ORDER BY t.seq DESC LIMIT ?`, childID, actor.ID, beforeSeq, limit)
+	case RoleParent:
+		rows, err = db.rd().QueryContext(ctx, "SELECT "+cols+` FROM turns t JOIN children c ON c.id = t.child_id
+			JOIN parents p ON p.family_id = c.family_id WHERE t.child_id=? AND p.id=? AND t.seq<?
+			ORDER BY t.seq DESC LIMIT ?`, childID, actor.ID, beforeSeq, limit)
+	case RoleSystem:
+		rows, err = db.rd().QueryContext(ctx, "SELECT "+cols+` FROM turns t WHERE t.child_id=? AND t.seq<?
+			ORDER BY t.seq DESC LIMIT ?`, childID, beforeSeq, limit)
+	default:
+		return nil, ErrForbidden
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: turns: %w", err)
+	}
+	defer rows.Close()
+	var out []TurnRow
+	for rows.Next() {
+		var t TurnRow
+		var inCats, outCats string
+		if err := rows.Scan(&t.ID, &t.ChildID, &t.Seq, &t.CreatedAt, &t.MessageSealed, &t.ReplySealed, &t.Intent,
+			&t.InAction, &inCats, &t.OutAction, &outCats, &t.Escalate, &t.FailClosed, &t.PolicyVersion); err != nil {
+			return nil, fmt.Errorf("storage: turns: %w", err)
+		}
+		t.InCategories = splitList(inCats)
+		t.OutCategories = splitList(outCats)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+// DeviceActive reports whether a child device is linked and not revoked.
+func (db *DB) DeviceActive(ctx context.Context, deviceID, childID string) (bool, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	var one int
+	err := db.rd().QueryRowContext(ctx, "SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL", deviceID, childID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("storage: device: %w", err)
+	}
+	return true, nil
+}
+
+// SigningKey is a stored token-signing key.
+type SigningKey struct {
+	Kid           string
+	PublicKey     []byte
+	PrivateSealed []byte
+	CreatedAt     int64
+}
+
+// SigningKeys returns all signing keys, newest first.
+func (db *DB) SigningKeys(ctx context.Context) ([]SigningKey, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	rows, err := db.rd().QueryContext(ctx, "SELECT kid, public_key, private_sealed, created_at FROM signing_keys ORDER BY created_at DESC, kid")
+	if err != nil {
+		return nil, fmt.Errorf("storage: signing keys: %w", err)
+	}
+	defer rows.Close()
+	var out []SigningKey
+	for rows.Next() {
+		var k SigningKey
+		if err := rows.Scan(&k.Kid, &k.PublicKey, &k.PrivateSealed, &k.CreatedAt); err != nil {
+			return nil, fmt.Errorf("storage: signing keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// SafetyEventCount counts safety events of a kind (system view, for tests and metrics).
+func (db *DB) SafetyEventCount(ctx context.Context, kind string) (int, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	var n int
+	err := db.rd().QueryRowContext(ctx, "SELECT COUNT(*) FROM safety_events WHERE kind=?", kind).Scan(&n)
+	return n, err
+}
+
+// FamilyKey returns the unwrapped data key of a family, from cache or the database.
+func (v *Vault) FamilyKey(ctx context.Context, familyID string) ([]byte, error) {
+	v.mu.RLock()
+	k, ok := v.deks[familyID]
+	v.mu.RUnlock()
+	if ok {
+		return k, nil
+	}
+	var wrapped []byte
+	v.db.swap.RLock()
+	defer v.db.swap.RUnlock()
+	err := v.db.rd().QueryRowContext(ctx, "SELECT wrapped_key FROM families WHERE id=?", familyID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: family key: %w", err)
+	}
+	k, err = v.keys.UnwrapDataKey(familyID, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	v.Remember(familyID, k)
+	return k, nil
+}
