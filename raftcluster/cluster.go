@@ -2,6 +2,7 @@ package raftcluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,8 @@ type Config struct {
 	SnapshotKey []byte
 	Machine     StateMachine
 	Logger      *slog.Logger
+	// RaftLog receives hashicorp/raft's own warnings (default stderr).
+	RaftLog io.Writer
 	// Bootstrap forms a new single-voter cluster if the log is empty.
 	Bootstrap bool
 
@@ -118,7 +121,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		store.Close()
 		return nil, err
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr, JSONFormat: true})
+	if cfg.RaftLog == nil {
+		cfg.RaftLog = os.Stderr
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: cfg.RaftLog, JSONFormat: true})
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hlog)
 	if err != nil {
 		store.Close()
@@ -350,6 +356,60 @@ func deadline(ctx context.Context) time.Time {
 // (read-your-writes after a forwarded write), bounded by ctx.
 func (c *Cluster) WaitApplied(ctx context.Context, idx uint64) error {
 	return c.fsm.waitApplied(ctx, idx)
+}
+
+// leaderReadIndex returns the commit index after confirming leadership with
+// a quorum (the read-index step of a linearizable read).
+func (c *Cluster) leaderReadIndex(ctx context.Context) (uint64, error) {
+	if !c.IsLeader() {
+		return 0, raft.ErrNotLeader
+	}
+	idx := c.raft.CommitIndex()
+	if err := c.raft.VerifyLeader().Error(); err != nil {
+		return 0, err
+	}
+	return idx, nil
+}
+
+// SyncRead makes the next local read linearizable: it learns the leader's
+// commit index (confirmed by a quorum) and waits until this node applied it.
+// Use it where a stale read would be wrong (e.g. a just-linked device or a
+// just-revoked one), not on every read.
+func (c *Cluster) SyncRead(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ApplyTimeout)
+	defer cancel()
+	for {
+		ch := c.leaderChange()
+		addr, id := c.raft.LeaderWithID()
+		var idx uint64
+		var err error
+		switch {
+		case string(id) == c.cfg.NodeID:
+			idx, err = c.leaderReadIndex(ctx)
+		case addr != "":
+			var out struct{ Index uint64 }
+			var status int
+			var data []byte
+			status, data, err = c.call(ctx, string(addr), pathRead, nil)
+			if err == nil && status == http.StatusOK {
+				err = json.Unmarshal(data, &out)
+				idx = out.Index
+			} else if err == nil {
+				err = fmt.Errorf("leader answered %d", status)
+			}
+		default:
+			err = ErrUnavailable
+		}
+		if err == nil {
+			return c.WaitApplied(ctx, idx)
+		}
+		select {
+		case <-ctx.Done():
+			return ErrUnavailable
+		case <-ch:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Status describes the node and the cluster as this node sees it.

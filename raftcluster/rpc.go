@@ -22,6 +22,7 @@ const (
 	pathStatus = "/v1/status"
 	pathJoin   = "/v1/join"
 	pathRemove = "/v1/remove"
+	pathRead   = "/v1/read-index"
 
 	maxCommandBytes = 4 << 20
 )
@@ -63,6 +64,14 @@ func (c *Cluster) rpcHandler() http.Handler {
 		default:
 			writeRPC(w, http.StatusOK, resp)
 		}
+	})
+	mux.HandleFunc("GET "+pathRead, func(w http.ResponseWriter, r *http.Request) {
+		idx, err := c.leaderReadIndex(r.Context())
+		if err != nil {
+			writeRPC(w, http.StatusServiceUnavailable, rpcError{Code: "not_leader", Message: err.Error()})
+			return
+		}
+		writeRPC(w, http.StatusOK, map[string]uint64{"index": idx})
 	})
 	mux.HandleFunc("GET "+pathStatus, func(w http.ResponseWriter, r *http.Request) {
 		writeRPC(w, http.StatusOK, c.Status())

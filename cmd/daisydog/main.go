@@ -1,0 +1,355 @@
+// Command daisydog is the one DaisyDog Edge binary: it initialises, joins and
+// serves cluster nodes, inspects the cluster, and benchmarks a running cluster.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"daisydog/node"
+	"daisydog/node/bench"
+	"daisydog/raftcluster"
+)
+
+const usage = `daisydog — DaisyDog Edge server
+
+Usage:
+  daisydog run     [--data DIR] [--http ADDR] [--raft ADDR]     start a single node, creating it on first run
+  daisydog init    --data DIR --node-id ID --http ADDR --raft ADDR   create a new cluster and serve its first node
+  daisydog join    --data DIR --node-id ID --http ADDR --raft ADDR --join HOST:HTTPS-PORT --token TOKEN
+  daisydog serve   --data DIR                                      restart an existing node (no other flags needed)
+  daisydog cluster status --data DIR [--addr HOST:PORT]          nodes, leader, term and applied index
+  daisydog cluster remove --data DIR NODE-ID                     remove a node from the cluster
+  daisydog cluster token  --data DIR                             print the join token
+  daisydog bench   --targets URL[,URL...] --ca FILE [-c N] [--children N] [--duration D]
+  daisydog version
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = cmdRun(os.Args[2:])
+	case "init":
+		err = cmdInit(os.Args[2:])
+	case "join":
+		err = cmdJoin(os.Args[2:])
+	case "serve":
+		err = cmdServe(os.Args[2:])
+	case "cluster":
+		err = cmdCluster(os.Args[2:])
+	case "bench":
+		err = cmdBench(os.Args[2:])
+	case "version":
+		fmt.Println("daisydog", version)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "daisydog:", err)
+		os.Exit(1)
+	}
+}
+
+var version = "dev"
+
+// serveFlags are the tuning flags shared by run, init, join and serve.
+type serveFlags struct {
+	data              string
+	logLevel          string
+	snapshotThreshold uint64
+	snapshotInterval  time.Duration
+	trailingLogs      uint64
+}
+
+func (s *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.data, "data", "", "data directory")
+	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 8192)")
+	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 0, "how often to check whether to snapshot (default 30s)")
+	fs.Uint64Var(&s.trailingLogs, "trailing-logs", 0, "log entries kept after a snapshot (default 10240)")
+}
+
+type addrFlags struct {
+	nodeID, http, raft, advHTTP, advRaft string
+}
+
+func (a *addrFlags) register(fs *flag.FlagSet, defHTTP, defRaft string) {
+	fs.StringVar(&a.nodeID, "node-id", "", "this node's ID (lower-case letters, digits, hyphens)")
+	fs.StringVar(&a.http, "http", defHTTP, "HTTPS API listen address")
+	fs.StringVar(&a.raft, "raft", defRaft, "cluster port listen address")
+	fs.StringVar(&a.advHTTP, "advertise-http", "", "API address clients use (default: --http)")
+	fs.StringVar(&a.advRaft, "advertise-raft", "", "cluster address other nodes dial (default: --raft)")
+}
+
+func (a addrFlags) options() node.InitOptions {
+	return node.InitOptions{NodeID: a.nodeID, HTTPAddr: a.http, RaftAddr: a.raft, AdvertiseHTTP: a.advHTTP, AdvertiseRaft: a.advRaft}
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(os.Stderr)
+	return fs.Parse(args)
+}
+
+func logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// serve runs a node until SIGINT/SIGTERM, then shuts it down gracefully.
+func serve(sf serveFlags, banner func(n *node.Node)) error {
+	if sf.data == "" {
+		return errors.New("--data is required")
+	}
+	log, err := logger(sf.logLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.Start(ctx, node.Config{
+		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
+		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs,
+	})
+	if err != nil {
+		return err
+	}
+	if banner != nil {
+		banner(n)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.Close(sctx)
+}
+
+func cmdServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	var sf serveFlags
+	sf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return serve(sf, nil)
+}
+
+func cmdInit(args []string) error {
+	fs := flag.NewFlagSet("init", flag.ExitOnError)
+	var sf serveFlags
+	var af addrFlags
+	sf.register(fs)
+	af.register(fs, "127.0.0.1:8443", "127.0.0.1:9443")
+	noServe := fs.Bool("no-serve", false, "only create the data directory")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if sf.data == "" {
+		return errors.New("--data is required")
+	}
+	tok, err := node.Init(node.Layout{Dir: sf.data}, af.options())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Initialised cluster node %q in %s.\nJoin token for the other servers (keep it secret):\n  %s\n", af.nodeID, sf.data, tok)
+	if *noServe {
+		return nil
+	}
+	return serve(sf, nil)
+}
+
+func cmdJoin(args []string) error {
+	fs := flag.NewFlagSet("join", flag.ExitOnError)
+	var sf serveFlags
+	var af addrFlags
+	sf.register(fs)
+	af.register(fs, "127.0.0.1:8443", "127.0.0.1:9443")
+	joinAddr := fs.String("join", "", "HTTPS address (host:port) of a cluster member")
+	token := fs.String("token", "", "join token printed by 'daisydog init'")
+	noServe := fs.Bool("no-serve", false, "only fetch credentials and create the data directory")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if sf.data == "" || *joinAddr == "" || *token == "" {
+		return errors.New("--data, --join and --token are required")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := node.Join(ctx, node.Layout{Dir: sf.data}, af.options(), *joinAddr, *token); err != nil {
+		return err
+	}
+	fmt.Printf("Node %q has credentials from %s; starting and joining.\n", af.nodeID, *joinAddr)
+	if *noServe {
+		return nil
+	}
+	return serve(sf, nil)
+}
+
+func cmdRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	var sf serveFlags
+	var af addrFlags
+	sf.register(fs)
+	af.register(fs, "127.0.0.1:8443", "127.0.0.1:9443")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if sf.data == "" {
+		sf.data = ".daisydog-dev"
+	}
+	if af.nodeID == "" {
+		af.nodeID = "node1"
+	}
+	l := node.Layout{Dir: sf.data}
+	if !l.Initialized() {
+		if _, err := node.Init(l, af.options()); err != nil {
+			return err
+		}
+	}
+	return serve(sf, func(n *node.Node) { printWelcome(os.Stdout, l, n.HTTPAddr()) })
+}
+
+func printWelcome(w io.Writer, l node.Layout, addr string) {
+	ca, _ := filepath.Abs(l.CACert())
+	url := "https://" + addr
+	fmt.Fprintf(w, `
+  DaisyDog Edge is running at %[1]s
+  Its certificate is signed by this node's cluster CA: %[2]s
+
+  There is no default account. Create a parent account and log in:
+    curl --cacert %[2]s -H 'Content-Type: application/json' \
+         -d '{"email":"parent@example.com","password":"a long passphrase here"}' %[1]s/v1/parents/signup
+    curl --cacert %[2]s -H 'Content-Type: application/json' \
+         -d '{"email":"parent@example.com","password":"a long passphrase here"}' %[1]s/v1/auth/login
+  Then use the access_token as "Authorization: Bearer ..." to create a child
+  (POST /v1/children), get a link code (POST /v1/children/ID/link-codes),
+  link a device (POST /v1/devices/link) and chat (POST /v1/chat).
+  See docs/api.md. Stop with Ctrl-C.
+
+`, url, ca)
+}
+
+func cmdCluster(args []string) error {
+	if len(args) == 0 {
+		return errors.New("cluster needs a subcommand: status, remove or token")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("cluster "+sub, flag.ExitOnError)
+	data := fs.String("data", "", "this server's data directory (its node certificate authorises the request)")
+	addr := fs.String("addr", "", "cluster address to ask (default: this node's)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("--data is required")
+	}
+	l := node.Layout{Dir: *data}
+	nf, err := l.ReadNode()
+	if err != nil {
+		return err
+	}
+	if sub == "token" {
+		b, err := os.ReadFile(filepath.Join(*data, "keys", "join-token"))
+		if err != nil {
+			return err
+		}
+		fmt.Print(string(b))
+		return nil
+	}
+	id, err := loadIdentity(l, nf.NodeID)
+	if err != nil {
+		return err
+	}
+	target := *addr
+	if target == "" {
+		target = nf.AdvertiseRaft
+	}
+	cl := raftcluster.NewClient(id)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	switch sub {
+	case "status":
+		st, err := cl.Status(ctx, target)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	case "remove":
+		if fs.NArg() != 1 {
+			return errors.New("usage: daisydog cluster remove --data DIR NODE-ID")
+		}
+		if err := cl.Remove(ctx, target, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Printf("removed node %q\n", fs.Arg(0))
+		return nil
+	}
+	return fmt.Errorf("unknown cluster subcommand %q", sub)
+}
+
+func loadIdentity(l node.Layout, nodeID string) (*raftcluster.Identity, error) {
+	ca, err1 := os.ReadFile(l.CACert())
+	cert, err2 := os.ReadFile(l.NodeCert())
+	key, err3 := os.ReadFile(l.NodeKey())
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	return raftcluster.LoadIdentity(nodeID, ca, cert, key)
+}
+
+func cmdBench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	targets := fs.String("targets", "", "comma-separated base URLs of the nodes, e.g. https://127.0.0.1:8443")
+	var cfg bench.Config
+	fs.StringVar(&cfg.CAFile, "ca", "", "PEM file of the CA to trust (the cluster's tls/ca.crt)")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "do not verify server certificates")
+	fs.IntVar(&cfg.Children, "children", bench.DefaultChildren, "children to create")
+	fs.IntVar(&cfg.Concurrency, "c", 16, "concurrent clients (closed loop)")
+	fs.DurationVar(&cfg.Duration, "duration", bench.DefaultDuration, "measured duration")
+	fs.DurationVar(&cfg.Warmup, "warmup", bench.DefaultWarmup, "warm-up before measuring")
+	fs.DurationVar(&cfg.ThinkTime, "think", 0, "pause per client between turns (0 = closed loop)")
+	fs.IntVar(&cfg.MaxTurns, "max-turns", 0, "stop after this many measured turns (0 = no limit)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	for _, t := range strings.Split(*targets, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			cfg.Targets = append(cfg.Targets, t)
+		}
+	}
+	if len(cfg.Targets) == 0 {
+		return errors.New("--targets is required")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := bench.Run(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sum)
+}

@@ -1,0 +1,336 @@
+package api
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/julienschmidt/httprouter"
+
+	"daisydog/node/auth"
+	"daisydog/policies"
+	"daisydog/storage"
+)
+
+// LinkCodeTTL is how long a device link code stays valid.
+const LinkCodeTTL = 10 * time.Minute
+
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func validEmail(e string) (string, error) {
+	e = strings.TrimSpace(e)
+	if len(e) < 3 || len(e) > 254 {
+		return "", errInvalid("email must be a valid e-mail address")
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" {
+		return "", errInvalid("email must be a valid e-mail address")
+	}
+	return e, nil
+}
+
+func (s *Server) signUp(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req credentials
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	email, err := validEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckPassword(req.Password); err != nil {
+		return errInvalid(err.Error())
+	}
+	hash, err := s.Hasher.Hash(r.Context(), req.Password)
+	if err != nil {
+		return err
+	}
+	familyID, parentID := newID("fa_"), newID("pa_")
+	dek, err := storage.NewDataKey()
+	if err != nil {
+		return err
+	}
+	keys := s.Vault.Keyring()
+	wrapped, err := keys.WrapDataKey(familyID, dek)
+	if err != nil {
+		return err
+	}
+	sealedEmail, err := storage.Seal(dek, []byte(storage.NormalizeEmail(email)), storage.FieldAAD(storage.FieldEmail, parentID))
+	if err != nil {
+		return err
+	}
+	cmd := &storage.SignUp{
+		FamilyID: familyID, WrappedKey: wrapped, ParentID: parentID,
+		EmailIndex: keys.EmailIndex(email), EmailSealed: sealedEmail, PasswordHash: hash, CreatedAt: s.Now().UnixMilli(),
+	}
+	idx, err := s.replicate(r.Context(), cmd, nil)
+	if err == nil {
+		// The parent logs in next, probably on this node: make the account visible here first.
+		err = s.Repl.WaitApplied(r.Context(), idx)
+	}
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Code == "conflict" {
+			return &apiError{Status: http.StatusConflict, Code: "conflict", Message: "this e-mail cannot be used to sign up"}
+		}
+		return err
+	}
+	s.Vault.Remember(familyID, dek)
+	writeJSON(w, http.StatusCreated, map[string]string{"parent_id": parentID})
+	return nil
+}
+
+type tokenResponse struct {
+	AccessToken string     `json:"access_token"`
+	TokenType   string     `json:"token_type"`
+	ExpiresIn   int        `json:"expires_in"`
+	Child       *childView `json:"child,omitempty"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req credentials
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if req.Email == "" || req.Password == "" || len(req.Password) > 4*auth.MaxPasswordLen {
+		return errBadLogin
+	}
+	keys := s.Vault.Keyring()
+	var p storage.ParentCredentials
+	err := s.fresh(r.Context(), func() (err error) {
+		p, err = s.DB.ParentByEmailIndex(r.Context(), storage.Actor{Role: storage.RoleSystem}, keys.EmailIndex(req.Email))
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		// Spend the same work as a real check so timing does not reveal the account.
+		_ = s.Hasher.Verify(r.Context(), req.Password, dummyHash)
+		return errBadLogin
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Hasher.Verify(r.Context(), req.Password, p.PasswordHash); err != nil {
+		if errors.Is(err, auth.ErrMismatch) {
+			return errBadLogin
+		}
+		return err
+	}
+	tok, exp, err := s.Tokens.Issue(p.ParentID, auth.RoleParent, p.FamilyID, "", auth.ParentTokenTTL)
+	if err != nil {
+		return errUnavailable
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds() + 0.5)})
+	return nil
+}
+
+// dummyHash is a valid argon2id hash of a random password, used to equalise login timing.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ"
+
+type childView struct {
+	ID        string `json:"id"`
+	Nickname  string `json:"nickname"`
+	AgeTier   string `json:"age_tier"`
+	CreatedAt string `json:"created_at"`
+}
+
+func millis(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
+
+func (s *Server) childView(r *http.Request, c storage.ChildRow) (childView, error) {
+	dek, err := s.Vault.FamilyKey(r.Context(), c.FamilyID)
+	if err != nil {
+		return childView{}, err
+	}
+	nick, err := storage.Unseal(dek, c.NicknameSealed, storage.FieldAAD(storage.FieldNickname, c.ID))
+	if err != nil {
+		return childView{}, err
+	}
+	return childView{ID: c.ID, Nickname: string(nick), AgeTier: c.AgeTier, CreatedAt: millis(c.CreatedAt)}, nil
+}
+
+var ageTiers = map[string]bool{"5-8": true, "9-12": true, "13-17": true}
+
+func validNickname(n string) (string, error) {
+	n = strings.TrimSpace(n)
+	if c := utf8.RuneCountInString(n); c < 1 || c > 24 {
+		return "", errInvalid("nickname must be 1 to 24 characters")
+	}
+	for _, r := range n {
+		if !(unicode.IsLetter(r) || r == ' ' || r == '-' || r == '\'') {
+			return "", errInvalid("nickname may only contain letters, spaces, hyphens and apostrophes")
+		}
+	}
+	return n, nil
+}
+
+func (s *Server) createChild(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	var req struct {
+		Nickname string `json:"nickname"`
+		AgeTier  string `json:"age_tier"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	nick, err := validNickname(req.Nickname)
+	if err != nil {
+		return err
+	}
+	if !ageTiers[req.AgeTier] {
+		return errInvalid(`age_tier must be one of "5-8", "9-12", "13-17"`)
+	}
+	v, err := s.evaluate(r.Context(), policies.Input{Text: nick, Direction: "in", AgeTier: req.AgeTier})
+	if err != nil {
+		return errUnavailable
+	}
+	if v.Action != "allow" {
+		return errInvalid("please choose a different nickname")
+	}
+	dek, err := s.Vault.FamilyKey(r.Context(), a.FamilyID)
+	if err != nil {
+		return err
+	}
+	childID := newID("ch_")
+	sealed, err := storage.Seal(dek, []byte(nick), storage.FieldAAD(storage.FieldNickname, childID))
+	if err != nil {
+		return err
+	}
+	now := s.Now().UnixMilli()
+	if _, err := s.replicate(r.Context(), &storage.CreateChild{ChildID: childID, ParentID: a.ID, NicknameSealed: sealed, AgeTier: req.AgeTier, CreatedAt: now}, nil); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, childView{ID: childID, Nickname: nick, AgeTier: req.AgeTier, CreatedAt: millis(now)})
+	return nil
+}
+
+func (s *Server) listChildren(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	rows, err := s.DB.Children(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	out := make([]childView, 0, len(rows))
+	for _, c := range rows {
+		v, err := s.childView(r, c)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"children": out})
+	return nil
+}
+
+func (s *Server) getChild(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	var c storage.ChildRow
+	err := s.fresh(r.Context(), func() (err error) {
+		c, err = s.DB.Child(r.Context(), a, p.ByName("id"))
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	v, err := s.childView(r, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// Link codes: 10 symbols of Crockford base32 (50 bits), shown in two groups.
+const linkAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+func newLinkCode() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	out := make([]byte, 0, 11)
+	for i, x := range b {
+		if i == 5 {
+			out = append(out, '-')
+		}
+		out = append(out, linkAlphabet[int(x)%32])
+	}
+	return string(out)
+}
+
+// normalizeLinkCode accepts any case, spaces and hyphens, and the usual
+// Crockford confusions (O→0, I/L→1).
+func normalizeLinkCode(c string) string {
+	c = strings.ToUpper(c)
+	var b strings.Builder
+	for _, r := range c {
+		switch r {
+		case ' ', '-':
+			continue
+		case 'O':
+			r = '0'
+		case 'I', 'L':
+			r = '1'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Server) createLinkCode(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	if r.ContentLength > 0 {
+		var empty struct{}
+		if err := decodeJSON(w, r, smallBody, &empty); err != nil {
+			return err
+		}
+	}
+	code := newLinkCode()
+	now := s.Now()
+	exp := now.Add(LinkCodeTTL)
+	cmd := &storage.CreateLinkCode{ParentID: a.ID, ChildID: p.ByName("id"), CodeHash: s.Vault.Keyring().SecretIndex("link", normalizeLinkCode(code)),
+		CreatedAt: now.UnixMilli(), ExpiresAt: exp.UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, nil); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"code": code, "expires_at": exp.UTC().Format(time.RFC3339)})
+	return nil
+}
+
+func (s *Server) linkDevice(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	code := normalizeLinkCode(req.Code)
+	if len(code) != 10 || strings.Trim(code, linkAlphabet) != "" {
+		return errInvalidCode
+	}
+	var dev storage.LinkedDevice
+	cmd := &storage.RedeemLinkCode{CodeHash: s.Vault.Keyring().SecretIndex("link", code), DeviceID: newID("dv_"), Now: s.Now().UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, &dev); err != nil {
+		if err == errNotFound {
+			return errInvalidCode
+		}
+		return err
+	}
+	cv, err := s.childView(r, dev.Child)
+	if err != nil {
+		return err
+	}
+	tok, exp, err := s.Tokens.Issue(dev.Child.ID, auth.RoleChild, dev.Child.FamilyID, dev.DeviceID, auth.ChildTokenTTL)
+	if err != nil {
+		return errUnavailable
+	}
+	writeJSON(w, http.StatusCreated, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds() + 0.5), Child: &cv})
+	return nil
+}
+
+var errInvalidCode = &apiError{Status: http.StatusUnauthorized, Code: "invalid_code", Message: "this link code is not valid (it may have expired or been used)"}

@@ -1,0 +1,275 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+
+	"daisydog/node/companion"
+	"daisydog/policies"
+	"daisydog/storage"
+)
+
+// Chat limits.
+const (
+	maxMessageRunes = 1000
+	contextTurns    = 4
+	maxHistory      = 100
+)
+
+// withheldMessage is stored instead of a message the policy could not check.
+const withheldMessage = "[withheld: the safety check was unavailable]"
+
+type turnView struct {
+	ID          string   `json:"id"`
+	Seq         int64    `json:"seq"`
+	CreatedAt   string   `json:"created_at"`
+	Message     string   `json:"message"`
+	Reply       string   `json:"reply"`
+	Intent      string   `json:"intent"`
+	Mood        string   `json:"mood,omitempty"`
+	Suggestions []string `json:"suggestions,omitempty"`
+	Safety      *safety  `json:"safety,omitempty"`
+}
+
+type safety struct {
+	Action        string   `json:"action"`
+	Categories    []string `json:"categories"`
+	ReplyAction   string   `json:"reply_action,omitempty"`
+	ReplyCats     []string `json:"reply_categories,omitempty"`
+	Escalated     bool     `json:"escalated"`
+	FailClosed    bool     `json:"fail_closed"`
+	PolicyVersion string   `json:"policy_version"`
+}
+
+func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.PolicyTimeout)
+	defer cancel()
+	in.ABI = 1
+	if in.Strictness == "" {
+		in.Strictness = "standard"
+	}
+	if in.Locale == "" {
+		in.Locale = "en"
+	}
+	return s.Policy().Evaluate(ctx, in)
+}
+
+// turnPlan is everything decided about a turn before it is replicated.
+type turnPlan struct {
+	stored     string // the child's message as stored (redacted or withheld)
+	reply      companion.Reply
+	in, out    policies.Verdict
+	failClosed bool
+	escalate   bool
+	version    string
+}
+
+// planTurn runs the safety pipeline: the child's message through the policy,
+// Daisy's reply chosen accordingly, the reply through the policy.
+func (s *Server) planTurn(ctx context.Context, text, tier string, recent []policies.ContextTurn, prevReply string) turnPlan {
+	pol := s.Policy()
+	p := turnPlan{stored: text, version: pol.Version()}
+	pick := func(n int) int { return rand.IntN(max(n, 1)) }
+	in, err := s.evaluate(ctx, policies.Input{Text: text, Direction: "in", AgeTier: tier, Context: recent})
+	if err != nil {
+		s.log.Warn("policy failed on message; failing closed", "policy", p.version, "err", err)
+		p.failClosed, p.escalate, p.stored = true, true, withheldMessage
+		p.reply = s.Companion.FailClosed(tier)
+		p.in = policies.Verdict{Action: "error", Categories: []string{}}
+		p.out = policies.Verdict{Action: "skipped", Categories: []string{}}
+		return p
+	}
+	p.in, p.escalate = in, in.Escalate
+	switch in.Action {
+	case "allow":
+		p.reply = s.Companion.Reply(text, tier, prevReply, pick)
+	case "redact":
+		p.stored = policies.Redact(text, in.Spans)
+		p.reply = s.Companion.Reply(p.stored, tier, prevReply, pick)
+		p.reply.Text += " " + s.Companion.RedactReminder(tier)
+	case "support":
+		p.reply = s.Companion.Support(tier, "en")
+	case "redirect":
+		p.reply = s.Companion.Redirect(tier, pick)
+	default: // block and anything stricter
+		p.reply = s.Companion.Blocked(tier, pick)
+	}
+	out, err := s.evaluate(ctx, policies.Input{Text: p.reply.Text, Direction: "out", AgeTier: tier})
+	if err != nil {
+		s.log.Warn("policy failed on reply; failing closed", "policy", p.version, "err", err)
+		p.failClosed, p.escalate = true, true
+		p.reply = s.Companion.FailClosed(tier)
+		p.out = policies.Verdict{Action: "error", Categories: []string{}}
+		return p
+	}
+	p.out = out
+	if out.Action != "allow" && (in.Action == "allow" || in.Action == "redact") {
+		// Daisy's own line was refused: never show it, steer somewhere safe.
+		p.reply = s.Companion.Redirect(tier, pick)
+	}
+	return p
+}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	var req struct {
+		Message string `json:"message"`
+	}
+	if err := decodeJSON(w, r, chatBody, &req); err != nil {
+		return err
+	}
+	text, err := cleanText("message", req.Message, maxMessageRunes, true)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	child, err := s.DB.Child(ctx, a, a.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errUnauthorized
+	}
+	if err != nil {
+		return err
+	}
+	dek, err := s.Vault.FamilyKey(ctx, child.FamilyID)
+	if err != nil {
+		return err
+	}
+	recent, prevReply, err := s.recentContext(ctx, a, dek)
+	if err != nil {
+		return err
+	}
+	p := s.planTurn(ctx, text, child.AgeTier, recent, prevReply)
+
+	turnID := newID("tu_")
+	msgSealed, err := storage.Seal(dek, []byte(p.stored), storage.FieldAAD(storage.FieldMessage, turnID))
+	if err != nil {
+		return err
+	}
+	replySealed, err := storage.Seal(dek, []byte(p.reply.Text), storage.FieldAAD(storage.FieldReply, turnID))
+	if err != nil {
+		return err
+	}
+	now := s.Now().UnixMilli()
+	cmd := &storage.ChatTurn{
+		TurnID: turnID, ChildID: child.ID, DeviceID: a.DeviceID, CreatedAt: now,
+		MessageSealed: msgSealed, ReplySealed: replySealed, Intent: p.reply.Intent,
+		InAction: p.in.Action, InCategories: nonNil(p.in.Categories), OutAction: p.out.Action, OutCategories: nonNil(p.out.Categories),
+		Escalate: p.escalate, FailClosed: p.failClosed, PolicyVersion: p.version,
+	}
+	if p.escalate || p.failClosed {
+		cmd.EventID = newID("ev_")
+	}
+	var res storage.TurnResult
+	if _, err := s.replicate(ctx, cmd, &res); err != nil {
+		if err == errNotFound {
+			return errUnauthorized // the device was revoked meanwhile
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"turn": turnView{
+		ID: turnID, Seq: res.Seq, CreatedAt: millis(now), Message: p.stored, Reply: p.reply.Text,
+		Intent: p.reply.Intent, Mood: p.reply.Mood, Suggestions: p.reply.Suggestions,
+		Safety: &safety{Action: p.in.Action, Categories: nonNil(p.in.Categories), Escalated: p.escalate, FailClosed: p.failClosed, PolicyVersion: p.version},
+	}})
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// recentContext returns the last few turns (oldest first) for multi-turn
+// policy patterns, and Daisy's previous reply (so she does not repeat it).
+func (s *Server) recentContext(ctx context.Context, a storage.Actor, dek []byte) ([]policies.ContextTurn, string, error) {
+	rows, err := s.DB.Turns(ctx, a, a.ID, 0, contextTurns)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []policies.ContextTurn
+	prev := ""
+	for i := len(rows) - 1; i >= 0; i-- {
+		t := rows[i]
+		msg, err := storage.Unseal(dek, t.MessageSealed, storage.FieldAAD(storage.FieldMessage, t.ID))
+		if err != nil {
+			return nil, "", err
+		}
+		reply, err := storage.Unseal(dek, t.ReplySealed, storage.FieldAAD(storage.FieldReply, t.ID))
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, policies.ContextTurn{Direction: "in", Text: string(msg)}, policies.ContextTurn{Direction: "out", Text: string(reply)})
+		prev = string(reply)
+	}
+	return out, prev, nil
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request, a storage.Actor, childID string, full bool) error {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxHistory {
+			return errInvalid("limit must be a number from 1 to 100")
+		}
+		limit = n
+	}
+	var before int64
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return errInvalid("before must be a positive turn number")
+		}
+		before = n
+	}
+	var rows []storage.TurnRow
+	err := s.fresh(r.Context(), func() (err error) {
+		rows, err = s.DB.Turns(r.Context(), a, childID, before, limit)
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	out := make([]turnView, 0, len(rows))
+	var dek []byte
+	if len(rows) > 0 {
+		if dek, err = s.Vault.FamilyKey(r.Context(), a.FamilyID); err != nil {
+			return err
+		}
+	}
+	for _, t := range rows {
+		msg, err := storage.Unseal(dek, t.MessageSealed, storage.FieldAAD(storage.FieldMessage, t.ID))
+		if err != nil {
+			return err
+		}
+		reply, err := storage.Unseal(dek, t.ReplySealed, storage.FieldAAD(storage.FieldReply, t.ID))
+		if err != nil {
+			return err
+		}
+		v := turnView{ID: t.ID, Seq: t.Seq, CreatedAt: millis(t.CreatedAt), Message: string(msg), Reply: string(reply), Intent: t.Intent}
+		if full {
+			v.Safety = &safety{Action: t.InAction, Categories: t.InCategories, ReplyAction: t.OutAction, ReplyCats: t.OutCategories,
+				Escalated: t.Escalate, FailClosed: t.FailClosed, PolicyVersion: t.PolicyVersion}
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"turns": out})
+	return nil
+}
+
+func (s *Server) chatHistory(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	return s.history(w, r, a, a.ID, false)
+}
+
+func (s *Server) childTurns(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	return s.history(w, r, a, p.ByName("id"), true)
+}

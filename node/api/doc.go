@@ -1,0 +1,16 @@
+// Package api owns DaisyDog's HTTPS API: routing, the middleware every request
+// passes (security headers, body limits, strict JSON, authentication), the
+// error envelope, and the request flows (sign-up, login, children, device
+// linking, the chat turn pipeline, history).
+//
+// Invariants:
+//   - Every state change is a typed command sent through the Replicator;
+//     handlers never write to the database directly.
+//   - All non-determinism (IDs, time, random reply choice, policy verdicts,
+//     encryption nonces) is decided here, before the command is replicated.
+//   - Every chat turn passes the active policy twice (the child's message and
+//     Daisy's reply) before anything is stored; if the policy fails, the turn
+//     fails closed with a safe reply and a recorded safety event.
+//   - Error bodies are {"error":{"code","message"}} and never carry internal
+//     detail; personal data (messages, nicknames, e-mail) is never logged.
+package api

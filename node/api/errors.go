@@ -1,0 +1,63 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// apiError is an error with an HTTP status and a client-safe message.
+type apiError struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter int // seconds; set for 503
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errBadRequest(msg string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
+}
+func errInvalid(msg string) *apiError {
+	return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: msg}
+}
+
+var (
+	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing, invalid or expired token"}
+	errForbidden    = &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "this account may not do that"}
+	errNotFound     = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	errUnavailable  = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the cluster cannot take writes right now; retry shortly", RetryAfter: 2}
+	errAmbiguous    = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the write could not be confirmed; check before retrying", RetryAfter: 2}
+	errInternal     = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	errBadLogin     = &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "e-mail or password is incorrect"}
+)
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes the error envelope; unknown errors become a bare 500.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		s.log.Error("request failed", "method", r.Method, "route", routeOf(r), "err", err)
+		ae = errInternal
+	}
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+	}
+	var b errorBody
+	b.Error.Code, b.Error.Message = ae.Code, ae.Message
+	writeJSON(w, ae.Status, b)
+}

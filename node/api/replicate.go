@@ -1,0 +1,69 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"daisydog/raftcluster"
+	"daisydog/storage"
+)
+
+// Response codes the state machine adapter uses (see node.Machine).
+const (
+	CodeConflict = "conflict"
+	CodeNotFound = "not_found"
+	CodeRejected = "rejected"
+)
+
+// replicate sends cmd through consensus. On success the result is decoded
+// into out (if not nil). Deterministic outcomes map to API errors.
+func (s *Server) replicate(ctx context.Context, cmd storage.Command, out any) (uint64, error) {
+	resp, err := s.apply(ctx, cmd, out)
+	return resp.Index, err
+}
+
+func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftcluster.Response, error) {
+	data, err := storage.Encode(cmd)
+	if err != nil {
+		return raftcluster.Response{}, err
+	}
+	resp, err := s.Repl.Apply(ctx, data)
+	switch {
+	case errors.Is(err, raftcluster.ErrUnavailable):
+		return resp, errUnavailable
+	case errors.Is(err, raftcluster.ErrAmbiguous):
+		return resp, errAmbiguous
+	case err != nil:
+		return resp, fmt.Errorf("replicate %s: %w", cmd.Kind(), err)
+	}
+	switch resp.Code {
+	case "":
+	case CodeConflict:
+		return resp, &apiError{Status: 409, Code: "conflict", Message: "already exists"}
+	case CodeNotFound:
+		return resp, errNotFound
+	case "unavailable":
+		return resp, errUnavailable
+	default:
+		return resp, fmt.Errorf("replicate %s: rejected: %s", cmd.Kind(), resp.Code)
+	}
+	if out != nil && len(resp.Data) > 0 {
+		if err := json.Unmarshal(resp.Data, out); err != nil {
+			return resp, fmt.Errorf("replicate %s: decode result: %w", cmd.Kind(), err)
+		}
+	}
+	return resp, nil
+}
+
+// newID returns a random, non-enumerable identifier with a type prefix.
+func newID(prefix string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return prefix + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,204 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"daisydog/node/auth"
+	"daisydog/node/companion"
+	"daisydog/policies"
+	"daisydog/raftcluster"
+	"daisydog/storage"
+)
+
+// Replicator sends a command through consensus and returns the deterministic response.
+type Replicator interface {
+	Apply(ctx context.Context, cmd []byte) (raftcluster.Response, error)
+	// WaitApplied blocks until this node applied the given log index.
+	WaitApplied(ctx context.Context, index uint64) error
+	// SyncRead waits until this node has applied everything the leader has
+	// committed (a read-index), so the next local read is not stale.
+	SyncRead(ctx context.Context) error
+}
+
+// Evaluator is the active safety policy.
+type Evaluator interface {
+	Evaluate(ctx context.Context, in policies.Input) (policies.Verdict, error)
+	Version() string
+}
+
+// Deps are the services the API uses.
+type Deps struct {
+	DB        *storage.DB
+	Vault     *storage.Vault
+	Repl      Replicator
+	Policy    func() Evaluator // the currently active policy
+	Companion *companion.Engine
+	Tokens    *auth.Tokens
+	Hasher    *auth.Hasher
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// Ready reports whether this node can serve (leader known, keys and policy loaded).
+	Ready func(ctx context.Context) error
+	// Join handles the first phase of a node joining (token-authenticated); nil disables it.
+	Join http.HandlerFunc
+	// PolicyTimeout bounds each policy evaluation (default 1s).
+	PolicyTimeout time.Duration
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Deps
+	log    *slog.Logger
+	router *httprouter.Router
+}
+
+// New builds the API handler.
+func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.PolicyTimeout == 0 {
+		d.PolicyTimeout = time.Second
+	}
+	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New()}
+	s.routes()
+	return s
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error
+
+// authed is a handler that runs for an authenticated actor.
+type authed func(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error
+
+func (s *Server) routes() {
+	rt := s.router
+	rt.RedirectTrailingSlash = false
+	rt.RedirectFixedPath = false
+	rt.HandleMethodNotAllowed = true
+	rt.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	rt.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed"})
+	})
+	rt.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
+		s.log.Error("handler panic", "route", routeOf(r), "panic", v)
+		s.writeError(w, r, errInternal)
+	}
+
+	rt.GET("/healthz", s.wrap(s.healthz))
+	rt.GET("/readyz", s.wrap(s.readyz))
+	rt.POST("/v1/parents/signup", s.wrap(s.signUp))
+	rt.POST("/v1/auth/login", s.wrap(s.login))
+	rt.POST("/v1/children", s.wrap(s.as(storage.RoleParent, s.createChild)))
+	rt.GET("/v1/children", s.wrap(s.as(storage.RoleParent, s.listChildren)))
+	rt.GET("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.getChild)))
+	rt.POST("/v1/children/:id/link-codes", s.wrap(s.as(storage.RoleParent, s.createLinkCode)))
+	rt.GET("/v1/children/:id/turns", s.wrap(s.as(storage.RoleParent, s.childTurns)))
+	rt.POST("/v1/devices/link", s.wrap(s.linkDevice))
+	rt.POST("/v1/chat", s.wrap(s.as(storage.RoleChild, s.chat)))
+	rt.GET("/v1/chat", s.wrap(s.as(storage.RoleChild, s.chatHistory)))
+	if s.Join != nil {
+		rt.Handler(http.MethodPost, "/internal/join", s.Join)
+	}
+}
+
+// ServeHTTP applies the headers every response carries, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+	s.router.ServeHTTP(w, r)
+}
+
+func (s *Server) wrap(h handler) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		if err := h(w, r, p); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// as authenticates the bearer token and requires role.
+func (s *Server) as(role storage.Role, h authed) handler {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
+		hdr := r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(hdr, "Bearer ")
+		if !ok || tok == "" {
+			return errUnauthorized
+		}
+		c, err := s.Tokens.Verify(tok)
+		if err != nil {
+			return errUnauthorized
+		}
+		if storage.Role(c.Role) != role {
+			return errForbidden
+		}
+		a := storage.Actor{Role: role, ID: c.Subject, FamilyID: c.FamilyID, DeviceID: c.DeviceID}
+		if role == storage.RoleChild {
+			err := s.fresh(r.Context(), func() error {
+				ok, err := s.DB.DeviceActive(r.Context(), a.DeviceID, a.ID)
+				if err == nil && !ok {
+					err = storage.ErrNotFound
+				}
+				return err
+			})
+			if errors.Is(err, storage.ErrNotFound) {
+				return errUnauthorized
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return h(w, r, p, a)
+	}
+}
+
+// fresh runs a local read; if it finds nothing, the node may merely lag the
+// leader (the object was just created through another node), so it catches
+// up with a read-index and reads once more.
+func (s *Server) fresh(ctx context.Context, read func() error) error {
+	err := read()
+	if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if serr := s.Repl.SyncRead(ctx); serr != nil {
+		return err
+	}
+	return read()
+}
+
+func routeOf(r *http.Request) string {
+	// Paths can hold IDs but never personal data; log only the method and first segments.
+	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 3)
+	if len(parts) > 2 {
+		parts = parts[:2]
+	}
+	return "/" + strings.Join(parts, "/")
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": err.Error()})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}

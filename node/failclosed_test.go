@@ -1,0 +1,80 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"daisydog/wasm/wasmtest"
+)
+
+// A policy that returns garbage must never let a turn through unchecked: the
+// turn fails closed (a safe reply, the message withheld, a safety event) and
+// the node keeps serving.
+func TestBrokenPolicyFailsClosed(t *testing.T) {
+	const allow = `{"action":"allow","escalate":false,"categories":[],"severity":0,"spans":[],"rules":[]}`
+	modules := map[string][]byte{
+		"traps":          flakyPolicy(allow, []byte{wasmtest.OpUnreachable}),
+		"loops forever":  flakyPolicy(allow, []byte{wasmtest.OpLoop, wasmtest.BlockEmpty, wasmtest.OpBr, 0, wasmtest.OpEnd}),
+		"invalid json":   flakyPolicy(allow, wasmtest.Cat(wasmtest.I64Const(int64(65536+1024)<<32|4), []byte{wasmtest.OpReturn})),
+		"unknown action": flakyPolicy(allow, wasmtest.Cat(wasmtest.I64Const(int64(65536+2048)<<32|17), []byte{wasmtest.OpReturn})),
+	}
+	for name, mod := range modules {
+		t.Run(name, func(t *testing.T) {
+			// Set the family up under the real policy (nicknames are checked too),
+			// then restart the node on the broken one.
+			good := startCluster(t, 1, nil)[0]
+			fam := newFamily(t, good, "failclosed@example.test", "Ziggy", "5-8")
+			good.stop(t)
+			n := startTestNode(t, good.dir, func(c *Config) { c.PolicyModule = mod })
+			waitFor(t, 30e9, "ready", func() error { return n.ready(context.Background()) })
+
+			for i := 0; i < 3; i++ { // the node keeps serving after each failure
+				st, tr := n.chat(t, fam.childToken, "tell me a joke about my phone 555-123-4567 "+strings.Repeat("and then a story about a very good dog ", 4))
+				if st != 200 {
+					t.Fatalf("turn %d: status %d", i, st)
+				}
+				if !tr.Turn.Safety.FailClosed || tr.Turn.Intent != "unavailable" {
+					t.Fatalf("turn %d did not fail closed: %+v", i, tr.Turn)
+				}
+				if strings.Contains(tr.Turn.Message, "555") {
+					t.Fatalf("unchecked message stored: %q", tr.Turn.Message)
+				}
+			}
+			if c, err := n.DB().SafetyEventCount(context.Background(), "policy_failure"); err != nil || c != 3 {
+				t.Fatalf("policy_failure events = %d, %v", c, err)
+			}
+			if st, _ := n.call(t, "GET", "/healthz", "", nil, nil); st != 200 {
+				t.Fatalf("healthz after failures: %d", st)
+			}
+		})
+	}
+}
+
+// flakyPolicy is an ABI v1 module that answers short inputs (the engine's
+// load-time self-test) with verdict, and runs misbehave on longer ones (a real
+// chat turn): a trap, an endless loop, or returning a bad document.
+func flakyPolicy(verdict string, misbehave []byte) []byte {
+	const at = 65536
+	body := wasmtest.Cat(
+		[]byte{wasmtest.OpLocalGet, 1}, wasmtest.I32Const(200), []byte{0x4b /* i32.gt_u */, 0x04 /* if */, wasmtest.BlockEmpty},
+		misbehave,
+		[]byte{wasmtest.OpEnd},
+		wasmtest.I64Const(int64(at)<<32|int64(len(verdict))),
+	)
+	return wasmtest.Module{
+		Funcs: []wasmtest.Func{
+			{Export: "policy_abi_v1", Results: []byte{wasmtest.I32}, Body: wasmtest.I32Const(1)},
+			{Export: "alloc", Params: []byte{wasmtest.I32}, Results: []byte{wasmtest.I32}, Body: wasmtest.I32Const(wasmtest.Scratch)},
+			{Export: "free", Params: []byte{wasmtest.I32}},
+			{Export: "evaluate", Params: []byte{wasmtest.I32, wasmtest.I32}, Results: []byte{wasmtest.I64}, Body: body},
+			{Export: "_initialize"},
+		},
+		MemoryPages: 3, ExportMemory: true,
+		Data: []wasmtest.Data{
+			{Offset: at, Bytes: []byte(verdict)},
+			{Offset: at + 1024, Bytes: []byte("oops")},
+			{Offset: at + 2048, Bytes: []byte(`{"action":"party"}`)},
+		},
+	}.Bytes()
+}

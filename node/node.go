@@ -1,0 +1,289 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"daisydog/node/api"
+	"daisydog/node/auth"
+	"daisydog/node/companion"
+	"daisydog/policies"
+	"daisydog/raftcluster"
+	"daisydog/storage"
+	"daisydog/wasm"
+)
+
+// Config tunes a node. Everything about its identity comes from the data directory.
+type Config struct {
+	DataDir string
+	Logger  *slog.Logger
+	Now     func() time.Time
+
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+	Argon2            auth.Argon2Params
+	// PolicyModule replaces the embedded default policy (tests, operators).
+	PolicyModule []byte
+	// RaftLog receives the Raft library's own warnings (default stderr).
+	RaftLog io.Writer
+	// OnFatal overrides the default (exit) when the state machine fails.
+	OnFatal func(error)
+}
+
+// Node is a running DaisyDog server.
+type Node struct {
+	cfg      Config
+	layout   Layout
+	nf       NodeFile
+	log      *slog.Logger
+	identity *raftcluster.Identity
+	keyring  *storage.Keyring
+	db       *storage.DB
+	vault    *storage.Vault
+	runtime  *wasm.Runtime
+	policy   *policies.Engine
+	cluster  *raftcluster.Cluster
+	tokens   *auth.Tokens
+	machine  *machine
+	http     *http.Server
+	httpLn   net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Start opens everything in the data directory and starts serving.
+func Start(ctx context.Context, cfg Config) (n *Node, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Argon2.Time == 0 {
+		cfg.Argon2 = auth.DefaultArgon2
+	}
+	l := Layout{Dir: cfg.DataDir}
+	nf, err := l.ReadNode()
+	if err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	n = &Node{cfg: cfg, layout: l, nf: nf, log: cfg.Logger.With("node", nf.NodeID), cancel: cancel}
+	defer func() {
+		if err != nil {
+			n.Close(context.Background())
+		}
+	}()
+
+	caPEM, err1 := os.ReadFile(l.CACert())
+	certPEM, err2 := os.ReadFile(l.NodeCert())
+	keyPEM, err3 := os.ReadFile(l.NodeKey())
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return n, fmt.Errorf("reading TLS files: %w", err)
+	}
+	if n.identity, err = raftcluster.LoadIdentity(nf.NodeID, caPEM, certPEM, keyPEM); err != nil {
+		return n, err
+	}
+	kek, err := l.ReadClusterKey()
+	if err != nil {
+		return n, err
+	}
+	if n.keyring, err = storage.NewKeyring(kek); err != nil {
+		return n, err
+	}
+	if n.db, err = storage.Open(ctx, l.DBFile()); err != nil {
+		return n, err
+	}
+	n.vault = storage.NewVault(n.keyring, n.db)
+
+	if n.runtime, err = wasm.NewRuntime(ctx, wasm.Config{CacheDir: l.CacheDir()}); err != nil {
+		return n, fmt.Errorf("policy runtime: %w", err)
+	}
+	if cfg.PolicyModule != nil {
+		n.policy, err = policies.NewEngine(ctx, n.runtime, "custom", "custom", cfg.PolicyModule)
+	} else {
+		n.policy, err = policies.NewDefaultEngine(ctx, n.runtime)
+	}
+	if err != nil {
+		return n, fmt.Errorf("policy: %w", err)
+	}
+
+	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1)}
+	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
+		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
+		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
+		Bootstrap: nf.Bootstrap, SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
+		TrailingLogs: cfg.TrailingLogs, OnFatal: cfg.OnFatal, RaftLog: cfg.RaftLog,
+	})
+	if err != nil {
+		return n, err
+	}
+
+	n.tokens = auth.NewTokens(cfg.Now)
+	if err := n.reloadKeys(ctx); err != nil {
+		return n, err
+	}
+	handler := api.New(api.Deps{
+		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
+		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
+		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
+	})
+	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
+		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
+	}
+	n.http = &http.Server{
+		Handler:           handler,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{n.identity.Cert}},
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.http.ServeTLS(n.httpLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("https server stopped", "err", err)
+		}
+	}()
+	if !nf.Joined {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.completeJoin(bg) }()
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
+	n.log.Info("node started", "https", "https://"+n.httpLn.Addr().String(), "cluster", nf.AdvertiseRaft)
+	return n, nil
+}
+
+// HTTPAddr is the address the API listens on.
+func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
+
+// Cluster returns the Raft node.
+func (n *Node) Cluster() *raftcluster.Cluster { return n.cluster }
+
+// DB returns the node's database (tests and tools).
+func (n *Node) DB() *storage.DB { return n.db }
+
+// ready reports whether this node can serve requests.
+func (n *Node) ready(ctx context.Context) error {
+	if addr, _ := n.cluster.Leader(); addr == "" {
+		return errors.New("no cluster leader")
+	}
+	if !n.tokens.Ready() {
+		return errors.New("token keys not loaded")
+	}
+	if err := n.db.Ping(ctx); err != nil {
+		return errors.New("storage not answering")
+	}
+	return nil
+}
+
+// reloadKeys installs the replicated signing keys.
+func (n *Node) reloadKeys(ctx context.Context) error {
+	stored, err := n.db.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make([]auth.Key, 0, len(stored))
+	for _, k := range stored {
+		priv, err := n.keyring.OpenSecret("signing-key:"+k.Kid, k.PrivateSealed)
+		if err != nil {
+			return fmt.Errorf("signing key %s: %w", k.Kid, err)
+		}
+		keys = append(keys, auth.Key{ID: k.Kid, Private: ed25519.PrivateKey(priv), Public: ed25519.PublicKey(k.PublicKey)})
+	}
+	n.tokens.SetKeys(keys)
+	return nil
+}
+
+// manageKeys makes sure a signing key exists (the leader creates the first)
+// and reloads keys whenever replicated ones change.
+func (n *Node) manageKeys(ctx context.Context) {
+	for {
+		if !n.tokens.Ready() && n.cluster.IsLeader() {
+			if err := n.createSigningKey(ctx); err != nil {
+				n.log.Warn("creating signing key failed; will retry", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.machine.keysChanged:
+			if err := n.reloadKeys(ctx); err != nil {
+				n.log.Error("reloading signing keys failed", "err", err)
+			}
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (n *Node) createSigningKey(ctx context.Context) error {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	kid := randomHex(8)
+	sealed, err := n.keyring.SealSecret("signing-key:"+kid, priv)
+	if err != nil {
+		return err
+	}
+	cmd, err := storage.Encode(&storage.PutSigningKey{Kid: kid, PublicKey: pub, PrivateSealed: sealed, CreatedAt: n.cfg.Now().UnixMilli()})
+	if err != nil {
+		return err
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := n.cluster.Apply(actx, cmd)
+	if err != nil {
+		return err
+	}
+	if err := n.cluster.WaitApplied(actx, resp.Index); err != nil {
+		return err
+	}
+	return n.reloadKeys(ctx)
+}
+
+// Close stops serving: HTTP first (in-flight requests finish), then Raft
+// (handing leadership over), then the policy runtime and storage.
+func (n *Node) Close(ctx context.Context) error {
+	var errs []error
+	n.once.Do(func() {
+		if n.http != nil {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			errs = append(errs, n.http.Shutdown(sctx))
+			cancel()
+		}
+		n.cancel()
+		if n.cluster != nil {
+			errs = append(errs, n.cluster.Close(true))
+		}
+		n.wg.Wait()
+		if n.policy != nil {
+			errs = append(errs, n.policy.Close(ctx))
+		}
+		if n.runtime != nil {
+			errs = append(errs, n.runtime.Close(ctx))
+		}
+		if n.db != nil {
+			errs = append(errs, n.db.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
