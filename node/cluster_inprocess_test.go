@@ -50,7 +50,11 @@ func TestClusterWritesSurviveLeaderLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
-	nodes := startCluster(t, 3, func(c *Config) { c.SnapshotThreshold = 40; c.TrailingLogs = 10; c.SnapshotInterval = 200 * time.Millisecond })
+	nodes := startCluster(t, 3, func(c *Config) {
+		c.SnapshotThreshold = 40
+		c.TrailingLogs = 10
+		c.SnapshotInterval = 200 * time.Millisecond
+	})
 	leader, followers := leaderOf(t, nodes)
 	fam := newFamily(t, followers[0], "failover@example.test", "Pip", "9-12")
 
