@@ -48,7 +48,7 @@ type Config struct {
 	SnapshotThreshold uint64        // entries between snapshots (default 8192)
 	SnapshotInterval  time.Duration // how often to check (default 30s)
 	TrailingLogs      uint64        // entries kept after a snapshot (default 10240)
-	ApplyTimeout      time.Duration // bound for a write including leader wait (default 5s)
+	ApplyTimeout      time.Duration // bound for a write including leader wait (default 4s)
 	// OnFatal is called when the state machine cannot apply committed entries.
 	// The default logs and exits the process so that a restart replays the log.
 	OnFatal func(error)
@@ -93,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		cfg.TrailingLogs = 10240
 	}
 	if cfg.ApplyTimeout == 0 {
-		cfg.ApplyTimeout = 5 * time.Second
+		cfg.ApplyTimeout = 4 * time.Second
 	}
 	log := cfg.Logger.With("component", "raft", "node", cfg.NodeID)
 	if cfg.OnFatal == nil {
@@ -325,7 +325,17 @@ func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) (Response, bool, e
 		return Response{}, false, ErrUnavailable
 	}
 	f := c.raft.Apply(cmd, timeout)
-	if err := f.Error(); err != nil {
+	// The future ignores ctx once the command is queued; never wait past the
+	// bound (a stalled state machine must not hang the client).
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return Response{}, false, ErrAmbiguous
+	}
+	if err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
 			return Response{}, true, nil

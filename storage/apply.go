@@ -31,13 +31,15 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 	results := make([]Result, len(entries))
 	db.swap.RLock()
 	defer db.swap.RUnlock()
-	tx, err := db.wr().BeginTx(ctx, nil)
+	p := db.cur.Load()
+	tx, err := p.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("storage: begin apply: %w", err)
 	}
 	defer tx.Rollback()
+	a := &txApplier{ctx: ctx, tx: tx, p: p}
 	var applied int64
-	if err := tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT v FROM meta WHERE k='applied_index'),0)").Scan(&applied); err != nil {
+	if err := a.row(qAppliedIndex).Scan(&applied); err != nil {
 		return nil, fmt.Errorf("storage: read applied index: %w", err)
 	}
 	last := uint64(applied)
@@ -61,26 +63,26 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 		if c, ok := cmd.(*ChatTurn); ok && c.DeviceID == "" {
 			return nil, fmt.Errorf("storage: entry %d: chat turn without a device", e.Index)
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT cmd"); err != nil {
+		if _, err := a.exec(qSavepoint); err != nil {
 			return nil, fmt.Errorf("storage: savepoint: %w", err)
 		}
-		val, cerr := applyOne(ctx, tx, cmd)
+		val, cerr := applyOne(a, cmd)
 		if cerr != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO cmd"); err != nil {
+			if _, err := a.exec(qRollbackSavepoint); err != nil {
 				return nil, fmt.Errorf("storage: rollback savepoint: %w", err)
 			}
 			if !isDeterministic(cerr) {
 				return nil, fmt.Errorf("storage: apply %s at %d: %w", cmd.Kind(), e.Index, cerr)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE cmd"); err != nil {
+		if _, err := a.exec(qReleaseSavepoint); err != nil {
 			return nil, fmt.Errorf("storage: release savepoint: %w", err)
 		}
 		results[i] = Result{Kind: cmd.Kind(), Value: val, Err: cerr}
 	}
 	if last > uint64(applied) {
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO meta(k,v) VALUES('applied_index',?) ON CONFLICT(k) DO UPDATE SET v=excluded.v", int64(last)); err != nil {
+		if _, err := a.exec(
+			qSetAppliedIndex, int64(last)); err != nil {
 			return nil, fmt.Errorf("storage: record applied index: %w", err)
 		}
 	}
@@ -103,6 +105,28 @@ func (db *DB) Apply(ctx context.Context, index uint64, c Command) (any, error) {
 	return res[0].Value, res[0].Err
 }
 
+// txApplier runs the statements of one apply transaction, reusing those
+// prepared on the writer connection at open (see applyStatements).
+type txApplier struct {
+	ctx context.Context
+	tx  *sql.Tx
+	p   *pools
+}
+
+func (a *txApplier) exec(q string, args ...any) (sql.Result, error) {
+	if st := a.p.stmts[q]; st != nil {
+		return a.tx.StmtContext(a.ctx, st).ExecContext(a.ctx, args...)
+	}
+	return a.tx.ExecContext(a.ctx, q, args...)
+}
+
+func (a *txApplier) row(q string, args ...any) *sql.Row {
+	if st := a.p.stmts[q]; st != nil {
+		return a.tx.StmtContext(a.ctx, st).QueryRowContext(a.ctx, args...)
+	}
+	return a.tx.QueryRowContext(a.ctx, q, args...)
+}
+
 // deterministicError marks command outcomes every replica reaches identically.
 type deterministicError struct{ err error }
 
@@ -121,83 +145,80 @@ func isDeterministic(err error) bool {
 	return strings.Contains(msg, "constraint failed")
 }
 
-func applyOne(ctx context.Context, tx *sql.Tx, c Command) (any, error) {
+func applyOne(a *txApplier, c Command) (any, error) {
 	switch c := c.(type) {
 	case *PutSigningKey:
-		_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO signing_keys(kid, public_key, private_sealed, created_at) VALUES (?,?,?,?)",
+		_, err := a.exec(qInsertSigningKey,
 			c.Kid, c.PublicKey, c.PrivateSealed, c.CreatedAt)
 		return nil, err
 	case *SignUp:
-		return nil, applySignUp(ctx, tx, c)
+		return nil, applySignUp(a, c)
 	case *CreateChild:
-		return nil, applyCreateChild(ctx, tx, c)
+		return nil, applyCreateChild(a, c)
 	case *CreateLinkCode:
-		return nil, applyCreateLinkCode(ctx, tx, c)
+		return nil, applyCreateLinkCode(a, c)
 	case *RedeemLinkCode:
-		return applyRedeem(ctx, tx, c)
+		return applyRedeem(a, c)
 	case *ChatTurn:
-		return applyChatTurn(ctx, tx, c)
+		return applyChatTurn(a, c)
 	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
 
-func applySignUp(ctx context.Context, tx *sql.Tx, c *SignUp) error {
+func applySignUp(a *txApplier, c *SignUp) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM parents WHERE email_bidx=?", c.EmailIndex).Scan(&n); err != nil {
+	if err := a.row(qCountParentEmail, c.EmailIndex).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return outcome(ErrConflict)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO families(id, wrapped_key, created_at) VALUES (?,?,?)",
+	if _, err := a.exec(qInsertFamily,
 		c.FamilyID, c.WrappedKey, c.CreatedAt); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO parents(id, family_id, email_bidx, email_sealed, password_hash, created_at)
-		VALUES (?,?,?,?,?,?)`, c.ParentID, c.FamilyID, c.EmailIndex, c.EmailSealed, c.PasswordHash, c.CreatedAt)
+	_, err := a.exec(qInsertParent, c.ParentID, c.FamilyID, c.EmailIndex, c.EmailSealed, c.PasswordHash, c.CreatedAt)
 	return err
 }
 
-func parentFamily(ctx context.Context, tx *sql.Tx, parentID string) (string, error) {
+func parentFamily(a *txApplier, parentID string) (string, error) {
 	var fam string
-	err := tx.QueryRowContext(ctx, "SELECT family_id FROM parents WHERE id=?", parentID).Scan(&fam)
+	err := a.row(qParentFamily, parentID).Scan(&fam)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", outcome(ErrNotFound)
 	}
 	return fam, err
 }
 
-func applyCreateChild(ctx context.Context, tx *sql.Tx, c *CreateChild) error {
-	fam, err := parentFamily(ctx, tx, c.ParentID)
+func applyCreateChild(a *txApplier, c *CreateChild) error {
+	fam, err := parentFamily(a, c.ParentID)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO children(id, family_id, nickname_sealed, age_tier, created_at) VALUES (?,?,?,?,?)",
+	_, err = a.exec(qInsertChild,
 		c.ChildID, fam, c.NicknameSealed, c.AgeTier, c.CreatedAt)
 	return err
 }
 
-func applyCreateLinkCode(ctx context.Context, tx *sql.Tx, c *CreateLinkCode) error {
+func applyCreateLinkCode(a *txApplier, c *CreateLinkCode) error {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM children c JOIN parents p ON p.family_id = c.family_id
-		WHERE c.id=? AND p.id=?`, c.ChildID, c.ParentID).Scan(&n)
+	err := a.row(qChildOfParent, c.ChildID, c.ParentID).Scan(&n)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return outcome(ErrNotFound)
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM link_codes WHERE child_id=? AND used_at IS NULL", c.ChildID); err != nil {
+	if _, err := a.exec(qVoidLinkCodes, c.ChildID); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO link_codes(code_hash, child_id, created_at, expires_at) VALUES (?,?,?,?)",
+	_, err = a.exec(qInsertLinkCode,
 		c.CodeHash, c.ChildID, c.CreatedAt, c.ExpiresAt)
 	return err
 }
 
-func applyRedeem(ctx context.Context, tx *sql.Tx, c *RedeemLinkCode) (any, error) {
-	row := tx.QueryRowContext(ctx, "SELECT "+childCols+` FROM link_codes l JOIN children c ON c.id = l.child_id
-		WHERE l.code_hash=? AND l.used_at IS NULL AND l.expires_at > ?`, c.CodeHash, c.Now)
+func applyRedeem(a *txApplier, c *RedeemLinkCode) (any, error) {
+	row := a.row(qLiveLinkCode, c.CodeHash, c.Now)
 	child, err := scanChild(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, outcome(ErrNotFound)
@@ -205,19 +226,18 @@ func applyRedeem(ctx context.Context, tx *sql.Tx, c *RedeemLinkCode) (any, error
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE link_codes SET used_at=? WHERE code_hash=?", c.Now, c.CodeHash); err != nil {
+	if _, err := a.exec(qUseLinkCode, c.Now, c.CodeHash); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO devices(id, child_id, created_at) VALUES (?,?,?)", c.DeviceID, child.ID, c.Now); err != nil {
+	if _, err := a.exec(qInsertDevice, c.DeviceID, child.ID, c.Now); err != nil {
 		return nil, err
 	}
 	return LinkedDevice{DeviceID: c.DeviceID, Child: child}, nil
 }
 
-func applyChatTurn(ctx context.Context, tx *sql.Tx, c *ChatTurn) (any, error) {
+func applyChatTurn(a *txApplier, c *ChatTurn) (any, error) {
 	var seq int64
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(seq) FROM turns WHERE child_id=?),0)+1
-		FROM children WHERE id=?`, c.ChildID, c.ChildID).Scan(&seq)
+	err := a.row(qNextSeq, c.ChildID, c.ChildID).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, outcome(ErrNotFound)
 	}
@@ -226,7 +246,7 @@ func applyChatTurn(ctx context.Context, tx *sql.Tx, c *ChatTurn) (any, error) {
 	}
 	{
 		var ok int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL", c.DeviceID, c.ChildID).Scan(&ok)
+		err := a.row(qActiveDevice, c.DeviceID, c.ChildID).Scan(&ok)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, outcome(ErrNotFound)
 		}
@@ -234,9 +254,7 @@ func applyChatTurn(ctx context.Context, tx *sql.Tx, c *ChatTurn) (any, error) {
 			return nil, err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO turns(id, child_id, seq, created_at, message_sealed, reply_sealed, intent,
-		in_action, in_categories, out_action, out_categories, escalate, fail_closed, policy_version)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err = a.exec(qInsertTurn,
 		c.TurnID, c.ChildID, seq, c.CreatedAt, c.MessageSealed, c.ReplySealed, c.Intent,
 		c.InAction, strings.Join(c.InCategories, ","), c.OutAction, strings.Join(c.OutCategories, ","),
 		c.Escalate, c.FailClosed, c.PolicyVersion)
@@ -249,8 +267,7 @@ func applyChatTurn(ctx context.Context, tx *sql.Tx, c *ChatTurn) (any, error) {
 			kind = "policy_failure"
 		}
 		cats := append(append([]string{}, c.InCategories...), c.OutCategories...)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO safety_events(id, child_id, turn_id, kind, categories, policy_version, created_at)
-			VALUES (?,?,?,?,?,?,?)`, c.EventID, c.ChildID, c.TurnID, kind, strings.Join(cats, ","), c.PolicyVersion, c.CreatedAt); err != nil {
+		if _, err := a.exec(qInsertSafetyEvent, c.EventID, c.ChildID, c.TurnID, kind, strings.Join(cats, ","), c.PolicyVersion, c.CreatedAt); err != nil {
 			return nil, err
 		}
 	}

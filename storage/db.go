@@ -27,6 +27,15 @@ type DB struct {
 type pools struct {
 	w *sql.DB // exactly one connection: the only writer
 	r *sql.DB // read-only pool
+
+	stmts map[string]*sql.Stmt // applyStatements prepared on w; read-only after open
+}
+
+func (p *pools) close() error {
+	for _, st := range p.stmts {
+		st.Close()
+	}
+	return errors.Join(p.r.Close(), p.w.Close())
 }
 
 func (db *DB) wr() *sql.DB { return db.cur.Load().w }
@@ -90,8 +99,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := 2 * runtime.GOMAXPROCS(0)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
+	p := &pools{w: w, r: r, stmts: make(map[string]*sql.Stmt, len(applyStatements))}
+	for _, q := range applyStatements {
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("storage: prepare: %w", err)
+		}
+		p.stmts[q] = st
+	}
 	db := &DB{path: path}
-	db.cur.Store(&pools{w: w, r: r})
+	db.cur.Store(p)
 	return db, nil
 }
 
@@ -100,8 +118,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	p := db.cur.Load()
-	return errors.Join(p.r.Close(), p.w.Close())
+	return db.cur.Load().close()
 }
 
 // Ping checks the database answers.
@@ -157,8 +174,7 @@ func (db *DB) ReplaceWith(ctx context.Context, src string) error {
 	}
 	db.swap.Lock()
 	defer db.swap.Unlock()
-	old := db.cur.Load()
-	if err := errors.Join(old.r.Close(), old.w.Close()); err != nil {
+	if err := db.cur.Load().close(); err != nil {
 		return fmt.Errorf("storage: restore: close: %w", err)
 	}
 	backup := db.path + ".replaced"

@@ -78,6 +78,7 @@ type serveFlags struct {
 	snapshotThreshold uint64
 	snapshotInterval  time.Duration
 	trailingLogs      uint64
+	pprof             string
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -86,6 +87,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 8192)")
 	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 0, "how often to check whether to snapshot (default 30s)")
 	fs.Uint64Var(&s.trailingLogs, "trailing-logs", 0, "log entries kept after a snapshot (default 10240)")
+	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
 }
 
 type addrFlags struct {
@@ -134,6 +136,12 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	})
 	if err != nil {
 		return err
+	}
+	if sf.pprof != "" {
+		if err := startPprof(sf.pprof, log); err != nil {
+			n.Close(context.Background())
+			return err
+		}
 	}
 	if banner != nil {
 		banner(n)

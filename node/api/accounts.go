@@ -71,12 +71,7 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		FamilyID: familyID, WrappedKey: wrapped, ParentID: parentID,
 		EmailIndex: keys.EmailIndex(email), EmailSealed: sealedEmail, PasswordHash: hash, CreatedAt: s.Now().UnixMilli(),
 	}
-	idx, err := s.replicate(r.Context(), cmd, nil)
-	if err == nil {
-		// The parent logs in next, probably on this node: make the account visible here first.
-		err = s.Repl.WaitApplied(r.Context(), idx)
-	}
-	if err != nil {
+	if _, err := s.replicate(r.Context(), cmd, nil); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Code == "conflict" {
 			return &apiError{Status: http.StatusConflict, Code: "conflict", Message: "this e-mail cannot be used to sign up"}

@@ -51,6 +51,11 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 	default:
 		return resp, fmt.Errorf("replicate %s: rejected: %s", cmd.Kind(), resp.Code)
 	}
+	// Read-your-writes: whatever this node answers next (history, the new
+	// child, the linked device) already includes this write.
+	if err := s.Repl.WaitApplied(ctx, resp.Index); err != nil {
+		return resp, errAmbiguous
+	}
 	if out != nil && len(resp.Data) > 0 {
 		if err := json.Unmarshal(resp.Data, out); err != nil {
 			return resp, fmt.Errorf("replicate %s: decode result: %w", cmd.Kind(), err)

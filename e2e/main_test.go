@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// daisydogBin is the absolute path of the binary under test.
+var daisydogBin string
+
+func TestMain(m *testing.M) {
+	bin, err := findBinary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	// Run a private copy: other work in the repository may rebuild
+	// bin/daisydog while the suite runs.
+	tmp, err := os.MkdirTemp("", "daisydog-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	daisydogBin = filepath.Join(tmp, "daisydog")
+	if err := copyExecutable(bin, daisydogBin); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: copying the binary under test:", err)
+		os.RemoveAll(tmp)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
+
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// findBinary returns $DAISYDOG_BIN, or builds the binary with `make build`
+// at the repository root and returns <root>/bin/daisydog.
+func findBinary() (string, error) {
+	if bin := os.Getenv("DAISYDOG_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return "", err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return "", fmt.Errorf("DAISYDOG_BIN=%s: %w", bin, err)
+		}
+		if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+			return "", fmt.Errorf("DAISYDOG_BIN=%s is not an executable file", bin)
+		}
+		return abs, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("make", "-C", root, "build")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("DAISYDOG_BIN is not set and `make -C %s build` failed: %v\n%s", root, err, out)
+	}
+	bin := filepath.Join(root, "bin", "daisydog")
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("`make build` succeeded but %s is missing: %w", bin, err)
+	}
+	return bin, nil
+}
+
+// repoRoot walks up from the working directory (the package directory under
+// `go test`) to the directory holding go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}

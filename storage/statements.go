@@ -1,0 +1,59 @@
+package storage
+
+// Statements the FSM runs, prepared once on the writer connection when the
+// database opens (parsing SQL is a large share of a small command's cost).
+const (
+	qAppliedIndex      = "SELECT COALESCE((SELECT v FROM meta WHERE k='applied_index'),0)"
+	qSavepoint         = "SAVEPOINT cmd"
+	qRollbackSavepoint = "ROLLBACK TO cmd"
+	qReleaseSavepoint  = "RELEASE cmd"
+	qSetAppliedIndex   = "INSERT INTO meta(k,v) VALUES('applied_index',?) ON CONFLICT(k) DO UPDATE SET v=excluded.v"
+	qInsertSigningKey  = "INSERT OR IGNORE INTO signing_keys(kid, public_key, private_sealed, created_at) VALUES (?,?,?,?)"
+	qCountParentEmail  = "SELECT COUNT(*) FROM parents WHERE email_bidx=?"
+	qInsertFamily      = "INSERT INTO families(id, wrapped_key, created_at) VALUES (?,?,?)"
+	qInsertParent      = `INSERT INTO parents(id, family_id, email_bidx, email_sealed, password_hash, created_at)
+		VALUES (?,?,?,?,?,?)`
+	qParentFamily  = "SELECT family_id FROM parents WHERE id=?"
+	qInsertChild   = "INSERT INTO children(id, family_id, nickname_sealed, age_tier, created_at) VALUES (?,?,?,?,?)"
+	qChildOfParent = `SELECT COUNT(*) FROM children c JOIN parents p ON p.family_id = c.family_id
+		WHERE c.id=? AND p.id=?`
+	qVoidLinkCodes  = "DELETE FROM link_codes WHERE child_id=? AND used_at IS NULL"
+	qInsertLinkCode = "INSERT INTO link_codes(code_hash, child_id, created_at, expires_at) VALUES (?,?,?,?)"
+	qLiveLinkCode   = "SELECT " + childCols + ` FROM link_codes l JOIN children c ON c.id = l.child_id
+		WHERE l.code_hash=? AND l.used_at IS NULL AND l.expires_at > ?`
+	qUseLinkCode  = "UPDATE link_codes SET used_at=? WHERE code_hash=?"
+	qInsertDevice = "INSERT INTO devices(id, child_id, created_at) VALUES (?,?,?)"
+	qNextSeq      = `SELECT COALESCE((SELECT MAX(seq) FROM turns WHERE child_id=?),0)+1
+		FROM children WHERE id=?`
+	qActiveDevice = "SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL"
+	qInsertTurn   = `INSERT INTO turns(id, child_id, seq, created_at, message_sealed, reply_sealed, intent,
+		in_action, in_categories, out_action, out_categories, escalate, fail_closed, policy_version)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	qInsertSafetyEvent = `INSERT INTO safety_events(id, child_id, turn_id, kind, categories, policy_version, created_at)
+			VALUES (?,?,?,?,?,?,?)`
+)
+
+// applyStatements lists every statement prepared at open.
+var applyStatements = [...]string{
+	qAppliedIndex,
+	qSavepoint,
+	qRollbackSavepoint,
+	qReleaseSavepoint,
+	qSetAppliedIndex,
+	qInsertSigningKey,
+	qCountParentEmail,
+	qInsertFamily,
+	qInsertParent,
+	qParentFamily,
+	qInsertChild,
+	qChildOfParent,
+	qVoidLinkCodes,
+	qInsertLinkCode,
+	qLiveLinkCode,
+	qUseLinkCode,
+	qInsertDevice,
+	qNextSeq,
+	qActiveDevice,
+	qInsertTurn,
+	qInsertSafetyEvent,
+}
