@@ -1,0 +1,27 @@
+// Package rules is the detection logic of the default child-safety policy,
+// in plain Go so that it builds and is tested on the host; the wasm module
+// (package policies/default) only wires it to the ABI.
+//
+// Pipeline: normalise (normalize.go: case, zero-width and combining marks,
+// accents, fullwidth and mathematical letters, Cyrillic/Greek look-alikes,
+// apostrophes, leetspeak inside words, spaced-out letters, elongation) →
+// match phrase rules on whole words (lexicon.go: a small pattern language
+// compiled to word-level programs, with filler-word skipping and joined
+// "squash" forms) → scan the ORIGINAL text for contact details (pii.go:
+// phones, e-mail addresses incl. spelled-out forms, links) → combine
+// (policy.go). The rule tables are data (table.go).
+//
+// Invariants:
+//
+//   - Matching is on word boundaries, so innocent words that contain a bad
+//     word ("assassin", "Scunthorpe", "cockatoo") stay innocent.
+//   - Spans are UTF-8 byte offsets into the original text, on rune
+//     boundaries, sorted and disjoint.
+//   - Action precedence is support > block > redirect > redact > allow: a
+//     child in crisis gets support even if they also swore.
+//   - A reply (direction "out", or anything not "in") is held to a stricter
+//     standard: any rule hit blocks, contact details and links block.
+//   - Unknown age tiers or strictness levels are treated as the strictest.
+//   - Policy is immutable after Compile and safe for concurrent use;
+//     Evaluate does no I/O and is deterministic.
+package rules

@@ -1,0 +1,476 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Phrase pattern syntax (one line of Rule.Phrases):
+//
+//	word            a word, normalised like the input ("I'm" → "im", "k1ll" → "kill")
+//	(a|b c|d)       alternatives; each alternative is a sequence and may be empty
+//	[a b]           optional sequence, same as (a b|)
+//
+// Groups nest. A pattern matches a run of consecutive input words (filler
+// words such as "really" or "just" may be skipped inside a phrase, at most
+// two). Matching is always on whole words: "ass" never matches inside
+// "assassin". A pattern that can match zero words is refused.
+
+type patParser struct {
+	src   string
+	pos   int
+	depth int
+}
+
+// alternatives := sequence ('|' sequence)*
+func (p *patParser) alternatives() (*patNode, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > 16 {
+		return nil, fmt.Errorf("pattern %q: nested too deeply", p.src)
+	}
+	var alts []*patNode
+	for {
+		seq, err := p.sequence()
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, seq)
+		if p.pos < len(p.src) && p.src[p.pos] == '|' {
+			p.pos++
+			continue
+		}
+		if len(alts) == 1 {
+			return alts[0], nil
+		}
+		return &patNode{alts: alts, isAlt: true}, nil
+	}
+}
+
+// sequence := item*, where item is a word, (alternatives) or [alternatives].
+// An empty sequence is nil.
+func (p *patParser) sequence() (*patNode, error) {
+	var items []*patNode
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case c == ' ' || c == '\t':
+			p.pos++
+		case c == '|' || c == ')' || c == ']':
+			return seqNode(items), nil
+		case c == '(' || c == '[':
+			p.pos++
+			inner, err := p.alternatives()
+			if err != nil {
+				return nil, err
+			}
+			want := byte(')')
+			if c == '[' {
+				want = ']'
+				inner = &patNode{alts: []*patNode{inner, nil}, isAlt: true}
+			}
+			if p.pos >= len(p.src) || p.src[p.pos] != want {
+				return nil, fmt.Errorf("pattern %q: missing %q", p.src, want)
+			}
+			p.pos++
+			if inner != nil {
+				items = append(items, inner)
+			}
+		default:
+			start := p.pos
+			for p.pos < len(p.src) && !strings.ContainsRune(" \t|()[]", rune(p.src[p.pos])) {
+				p.pos++
+			}
+			items = append(items, &patNode{word: p.src[start:p.pos]})
+		}
+	}
+	return seqNode(items), nil
+}
+
+func seqNode(items []*patNode) *patNode {
+	switch len(items) {
+	case 0:
+		return nil
+	case 1:
+		return items[0]
+	}
+	return &patNode{seq: items}
+}
+
+// Patterns compile to a tiny backtracking program over words (a regexp VM
+// whose alphabet is word ids): no expansion into sequences, so compiling is
+// cheap even for patterns with thousands of spellings, which matters
+// because every new wasm instance compiles the tables in _initialize.
+const (
+	opWord  uint8 = iota // consume a word equal to arg
+	opSplit              // try x, then y
+	opJmp                // go to x
+	opMatch              // the pattern matched
+)
+
+type inst struct {
+	op   uint8
+	arg  uint32
+	x, y int32
+}
+
+type program struct {
+	code []inst
+	rule int32
+}
+
+// lexicon is the compiled form of all phrase rules.
+type lexicon struct {
+	words     map[string]uint32   // normalised word → id
+	collapsed map[string][]uint32 // collapse1(word) → ids, for elongated input
+	byLen     map[int][]uint32    // words by length, for masked input (f**k)
+	wordText  []string            // id → word
+	filler    map[uint32]bool
+	progs     []program
+	first     map[uint32][]int32 // word id → programs that can start with it
+	squash    []squashEntry      // joined forms for spaced-out / glued input
+	normCache map[string][]string
+}
+
+type squashEntry struct {
+	text, collapsed string
+	rule            int32
+}
+
+func newLexicon() *lexicon {
+	return &lexicon{
+		words:     map[string]uint32{},
+		collapsed: map[string][]uint32{},
+		byLen:     map[int][]uint32{},
+		filler:    map[uint32]bool{},
+		first:     map[uint32][]int32{},
+		normCache: map[string][]string{},
+	}
+}
+
+func (l *lexicon) intern(w string) uint32 {
+	if id, ok := l.words[w]; ok {
+		return id
+	}
+	id := uint32(len(l.wordText))
+	l.words[w] = id
+	l.wordText = append(l.wordText, w)
+	c := string(collapse1(nil, []byte(w)))
+	l.collapsed[c] = append(l.collapsed[c], id)
+	l.byLen[len(w)] = append(l.byLen[len(w)], id)
+	return id
+}
+
+// normWords normalises a pattern word exactly like input text.
+func (l *lexicon) normWords(w string) []string {
+	if ws, ok := l.normCache[w]; ok {
+		return ws
+	}
+	ws := normWords(w)
+	l.normCache[w] = ws
+	return ws
+}
+
+func normWords(w string) []string {
+	var s scratch
+	s.normalize(w)
+	out := make([]string, 0, len(s.toks))
+	for _, t := range s.toks {
+		out = append(out, string(s.norm[t.ns:t.ne]))
+	}
+	return out
+}
+
+// patNode is the parsed form of a pattern.
+type patNode struct {
+	word  string     // a word (when alts and seq are nil)
+	seq   []*patNode // a sequence
+	alts  []*patNode // alternatives (a nil entry is the empty sequence)
+	isAlt bool
+}
+
+// add compiles pattern for rule r.
+func (l *lexicon) add(pattern string, r int32) error {
+	p := &patParser{src: pattern}
+	n, err := p.alternatives()
+	if err != nil {
+		return err
+	}
+	if p.pos != len(p.src) {
+		return fmt.Errorf("pattern %q: unexpected %q at %d", pattern, p.src[p.pos], p.pos)
+	}
+	var code []inst
+	code = l.emit(code, n)
+	code = append(code, inst{op: opMatch})
+	first, empty := firstWords(code)
+	if empty {
+		return fmt.Errorf("pattern %q: can match no words", pattern)
+	}
+	pi := int32(len(l.progs))
+	l.progs = append(l.progs, program{code: code, rule: r})
+	for id := range first {
+		l.first[id] = append(l.first[id], pi)
+	}
+	return nil
+}
+
+func (l *lexicon) emit(code []inst, n *patNode) []inst {
+	switch {
+	case n == nil:
+		return code
+	case n.isAlt:
+		// split L1, next; L1: alt0; jmp end; next: split L2, next2; ...
+		var jumps []int
+		for i, a := range n.alts {
+			if i == len(n.alts)-1 {
+				code = l.emit(code, a)
+				break
+			}
+			split := len(code)
+			code = append(code, inst{op: opSplit, x: int32(split + 1)})
+			code = l.emit(code, a)
+			jumps = append(jumps, len(code))
+			code = append(code, inst{op: opJmp})
+			code[split].y = int32(len(code))
+		}
+		for _, j := range jumps {
+			code[j].x = int32(len(code))
+		}
+		return code
+	case n.seq != nil:
+		for _, c := range n.seq {
+			code = l.emit(code, c)
+		}
+		return code
+	default:
+		for _, w := range l.normWords(n.word) {
+			code = append(code, inst{op: opWord, arg: l.intern(w)})
+		}
+		return code
+	}
+}
+
+// firstWords returns the word ids a program can start with, and whether
+// it can reach opMatch without consuming a word.
+func firstWords(code []inst) (map[uint32]bool, bool) {
+	first := map[uint32]bool{}
+	seen := make([]bool, len(code))
+	empty := false
+	var visit func(pc int)
+	visit = func(pc int) {
+		if pc >= len(code) || seen[pc] {
+			return
+		}
+		seen[pc] = true
+		switch in := code[pc]; in.op {
+		case opWord:
+			first[in.arg] = true
+		case opSplit:
+			visit(int(in.x))
+			visit(int(in.y))
+		case opJmp:
+			visit(int(in.x))
+		case opMatch:
+			empty = true
+		}
+	}
+	visit(0)
+	return first, empty
+}
+
+// addSquash registers joined forms of phrases ("kill myself" →
+// "killmyself") searched inside single long words.
+func (l *lexicon) addSquash(phrase string, r int32) error {
+	j := strings.Join(normWords(phrase), "")
+	if len(j) < minSquash {
+		return fmt.Errorf("squash phrase %q: shorter than %d letters", phrase, minSquash)
+	}
+	l.squash = append(l.squash, squashEntry{text: j, collapsed: string(collapse1(nil, []byte(j))), rule: r})
+	return nil
+}
+
+// minSquash is the shortest joined phrase searched for inside a word; short
+// ones would hit innocent words.
+const minSquash = 7
+
+// hit is one rule match over tokens [first, last].
+type hit struct {
+	rule        int32
+	first, last int32
+}
+
+// candidates computes the word ids each token can stand for.
+func (l *lexicon) candidates(s *scratch) {
+	s.ids = s.ids[:0]
+	s.idx = append(s.idx[:0], 0)
+	for _, t := range s.toks {
+		w := s.norm[t.ns:t.ne]
+		from := len(s.ids)
+		if id, ok := l.words[string(w)]; ok {
+			s.ids = append(s.ids, id)
+		}
+		if t.flags&fLongRun != 0 {
+			s.key = collapse1(s.key[:0], w)
+			s.ids = appendUnique(s.ids, from, l.collapsed[string(s.key)]...)
+		}
+		if t.flags&fOne != 0 {
+			// Second reading of '1' as 'l' ("ki11" → "kill").
+			s.key = s.key[:0]
+			for i, c := range w {
+				if c == 'i' && s.oneAt(t, i) {
+					c = 'l'
+				}
+				s.key = append(s.key, c)
+			}
+			if id, ok := l.words[string(s.key)]; ok {
+				s.ids = appendUnique(s.ids, from, id)
+			}
+			if hasLongRun(s.key) {
+				s.key = collapse1(s.key[:0], s.key)
+				s.ids = appendUnique(s.ids, from, l.collapsed[string(s.key)]...)
+			}
+		}
+		if t.flags&fWildcard != 0 {
+			for _, id := range l.byLen[len(w)] {
+				if wildMatch(w, l.wordText[id]) {
+					s.ids = appendUnique(s.ids, from, id)
+				}
+			}
+		}
+		s.idx = append(s.idx, int32(len(s.ids)))
+	}
+}
+
+func hasLongRun(w []byte) bool {
+	for i := 2; i < len(w); i++ {
+		if w[i] == w[i-1] && w[i] == w[i-2] && w[i] >= 'a' && w[i] <= 'z' {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUnique(ids []uint32, from int, add ...uint32) []uint32 {
+	for _, a := range add {
+		dup := false
+		for _, x := range ids[from:] {
+			if x == a {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			ids = append(ids, a)
+		}
+	}
+	return ids
+}
+
+// wildMatch matches a word containing '*' masks against a dictionary word
+// of the same length; at least two real letters must agree.
+func wildMatch(w []byte, word string) bool {
+	if len(w) != len(word) {
+		return false
+	}
+	letters := 0
+	for i := range w {
+		if w[i] == '*' {
+			continue
+		}
+		if w[i] != word[i] {
+			return false
+		}
+		letters++
+	}
+	return letters >= 2
+}
+
+// maxFillerSkips bounds how many filler words one phrase may skip.
+const maxFillerSkips = 2
+
+// match appends to s.hits every phrase match in the token stream (at most
+// one per program and start word).
+func (l *lexicon) match(s *scratch) {
+	s.hits = s.hits[:0]
+	for j := range s.toks {
+		for _, id := range s.ids[s.idx[j]:s.idx[j+1]] {
+			for _, pi := range l.first[id] {
+				p := &l.progs[pi]
+				if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
+					s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last)})
+				}
+			}
+		}
+	}
+	// Joined and glued words: look for the squashed form of severe phrases.
+	for i, t := range s.toks {
+		if int(t.ne-t.ns) < minSquash {
+			continue
+		}
+		w := s.norm[t.ns:t.ne]
+		var c []byte
+		for _, e := range l.squash {
+			found := strings.Contains(string(w), e.text)
+			if !found && t.flags&fLongRun != 0 {
+				if c == nil {
+					c = collapse1(nil, w)
+				}
+				found = strings.Contains(string(c), e.collapsed)
+			}
+			if found {
+				s.hits = append(s.hits, hit{rule: e.rule, first: int32(i), last: int32(i)})
+			}
+		}
+	}
+}
+
+// run executes a program from pc at word j; first is the phrase's first
+// word. It returns the index of the last word of a match.
+func (l *lexicon) run(s *scratch, code []inst, pc, j, first, skips int) (int, bool) {
+	for {
+		in := &code[pc]
+		switch in.op {
+		case opMatch:
+			return j - 1, true
+		case opJmp:
+			pc = int(in.x)
+		case opSplit:
+			if last, ok := l.run(s, code, int(in.x), j, first, skips); ok {
+				return last, true
+			}
+			pc = int(in.y)
+		case opWord:
+			if j >= len(s.toks) {
+				return 0, false
+			}
+			ids := s.ids[s.idx[j]:s.idx[j+1]]
+			if containsUint32(ids, in.arg) {
+				if last, ok := l.run(s, code, pc+1, j+1, first, skips); ok {
+					return last, true
+				}
+			}
+			if j == first || skips >= maxFillerSkips || !l.isFiller(ids) {
+				return 0, false
+			}
+			j, skips = j+1, skips+1
+		}
+	}
+}
+
+func (l *lexicon) isFiller(ids []uint32) bool {
+	for _, id := range ids {
+		if l.filler[id] {
+			return true
+		}
+	}
+	return false
+}
+
+func containsUint32(s []uint32, v uint32) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

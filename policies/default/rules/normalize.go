@@ -1,0 +1,465 @@
+package rules
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// A token is one word of the normalised text. The normalised bytes live in
+// scratch.norm[ns:ne]; os/oe are the UTF-8 byte offsets of the word in the
+// original text, so a match can always be mapped back to what the child
+// typed.
+type token struct {
+	ns, ne int32
+	os, oe int32
+	flags  uint8
+}
+
+const (
+	fLetter   uint8 = 1 << iota // contains at least one letter
+	fLeet                       // contained leet symbols or digits mixed with letters
+	fOne                        // contained '1': try the 1→l reading too
+	fLongRun                    // an ASCII letter repeated 3+ times in a row
+	fWildcard                   // contains '*' masking a letter (f**k)
+	fJoined                     // built from spaced-out single letters (k i l l)
+)
+
+// Token is the exported view of a normalised word (for tests and tools).
+type Token struct {
+	Text       string // normalised form
+	Start, End int    // byte offsets in the original text
+}
+
+// Normalize returns the normalised words of text. It is the same pipeline
+// the matcher uses: case folding, zero-width and combining-mark removal,
+// accent/fullwidth/confusable folding, apostrophe joining, leetspeak
+// mapping inside words, and joining of spaced-out single letters.
+func Normalize(text string) []Token {
+	var s scratch
+	s.normalize(text)
+	out := make([]Token, len(s.toks))
+	for i, t := range s.toks {
+		out[i] = Token{Text: string(s.norm[t.ns:t.ne]), Start: int(t.os), End: int(t.oe)}
+	}
+	return out
+}
+
+// rune classes produced by classify.
+const (
+	clSep = iota
+	clLetter
+	clDigit
+	clLeet   // @ $ € : letters in disguise, allowed anywhere in a word
+	clInner  // ! | * : letters in disguise only between word characters
+	clApos   // apostrophes: dropped inside a word
+	clIgnore // zero-width, joiners, variation selectors, combining marks
+)
+
+// fold maps r to its normalised lower-case form. It returns up to two
+// ASCII bytes in a/b (b==0 when one), or ok=false when r should be kept
+// (lower-cased) as is.
+func fold(r rune) (a, b byte, ok bool) {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E: // fullwidth ASCII
+		r -= 0xFEE0
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return byte(r), 0, true
+	case r >= 0x1D400 && r <= 0x1D6A3: // mathematical alphanumeric letters
+		k := (r - 0x1D400) % 52
+		if k >= 26 {
+			k -= 26
+		}
+		return byte('a' + k), 0, true
+	case r >= 0x1D7CE && r <= 0x1D7FF: // mathematical digits
+		return byte('0' + (r-0x1D7CE)%10), 0, true
+	case r >= 0x24B6 && r <= 0x24CF: // circled capitals
+		return byte('a' + r - 0x24B6), 0, true
+	case r >= 0x24D0 && r <= 0x24E9: // circled small letters
+		return byte('a' + r - 0x24D0), 0, true
+	case r >= 0x1F130 && r <= 0x1F149: // squared capitals
+		return byte('a' + r - 0x1F130), 0, true
+	case r >= 0x1F150 && r <= 0x1F169: // negative circled capitals
+		return byte('a' + r - 0x1F150), 0, true
+	case r >= 0x1F170 && r <= 0x1F189: // negative squared capitals
+		return byte('a' + r - 0x1F170), 0, true
+	case r >= 0x1F1E6 && r <= 0x1F1FF: // regional indicators
+		return byte('a' + r - 0x1F1E6), 0, true
+	}
+	if s, found := foldTable[r]; found {
+		if len(s) == 2 {
+			return s[0], s[1], true
+		}
+		return s[0], 0, true
+	}
+	return 0, 0, false
+}
+
+// foldTable folds accented Latin letters (lower-case forms; input is
+// lower-cased first), ligatures and the Cyrillic/Greek letters that look
+// like Latin ones (the common confusables).
+var foldTable = func() map[rune]string {
+	m := map[rune]string{}
+	add := func(lo, hi rune, s string) {
+		for r := lo; r <= hi; r++ {
+			m[r] = s
+		}
+	}
+	// Latin-1 supplement.
+	add('à', 'å', "a")
+	m['æ'] = "ae"
+	m['ç'] = "c"
+	add('è', 'ë', "e")
+	add('ì', 'ï', "i")
+	m['ð'] = "d"
+	m['ñ'] = "n"
+	add('ò', 'ö', "o")
+	m['ø'] = "o"
+	add('ù', 'ü', "u")
+	m['ý'] = "y"
+	m['ÿ'] = "y"
+	m['þ'] = "th"
+	m['ß'] = "ss"
+	// Latin Extended-A (upper and lower forms alternate).
+	add(0x100, 0x105, "a")
+	add(0x106, 0x10D, "c")
+	add(0x10E, 0x111, "d")
+	add(0x112, 0x11B, "e")
+	add(0x11C, 0x123, "g")
+	add(0x124, 0x127, "h")
+	add(0x128, 0x131, "i")
+	add(0x132, 0x133, "ij")
+	add(0x134, 0x135, "j")
+	add(0x136, 0x138, "k")
+	add(0x139, 0x142, "l")
+	add(0x143, 0x14B, "n")
+	add(0x14C, 0x151, "o")
+	add(0x152, 0x153, "oe")
+	add(0x154, 0x159, "r")
+	add(0x15A, 0x161, "s")
+	add(0x162, 0x167, "t")
+	add(0x168, 0x173, "u")
+	add(0x174, 0x175, "w")
+	add(0x176, 0x178, "y")
+	add(0x179, 0x17E, "z")
+	m[0x17F] = "s"
+	// Latin Extended-B / IPA look-alikes seen in obfuscation.
+	m['ƒ'] = "f"
+	m['ɑ'] = "a"
+	m['ɡ'] = "g"
+	m['ı'] = "i"
+	m['ȷ'] = "j"
+	// Cyrillic confusables (lower case).
+	for k, v := range map[rune]string{
+		'а': "a", 'в': "b", 'е': "e", 'ё': "e", 'к': "k", 'м': "m",
+		'н': "h", 'о': "o", 'р': "p", 'с': "c", 'т': "t", 'у': "y",
+		'х': "x", 'і': "i", 'ї': "i", 'ј': "j", 'ѕ': "s", 'ԁ': "d",
+		'ӏ': "l", 'ɩ': "i", 'ԛ': "q", 'ԝ': "w",
+	} {
+		m[k] = v
+	}
+	// Greek confusables (lower case).
+	for k, v := range map[rune]string{
+		'α': "a", 'β': "b", 'ε': "e", 'ι': "i", 'κ': "k", 'ν': "v",
+		'ο': "o", 'ρ': "p", 'τ': "t", 'υ': "u", 'χ': "x", 'ς': "s",
+		'ω': "w", 'η': "n",
+	} {
+		m[k] = v
+	}
+	return m
+}()
+
+// ignorable reports runes that must vanish without splitting a word.
+func ignorable(r rune) bool {
+	switch {
+	case r == 0x00AD, r == 0x034F, r == 0x061C, r == 0x115F, r == 0x1160,
+		r == 0x17B4, r == 0x17B5, r == 0x3164, r == 0xFEFF, r == 0xFFA0:
+		return true
+	case r >= 0x180B && r <= 0x180F,
+		r >= 0x200B && r <= 0x200F,
+		r >= 0x202A && r <= 0x202E,
+		r >= 0x2060 && r <= 0x206F,
+		r >= 0xFE00 && r <= 0xFE0F,
+		r >= 0xE0000 && r <= 0xE0FFF:
+		return true
+	}
+	return unicode.Is(unicode.Mn, r)
+}
+
+// leetByte maps a digit or symbol inside a word to the letter it stands for
+// (0 when it stands for nothing). '1' maps to 'i' here; fOne asks the
+// matcher to also try 'l'.
+func leetByte(c byte) byte {
+	switch c {
+	case '0':
+		return 'o'
+	case '1', '!':
+		return 'i'
+	case '3':
+		return 'e'
+	case '4', '@':
+		return 'a'
+	case '5', '$':
+		return 's'
+	case '7':
+		return 't'
+	case '|':
+		return 'l'
+	}
+	return 0
+}
+
+// scratch is per-evaluation working memory, reused through a sync.Pool.
+type scratch struct {
+	norm []byte
+	toks []token
+	ids  []uint32 // candidate word ids, flat
+	idx  []int32  // token i's ids are ids[idx[i]:idx[i+1]]
+	key  []byte   // temporary key buffer
+	raw  []byte   // norm before leet mapping, same offsets
+	hits []hit
+}
+
+// wordState accumulates the current word while normalize scans the text.
+type wordState struct {
+	active   bool
+	ns       int // start in norm
+	os       int // start in original
+	oe       int // end in original of last word rune
+	flags    uint8
+	pending  []byte // inner leet symbols waiting for a following word char
+	pendEnd  int
+	hasDigit bool
+}
+
+// normalize fills s.norm and s.toks from text.
+func (s *scratch) normalize(text string) {
+	s.norm = s.norm[:0]
+	s.raw = s.raw[:0]
+	s.toks = s.toks[:0]
+	var w wordState
+	var pend [8]byte
+	w.pending = pend[:0]
+
+	finish := func() {
+		if !w.active {
+			return
+		}
+		w.active = false
+		w.pending = w.pending[:0]
+		ns, ne := w.ns, len(s.norm)
+		if ne == ns {
+			return
+		}
+		flags := w.flags
+		word := s.norm[ns:ne]
+		for len(s.raw) < ns {
+			s.raw = append(s.raw, 0)
+		}
+		s.raw = append(s.raw[:ns], word...) // pre-leet form, for oneAt
+		if flags&(fLetter|fLeet) != 0 {
+			// A word with letters (or leet symbols): digits and symbols
+			// inside it are leetspeak.
+			for i, c := range word {
+				if c < utf8.RuneSelf && (c < 'a' || c > 'z') {
+					if c == '1' {
+						flags |= fOne
+					}
+					if l := leetByte(c); l != 0 {
+						word[i] = l
+						flags |= fLeet
+					}
+				}
+			}
+		}
+		run := 1
+		for i := 1; i < len(word); i++ {
+			if word[i] == word[i-1] && word[i] >= 'a' && word[i] <= 'z' {
+				run++
+				if run >= 3 {
+					flags |= fLongRun
+				}
+			} else {
+				run = 1
+			}
+		}
+		s.toks = append(s.toks, token{ns: int32(ns), ne: int32(ne), os: int32(w.os), oe: int32(w.oe), flags: flags})
+	}
+
+	for i := 0; i < len(text); {
+		c := text[i]
+		var r rune
+		size := 1
+		if c < utf8.RuneSelf {
+			r = rune(c)
+		} else {
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
+		start := i
+		i += size
+
+		var a, b byte
+		cls := clSep
+		switch {
+		case r < utf8.RuneSelf:
+			switch {
+			case c >= 'a' && c <= 'z':
+				a, cls = c, clLetter
+			case c >= 'A' && c <= 'Z':
+				a, cls = c+'a'-'A', clLetter
+			case c >= '0' && c <= '9':
+				a, cls = c, clDigit
+			case c == '@' || c == '$':
+				a, cls = c, clLeet
+			case c == '!' || c == '|' || c == '*':
+				a, cls = c, clInner
+			case c == '\'' || c == '`':
+				cls = clApos
+			}
+		case r == utf8.RuneError && size == 1:
+			cls = clSep
+		case r == '’' || r == 'ʼ' || r == '‘' || r == '´':
+			cls = clApos
+		case r == '€':
+			a, cls = 'e', clLeet
+		case ignorable(r):
+			cls = clIgnore
+		default:
+			lr := unicode.ToLower(r)
+			if fa, fb, ok := fold(lr); ok {
+				a, b = fa, fb
+				switch {
+				case fa >= 'a' && fa <= 'z':
+					cls = clLetter
+				case fa >= '0' && fa <= '9':
+					cls = clDigit
+				case fa == '@' || fa == '$':
+					cls = clLeet
+				case fa == '!' || fa == '|' || fa == '*':
+					cls = clInner
+				case fa == '\'':
+					cls = clApos
+				default:
+					cls = clSep
+				}
+			} else if unicode.IsLetter(lr) || unicode.IsDigit(lr) {
+				// A letter of another script: keep it, lower-cased.
+				if !w.active {
+					w.active, w.ns, w.os, w.flags = true, len(s.norm), start, 0
+				}
+				s.flushPending(&w)
+				s.norm = utf8.AppendRune(s.norm, lr)
+				w.flags |= fLetter
+				w.oe = i
+				continue
+			}
+		}
+
+		switch cls {
+		case clIgnore:
+			continue
+		case clApos:
+			// Dropped; a word continues across it ("i'm" → "im"), but an
+			// apostrophe never starts a word.
+			continue
+		case clInner:
+			if w.active {
+				if len(w.pending) < cap(w.pending) {
+					w.pending = append(w.pending, a)
+				}
+				w.pendEnd = i
+				continue
+			}
+			finish()
+			continue
+		case clLetter, clDigit, clLeet:
+			if !w.active {
+				w.active, w.ns, w.os, w.flags = true, len(s.norm), start, 0
+			}
+			s.flushPending(&w)
+			if cls == clLetter {
+				w.flags |= fLetter
+			} else if cls == clLeet {
+				w.flags |= fLeet
+			}
+			s.norm = append(s.norm, a)
+			if b != 0 {
+				s.norm = append(s.norm, b)
+			}
+			w.oe = i
+		default:
+			finish()
+		}
+	}
+	finish()
+	s.joinSingles()
+}
+
+// flushPending commits inner symbols (! | *) that turned out to sit between
+// two word characters.
+func (s *scratch) flushPending(w *wordState) {
+	if len(w.pending) == 0 {
+		return
+	}
+	for _, c := range w.pending {
+		if c == '*' {
+			w.flags |= fWildcard
+		} else {
+			w.flags |= fLeet
+		}
+		s.norm = append(s.norm, c)
+	}
+	w.pending = w.pending[:0]
+}
+
+// joinSingles replaces runs of three or more single-letter words
+// ("k i l l", "f.u.c.k") by one joined word. Tokens are contiguous in
+// s.norm, so the joined word is simply the union of their ranges.
+func (s *scratch) joinSingles() {
+	toks := s.toks
+	out := toks[:0]
+	for i := 0; i < len(toks); {
+		j := i
+		for j < len(toks) && toks[j].ne-toks[j].ns == 1 && toks[j].flags&fLetter != 0 {
+			j++
+		}
+		if j-i >= 3 {
+			t := token{ns: toks[i].ns, ne: toks[j-1].ne, os: toks[i].os, oe: toks[j-1].oe, flags: fLetter | fJoined}
+			word := s.norm[t.ns:t.ne]
+			for k := 2; k < len(word); k++ {
+				if word[k] == word[k-1] && word[k] == word[k-2] {
+					t.flags |= fLongRun
+				}
+			}
+			out = append(out, t)
+			i = j
+			continue
+		}
+		if j == i {
+			j = i + 1
+		}
+		out = append(out, toks[i:j]...)
+		i = j
+	}
+	s.toks = out
+}
+
+// collapse1 appends word with every run of a repeated ASCII letter reduced
+// to one letter ("kiiilll" → "kil").
+func collapse1(dst, word []byte) []byte {
+	for i, c := range word {
+		if i > 0 && c == word[i-1] && c >= 'a' && c <= 'z' {
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// oneAt reports whether normalised byte i of token t was a '1' before leet
+// mapping.
+func (s *scratch) oneAt(t token, i int) bool {
+	k := int(t.ns) + i
+	return k < len(s.raw) && s.raw[k] == '1'
+}

@@ -1,0 +1,430 @@
+package rules
+
+import "daisydog/policies/sdk"
+
+// Span kinds reported by the contact-detail scanners.
+const (
+	KindPhone = "phone"
+	KindEmail = "email"
+	KindURL   = "url"
+)
+
+// The scanners below work on the ORIGINAL bytes (ASCII case-insensitive),
+// so the spans they return are exact offsets into what the child typed.
+// They only ever split at ASCII bytes, hence every span edge is a rune
+// boundary.
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+const (
+	minPhoneDigits = 7
+	maxPhoneDigits = 15
+)
+
+// findPhones appends a span for every phone-number-like run of digits:
+// 7–15 digits in groups separated by single spaces, dashes, dots or
+// brackets, optionally starting with '+' or '('. Small numbers ("I am 9"),
+// years, dates (2024-01-15) and decimals (3.14159265) are not phones.
+func findPhones(text string, spans []sdk.Span) []sdk.Span {
+	for i := 0; i < len(text); {
+		c := text[i]
+		startsNumber := isDigit(c) || ((c == '+' || c == '(') && i+1 < len(text) && isDigit(text[i+1]))
+		afterNumber := i > 0 && (isDigit(text[i-1]) ||
+			(i > 1 && (text[i-1] == '.' || text[i-1] == ',') && isDigit(text[i-2])))
+		if !startsNumber || afterNumber {
+			i++
+			continue
+		}
+		end, next, ok := phoneAt(text, i)
+		if ok {
+			spans = append(spans, sdk.Span{Start: i, End: end, Category: sdk.CategoryPIIDisclosure, Kind: KindPhone})
+		}
+		if next <= i {
+			next = i + 1
+		}
+		i = next
+	}
+	return spans
+}
+
+// phoneAt parses a candidate at i. It returns the end of the phone number
+// when ok, and where scanning should resume (the start of the second group
+// when the first group disqualified the candidate, so "I am 9 555 123 4567"
+// still finds the number).
+func phoneAt(text string, i int) (end, next int, ok bool) {
+	var (
+		starts [maxPhoneDigits + 1]int
+		sizes  [maxPhoneDigits + 1]int
+		seps   [maxPhoneDigits + 1]byte // separator class before group k
+		n      int
+		digits int
+	)
+	plus := text[i] == '+'
+	j := i
+	if plus || text[j] == '(' {
+		j++
+	}
+	for n <= maxPhoneDigits {
+		k := j
+		for k < len(text) && isDigit(text[k]) {
+			k++
+		}
+		if k == j {
+			break
+		}
+		starts[n], sizes[n] = j, k-j
+		n++
+		digits += k - j
+		j = k
+		if digits > maxPhoneDigits {
+			return 0, j, false
+		}
+		// Separator: up to three of " -.()" (e.g. ") " or " - "). Its class
+		// is the first dash or dot, else ' ' or '('; 'x' when mixed.
+		s, cls := j, byte(0)
+		for s < len(text) && s-j < 3 {
+			ch := text[s]
+			if ch != ' ' && ch != '-' && ch != '.' && ch != '(' && ch != ')' {
+				break
+			}
+			switch ch {
+			case '-', '.':
+				if cls == 0 || cls == ' ' || cls == '(' {
+					cls = ch
+				} else if cls != ch {
+					cls = 'x'
+				}
+			case ' ':
+				if cls == 0 {
+					cls = ' '
+				}
+			default:
+				if cls == 0 {
+					cls = '('
+				}
+			}
+			s++
+		}
+		if s == j || s >= len(text) || !isDigit(text[s]) {
+			break
+		}
+		if n <= maxPhoneDigits {
+			seps[n] = cls
+		}
+		j = s
+	}
+	if n == 0 {
+		return 0, i + 1, false
+	}
+	// Groups of one digit are only allowed first (country or trunk code
+	// "+1 555…", "1-800-…", "0 800…"). A later one ends the candidate.
+	for k := 1; k < n; k++ {
+		if sizes[k] < 2 {
+			digits = 0
+			for m := 0; m < k; m++ {
+				digits += sizes[m]
+			}
+			n = k
+			break
+		}
+	}
+	resume := starts[n-1] + sizes[n-1]
+	if n > 1 {
+		resume = starts[1]
+	}
+	if digits < minPhoneDigits {
+		return 0, resume, false
+	}
+	if sizes[0] == 1 && !plus && text[starts[0]] != '1' && text[starts[0]] != '0' {
+		return 0, resume, false
+	}
+	if !plus && n == 3 && digits == 8 &&
+		((sizes[0] == 4 && sizes[1] == 2 && sizes[2] == 2) || (sizes[0] == 2 && sizes[1] == 2 && sizes[2] == 4)) &&
+		(seps[1] == '-' || seps[1] == '.') {
+		return 0, starts[n-1] + sizes[n-1], false // a date: 2024-01-15, 15.01.2024
+	}
+	if n == 2 && seps[1] == '.' {
+		return 0, starts[1] + sizes[1], false // a decimal number
+	}
+	end = starts[n-1] + sizes[n-1]
+	return end, end, true
+}
+
+// digitsOf returns the digits of text[start:end] (for allow-lists).
+func digitsOf(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			dst = append(dst, s[i])
+		}
+	}
+	return dst
+}
+
+func isLocalChar(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+}
+
+func isLabelChar(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+
+// hasWordAt reports whether text[i:] starts with the ASCII word w,
+// case-insensitively.
+func hasWordAt(text string, i int, w string) bool {
+	if i+len(w) > len(text) {
+		return false
+	}
+	for k := 0; k < len(w); k++ {
+		if lower(text[i+k]) != w[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// spelledSep recognises a spelled-out separator at i: optional spaces,
+// then "(w)", "[w]", "{w}" or a bare w surrounded by spaces, then optional
+// spaces. It returns the end, or -1.
+func spelledSep(text string, i int, w string) int {
+	j := i
+	sp := 0
+	for j < len(text) && text[j] == ' ' && sp < 2 {
+		j++
+		sp++
+	}
+	if j < len(text) && (text[j] == '(' || text[j] == '[' || text[j] == '{') {
+		closeCh := map[byte]byte{'(': ')', '[': ']', '{': '}'}[text[j]]
+		k := j + 1
+		for k < len(text) && text[k] == ' ' {
+			k++
+		}
+		if !hasWordAt(text, k, w) {
+			return -1
+		}
+		k += len(w)
+		for k < len(text) && text[k] == ' ' {
+			k++
+		}
+		if k >= len(text) || text[k] != closeCh {
+			return -1
+		}
+		k++
+		for k < len(text) && text[k] == ' ' && k-j < 8 {
+			k++
+		}
+		return k
+	}
+	if sp == 0 || !hasWordAt(text, j, w) {
+		return -1
+	}
+	k := j + len(w)
+	if k >= len(text) || text[k] != ' ' {
+		return -1
+	}
+	for k < len(text) && text[k] == ' ' && k-j < len(w)+3 {
+		k++
+	}
+	return k
+}
+
+// domainAt parses a domain starting at i: labels separated by '.' (or by a
+// spelled "dot" when spelled is set). It returns the end of the last label
+// and whether the result looks like a real domain (two labels or more, an
+// alphabetic top-level label of 2–24 letters; a known one when spelled).
+func domainAt(text string, i int, spelled bool) (end int, ok bool) {
+	labels := 0
+	j := i
+	lastStart, lastEnd := -1, -1
+	for {
+		k := j
+		for k < len(text) && isLabelChar(text[k]) {
+			k++
+		}
+		if k == j {
+			break
+		}
+		labels++
+		lastStart, lastEnd = j, k
+		// separator
+		if k+1 < len(text) && text[k] == '.' && isLabelChar(text[k+1]) {
+			j = k + 1
+			continue
+		}
+		if spelled {
+			if s := spelledSep(text, k, "dot"); s > 0 && s < len(text) && isLabelChar(text[s]) {
+				j = s
+				continue
+			}
+		}
+		break
+	}
+	if labels < 2 {
+		return 0, false
+	}
+	tld := text[lastStart:lastEnd]
+	if len(tld) < 2 || len(tld) > 24 {
+		return 0, false
+	}
+	for k := 0; k < len(tld); k++ {
+		if !isAlpha(tld[k]) {
+			return 0, false
+		}
+	}
+	if spelled && !knownTLD(tld) {
+		return 0, false
+	}
+	return lastEnd, true
+}
+
+// findEmails appends spans for e-mail addresses: name@host.tld, including
+// spaced and spelled-out forms ("name at gmail dot com", "name (at) gmail
+// (dot) com", "name ＠ gmail.com").
+func findEmails(text string, spans []sdk.Span) []sdk.Span {
+	for p := 0; p < len(text); p++ {
+		var sepStart, sepEnd int
+		spelled := false
+		switch {
+		case text[p] == '@':
+			sepStart, sepEnd = p, p+1
+		case text[p] == 0xEF && hasWordAt(text, p, "\xef\xbc\xa0"): // fullwidth ＠
+			sepStart, sepEnd = p, p+3
+		case (text[p] == 'a' || text[p] == 'A') && p > 0 &&
+			(text[p-1] == ' ' || text[p-1] == '(' || text[p-1] == '[' || text[p-1] == '{'):
+			// spelled "at": find where its separator begins
+			s := p - 1
+			for s > 0 && (text[s-1] == ' ' || text[s-1] == '(' || text[s-1] == '[' || text[s-1] == '{') && p-s < 4 {
+				s--
+			}
+			e := spelledSep(text, s, "at")
+			if e < 0 {
+				continue
+			}
+			sepStart, sepEnd, spelled = s, e, true
+		default:
+			continue
+		}
+		if !spelled {
+			for sepStart > 0 && text[sepStart-1] == ' ' && p-sepStart < 2 {
+				sepStart--
+			}
+			for sepEnd < len(text) && text[sepEnd] == ' ' && sepEnd-p < 3 {
+				sepEnd++
+			}
+		}
+		ls := sepStart
+		for ls > 0 && isLocalChar(text[ls-1]) {
+			ls--
+		}
+		for ls < sepStart && (text[ls] == '.' || text[ls] == '-') {
+			ls++
+		}
+		if ls == sepStart {
+			continue
+		}
+		end, ok := domainAt(text, sepEnd, spelled)
+		if !ok || (spelled && hasWordAt(text, sepEnd, "www.")) { // "look at www.x.com" is a link
+			continue
+		}
+		spans = append(spans, sdk.Span{Start: ls, End: end, Category: sdk.CategoryPIIDisclosure, Kind: KindEmail})
+		p = end - 1
+	}
+	return spans
+}
+
+// findURLs appends spans for links: scheme://…, www.…, and bare domains
+// with a known top-level domain (example.com/path).
+func findURLs(text string, spans []sdk.Span) []sdk.Span {
+	for i := 0; i < len(text); i++ {
+		if i > 0 && isLabelChar(text[i-1]) {
+			continue
+		}
+		start := i
+		j := i
+		switch {
+		case hasWordAt(text, i, "https://"):
+			j = i + 8
+		case hasWordAt(text, i, "http://"):
+			j = i + 7
+		case hasWordAt(text, i, "www."):
+			j = i + 4
+		default:
+			if !isLabelChar(text[i]) {
+				continue
+			}
+			end, ok := domainAt(text, i, false)
+			if !ok || !knownTLD(lastLabel(text[i:end])) || (end < len(text) && isAlnum(text[end])) {
+				// Skip the whole dotted chain: every suffix of it ends in
+				// the same last label, so none can match either (and
+				// rescanning from each label would be quadratic).
+				for i+1 < len(text) && (isLabelChar(text[i+1]) || (text[i+1] == '.' && i+2 < len(text) && isLabelChar(text[i+2]))) {
+					i++
+				}
+				continue
+			}
+			j = end
+		}
+		end := urlEnd(text, j)
+		if end <= start+4 {
+			continue
+		}
+		spans = append(spans, sdk.Span{Start: start, End: end, Category: sdk.CategoryPIIDisclosure, Kind: KindURL})
+		i = end - 1
+	}
+	return spans
+}
+
+// urlEnd extends a link to the next space, dropping trailing punctuation.
+func urlEnd(text string, j int) int {
+	for j < len(text) && text[j] > ' ' && text[j] != '"' && text[j] != '<' && text[j] != '>' && text[j] < 0x80 {
+		j++
+	}
+	for j > 0 {
+		switch text[j-1] {
+		case '.', ',', '!', '?', ')', ']', '\'', ':', ';':
+			j--
+			continue
+		}
+		break
+	}
+	return j
+}
+
+func lastLabel(d string) string {
+	for k := len(d) - 1; k >= 0; k-- {
+		if d[k] == '.' {
+			return d[k+1:]
+		}
+	}
+	return d
+}
+
+// tlds are top-level domains recognised in bare links and spelled e-mail
+// addresses. Short common words ("in", "it", "no", "at") are deliberately
+// absent: "do.it" is more often a typo than a link.
+var tlds = map[string]bool{
+	"com": true, "net": true, "org": true, "edu": true, "gov": true,
+	"io": true, "co": true, "uk": true, "us": true, "ca": true, "au": true,
+	"de": true, "fr": true, "nz": true, "ie": true, "info": true,
+	"biz": true, "tv": true, "gg": true, "ly": true, "app": true,
+	"dev": true, "xyz": true, "online": true, "site": true, "club": true,
+	"live": true, "fm": true, "ru": true, "cn": true, "jp": true,
+	"kr": true, "br": true, "es": true, "nl": true, "me": true,
+	"ai": true, "link": true, "chat": true, "fun": true, "top": true,
+}
+
+func knownTLD(t string) bool {
+	var b [24]byte
+	if len(t) > len(b) {
+		return false
+	}
+	for k := 0; k < len(t); k++ {
+		b[k] = lower(t[k])
+	}
+	return tlds[string(b[:len(t)])]
+}

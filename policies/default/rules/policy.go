@@ -1,0 +1,295 @@
+package rules
+
+import (
+	"fmt"
+	"sync"
+
+	"daisydog/policies/sdk"
+)
+
+// Rule is one row of a phrase table.
+type Rule struct {
+	ID       string // stable rule id reported in Verdict.Rules
+	Category string // one of sdk.Categories
+	Action   string // action when the rule fires (for direction "in")
+	Severity int    // 0..sdk.MaxSeverity
+	Escalate bool   // raise a safety event for a child's message
+	// Direction limits the rule to "in" or "out"; "" means both.
+	Direction string
+	// StrictOnly rules fire only for the 5-8 age tier or the strict
+	// setting (mild words that older children may use).
+	StrictOnly bool
+	// Squash lists phrases (plain words, no pattern syntax) that are also
+	// searched with their spaces removed inside single long words:
+	// "k i l l m y s e l f" (joined by the normaliser) or "#killmyself".
+	// Each must be at least 7 letters, where an innocent hit is implausible.
+	Squash []string
+	// Phrases in the pattern syntax described in lexicon.go.
+	Phrases []string
+}
+
+// Policy is a compiled rule set. It is immutable after Compile and safe
+// for concurrent use.
+type Policy struct {
+	rules     []Rule
+	lex       *lexicon
+	helplines map[string]bool
+	pool      sync.Pool
+}
+
+var actionRank = map[string]int{
+	sdk.ActionAllow:    0,
+	sdk.ActionRedact:   1,
+	sdk.ActionRedirect: 2,
+	sdk.ActionBlock:    3,
+	sdk.ActionSupport:  4, // a child in crisis is never scolded
+}
+
+var categoryIndex = func() map[string]int {
+	m := make(map[string]int, len(sdk.Categories))
+	for i, c := range sdk.Categories {
+		m[c] = i
+	}
+	return m
+}()
+
+// Compile validates and compiles rules into a Policy.
+func Compile(rules []Rule) (*Policy, error) {
+	p := &Policy{rules: rules, lex: newLexicon(), helplines: map[string]bool{}}
+	seen := map[string]bool{}
+	for i, r := range rules {
+		switch {
+		case r.ID == "" || seen[r.ID]:
+			return nil, fmt.Errorf("rule %d: empty or duplicate id %q", i, r.ID)
+		case !knownCategory(r.Category):
+			return nil, fmt.Errorf("rule %s: unknown category %q", r.ID, r.Category)
+		case !knownAction(r.Action):
+			return nil, fmt.Errorf("rule %s: unknown action %q", r.ID, r.Action)
+		case r.Severity < 0 || r.Severity > sdk.MaxSeverity:
+			return nil, fmt.Errorf("rule %s: severity %d out of range", r.ID, r.Severity)
+		case r.Direction != "" && r.Direction != sdk.DirectionIn && r.Direction != sdk.DirectionOut:
+			return nil, fmt.Errorf("rule %s: bad direction %q", r.ID, r.Direction)
+		case len(r.Phrases) == 0:
+			return nil, fmt.Errorf("rule %s: no phrases", r.ID)
+		}
+		seen[r.ID] = true
+		for _, ph := range r.Phrases {
+			if err := p.lex.add(ph, int32(i)); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+		}
+		for _, sq := range r.Squash {
+			if err := p.lex.addSquash(sq, int32(i)); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+		}
+	}
+	p.lex.normCache = nil // only needed while compiling
+	for _, w := range fillerWords {
+		for _, n := range normWords(w) {
+			p.lex.filler[p.lex.intern(n)] = true
+		}
+	}
+	for _, h := range helplineDigits {
+		p.helplines[h] = true
+	}
+	p.pool.New = func() any { return new(scratch) }
+	return p, nil
+}
+
+func knownCategory(c string) bool { _, ok := categoryIndex[c]; return ok }
+func knownAction(a string) bool   { _, ok := actionRank[a]; return ok }
+
+// MustCompile is Compile that panics; for package-level tables.
+func MustCompile(rules []Rule) *Policy {
+	p, err := Compile(rules)
+	if err != nil {
+		panic("rules: " + err.Error())
+	}
+	return p
+}
+
+var defaultPolicy = MustCompile(DefaultRules)
+
+// Default returns the compiled default policy.
+func Default() *Policy { return defaultPolicy }
+
+// Evaluate runs the default policy.
+func Evaluate(in sdk.Input) sdk.Verdict { return defaultPolicy.Evaluate(in) }
+
+// Rule ids of the built-in contact-detail checks.
+const (
+	RulePIIPhone = "pii.phone"
+	RulePIIEmail = "pii.email"
+	RuleOutPhone = "out.phone"
+	RuleOutEmail = "out.email"
+	RuleOutURL   = "out.url"
+)
+
+// verdictBuilder combines the rules that fired into one verdict.
+type verdictBuilder struct {
+	rank     int
+	action   string
+	escalate bool
+	severity int
+	cats     uint32 // bit i = sdk.Categories[i]
+	rules    []string
+}
+
+func (b *verdictBuilder) add(id, category, action string, severity int, escalate bool) {
+	if r := actionRank[action]; b.action == "" || r > b.rank {
+		b.rank, b.action = r, action
+	}
+	b.escalate = b.escalate || escalate
+	if severity > b.severity {
+		b.severity = severity
+	}
+	b.cats |= 1 << uint(categoryIndex[category])
+	for _, r := range b.rules {
+		if r == id {
+			return
+		}
+	}
+	b.rules = append(b.rules, id)
+}
+
+// Evaluate applies the policy to one message.
+//
+// Direction "in" is a child's message; anything else is treated as Daisy's
+// reply ("out"), which is held to the stricter standard: contact details
+// and links are blocked, and a crisis phrase is blocked rather than
+// answered with support (Daisy must never say it). An unknown age tier or
+// strictness is treated as the strictest.
+func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
+	s := p.pool.Get().(*scratch)
+	defer p.pool.Put(s)
+
+	out := in.Direction != sdk.DirectionIn
+	strict := in.Strictness == sdk.StrictnessStrict || in.AgeTier == sdk.AgeTier5to8 ||
+		(in.Strictness != sdk.StrictnessRelaxed && in.Strictness != sdk.StrictnessStandard) ||
+		(in.AgeTier != sdk.AgeTier9to12 && in.AgeTier != sdk.AgeTier13to17)
+	dir := sdk.DirectionIn
+	if out {
+		dir = sdk.DirectionOut
+	}
+
+	var b verdictBuilder
+	s.normalize(in.Text)
+	p.lex.candidates(s)
+	p.lex.match(s)
+	for _, h := range s.hits {
+		r := &p.rules[h.rule]
+		if (r.Direction != "" && r.Direction != dir) || (r.StrictOnly && !strict) {
+			continue
+		}
+		action, escalate := r.Action, r.Escalate
+		if out {
+			action, escalate = sdk.ActionBlock, false
+		}
+		b.add(r.ID, r.Category, action, r.Severity, escalate)
+	}
+
+	var spans []sdk.Span
+	spans = findPhones(in.Text, spans)
+	if out && len(spans) > 0 {
+		kept := spans[:0]
+		for _, sp := range spans {
+			if !p.helplines[string(digitsOf(s.key[:0], in.Text[sp.Start:sp.End]))] {
+				kept = append(kept, sp)
+			}
+		}
+		spans = kept
+	}
+	nPhones := len(spans)
+	spans = findEmails(in.Text, spans)
+	nEmails := len(spans) - nPhones
+	nURLs := 0
+	if out {
+		// Links, except the domain part of an e-mail address found above.
+		before := len(spans)
+		spans = findURLs(in.Text, spans)
+		kept := spans[:before]
+		for _, u := range spans[before:] {
+			if !overlapsAny(u, spans[nPhones:before]) {
+				kept = append(kept, u)
+			}
+		}
+		spans = kept
+		nURLs = len(spans) - before
+	}
+	if out {
+		if nPhones > 0 {
+			b.add(RuleOutPhone, sdk.CategoryPIIDisclosure, sdk.ActionBlock, 2, false)
+		}
+		if nEmails > 0 {
+			b.add(RuleOutEmail, sdk.CategoryPIIDisclosure, sdk.ActionBlock, 2, false)
+		}
+		if nURLs > 0 {
+			b.add(RuleOutURL, sdk.CategoryPIIDisclosure, sdk.ActionBlock, 2, false)
+		}
+	} else {
+		if nPhones > 0 {
+			b.add(RulePIIPhone, sdk.CategoryPIIDisclosure, sdk.ActionRedact, 2, false)
+		}
+		if nEmails > 0 {
+			b.add(RulePIIEmail, sdk.CategoryPIIDisclosure, sdk.ActionRedact, 2, false)
+		}
+	}
+
+	v := sdk.Verdict{
+		Action:     sdk.ActionAllow,
+		Escalate:   b.escalate,
+		Severity:   b.severity,
+		Categories: []string{},
+		Spans:      mergeSpans(spans),
+		Rules:      b.rules,
+	}
+	if b.action != "" {
+		v.Action = b.action
+	}
+	if v.Rules == nil {
+		v.Rules = []string{}
+	}
+	for i, c := range sdk.Categories {
+		if b.cats&(1<<uint(i)) != 0 {
+			v.Categories = append(v.Categories, c)
+		}
+	}
+	return v
+}
+
+// mergeSpans sorts spans by start and merges overlapping ones (the first
+// span's category and kind win), so the result is sorted and disjoint.
+func mergeSpans(spans []sdk.Span) []sdk.Span {
+	if len(spans) == 0 {
+		return []sdk.Span{}
+	}
+	// insertion sort: there are only ever a handful
+	for i := 1; i < len(spans); i++ {
+		for j := i; j > 0 && (spans[j].Start < spans[j-1].Start ||
+			(spans[j].Start == spans[j-1].Start && spans[j].End > spans[j-1].End)); j-- {
+			spans[j], spans[j-1] = spans[j-1], spans[j]
+		}
+	}
+	out := spans[:1]
+	for _, sp := range spans[1:] {
+		last := &out[len(out)-1]
+		if sp.Start < last.End {
+			if sp.End > last.End {
+				last.End = sp.End
+			}
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+func overlapsAny(sp sdk.Span, others []sdk.Span) bool {
+	for _, o := range others {
+		if sp.Start < o.End && o.Start < sp.End {
+			return true
+		}
+	}
+	return false
+}

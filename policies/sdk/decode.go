@@ -1,0 +1,414 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// decodeInput is a reflection-free JSON decoder for the input document.
+// encoding/json costs tens of microseconds per call inside a wasm guest;
+// this costs about one. It accepts exactly the JSON grammar (RFC 8259) and
+// produces the same values encoding/json would (a differential test checks
+// this); unknown fields are skipped.
+func decodeInput(b []byte, in *Input) error {
+	d := decoder{b: b}
+	d.ws()
+	if err := d.object(func(key []byte) error {
+		switch string(key) {
+		case "abi":
+			n, err := d.int()
+			in.ABI = n
+			return err
+		case "text":
+			return d.str(&in.Text)
+		case "direction":
+			return d.str(&in.Direction)
+		case "age_tier":
+			return d.str(&in.AgeTier)
+		case "strictness":
+			return d.str(&in.Strictness)
+		case "locale":
+			return d.str(&in.Locale)
+		case "context":
+			return d.context(&in.Context)
+		}
+		return d.skip(0)
+	}); err != nil {
+		return err
+	}
+	d.ws()
+	if d.pos != len(d.b) {
+		return d.errf("trailing data")
+	}
+	return nil
+}
+
+type decoder struct {
+	b   []byte
+	pos int
+}
+
+var errSyntax = errors.New("invalid JSON")
+
+func (d *decoder) errf(what string) error {
+	return fmt.Errorf("%w: %s at offset %d", errSyntax, what, d.pos)
+}
+
+func (d *decoder) ws() {
+	for d.pos < len(d.b) {
+		switch d.b[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) peek() byte {
+	if d.pos < len(d.b) {
+		return d.b[d.pos]
+	}
+	return 0
+}
+
+func (d *decoder) lit(s string) bool {
+	if len(d.b)-d.pos >= len(s) && string(d.b[d.pos:d.pos+len(s)]) == s {
+		d.pos += len(s)
+		return true
+	}
+	return false
+}
+
+// object parses {"k": v, ...}, calling field with the raw (unescaped) key
+// positioned at the value. Keys with escapes are decoded first.
+func (d *decoder) object(field func(key []byte) error) error {
+	d.ws()
+	if d.lit("null") {
+		return nil
+	}
+	if d.peek() != '{' {
+		return d.errf("expected object")
+	}
+	d.pos++
+	d.ws()
+	if d.peek() == '}' {
+		d.pos++
+		return nil
+	}
+	var keyBuf []byte
+	for {
+		d.ws()
+		if d.peek() != '"' {
+			return d.errf("expected key")
+		}
+		var key string
+		if err := d.str(&key); err != nil {
+			return err
+		}
+		keyBuf = append(keyBuf[:0], key...)
+		d.ws()
+		if d.peek() != ':' {
+			return d.errf("expected ':'")
+		}
+		d.pos++
+		d.ws()
+		if err := field(keyBuf); err != nil {
+			return err
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return nil
+		default:
+			return d.errf("expected ',' or '}'")
+		}
+	}
+}
+
+func (d *decoder) context(out *[]ContextTurn) error {
+	d.ws()
+	if d.lit("null") {
+		*out = nil
+		return nil
+	}
+	if d.peek() != '[' {
+		return d.errf("expected array")
+	}
+	d.pos++
+	d.ws()
+	turns := (*out)[:0]
+	if d.peek() == ']' {
+		d.pos++
+		*out = turns
+		return nil
+	}
+	for {
+		var t ContextTurn
+		if err := d.object(func(key []byte) error {
+			switch string(key) {
+			case "direction":
+				return d.str(&t.Direction)
+			case "text":
+				return d.str(&t.Text)
+			}
+			return d.skip(0)
+		}); err != nil {
+			return err
+		}
+		turns = append(turns, t)
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.pos++
+			d.ws()
+		case ']':
+			d.pos++
+			*out = turns
+			return nil
+		default:
+			return d.errf("expected ',' or ']'")
+		}
+	}
+}
+
+// int parses a JSON number that must be an integer (or null → 0).
+func (d *decoder) int() (int, error) {
+	if d.lit("null") {
+		return 0, nil
+	}
+	start := d.pos
+	if err := d.number(); err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(string(d.b[start:d.pos]))
+	if err != nil {
+		return 0, d.errf("expected integer")
+	}
+	return n, nil
+}
+
+// number scans a JSON number.
+func (d *decoder) number() error {
+	start := d.pos
+	if d.peek() == '-' {
+		d.pos++
+	}
+	switch c := d.peek(); {
+	case c == '0':
+		d.pos++
+	case c >= '1' && c <= '9':
+		for d.pos < len(d.b) && d.b[d.pos] >= '0' && d.b[d.pos] <= '9' {
+			d.pos++
+		}
+	default:
+		return d.errf("invalid number")
+	}
+	if d.peek() == '.' {
+		d.pos++
+		if c := d.peek(); c < '0' || c > '9' {
+			return d.errf("invalid number")
+		}
+		for d.pos < len(d.b) && d.b[d.pos] >= '0' && d.b[d.pos] <= '9' {
+			d.pos++
+		}
+	}
+	if c := d.peek(); c == 'e' || c == 'E' {
+		d.pos++
+		if c := d.peek(); c == '+' || c == '-' {
+			d.pos++
+		}
+		if c := d.peek(); c < '0' || c > '9' {
+			return d.errf("invalid number")
+		}
+		for d.pos < len(d.b) && d.b[d.pos] >= '0' && d.b[d.pos] <= '9' {
+			d.pos++
+		}
+	}
+	if d.pos == start {
+		return d.errf("invalid number")
+	}
+	return nil
+}
+
+// str parses a JSON string (or null → unchanged). Invalid UTF-8 and lone
+// surrogates become U+FFFD, as in encoding/json.
+func (d *decoder) str(out *string) error {
+	if d.lit("null") {
+		return nil
+	}
+	if d.peek() != '"' {
+		return d.errf("expected string")
+	}
+	d.pos++
+	start := d.pos
+	// Fast path: no escapes, valid UTF-8.
+	for d.pos < len(d.b) {
+		c := d.b[d.pos]
+		if c == '"' {
+			*out = string(d.b[start:d.pos])
+			d.pos++
+			return nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(d.b[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			d.pos += size
+			continue
+		}
+		d.pos++
+	}
+	buf := append([]byte(nil), d.b[start:d.pos]...)
+	for d.pos < len(d.b) {
+		c := d.b[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			*out = string(buf)
+			return nil
+		case c < 0x20:
+			return d.errf("control character in string")
+		case c == '\\':
+			d.pos++
+			if d.pos >= len(d.b) {
+				return d.errf("unterminated escape")
+			}
+			e := d.b[d.pos]
+			d.pos++
+			switch e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r, ok := d.hex4()
+				if !ok {
+					return d.errf("invalid \\u escape")
+				}
+				if utf16.IsSurrogate(r) {
+					// A valid pair makes one rune; anything else is U+FFFD.
+					save := d.pos
+					if d.lit(`\u`) {
+						if r2, ok := d.hex4(); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+								buf = utf8.AppendRune(buf, dec)
+								continue
+							}
+						}
+					}
+					d.pos = save
+					r = utf8.RuneError
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				return d.errf("invalid escape")
+			}
+		case c < utf8.RuneSelf:
+			buf = append(buf, c)
+			d.pos++
+		default:
+			r, size := utf8.DecodeRune(d.b[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				buf = utf8.AppendRune(buf, utf8.RuneError)
+			} else {
+				buf = append(buf, d.b[d.pos:d.pos+size]...)
+			}
+			d.pos += size
+		}
+	}
+	return d.errf("unterminated string")
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if len(d.b)-d.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.b[d.pos : d.pos+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	d.pos += 4
+	return r, true
+}
+
+const maxDepth = 64
+
+// skip consumes any JSON value.
+func (d *decoder) skip(depth int) error {
+	if depth > maxDepth {
+		return d.errf("nested too deeply")
+	}
+	d.ws()
+	switch c := d.peek(); {
+	case c == '"':
+		var s string
+		return d.str(&s)
+	case c == '{':
+		return d.object(func([]byte) error { return d.skip(depth + 1) })
+	case c == '[':
+		d.pos++
+		d.ws()
+		if d.peek() == ']' {
+			d.pos++
+			return nil
+		}
+		for {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			d.ws()
+			switch d.peek() {
+			case ',':
+				d.pos++
+			case ']':
+				d.pos++
+				return nil
+			default:
+				return d.errf("expected ',' or ']'")
+			}
+		}
+	case c == 't':
+		if d.lit("true") {
+			return nil
+		}
+	case c == 'f':
+		if d.lit("false") {
+			return nil
+		}
+	case c == 'n':
+		if d.lit("null") {
+			return nil
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	}
+	return d.errf("invalid value")
+}

@@ -1,0 +1,28 @@
+package wasm
+
+import "errors"
+
+// Sentinel errors. Errors returned by this package wrap exactly one of
+// these (test with errors.Is); timeouts and cancellations also wrap the
+// matching context error.
+var (
+	// ErrInvalidModule: Load refused the module (bad binary, missing or
+	// mistyped export, wrong ABI version, _initialize failed).
+	ErrInvalidModule = errors.New("wasm: invalid module")
+	// ErrForbiddenImport: Load refused a module importing something other
+	// than a wasi_snapshot_preview1 function. Also wraps ErrInvalidModule.
+	ErrForbiddenImport = errors.New("wasm: forbidden import")
+	// ErrTimeout: a call exceeded Config.CallTimeout or the caller's deadline.
+	ErrTimeout = errors.New("wasm: call timed out")
+	// ErrCanceled: the caller's context was canceled.
+	ErrCanceled = errors.New("wasm: call canceled")
+	// ErrTrap: the guest trapped, exited, or could not be instantiated.
+	ErrTrap = errors.New("wasm: guest trapped")
+	// ErrBadResult: the guest broke the ABI (a pointer or length outside its
+	// memory, an empty or oversized result).
+	ErrBadResult = errors.New("wasm: guest returned a bad result")
+	// ErrInputTooLarge: the input exceeds Config.MaxIOBytes.
+	ErrInputTooLarge = errors.New("wasm: input too large")
+	// ErrClosed: the Runtime or Module is closed.
+	ErrClosed = errors.New("wasm: closed")
+)
