@@ -29,12 +29,59 @@ type pools struct {
 	r *sql.DB // read-only pool
 
 	stmts map[string]*sql.Stmt // applyStatements prepared on w; read-only after open
+
+	rmu    sync.Mutex
+	rstmts map[string]*sql.Stmt // read queries prepared on r, on first use
+}
+
+// reader returns q prepared on the read pool (database/sql re-prepares it
+// per connection as needed and caches it).
+func (p *pools) reader(ctx context.Context, q string) (*sql.Stmt, error) {
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
+	if st, ok := p.rstmts[q]; ok {
+		return st, nil
+	}
+	st, err := p.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if p.rstmts == nil {
+		p.rstmts = make(map[string]*sql.Stmt)
+	}
+	p.rstmts[q] = st
+	return st, nil
+}
+
+// queryRow runs a read query through a prepared statement.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	p := db.cur.Load()
+	st, err := p.reader(ctx, q)
+	if err != nil {
+		return p.r.QueryRowContext(ctx, q, args...) // reports the error through Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a read query through a prepared statement.
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	p := db.cur.Load()
+	st, err := p.reader(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 func (p *pools) close() error {
 	for _, st := range p.stmts {
 		st.Close()
 	}
+	p.rmu.Lock()
+	for _, st := range p.rstmts {
+		st.Close()
+	}
+	p.rmu.Unlock()
 	return errors.Join(p.r.Close(), p.w.Close())
 }
 
@@ -126,7 +173,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	var one int
-	return db.rd().QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return db.queryRow(ctx, "SELECT 1").Scan(&one)
 }
 
 // SchemaVersion returns the highest applied migration.
@@ -134,7 +181,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	var v int
-	err := db.rd().QueryRowContext(ctx, "SELECT COALESCE(MAX(version),0) FROM schema_migrations").Scan(&v)
+	err := db.queryRow(ctx, "SELECT COALESCE(MAX(version),0) FROM schema_migrations").Scan(&v)
 	return v, err
 }
 

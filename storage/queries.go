@@ -44,7 +44,7 @@ func (db *DB) ParentByEmailIndex(ctx context.Context, actor Actor, bidx []byte) 
 		return ParentCredentials{}, ErrForbidden
 	}
 	var p ParentCredentials
-	err := db.rd().QueryRowContext(ctx, "SELECT id, family_id, password_hash FROM parents WHERE email_bidx=?", bidx).
+	err := db.queryRow(ctx, "SELECT id, family_id, password_hash FROM parents WHERE email_bidx=?", bidx).
 		Scan(&p.ParentID, &p.FamilyID, &p.PasswordHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, ErrNotFound
@@ -84,13 +84,13 @@ func (db *DB) child(ctx context.Context, actor Actor, childID string) (ChildRow,
 	var row *sql.Row
 	switch actor.Role {
 	case RoleParent:
-		row = db.rd().QueryRowContext(ctx, "SELECT "+childCols+` FROM children c JOIN parents p ON p.family_id = c.family_id
+		row = db.queryRow(ctx, "SELECT "+childCols+` FROM children c JOIN parents p ON p.family_id = c.family_id
 			WHERE c.id=? AND p.id=?`, childID, actor.ID)
 	case RoleChild:
-		row = db.rd().QueryRowContext(ctx, "SELECT "+childCols+` FROM children c JOIN devices d ON d.child_id = c.id
+		row = db.queryRow(ctx, "SELECT "+childCols+` FROM children c JOIN devices d ON d.child_id = c.id
 			WHERE c.id=? AND c.id=? AND d.id=? AND d.revoked_at IS NULL`, childID, actor.ID, actor.DeviceID)
 	case RoleSystem:
-		row = db.rd().QueryRowContext(ctx, "SELECT "+childCols+" FROM children c WHERE c.id=?", childID)
+		row = db.queryRow(ctx, "SELECT "+childCols+" FROM children c WHERE c.id=?", childID)
 	default:
 		return ChildRow{}, ErrForbidden
 	}
@@ -111,7 +111,7 @@ func (db *DB) Children(ctx context.Context, actor Actor) ([]ChildRow, error) {
 	if actor.Role != RoleParent {
 		return nil, ErrForbidden
 	}
-	rows, err := db.rd().QueryContext(ctx, "SELECT "+childCols+` FROM children c JOIN parents p ON p.family_id = c.family_id
+	rows, err := db.query(ctx, "SELECT "+childCols+` FROM children c JOIN parents p ON p.family_id = c.family_id
 		WHERE p.id=? ORDER BY c.created_at, c.id`, actor.ID)
 	if err != nil {
 		return nil, fmt.Errorf("storage: children: %w", err)
@@ -167,14 +167,14 @@ func (db *DB) Turns(ctx context.Context, actor Actor, childID string, beforeSeq 
 	var err error
 	switch actor.Role {
 	case RoleChild:
-		rows, err = db.rd().QueryContext(ctx, "SELECT "+cols+` FROM turns t WHERE t.child_id=? AND t.child_id=? AND t.seq<?
+		rows, err = db.query(ctx, "SELECT "+cols+` FROM turns t WHERE t.child_id=? AND t.child_id=? AND t.seq<?
 			ORDER BY t.seq DESC LIMIT ?`, childID, actor.ID, beforeSeq, limit)
 	case RoleParent:
-		rows, err = db.rd().QueryContext(ctx, "SELECT "+cols+` FROM turns t JOIN children c ON c.id = t.child_id
+		rows, err = db.query(ctx, "SELECT "+cols+` FROM turns t JOIN children c ON c.id = t.child_id
 			JOIN parents p ON p.family_id = c.family_id WHERE t.child_id=? AND p.id=? AND t.seq<?
 			ORDER BY t.seq DESC LIMIT ?`, childID, actor.ID, beforeSeq, limit)
 	case RoleSystem:
-		rows, err = db.rd().QueryContext(ctx, "SELECT "+cols+` FROM turns t WHERE t.child_id=? AND t.seq<?
+		rows, err = db.query(ctx, "SELECT "+cols+` FROM turns t WHERE t.child_id=? AND t.seq<?
 			ORDER BY t.seq DESC LIMIT ?`, childID, beforeSeq, limit)
 	default:
 		return nil, ErrForbidden
@@ -210,7 +210,7 @@ func (db *DB) DeviceActive(ctx context.Context, deviceID, childID string) (bool,
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	var one int
-	err := db.rd().QueryRowContext(ctx, "SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL", deviceID, childID).Scan(&one)
+	err := db.queryRow(ctx, "SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL", deviceID, childID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -232,7 +232,7 @@ type SigningKey struct {
 func (db *DB) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
-	rows, err := db.rd().QueryContext(ctx, "SELECT kid, public_key, private_sealed, created_at FROM signing_keys ORDER BY created_at DESC, kid")
+	rows, err := db.query(ctx, "SELECT kid, public_key, private_sealed, created_at FROM signing_keys ORDER BY created_at DESC, kid")
 	if err != nil {
 		return nil, fmt.Errorf("storage: signing keys: %w", err)
 	}
@@ -253,7 +253,7 @@ func (db *DB) SafetyEventCount(ctx context.Context, kind string) (int, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	var n int
-	err := db.rd().QueryRowContext(ctx, "SELECT COUNT(*) FROM safety_events WHERE kind=?", kind).Scan(&n)
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM safety_events WHERE kind=?", kind).Scan(&n)
 	return n, err
 }
 
@@ -268,7 +268,7 @@ func (v *Vault) FamilyKey(ctx context.Context, familyID string) ([]byte, error) 
 	var wrapped []byte
 	v.db.swap.RLock()
 	defer v.db.swap.RUnlock()
-	err := v.db.rd().QueryRowContext(ctx, "SELECT wrapped_key FROM families WHERE id=?", familyID).Scan(&wrapped)
+	err := v.db.queryRow(ctx, "SELECT wrapped_key FROM families WHERE id=?", familyID).Scan(&wrapped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

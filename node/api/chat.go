@@ -127,13 +127,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 		return err
 	}
 	ctx := r.Context()
-	child, err := s.DB.Child(ctx, a, a.ID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return errUnauthorized
-	}
-	if err != nil {
-		return err
-	}
+	child := childOf(r)
 	dek, err := s.Vault.FamilyKey(ctx, child.FamilyID)
 	if err != nil {
 		return err

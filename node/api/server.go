@@ -145,11 +145,10 @@ func (s *Server) as(role storage.Role, h authed) handler {
 		}
 		a := storage.Actor{Role: role, ID: c.Subject, FamilyID: c.FamilyID, DeviceID: c.DeviceID}
 		if role == storage.RoleChild {
-			err := s.fresh(r.Context(), func() error {
-				ok, err := s.DB.DeviceActive(r.Context(), a.DeviceID, a.ID)
-				if err == nil && !ok {
-					err = storage.ErrNotFound
-				}
+			// The device must still be linked (the parent may have revoked it).
+			var child storage.ChildRow
+			err := s.fresh(r.Context(), func() (err error) {
+				child, err = s.DB.Child(r.Context(), a, a.ID)
 				return err
 			})
 			if errors.Is(err, storage.ErrNotFound) {
@@ -158,9 +157,18 @@ func (s *Server) as(role storage.Role, h authed) handler {
 			if err != nil {
 				return err
 			}
+			r = r.WithContext(context.WithValue(r.Context(), childKey{}, child))
 		}
 		return h(w, r, p, a)
 	}
+}
+
+type childKey struct{}
+
+// childOf returns the child profile the middleware loaded for a child token.
+func childOf(r *http.Request) storage.ChildRow {
+	c, _ := r.Context().Value(childKey{}).(storage.ChildRow)
+	return c
 }
 
 // fresh runs a local read; if it finds nothing, the node may merely lag the

@@ -48,11 +48,20 @@ type Tokens struct {
 	mu  sync.RWMutex
 	cur *Key
 	all map[string]ed25519.PublicKey
+
+	// verified caches tokens whose signature and claims already checked out,
+	// so a device's every request does not pay for an EdDSA verification.
+	// Expiry is still checked on every use; SetKeys clears it.
+	cmu      sync.RWMutex
+	verified map[string]*Claims
 }
+
+// maxVerified bounds the verification cache.
+const maxVerified = 16384
 
 // NewTokens returns an issuer/verifier using clock now.
 func NewTokens(now func() time.Time) *Tokens {
-	return &Tokens{now: now, all: map[string]ed25519.PublicKey{}}
+	return &Tokens{now: now, all: map[string]ed25519.PublicKey{}, verified: map[string]*Claims{}}
 }
 
 // SetKeys installs the signing key (the newest with a private half) and all verification keys.
@@ -68,6 +77,9 @@ func (t *Tokens) SetKeys(keys []Key) {
 	t.mu.Lock()
 	t.cur, t.all = cur, all
 	t.mu.Unlock()
+	t.cmu.Lock()
+	t.verified = map[string]*Claims{}
+	t.cmu.Unlock()
 }
 
 // Ready reports whether a signing key is installed.
@@ -104,6 +116,31 @@ func (t *Tokens) Verify(s string) (*Claims, error) {
 	if len(s) > 4096 {
 		return nil, ErrInvalidToken
 	}
+	t.cmu.RLock()
+	c, ok := t.verified[s]
+	t.cmu.RUnlock()
+	if ok {
+		if !t.now().Before(c.ExpiresAt.Time) {
+			return nil, ErrInvalidToken
+		}
+		cp := *c
+		return &cp, nil
+	}
+	claims, err := t.verify(s)
+	if err != nil {
+		return nil, err
+	}
+	t.cmu.Lock()
+	if len(t.verified) >= maxVerified {
+		t.verified = map[string]*Claims{}
+	}
+	cp := *claims
+	t.verified[s] = &cp
+	t.cmu.Unlock()
+	return claims, nil
+}
+
+func (t *Tokens) verify(s string) (*Claims, error) {
 	var c Claims
 	_, err := jwt.ParseWithClaims(s, &c, func(tok *jwt.Token) (any, error) {
 		kid, _ := tok.Header["kid"].(string)
