@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -63,8 +64,10 @@ type Cluster struct {
 	dialer *dialer
 	rpc    *http.Server
 	fsm    *fsm
-	client *http.Client
-	log    *slog.Logger
+	// raftRef is raft, published for goroutines that may run before Start returns.
+	raftRef atomic.Pointer[raft.Raft]
+	client  *http.Client
+	log     *slog.Logger
 
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{}
@@ -179,6 +182,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("raftcluster: start raft: %w", err)
 	}
 	c.raft = r
+	c.raftRef.Store(r)
 	c.obsCh = make(chan raft.Observation, 16)
 	c.observer = raft.NewObserver(c.obsCh, false, func(o *raft.Observation) bool {
 		_, ok := o.Data.(raft.LeaderObservation)
@@ -241,10 +245,11 @@ func (c *Cluster) leaderChange() <-chan struct{} {
 
 // idForAddr maps a cluster address to the node ID in the current configuration.
 func (c *Cluster) idForAddr(addr string) string {
-	if c.raft == nil {
+	r := c.raftRef.Load()
+	if r == nil {
 		return ""
 	}
-	f := c.raft.GetConfiguration()
+	f := r.GetConfiguration()
 	if f.Error() != nil {
 		return ""
 	}
@@ -349,8 +354,10 @@ func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) (Response, bool, e
 	if !ok {
 		return Response{}, false, fmt.Errorf("raftcluster: unexpected FSM response %T", f.Response())
 	}
-	if resp.Code == "unavailable" {
-		return resp, false, ErrUnavailable
+	if resp.Code == codeApplyFailed {
+		// Committed, but this node's state machine failed to apply it (the
+		// node is stopping): the outcome must not be retried as "not written".
+		return resp, false, ErrAmbiguous
 	}
 	return resp, false, nil
 }
@@ -368,17 +375,18 @@ func (c *Cluster) WaitApplied(ctx context.Context, idx uint64) error {
 	return c.fsm.waitApplied(ctx, idx)
 }
 
-// leaderReadIndex returns the commit index after confirming leadership with
-// a quorum (the read-index step of a linearizable read).
+// leaderReadIndex returns an index that covers every write committed before
+// the call: a barrier (committed by a quorum, which also proves this node
+// still leads) is applied only after everything before it, so afterwards the
+// leader's state machine position is such an index. Followers wait for it.
 func (c *Cluster) leaderReadIndex(ctx context.Context) (uint64, error) {
 	if !c.IsLeader() {
 		return 0, raft.ErrNotLeader
 	}
-	idx := c.raft.CommitIndex()
-	if err := c.raft.VerifyLeader().Error(); err != nil {
+	if err := c.raft.Barrier(time.Until(deadline(ctx))).Error(); err != nil {
 		return 0, err
 	}
-	return idx, nil
+	return c.fsm.appliedIndex(), nil
 }
 
 // SyncRead makes the next local read linearizable: it learns the leader's

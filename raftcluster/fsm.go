@@ -45,6 +45,9 @@ type StateMachine interface {
 	ReplaceWith(ctx context.Context, path string) error
 }
 
+// codeApplyFailed marks entries the local state machine could not apply.
+const codeApplyFailed = "apply_failed"
+
 type fsm struct {
 	sm      StateMachine
 	key     []byte
@@ -67,7 +70,10 @@ func (f *fsm) advance(idx uint64) {
 	f.mu.Unlock()
 }
 
-// waitApplied blocks until the state machine applied idx or ctx ends.
+// waitApplied blocks until the state machine applied idx or ctx ends. idx
+// must be the index of an entry the state machine sees (a command or a
+// configuration change, as returned by Apply or leaderReadIndex), not a
+// no-op or barrier, which never reach it.
 func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
 	for {
 		f.mu.Lock()
@@ -84,7 +90,12 @@ func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
 	}
 }
 
-var _ raft.BatchingFSM = (*fsm)(nil)
+// appliedIndex is the last index the state machine applied.
+func (f *fsm) appliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied
+}
 
 func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 	entries := make([]Entry, len(logs))
@@ -99,7 +110,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 	if err != nil {
 		f.onFatal(fmt.Errorf("raftcluster: apply batch ending at %d: %w", logs[len(logs)-1].Index, err))
 		for i := range out {
-			out[i] = Response{Code: "unavailable"}
+			out[i] = Response{Code: codeApplyFailed}
 		}
 		return out
 	}

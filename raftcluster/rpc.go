@@ -182,7 +182,13 @@ func (c *Cluster) forward(ctx context.Context, addr string, cmd []byte) (Respons
 		}
 		return resp, false, nil
 	case http.StatusServiceUnavailable:
-		return Response{}, true, nil
+		// Only "not the leader" proves the command was not written.
+		var e rpcError
+		_ = json.NewDecoder(res.Body).Decode(&e)
+		if e.Code == "not_leader" {
+			return Response{}, true, nil
+		}
+		return Response{}, false, ErrUnavailable
 	case http.StatusConflict:
 		return Response{}, false, ErrAmbiguous
 	default:

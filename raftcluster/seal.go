@@ -189,6 +189,12 @@ func (o *openReader) Read(p []byte) (int, error) {
 		}
 		o.buf = pt
 		o.done = final
+		if final {
+			var extra [1]byte
+			if n, _ := io.ReadFull(o.r, extra[:]); n != 0 {
+				return 0, fmt.Errorf("%w: data after the final chunk", ErrSealed)
+			}
+		}
 	}
 	n := copy(p, o.buf)
 	o.buf = o.buf[n:]

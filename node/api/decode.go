@@ -39,6 +39,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 	if !utf8.Valid(body) {
 		return errBadRequest("request body must be valid UTF-8")
 	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
+		return errBadRequest("request body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -69,6 +72,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 // cleanText trims text and checks it is 1..max runes without control
 // characters (newlines and tabs allowed when multiline).
 func cleanText(field, s string, max int, multiline bool) (string, error) {
+	if multiline {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+	}
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n == 0 {

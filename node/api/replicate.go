@@ -46,8 +46,6 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 		return resp, &apiError{Status: 409, Code: "conflict", Message: "already exists"}
 	case CodeNotFound:
 		return resp, errNotFound
-	case "unavailable":
-		return resp, errUnavailable
 	default:
 		return resp, fmt.Errorf("replicate %s: rejected: %s", cmd.Kind(), resp.Code)
 	}

@@ -80,13 +80,18 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) error {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return errors.New("auth: bad hash parameters")
 	}
+	// Bound the parameters: a corrupt or hostile hash must not panic inside
+	// argon2 or allocate without limit.
+	if p.Time < 1 || p.Time > 16 || p.Threads < 1 || p.Threads > 16 || p.Memory < 8*uint32(p.Threads) || p.Memory > 1<<20 {
+		return errors.New("auth: hash parameters out of range")
+	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])
-	if err != nil {
+	if err != nil || len(salt) < 8 {
 		return errors.New("auth: bad hash salt")
 	}
 	want, err := b64.DecodeString(parts[5])
-	if err != nil {
+	if err != nil || len(want) < 16 || len(want) > 64 {
 		return errors.New("auth: bad hash")
 	}
 	if err := h.acquire(ctx); err != nil {

@@ -31,6 +31,10 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
+// clockSkew tolerates clock differences between the node that issued a token
+// and the one verifying it.
+const clockSkew = 30 * time.Second
+
 // ErrInvalidToken covers every reason a token is refused.
 var ErrInvalidToken = errors.New("auth: invalid or expired token")
 
@@ -64,7 +68,8 @@ func NewTokens(now func() time.Time) *Tokens {
 	return &Tokens{now: now, all: map[string]ed25519.PublicKey{}, verified: map[string]*Claims{}}
 }
 
-// SetKeys installs the signing key (the newest with a private half) and all verification keys.
+// SetKeys installs all verification keys and, as the signing key, the first
+// one with a private half (callers pass keys newest first).
 func (t *Tokens) SetKeys(keys []Key) {
 	all := make(map[string]ed25519.PublicKey, len(keys))
 	var cur *Key
@@ -152,8 +157,12 @@ func (t *Tokens) verify(s string) (*Claims, error) {
 		}
 		return pub, nil
 	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer(issuer), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(t.now), jwt.WithIssuedAt())
+		jwt.WithTimeFunc(t.now))
 	if err != nil {
+		return nil, ErrInvalidToken
+	}
+	// Expiry is strict; issue time tolerates clock skew between nodes.
+	if c.IssuedAt == nil || c.IssuedAt.After(t.now().Add(clockSkew)) {
 		return nil, ErrInvalidToken
 	}
 	if (c.Role != RoleParent && c.Role != RoleChild) || c.Subject == "" || c.FamilyID == "" ||

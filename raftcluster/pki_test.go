@@ -1,0 +1,339 @@
+package raftcluster
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// newIdentity issues a node identity from ca through the public API
+// (NewNodeKey, SignNode, LoadIdentity).
+func newIdentity(t testing.TB, ca *CA, nodeID string) *Identity {
+	t.Helper()
+	keyPEM, csrPEM, err := NewNodeKey(nodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := ca.SignNode(csrPEM, nodeID, []string{"node.example", "10.0.0.7"})
+	if err != nil {
+		t.Fatalf("SignNode: %v", err)
+	}
+	id, err := LoadIdentity(nodeID, ca.CertPEM, certPEM, keyPEM)
+	if err != nil {
+		t.Fatalf("LoadIdentity: %v", err)
+	}
+	return id
+}
+
+func newCA(t testing.TB, name string) *CA {
+	t.Helper()
+	ca, err := NewCA(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// rawCert issues a certificate from ca with an arbitrary subject (e.g. one
+// that is not a node certificate) and returns it as a tls.Certificate.
+func rawCert(t testing.TB, ca *CA, subject pkix.Name) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: randSerial(),
+		Subject:      subject,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+type handshakeResult struct {
+	serverErr, clientErr error
+	clientState          tls.ConnectionState
+	serverState          tls.ConnectionState
+}
+
+// handshake runs a real TLS handshake over loopback TCP. After the handshake
+// the server sends one byte and the client reads it, so that a client
+// certificate refused by the server (which TLS 1.3 reports only after the
+// client's handshake finished) surfaces as a client error too.
+func handshake(t *testing.T, server, client *tls.Config) handshakeResult {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var res handshakeResult
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			res.serverErr = err
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		tc := tls.Server(c, server)
+		if err := tc.Handshake(); err != nil {
+			res.serverErr = err
+			return
+		}
+		res.serverState = tc.ConnectionState()
+		_, res.serverErr = tc.Write([]byte{'!'})
+		var b [1]byte
+		_, _ = tc.Read(b[:]) // wait for the client to finish
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
+	tc := tls.Client(raw, client)
+	if err := tc.Handshake(); err != nil {
+		res.clientErr = err
+	} else {
+		res.clientState = tc.ConnectionState()
+		var b [1]byte
+		if _, err := tc.Read(b[:]); err != nil {
+			res.clientErr = err
+		}
+	}
+	raw.Close()
+	<-done
+	return res
+}
+
+func TestCAAndSignNode(t *testing.T) {
+	ca := newCA(t, "test")
+	if !ca.Cert.IsCA || ca.Cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		t.Fatal("CA certificate is not a signing CA")
+	}
+	if fp := ca.Fingerprint(); len(fp) != 64 || fp != ca.Fingerprint() {
+		t.Fatalf("fingerprint %q", fp)
+	}
+	if other := newCA(t, "test"); other.Fingerprint() == ca.Fingerprint() {
+		t.Fatal("two CAs share a fingerprint")
+	}
+
+	id := newIdentity(t, ca, "n1")
+	leaf, err := x509.ParseCertificate(id.Cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leaf.Subject.CommonName != "n1" || !slices.Contains(leaf.Subject.OrganizationalUnit, nodeOU) {
+		t.Fatalf("subject = %v", leaf.Subject)
+	}
+	for _, dns := range []string{"localhost", "n1", "node.example"} {
+		if !slices.Contains(leaf.DNSNames, dns) {
+			t.Errorf("DNS SANs %v lack %q", leaf.DNSNames, dns)
+		}
+	}
+	var ips []string
+	for _, ip := range leaf.IPAddresses {
+		ips = append(ips, ip.String())
+	}
+	for _, ip := range []string{"127.0.0.1", "::1", "10.0.0.7"} {
+		if !slices.Contains(ips, ip) {
+			t.Errorf("IP SANs %v lack %s", ips, ip)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("node cert does not verify as a client cert: %v", err)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Errorf("node cert does not verify as a server cert: %v", err)
+	}
+
+	// A CA reloaded from PEM with its key can still sign; without it, it cannot.
+	re, err := LoadCA(ca.CertPEM, ca.KeyPEM)
+	if err != nil {
+		t.Fatalf("LoadCA: %v", err)
+	}
+	if re.Fingerprint() != ca.Fingerprint() {
+		t.Fatal("reloaded CA differs")
+	}
+	_, csr, _ := NewNodeKey("n2")
+	if _, err := re.SignNode(csr, "n2", nil); err != nil {
+		t.Fatalf("reloaded CA cannot sign: %v", err)
+	}
+	verifyOnly, err := LoadCA(ca.CertPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyOnly.SignNode(csr, "n2", nil); err == nil {
+		t.Fatal("a verify-only CA signed a certificate")
+	}
+}
+
+func TestSignNodeRefusals(t *testing.T) {
+	ca := newCA(t, "test")
+	_, csrN2, err := NewNodeKey("n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(csrN2)
+	tampered := make([]byte, len(b.Bytes))
+	copy(tampered, b.Bytes)
+	tampered[len(tampered)-3] ^= 0xff // inside the signature
+	tamperedPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: tampered})
+
+	cases := []struct {
+		name   string
+		csr    []byte
+		nodeID string
+		want   string
+	}{
+		{"CSR names another node", csrN2, "n1", "not node"},
+		{"CSR names a prefix of the node", csrN2, "n", "not node"},
+		{"not PEM", []byte("hello"), "n2", "not PEM"},
+		{"bad signature", tamperedPEM, "n2", "CSR"},
+		{"garbage DER", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: []byte{1, 2, 3}}), "n2", "CSR"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cert, err := ca.SignNode(tc.csr, tc.nodeID, nil)
+			if err == nil {
+				t.Fatalf("signed: %s", cert)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	ca := newCA(t, "test")
+	id := newIdentity(t, ca, "n1")
+	otherKey, _, _ := NewNodeKey("n1")
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: id.Cert.Certificate[0]})
+	if _, err := LoadIdentity("n1", ca.CertPEM, certPEM, otherKey); err == nil {
+		t.Error("LoadIdentity accepted a key that does not match the certificate")
+	}
+	if _, err := LoadIdentity("n1", []byte("nope"), certPEM, otherKey); err == nil {
+		t.Error("LoadIdentity accepted a non-PEM CA")
+	}
+	if _, err := LoadCA([]byte("nope"), nil); err == nil {
+		t.Error("LoadCA accepted non-PEM")
+	}
+	if _, err := LoadCA(ca.CertPEM, []byte("nope")); err == nil {
+		t.Error("LoadCA accepted a non-PEM key")
+	}
+}
+
+func TestClusterTLS(t *testing.T) {
+	ca := newCA(t, "test")
+	otherCA := newCA(t, "other")
+	n1 := newIdentity(t, ca, "n1")
+	n2 := newIdentity(t, ca, "n2")
+	foreign := newIdentity(t, otherCA, "n2") // right name, wrong CA
+	// A server presenting a foreign certificate but trusting our CA for
+	// clients, so only the client's check of the server can fail.
+	foreignServer := &Identity{NodeID: "n2", CA: ca, Cert: foreign.Cert}
+	// And the converse: a client trusting our CA but presenting a foreign certificate.
+	foreignClient := &Identity{NodeID: "n2", CA: ca, Cert: foreign.Cert}
+	notNode := &Identity{NodeID: "n2", CA: ca, Cert: rawCert(t, ca, pkix.Name{CommonName: "n2"})}
+	wrongOU := &Identity{NodeID: "n2", CA: ca, Cert: rawCert(t, ca, pkix.Name{CommonName: "n2", OrganizationalUnit: []string{"daisydog-admin"}})}
+	noCN := &Identity{NodeID: "", CA: ca, Cert: rawCert(t, ca, pkix.Name{OrganizationalUnit: []string{nodeOU}})}
+
+	noCert := n1.ClientTLS("")
+	noCert.Certificates = nil
+	tls12 := n1.ClientTLS("")
+	tls12.MinVersion, tls12.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+
+	const (
+		none = iota
+		byServer
+		byClient
+	)
+	cases := []struct {
+		name      string
+		server    *tls.Config
+		client    *tls.Config
+		refusedBy int
+	}{
+		{"valid pair", n2.ServerTLS(), n1.ClientTLS("n2"), none},
+		{"valid pair, any node", n2.ServerTLS(), n1.ClientTLS(""), none},
+		{"client from another CA", n2.ServerTLS(), foreignClient.ClientTLS(""), byServer},
+		{"server from another CA", foreignServer.ServerTLS(), n1.ClientTLS(""), byClient},
+		{"server is not the expected node", n2.ServerTLS(), n1.ClientTLS("n3"), byClient},
+		{"client without certificate", n2.ServerTLS(), noCert, byServer},
+		{"client cert without node OU", n2.ServerTLS(), notNode.ClientTLS(""), byServer},
+		{"client cert with another OU", n2.ServerTLS(), wrongOU.ClientTLS(""), byServer},
+		{"client cert without CN", n2.ServerTLS(), noCN.ClientTLS(""), byServer},
+		{"server cert without node OU", notNode.ServerTLS(), n1.ClientTLS(""), byClient},
+		{"server cert without node OU, expected ID", notNode.ServerTLS(), n1.ClientTLS("n2"), byClient},
+		{"client offering only TLS 1.2", n2.ServerTLS(), tls12, byServer},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := handshake(t, tc.server, tc.client)
+			switch tc.refusedBy {
+			case none:
+				if res.serverErr != nil || res.clientErr != nil {
+					t.Fatalf("handshake failed: server %v, client %v", res.serverErr, res.clientErr)
+				}
+				if res.clientState.Version != tls.VersionTLS13 || res.serverState.Version != tls.VersionTLS13 {
+					t.Errorf("negotiated %s/%s, want TLS 1.3", tls.VersionName(res.clientState.Version), tls.VersionName(res.serverState.Version))
+				}
+				if got, err := peerNodeID(res.serverState); err != nil || got != "n1" {
+					t.Errorf("server sees peer %q (%v), want n1", got, err)
+				}
+				if got, err := peerNodeID(res.clientState); err != nil || got != "n2" {
+					t.Errorf("client sees peer %q (%v), want n2", got, err)
+				}
+			case byServer:
+				if res.serverErr == nil || isRemoteAlert(res.serverErr) {
+					t.Errorf("server error = %v, want the server to refuse the client", res.serverErr)
+				}
+				if res.clientErr == nil {
+					t.Error("client saw no error")
+				}
+			case byClient:
+				if res.clientErr == nil || isRemoteAlert(res.clientErr) {
+					t.Errorf("client error = %v, want the client to refuse the server", res.clientErr)
+				}
+				if res.serverErr == nil {
+					t.Error("server saw no error")
+				}
+			}
+		})
+	}
+}
+
+// isRemoteAlert reports whether err is an alert received from the peer (as
+// opposed to a local verification failure).
+func isRemoteAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
+}
+
+func TestPeerNodeIDWithoutCertificate(t *testing.T) {
+	if _, err := peerNodeID(tls.ConnectionState{}); err == nil {
+		t.Fatal("peerNodeID accepted a connection without certificates")
+	}
+}
