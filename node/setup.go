@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -127,10 +126,7 @@ func Init(l Layout, o InitOptions) (JoinToken, error) {
 		return JoinToken{}, err
 	}
 	tok := JoinToken{Secret: randomHex(32), CAFingerprint: ca.Fingerprint()}
-	files := []struct {
-		path string
-		data []byte
-	}{
+	err = writeSecrets([]secretFile{
 		{l.CACert(), ca.CertPEM},
 		{l.CAKey(), ca.KeyPEM},
 		{l.NodeCert(), append(cert, ca.CertPEM...)},
@@ -138,11 +134,9 @@ func Init(l Layout, o InitOptions) (JoinToken, error) {
 		{l.ClusterKey(), []byte(randomHex(32) + "\n")},
 		{l.JoinHash(), []byte(hashSecret(tok.Secret) + "\n")},
 		{l.path("keys", "join-token"), []byte(tok.String() + "\n")},
-	}
-	for _, f := range files {
-		if err := writeFileAtomic(f.path, f.data, 0o600); err != nil {
-			return JoinToken{}, err
-		}
+	})
+	if err != nil {
+		return JoinToken{}, err
 	}
 	err = l.WriteNode(NodeFile{NodeID: o.NodeID, HTTPAddr: o.HTTPAddr, RaftAddr: o.RaftAddr,
 		AdvertiseHTTP: o.AdvertiseHTTP, AdvertiseRaft: o.AdvertiseRaft, Bootstrap: true, Joined: true})
@@ -203,10 +197,7 @@ func Join(ctx context.Context, l Layout, o InitOptions, memberHTTP, token string
 	if err := json.Unmarshal(data, &jr); err != nil {
 		return fmt.Errorf("join: bad response: %w", err)
 	}
-	files := []struct {
-		path string
-		data []byte
-	}{
+	err = writeSecrets([]secretFile{
 		{l.CACert(), []byte(jr.CACert)},
 		{l.CAKey(), []byte(jr.CAKey)},
 		{l.NodeCert(), []byte(jr.NodeCert)},
@@ -214,14 +205,27 @@ func Join(ctx context.Context, l Layout, o InitOptions, memberHTTP, token string
 		{l.ClusterKey(), []byte(jr.ClusterKey + "\n")},
 		{l.JoinHash(), []byte(jr.JoinHash + "\n")},
 		{l.path("keys", "join-token"), []byte(token + "\n")},
+	})
+	if err != nil {
+		return err
 	}
+	return l.WriteNode(NodeFile{NodeID: o.NodeID, HTTPAddr: o.HTTPAddr, RaftAddr: o.RaftAddr,
+		AdvertiseHTTP: o.AdvertiseHTTP, AdvertiseRaft: o.AdvertiseRaft, JoinAddr: jr.ClusterAddr})
+}
+
+type secretFile struct {
+	path string
+	data []byte
+}
+
+// writeSecrets writes each file atomically with mode 0600.
+func writeSecrets(files []secretFile) error {
 	for _, f := range files {
 		if err := writeFileAtomic(f.path, f.data, 0o600); err != nil {
 			return err
 		}
 	}
-	return l.WriteNode(NodeFile{NodeID: o.NodeID, HTTPAddr: o.HTTPAddr, RaftAddr: o.RaftAddr,
-		AdvertiseHTTP: o.AdvertiseHTTP, AdvertiseRaft: o.AdvertiseRaft, JoinAddr: jr.ClusterAddr})
+	return nil
 }
 
 // pinnedTLS trusts exactly the CA whose certificate has the given SHA-256.
@@ -320,5 +324,3 @@ func (n *Node) completeJoin(ctx context.Context) {
 		}
 	}
 }
-
-var _ = slog.Default

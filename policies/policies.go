@@ -32,41 +32,18 @@ var defaultVectors []byte
 // ABIVersion is the policy ABI spoken by Engine.
 const ABIVersion = 1
 
-// ContextTurn is one earlier message of the conversation, oldest first.
-type ContextTurn struct {
-	Direction string `json:"direction"`
-	Text      string `json:"text"`
-}
-
-// Input is what a policy evaluates. Zero ABI, Strictness and Locale mean
-// 1, "standard" and "en".
-type Input struct {
-	ABI        int           `json:"abi"`
-	Text       string        `json:"text"`
-	Direction  string        `json:"direction"`
-	AgeTier    string        `json:"age_tier"`
-	Strictness string        `json:"strictness"`
-	Locale     string        `json:"locale"`
-	Context    []ContextTurn `json:"context"`
-}
-
-// Span is a region of Input.Text in UTF-8 byte offsets [Start, End).
-type Span struct {
-	Start    int    `json:"start"`
-	End      int    `json:"end"`
-	Category string `json:"category"`
-	Kind     string `json:"kind"`
-}
-
-// Verdict is a validated policy decision.
-type Verdict struct {
-	Action     string   `json:"action"`
-	Escalate   bool     `json:"escalate"`
-	Categories []string `json:"categories"`
-	Severity   int      `json:"severity"`
-	Spans      []Span   `json:"spans"`
-	Rules      []string `json:"rules"`
-}
+// The ABI documents are the SDK's types, so host and guest cannot drift apart.
+type (
+	// ContextTurn is one earlier message of the conversation, oldest first.
+	ContextTurn = sdk.ContextTurn
+	// Input is what a policy evaluates. Zero ABI, Strictness and Locale mean
+	// 1, "standard" and "en".
+	Input = sdk.Input
+	// Span is a region of Input.Text in UTF-8 byte offsets [Start, End).
+	Span = sdk.Span
+	// Verdict is a validated policy decision.
+	Verdict = sdk.Verdict
+)
 
 // Errors. Every error from Evaluate means "no verdict": the caller must
 // fail closed.
