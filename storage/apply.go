@@ -161,6 +161,14 @@ func applyOne(a *txApplier, c Command) (any, error) {
 		return applyRedeem(a, c)
 	case *ChatTurn:
 		return applyChatTurn(a, c)
+	case *StartSession:
+		return nil, applyStartSession(a, c)
+	case *RotateRefresh:
+		return applyRotateRefresh(a, c)
+	case *RevokeSessions:
+		return nil, applyRevokeSessions(a, c)
+	case *LoginFailure:
+		return applyLoginFailure(a, c)
 	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
@@ -272,4 +280,78 @@ func applyChatTurn(a *txApplier, c *ChatTurn) (any, error) {
 		}
 	}
 	return TurnResult{Seq: seq}, nil
+}
+
+func applyStartSession(a *txApplier, c *StartSession) error {
+	if _, err := a.exec(qInsertSession, c.SessionID, c.ParentID, c.Now); err != nil {
+		return err
+	}
+	if _, err := a.exec(qInsertRefresh, c.RefreshHash, c.SessionID, c.Now, c.ExpiresAt); err != nil {
+		return err
+	}
+	_, err := a.exec(qClearLoginFailures, c.EmailIndex)
+	return err
+}
+
+func applyRotateRefresh(a *txApplier, c *RotateRefresh) (any, error) {
+	var ref SessionRef
+	var exp int64
+	var used, revoked bool
+	err := a.row(qRefreshToken, c.OldHash).Scan(&ref.SessionID, &exp, &used, &revoked, &ref.ParentID, &ref.FamilyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, outcome(ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case revoked:
+		return nil, outcome(ErrNotFound)
+	case used:
+		// Someone holds a copy of a rotated token: end the session for everyone.
+		// The revocation must stick, so it is the command's result, not an error
+		// (an error would roll it back).
+		if _, err := a.exec(qRevokeSession, c.Now, ref.SessionID, ref.ParentID); err != nil {
+			return nil, err
+		}
+		return RefreshResult{SessionRef: ref, Reused: true}, nil
+	case exp <= c.Now:
+		return nil, outcome(ErrNotFound)
+	}
+	if _, err := a.exec(qUseRefresh, c.Now, c.OldHash); err != nil {
+		return nil, err
+	}
+	if _, err := a.exec(qInsertRefresh, c.NewHash, ref.SessionID, c.Now, c.ExpiresAt); err != nil {
+		return nil, err
+	}
+	return RefreshResult{SessionRef: ref}, nil
+}
+
+func applyRevokeSessions(a *txApplier, c *RevokeSessions) error {
+	if c.SessionID != "" {
+		_, err := a.exec(qRevokeSession, c.Now, c.SessionID, c.ParentID)
+		return err
+	}
+	_, err := a.exec(qRevokeAllSessions, c.Now, c.ParentID)
+	return err
+}
+
+func applyLoginFailure(a *txApplier, c *LoginFailure) (any, error) {
+	var failures int64
+	if err := a.row(qBumpLoginFailures, c.EmailIndex).Scan(&failures); err != nil {
+		return nil, err
+	}
+	if failures < LockoutFreeFailures {
+		return LockedUntil{}, nil
+	}
+	backoff := int64(LockoutBaseMillis)
+	for i := int64(LockoutFreeFailures); i < failures && backoff < LockoutMaxMillis; i++ {
+		backoff *= 2
+	}
+	backoff = min(backoff, LockoutMaxMillis)
+	until := c.Now + backoff
+	if _, err := a.exec(qLockAccount, until, c.EmailIndex); err != nil {
+		return nil, err
+	}
+	return LockedUntil{Millis: until}, nil
 }

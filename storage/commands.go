@@ -16,6 +16,10 @@ const (
 	KindCreateLinkCode = "create_link_code"
 	KindRedeemLinkCode = "redeem_link_code"
 	KindChatTurn       = "chat_turn"
+	KindStartSession   = "start_session"
+	KindRotateRefresh  = "rotate_refresh"
+	KindRevokeSessions = "revoke_sessions"
+	KindLoginFailure   = "login_failure"
 )
 
 // Deterministic outcomes a command can have. They are results, not failures
@@ -23,6 +27,9 @@ const (
 var (
 	ErrConflict = errors.New("already exists")
 	ErrNotFound = errors.New("not found")
+	// ErrReused means a refresh token was presented a second time: its whole
+	// session was revoked (theft detection).
+	ErrReused = errors.New("refresh token reused")
 )
 
 // ErrUnsupported marks a log entry this binary cannot decode (an unknown kind
@@ -71,6 +78,14 @@ func Decode(data []byte) (Command, error) {
 		c = &RedeemLinkCode{}
 	case KindChatTurn:
 		c = &ChatTurn{}
+	case KindStartSession:
+		c = &StartSession{}
+	case KindRotateRefresh:
+		c = &RotateRefresh{}
+	case KindRevokeSessions:
+		c = &RevokeSessions{}
+	case KindLoginFailure:
+		c = &LoginFailure{}
 	default:
 		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 	}
@@ -177,4 +192,77 @@ func (ChatTurn) Version() int { return 1 }
 // TurnResult is the result of a successful ChatTurn.
 type TurnResult struct {
 	Seq int64
+}
+
+// StartSession records a successful parent login: a new session with its
+// first refresh token; the account's failed-login count is cleared.
+type StartSession struct {
+	SessionID   string `json:"session"`
+	ParentID    string `json:"parent"`
+	RefreshHash []byte `json:"refresh"`
+	EmailIndex  []byte `json:"email_bidx"`
+	Now         int64  `json:"at"`
+	ExpiresAt   int64  `json:"exp"`
+}
+
+func (StartSession) Kind() string { return KindStartSession }
+func (StartSession) Version() int { return 1 }
+
+// RotateRefresh exchanges a refresh token for a new one in the same session.
+// Presenting a token that was already used revokes the whole session.
+type RotateRefresh struct {
+	OldHash   []byte `json:"old"`
+	NewHash   []byte `json:"new"`
+	Now       int64  `json:"at"`
+	ExpiresAt int64  `json:"exp"`
+}
+
+func (RotateRefresh) Kind() string { return KindRotateRefresh }
+func (RotateRefresh) Version() int { return 1 }
+
+// SessionRef identifies the session a refresh token belongs to.
+type SessionRef struct {
+	SessionID string
+	ParentID  string
+	FamilyID  string
+}
+
+// RefreshResult is RotateRefresh's result. Reused means a used token came
+// back and the session was revoked (theft detection): issue nothing.
+type RefreshResult struct {
+	SessionRef
+	Reused bool
+}
+
+// RevokeSessions ends one session of a parent, or all of them when SessionID is empty.
+type RevokeSessions struct {
+	ParentID  string `json:"parent"`
+	SessionID string `json:"session,omitempty"`
+	Now       int64  `json:"at"`
+}
+
+func (RevokeSessions) Kind() string { return KindRevokeSessions }
+func (RevokeSessions) Version() int { return 1 }
+
+// LoginFailure counts a failed login for an e-mail blind index (known
+// account or not, so responses reveal nothing). From the fifth failure the
+// account is locked with doubling back-off.
+type LoginFailure struct {
+	EmailIndex []byte `json:"email_bidx"`
+	Now        int64  `json:"at"`
+}
+
+func (LoginFailure) Kind() string { return KindLoginFailure }
+func (LoginFailure) Version() int { return 1 }
+
+// Lockout policy for failed logins.
+const (
+	LockoutFreeFailures = 5
+	LockoutBaseMillis   = 30_000
+	LockoutMaxMillis    = 3_600_000
+)
+
+// LockedUntil is when an account unlocks (milliseconds since the epoch; 0 = not locked).
+type LockedUntil struct {
+	Millis int64
 }

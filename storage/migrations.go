@@ -86,6 +86,29 @@ CREATE TABLE signing_keys (
 	created_at     INTEGER NOT NULL
 );
 `,
+	// 2: parent sessions, rotating refresh tokens, replicated login failures.
+	`
+CREATE TABLE sessions (
+	id         TEXT PRIMARY KEY,
+	parent_id  TEXT NOT NULL REFERENCES parents(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER
+);
+CREATE INDEX sessions_parent ON sessions(parent_id);
+CREATE TABLE refresh_tokens (
+	hash       BLOB PRIMARY KEY,
+	session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at    INTEGER
+);
+CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+CREATE TABLE login_failures (
+	email_bidx   BLOB PRIMARY KEY,
+	failures     INTEGER NOT NULL,
+	locked_until INTEGER NOT NULL
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

@@ -20,10 +20,11 @@ const (
 
 // Actor is who a query runs for. Every read query takes one and scopes its SQL to it.
 type Actor struct {
-	Role     Role
-	ID       string // parent ID or child ID
-	FamilyID string
-	DeviceID string // child devices only
+	Role      Role
+	ID        string // parent ID or child ID
+	FamilyID  string
+	DeviceID  string // child devices only
+	SessionID string // parents: the login session
 }
 
 // ErrForbidden is returned when an actor kind may not run a query at all.
@@ -281,4 +282,34 @@ func (v *Vault) FamilyKey(ctx context.Context, familyID string) ([]byte, error) 
 	}
 	v.Remember(familyID, k)
 	return k, nil
+}
+
+// SessionActive reports whether a parent's login session is live (not revoked).
+func (db *DB) SessionActive(ctx context.Context, parentID, sessionID string) (bool, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	var one int
+	err := db.queryRow(ctx, "SELECT 1 FROM sessions WHERE id=? AND parent_id=? AND revoked_at IS NULL", sessionID, parentID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("storage: session: %w", err)
+	}
+	return true, nil
+}
+
+// LockedUntilMillis returns when logins for an e-mail blind index unlock (0 = not locked).
+func (db *DB) LockedUntilMillis(ctx context.Context, bidx []byte) (int64, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	var until int64
+	err := db.queryRow(ctx, "SELECT locked_until FROM login_failures WHERE email_bidx=?", bidx).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: lockout: %w", err)
+	}
+	return until, nil
 }

@@ -31,10 +31,30 @@ const (
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	qInsertSafetyEvent = `INSERT INTO safety_events(id, child_id, turn_id, kind, categories, policy_version, created_at)
 			VALUES (?,?,?,?,?,?,?)`
+	qInsertSession      = "INSERT INTO sessions(id, parent_id, created_at) VALUES (?,?,?)"
+	qInsertRefresh      = "INSERT INTO refresh_tokens(hash, session_id, created_at, expires_at) VALUES (?,?,?,?)"
+	qClearLoginFailures = "DELETE FROM login_failures WHERE email_bidx=?"
+	qRefreshToken       = `SELECT r.session_id, r.expires_at, r.used_at IS NOT NULL, s.revoked_at IS NOT NULL, s.parent_id, p.family_id
+		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN parents p ON p.id = s.parent_id WHERE r.hash=?`
+	qUseRefresh        = "UPDATE refresh_tokens SET used_at=? WHERE hash=?"
+	qRevokeSession     = "UPDATE sessions SET revoked_at=? WHERE id=? AND parent_id=? AND revoked_at IS NULL"
+	qRevokeAllSessions = "UPDATE sessions SET revoked_at=? WHERE parent_id=? AND revoked_at IS NULL"
+	qBumpLoginFailures = `INSERT INTO login_failures(email_bidx, failures, locked_until) VALUES (?,1,0)
+		ON CONFLICT(email_bidx) DO UPDATE SET failures = failures + 1 RETURNING failures`
+	qLockAccount = "UPDATE login_failures SET locked_until=? WHERE email_bidx=?"
 )
 
 // applyStatements lists every statement prepared at open.
 var applyStatements = [...]string{
+	qInsertSession,
+	qInsertRefresh,
+	qClearLoginFailures,
+	qRefreshToken,
+	qUseRefresh,
+	qRevokeSession,
+	qRevokeAllSessions,
+	qBumpLoginFailures,
+	qLockAccount,
 	qAppliedIndex,
 	qSavepoint,
 	qRollbackSavepoint,

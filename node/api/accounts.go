@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/mail"
@@ -84,10 +86,11 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 }
 
 type tokenResponse struct {
-	AccessToken string     `json:"access_token"`
-	TokenType   string     `json:"token_type"`
-	ExpiresIn   int        `json:"expires_in"`
-	Child       *childView `json:"child,omitempty"`
+	AccessToken  string     `json:"access_token"`
+	TokenType    string     `json:"token_type"`
+	ExpiresIn    int        `json:"expires_in"`
+	RefreshToken string     `json:"refresh_token,omitempty"`
+	Child        *childView `json:"child,omitempty"`
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
@@ -98,31 +101,136 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	if req.Email == "" || req.Password == "" || len(req.Password) > 4*auth.MaxPasswordLen {
 		return errBadLogin
 	}
+	ctx := r.Context()
 	keys := s.Vault.Keyring()
-	var p storage.ParentCredentials
-	err := s.fresh(r.Context(), func() (err error) {
-		p, err = s.DB.ParentByEmailIndex(r.Context(), storage.Actor{Role: storage.RoleSystem}, keys.EmailIndex(req.Email))
-		return err
-	})
-	if errors.Is(err, storage.ErrNotFound) {
-		// Spend the same work as a real check so timing does not reveal the account.
-		_ = s.Hasher.Verify(r.Context(), req.Password, dummyHash)
-		return errBadLogin
+	bidx := keys.EmailIndex(req.Email)
+	// Lockout is keyed by the e-mail's blind index, account or not, and is
+	// replicated: attempts spread over every node count together. Catch up
+	// with the leader first so a failure recorded through another node a
+	// moment ago counts here too (a login already costs an argon2 hash).
+	if err := s.Repl.SyncRead(ctx); err != nil {
+		return errUnavailable
 	}
+	until, err := s.DB.LockedUntilMillis(ctx, bidx)
 	if err != nil {
 		return err
 	}
-	if err := s.Hasher.Verify(r.Context(), req.Password, p.PasswordHash); err != nil {
+	if wait := until - s.Now().UnixMilli(); wait > 0 {
+		return errLocked(wait)
+	}
+	var p storage.ParentCredentials
+	err = s.fresh(ctx, func() (err error) {
+		p, err = s.DB.ParentByEmailIndex(ctx, storage.Actor{Role: storage.RoleSystem}, bidx)
+		return err
+	})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		// Spend the same work as a real check so timing does not reveal the account.
+		_ = s.Hasher.Verify(ctx, req.Password, dummyHash)
+		return s.loginFailed(ctx, bidx)
+	case err != nil:
+		return err
+	}
+	if err := s.Hasher.Verify(ctx, req.Password, p.PasswordHash); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
-			return errBadLogin
+			return s.loginFailed(ctx, bidx)
 		}
 		return err
 	}
-	tok, exp, err := s.Tokens.Issue(p.ParentID, auth.RoleParent, p.FamilyID, "", auth.ParentTokenTTL)
+	sessionID := newID("se_")
+	refresh, refreshHash := s.newRefreshToken()
+	now := s.Now()
+	if _, err := s.replicate(ctx, &storage.StartSession{SessionID: sessionID, ParentID: p.ParentID, RefreshHash: refreshHash,
+		EmailIndex: bidx, Now: now.UnixMilli(), ExpiresAt: now.Add(RefreshTTL).UnixMilli()}, nil); err != nil {
+		return err
+	}
+	return s.writeTokens(w, http.StatusOK, p.ParentID, p.FamilyID, sessionID, refresh)
+}
+
+// RefreshTTL is how long an unused refresh token stays valid.
+const RefreshTTL = 30 * 24 * time.Hour
+
+func (s *Server) loginFailed(ctx context.Context, bidx []byte) error {
+	if _, err := s.replicate(ctx, &storage.LoginFailure{EmailIndex: bidx, Now: s.Now().UnixMilli()}, nil); err != nil {
+		return err
+	}
+	return errBadLogin
+}
+
+func errLocked(waitMillis int64) *apiError {
+	secs := int((waitMillis + 999) / 1000)
+	return &apiError{Status: http.StatusTooManyRequests, Code: "locked",
+		Message: "too many failed attempts; try again later", RetryAfter: secs}
+}
+
+func (s *Server) newRefreshToken() (token string, hash []byte) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	token = "rt_" + base64.RawURLEncoding.EncodeToString(b[:])
+	return token, s.Vault.Keyring().SecretIndex("refresh", token)
+}
+
+func (s *Server) writeTokens(w http.ResponseWriter, status int, parentID, familyID, sessionID, refresh string) error {
+	tok, exp, err := s.Tokens.Issue(parentID, auth.RoleParent, familyID, sessionID, auth.ParentTokenTTL)
 	if err != nil {
 		return errUnavailable
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds() + 0.5)})
+	writeJSON(w, status, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(exp.Sub(s.Now()).Seconds() + 0.5),
+		RefreshToken: refresh})
+	return nil
+}
+
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(req.RefreshToken, "rt_") || len(req.RefreshToken) != 46 {
+		return errUnauthorized
+	}
+	keys := s.Vault.Keyring()
+	next, nextHash := s.newRefreshToken()
+	now := s.Now()
+	var res storage.RefreshResult
+	cmd := &storage.RotateRefresh{OldHash: keys.SecretIndex("refresh", req.RefreshToken), NewHash: nextHash,
+		Now: now.UnixMilli(), ExpiresAt: now.Add(RefreshTTL).UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, &res); err != nil {
+		if err == errNotFound {
+			return errUnauthorized
+		}
+		return err
+	}
+	if res.Reused {
+		s.log.Warn("refresh token reuse: session revoked", "session", res.SessionID)
+		return &apiError{Status: http.StatusUnauthorized, Code: "token_reused",
+			Message: "this refresh token was already used; the session has been signed out everywhere"}
+	}
+	return s.writeTokens(w, http.StatusOK, res.ParentID, res.FamilyID, res.SessionID, next)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	return s.revoke(w, r, a, a.SessionID)
+}
+
+func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	return s.revoke(w, r, a, "")
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request, a storage.Actor, sessionID string) error {
+	if r.ContentLength > 0 {
+		var empty struct{}
+		if err := decodeJSON(w, r, smallBody, &empty); err != nil {
+			return err
+		}
+	}
+	if _, err := s.replicate(r.Context(), &storage.RevokeSessions{ParentID: a.ID, SessionID: sessionID, Now: s.Now().UnixMilli()}, nil); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

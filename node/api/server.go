@@ -95,6 +95,9 @@ func (s *Server) routes() {
 	rt.GET("/readyz", s.wrap(s.readyz))
 	rt.POST("/v1/parents/signup", s.wrap(s.signUp))
 	rt.POST("/v1/auth/login", s.wrap(s.login))
+	rt.POST("/v1/auth/refresh", s.wrap(s.refresh))
+	rt.POST("/v1/auth/logout", s.wrap(s.as(storage.RoleParent, s.logout)))
+	rt.POST("/v1/auth/logout-all", s.wrap(s.as(storage.RoleParent, s.logoutAll)))
 	rt.POST("/v1/children", s.wrap(s.as(storage.RoleParent, s.createChild)))
 	rt.GET("/v1/children", s.wrap(s.as(storage.RoleParent, s.listChildren)))
 	rt.GET("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.getChild)))
@@ -143,8 +146,26 @@ func (s *Server) as(role storage.Role, h authed) handler {
 		if storage.Role(c.Role) != role {
 			return errForbidden
 		}
-		a := storage.Actor{Role: role, ID: c.Subject, FamilyID: c.FamilyID, DeviceID: c.DeviceID}
+		a := storage.Actor{Role: role, ID: c.Subject, FamilyID: c.FamilyID}
+		if role == storage.RoleParent {
+			a.SessionID = c.SessionID
+			// Logged out (here or on any node) means logged out now, not at expiry.
+			err := s.fresh(r.Context(), func() error {
+				ok, err := s.DB.SessionActive(r.Context(), a.ID, a.SessionID)
+				if err == nil && !ok {
+					err = storage.ErrNotFound
+				}
+				return err
+			})
+			if errors.Is(err, storage.ErrNotFound) {
+				return errUnauthorized
+			}
+			if err != nil {
+				return err
+			}
+		}
 		if role == storage.RoleChild {
+			a.DeviceID = c.SessionID
 			// The device must still be linked (the parent may have revoked it).
 			var child storage.ChildRow
 			err := s.fresh(r.Context(), func() (err error) {

@@ -27,7 +27,9 @@ const (
 type Claims struct {
 	Role     string `json:"role"`
 	FamilyID string `json:"fam"`
-	DeviceID string `json:"dev,omitempty"`
+	// SessionID is the child's linked device, or the parent's login session
+	// (revocable: logout, log out everywhere, refresh-token reuse).
+	SessionID string `json:"sid"`
 	jwt.RegisteredClaims
 }
 
@@ -95,7 +97,7 @@ func (t *Tokens) Ready() bool {
 }
 
 // Issue signs a token for subject with the given role and lifetime.
-func (t *Tokens) Issue(subject, role, familyID, deviceID string, ttl time.Duration) (string, time.Time, error) {
+func (t *Tokens) Issue(subject, role, familyID, sessionID string, ttl time.Duration) (string, time.Time, error) {
 	t.mu.RLock()
 	k := t.cur
 	t.mu.RUnlock()
@@ -104,7 +106,7 @@ func (t *Tokens) Issue(subject, role, familyID, deviceID string, ttl time.Durati
 	}
 	now := t.now()
 	exp := now.Add(ttl)
-	c := Claims{Role: role, FamilyID: familyID, DeviceID: deviceID, RegisteredClaims: jwt.RegisteredClaims{
+	c := Claims{Role: role, FamilyID: familyID, SessionID: sessionID, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: issuer, Subject: subject, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 	}}
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
@@ -165,8 +167,7 @@ func (t *Tokens) verify(s string) (*Claims, error) {
 	if c.IssuedAt == nil || c.IssuedAt.After(t.now().Add(clockSkew)) {
 		return nil, ErrInvalidToken
 	}
-	if (c.Role != RoleParent && c.Role != RoleChild) || c.Subject == "" || c.FamilyID == "" ||
-		(c.Role == RoleChild && c.DeviceID == "") {
+	if (c.Role != RoleParent && c.Role != RoleChild) || c.Subject == "" || c.FamilyID == "" || c.SessionID == "" {
 		return nil, ErrInvalidToken
 	}
 	return &c, nil

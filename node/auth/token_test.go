@@ -64,7 +64,7 @@ func TestTokensReady(t *testing.T) {
 	if tk.Ready() {
 		t.Fatal("Ready before SetKeys")
 	}
-	if _, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL); err == nil {
+	if _, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL); err == nil {
 		t.Fatal("Issue without a key succeeded")
 	}
 	k := newKey(t, "k1")
@@ -86,7 +86,7 @@ func TestTokensIssueVerify(t *testing.T) {
 		sub, role, fam, device string
 		ttl                    time.Duration
 	}{
-		{"parent", "pa_1", RoleParent, "fa_1", "", ParentTokenTTL},
+		{"parent", "pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL},
 		{"child device", "ch_1", RoleChild, "fa_1", "dv_1", ChildTokenTTL},
 	}
 	for _, tc := range cases {
@@ -106,7 +106,7 @@ func TestTokensIssueVerify(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify = %v", err)
 			}
-			if c.Subject != tc.sub || c.Role != tc.role || c.FamilyID != tc.fam || c.DeviceID != tc.device || c.Issuer != "daisydog" {
+			if c.Subject != tc.sub || c.Role != tc.role || c.FamilyID != tc.fam || c.SessionID != tc.device || c.Issuer != "daisydog" {
 				t.Fatalf("claims = %+v", c)
 			}
 		})
@@ -115,7 +115,7 @@ func TestTokensIssueVerify(t *testing.T) {
 
 func TestTokensExpiry(t *testing.T) {
 	tk, clk := newTokens(t, newKey(t, "k1"))
-	s, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL)
+	s, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,12 +138,12 @@ func TestTokensRefused(t *testing.T) {
 	stranger := newKey(t, "k1") // same key ID, different key
 	tk, clk := newTokens(t, k)
 	now := clk.now()
-	valid, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL)
+	valid, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	claims := func(mod func(*Claims)) *Claims {
-		c := &Claims{Role: RoleParent, FamilyID: "fa_1", RegisteredClaims: jwt.RegisteredClaims{
+		c := &Claims{Role: RoleParent, FamilyID: "fa_1", SessionID: "se_1", RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: "daisydog", Subject: "pa_1", IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 		}}
 		if mod != nil {
@@ -196,7 +196,8 @@ func TestTokensRefused(t *testing.T) {
 		{"unknown role", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = "admin" }))},
 		{"empty role", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = "" }))},
 		{"role in another case", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = "Parent" }))},
-		{"child without device", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = RoleChild; c.Subject = "ch_1" }))},
+		{"child without device", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = RoleChild; c.Subject = "ch_1"; c.SessionID = "" }))},
+		{"parent without session", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.SessionID = "" }))},
 		{"no subject", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Subject = "" }))},
 		{"no family", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.FamilyID = "" }))},
 		{"oversized", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Subject = strings.Repeat("p", 4096) }))},
@@ -219,7 +220,7 @@ func TestTokensIssuedByAnotherTokensWithSameKeys(t *testing.T) {
 	k := newKey(t, "k1")
 	a, _ := newTokens(t, k)
 	b, _ := newTokens(t, verifyOnly(k))
-	s, _, err := a.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL)
+	s, _, err := a.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,13 +232,13 @@ func TestTokensIssuedByAnotherTokensWithSameKeys(t *testing.T) {
 func TestTokensKeyRotation(t *testing.T) {
 	k1, k2 := newKey(t, "k1"), newKey(t, "k2")
 	tk, _ := newTokens(t, k1)
-	old, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL)
+	old, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Rotate: k2 signs, k1 still verifies.
 	tk.SetKeys([]Key{k2, verifyOnly(k1)})
-	fresh, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL)
+	fresh, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestTokensKeyRotation(t *testing.T) {
 	}
 	// The first key with a private half signs.
 	tk.SetKeys([]Key{verifyOnly(k1), k2})
-	s, _, _ := tk.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL)
+	s, _, _ := tk.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL)
 	if kid := decodeSegment(t, s, 0)["kid"]; kid != "k2" {
 		t.Fatalf("signed by %v, want k2 (k1 is verify-only)", kid)
 	}
@@ -279,7 +280,7 @@ func TestTokensConcurrentRotation(t *testing.T) {
 				} else {
 					tk.SetKeys([]Key{k2, verifyOnly(k1)})
 				}
-				s, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "", ParentTokenTTL)
+				s, _, err := tk.Issue("pa_1", RoleParent, "fa_1", "se_1", ParentTokenTTL)
 				if err != nil {
 					t.Error(err)
 					return
