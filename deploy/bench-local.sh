@@ -29,14 +29,14 @@ wait_ready() { # node-dir http-addr
   echo "node at $2 did not become ready" >&2; return 1
 }
 
-"$BIN" init --data "$work/n1" --node-id n1 --http "${HTTP[n1]}" --raft "127.0.0.1:$(port)" --log-level warn ${PPROF[n1]} >"$work/n1.out" 2>"$work/n1.err" &
+"$BIN" init --data "$work/n1" --node-id n1 --http "${HTTP[n1]}" --raft "127.0.0.1:$(port)" --log-level warn --auth-rate -1 ${PPROF[n1]} >"$work/n1.out" 2>"$work/n1.err" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q ddj1 "$work/n1.out" 2>/dev/null && break; sleep 0.1; done
 token=$(grep -o 'ddj1\.[0-9a-f.]*' "$work/n1.out")
 wait_ready "$work/n1" "${HTTP[n1]}"
 for n in n2 n3; do
   "$BIN" join --data "$work/$n" --node-id "$n" --http "${HTTP[$n]}" --raft "127.0.0.1:$(port)" \
-    --join "${HTTP[n1]}" --token "$token" --log-level warn ${PPROF[$n]} >"$work/$n.out" 2>"$work/$n.err" &
+    --join "${HTTP[n1]}" --token "$token" --log-level warn --auth-rate -1 ${PPROF[$n]} >"$work/$n.out" 2>"$work/$n.err" &
   pids+=($!)
 done
 wait_ready "$work/n2" "${HTTP[n2]}"; wait_ready "$work/n3" "${HTTP[n3]}"

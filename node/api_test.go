@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,29 @@ func TestChatTurnThroughPolicy(t *testing.T) {
 	}
 	if st, _ := n.call(t, "GET", "/v1/chat?limit=2", fam.childToken, nil, &own); st != 200 || len(own.Turns) != 2 || own.Turns[0].Seq != 4 || own.Turns[0].Safety != nil {
 		t.Fatalf("child history: %d %+v", st, own.Turns)
+	}
+}
+
+func TestUnauthenticatedRoutesAreRateLimitedPerIP(t *testing.T) {
+	n := startCluster(t, 1, func(c *Config) { c.AuthPerMinute, c.AuthBurst = 6, 3 })[0]
+	body := map[string]string{"email": "nobody@example.test", "password": "wrong horse battery staple"}
+	statuses := []int{}
+	for i := 0; i < 4; i++ {
+		st, hdr := n.call(t, "POST", "/v1/devices/link", "", map[string]string{"code": "AAAAA-AAAAA"}, nil)
+		statuses = append(statuses, st)
+		if st == 429 && hdr.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if want := []int{401, 401, 401, 429}; fmt.Sprint(statuses) != fmt.Sprint(want) {
+		t.Fatalf("statuses %v, want %v", statuses, want)
+	}
+	// The bucket is shared by every unauthenticated route of this client.
+	if st, _ := n.call(t, "POST", "/v1/auth/login", "", body, nil); st != 429 {
+		t.Fatalf("login after the burst: %d", st)
+	}
+	// Authenticated routes are not limited by it.
+	if st, _ := n.call(t, "GET", "/healthz", "", nil, nil); st != 200 {
+		t.Fatalf("healthz: %d", st)
 	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	Argon2            auth.Argon2Params
 	// PolicyModule replaces the embedded default policy (tests, operators).
 	PolicyModule []byte
+	// AuthPerMinute/AuthBurst limit unauthenticated requests per client IP
+	// (0 = defaults, negative = off; see api.Deps).
+	AuthPerMinute, AuthBurst int
 	// RaftLog receives the Raft library's own warnings (default stderr).
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
@@ -141,6 +144,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
+		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst,
 	})
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)

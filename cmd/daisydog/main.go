@@ -79,6 +79,7 @@ type serveFlags struct {
 	snapshotInterval  time.Duration
 	trailingLogs      uint64
 	pprof             string
+	authRate          int
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -87,6 +88,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 8192)")
 	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 0, "how often to check whether to snapshot (default 30s)")
 	fs.Uint64Var(&s.trailingLogs, "trailing-logs", 0, "log entries kept after a snapshot (default 10240)")
+	fs.IntVar(&s.authRate, "auth-rate", 0, "unauthenticated requests per minute per client IP (sign-up, login, refresh, device link); 0 = default 30, -1 = off (benchmarks)")
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
 }
 
@@ -132,7 +134,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	defer stop()
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
-		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs,
+		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
 	})
 	if err != nil {
 		return err

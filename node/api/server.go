@@ -50,13 +50,18 @@ type Deps struct {
 	Join http.HandlerFunc
 	// PolicyTimeout bounds each policy evaluation (default 1s).
 	PolicyTimeout time.Duration
+	// AuthPerMinute and AuthBurst limit unauthenticated requests (sign-up,
+	// login, refresh, device linking, join) per client IP on this node.
+	// Zero means the defaults (30/min, burst 20); negative disables.
+	AuthPerMinute, AuthBurst int
 }
 
 // Server is the HTTP API.
 type Server struct {
 	Deps
-	log    *slog.Logger
-	router *httprouter.Router
+	log     *slog.Logger
+	router  *httprouter.Router
+	limiter *ipLimiter
 }
 
 // New builds the API handler.
@@ -68,6 +73,16 @@ func New(d Deps) *Server {
 		d.PolicyTimeout = time.Second
 	}
 	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New()}
+	if d.AuthPerMinute >= 0 {
+		perMin, burst := d.AuthPerMinute, d.AuthBurst
+		if perMin == 0 {
+			perMin = 30
+		}
+		if burst <= 0 {
+			burst = 20
+		}
+		s.limiter = newIPLimiter(perMin, burst, d.Now)
+	}
 	s.routes()
 	return s
 }
@@ -93,9 +108,9 @@ func (s *Server) routes() {
 
 	rt.GET("/healthz", s.wrap(s.healthz))
 	rt.GET("/readyz", s.wrap(s.readyz))
-	rt.POST("/v1/parents/signup", s.wrap(s.signUp))
-	rt.POST("/v1/auth/login", s.wrap(s.login))
-	rt.POST("/v1/auth/refresh", s.wrap(s.refresh))
+	rt.POST("/v1/parents/signup", s.wrap(s.limited(s.signUp)))
+	rt.POST("/v1/auth/login", s.wrap(s.limited(s.login)))
+	rt.POST("/v1/auth/refresh", s.wrap(s.limited(s.refresh)))
 	rt.POST("/v1/auth/logout", s.wrap(s.as(storage.RoleParent, s.logout)))
 	rt.POST("/v1/auth/logout-all", s.wrap(s.as(storage.RoleParent, s.logoutAll)))
 	rt.POST("/v1/children", s.wrap(s.as(storage.RoleParent, s.createChild)))
@@ -103,11 +118,12 @@ func (s *Server) routes() {
 	rt.GET("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.getChild)))
 	rt.POST("/v1/children/:id/link-codes", s.wrap(s.as(storage.RoleParent, s.createLinkCode)))
 	rt.GET("/v1/children/:id/turns", s.wrap(s.as(storage.RoleParent, s.childTurns)))
-	rt.POST("/v1/devices/link", s.wrap(s.linkDevice))
+	rt.POST("/v1/devices/link", s.wrap(s.limited(s.linkDevice)))
 	rt.POST("/v1/chat", s.wrap(s.as(storage.RoleChild, s.chat)))
 	rt.GET("/v1/chat", s.wrap(s.as(storage.RoleChild, s.chatHistory)))
 	if s.Join != nil {
-		rt.Handler(http.MethodPost, "/internal/join", s.Join)
+		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
+		rt.POST("/internal/join", s.wrap(s.limited(join)))
 	}
 }
 
