@@ -67,6 +67,11 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 			return nil, fmt.Errorf("storage: savepoint: %w", err)
 		}
 		val, cerr := applyOne(a, cmd)
+		if cerr == nil {
+			if ev, ok := auditOf(cmd, val); ok {
+				cerr = appendAudit(a, ev)
+			}
+		}
 		if cerr != nil {
 			if _, err := a.exec(qRollbackSavepoint); err != nil {
 				return nil, fmt.Errorf("storage: rollback savepoint: %w", err)
@@ -354,4 +359,47 @@ func applyLoginFailure(a *txApplier, c *LoginFailure) (any, error) {
 		return nil, err
 	}
 	return LockedUntil{Millis: until}, nil
+}
+
+// auditOf names the audit event a successful command records, if any.
+func auditOf(c Command, result any) (AuditEvent, bool) {
+	switch c := c.(type) {
+	case *SignUp:
+		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "sign_up", Target: "family:" + c.FamilyID}, true
+	case *StartSession:
+		return AuditEvent{At: c.Now, Actor: "parent:" + c.ParentID, Action: "login", Target: "session:" + c.SessionID}, true
+	case *LoginFailure:
+		action := "login_failed"
+		if l, ok := result.(LockedUntil); ok && l.Millis > 0 {
+			action = "login_failed_locked"
+		}
+		return AuditEvent{At: c.Now, Actor: "email:" + fmt.Sprintf("%x", c.EmailIndex[:min(6, len(c.EmailIndex))]), Action: action, Target: "account"}, true
+	case *RotateRefresh:
+		if r, ok := result.(RefreshResult); ok && r.Reused {
+			return AuditEvent{At: c.Now, Actor: "parent:" + r.ParentID, Action: "refresh_token_reused_session_revoked", Target: "session:" + r.SessionID}, true
+		}
+	case *RevokeSessions:
+		target := "session:" + c.SessionID
+		if c.SessionID == "" {
+			target = "all_sessions"
+		}
+		return AuditEvent{At: c.Now, Actor: "parent:" + c.ParentID, Action: "logout", Target: target}, true
+	case *CreateChild:
+		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "create_child", Target: "child:" + c.ChildID}, true
+	case *CreateLinkCode:
+		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "create_link_code", Target: "child:" + c.ChildID}, true
+	case *RedeemLinkCode:
+		if d, ok := result.(LinkedDevice); ok {
+			return AuditEvent{At: c.Now, Actor: "device:" + c.DeviceID, Action: "link_device", Target: "child:" + d.Child.ID}, true
+		}
+	case *ChatTurn:
+		if c.EventID != "" {
+			action := "safety_escalation"
+			if c.FailClosed {
+				action = "policy_failure"
+			}
+			return AuditEvent{At: c.CreatedAt, Actor: "child:" + c.ChildID, Action: action, Target: "turn:" + c.TurnID}, true
+		}
+	}
+	return AuditEvent{}, false
 }

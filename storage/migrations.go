@@ -109,6 +109,20 @@ CREATE TABLE login_failures (
 	locked_until INTEGER NOT NULL
 );
 `,
+	// 3: append-only, hash-chained audit log.
+	`
+CREATE TABLE audit_log (
+	seq    INTEGER PRIMARY KEY,
+	at     INTEGER NOT NULL,
+	actor  TEXT NOT NULL,
+	action TEXT NOT NULL,
+	target TEXT NOT NULL,
+	prev   BLOB NOT NULL,
+	hash   BLOB NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

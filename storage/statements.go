@@ -42,10 +42,14 @@ const (
 	qBumpLoginFailures = `INSERT INTO login_failures(email_bidx, failures, locked_until) VALUES (?,1,0)
 		ON CONFLICT(email_bidx) DO UPDATE SET failures = failures + 1 RETURNING failures`
 	qLockAccount = "UPDATE login_failures SET locked_until=? WHERE email_bidx=?"
+	qLastAudit   = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+	qInsertAudit = "INSERT INTO audit_log(seq, at, actor, action, target, prev, hash) VALUES (?,?,?,?,?,?,?)"
 )
 
 // applyStatements lists every statement prepared at open.
 var applyStatements = [...]string{
+	qLastAudit,
+	qInsertAudit,
 	qInsertSession,
 	qInsertRefresh,
 	qClearLoginFailures,
