@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +207,66 @@ func TestUnauthenticatedRoutesAreRateLimitedPerIP(t *testing.T) {
 	// Authenticated routes are not limited by it.
 	if st, _ := n.call(t, "GET", "/healthz", "", nil, nil); st != 200 {
 		t.Fatalf("healthz: %d", st)
+	}
+}
+
+func TestBrowserSafetyCORSRedirectAndJWKS(t *testing.T) {
+	redirect := freeAddr(t)
+	n := startCluster(t, 1, func(c *Config) {
+		c.CORSOrigins = []string{"https://app.example.test", "*"}
+		c.RedirectAddr = redirect
+	})[0]
+
+	preflight := func(origin string) (int, http.Header) {
+		req, _ := http.NewRequest("OPTIONS", n.base+"/v1/chat", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		res, err := n.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header
+	}
+	if st, h := preflight("https://app.example.test"); st != 204 || h.Get("Access-Control-Allow-Origin") != "https://app.example.test" ||
+		h.Get("Access-Control-Allow-Credentials") != "" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("allowed origin preflight: %d %v", st, h)
+	}
+	// Not on the list, and "*" in the list is never honoured as a wildcard.
+	for _, origin := range []string{"https://evil.example.test", "null"} {
+		if st, h := preflight(origin); st != 403 || h.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("preflight from %s: %d %v", origin, st, h)
+		}
+	}
+	// Simple requests from a foreign origin get no CORS grant.
+	req, _ := http.NewRequest("GET", n.base+"/healthz", nil)
+	req.Header.Set("Origin", "https://evil.example.test")
+	res, err := n.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("foreign origin granted")
+	}
+
+	// Plain HTTP only redirects to HTTPS.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err = noFollow.Get("http://" + redirect + "/v1/children?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 308 || res.Header.Get("Location") != "https://"+n.nf.AdvertiseHTTP+"/v1/children?x=1" || strings.Contains(string(body), "children\"") {
+		t.Fatalf("redirect: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	// JWKS lists the replicated signing key, which verifies issued tokens.
+	var jwks struct {
+		Keys []struct{ Kid, Kty, Crv, X string }
+	}
+	if st, _ := n.call(t, "GET", "/.well-known/jwks.json", "", nil, &jwks); st != 200 || len(jwks.Keys) != 1 || jwks.Keys[0].Kty != "OKP" {
+		t.Fatalf("jwks: %d %+v", st, jwks)
 	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	// AuthPerMinute/AuthBurst limit unauthenticated requests per client IP
 	// (0 = defaults, negative = off; see api.Deps).
 	AuthPerMinute, AuthBurst int
+	// CORSOrigins are browser origins allowed to call the API cross-origin.
+	CORSOrigins []string
+	// RedirectAddr, if set, serves plain HTTP there that only redirects to HTTPS.
+	RedirectAddr string
 	// RaftLog receives the Raft library's own warnings (default stderr).
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
@@ -62,6 +66,7 @@ type Node struct {
 	machine  *machine
 	http     *http.Server
 	httpLn   net.Listener
+	redirect *http.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -144,7 +149,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
-		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst,
+		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
 	})
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
@@ -166,6 +171,11 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 			n.log.Error("https server stopped", "err", err)
 		}
 	}()
+	if cfg.RedirectAddr != "" {
+		if err := n.startRedirect(cfg.RedirectAddr); err != nil {
+			return n, err
+		}
+	}
 	if !nf.Joined {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.completeJoin(bg) }()
@@ -269,6 +279,9 @@ func (n *Node) createSigningKey(ctx context.Context) error {
 func (n *Node) Close(ctx context.Context) error {
 	var errs []error
 	n.once.Do(func() {
+		if n.redirect != nil {
+			errs = append(errs, n.redirect.Close())
+		}
 		if n.http != nil {
 			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			errs = append(errs, n.http.Shutdown(sctx))
@@ -291,3 +304,31 @@ func (n *Node) Close(ctx context.Context) error {
 	})
 	return errors.Join(errs...)
 }
+
+// startRedirect serves plain HTTP on addr that answers every request with a
+// permanent redirect to the same path over HTTPS (never any content).
+func (n *Node) startRedirect(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	target := n.nf.AdvertiseHTTP
+	n.redirect = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://"+target+r.URL.RequestURI(), http.StatusPermanentRedirect)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.redirect.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Warn("redirect server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// RedirectAddr is the plain-HTTP redirect listener's address ("" if none).
+func (n *Node) RedirectAddr() string { return n.cfg.RedirectAddr }

@@ -84,6 +84,8 @@ type serveFlags struct {
 	trailingLogs      uint64
 	pprof             string
 	authRate          int
+	cors              string
+	redirect          string
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -93,6 +95,8 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 0, "how often to check whether to snapshot (default 30s)")
 	fs.Uint64Var(&s.trailingLogs, "trailing-logs", 0, "log entries kept after a snapshot (default 10240)")
 	fs.IntVar(&s.authRate, "auth-rate", 0, "unauthenticated requests per minute per client IP (sign-up, login, refresh, device link); 0 = default 30, -1 = off (benchmarks)")
+	fs.StringVar(&s.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API (default none)")
+	fs.StringVar(&s.redirect, "http-redirect", "", "also listen for plain HTTP here, only to redirect to HTTPS (e.g. 127.0.0.1:8080)")
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
 }
 
@@ -139,6 +143,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
+		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect,
 	})
 	if err != nil {
 		return err
@@ -388,4 +393,14 @@ func cmdAudit(args []string) error {
 	}
 	fmt.Printf("audit log OK: %d entries, hash chain intact\n", n)
 	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -54,6 +54,9 @@ type Deps struct {
 	// login, refresh, device linking, join) per client IP on this node.
 	// Zero means the defaults (30/min, burst 20); negative disables.
 	AuthPerMinute, AuthBurst int
+	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
+	// call the API cross-origin. Empty means none; "*" is never honoured.
+	CORSOrigins []string
 }
 
 // Server is the HTTP API.
@@ -108,6 +111,7 @@ func (s *Server) routes() {
 
 	rt.GET("/healthz", s.wrap(s.healthz))
 	rt.GET("/readyz", s.wrap(s.readyz))
+	rt.GET("/.well-known/jwks.json", s.wrap(s.jwks))
 	rt.POST("/v1/parents/signup", s.wrap(s.limited(s.signUp)))
 	rt.POST("/v1/auth/login", s.wrap(s.limited(s.login)))
 	rt.POST("/v1/auth/refresh", s.wrap(s.limited(s.refresh)))
@@ -136,7 +140,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
+	if origin := r.Header.Get("Origin"); origin != "" {
+		h.Add("Vary", "Origin")
+		if !s.corsAllowed(origin) {
+			if r.Method == http.MethodOptions {
+				s.writeError(w, r, &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "origin not allowed"})
+				return
+			}
+		} else {
+			// Bearer tokens only, never cookies: no Allow-Credentials.
+			h.Set("Access-Control-Allow-Origin", origin)
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+	}
 	s.router.ServeHTTP(w, r)
+}
+
+func (s *Server) corsAllowed(origin string) bool {
+	for _, o := range s.CORSOrigins {
+		if o == origin && o != "*" && o != "null" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) wrap(h handler) httprouter.Handle {
@@ -233,6 +265,11 @@ func routeOf(r *http.Request) string {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Tokens.JWKS()})
 	return nil
 }
 

@@ -2,8 +2,10 @@ package auth
 
 import (
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -87,6 +89,28 @@ func (t *Tokens) SetKeys(keys []Key) {
 	t.cmu.Lock()
 	t.verified = map[string]*Claims{}
 	t.cmu.Unlock()
+}
+
+// JWK is a public verification key in JSON Web Key form (RFC 8037, OKP/Ed25519).
+type JWK struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+	X   string `json:"x"`
+}
+
+// JWKS returns every key a token may currently be verified with, sorted by kid.
+func (t *Tokens) JWKS() []JWK {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]JWK, 0, len(t.all))
+	for kid, pub := range t.all {
+		out = append(out, JWK{Kty: "OKP", Crv: "Ed25519", Kid: kid, Alg: "EdDSA", Use: "sig", X: base64.RawURLEncoding.EncodeToString(pub)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kid < out[j].Kid })
+	return out
 }
 
 // Ready reports whether a signing key is installed.

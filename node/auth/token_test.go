@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -315,4 +316,23 @@ func encodeSegment(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestJWKSListsVerificationKeys(t *testing.T) {
+	tk := NewTokens(time.Now)
+	pub1, priv1, _ := ed25519.GenerateKey(nil)
+	pub2, _, _ := ed25519.GenerateKey(nil)
+	tk.SetKeys([]Key{{ID: "k2", Private: priv1, Public: pub1}, {ID: "k1", Public: pub2}})
+	got := tk.JWKS()
+	if len(got) != 2 || got[0].Kid != "k1" || got[1].Kid != "k2" {
+		t.Fatalf("JWKS = %+v", got)
+	}
+	for _, k := range got {
+		if k.Kty != "OKP" || k.Crv != "Ed25519" || k.Alg != "EdDSA" || len(k.X) != 43 {
+			t.Fatalf("bad JWK %+v", k)
+		}
+	}
+	if x, _ := base64.RawURLEncoding.DecodeString(got[1].X); !bytes.Equal(x, pub1) {
+		t.Fatal("JWK x is not the public key")
+	}
 }
