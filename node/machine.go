@@ -45,7 +45,7 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 		default:
 			out[i].Code = api.CodeRejected
 		}
-		if r.Kind == storage.KindPutSigningKey {
+		if r.Kind == storage.KindPutSigningKey || r.Kind == storage.KindRetireKeys {
 			select {
 			case m.keysChanged <- struct{}{}:
 			default:

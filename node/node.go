@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"daisydog/node/api"
@@ -43,6 +44,9 @@ type Config struct {
 	CORSOrigins []string
 	// RedirectAddr, if set, serves plain HTTP there that only redirects to HTTPS.
 	RedirectAddr string
+	// KeyRotation is how often the leader adds a new token-signing key
+	// (default 7 days). Old keys stay until every token they signed expired.
+	KeyRotation time.Duration
 	// RaftLog receives the Raft library's own warnings (default stderr).
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
@@ -51,22 +55,23 @@ type Config struct {
 
 // Node is a running DaisyDog server.
 type Node struct {
-	cfg      Config
-	layout   Layout
-	nf       NodeFile
-	log      *slog.Logger
-	identity *raftcluster.Identity
-	keyring  *storage.Keyring
-	db       *storage.DB
-	vault    *storage.Vault
-	runtime  *wasm.Runtime
-	policy   *policies.Engine
-	cluster  *raftcluster.Cluster
-	tokens   *auth.Tokens
-	machine  *machine
-	http     *http.Server
-	httpLn   net.Listener
-	redirect *http.Server
+	cfg         Config
+	layout      Layout
+	nf          NodeFile
+	log         *slog.Logger
+	identity    *raftcluster.Identity
+	keyring     *storage.Keyring
+	db          *storage.DB
+	vault       *storage.Vault
+	runtime     *wasm.Runtime
+	policy      *policies.Engine
+	cluster     *raftcluster.Cluster
+	tokens      *auth.Tokens
+	newestKeyAt atomic.Int64 // creation time (ms) of the newest signing key
+	machine     *machine
+	http        *http.Server
+	httpLn      net.Listener
+	redirect    *http.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -80,6 +85,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.KeyRotation == 0 {
+		cfg.KeyRotation = 7 * 24 * time.Hour
 	}
 	if cfg.Argon2.Time == 0 {
 		cfg.Argon2 = auth.DefaultArgon2
@@ -215,6 +223,9 @@ func (n *Node) reloadKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(stored) > 0 {
+		n.newestKeyAt.Store(stored[0].CreatedAt)
+	}
 	keys := make([]auth.Key, 0, len(stored))
 	for _, k := range stored {
 		priv, err := n.keyring.OpenSecret("signing-key:"+k.Kid, k.PrivateSealed)
@@ -231,9 +242,9 @@ func (n *Node) reloadKeys(ctx context.Context) error {
 // and reloads keys whenever replicated ones change.
 func (n *Node) manageKeys(ctx context.Context) {
 	for {
-		if !n.tokens.Ready() && n.cluster.IsLeader() {
-			if err := n.createSigningKey(ctx); err != nil {
-				n.log.Warn("creating signing key failed; will retry", "err", err)
+		if n.cluster.IsLeader() {
+			if err := n.rotateKeys(ctx); err != nil {
+				n.log.Warn("signing key rotation failed; will retry", "err", err)
 			}
 		}
 		select {
@@ -246,6 +257,34 @@ func (n *Node) manageKeys(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// rotateKeys (leader only) creates the first signing key, adds a new one every
+// KeyRotation, and retires keys no unexpired token can have been signed with.
+func (n *Node) rotateKeys(ctx context.Context) error {
+	now := n.cfg.Now()
+	newest := time.UnixMilli(n.newestKeyAt.Load())
+	if !n.tokens.Ready() || now.Sub(newest) >= n.cfg.KeyRotation {
+		return n.createSigningKey(ctx)
+	}
+	// A key stops signing when the next one appears (at most KeyRotation
+	// after its creation); its tokens live at most the longest token TTL.
+	horizon := now.Add(-(n.cfg.KeyRotation + auth.ChildTokenTTL + time.Hour))
+	stored, err := n.db.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if len(stored) > 1 && stored[len(stored)-1].CreatedAt < horizon.UnixMilli() {
+		cmd, err := storage.Encode(&storage.RetireSigningKeys{Before: horizon.UnixMilli(), Now: now.UnixMilli()})
+		if err != nil {
+			return err
+		}
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err = n.cluster.Apply(actx, cmd)
+		return err
+	}
+	return nil
 }
 
 func (n *Node) createSigningKey(ctx context.Context) error {

@@ -174,6 +174,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 		return nil, applyRevokeSessions(a, c)
 	case *LoginFailure:
 		return applyLoginFailure(a, c)
+	case *RetireSigningKeys:
+		_, err := a.exec(qRetireKeys, c.Before)
+		return nil, err
 	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
@@ -384,6 +387,10 @@ func auditOf(c Command, result any) (AuditEvent, bool) {
 			target = "all_sessions"
 		}
 		return AuditEvent{At: c.Now, Actor: "parent:" + c.ParentID, Action: "logout", Target: target}, true
+	case *PutSigningKey:
+		return AuditEvent{At: c.CreatedAt, Actor: "system", Action: "signing_key_added", Target: "key:" + c.Kid}, true
+	case *RetireSigningKeys:
+		return AuditEvent{At: c.Now, Actor: "system", Action: "signing_keys_retired", Target: "created_before:" + fmt.Sprint(c.Before)}, true
 	case *CreateChild:
 		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "create_child", Target: "child:" + c.ChildID}, true
 	case *CreateLinkCode:

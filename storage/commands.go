@@ -20,6 +20,7 @@ const (
 	KindRotateRefresh  = "rotate_refresh"
 	KindRevokeSessions = "revoke_sessions"
 	KindLoginFailure   = "login_failure"
+	KindRetireKeys     = "retire_signing_keys"
 )
 
 // Deterministic outcomes a command can have. They are results, not failures
@@ -86,6 +87,8 @@ func Decode(data []byte) (Command, error) {
 		c = &RevokeSessions{}
 	case KindLoginFailure:
 		c = &LoginFailure{}
+	case KindRetireKeys:
+		c = &RetireSigningKeys{}
 	default:
 		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 	}
@@ -266,3 +269,13 @@ const (
 type LockedUntil struct {
 	Millis int64
 }
+
+// RetireSigningKeys deletes token-signing keys created before Before, except
+// the newest key, which always stays.
+type RetireSigningKeys struct {
+	Before int64 `json:"before"`
+	Now    int64 `json:"at"`
+}
+
+func (RetireSigningKeys) Kind() string { return KindRetireKeys }
+func (RetireSigningKeys) Version() int { return 1 }

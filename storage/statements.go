@@ -44,10 +44,13 @@ const (
 	qLockAccount = "UPDATE login_failures SET locked_until=? WHERE email_bidx=?"
 	qLastAudit   = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 	qInsertAudit = "INSERT INTO audit_log(seq, at, actor, action, target, prev, hash) VALUES (?,?,?,?,?,?,?)"
+	qRetireKeys  = `DELETE FROM signing_keys WHERE created_at < ?
+		AND kid <> (SELECT kid FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1)`
 )
 
 // applyStatements lists every statement prepared at open.
 var applyStatements = [...]string{
+	qRetireKeys,
 	qLastAudit,
 	qInsertAudit,
 	qInsertSession,
