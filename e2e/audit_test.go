@@ -23,8 +23,8 @@ func TestAuditLogReplicatedAndVerifiable(t *testing.T) {
 			if err != nil {
 				return false, err.Error()
 			}
-			// sign_up, login, create_child, create_link_code, link_device, safety_escalation
-			return strings.Contains(out, "audit log OK: 6 entries"), out
+			// signing_key_added, sign_up, login, create_child, create_link_code, link_device, safety_escalation
+			return strings.Contains(out, "audit log OK: 7 entries"), out
 		})
 	}
 }
