@@ -6,7 +6,7 @@ DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' 2>/dev/null)
 
-.PHONY: all build policy run test vet fmt-check static-check unit e2e bench clean
+.PHONY: all build policy run test vet fmt-check static-check unit e2e fuzz bench clean
 
 all: build
 
@@ -42,7 +42,16 @@ unit: policy
 e2e: build
 	DAISYDOG_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./e2e/...
 
-test: fmt-check vet static-check unit e2e
+# Each fuzz target briefly (seed corpora also run in `unit`); FUZZTIME=1m for longer runs.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := ./node/api:FuzzDecodeJSON ./node/auth:FuzzVerify ./policies/sdk:FuzzDecodeInputRaw ./policies/sdk:FuzzDecodeInputMatchesEncodingJSON ./policies/default/rules:FuzzEvaluate
+fuzz: policy
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/daisydog-fuzz.log 2>&1 || { cat /tmp/daisydog-fuzz.log; exit 1; }; \
+	done
+
+test: fmt-check vet static-check unit e2e fuzz
 
 # A three-node cluster on 127.0.0.1 and the chat benchmark at C=16,64,256.
 bench: build

@@ -183,7 +183,7 @@ func (t *Tokens) verify(s string) (*Claims, error) {
 		}
 		return pub, nil
 	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer(issuer), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(t.now))
+		jwt.WithTimeFunc(t.now), jwt.WithStrictDecoding())
 	if err != nil {
 		return nil, ErrInvalidToken
 	}
