@@ -6,7 +6,7 @@ DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' 2>/dev/null)
 
-.PHONY: all build policy run test vet fmt-check static-check unit e2e fuzz bench clean
+.PHONY: all build policy run test vet fmt-check static-check unit e2e fuzz image bench clean
 
 all: build
 
@@ -52,6 +52,11 @@ fuzz: policy
 	done
 
 test: fmt-check vet static-check unit e2e fuzz
+
+# A FROM-scratch container image holding only the static binary.
+IMAGE ?= daisydog:dev
+image: build
+	@ctx=$$(mktemp -d) && cp $(BIN) deploy/Dockerfile $$ctx/ && docker build -q -t $(IMAGE) $$ctx && rm -rf $$ctx
 
 # A three-node cluster on 127.0.0.1 and the chat benchmark at C=16,64,256.
 bench: build

@@ -179,19 +179,26 @@ func Join(ctx context.Context, l Layout, o InitOptions, memberHTTP, token string
 	}
 	body, _ := json.Marshal(joinRequest{Secret: tok.Secret, NodeID: o.NodeID, CSR: string(csr), Hosts: o.hosts()})
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: pinnedTLS(tok.CAFingerprint)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+memberHTTP+"/internal/join", bytes.NewReader(body))
-	if err != nil {
-		return err
+	// The first server may still be starting (all servers are often started
+	// together): retry until it answers or ctx ends. Refusals are final.
+	var status int
+	var data []byte
+	for {
+		status, data, err = postJSON(ctx, client, "https://"+memberHTTP+"/internal/join", body)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errWrongCluster) {
+			return fmt.Errorf("join via %s: %w", memberHTTP, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("join via %s: %w", memberHTTP, err)
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("join via %s: %w", memberHTTP, err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("join via %s refused (%d): %s", memberHTTP, res.StatusCode, strings.TrimSpace(string(data)))
+	if status != http.StatusOK {
+		return fmt.Errorf("join via %s refused (%d): %s", memberHTTP, status, strings.TrimSpace(string(data)))
 	}
 	var jr joinResponse
 	if err := json.Unmarshal(data, &jr); err != nil {
@@ -228,6 +235,23 @@ func writeSecrets(files []secretFile) error {
 	return nil
 }
 
+func postJSON(ctx context.Context, client *http.Client, url string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, data, err
+}
+
+var errWrongCluster = errors.New("server is not part of the cluster named by the join token (CA fingerprint mismatch)")
+
 // pinnedTLS trusts exactly the CA whose certificate has the given SHA-256.
 func pinnedTLS(fingerprint string) *tls.Config {
 	return &tls.Config{
@@ -242,7 +266,7 @@ func pinnedTLS(fingerprint string) *tls.Config {
 				}
 			}
 			if ca == nil || len(cs.PeerCertificates) == 0 {
-				return errors.New("server is not part of the cluster named by the join token (CA fingerprint mismatch)")
+				return errWrongCluster
 			}
 			pool := x509.NewCertPool()
 			pool.AddCert(ca)

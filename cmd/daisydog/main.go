@@ -187,6 +187,12 @@ func cmdInit(args []string) error {
 	if sf.data == "" {
 		return errors.New("--data is required")
 	}
+	if restarted, err := alreadyThis(sf.data, af.nodeID); restarted || err != nil {
+		if err != nil {
+			return err
+		}
+		return serve(sf, nil) // a restart with the same command line (containers, systemd)
+	}
 	tok, err := node.Init(node.Layout{Dir: sf.data}, af.options())
 	if err != nil {
 		return err
@@ -213,6 +219,12 @@ func cmdJoin(args []string) error {
 	if sf.data == "" || *joinAddr == "" || *token == "" {
 		return errors.New("--data, --join and --token are required")
 	}
+	if restarted, err := alreadyThis(sf.data, af.nodeID); restarted || err != nil {
+		if err != nil {
+			return err
+		}
+		return serve(sf, nil)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := node.Join(ctx, node.Layout{Dir: sf.data}, af.options(), *joinAddr, *token); err != nil {
@@ -223,6 +235,25 @@ func cmdJoin(args []string) error {
 		return nil
 	}
 	return serve(sf, nil)
+}
+
+// alreadyThis reports whether dir already holds node nodeID, so that
+// re-running the same init/join command (a container or unit restart) just
+// serves it. A different node in dir is an error, never overwritten.
+func alreadyThis(dir, nodeID string) (bool, error) {
+	l := node.Layout{Dir: dir}
+	if !l.Initialized() {
+		return false, nil
+	}
+	nf, err := l.ReadNode()
+	if err != nil {
+		return false, err
+	}
+	if nf.NodeID != nodeID {
+		return false, fmt.Errorf("%s already holds node %q, not %q", dir, nf.NodeID, nodeID)
+	}
+	fmt.Printf("Node %q is already initialised in %s; starting it.\n", nodeID, dir)
+	return true, nil
 }
 
 func cmdRun(args []string) error {
