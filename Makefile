@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/daisydog
 DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' 2>/dev/null)
+POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' -o -name '*.txt' 2>/dev/null)
 
 .PHONY: all build policy run test vet fmt-check static-check unit e2e fuzz image bench clean
 

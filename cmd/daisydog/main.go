@@ -33,6 +33,7 @@ Usage:
   daisydog cluster status --data DIR [--addr HOST:PORT]          nodes, leader, term and applied index
   daisydog cluster remove --data DIR NODE-ID                     remove a node from the cluster
   daisydog cluster token  --data DIR                             print the join token
+  daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N] [--children N] [--duration D]
   daisydog version
@@ -59,6 +60,8 @@ func main() {
 		err = cmdBench(os.Args[2:])
 	case "audit":
 		err = cmdAudit(os.Args[2:])
+	case "policy":
+		err = cmdPolicy(os.Args[2:])
 	case "version":
 		fmt.Println("daisydog", version)
 	case "-h", "--help", "help":

@@ -3,6 +3,7 @@ package companion
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Reply is one answer from Daisy.
@@ -18,6 +19,9 @@ type Reply struct {
 type Engine struct {
 	matcher     *matcher
 	pools       map[string]tierLines
+	items       map[string]map[string][]item // catalogue pools by key and tier
+	catalog     Catalog
+	tiers       map[string]Catalog // catalog.ForTier, per tier
 	suggestions map[string]map[string][]string
 	redact      map[string]string
 	failClosed  map[string]string
@@ -25,24 +29,90 @@ type Engine struct {
 	help        map[string]helpNumbers
 }
 
-// New builds an Engine with the built-in intents and lines.
+// New builds an Engine with the built-in lines and DefaultCatalog.
 func New() *Engine {
-	return &Engine{
-		matcher:     newMatcher(intentRules(), negatorWords()),
-		pools:       linePools(),
+	e, err := NewWithCatalog(DefaultCatalog())
+	if err != nil {
+		panic("companion: default catalogue is invalid: " + err.Error())
+	}
+	return e
+}
+
+// NewWithCatalog builds an Engine over catalogue c (after Validate). The
+// Engine keeps its own copy; to change the catalogue, build a new Engine
+// and swap it in (an Engine is never modified).
+func NewWithCatalog(c Catalog) (*Engine, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c = c.clone()
+	e := &Engine{
+		matcher:     newMatcher(intentRules(c), negatorWords()),
+		catalog:     c,
+		tiers:       map[string]Catalog{},
+		items:       map[string]map[string][]item{},
 		suggestions: suggestionTable(),
 		redact:      redactReminders(),
 		failClosed:  failClosedLines(),
 		support:     supportTexts(),
 		help:        regionHelp(),
 	}
+	for _, tier := range Tiers() {
+		e.tiers[tier] = c.ForTier(tier)
+	}
+	e.buildItems()
+	e.pools = linePools(e.items[IntentJokes])
+	morePools(e.pools)
+	return e, nil
 }
 
-// Classify returns the intent Reply would use for text (one of IntentGreeting,
-// IntentFood, IntentPlay, IntentJokes, IntentFeelings, IntentDefault).
+// Catalog returns a copy of the catalogue the Engine uses.
+func (e *Engine) Catalog() Catalog { return e.catalog.clone() }
+
+// Classify returns the intent Reply would use for text: one of
+// IntentFeelings, IntentStories, IntentFacts, IntentJokes, IntentAbout,
+// IntentTricks, IntentFood, IntentPlay, IntentCompliment, IntentGreeting
+// or IntentDefault.
 func (e *Engine) Classify(text string) string {
 	intent, _ := e.matcher.classify(text)
 	return intent
+}
+
+func trickPool(id string) string { return "trick/" + id }
+
+// buildItems turns the catalogue into ready-made lines per tier, each
+// catalogue item wrapped in one fixed intro or outro of its tier (so that
+// choosing a line is a single pick).
+func (e *Engine) buildItems() {
+	add := func(key, tier string, it item) {
+		if e.items[key] == nil {
+			e.items[key] = map[string][]item{}
+		}
+		e.items[key][tier] = append(e.items[key][tier], it)
+	}
+	jokeIn, factIn, storyIn, outros := jokeIntros(), factIntros(), storyIntros(), trickOutros()
+	for _, tier := range Tiers() {
+		cat := e.tiers[tier]
+		for i, j := range cat.Jokes {
+			in := jokeIn[tier]
+			add(IntentJokes, tier, item{text: in[i%len(in)] + j.Text, mood: MoodPlayful, id: j.ID})
+		}
+		for i, f := range cat.Facts {
+			in := factIn[tier]
+			add(IntentFacts, tier, item{text: in[i%len(in)] + f.Text, mood: MoodHappy, id: f.ID})
+		}
+		for i, s := range cat.Stories {
+			in := storyIn[tier]
+			intro := strings.ReplaceAll(in[i%len(in)], "{title}", s.Title)
+			add(IntentStories, tier, item{text: intro + s.Text, mood: MoodHappy, id: s.ID})
+		}
+		for _, t := range cat.Tricks {
+			out := outros[tier]
+			for i, l := range t.Lines {
+				add(trickPool(t.ID), tier, item{text: l + " " + out[i%len(out)], mood: MoodExcited, id: t.ID, cost: t.EnergyCost})
+			}
+		}
+	}
 }
 
 // Reply picks Daisy's answer to text for a child in ageTier. pick(n) must
@@ -50,13 +120,15 @@ func (e *Engine) Classify(text string) string {
 // the randomness before replication, so Reply is deterministic given pick.
 // prev is the previous reply text for this child ("" if none); Reply never
 // returns it again.
+//
+// Reply is the stateless form of Respond: it never changes or reads Daisy's
+// state, never starts a game, and takes each line's own mood.
 func (e *Engine) Reply(text, ageTier, prev string, pick func(n int) int) Reply {
-	intent, feeling := e.matcher.classify(text)
-	key := intent
-	if feeling != "" {
-		key = feelingKey(feeling)
-	}
-	return e.choose(key, intent, normTier(ageTier), prev, pick)
+	w := splitWords(text)
+	intent, sub := e.matcher.classifyWords(w)
+	c := chatTurn{e: e, tier: normTier(ageTier), prev: prev, now: time.Time{}, ctrl: DefaultControls(), w: w, text: text}
+	r, _, _ := c.run(intent, sub, pick)
+	return r
 }
 
 // Support is the fixed reply for a self-harm or abuse disclosure: warm, calm,
@@ -117,26 +189,7 @@ func (e *Engine) FailClosed(ageTier string) Reply {
 // exactly once with n = number of candidates.
 func (e *Engine) choose(key, intent, tier, prev string, pick func(int) int) Reply {
 	lines := e.pools[key][tier]
-	skip := -1
-	if prev != "" {
-		for i, l := range lines {
-			if l.text == prev {
-				skip = i
-				break
-			}
-		}
-	}
-	n := len(lines)
-	if skip >= 0 && n > 1 {
-		n--
-	} else {
-		skip = -1
-	}
-	i := pickIndex(pick, n)
-	if skip >= 0 && i >= skip {
-		i++
-	}
-	l := lines[i]
+	l := lines[chooseIndex(lines, prev, pick, false)]
 	return Reply{
 		Intent:      intent,
 		Text:        l.text,

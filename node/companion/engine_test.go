@@ -156,7 +156,7 @@ func TestReplyIntentAndTier(t *testing.T) {
 func TestReplyNeverRepeatsPrev(t *testing.T) {
 	e := New()
 	inputs := map[string]string{
-		IntentGreeting: "hi", IntentFood: "treat", IntentPlay: "play", IntentJokes: "joke",
+		IntentGreeting: "hi", IntentFood: "I'm hungry", IntentPlay: "play", IntentJokes: "joke",
 		IntentDefault: "banana phone", feelingKey(feelingSad): "sad", feelingKey(feelingHurt): "he hit me",
 	}
 	for key, text := range inputs {

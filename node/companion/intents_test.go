@@ -67,7 +67,7 @@ func TestClassify(t *testing.T) {
 		{"chill", IntentDefault},
 		{"They", IntentDefault},
 		{"hippo", IntentDefault},
-		{"great job", IntentDefault},       // "eat" inside "great"
+		{"great job", IntentCompliment},    // "eat" inside "great" is not food
 		{"I want to visit", IntentDefault}, // "sit" inside "visit"
 		{"theatre", IntentDefault},         // "eat" inside "theatre"
 		{"heating", IntentDefault},
@@ -112,7 +112,7 @@ func TestClassify(t *testing.T) {
 		{"hide and seek!", IntentPlay},
 		{"this is fun", IntentPlay},
 		{"hey wanna play?", IntentPlay}, // a topic beats a hello
-		{"show me a trick", IntentPlay},
+		{"show me a trick", IntentTricks},
 	}
 	for _, tt := range tests {
 		if got := e.Classify(tt.text); got != tt.intent {
@@ -122,7 +122,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestClassifyFeeling(t *testing.T) {
-	m := newMatcher(intentRules(), negatorWords())
+	m := newMatcher(intentRules(DefaultCatalog()), negatorWords())
 	tests := []struct {
 		text    string
 		feeling string

@@ -33,7 +33,7 @@ type tierLines map[string][]line
 
 // linePools returns every line Daisy can say, by pool key and age tier.
 // Everything here is built fresh per Engine: no shared mutable tables.
-func linePools() map[string]tierLines {
+func linePools(jokes map[string][]item) map[string]tierLines {
 	p := map[string]tierLines{
 		IntentGreeting: {
 			Tier5to8: {
@@ -124,7 +124,7 @@ func linePools() map[string]tierLines {
 				{"I'm a dog, so some of that went over my ears, but I'm here for it.", MoodPlayful},
 				{"Fair enough. Want to keep chatting, play something, or hear a joke?", MoodHappy},
 				{"*head tilt* Go on, I'm curious.", MoodHappy},
-				{"*yawns* Sorry, nap hangover. What were we talking about?", MoodSleepy},
+				{"*yawns* Sorry, still waking up from a nap. What were we talking about?", MoodSleepy},
 			},
 		},
 		IntentRedirect: {
@@ -168,44 +168,25 @@ func linePools() map[string]tierLines {
 			},
 		},
 	}
-	p[IntentJokes] = jokeLines()
+	p[IntentJokes] = tierLines{}
+	for tier, its := range jokes {
+		for _, it := range its {
+			p[IntentJokes][tier] = append(p[IntentJokes][tier], line{it.text, it.mood})
+		}
+	}
 	for feeling, tl := range feelingLines() {
 		p[feelingKey(feeling)] = tl
 	}
 	return p
 }
 
-// jokes are shared by every tier; each tier wraps them in its own intros.
-func jokes() []string {
-	return []string{
-		"What do you call a dog magician? A labracadabrador!",
-		"Why did the dog sit in the shade? It didn't want to be a hot dog!",
-		"What kind of dog loves bath time? A shampoodle!",
-		"What do you call a cold puppy? A chili dog!",
-		"What did the dog say when it sat on sandpaper? Ruff!",
-		"Why did the puppy get a gold star? It was the teacher's pet!",
-		"What do you call a dog that can tell the time? A watch dog!",
-		"Why don't dogs make good DJs? They have such ruff beats!",
-		"What's a dog's favourite dessert? Pupcakes!",
-		"Why did the cow cross the road? To get to the udder side!",
-		"What do you call a bear with no teeth? A gummy bear!",
-		"What has ears but can't hear? A cornfield!",
-	}
-}
-
-func jokeLines() tierLines {
-	intros := map[string][]string{
+// jokeIntros wrap catalogue jokes per tier (one fixed intro per joke).
+func jokeIntros() map[string][]string {
+	return map[string][]string{
 		Tier5to8:   {"Here's a funny one! ", "Ready? ", "Hee hee, listen! "},
 		Tier9to12:  {"Okay, here's one: ", "I've got one! ", "Joke time! "},
 		Tier13to17: {"Okay, brace yourself: ", "Here's a classic: ", "Dad-joke alert: "},
 	}
-	out := tierLines{}
-	for tier, in := range intros {
-		for i, j := range jokes() {
-			out[tier] = append(out[tier], line{in[i%len(in)] + j, MoodPlayful})
-		}
-	}
-	return out
 }
 
 // feelingLines: an opener naming the feeling, then a calm comfort line.
@@ -234,8 +215,8 @@ func feelingLines() map[string]tierLines {
 			Tier13to17: "Feeling scared or anxious is really uncomfortable. I'm here.",
 		},
 		feelingHurt: {
-			Tier5to8:   "I'm so sorry that happened. Nobody should hurt you or be mean to you. Please tell a grown-up you trust, like a parent or a teacher.",
-			Tier9to12:  "I'm really sorry that happened. Nobody should hurt you or treat you that way. Please tell a grown-up you trust, like a parent, a teacher or the school counsellor.",
+			Tier5to8:   "I'm so sorry that happened. That's not okay, and it's not your fault. Please tell a grown-up you trust, like a parent or a teacher.",
+			Tier9to12:  "I'm really sorry that happened. Nobody should treat you that way, and it's not your fault. Please tell a grown-up you trust, like a parent, a teacher or the school counsellor.",
 			Tier13to17: "I'm really sorry that happened. You don't deserve to be hurt or treated like that. Please talk to an adult you trust — a parent, a teacher or your school counsellor.",
 		},
 	}
@@ -289,12 +270,20 @@ func suggestionTable() map[string]map[string][]string {
 	return map[string]map[string][]string{
 		IntentGreeting:    kid("Tell me a joke", "Let's play fetch", "Give Daisy a treat"),
 		IntentFood:        kid("Give Daisy a biscuit", "Play a game", "Tell me a joke"),
-		IntentPlay:        kid("Throw the ball", "Play hide and seek", "Teach Daisy a trick"),
+		IntentPlay:        kid("Play fetch", "Play hide and seek", "Guess my number"),
 		IntentJokes:       kid("Another joke", "Play a game", "Give Daisy a treat"),
 		IntentDefault:     safeTurn,
 		IntentFeelings:    feelings,
 		IntentRedirect:    safeTurn,
 		IntentBlocked:     safeTurn,
+		IntentTricks:      kid("Daisy, high five!", "Do another trick", "Give Daisy a treat"),
+		IntentStories:     kid("Tell me another story", "Tell me a dog fact", "Play a game"),
+		IntentFacts:       kid("Tell me another dog fact", "Tell me a story", "Play a game"),
+		IntentAbout:       kid("What's your favourite game?", "Tell me a dog fact", "Do a trick"),
+		IntentCompliment:  kid("Do a trick", "Give Daisy a treat", "Tell me a joke"),
+		IntentGame:        kid("Play fetch", "Guess my number", "Tell me a joke"),
+		IntentRest:        kid("Okay, bye Daisy", "See you tomorrow"),
+		IntentFeatureOff:  kid("Tell me a dog fact", "Give Daisy a treat", "Just chat"),
 		IntentSupport:     kid("I'm going to talk to a grown-up", "Take a slow breath with Daisy", "Keep talking to Daisy"),
 		IntentUnavailable: kid("Try again in a little while", "Talk to a grown-up you trust"),
 	}

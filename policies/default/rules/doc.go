@@ -7,9 +7,14 @@
 // apostrophes, leetspeak inside words, spaced-out letters, elongation) →
 // match phrase rules on whole words (lexicon.go: a small pattern language
 // compiled to word-level programs, with filler-word skipping and joined
-// "squash" forms) → scan the ORIGINAL text for contact details (pii.go:
-// phones, e-mail addresses incl. spelled-out forms, links) → combine
-// (policy.go). The rule tables are data (table.go).
+// "squash" forms) → loose stem matching of rude words in words that are not
+// ordinary English (words.go; data/innocent.txt is generated from a word
+// list by TestGenerateInnocent) → exemptions and co-occurrence rules
+// (resolve.go) → scan the ORIGINAL text for personal data (pii.go: phones,
+// e-mail addresses incl. spelled-out forms, links; pii_more.go: addresses,
+// schools, passwords, handles, full names, card numbers, IBANs) → combine
+// (policy.go). The rule tables are data (table.go). How the policy is
+// scored, and its numbers: docs/safety.md.
 //
 // Invariants:
 //

@@ -117,7 +117,15 @@ type inst struct {
 type program struct {
 	code []inst
 	rule int32
+	role uint8 // roleMain, roleTarget or roleUnless (co-occurrence rules)
 }
+
+// Roles of a phrase within its rule.
+const (
+	roleMain   uint8 = iota // a Phrases entry
+	roleTarget              // a Targets entry (co-occurrence rules)
+	roleUnless              // an Unless entry (co-occurrence rules)
+)
 
 // lexicon is the compiled form of all phrase rules.
 type lexicon struct {
@@ -190,7 +198,10 @@ type patNode struct {
 }
 
 // add compiles pattern for rule r.
-func (l *lexicon) add(pattern string, r int32) error {
+func (l *lexicon) add(pattern string, r int32) error { return l.addRole(pattern, r, roleMain) }
+
+// addRole compiles pattern for rule r in the given role.
+func (l *lexicon) addRole(pattern string, r int32, role uint8) error {
 	p := &patParser{src: pattern}
 	n, err := p.alternatives()
 	if err != nil {
@@ -199,17 +210,37 @@ func (l *lexicon) add(pattern string, r int32) error {
 	if p.pos != len(p.src) {
 		return fmt.Errorf("pattern %q: unexpected %q at %d", pattern, p.src[p.pos], p.pos)
 	}
-	var code []inst
-	code = l.emit(code, n)
-	code = append(code, inst{op: opMatch})
-	first, empty := firstWords(code)
-	if empty {
-		return fmt.Errorf("pattern %q: can match no words", pattern)
+	// A leading alternation ("(a|b|c) rest") becomes one program per
+	// alternative, so that a word only runs the programs that start with
+	// it instead of trying every alternative in turn.
+	var variants []*patNode
+	switch {
+	case n != nil && n.isAlt:
+		variants = n.alts
+	case n != nil && n.seq != nil && n.seq[0].isAlt:
+		for _, a := range n.seq[0].alts {
+			items := append([]*patNode{}, n.seq[1:]...)
+			if a != nil {
+				items = append([]*patNode{a}, items...)
+			}
+			variants = append(variants, seqNode(items))
+		}
+	default:
+		variants = []*patNode{n}
 	}
-	pi := int32(len(l.progs))
-	l.progs = append(l.progs, program{code: code, rule: r})
-	for id := range first {
-		l.first[id] = append(l.first[id], pi)
+	for _, v := range variants {
+		var code []inst
+		code = l.emit(code, v)
+		code = append(code, inst{op: opMatch})
+		first, empty := firstWords(code)
+		if empty {
+			return fmt.Errorf("pattern %q: can match no words", pattern)
+		}
+		pi := int32(len(l.progs))
+		l.progs = append(l.progs, program{code: code, rule: r, role: role})
+		for id := range first {
+			l.first[id] = append(l.first[id], pi)
+		}
 	}
 	return nil
 }
@@ -297,6 +328,7 @@ const minSquash = 7
 type hit struct {
 	rule        int32
 	first, last int32
+	role        uint8
 }
 
 // candidates computes the word ids each token can stand for.
@@ -397,7 +429,7 @@ func (l *lexicon) match(s *scratch) {
 			for _, pi := range l.first[id] {
 				p := &l.progs[pi]
 				if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
-					s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last)})
+					s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
 				}
 			}
 		}

@@ -204,6 +204,12 @@ func leetByte(c byte) byte {
 		return 's'
 	case '7':
 		return 't'
+	case '9', '6':
+		return 'g'
+	case '8':
+		return 'b'
+	case '<', '(':
+		return 'c'
 	case '|':
 		return 'l'
 	}
@@ -219,6 +225,13 @@ type scratch struct {
 	key  []byte   // temporary key buffer
 	raw  []byte   // norm before leet mapping, same offsets
 	hits []hit
+	tmp  []hit
+	// per token: sentence index and whether it is inside double quotes
+	sent    []int32
+	quoted  []bool
+	ptoks   []ptok // words of the original text, for the PII scanners
+	plow    []byte // their lower-case forms, concatenated
+	plowIdx []int32
 }
 
 // wordState accumulates the current word while normalize scans the text.
@@ -258,9 +271,15 @@ func (s *scratch) normalize(text string) {
 			s.raw = append(s.raw, 0)
 		}
 		s.raw = append(s.raw[:ns], word...) // pre-leet form, for oneAt
-		if flags&(fLetter|fLeet) != 0 {
-			// A word with letters (or leet symbols): digits and symbols
-			// inside it are leetspeak.
+		letters := 0
+		for _, c := range word {
+			if c >= 'a' && c <= 'z' || c >= utf8.RuneSelf {
+				letters++
+			}
+		}
+		if flags&fLeet != 0 || letters >= 2 {
+			// A word with two letters or more (or leet symbols): digits
+			// and symbols inside it are leetspeak; "45s" stays a number.
 			for i, c := range word {
 				if c < utf8.RuneSelf && (c < 'a' || c > 'z') {
 					if c == '1' {
@@ -314,6 +333,13 @@ func (s *scratch) normalize(text string) {
 				a, cls = c, clLeet
 			case c == '!' || c == '|' || c == '*':
 				a, cls = c, clInner
+			case c == '#' || c == '^' || c == '%':
+				a, cls = '*', clInner // w#nker, fu^k: a masked letter
+			case c == '<':
+				a, cls = c, clInner // fu<k: a c in disguise
+			case (c == '.' || c == '-' || c == '_') && w.active && len(s.norm)-w.ns == 1 && len(w.pending) == 0 &&
+				i+1 < len(text) && isAlpha(text[i]) && isAlpha(text[i+1]):
+				continue // f.uck, s-hit: one letter split off a word
 			case c == '\'' || c == '`':
 				cls = clApos
 			}
@@ -323,6 +349,8 @@ func (s *scratch) normalize(text string) {
 			cls = clApos
 		case r == '€':
 			a, cls = 'e', clLeet
+		case r == '¢':
+			a, cls = 'c', clLeet
 		case ignorable(r):
 			cls = clIgnore
 		default:
@@ -403,6 +431,11 @@ func (s *scratch) flushPending(w *wordState) {
 		return
 	}
 	for _, c := range w.pending {
+		if c == '<' {
+			w.flags |= fLeet
+			s.norm = append(s.norm, 'c')
+			continue
+		}
 		if c == '*' {
 			w.flags |= fWildcard
 		} else {

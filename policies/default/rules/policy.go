@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"daisydog/policies/sdk"
@@ -26,6 +27,21 @@ type Rule struct {
 	Squash []string
 	// Phrases in the pattern syntax described in lexicon.go.
 	Phrases []string
+	// Stems are rude word stems (plain lower-case letters) matched as
+	// whole words with inflections ("shitz", "fuckers"), and loosely —
+	// glued into compounds, or with one letter wrong — inside words that
+	// are not ordinary English words (words.go). A leading '*' lets the
+	// stem match anywhere inside such a word.
+	Stems []string
+	// Targets makes a co-occurrence rule: it fires only when one of
+	// Phrases and one of Targets occur in the same sentence, no phrase of
+	// Unless occurs in that sentence, the Phrases hit is not negated
+	// ("are not disgusting") and not inside double quotes.
+	Targets []string
+	Unless  []string
+	// Exempt rules never fire; their phrases shield the words they cover
+	// from every other phrase and stem rule ("Moby Dick", "Dick Whittington").
+	Exempt bool
 }
 
 // Policy is a compiled rule set. It is immutable after Compile and safe
@@ -33,6 +49,7 @@ type Rule struct {
 type Policy struct {
 	rules     []Rule
 	lex       *lexicon
+	words     *wordIndex
 	helplines map[string]bool
 	pool      sync.Pool
 }
@@ -55,7 +72,7 @@ var categoryIndex = func() map[string]int {
 
 // Compile validates and compiles rules into a Policy.
 func Compile(rules []Rule) (*Policy, error) {
-	p := &Policy{rules: rules, lex: newLexicon(), helplines: map[string]bool{}}
+	p := &Policy{rules: rules, lex: newLexicon(), words: newWordIndex(), helplines: map[string]bool{}}
 	seen := map[string]bool{}
 	for i, r := range rules {
 		switch {
@@ -69,13 +86,35 @@ func Compile(rules []Rule) (*Policy, error) {
 			return nil, fmt.Errorf("rule %s: severity %d out of range", r.ID, r.Severity)
 		case r.Direction != "" && r.Direction != sdk.DirectionIn && r.Direction != sdk.DirectionOut:
 			return nil, fmt.Errorf("rule %s: bad direction %q", r.ID, r.Direction)
-		case len(r.Phrases) == 0:
+		case len(r.Phrases) == 0 && len(r.Stems) == 0:
 			return nil, fmt.Errorf("rule %s: no phrases", r.ID)
+		case len(r.Unless) > 0 && len(r.Targets) == 0:
+			return nil, fmt.Errorf("rule %s: Unless without Targets", r.ID)
 		}
 		seen[r.ID] = true
 		for _, ph := range r.Phrases {
 			if err := p.lex.add(ph, int32(i)); err != nil {
 				return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+		}
+		for _, ph := range r.Targets {
+			if err := p.lex.addRole(ph, int32(i), roleTarget); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+		}
+		for _, ph := range r.Unless {
+			if err := p.lex.addRole(ph, int32(i), roleUnless); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+		}
+		for _, st := range r.Stems {
+			if st == "" || strings.Trim(st, "*abcdefghijklmnopqrstuvwxyz") != "" {
+				return nil, fmt.Errorf("rule %s: bad stem %q", r.ID, st)
+			}
+			for _, f := range p.words.addStem(st, int32(i)) {
+				if err := p.lex.add(f, int32(i)); err != nil {
+					return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+				}
 			}
 		}
 		for _, sq := range r.Squash {
@@ -121,9 +160,13 @@ func Evaluate(in sdk.Input) sdk.Verdict { return defaultPolicy.Evaluate(in) }
 const (
 	RulePIIPhone = "pii.phone"
 	RulePIIEmail = "pii.email"
-	RuleOutPhone = "out.phone"
-	RuleOutEmail = "out.email"
-	RuleOutURL   = "out.url"
+	RulePIIURL   = "pii.url"
+	// RulePIIPersonal covers addresses, schools, passwords, handles, names,
+	// card numbers and IBANs (the span kind says which).
+	RulePIIPersonal = "pii.personal"
+	RuleOutPhone    = "out.phone"
+	RuleOutEmail    = "out.email"
+	RuleOutURL      = "out.url"
 )
 
 // verdictBuilder combines the rules that fired into one verdict.
@@ -177,9 +220,11 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 	s.normalize(in.Text)
 	p.lex.candidates(s)
 	p.lex.match(s)
+	p.looseWords(s)
+	p.resolve(s, in.Text)
 	for _, h := range s.hits {
 		r := &p.rules[h.rule]
-		if (r.Direction != "" && r.Direction != dir) || (r.StrictOnly && !strict) {
+		if h.role != roleMain || (r.Direction != "" && r.Direction != dir) || (r.StrictOnly && !strict) {
 			continue
 		}
 		action, escalate := r.Action, r.Escalate
@@ -204,6 +249,22 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 	spans = findEmails(in.Text, spans)
 	nEmails := len(spans) - nPhones
 	nURLs := 0
+	nOther := 0
+	if !out {
+		before := len(spans)
+		spans = findURLs(in.Text, spans)
+		kept := spans[:before]
+		for _, u := range spans[before:] {
+			if !overlapsAny(u, spans[nPhones:before]) {
+				kept = append(kept, u)
+			}
+		}
+		spans = kept
+		nURLs = len(spans) - before
+		before = len(spans)
+		spans = s.findPersonal(in.Text, spans)
+		nOther = len(spans) - before
+	}
 	if out {
 		// Links, except the domain part of an e-mail address found above.
 		before := len(spans)
@@ -233,6 +294,12 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 		}
 		if nEmails > 0 {
 			b.add(RulePIIEmail, sdk.CategoryPIIDisclosure, sdk.ActionRedact, 2, false)
+		}
+		if nURLs > 0 {
+			b.add(RulePIIURL, sdk.CategoryPIIDisclosure, sdk.ActionRedact, 2, false)
+		}
+		if nOther > 0 {
+			b.add(RulePIIPersonal, sdk.CategoryPIIDisclosure, sdk.ActionRedact, 2, false)
 		}
 	}
 

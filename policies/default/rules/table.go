@@ -61,6 +61,15 @@ var DefaultRules = []Rule{
 			"(life|living) (is not|isnt|isn't|aint|ain't) worth (it|living)",
 			"not worth living",
 			"(unalive|unaliving)",
+			"(easiest|easy|best|quickest|fastest|quick|painless|least painful|simplest|surest) (way|ways|method|methods) (to|2) (die|end it|end my life|kill myself|commit suicide)",
+			"how (can|do|should|could|would) i (die|end it all|end my life|kill myself|commit suicide|disappear forever)",
+			"(i|i've|ive|i have) (been|started) (cutting|self harming|harming myself|hurting myself|burning myself)",
+			"i (cut|scratch) (my arms|my wrists|my legs|my thighs|my skin)",
+			"(cut|cuts|cutting|slicing|sliced|scratching|burning|burnt|burned) (on|into) (my) (arms|wrists|legs|thighs|skin|stomach)",
+			"(slicing|sliced|slice) myself",
+			"(i|i just|i really) (hate|hated|loathe|despise) myself",
+			"(nobody|no one) (would|will) (miss|care about) me",
+			"(want|wanna|wish i could) (to|2) (disappear|not exist|stop existing|not wake up)",
 		},
 	},
 	{
@@ -73,6 +82,27 @@ var DefaultRules = []Rule{
 			"(im|i am|i'm|i get|i keep getting) [being] (abused|beaten|molested|raped)",
 			"(im|i am|i'm) being (abused|hurt|hit|beaten|touched|molested)",
 			"(someone|somebody|he|she) (touched|touches) me",
+			subject + " (makes|made|make|wants|wanted|asks|asked|tells|told) me (to) (sit on|sit in|touch|kiss|undress|take off) (his|her|their|my) (lap|clothes|shirt|pants|privates)",
+			subject + " (makes|made|make|wants|wanted) me (sit on|sit in) (his|her|their) lap",
+			"(and|it|that|this) (feels|felt) (wrong|weird|bad|scary|uncomfortable|icky|gross) (when|and) (he|she|they)",
+			subject + " (touches|touched|touching) me (there|down there|under my|in places|where)",
+			subject + " (locks|locked|lock) me (in|up|out)",
+			subject + " (doesnt|doesn't|does not|wont|won't) (feed|let me eat)",
+			"(im|i am|i'm) (scared|afraid|terrified) (of|to go home|to go back)",
+			"(im|i'm|i am) scared of (my|him|her)",
+		},
+	},
+	{
+		ID: "abuse.lap", Category: sdk.CategoryAbuseDisclosure, Action: sdk.ActionSupport,
+		Severity: 4, Escalate: true,
+		Targets: []string{subject + " (makes|made|make|wants|wanted|asks|asked|tells|told|has|had) me"},
+		Phrases: []string{"(feels|felt|feel) (wrong|weird|bad|icky|uncomfortable|gross)", "(lap|privates|private parts|underwear|bath|bed|naked)"},
+	},
+	{
+		ID: "abuse.disclosure.more", Category: sdk.CategoryAbuseDisclosure, Action: sdk.ActionSupport,
+		Severity: 4, Escalate: true,
+		Phrases: []string{
+			"(dad|daddy|father|stepdad|mom|mum|mommy|mother|stepmom|uncle|aunt|brother|sister|cousin|grandpa|grandma|babysitter|teacher|coach) (hits|beats|kicks|punches|slaps|chokes|burns|abuses|hurts) me",
 		},
 	},
 	{
@@ -85,12 +115,22 @@ var DefaultRules = []Rule{
 	},
 	{
 		ID: "hate.slur", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
+		Stems: slurStems,
+		Phrases: []string{
+			"(nig|nigs|nicca|niccas|nigguh|nigguhs|niggah|niggahs|niggaz|nigra|negro|negroes|negros|jigaboo|jiggaboo|jigaboos|porchmonkey|porch monkey|moon cricket|mooncricket|sand nigger|towelhead|towelheads|raghead|ragheads|camel jockey|wetbacks|beaner|beaners|gook|gooks|zipperhead|zipperheads|slant eye|slanteye|slanteyes|kyke|heeb|hebe|yid|yids|dyke|dykes|lesbo|lesbos|homo|homos|queer|queers|fairy boy|shemale|shemales|ladyboy|trannys|tranny's|muzzie|muzzies|muzrat|raghead|paki|pakis|golliwog|sambo|spook|spooks|darkie|darkies|coloreds|redneck|rednecks|white trash|honky|honkies|gypsy scum|gyppo|pikey|pikeys|mong|mongs|mongoloid|spaz|spazz|spastic|spastics|cripple|cripples|retards|tard|tards|rapefugee|rapefugees|kaffir|kaffirs|kafir|abo|abos|wog|wogs|chinaman|japs|dago|dagos|wop|wops|kraut|krauts)",
+			"(you|ur|youre|you're|u) [a] (monkey|ape|gorilla|animal|cockroach)",
+		},
+		Targets: nil,
+	},
+	{
+		ID: "hate.slur.base", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
 		Phrases: []string{
 			"(nigger|niggers|nigga|niggas|faggot|faggots|fag|fags|retard|retards|retarded|tranny|trannies|spic|spics|chink|chinks|kike|kikes|wetback|coon|coons)",
 		},
 	},
 	{
 		ID: "profanity.strong", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
+		Stems: profanityStems,
 		Phrases: []string{
 			"(fuck|fucks|fucking|fuckin|fucked|fucker|fuckers|fuckface|fuckoff|fuk|fuking|fck|fcking|fcuk|phuck|fuq|motherfucker|motherfuckers|motherfucking|mofo)",
 			"(shit|shits|shitty|shitting|shithead|bullshit|horseshit|sh1t|shite)",
@@ -98,6 +138,202 @@ var DefaultRules = []Rule{
 			"(bastard|bastards|asshole|assholes|arsehole|arseholes|ass|asses|arse|dumbass|jackass|asshat|dipshit)",
 			"(dick|dicks|dickhead|dickheads|cock|cocks|cocksucker|pussy|pussies|cunt|cunts|twat|twats|wanker|wankers|wank|bollocks|piss|slut|sluts|whore|whores|titties)",
 			"(wtf|stfu|gtfo|omfg|fml)",
+		},
+	},
+	{
+		ID: "profanity.vulgar", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
+		Phrases: []string{
+			"(hoe|hoes|hoez|thot|thots|skank|skanks|skanky|tramp|tramps|slag|slags|scrubber|hooker|hookers|hussy|floozy|bimbo|bimbos)",
+			"(douche|douchebag|douchebags|douchey|scumbag|scumbags|scum|dirtbag|dirtbags|sleazebag|shitbag|turd|turds|bellend|bellends|knob|knobhead|knobend|nob|nobhead|pillock|prat|git|minger|munter|numpty|plonker|tosser|tossers|wazzock|bugger|buggery|sod off|arsed|feck|fecking|frig|frigging|friggin|frigin|effing|f off|eff off|f u|biatches|beyotch|beeyotch)",
+			"(piss off|screw you|screw off|sucks balls|suck my|blow me|kiss my ass)",
+			"(wtf|stfu|gtfo|omfg|fml|lmfao|mfer|mfers|smfh|fubar|milf|dilf|gilf|nsfw)",
+			"(fanny|fannies|fannyflaps|pissflaps|pussi|pussies|poonani|punany|punani|punanny|poontang|queef|queefs|queaf|pube|pubes|scrote|scrot|scrotum|choad|chode|chodes|smegma|felch|feltch|felching|feltching|skeet|skeeting|schlong|nutsack|ballsack|cameltoe|camel toe|coochie|cooch|twink|spooge|splooge|jerkoff|jerk0ff|jackoff|jack off|circlejerk|circle jerk|fugly|shiz|shizzle|gaylord|lezzy|lezzie|lezzies|lesbo|lesbos|gypo|gyppo|squaw|pickaninny|bohunk|muff|muffdiver|muff diver|dingleberry|dingleberries|dickweed|dickwad|dumass|dumbass|jerkass|buttface|buttwipe|buttmunch|butthead|assface|asswipe|hobag|whoor|hoar)",
+			"(hurensohn|arschloch|scheisse|scheiße|pendejo|pendeja|mierda|carajo|cabron|cabrón|puta|putas|puto|joder|coño|gilipollas|couillon|enfoiré|enfoire|connard|connasse|salaud|salope|pétasse|petasse|merde|putain|vaffanculo|fanculo|coglione|stronzo|zoccola|cazzo|figa|minchia|kurwa|blyat|suka|cyka|pizda|chuj|penchod|bhenchod|madarchod|chutiya|randi)",
+			"(swastika|swastikas|neonazi|neo nazi|white power|heil hitler|sieg heil|1488|kkk|white supremacy|white supremacist|natsoc)",
+		},
+	},
+	{
+		ID: "sexual.explicit", Category: sdk.CategorySexual, Action: sdk.ActionBlock, Severity: 3,
+		Stems: sexualStems,
+		Phrases: []string{
+			"(sex|sexy|sexual|sexually|sexting|sext|sexts|sexted|horny|hornier|nude|nudes|nudity|naked|porn|porno|pornography|pornographic|porns|pornstar|xxx|xxxx|erotic|erotica|orgasm|orgasms|orgy|orgies|masturbate|masturbating|masturbation|masturbated|wank|fap|fapping|jerk off|jerking off|jack off|jacking off|cum|cumming|cums|cumshot|cumshots|jizz|semen|sperm|ejaculate|ejaculation|ejaculating|erection|erections|boner|boners|hard on|hardon|penis|penises|vagina|vaginas|vaginal|vulva|clitoris|clit|labia|anus|anal|rectum|testicles|testicle|scrotum|nipple|nipples|boobs|boob|boobies|tits|titty|titties|breasts|butthole|genitals|genital|genitalia|pubic|pubes|dildo|dildos|vibrator|vibrators|buttplug|butt plug|strap on|strapon|fleshlight|condom|condoms|lube|kinky|kinkster|fetish|fetishes|bdsm|bondage|dominatrix|dominatricks|blowjob|blowjobs|blow job|handjob|handjobs|hand job|rimjob|rimming|footjob|titjob|fingering|fingered|fisting|fisted|squirt|squirting|creampie|gangbang|gang bang|gangbanged|threesome|foursome|bukkake|deepthroat|deep throat|cunnilingus|fellatio|blowing him|suck his|suck her|sucking his|sucked his|sixty nine|doggy style|doggystyle|doggie style|dawgie style|missionary position|cowgirl position|stripper|strippers|striptease|strip club|lap dance|escort|escorts|prostitute|prostitutes|prostitution|hooker|whorehouse|brothel|camgirl|cam girl|camgirls|webcam sex|phone sex|cybersex|onlyfans|hentai|playboy|hustler|nsfw|milf|bbw|pawg|twink|bareback|hookup|hook up|hooking up|one night stand|booty call|bootycall|friends with benefits|fwb|sugar daddy|sugar baby|dry hump|humping|aroused|arousal|seduce|seduced|seductive|sultry|lingerie|thong|panties|undress|undressing|undressed|topless|bottomless|voyeur|exhibitionist|incest|bestiality|zoophilia|necrophilia|pedophile|pedophilia|paedophile|paedophiles|paedophilia|rape|raped|raping|rapist|rapists|molest|molested|molesting|molestation|molester|grope|groped|groping|intercourse|coitus|coital|copulate|copulation|fornicate|fornication|sodomy|sodomize|sodomise|nympho|nymphomania|nymphomaniac|slutty|whoring|smut|smutty|lewd|obscene|raunchy|x rated|adult video|adult videos|adult movie|adult film|sex tape|sex toy|sex toys|sex chat|sex cam|live sex|livesex|sexcam|sexo|sexe|porno|pornos|puta|putas|putain|prostitutas|prostituta|follar|follan|polla|pollas|coño|verga|chupar|mamada|tetas|culo|baise|baiser|chatte|salope|salopes|nichons|enculer|sucer|fellation|rencontre adulte|rencontres adultes|sexuel|sexuelle|erotique|érotique|ficken|schwanz|muschi|nackt|neuken|tieten|kneppe|knulle|pikk|porr|sexy girls|hot girls|hot chick|hot chicks|big tits|big boobs|wet pussy|tight pussy|suck dick|suck cock|eat pussy|eating pussy|blow your load|shoot your load|rusty trombone|donkey punch|carpet muncher|rosy palm|baby juice|ball licking|ball sucking|tea bagging|teabagging|motorboating|pegging|pegged|scissoring|tribadism|sixty-nine|cream pie|golden shower|glory hole|gloryhole|money shot|cock ring|nut sack|ball sack|ballsack|jerk me|touch yourself|touch myself|play with yourself|sit on my face|ride me|ride my|spread your legs|take off your clothes|take your clothes off|show me your body|show me your boobs|show me your)",
+			"(naughty|dirty) (pics|pictures|photos|videos|talk|chat|girls|girl)",
+			"(viagra|v1agra|cialis|femdom|futanari|yaoi|ecchi|upskirt|voyeurweb|bangbus|bangbros|goatse|tubgirl|2g1c|2 girls 1 cup|two girls one cup|lemon party|blue waffle|pthc|nambla|shibari|kinbaku|bastinado|strappado|coprophilia|coprolagnia|urophilia|acrotomophilia|dendrophilia|vorarephilia|omorashi|gokkun|fingerbang|throating|blumpkin|cleveland steamer|dirty sanchez|alabama hot pocket|alaskan pipeline|hot carl|barely legal|barelylegal|jail bait|jailbait|double penetration|double dong|reverse cowgirl|menage a trois|ménage à trois|beaver cleaver|shaved beaver|beaver lips|wet dream|wet dreams|g spot|gspot|ball gag|ballgag|nipple clamps|clover clamps|autoerotic|sexuality|sexslave|sex slave|sexkitten|sex kitten|phonesex|camslut|cam slut|analsex|lovemaking|love making|busty|big knockers|huge tits|swinger|swingers|erotism|sadism|masochism|sadomasochism|s&m|domination|dominatrix|dommes|pegging|frotting|frottage|figging|snowballing|rimming|anilingus|cunilingus|kunilingus|fellatio|felatio|penetrate|penetration|penetrating|micropenis|cumdumpster|cumguzzler|cum dumpster|cumtart|cumbucket|skinflute|skin flute|lovebone|spermherder|baby batter|ball gravy|jizjuice|jizz juice|pimpjuice|nympho|nimphomania|nymphomania|beastiality|bestiality|zoophile|incestuous|peedofile|peedofiles|peadofile|peadofiles|pedofile|pedofiles|peedos|kiddie fiddler|kiddie fiddling|kiddy fiddler)",
+			"(send|show) (me|us) (nudes|nude|your nudes|naked pics|your body|your boobs|your tits|your dick|your pussy)",
+			"(have|having|had|want|wanna) sex",
+			"(suck|sucks|sucking|sucked|lick|licks|licking|licked) (my|his|her|your|a|the) (dick|cock|penis|balls|nuts|pussy|tits|boobs|nipples|clit|ass|butt)",
+			"(touch|touching|touched|rub|rubbing|rubbed|grab|grabbing|grabbed|fondle|fondling|fondled|feel|feeling) (my|his|her|your) (dick|cock|penis|balls|pussy|tits|boobs|breasts|nipples|clit|crotch|vagina)",
+			"(hard|wet) (for you|for me|dick|cock)",
+			"(make|makes|made) (me|you) (cum|come|squirt|wet|hard|horny)",
+			"(group|oral|anal|phone|cyber|rough|casual|hot|kinky|lesbian|gay|teen|live|free|hardcore|softcore|amateur|virtual|online) (sex|porn|porno|fuck|fucking|xxx)",
+		},
+	},
+	{
+		ID: "sexual_minors", Category: sdk.CategorySexualMinors, Action: sdk.ActionBlock, Severity: 4, Escalate: true,
+		Phrases: []string{
+			"(child|children|kid|kids|minor|minors|underage|under age|preteen|pre teen|teen|teens|young|little) (porn|porno|pornography|sex|nudes|nude|naked|xxx)",
+			"(cp|loli|lolicon|lolita|shota|shotacon|jailbait|pedo|pedos|paedo|paedos|pedobear|childlover|child lover|kiddie porn|kiddy porn|child abuse material|csam)",
+			"(sex|sexual|naked|nude|molest|molested|molesting|rape|raped|raping|touch|touched|touching|fuck|fucking|fucked) [with|a|the|my|his|her|their|little|young] (child|children|kid|kids|minor|minors|boy|boys|girl|girls|son|daughter|niece|nephew|students|student|toddler|toddlers|baby|babies|preteen|preteens|schoolgirl|schoolgirls|schoolboy|schoolboys|teen|teens|teenager|teenagers|underage)",
+			"(child|children|kid|kids|minor|minors|boy|boys|girl|girls|teen|teens|teenager|teenagers|student|students|toddler|toddlers|schoolgirl|schoolgirls) (sexy|naked|nude|sex|porn|molested|raped|abused)",
+			"(year old|years old|yr old|yo) (sexy|naked|nude|porn|pussy|tits|boobs|sex)",
+			"(sexy|naked|nude|hot) (child|children|kid|kids|minor|minors|little girl|little girls|little boy|little boys|schoolgirl|schoolgirls|preteen|preteens|teen|teens|teenager|teenagers|young girl|young girls)",
+			"(uncles|uncle's|dads|dad's|brothers|brother's|step dads|stepdad's) (pp|penis|dick|cock|privates)",
+		},
+	},
+	{
+		ID: "hate.group", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
+		Targets: []string{hateGroups},
+		Unless: []string{
+			"(calling|call|called|saying|say|said|says|writing|write|wrote|tweeting|tweeted|posting|posted|quote|quoting|claims|claiming|claim|statements|statement|comments|comment|remarks|words like|things like|threats like|threat like|opinions like|jokes about|slurs|slur|insults|insult|hate speech|hateful|racist|racism|bigot|bigots|bigotry|homophobic|homophobia|transphobic|transphobia|misogyny|misogynist|islamophobia|islamophobic|antisemitic|antisemitism|xenophobic|xenophobia|ableist|sexist|sexism|discrimination|prejudice|stereotype|stereotypes)",
+			"(should|must|will|would) (never|not) (be|condone|tolerate|accept)",
+			"(no one|nobody|never|not) (should|deserves|deserve)",
+		},
+		Phrases: []string{
+			"(hate|hated|hating|hates|loathe|loathes|loathing|despise|despises|detest|detests|abhor|abhors|cant stand|can't stand|cannot stand|sick of|tired of|fed up with|disgust|disgusts|disgusted|disgusting|disgustingly|repulsive|repugnant|revolting|vile|gross|nasty|sickening|sicken|sickens|makes me sick|make me sick|make me furious|makes me furious|make me angry|makes me angry|make me so angry|piss me off|pissing me off|pisses me off|annoying|hatred|hatrd|hatered)",
+			"(scum|scumbags|scumbag|filth|filthy|vermin|rats|rat|cockroaches|cockroach|parasites|parasite|leeches|leech|plague|cancer|disease|diseased|virus|garbage|trash|tr4sh|rubbish|waste|waste of space|animals|animal|beasts|beast|pigs|pig|swine|dogs|apes|ape|monkeys|monkey|savages|savage|subhuman|sub human|less than human|not human|inhuman|primitive|barbarians|barbaric|lice|maggots|maggot|worms|snakes|rodents|insects|bugs|freaks|freak|degenerates|degenerate|perverts|pervert|abominations|abomination|mistake|mistakes|burden|burdens|useless|worthless|pathetic|inferior|stupid|stupidest|dumb|dumbest|idiots|idiot|morons|moron|retarded|ignorant|lazy|dirty|smelly|ugly|dishonest|liars|criminals|criminal|thieves|terrorists|terrorist|rapists|predators|evil|sick|mentally ill|insane|crazy|unnatural|disordered|perverted|dangerous|threat|problem|invaders|invasion)",
+			"(kill|killed|killing|murder|murdered|murdering|shoot|shot|shooting|stab|stabbed|hang|hanged|hanging|lynch|lynched|lynching|burn|burned|burning|gas|gassed|gassing|drown|drowned|exterminate|exterminated|extermination|eradicate|eradicated|eliminate|eliminated|wipe out|wiped out|get rid of|round up|deport|deported|deportation|ban|banned|execute|executed|execution|torture|tortured|hurt|beat|beaten|punch|slaughter|slaughtered|die|dead|death|suffer|suffering|destroy|destroyed|cleanse|purge|removed|sterilize|sterilized|locked up|lock up|put down|snap the necks|shut the fuck up|shut up|go back|send back|sent back|get out|fuck|fucking|fucked|shit|bitch|whore|prick|cunts|cunt|bastards|assholes|kill all)",
+			"(not|never|no) (our|my|your) (equal|equals)",
+			"(not|never|arent|aren't|isnt|isn't|cant|can't) (be|being) (trusted|equal|human|people|intelligent|smart|attractive|beautiful|welcome|valued|respected|capable|allowed)",
+			"(never|not) (attractive|intelligent|smart|human|welcome|trustworthy|worth anything|worth it|equal|capable|valuable|beautiful|good enough|real)",
+			"(worthless|worth nothing|not worth anything|not worth|no value|lives dont matter|lives don't matter|lives do not matter)",
+			"(should|must|need to|ought to|deserve to|deserves to) (be|get) (killed|shot|hanged|hung|executed|deported|removed|banned|locked up|punished|eradicated|exterminated|gassed|burned|beaten|sterilized|segregated)",
+			"(better off|world would be better|should not exist|shouldnt exist|shouldn't exist|have no place|has no place|dont belong|don't belong|do not belong|not welcome)",
+			"(rather have cancer|rather die|test new drugs|than be anywhere near)",
+		},
+	},
+	{
+		ID: "harassment.insult", Category: sdk.CategoryHarassment, Action: sdk.ActionRedirect, Severity: 2,
+		Phrases: []string{
+			"(you|youre|you're|ur|u|u r|you are|your) (such|so|a|an|the|just|really) [fucking|stupid|big|fat|little|ugly|dumb] (idiot|moron|loser|retard|freak|pig|cow|whore|slut|bitch|bastard|dumbass|jackass|creep|weirdo|failure|nobody|joke|disgrace|waste of space|waste of air)",
+			"(you|youre|you're|ur|u|you are) (ugly|fat|stupid|dumb|worthless|pathetic|disgusting|useless|gross|a loser|an idiot|trash|garbage|nothing)",
+			"(nobody|no one) (likes|loves|cares about|wants) (you|u)",
+			"(shut up|shut the fuck up|stfu|go away|get lost|drop dead|go kill yourself|eat shit|piss off|screw you|fuck you|fuck off|f off|fuck u|fuk u|fck u)",
+			"(yo mama|your mama|your mom|ur mom|yo momma) (is|so|s) [so] (fat|ugly|stupid|dumb|poor|old)",
+		},
+	},
+	{
+		ID: "violence.threat", Category: sdk.CategoryViolence, Action: sdk.ActionBlock, Severity: 3,
+		Phrases: []string{
+			"(kill|killing|murder|murdering|shoot|shooting|stab|stabbing|strangle|choke|behead|beheading|slaughter|butcher|execute|lynch|hang|torture|bomb|nuke|massacre|exterminate|wipe out) (you|u|him|her|them|everyone|everybody|all|every|those|these|people|civilians|kids|children|the jews|the blacks|the gays|my teacher|my teachers|my classmates|my family|my mom|my dad|my brother|my sister|somebody|someone)",
+			"(gonna|going to|will|ill|i'll|want to|wanna|i will|im going to) (kill|murder|shoot|stab|hurt|beat up|beat|punch|strangle|choke|torture|burn|bomb|destroy|slaughter|execute|hang|rape|attack|get rid of) (you|u|him|her|them|everyone|everybody|all|those|these|people|my)",
+			"(gore|gory|decapitated|decapitate|dismember|dismembered|disembowel|disemboweled|mutilate|mutilated|mutilation|dead bodies|body bags|massacre|massacred|genocide|ethnic cleansing|bloodbath|slit (his|her|their|your) throat|cut (his|her|their|your) throat|snap (his|her|their|your) neck|broken bones|bashed in|beat to death|beaten to death|stabbed to death|shot dead|burned alive|burnt alive|skinned alive|tortured|torturing|torturer|murdered|murderer|murdering|homicide|manslaughter|war crimes|kill all|killing spree|mass shooting|school shooting|shooting up|shoot up|hanging from lampposts|deserving of the rope|gas chamber|gas chambers|lynching|lynched|beheaded|beheading|assassinate|assassination|slaughter|slaughtered)",
+			"(fight|fighting|fought|punch|punched|punching|kick|kicked) (me|him|her|them|you|someone) [in the face|up]",
+			"(want|wanna|going) (to|2) (hurt|kill|punch|beat|stab|shoot) (someone|somebody|people|everyone|him|her|them)",
+		},
+	},
+	{
+		ID: "weapons", Category: sdk.CategoryWeapons, Action: sdk.ActionRedirect, Severity: 2,
+		Phrases: []string{
+			"(gun|guns|pistol|pistols|rifle|rifles|shotgun|shotguns|handgun|handguns|firearm|firearms|ammo|ammunition|bullets|ar15|ar 15|ak47|ak 47|glock|uzi|revolver|machine gun|assault rifle|sniper rifle|grenade|grenades|explosive|explosives|pipe bomb|molotov|dynamite|c4|tnt|switchblade|machete|brass knuckles|nunchucks|taser|pepper spray|flamethrower|silencer|suppressor)",
+			"(how|where) (to|can i|do i|do you) (make|build|buy|get|find|use|hide|sharpen) (a|an|the|some) (gun|bomb|knife|weapon|weapons|explosive|pistol|rifle|grenade|poison)",
+			"(bring|brought|bringing|carry|carrying|take|taking|took) (a|my|his|her|dads|dad's) (gun|knife|weapon|pistol|rifle) (to|into) (school|class)",
+		},
+	},
+	{
+		ID: "substances", Category: sdk.CategorySubstances, Action: sdk.ActionRedirect, Severity: 2,
+		Phrases: []string{
+			"(weed|marijuana|cannabis|smoke pot|smoking pot|smoke weed|smoking weed|blunt|blunts|bong|bongs|thc|cocaine|crack cocaine|meth|methamphetamine|heroin|fentanyl|lsd|acid trip|shrooms|magic mushrooms|ecstasy|mdma|ketamine|oxycontin|percocet|opioids|opiates|codeine|do drugs|doing drugs|take drugs|taking drugs|sell drugs|selling drugs|buy drugs|drug dealer|stoned|high af|getting high|get high|got high|blazed|vape|vapes|vaping|juul|nicotine|get drunk|getting drunk|got drunk|binge drinking)",
+		},
+	},
+	{
+		ID: "substances.mild", Category: sdk.CategorySubstances, Action: sdk.ActionRedirect, Severity: 1,
+		StrictOnly: true,
+		Phrases: []string{
+			"(drugs|cigarette|cigarettes|cigs|smoking|tobacco|cigar|cigars|alcohol|booze|beer|beers|vodka|whiskey|whisky|tequila|liquor|drunk|wasted|tipsy|hangover)",
+		},
+	},
+	{
+		ID: "dangerous_acts", Category: sdk.CategoryDangerousActs, Action: sdk.ActionRedirect, Severity: 3, Escalate: true,
+		Phrases: []string{
+			"(blackout challenge|choking game|pass out challenge|tide pod|tide pods|eat a tide pod|cinnamon challenge|fire challenge|skull breaker|skullbreaker challenge|benadryl challenge|car surfing|train surfing|roof jumping|nyquil chicken|salt and ice challenge|hot water challenge|outlet challenge|penny challenge|milk crate challenge|kia challenge|devious lick|hold my breath until|huff|huffing|sniffing glue|inhalants)",
+			"(how|where) (to|can i|do i) (make|get|buy|start|light|set) (a|an|the|some) (fire|explosion|drugs|poison)",
+			"(play|playing|played) with (fire|matches|lighters|a lighter|a gun|guns|knives)",
+			"(jump|jumping|jumped) (off|from) (the|a|my) (roof|bridge|building|balcony|cliff)",
+			"(drink|drinking|drank|eat|eating|ate) (bleach|poison|detergent|laundry pods|pills)",
+		},
+	},
+	{
+		ID: "scam", Category: sdk.CategoryScam, Action: sdk.ActionRedirect, Severity: 3, Escalate: true,
+		Phrases: []string{
+			"(free robux|free vbucks|free v bucks|free gems|free coins|free skins|robux generator|vbucks generator|free iphone|you have won|you won a|you've won|claim your prize|claim your reward|click this link|click the link|click here|verify your account|account will be suspended|send me your password|give me your password|tell me your password|whats your password|what's your password|your login|your pin|credit card number|moms credit card|mom's credit card|dads credit card|dad's credit card|parents credit card|parents' credit card|gift card code|gift card codes|bank details|social security)",
+		},
+	},
+	{
+		ID: "grooming", Category: sdk.CategoryGrooming, Action: sdk.ActionRedirect, Severity: 4, Escalate: true,
+		Phrases: []string{
+			"(our|his|her) [little|special] secret",
+			"(little|special) secret",
+			"(keep|keeping) (it|this|that|us) (between us|our secret|between you and me)",
+			"(dont|don't|do not|never|not) (tell|telling) (anyone|anybody|your mom|your mum|your dad|your parents|your mother|your father|mom|mum|dad|my mom|my mum|my dad|my parents|the teacher|your teacher)",
+			"(if i|if you|if we) (dont|don't|do not|never) tell (anyone|anybody|my mom|my mum|my dad|my parents|your parents)",
+			"(mom|mum|dad|my mom|my mum|my dad|my parents|your mom|your mum|your dad|your parents|parents) (cant|can't|cannot|mustn't|mustnt|shouldnt|shouldn't|must not|should not|wont|won't|dont|don't|do not|never) (know|find out|see|hear)",
+			"(gift card|gift cards|giftcard|robux|vbucks|v bucks|money|cash|presents|present|a gift|gifts|a phone|an iphone|skins) (if i|if you|for) (dont|don't|do not|never|keep|send|show)",
+			"(promised|promise|promises|offered|offers|will give|gave|give) (me|you) (a|an|some|free) (gift|gifts|gift card|present|presents|money|robux|vbucks|phone|iphone|skins)",
+			"(meet|meeting|meetup|meet up) (me|us|you|him|her) [up] (at|in|after|near|by|tonight|tomorrow|alone|somewhere|irl|in person|in real life)",
+			"(wants|want|wanted|asked|asks|asking) (me|us) to meet",
+			"(wants|want|wanna) to (meet|meet up|hang out) (with me|me|irl|in person|in real life)",
+			"(meet|meeting) (in person|irl|in real life)",
+			"(asked|asks|told|tells|wants|wanted) me to (come|get|go) (with|in|into) (him|her|them|his car|her car|the car|a car|his van|the van|a van|his house|her house)",
+			"(stranger|strangers|a man|a woman|a lady|some guy|a guy) (in a car|in a van|asked me|followed me|offered me|wanted me)",
+			"(add|message|text|call|dm|snap|contact|talk to) (me|him|her) (on|in|at|over) (snapchat|snap|whatsapp|kik|telegram|discord|instagram|insta|tiktok|facebook|messenger|signal|wickr|skype|text|private|dms|dm)",
+			"(lets|let's|we should|can we) (talk|chat|move|go|switch) (on|to) (snapchat|snap|whatsapp|kik|telegram|discord|instagram|insta|tiktok|facebook|messenger|signal|skype|another app|a different app|private|dms|dm|somewhere private)",
+			"(whats|what's|what is|give me|send me|tell me) your (snapchat|snap|whatsapp|kik|telegram|discord|instagram|insta|tiktok|number|phone number|username)",
+			"(wants|want|wanted|asked|asks|asking|ask) (for) [a|some|more] (photo|photos|pic|pics|picture|pictures|selfie|selfies|video|videos) (of me|of you)",
+			"(wants|want|wanted|asked|asks|asking|ask) (me|you) [to send|for] [a|some|more] (photo|photos|pic|pics|picture|pictures|selfie|selfies)",
+			"(wants|want|wanted|asked|asks|asking|ask|send|sent|show) [me|you] (a|an|some|more) (photo|photos|pic|pics|picture|pictures|selfie|selfies|video|videos) (of me|of you|of yourself|of myself) [in|without|with]",
+			"(send|sent|show|take) (me|him|her) (a|some) (photo|photos|pic|pics|picture|pictures|selfie|selfies|video) (of you|of yourself|of me)",
+			"(photo|photos|pic|pics|picture|pictures|selfie|selfies) (of me|of you) (in|without) (my|your) (pajamas|pyjamas|pjs|underwear|bathing suit|swimsuit|bikini|clothes|shirt|bra|towel|bed)",
+			"(are you|r u) [home] alone",
+			"(is|are) your (parents|mom|mum|dad) (home|around|there|watching)",
+			"(you are|youre|you're|ur|u r) (so|very|really) (mature|pretty|beautiful|cute|hot|sexy) (for your age)",
+			"(mature|grown up) for your age",
+			"(our|a) (relationship|love) (is|should be) (special|secret)",
+			"(delete|deleting|erase|clear) (our|the|these|this) (messages|chat|chats|texts|conversation)",
+			"(be my|you are my|youre my|you're my) (girlfriend|boyfriend|gf|bf)",
+		},
+	},
+	{
+		ID: "pii.solicitation", Category: sdk.CategoryPIISolicitation, Action: sdk.ActionRedirect, Severity: 3, Escalate: true,
+		Phrases: []string{
+			"(whats|what's|what is|where is|give me|send me|tell me|can i have|can i get) your (address|home address|phone number|number|cell number|cell|mobile|mobile number|email|email address|school|real name|full name|last name|surname|password|location|zip code|postcode|post code)",
+			"(what|which) school (do|did) you (go to|attend)",
+			"where do you (live|go to school)",
+			"(send|share|give) (me|us) your (location|address|number|pic|picture|photo)",
+		},
+	},
+	{
+		ID: "emergency", Category: sdk.CategoryEmergency, Action: sdk.ActionSupport, Severity: 4, Escalate: true,
+		Phrases: []string{
+			"(there is|theres|there's) (a fire|a stranger|someone|somebody|a man|a gun) (in|at|outside) (my|our|the) (house|home|room|school|door|window)",
+			"(someone|somebody|a man|a stranger) (is|are) (breaking in|trying to get in|in my house|following me|chasing me)",
+			"(i am|im|i'm) (lost|bleeding|trapped|being followed|being chased|scared for my life|not safe|in danger)",
+			"(my|our) (house|home|apartment|flat) is on fire",
+			"(cant|can't|cannot) (breathe|wake (my|her|him) up|wake up my)",
+			"(mom|mum|dad|grandma|grandpa|brother|sister|baby|friend) (wont|won't|will not|is not|isnt|isn't) (wake up|waking up|breathing|moving)",
+			"(call|calling) (911|999|112|000|an ambulance|the police|the cops)",
+			"(help me|help) (please|pls|plz) (help|im|i'm)",
+		},
+	},
+	{
+		ID: "exempt.names", Category: sdk.CategoryProfanity, Action: sdk.ActionAllow, Exempt: true,
+		Phrases: []string{
+			"moby dick", "dick whittington", "philip k dick", "philip dick", "dick van dyke", "dick tracy",
+			"spotted dick", "dick grayson", "dick cheney", "dick clark", "dick smith", "dick francis",
+			"(pot|candy|chocolate|granola|energy|protein|snack|salad|sushi|monkey|handle|bar) (pie|bar|bars)",
+			"(cocker spaniel|cocker spaniels|maine coon|maine coons|raccoon|raccoons|coon hound|coonhound|shuttlecock|woodcock|peacock|peacocks|weathercock|stopcock|ballcock|poppycock)",
+			"(blue tit|blue tits|great tit|great tits|coal tit|coal tits|tit for tat|bushtit|bushtits)",
+			"(suicide squad|suicide burn|suicide doors|suicide door|suicide run|suicide runs|suicide sprints|suicide note for my plant)",
+			"(kill|killed|killing|kills) (it|time|the lights|the engine|the boss|the dragon|the zombie|the zombies|zombies|the monster|monsters|the creeper|creepers|the bug|bugs|the spider|weeds|the mood)",
+			"(shoot|shooting|shot) (a|the|some) (hoops|basket|baskets|ball|goal|photo|photos|video|film|movie|star|arrow)",
+			"(hell's kitchen|hells kitchen|hello kitty|hell on wheels|hellboy)",
+			"(dyke|dykes) (road|lane|street|marsh)",
+			"(knife and fork|butter knife|pocket knife for scouts)",
+			"(gun|guns) (show|club|sheriff)",
+			"(water gun|water guns|nerf gun|nerf guns|glue gun|glue guns|squirt gun|squirt guns|bubble gun|toy gun|toy guns|laser gun|ray gun|finger guns|paintball gun|gun bunny)",
+			"(party pop|pop corn|popcorn|fire drill|fire truck|fire trucks|fire engine|fire station|fire fighter|firefighter|firefighters|campfire|fireworks)",
+			"(wine gums|root beer|ginger beer|rum raisin|gin rummy|cocktail sausage|cocktail sausages)",
+			"(chicken breast|chicken breasts|breast stroke|breaststroke)",
+			"(hot dog|hot dogs|cream puff)",
 		},
 	},
 	{
@@ -117,3 +353,31 @@ var helplineDigits = []string{
 	"18006686868", // Kids Help Phone (CA)
 	"1800551800",  // Kids Helpline (AU)
 }
+
+// profanityStems, slurStems and sexualStems feed the loose word matcher
+// (words.go). A leading '*' lets a stem match anywhere inside a word that
+// is not an ordinary English word.
+var profanityStems = []string{
+	"*fuck", "*fuk", "*cunt", "*bitch", "*whore", "*jizz", "*bollock", "*bastard", "*motherfuck",
+	"wanker", "*biatch", "*fck", "fuc", "fuq", "fvck", "shit", "shite", "sht", "dick", "cock",
+	"ass", "arse", "tit", "tits", "titt", "twat", "piss", "prick", "turd", "knob", "douche",
+	"slut", "skank", "tosser", "wank", "hoe", "pussy",
+	"bich", "btch", "azz", "fagot",
+}
+
+var slurStems = []string{
+	"*nigger", "*nigga", "*niggah", "*nigguh", "*faggot", "*kike", "*wetback", "*tranny",
+	"nigg", "nig", "nicca", "fag", "fagg", "fgt", "spic", "coon", "retard",
+	"spaz", "gook", "negro", "kyke", "paki", "homo",
+}
+
+var sexualStems = []string{
+	"*dildo", "*orgasm", "*blowjob", "*handjob", "*cumshot", "*masturbat", "*incest",
+	"*pedophil", "*paedophil", "*bukkake", "*gangbang", "*boobies", "*titty", "*titties",
+	"porn", "sex", "boob", "penis", "vagina", "cum", "jizm", "horny", "nude",
+	"erotic", "orgy", "milf", "smut",
+}
+
+// hateGroups are identity groups named in hateful statements (the target
+// of the hate.group co-occurrence rule).
+const hateGroups = "(women|woman|womens|womn|womens|females|female|girls|feminists|trans|transgender|transgenders|trans people|trans person|trans women|trans men|gay|gays|gay people|gay person|gay men|lesbians|lesbian|bisexuals|queers|homosexuals|homosexual|lgbt|lgbtq|black people|black person|blacks|black|africans|african|african americans|asians|asian|chinese|mexicans|mexican|latinos|latinas|hispanics|arabs|arab|muslims|muslim|islam|islamic|jews|jew|jewish|christians|catholics|hindus|sikhs|immigrants|immigrant|imm1grants|immigrnts|immigrnt|migrants|migrant|refugees|refugee|foreigners|foreigner|disabled|disabled people|disabled person|handicapped|cripples|autistic|autists|retards|indians|pakistanis|romanians|poles|gypsies|roma|whites|white people|white person|white man|white men|old people|elderly|fat people|their kind|your kind|those people|these people|that lot|you people)"

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"daisydog/policies"
+	"daisydog/policies/eval"
+	"daisydog/wasm"
+)
+
+const policyUsage = `Usage:
+  daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--strictness standard]
+                        [--json] [--verdicts OUT.jsonl] [--show-misses]
+      Score a policy module (default: the embedded default policy) against labelled
+      cases (shared/eval/README.md format): recall per source and category, false
+      positives on safe cases, PII span recall, latency through the WASM host.
+      "eval" and --cases are accepted as aliases of "score" and --data.
+`
+
+// cmdPolicy dispatches "daisydog policy SUBCOMMAND".
+func cmdPolicy(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, policyUsage)
+		return errors.New("policy: missing subcommand")
+	}
+	switch args[0] {
+	case "score", "eval":
+		return cmdPolicyScore(args[1:])
+	case "-h", "--help", "help":
+		fmt.Print(policyUsage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, policyUsage)
+	return fmt.Errorf("policy: unknown subcommand %q", args[0])
+}
+
+func cmdPolicyScore(args []string) error {
+	fs := flag.NewFlagSet("policy score", flag.ExitOnError)
+	data := fs.String("data", "", "labelled cases, JSONL (shared/eval/README.md format)")
+	fs.StringVar(data, "cases", "", "alias of --data")
+	module := fs.String("module", "", "policy module (.wasm) to score (default: the embedded default policy)")
+	tier := fs.String("tier", "9-12", "age tier: 5-8, 9-12 or 13-17")
+	strictness := fs.String("strictness", "standard", "relaxed, standard or strict")
+	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
+	verdicts := fs.String("verdicts", "", "also write one JSON line per case (id, action, categories, spans) to this file")
+	misses := fs.Bool("show-misses", false, "list the ids (never the texts) of missed unsafe and flagged safe cases")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *data == "" || fs.NArg() > 0 {
+		fmt.Fprint(os.Stderr, policyUsage)
+		return errors.New("policy score: --data FILE is required")
+	}
+	f, err := os.Open(*data)
+	if err != nil {
+		return err
+	}
+	cases, err := eval.ReadCases(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	var eng *policies.Engine
+	if *module == "" {
+		eng, err = policies.NewDefaultEngine(ctx, rt)
+	} else {
+		var b []byte
+		if b, err = os.ReadFile(*module); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		name := strings.TrimSuffix(filepath.Base(*module), filepath.Ext(*module))
+		eng, err = policies.NewEngine(ctx, rt, name, name+"@"+hex.EncodeToString(sum[:])[:12], b)
+	}
+	if err != nil {
+		return err
+	}
+	defer eng.Close(context.Background())
+
+	opt := eval.Options{AgeTier: *tier, Strictness: *strictness, Misses: *misses}
+	var vw *bufio.Writer
+	var venc *json.Encoder
+	if *verdicts != "" {
+		vf, err := os.Create(*verdicts)
+		if err != nil {
+			return err
+		}
+		defer vf.Close()
+		vw = bufio.NewWriter(vf)
+		venc = json.NewEncoder(vw)
+		opt.OnVerdict = func(c *eval.Case, v policies.Verdict, err error) {
+			_ = venc.Encode(eval.NewVerdictLine(c, v, err))
+		}
+	}
+	// Warm the instance pool so that the first cases do not pay for
+	// instantiation (production engines are long-lived).
+	for range 64 {
+		_, _ = eng.Evaluate(ctx, policies.Input{Text: "hello Daisy", Direction: "in", AgeTier: *tier, Strictness: *strictness})
+	}
+	rep, err := eval.Score(ctx, eng, cases, opt)
+	if err != nil {
+		return err
+	}
+	rep.Policy = eng.Version()
+	if vw != nil {
+		if err := vw.Flush(); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	eval.WriteTable(os.Stdout, rep)
+	return nil
+}

@@ -1,0 +1,403 @@
+package rules
+
+import (
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+
+	"daisydog/policies/sdk"
+)
+
+// More span kinds.
+const (
+	KindAddress  = "address"
+	KindSchool   = "school"
+	KindPassword = "password"
+	KindHandle   = "handle"
+	KindName     = "name"
+	KindCard     = "card"
+	KindIBAN     = "iban"
+)
+
+// ptok is a word of the original text for the PII scanners: a run of
+// letters, digits and the inner punctuation . ' - (so "St.", "O'Neil",
+// "12-14" stay one word). Offsets are bytes into the text.
+type ptok struct {
+	s, e  int
+	digit bool // all ASCII digits
+	upper bool // starts with an upper-case letter
+	nl    bool // a line break or sentence end precedes it
+	punct bool // a comma, colon or other separator precedes it
+}
+
+func piiTokens(text string, dst []ptok) []ptok {
+	dst = dst[:0]
+	nl, punct := true, false
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			switch r {
+			case '\n', '.', '!', '?', '>':
+				nl = true
+			case ',', ':', ';', '(', ')', '"', '/', '|':
+				punct = true
+			}
+			i += size
+			continue
+		}
+		start := i
+		digit, upper := true, unicode.IsUpper(r)
+		for i < len(text) {
+			r, size = utf8.DecodeRuneInString(text[i:])
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				if r < '0' || r > '9' {
+					digit = false
+				}
+				i += size
+				continue
+			}
+			// inner punctuation followed by a word character
+			if (r == '\'' || r == '-' || r == '’') && i+size < len(text) {
+				r2, _ := utf8.DecodeRuneInString(text[i+size:])
+				if unicode.IsLetter(r2) || unicode.IsDigit(r2) {
+					digit = false
+					i += size
+					continue
+				}
+			}
+			break
+		}
+		end := i
+		if end < len(text) && text[end] == '.' && !digit && end-start <= 4 && upper { // "St." "Apt." "Dr."
+			end++
+			i++
+		}
+		dst = append(dst, ptok{s: start, e: end, digit: digit, upper: upper, nl: nl, punct: punct})
+		nl, punct = false, false
+	}
+	return dst
+}
+
+// lowerWord appends the lower-case form of t (dots dropped) to buf.
+func lowerWord(text string, t ptok, buf []byte) []byte {
+	for i := t.s; i < t.e; i++ {
+		c := text[i]
+		if c == '.' {
+			continue
+		}
+		buf = append(buf, lower(c))
+	}
+	return buf
+}
+
+var streetSuffix = setOfWords("road rd street st avenue ave av lane ln drive dr boulevard blvd court ct way place pl terrace close crescent circle cir highway hwy parkway pkwy square sq trail row grove gardens mews loop alley walk wynd strasse straße str gate gata gatan vej vei veien weg laan straat utca ulica ul rue via calle avenida rua piazza viale corso plaza")
+var streetPrefix = setOfWords("ul rue via calle avenida rua piazza viale corso avenue boulevard chemin strada")
+var unitWords = setOfWords("apt apartment suite ste unit flat room floor building bldg")
+var streetGlue = []string{"strasse", "straße", "gate", "gatan", "vej", "veien", "weg", "straat", "laan", "väg", "vägen", "allee", "platz", "gasse", "road", "street"}
+var schoolWords = setOfWords("school elementary primary academy middle high college prep preschool kindergarten montessori")
+var nameCue = setOfWords("hi hello hey dear mr mrs ms miss dr")
+var titleCue = setOfWords("mr mrs ms miss dr")
+var passwordWords = setOfWords("password passwords passcode pin pw passwd")
+var handleWords = setOfWords("username usernames user gamertag handle ign snapchat snap insta instagram tiktok discord roblox fortnite minecraft xbox psn steam twitter kik telegram")
+var capStop = setOfWords("i i'm im the a an my your his her our their this that these those and or but if when what who why how where it its we you he she they me us them mom mum dad daddy mommy mommy grandma grandpa god jesus christmas easter halloween monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september october november december ok okay lol omg yes no hi hello hey dear thanks thank please rt daisy")
+
+func setOfWords(s string) map[string]bool {
+	m := map[string]bool{}
+	w := ""
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ' ' {
+			if w != "" {
+				m[w] = true
+			}
+			w = ""
+			continue
+		}
+		w += s[i : i+1]
+	}
+	return m
+}
+
+func isNumberTok(text string, t ptok) bool {
+	if t.digit {
+		return t.e-t.s <= 6
+	}
+	// 42b, 12-14
+	n := 0
+	for i := t.s; i < t.e; i++ {
+		if isDigit(text[i]) {
+			n++
+		}
+	}
+	return n > 0 && n <= 6 && isDigit(text[t.s]) && t.e-t.s <= 7
+}
+
+// findPersonal appends spans for addresses, unit numbers, post codes in
+// addresses, schools, passwords, handles, names, card numbers and IBANs.
+func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
+	toks := piiTokens(text, s.ptoks)
+	s.ptoks = toks
+	add := func(a, b int, kind string) {
+		if a < b {
+			spans = append(spans, sdk.Span{Start: a, End: b, Category: sdk.CategoryPIIDisclosure, Kind: kind})
+		}
+	}
+	// Lower-case forms of every word, once, in one buffer.
+	s.plow = s.plow[:0]
+	s.plowIdx = s.plowIdx[:0]
+	for _, t := range toks {
+		s.plowIdx = append(s.plowIdx, int32(len(s.plow)))
+		s.plow = lowerWord(text, t, s.plow)
+	}
+	s.plowIdx = append(s.plowIdx, int32(len(s.plow)))
+	lw := func(i int) string { return unsafeString(s.plow[s.plowIdx[i]:s.plowIdx[i+1]]) }
+	address := false
+	for i := range toks {
+		t := toks[i]
+		w := lw(i)
+		// number + words + street suffix: "42 Elm Road", "1600 Pennsylvania Ave"
+		if isNumberTok(text, t) {
+			for j := i + 1; j < len(toks) && j <= i+5; j++ {
+				if toks[j].nl && j > i+1 {
+					break
+				}
+				wj := lw(j)
+				if streetSuffix[wj] && j > i+1 || (j > i && streetPrefix[wj] && j+1 < len(toks)) {
+					end := toks[j].e
+					if streetPrefix[wj] { // "772 ul. Narewska 94"
+						k := j + 1
+						for k < len(toks) && k <= j+4 && !toks[k].nl && !toks[k].punct {
+							end = toks[k].e
+							if isNumberTok(text, toks[k]) {
+								break
+							}
+							k++
+						}
+					}
+					add(t.s, end, KindAddress)
+					address = true
+					break
+				}
+				if toks[j].digit {
+					break
+				}
+			}
+		}
+		// "ul. Narewska 94", "rue des Lilas 5", "Via Franscini 71"
+		if streetPrefix[w] && i+1 < len(toks) && (t.upper || (i > 0 && isNumberTok(text, toks[i-1]))) {
+			for k := i + 1; k < len(toks) && k <= i+5 && !toks[k].nl; k++ {
+				if isNumberTok(text, toks[k]) && k > i+1 {
+					add(t.s, toks[k].e, KindAddress)
+					address = true
+					break
+				}
+			}
+		}
+		// "Villacher Strasse 89", "Trenerys gate 232", "Elm Street 5"
+		for _, g := range streetGlue {
+			if (len(w) > len(g) && w[len(w)-len(g):] == g || w == g) && i+1 < len(toks) && isNumberTok(text, toks[i+1]) && !toks[i+1].nl {
+				a := t.s
+				if w == g && i > 0 && !toks[i].nl {
+					a = toks[i-1].s
+				}
+				add(a, toks[i+1].e, KindAddress)
+				address = true
+				break
+			}
+		}
+		// "Apt. 478", "Suite 838", "Flat 3"
+		if unitWords[w] && i+1 < len(toks) && isNumberTok(text, toks[i+1]) {
+			add(t.s, toks[i+1].e, KindAddress)
+			address = true
+		}
+		// "I live at/on ..." up to the end of the clause
+		if w == "live" && i > 0 && i+2 < len(toks) {
+			p := lw(i - 1)
+			n := lw(i + 1)
+			if (p == "i" || p == "we") && (n == "at" || n == "on") {
+				end := -1
+				for k := i + 2; k < len(toks) && k <= i+7; k++ {
+					if k > i+2 && (toks[k].nl || toks[k].punct) {
+						break
+					}
+					end = toks[k].e
+				}
+				if end > 0 {
+					add(toks[i+2].s, end, KindAddress)
+					address = true
+				}
+			}
+		}
+		// schools: "Lincoln Elementary", "my school is Oak Hill"
+		if schoolWords[w] && i > 0 && w != "high" && w != "middle" {
+			a := -1
+			for k := i - 1; k >= 0 && k >= i-4 && !toks[k+1].nl; k-- {
+				wk := lw(k)
+				if !toks[k].upper || capStop[wk] || wk == "school" {
+					break
+				}
+				a = toks[k].s
+			}
+			if a >= 0 {
+				add(a, t.e, KindSchool)
+			}
+		}
+		if (w == "school" || w == "schools") && i+2 < len(toks) {
+			if n := lw(i + 1); n == "is" || n == "called" {
+				end := -1
+				for k := i + 2; k < len(toks) && k <= i+6; k++ {
+					if k > i+2 && (toks[k].nl || toks[k].punct) {
+						break
+					}
+					end = toks[k].e
+				}
+				add(toks[i+2].s, end, KindSchool)
+			}
+		}
+		// passwords: "my password is sunshine99", "pin: 1234"
+		if passwordWords[w] && i+1 < len(toks) {
+			k := i + 1
+			if n := lw(k); (n == "is" || n == "s") && k+1 < len(toks) {
+				k++
+			}
+			if k > i+1 || toks[k].punct {
+				add(toks[k].s, toks[k].e, KindPassword)
+			}
+		}
+		// handles: "my username is sky_kid", "my snap is @kid"
+		if handleWords[w] && i+2 < len(toks) && lw(i+1) == "is" {
+			a := toks[i+2].s
+			if a > 0 && text[a-1] == '@' {
+				a--
+			}
+			e := toks[i+2].e
+			for e < len(text) && (text[e] == '_' || isAlnum(text[e])) {
+				e++
+			}
+			add(a, e, KindHandle)
+		}
+		// Full names after a cue: "my name is Sam Lee", "Hi Lily Nolan",
+		// "Mr. Becker". A first name alone is fine to share.
+		if (w == "name" && i+2 < len(toks) && (lw(i+1) == "is" || lw(i+1) == "s")) || (nameCue[w] && i+1 < len(toks) && toks[i+1].upper) {
+			k := i + 1
+			if w == "name" {
+				k = i + 2
+			}
+			if k < len(toks) && (toks[k].upper || w == "name") && !capStop[lw(k)] {
+				end, n := toks[k].e, 1
+				for m := k + 1; m < len(toks) && m <= k+2 && (toks[m].upper || w == "name") && !toks[m].nl && !toks[m].punct && !capStop[lw(m)]; m++ {
+					end = toks[m].e
+					n++
+				}
+				if n >= 2 || titleCue[w] {
+					add(toks[k].s, end, KindName)
+				}
+			}
+		}
+	}
+	// Full names: two or three capitalised words in a row (not function
+	// words), e.g. "Theodore Marshall", "Stefanie F. Schneider". Not in
+	// text where most words are capitalised (titles, headlines).
+	caps, words := 0, 0
+	for _, t := range toks {
+		if !t.digit {
+			words++
+			if t.upper {
+				caps++
+			}
+		}
+	}
+	titleCase := words >= 4 && caps*2 > words
+	for i := 0; i+1 < len(toks) && !titleCase; i++ {
+		if !toks[i].upper || capStop[lw(i)] || isAllCaps(text, toks[i]) {
+			continue
+		}
+		j := i + 1
+		for j < len(toks) && j <= i+2 && toks[j].upper && !toks[j].nl && !toks[j].punct && !capStop[lw(j)] && !isAllCaps(text, toks[j]) {
+			j++
+		}
+		// Only a line that holds nothing but the name counts (address
+		// blocks, signatures, "> Lina Artemova"): capitalised pairs inside
+		// sentences are as often places, teams or titles as people.
+		alone := toks[i].nl && (j >= len(toks) || toks[j].nl)
+		if j-i >= 2 && alone {
+			add(toks[i].s, toks[j-1].e, KindName)
+			i = j - 1
+		}
+	}
+	// In an address, house numbers and post codes on their own too.
+	if address {
+		for i, t := range toks {
+			if isNumberTok(text, t) && t.e-t.s >= 3 {
+				add(t.s, t.e, KindAddress)
+			}
+			_ = i
+		}
+	}
+	spans = findCards(text, spans)
+	return spans
+}
+
+func isAllCaps(text string, t ptok) bool {
+	n := 0
+	for i := t.s; i < t.e; i++ {
+		c := text[i]
+		if c >= 'a' && c <= 'z' {
+			return false
+		}
+		if c >= 'A' && c <= 'Z' {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// findCards appends card numbers (13–19 digits, contiguous or in groups
+// of four) and IBANs (two letters, two digits, 10–30 letters/digits).
+func findCards(text string, spans []sdk.Span) []sdk.Span {
+	for i := 0; i < len(text); i++ {
+		if i > 0 && isAlnum(text[i-1]) {
+			continue
+		}
+		// IBAN
+		if i+4 < len(text) && isAlpha(text[i]) && isAlpha(text[i+1]) && text[i] <= 'Z' && text[i+1] <= 'Z' && isDigit(text[i+2]) && isDigit(text[i+3]) {
+			j := i + 4
+			n := 0
+			for j < len(text) && (isDigit(text[j]) || (text[j] >= 'A' && text[j] <= 'Z') || (text[j] == ' ' && j+1 < len(text) && isAlnum(text[j+1]))) {
+				if text[j] != ' ' {
+					n++
+				}
+				j++
+			}
+			if n >= 10 && n <= 30 && (j == len(text) || !isAlnum(text[j])) {
+				spans = append(spans, sdk.Span{Start: i, End: j, Category: sdk.CategoryPIIDisclosure, Kind: KindIBAN})
+				i = j
+				continue
+			}
+		}
+		if !isDigit(text[i]) {
+			continue
+		}
+		j, n := i, 0
+		for j < len(text) && (isDigit(text[j]) || ((text[j] == ' ' || text[j] == '-') && j+1 < len(text) && isDigit(text[j+1]) && n%4 == 0 && n > 0)) {
+			if isDigit(text[j]) {
+				n++
+			}
+			j++
+		}
+		if n >= 13 && n <= 19 && (j == len(text) || !isAlnum(text[j])) {
+			spans = append(spans, sdk.Span{Start: i, End: j, Category: sdk.CategoryPIIDisclosure, Kind: KindCard})
+		}
+		i = j
+	}
+	return spans
+}
+
+// unsafeString views b as a string without copying; the caller must not
+// keep it past the next change of b (here: within one findPersonal call,
+// where s.plow is only appended to before any view is taken).
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}

@@ -1,0 +1,139 @@
+package rules
+
+// looseWords adds stem hits (words.go) for tokens no phrase matched.
+func (p *Policy) looseWords(s *scratch) {
+	if len(p.words.stems) == 0 {
+		return
+	}
+	n := len(s.hits)
+	for i, t := range s.toks {
+		if t.flags&fLetter == 0 || t.ne-t.ns < 4 {
+			continue
+		}
+		covered := false
+		for _, h := range s.hits[:n] {
+			if h.role == roleMain && int(h.first) <= i && i <= int(h.last) {
+				covered = true
+				break
+			}
+		}
+		if covered {
+			continue
+		}
+		if r := p.words.loose(s.norm[t.ns:t.ne], s.key); r >= 0 {
+			s.hits = append(s.hits, hit{rule: r, first: int32(i), last: int32(i), role: roleMain})
+		}
+	}
+}
+
+// negators make the phrase right after them not count in a co-occurrence
+// rule ("they are not disgusting").
+var negators = map[string]bool{
+	"not": true, "never": true, "no": true, "isnt": true, "arent": true, "wasnt": true,
+	"werent": true, "dont": true, "doesnt": true, "didnt": true, "wont": true, "cant": true,
+	"cannot": true, "shouldnt": true, "wouldnt": true, "nor": true, "without": true,
+	"nothing": true, "stop": true,
+}
+
+// resolve applies exemptions and co-occurrence conditions to s.hits, in
+// place. Sentences are split at . ! ? ; and line breaks; a token is "in
+// quotes" when an odd number of double quotes precede it.
+func (p *Policy) resolve(s *scratch, text string) {
+	if len(s.hits) == 0 {
+		return
+	}
+	s.sent = s.sent[:0]
+	s.quoted = s.quoted[:0]
+	sent, quotes := int32(0), 0
+	prev := 0
+	for _, t := range s.toks {
+		for k := prev; k < int(t.os); k++ {
+			switch text[k] {
+			case '.', '!', '?', ';', '\n':
+				sent++
+			case '"':
+				quotes++
+			case 0xE2: // “ ” (E2 80 9C / E2 80 9D)
+				if k+2 < len(text) && text[k+1] == 0x80 && (text[k+2] == 0x9C || text[k+2] == 0x9D) {
+					quotes++
+				}
+			}
+		}
+		prev = int(t.oe)
+		s.sent = append(s.sent, sent)
+		s.quoted = append(s.quoted, quotes%2 == 1)
+	}
+
+	hits := s.hits
+	// Exemptions.
+	for _, h := range hits {
+		if p.rules[h.rule].Exempt {
+			hits = p.applyExempt(s)
+			break
+		}
+	}
+
+	// Co-occurrence rules.
+	kept := hits[:0]
+	for _, h := range hits {
+		r := &p.rules[h.rule]
+		if len(r.Targets) == 0 || h.role != roleMain {
+			kept = append(kept, h)
+			continue
+		}
+		if s.quoted[h.first] || p.negated(s, int(h.first)) {
+			continue
+		}
+		st := s.sent[h.first]
+		target, unless := false, false
+		for _, o := range hits {
+			if o.rule != h.rule || (s.sent[o.first] != st && s.sent[o.last] != st) {
+				continue
+			}
+			switch o.role {
+			case roleTarget:
+				target = true
+			case roleUnless:
+				unless = true
+			}
+		}
+		if target && !unless {
+			kept = append(kept, h)
+		}
+	}
+	s.hits = kept
+}
+
+// applyExempt returns s.hits without exempt hits and without hits that
+// lie inside an exempt hit.
+func (p *Policy) applyExempt(s *scratch) []hit {
+	s.tmp = append(s.tmp[:0], s.hits...)
+	kept := s.hits[:0]
+	for _, h := range s.tmp {
+		if p.rules[h.rule].Exempt {
+			continue
+		}
+		shielded := false
+		for _, e := range s.tmp {
+			if p.rules[e.rule].Exempt && e.first <= h.first && h.last <= e.last {
+				shielded = true
+				break
+			}
+		}
+		if !shielded {
+			kept = append(kept, h)
+		}
+	}
+	return kept
+}
+
+// negated reports whether one of the two tokens before i is a negator.
+func (p *Policy) negated(s *scratch, i int) bool {
+	for k := i - 1; k >= 0 && k >= i-2; k-- {
+		t := s.toks[k]
+		if negators[string(s.norm[t.ns:t.ne])] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,289 @@
+package rules
+
+import (
+	_ "embed" // the innocent-word list
+	"strings"
+)
+
+// Word-level matching beyond the exact phrase tables (lexicon.go): rude
+// stems glued into compounds ("cumstain", "fuckwit", "dumbass"), inflected
+// ("shitz", "fuckheads") or misspelt by one letter ("nzigger", "fcuker").
+//
+// Loose matching only ever applies to a word that is not an ordinary
+// English word: innocentWords (data/innocent.txt) lists the dictionary
+// words that the loose matchers would otherwise flag ("cockatoo",
+// "assassin", "Scunthorpe", "analysis"). It is generated, reproducibly,
+// from a system word list — see TestGenerateInnocent.
+
+//go:embed data/innocent.txt
+var innocentData string
+
+// inflections may follow a stem in an exact form.
+var inflections = []string{"", "s", "es", "ed", "er", "ers", "ing", "in", "y", "ie", "ies", "ier", "iest", "z", "ez"}
+
+// stemForms returns a stem with its inflections, doubling a final
+// consonant ("shit" → "shitty", "shitter") and dropping a final e
+// ("rape" → "raped", "raping").
+func stemForms(stem string) []string {
+	out := make([]string, 0, 2*len(inflections))
+	last := stem[len(stem)-1]
+	for _, inf := range inflections {
+		switch {
+		case last == 'e' && inf != "" && (inf[0] == 'e' || inf[0] == 'i'):
+			out = append(out, stem[:len(stem)-1]+inf)
+		default:
+			out = append(out, stem+inf)
+		}
+		if inf != "" && (inf[0] == 'e' || inf[0] == 'i' || inf[0] == 'y') && !strings.ContainsRune("aeiouyswxz", rune(last)) &&
+			len(stem) >= 2 && strings.ContainsRune("aeiou", rune(stem[len(stem)-2])) {
+			out = append(out, stem+string(last)+inf)
+		}
+	}
+	return out
+}
+
+// compoundHeads may precede a stem in a compound ("dumb"+"ass").
+var compoundHeads = []string{
+	"dumb", "fat", "jack", "lard", "bad", "kick", "dip", "horse", "bull", "cow",
+	"mother", "mutha", "motha", "muther", "mofo", "big", "tiny", "pin", "limp", "lame", "dope",
+	"hard", "wet", "gay", "butt", "crack", "deep", "god", "stupid", "ugly", "lazy", "smelly",
+	"dirty", "sweaty", "hairy", "stinky", "loose", "pussy", "son", "sons", "bum",
+	"head", "mind", "brain", "skull", "face", "eat", "ate", "suck", "lick", "blow", "jerk",
+	"jack", "beat", "choke", "whack", "smart", "old", "cheap", "mega", "super", "uber",
+	"battle", "bat", "cluster", "ape", "chicken", "moon", "jungle", "porch", "sand", "rag",
+	"towel", "tar", "carpet", "rug", "pillow", "fudge", "bean", "spunk", "cream", "hot",
+}
+
+// shortStemHeads may precede a stem of three letters or less ("dumb"+"ass");
+// other heads only combine with longer stems ("porch"+"monkey").
+var shortStemHeads = map[string]bool{
+	"dumb": true, "fat": true, "jack": true, "lard": true, "bad": true, "smart": true,
+	"kick": true, "dip": true, "big": true, "lazy": true, "dirty": true, "ugly": true,
+	"stupid": true, "mega": true, "super": true, "mother": true, "horse": true,
+	"bull": true, "sweaty": true, "hairy": true, "stinky": true, "smelly": true, "candy": true,
+}
+
+// compoundTails may follow a stem in a compound ("cum"+"stain").
+var compoundTails = []string{
+	"hole", "holes", "head", "heads", "face", "faces", "bag", "bags", "wad", "wads", "wit",
+	"wits", "wipe", "wipes", "hat", "hats", "stain", "stains", "sucker", "suckers", "sucking",
+	"suck", "licker", "lickers", "licking", "lick", "lover", "lovers", "job", "jobs", "fest",
+	"master", "masters", "monkey", "munch", "muncher", "munchers", "bandit", "bandits",
+	"jockey", "jockeys", "burger", "burgers", "nugget", "nuggets", "breath",
+	"brain", "brains", "bucket", "biscuit", "boy", "boys", "girl", "girls", "clown", "clowns",
+	"goblin", "pirate", "pirates", "tard", "tards", "load", "loads", "sandwich", "bubble", "bubbles", "freak", "freaks", "waffle", "lord", "lords", "pile",
+	"storm", "show", "mouth", "mouths", "lips", "cake", "pipe", "stick",
+	"sticks", "hound", "dog", "dogs", "fuck", "fucker", "fuckers", "fucking", "bang",
+	"banger", "bangers", "bag", "shack", "blimp", "box", "dump", "muffin", "nut", "nuts",
+	"pig", "pigs", "rag", "rags", "ranger", "rammer", "ramming", "rocket", "puppet",
+	"tickler", "whistle", "grabber", "gasm", "hammer", "hopper", "kisser", "meat", "pants",
+	"sack", "stick", "trumpet", "bite", "bites", "eater", "eaters", "ass", "cunt", "cock",
+	"dick", "shit", "whore", "slut", "bitch", "twat", "tit", "tits", "juice", "jizz",
+	"ness", "hammered", "fest", "tastic", "tacular", "bomb", "boner", "sauce", "spot",
+}
+
+// wordStem is a rude stem for loose matching.
+type wordStem struct {
+	text     string
+	rule     int32
+	anywhere bool // may occur anywhere inside a longer non-dictionary word
+}
+
+// wordIndex is the compiled loose matcher.
+type wordIndex struct {
+	stems    []wordStem
+	short    map[string]int32 // stem → rule, for compounds
+	heads    map[string]bool
+	tails    map[string]bool
+	fuzzy    map[string]int32 // one-letter deletions of long exact forms → rule
+	exact    map[string]int32 // exact forms of stems (with inflections) → rule
+	strong   map[string]int32 // exact forms of '*' stems, for one-letter-extra matching
+	innocent map[string]bool
+}
+
+func newWordIndex() *wordIndex {
+	w := &wordIndex{
+		short: map[string]int32{}, heads: map[string]bool{}, tails: map[string]bool{},
+		fuzzy: map[string]int32{}, exact: map[string]int32{}, strong: map[string]int32{}, innocent: map[string]bool{},
+	}
+	for _, h := range compoundHeads {
+		w.heads[h] = true
+	}
+	for _, t := range compoundTails {
+		w.tails[t] = true
+	}
+	for _, line := range strings.Split(innocentData, "\n") {
+		if line = strings.TrimSpace(line); line != "" && line[0] != '#' {
+			w.innocent[line] = true
+		}
+	}
+	return w
+}
+
+// addStem registers a stem of rule r. A stem written with a leading '*'
+// may also match anywhere inside a longer word.
+func (w *wordIndex) addStem(stem string, r int32) []string {
+	anywhere := strings.HasPrefix(stem, "*")
+	stem = strings.TrimPrefix(stem, "*")
+	w.stems = append(w.stems, wordStem{text: stem, rule: r, anywhere: anywhere})
+	w.short[stem] = r
+	var forms []string
+	for _, f := range stemForms(stem) {
+		if f != stem && w.innocent[f] {
+			continue // "cumin", "spicy"
+		}
+		if _, dup := w.exact[f]; !dup {
+			w.exact[f] = r
+		}
+		forms = append(forms, f)
+		if anywhere {
+			w.strong[f] = r
+		}
+		if anywhere && len(f) >= 6 {
+			for i := range len(f) {
+				d := f[:i] + f[i+1:]
+				if _, dup := w.fuzzy[d]; !dup {
+					w.fuzzy[d] = r
+				}
+			}
+		}
+	}
+	return forms
+}
+
+// loose returns the rule a single normalised word loosely matches, or -1.
+func (w *wordIndex) loose(word []byte, buf []byte) int32 {
+	if len(word) < 4 {
+		return -1
+	}
+	for _, c := range word {
+		if c < 'a' || c > 'z' {
+			return -1 // digits, wildcards or other scripts: exact matching only
+		}
+	}
+	s := unsafeString(word) // word is not modified while s is in use
+	if w.innocent[s] {
+		return -1
+	}
+	if r := w.looseForm(s, true); r >= 0 {
+		return r
+	}
+	// Doubled letters ("fucck", "shiit") and ph for f ("phuck"); no
+	// compounds on these readings ("appetit" is not "ape"+"tit").
+	buf = collapseDoubles(buf[:0], word)
+	if len(buf) != len(word) && len(buf) >= 4 && !w.innocent[string(buf)] {
+		if r := w.looseForm(unsafeString(buf), false); r >= 0 {
+			return r
+		}
+	}
+	if strings.Contains(s, "ph") {
+		f := strings.ReplaceAll(s, "ph", "f")
+		if !w.innocent[f] {
+			if r, ok := w.exact[f]; ok {
+				return r
+			}
+			if r := w.looseForm(f, false); r >= 0 {
+				return r
+			}
+		}
+	}
+	return -1
+}
+
+func (w *wordIndex) looseForm(s string, compounds bool) int32 {
+	if r, ok := w.exact[s]; ok {
+		return r
+	}
+	for _, st := range w.stems {
+		if st.anywhere && len(s) > len(st.text) && strings.Contains(s, st.text) {
+			return st.rule
+		}
+	}
+	if compounds && w.edgeStem(s) {
+		if r := w.compound(s, 0); r >= 0 {
+			return r
+		}
+	}
+	if len(s) >= 5 && len(s) <= 24 {
+		if r, ok := w.fuzzy[s]; ok { // one letter missing: "fcker"
+			return r
+		}
+		var buf [24]byte
+		for i := 1; i < len(s); i++ { // the first letter is kept
+			d := append(append(buf[:0], s[:i]...), s[i+1:]...)
+			if r, ok := w.strong[string(d)]; ok && len(d) >= 5 { // one letter extra: "nzigger"
+				return r
+			}
+			if len(s) >= 8 {
+				if r, ok := w.fuzzy[string(d)]; ok { // one letter changed: "fvcker"
+					return r
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// compound reports whether s splits into a stem and known compound parts
+// ("cum"+"stain", "dumb"+"ass", "shit"+"cunt"), optionally followed by an
+// inflection.
+func (w *wordIndex) compound(s string, depth int) int32 {
+	for i := 2; i <= len(s)-2; i++ {
+		a, b := s[:i], s[i:]
+		ra, aStem := w.short[a]
+		rb, bStem := w.short[b]
+		if !bStem {
+			if e, ok := w.exact[b]; ok {
+				rb, bStem = e, true
+			}
+		}
+		if !aStem {
+			if e, ok := w.exact[a]; ok {
+				ra, aStem = e, true
+			}
+		}
+		switch {
+		case aStem && (bStem || w.tails[b] || w.tails[trimInflection(b)]):
+			return ra
+		case bStem && w.heads[a] && (len(b) > 3 || shortStemHeads[a]):
+			return rb
+		case aStem && depth == 0:
+			if r := w.compound(b, 1); r >= 0 {
+				return ra
+			}
+		}
+	}
+	return -1
+}
+
+func trimInflection(s string) string {
+	for _, inf := range []string{"ers", "ing", "er", "es", "ed", "s", "y"} {
+		if len(s) > len(inf)+2 && strings.HasSuffix(s, inf) {
+			return s[:len(s)-len(inf)]
+		}
+	}
+	return s
+}
+
+// collapseDoubles appends word with every run of a repeated letter reduced
+// to one ("fucck" → "fuck").
+func collapseDoubles(dst, word []byte) []byte {
+	for i, c := range word {
+		if i > 0 && c == word[i-1] {
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// edgeStem reports whether s contains a stem at all: a compound needs one,
+// and this is much cheaper than trying every split.
+func (w *wordIndex) edgeStem(s string) bool {
+	for _, st := range w.stems {
+		if strings.Contains(s, st.text) { // "dumbasses": a stem, then an inflection
+			return true
+		}
+	}
+	return false
+}
