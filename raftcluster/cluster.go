@@ -46,9 +46,9 @@ type Config struct {
 	// Bootstrap forms a new single-voter cluster if the log is empty.
 	Bootstrap bool
 
-	SnapshotThreshold uint64        // entries between snapshots (default 8192)
+	SnapshotThreshold uint64        // entries between snapshots (default 32768)
 	SnapshotInterval  time.Duration // how often to check (default 30s)
-	TrailingLogs      uint64        // entries kept after a snapshot (default 10240)
+	TrailingLogs      uint64        // entries kept after a snapshot (default 16384)
 	ApplyTimeout      time.Duration // bound for a write including leader wait (default 4s)
 	// OnFatal is called when the state machine cannot apply committed entries.
 	// The default logs and exits the process so that a restart replays the log.
@@ -87,13 +87,13 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.SnapshotThreshold == 0 {
-		cfg.SnapshotThreshold = 8192
+		cfg.SnapshotThreshold = 32768
 	}
 	if cfg.SnapshotInterval == 0 {
 		cfg.SnapshotInterval = 30 * time.Second
 	}
 	if cfg.TrailingLogs == 0 {
-		cfg.TrailingLogs = 10240
+		cfg.TrailingLogs = 16384
 	}
 	if cfg.ApplyTimeout == 0 {
 		cfg.ApplyTimeout = 4 * time.Second

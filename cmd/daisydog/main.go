@@ -94,9 +94,9 @@ type serveFlags struct {
 func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.data, "data", "", "data directory")
 	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 8192)")
+	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 32768)")
 	fs.DurationVar(&s.snapshotInterval, "snapshot-interval", 0, "how often to check whether to snapshot (default 30s)")
-	fs.Uint64Var(&s.trailingLogs, "trailing-logs", 0, "log entries kept after a snapshot (default 10240)")
+	fs.Uint64Var(&s.trailingLogs, "trailing-logs", 0, "log entries kept after a snapshot (default 16384)")
 	fs.IntVar(&s.authRate, "auth-rate", 0, "unauthenticated requests per minute per client IP (sign-up, login, refresh, device link); 0 = default 30, -1 = off (benchmarks)")
 	fs.StringVar(&s.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API (default none)")
 	fs.StringVar(&s.redirect, "http-redirect", "", "also listen for plain HTTP here, only to redirect to HTTPS (e.g. 127.0.0.1:8080)")
