@@ -1,5 +1,3 @@
-// Command daisydog is the one DaisyDog Edge binary: it initialises, joins and
-// serves cluster nodes, inspects the cluster, and benchmarks a running cluster.
 package main
 
 import (
