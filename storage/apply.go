@@ -177,6 +177,8 @@ func applyOne(a *txApplier, c Command) (any, error) {
 	case *RetireSigningKeys:
 		_, err := a.exec(qRetireKeys, c.Before)
 		return nil, err
+	case *PutChildSettings:
+		return nil, applyPutSettings(a, c)
 	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
@@ -277,6 +279,11 @@ func applyChatTurn(a *txApplier, c *ChatTurn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Companion != nil {
+		if _, err := a.exec(qPutCompanionState, c.ChildID, c.Companion, c.CreatedAt); err != nil {
+			return nil, err
+		}
+	}
 	if c.EventID != "" {
 		kind := "escalation"
 		if c.FailClosed {
@@ -288,6 +295,18 @@ func applyChatTurn(a *txApplier, c *ChatTurn) (any, error) {
 		}
 	}
 	return TurnResult{Seq: seq}, nil
+}
+
+func applyPutSettings(a *txApplier, c *PutChildSettings) error {
+	var n int
+	if err := a.row(qChildOfParent, c.ChildID, c.ParentID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return outcome(ErrNotFound)
+	}
+	_, err := a.exec(qPutSettings, c.ChildID, c.Settings, c.UpdatedAt)
+	return err
 }
 
 func applyStartSession(a *txApplier, c *StartSession) error {
@@ -395,6 +414,8 @@ func auditOf(c Command, result any) (AuditEvent, bool) {
 		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "create_child", Target: "child:" + c.ChildID}, true
 	case *CreateLinkCode:
 		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "create_link_code", Target: "child:" + c.ChildID}, true
+	case *PutChildSettings:
+		return AuditEvent{At: c.UpdatedAt, Actor: "parent:" + c.ParentID, Action: "update_child_settings", Target: "child:" + c.ChildID}, true
 	case *RedeemLinkCode:
 		if d, ok := result.(LinkedDevice); ok {
 			return AuditEvent{At: c.Now, Actor: "device:" + c.DeviceID, Action: "link_device", Target: "child:" + d.Child.ID}, true

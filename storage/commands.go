@@ -21,6 +21,7 @@ const (
 	KindRevokeSessions = "revoke_sessions"
 	KindLoginFailure   = "login_failure"
 	KindRetireKeys     = "retire_signing_keys"
+	KindPutSettings    = "put_child_settings"
 )
 
 // Deterministic outcomes a command can have. They are results, not failures
@@ -89,16 +90,35 @@ func Decode(data []byte) (Command, error) {
 		c = &LoginFailure{}
 	case KindRetireKeys:
 		c = &RetireSigningKeys{}
+	case KindPutSettings:
+		c = &PutChildSettings{}
 	default:
 		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 	}
-	if env.V != c.Version() {
+	if !acceptsVersion(c, env.V) {
 		return nil, fmt.Errorf("%w: %s version %d not supported (this binary supports %d)", ErrUnsupported, env.T, env.V, c.Version())
 	}
 	if err := json.Unmarshal(env.B, c); err != nil {
 		return nil, fmt.Errorf("storage: decode %s: %w", env.T, err)
 	}
 	return c, nil
+}
+
+// olderVersions is implemented by a command whose decoder still accepts
+// log entries written by an earlier version of it (they must keep applying
+// after an upgrade).
+type olderVersions interface {
+	AcceptsVersion(v int) bool
+}
+
+func acceptsVersion(c Command, v int) bool {
+	if v == c.Version() {
+		return true
+	}
+	if o, ok := c.(olderVersions); ok {
+		return o.AcceptsVersion(v)
+	}
+	return false
 }
 
 // PutSigningKey stores a token-signing key pair (private half sealed).
@@ -187,10 +207,20 @@ type ChatTurn struct {
 	// EventID is set when the turn raises a safety event (escalation or a
 	// policy failure); the event is recorded in the same transaction.
 	EventID string `json:"event,omitempty"`
+	// Companion (version 2) is Daisy's new per-child state after this turn,
+	// computed and sealed by the receiving node (FieldCompanion, child ID);
+	// nil leaves the stored state unchanged (and is all a version 1 entry
+	// can carry). The FSM stores it verbatim and never interprets it.
+	Companion []byte `json:"companion,omitempty"`
 }
 
 func (ChatTurn) Kind() string { return KindChatTurn }
-func (ChatTurn) Version() int { return 1 }
+
+// Version 2 added Companion; version 1 entries still decode and apply.
+func (ChatTurn) Version() int { return 2 }
+
+// AcceptsVersion: version 1 entries (no Companion) still apply.
+func (ChatTurn) AcceptsVersion(v int) bool { return v == 1 }
 
 // TurnResult is the result of a successful ChatTurn.
 type TurnResult struct {
@@ -269,6 +299,20 @@ const (
 type LockedUntil struct {
 	Millis int64
 }
+
+// PutChildSettings replaces the parent's settings for one child (parental
+// controls and time zone, a JSON document the node validated; not
+// sensitive, stored plain). Only a parent of the child's family may do it:
+// anything else is ErrNotFound.
+type PutChildSettings struct {
+	ParentID  string `json:"parent"`
+	ChildID   string `json:"child"`
+	Settings  []byte `json:"settings"`
+	UpdatedAt int64  `json:"at"`
+}
+
+func (PutChildSettings) Kind() string { return KindPutSettings }
+func (PutChildSettings) Version() int { return 1 }
 
 // RetireSigningKeys deletes token-signing keys created before Before, except
 // the newest key, which always stays.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,7 +19,8 @@ func allCommands() []Command {
 		&ChatTurn{TurnID: "turn-1", ChildID: "ch-1", DeviceID: "dev-1", CreatedAt: baseTime, MessageSealed: []byte("m"),
 			ReplySealed: []byte("r"), Intent: "joke", InAction: "redact", InCategories: []string{"pii_disclosure"},
 			OutAction: "allow", OutCategories: []string{"a", "b"}, Escalate: true, FailClosed: true,
-			PolicyVersion: "default@1.2.3", EventID: "ev-1"},
+			PolicyVersion: "default@1.2.3", EventID: "ev-1", Companion: []byte("sealed-state")},
+		&PutChildSettings{ParentID: "par-1", ChildID: "ch-1", Settings: []byte(`{"v":1}`), UpdatedAt: baseTime},
 	}
 }
 
@@ -38,8 +40,8 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			if err := json.Unmarshal(data, &env); err != nil {
 				t.Fatal(err)
 			}
-			if string(env["t"]) != `"`+c.Kind()+`"` || string(env["v"]) != "1" {
-				t.Fatalf("envelope t=%s v=%s, want %q, 1", env["t"], env["v"], c.Kind())
+			if string(env["t"]) != `"`+c.Kind()+`"` || string(env["v"]) != fmt.Sprint(c.Version()) {
+				t.Fatalf("envelope t=%s v=%s, want %q, %d", env["t"], env["v"], c.Kind(), c.Version())
 			}
 			got, err := Decode(data)
 			if err != nil {
@@ -50,7 +52,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	for _, k := range []string{KindPutSigningKey, KindSignUp, KindCreateChild, KindCreateLinkCode, KindRedeemLinkCode, KindChatTurn} {
+	for _, k := range []string{KindPutSigningKey, KindSignUp, KindCreateChild, KindCreateLinkCode, KindRedeemLinkCode, KindChatTurn, KindPutSettings} {
 		if !seen[k] {
 			t.Errorf("kind %q not covered by the round-trip table", k)
 		}
@@ -67,6 +69,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"empty kind", `{"t":"","v":1,"b":{}}`, "unknown command kind"},
 		{"version 2", `{"t":"sign_up","v":2,"b":{}}`, "version 2 not supported"},
 		{"version 0", `{"t":"chat_turn","v":0,"b":{}}`, "not supported"},
+		{"chat turn from the future", `{"t":"chat_turn","v":3,"b":{}}`, "version 3 not supported"},
+		{"settings version 2", `{"t":"put_child_settings","v":2,"b":{}}`, "version 2 not supported"},
 		{"missing version", `{"t":"create_child","b":{}}`, "not supported"},
 		{"not json", `not json`, "decode envelope"},
 		{"empty", ``, "decode envelope"},

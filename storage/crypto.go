@@ -143,6 +143,8 @@ const (
 	FieldEmail    = "parents.email"
 	FieldMessage  = "turns.message"
 	FieldReply    = "turns.reply"
+	// FieldCompanion is Daisy's per-child state (row ID: the child ID).
+	FieldCompanion = "companions.state"
 )
 
 // FieldAAD binds a sealed field to its column and row.

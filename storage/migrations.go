@@ -123,6 +123,18 @@ CREATE TABLE audit_log (
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 `,
+	// 4: Daisy per child: her sealed state (state, game, stats, usage) and
+	// the parent's settings (controls, time zone; plain JSON). A missing
+	// row or an empty column means "never written" (defaults).
+	`
+CREATE TABLE companions (
+	child_id     TEXT PRIMARY KEY REFERENCES children(id) ON DELETE CASCADE,
+	state_sealed BLOB,
+	state_at     INTEGER NOT NULL DEFAULT 0,
+	settings     BLOB,
+	settings_at  INTEGER NOT NULL DEFAULT 0
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

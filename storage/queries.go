@@ -313,3 +313,34 @@ func (db *DB) LockedUntilMillis(ctx context.Context, bidx []byte) (int64, error)
 	}
 	return until, nil
 }
+
+// CompanionRow is Daisy's stored per-child data. A nil StateSealed or
+// Settings means it was never written (use the defaults).
+type CompanionRow struct {
+	ChildID     string
+	StateSealed []byte // sealed under the family key, FieldAAD(FieldCompanion, ChildID)
+	StateAt     int64
+	Settings    []byte // plain JSON
+	SettingsAt  int64
+}
+
+// Companion returns a child's companion row, scoped like Child: a child
+// reads only its own, a parent only their own family's; anything else is
+// ErrNotFound. A child without a row yet gets an empty CompanionRow.
+func (db *DB) Companion(ctx context.Context, actor Actor, childID string) (CompanionRow, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if _, err := db.child(ctx, actor, childID); err != nil {
+		return CompanionRow{}, err
+	}
+	row := CompanionRow{ChildID: childID}
+	err := db.queryRow(ctx, "SELECT state_sealed, state_at, settings, settings_at FROM companions WHERE child_id=?", childID).
+		Scan(&row.StateSealed, &row.StateAt, &row.Settings, &row.SettingsAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, nil
+	}
+	if err != nil {
+		return CompanionRow{}, fmt.Errorf("storage: companion: %w", err)
+	}
+	return row, nil
+}

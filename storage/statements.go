@@ -41,15 +41,21 @@ const (
 	qRevokeAllSessions = "UPDATE sessions SET revoked_at=? WHERE parent_id=? AND revoked_at IS NULL"
 	qBumpLoginFailures = `INSERT INTO login_failures(email_bidx, failures, locked_until) VALUES (?,1,0)
 		ON CONFLICT(email_bidx) DO UPDATE SET failures = failures + 1 RETURNING failures`
-	qLockAccount = "UPDATE login_failures SET locked_until=? WHERE email_bidx=?"
-	qLastAudit   = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-	qInsertAudit = "INSERT INTO audit_log(seq, at, actor, action, target, prev, hash) VALUES (?,?,?,?,?,?,?)"
-	qRetireKeys  = `DELETE FROM signing_keys WHERE created_at < ?
+	qLockAccount       = "UPDATE login_failures SET locked_until=? WHERE email_bidx=?"
+	qLastAudit         = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+	qInsertAudit       = "INSERT INTO audit_log(seq, at, actor, action, target, prev, hash) VALUES (?,?,?,?,?,?,?)"
+	qPutCompanionState = `INSERT INTO companions(child_id, state_sealed, state_at) VALUES (?,?,?)
+		ON CONFLICT(child_id) DO UPDATE SET state_sealed=excluded.state_sealed, state_at=excluded.state_at`
+	qPutSettings = `INSERT INTO companions(child_id, settings, settings_at) VALUES (?,?,?)
+		ON CONFLICT(child_id) DO UPDATE SET settings=excluded.settings, settings_at=excluded.settings_at`
+	qRetireKeys = `DELETE FROM signing_keys WHERE created_at < ?
 		AND kid <> (SELECT kid FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1)`
 )
 
 // applyStatements lists every statement prepared at open.
 var applyStatements = [...]string{
+	qPutCompanionState,
+	qPutSettings,
 	qRetireKeys,
 	qLastAudit,
 	qInsertAudit,

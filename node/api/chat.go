@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -67,15 +68,21 @@ type turnPlan struct {
 	failClosed bool
 	escalate   bool
 	version    string
+	// answered: the companion (respond) produced the reply the child sees,
+	// so its state changes may be kept.
+	answered bool
 }
 
-// planTurn runs the safety pipeline: the child's message through the policy,
-// Daisy's reply chosen accordingly, the reply through the policy.
-func (s *Server) planTurn(ctx context.Context, text, tier string, recent []policies.ContextTurn, prevReply string) turnPlan {
+// planTurn runs the safety pipeline: the child's message through the policy
+// (at the parent's strictness), then — only when the policy allows or
+// redacts it — respond for Daisy's answer (parental limits, companion
+// state), or the fixed support/redirect/blocked replies; then the reply
+// through the policy.
+func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, recent []policies.ContextTurn, respond func(text string) companion.Reply) turnPlan {
 	pol := s.Policy()
 	p := turnPlan{stored: text, version: pol.Version()}
 	pick := func(n int) int { return rand.IntN(max(n, 1)) }
-	in, err := s.evaluate(ctx, policies.Input{Text: text, Direction: "in", AgeTier: tier, Context: recent})
+	in, err := s.evaluate(ctx, policies.Input{Text: text, Direction: "in", AgeTier: tier, Strictness: strictness, Context: recent})
 	if err != nil {
 		s.log.Warn("policy failed on message; failing closed", "policy", p.version, "err", err)
 		p.failClosed, p.escalate, p.stored = true, true, withheldMessage
@@ -87,10 +94,10 @@ func (s *Server) planTurn(ctx context.Context, text, tier string, recent []polic
 	p.in, p.escalate = in, in.Escalate
 	switch in.Action {
 	case "allow":
-		p.reply = s.Companion.Reply(text, tier, prevReply, pick)
+		p.reply, p.answered = respond(text), true
 	case "redact":
 		p.stored = policies.Redact(text, in.Spans)
-		p.reply = s.Companion.Reply(p.stored, tier, prevReply, pick)
+		p.reply, p.answered = respond(p.stored), true
 		p.reply.Text += " " + s.Companion.RedactReminder(tier)
 	case "support":
 		p.reply = s.Companion.Support(tier, "en")
@@ -99,10 +106,10 @@ func (s *Server) planTurn(ctx context.Context, text, tier string, recent []polic
 	default: // block and anything stricter
 		p.reply = s.Companion.Blocked(tier, pick)
 	}
-	out, err := s.evaluate(ctx, policies.Input{Text: p.reply.Text, Direction: "out", AgeTier: tier})
+	out, err := s.evaluate(ctx, policies.Input{Text: p.reply.Text, Direction: "out", AgeTier: tier, Strictness: strictness})
 	if err != nil {
 		s.log.Warn("policy failed on reply; failing closed", "policy", p.version, "err", err)
-		p.failClosed, p.escalate = true, true
+		p.failClosed, p.escalate, p.answered = true, true, false
 		p.reply = s.Companion.FailClosed(tier)
 		p.out = policies.Verdict{Action: "error", Categories: []string{}}
 		return p
@@ -110,9 +117,38 @@ func (s *Server) planTurn(ctx context.Context, text, tier string, recent []polic
 	p.out = out
 	if out.Action != "allow" && (in.Action == "allow" || in.Action == "redact") {
 		// Daisy's own line was refused: never show it, steer somewhere safe.
-		p.reply = s.Companion.Redirect(tier, pick)
+		p.reply, p.answered = s.Companion.Redirect(tier, pick), false
 	}
 	return p
+}
+
+// daisyTurn is what the companion decided for one turn.
+type daisyTurn struct {
+	rested bool // parental limits: the child got the "time to rest" reply
+	turn   *companion.Turn
+}
+
+// turnEnv is what a companion step may use: the child, Daisy's stored
+// data, the parental controls in the child's zone, the clock and Daisy's
+// previous reply.
+type turnEnv struct {
+	child storage.ChildRow
+	d     daisyData
+	ctrl  companion.Controls
+	loc   *time.Location
+	now   time.Time
+	prev  string
+	pick  func(int) int
+}
+
+// companionStep turns an allowed (possibly redacted) message into Daisy's
+// Turn. It runs only after the safety policy let the message through.
+type companionStep func(s *Server, env turnEnv, msg string) companion.Turn
+
+// chatStep is an ordinary chat message (routed to an active game by Respond).
+func chatStep(s *Server, env turnEnv, msg string) companion.Turn {
+	return s.Companion.Respond(companion.Input{Text: msg, Tier: env.child.AgeTier, Prev: env.prev, Now: env.now,
+		Daisy: env.d.rec.Daisy, Game: env.d.rec.Game, Controls: &env.ctrl}, env.pick)
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
@@ -126,6 +162,15 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	if err != nil {
 		return err
 	}
+	return s.runTurn(w, r, a, text, companion.FeatureChat, chatStep, false)
+}
+
+// runTurn is the whole turn pipeline shared by chat and games: safety
+// policy on the message first; only an allowed or redacted message reaches
+// the parental-controls check (feature f; outside hours or over the limit →
+// the "time to rest" reply) and then step; the reply through the policy;
+// Daisy's new state, usage and stats sealed and replicated with the turn.
+func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor, text string, f companion.Feature, step companionStep, withGame bool) error {
 	ctx := r.Context()
 	child := childOf(r)
 	dek, err := s.Vault.FamilyKey(ctx, child.FamilyID)
@@ -136,7 +181,53 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	if err != nil {
 		return err
 	}
-	p := s.planTurn(ctx, text, child.AgeTier, recent, prevReply)
+	d, err := s.loadDaisy(ctx, a, a.ID, dek)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	env := turnEnv{child: child, d: d, ctrl: d.settings.controls(), loc: d.settings.location(), now: now, prev: prevReply,
+		pick: func(n int) int { return rand.IntN(max(n, 1)) }}
+	var dt daisyTurn
+	respond := func(msg string) companion.Reply {
+		if ok, rest := s.Companion.Allowed(env.ctrl, d.rec.Usage, child.AgeTier, now, env.loc, f); !ok {
+			dt.rested = true
+			return rest
+		}
+		t := step(s, env, msg)
+		dt.turn = &t
+		return t.Reply
+	}
+	p := s.planTurn(ctx, text, child.AgeTier, env.ctrl.PolicyStrictness(), recent, respond)
+
+	// Daisy's new state: her own answer's changes only when the child sees
+	// that answer; usage whenever the child is within the allowed time.
+	rec, changed := d.rec, false
+	var outcome *companion.Outcome
+	if p.answered && dt.turn != nil {
+		rec.Daisy, rec.Game, outcome = dt.turn.Daisy, dt.turn.Game, dt.turn.Outcome
+		for _, ev := range dt.turn.Events {
+			rec.Stats, _ = companion.Award(rec.Stats, ev)
+		}
+		changed = true
+	}
+	if companion.Check(env.ctrl, d.rec.Usage, now, env.loc, companion.FeatureChat).OK {
+		rec.Usage = companion.Track(rec.Usage, now, env.loc)
+		rec.Stats, _ = companion.Award(rec.Stats, companion.Visit(now, env.loc))
+		changed = true
+	}
+	mood := p.reply.Mood
+	if p.answered && dt.turn != nil {
+		mood = companion.MoodAt(rec.Daisy, now)
+	}
+	var game *companion.GameView
+	if rec.Game != nil {
+		gv := rec.Game.View(now)
+		game = &gv
+		if rec.Game.Phase == companion.PhaseOver {
+			rec.Game = nil // over: shown once, then deleted
+		}
+	}
 
 	turnID := newID("tu_")
 	msgSealed, err := storage.Seal(dek, []byte(p.stored), storage.FieldAAD(storage.FieldMessage, turnID))
@@ -147,12 +238,17 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	if err != nil {
 		return err
 	}
-	now := s.Now().UnixMilli()
+	nowMs := now.UnixMilli()
 	cmd := &storage.ChatTurn{
-		TurnID: turnID, ChildID: child.ID, DeviceID: a.DeviceID, CreatedAt: now,
+		TurnID: turnID, ChildID: child.ID, DeviceID: a.DeviceID, CreatedAt: nowMs,
 		MessageSealed: msgSealed, ReplySealed: replySealed, Intent: p.reply.Intent,
 		InAction: p.in.Action, InCategories: nonNil(p.in.Categories), OutAction: p.out.Action, OutCategories: nonNil(p.out.Categories),
 		Escalate: p.escalate, FailClosed: p.failClosed, PolicyVersion: p.version,
+	}
+	if changed {
+		if cmd.Companion, err = sealDaisy(dek, child.ID, rec); err != nil {
+			return err
+		}
 	}
 	if p.escalate || p.failClosed {
 		cmd.EventID = newID("ev_")
@@ -164,11 +260,18 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"turn": turnView{
-		ID: turnID, Seq: res.Seq, CreatedAt: millis(now), Message: p.stored, Reply: p.reply.Text,
-		Intent: p.reply.Intent, Mood: p.reply.Mood, Suggestions: p.reply.Suggestions,
+	body := map[string]any{"turn": turnView{
+		ID: turnID, Seq: res.Seq, CreatedAt: millis(nowMs), Message: p.stored, Reply: p.reply.Text,
+		Intent: p.reply.Intent, Mood: mood, Suggestions: p.reply.Suggestions,
 		Safety: &safety{Action: p.in.Action, Categories: nonNil(p.in.Categories), Escalated: p.escalate, FailClosed: p.failClosed, PolicyVersion: p.version},
-	}})
+	}}
+	if withGame {
+		body["game"] = game
+		if outcome != nil {
+			body["outcome"] = outcome
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

@@ -125,6 +125,11 @@ func (s *Server) routes() {
 	rt.POST("/v1/devices/link", s.wrap(s.limited(s.linkDevice)))
 	rt.POST("/v1/chat", s.wrap(s.as(storage.RoleChild, s.chat)))
 	rt.GET("/v1/chat", s.wrap(s.as(storage.RoleChild, s.chatHistory)))
+	rt.GET("/v1/chat/daisy", s.wrap(s.as(storage.RoleChild, s.getDaisy)))
+	rt.POST("/v1/games", s.wrap(s.as(storage.RoleChild, s.startGame)))
+	rt.POST("/v1/games/current/moves", s.wrap(s.as(storage.RoleChild, s.gameMove)))
+	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
+	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
@@ -151,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// Bearer tokens only, never cookies: no Allow-Credentials.
 			h.Set("Access-Control-Allow-Origin", origin)
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)

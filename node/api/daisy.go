@@ -1,0 +1,209 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"daisydog/node/companion"
+	"daisydog/storage"
+)
+
+// settingsVersion is the version of the stored settings document.
+const settingsVersion = 1
+
+// childSettings is a parent's settings for one child, as the API shows them
+// and as they are stored (plain JSON: not sensitive).
+type childSettings struct {
+	V                 int              `json:"v"`
+	DailyLimitMinutes int              `json:"daily_limit_minutes"`
+	Bedtime           companion.Window `json:"bedtime"`
+	TimeZone          string           `json:"time_zone"`
+	Features          settingsFeatures `json:"features"`
+	Strictness        string           `json:"strictness"`
+}
+
+type settingsFeatures struct {
+	Games   bool `json:"games"`
+	Jokes   bool `json:"jokes"`
+	Stories bool `json:"stories"`
+	AIMode  bool `json:"ai_mode"`
+}
+
+// defaultSettings apply to a child whose parent never saved any: chatting
+// allowed at any time, games/jokes/stories on, AI off, standard strictness.
+func defaultSettings() childSettings {
+	return settingsFrom(companion.DefaultControls(), "UTC")
+}
+
+func settingsFrom(c companion.Controls, tz string) childSettings {
+	return childSettings{V: settingsVersion, DailyLimitMinutes: c.DailyMinutes, Bedtime: c.Bedtime, TimeZone: tz,
+		Features:   settingsFeatures{Games: c.Games, Jokes: c.Jokes, Stories: c.Stories, AIMode: c.AIMode},
+		Strictness: c.Strictness}
+}
+
+func (cs childSettings) controls() companion.Controls {
+	return companion.Controls{V: companion.ControlsVersion, DailyMinutes: cs.DailyLimitMinutes, Bedtime: cs.Bedtime,
+		Games: cs.Features.Games, Jokes: cs.Features.Jokes, Stories: cs.Features.Stories, AIMode: cs.Features.AIMode,
+		Strictness: cs.Strictness}
+}
+
+// location is the child's time zone (UTC if the stored name no longer loads).
+func (cs childSettings) location() *time.Location {
+	if loc, err := time.LoadLocation(cs.TimeZone); err == nil && cs.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// daisyRecord is Daisy's per-child state, stored sealed.
+type daisyRecord struct {
+	V     int                  `json:"v"`
+	Daisy companion.State      `json:"daisy"`
+	Game  *companion.GameState `json:"game,omitempty"`
+	Stats companion.Stats      `json:"stats"`
+	Usage companion.Usage      `json:"usage"`
+}
+
+const daisyRecordVersion = 1
+
+// daisyData is what a request needs about a child's Daisy.
+type daisyData struct {
+	rec      daisyRecord
+	settings childSettings
+}
+
+// loadDaisy reads a child's stored state and settings (defaults when never
+// written), scoped to the actor.
+func (s *Server) loadDaisy(ctx context.Context, a storage.Actor, childID string, dek []byte) (daisyData, error) {
+	var row storage.CompanionRow
+	err := s.fresh(ctx, func() (err error) {
+		row, err = s.DB.Companion(ctx, a, childID)
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return daisyData{}, errNotFound
+	}
+	if err != nil {
+		return daisyData{}, err
+	}
+	d := daisyData{settings: defaultSettings()}
+	if row.Settings != nil {
+		var cs childSettings
+		if err := json.Unmarshal(row.Settings, &cs); err != nil {
+			return daisyData{}, fmt.Errorf("child settings: %w", err)
+		}
+		d.settings = cs
+	}
+	if row.StateSealed != nil && dek != nil {
+		plain, err := storage.Unseal(dek, row.StateSealed, storage.FieldAAD(storage.FieldCompanion, childID))
+		if err != nil {
+			return daisyData{}, err
+		}
+		if err := json.Unmarshal(plain, &d.rec); err != nil {
+			return daisyData{}, fmt.Errorf("daisy state: %w", err)
+		}
+	}
+	return d, nil
+}
+
+func sealDaisy(dek []byte, childID string, rec daisyRecord) ([]byte, error) {
+	rec.V = daisyRecordVersion
+	plain, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return storage.Seal(dek, plain, storage.FieldAAD(storage.FieldCompanion, childID))
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	d, err := s.loadDaisy(r.Context(), a, p.ByName("id"), nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d.settings)
+	return nil
+}
+
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	var req struct {
+		DailyLimitMinutes int               `json:"daily_limit_minutes"`
+		Bedtime           *companion.Window `json:"bedtime"`
+		TimeZone          string            `json:"time_zone"`
+		Features          *settingsFeatures `json:"features"`
+		Strictness        string            `json:"strictness"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if req.Features == nil {
+		return errInvalid("features is required (games, jokes, stories, ai_mode)")
+	}
+	if req.TimeZone == "" {
+		return errInvalid("time_zone is required (an IANA name such as \"Europe/Berlin\" or \"UTC\")")
+	}
+	if len(req.TimeZone) > 64 {
+		return errInvalid("time_zone is not a known IANA time zone")
+	}
+	if _, err := time.LoadLocation(req.TimeZone); err != nil || req.TimeZone == "Local" {
+		return errInvalid("time_zone is not a known IANA time zone")
+	}
+	cs := childSettings{V: settingsVersion, DailyLimitMinutes: req.DailyLimitMinutes, TimeZone: req.TimeZone,
+		Features: *req.Features, Strictness: req.Strictness}
+	if req.Bedtime != nil {
+		cs.Bedtime = *req.Bedtime
+	}
+	if err := cs.controls().Validate(); err != nil {
+		return errInvalid(err.Error())
+	}
+	doc, err := json.Marshal(cs)
+	if err != nil {
+		return err
+	}
+	cmd := &storage.PutChildSettings{ParentID: a.ID, ChildID: p.ByName("id"), Settings: doc, UpdatedAt: s.Now().UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, nil); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+// daisyView is Daisy as a child sees her now.
+type daisyView struct {
+	Mood   string              `json:"mood"`
+	Hunger int                 `json:"hunger"`
+	Energy int                 `json:"energy"`
+	Game   *companion.GameView `json:"game,omitempty"`
+	// Available is false during bedtime or over the daily limit.
+	Available   bool   `json:"available"`
+	Reason      string `json:"reason,omitempty"`
+	MinutesLeft int    `json:"minutes_left"`
+}
+
+func (s *Server) getDaisy(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	child := childOf(r)
+	dek, err := s.Vault.FamilyKey(r.Context(), child.FamilyID)
+	if err != nil {
+		return err
+	}
+	d, err := s.loadDaisy(r.Context(), a, a.ID, dek)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	st := companion.StateAt(d.rec.Daisy, now)
+	dec := companion.Check(d.settings.controls(), d.rec.Usage, now, d.settings.location(), companion.FeatureChat)
+	v := daisyView{Mood: companion.MoodAt(st, now), Hunger: st.Hunger, Energy: st.Energy,
+		Available: dec.OK, Reason: dec.Reason, MinutesLeft: dec.MinutesLeft}
+	if d.rec.Game != nil && d.rec.Game.Active(now) {
+		gv := d.rec.Game.View(now)
+		v.Game = &gv
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
