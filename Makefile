@@ -51,7 +51,7 @@ fuzz: policy
 	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/daisydog-fuzz.log 2>&1 || { cat /tmp/daisydog-fuzz.log; exit 1; }; \
 	done
 
-test: fmt-check vet static-check unit e2e fuzz
+test: fmt-check vet static-check fuzz unit e2e
 
 # A FROM-scratch container image holding only the static binary.
 IMAGE ?= daisydog:dev
