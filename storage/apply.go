@@ -179,6 +179,15 @@ func applyOne(a *txApplier, c Command) (any, error) {
 		return nil, err
 	case *PutChildSettings:
 		return nil, applyPutSettings(a, c)
+	case *RevokeDevice:
+		res, err := a.exec(qRevokeDevice, c.Now, c.DeviceID, c.ChildID, c.ParentID)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, outcome(ErrNotFound) // not this parent's, unknown, or already revoked
+		}
+		return nil, nil
 	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
@@ -414,6 +423,8 @@ func auditOf(c Command, result any) (AuditEvent, bool) {
 		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "create_child", Target: "child:" + c.ChildID}, true
 	case *CreateLinkCode:
 		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "create_link_code", Target: "child:" + c.ChildID}, true
+	case *RevokeDevice:
+		return AuditEvent{At: c.Now, Actor: "parent:" + c.ParentID, Action: "revoke_device", Target: "device:" + c.DeviceID}, true
 	case *PutChildSettings:
 		return AuditEvent{At: c.UpdatedAt, Actor: "parent:" + c.ParentID, Action: "update_child_settings", Target: "child:" + c.ChildID}, true
 	case *RedeemLinkCode:

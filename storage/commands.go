@@ -22,6 +22,7 @@ const (
 	KindLoginFailure   = "login_failure"
 	KindRetireKeys     = "retire_signing_keys"
 	KindPutSettings    = "put_child_settings"
+	KindRevokeDevice   = "revoke_device"
 )
 
 // Deterministic outcomes a command can have. They are results, not failures
@@ -92,6 +93,8 @@ func Decode(data []byte) (Command, error) {
 		c = &RetireSigningKeys{}
 	case KindPutSettings:
 		c = &PutChildSettings{}
+	case KindRevokeDevice:
+		c = &RevokeDevice{}
 	default:
 		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 	}
@@ -323,3 +326,15 @@ type RetireSigningKeys struct {
 
 func (RetireSigningKeys) Kind() string { return KindRetireKeys }
 func (RetireSigningKeys) Version() int { return 1 }
+
+// RevokeDevice unlinks a child's device: its token stops working everywhere.
+// Only a parent of the child's family may do it.
+type RevokeDevice struct {
+	ParentID string `json:"parent"`
+	ChildID  string `json:"child"`
+	DeviceID string `json:"device"`
+	Now      int64  `json:"at"`
+}
+
+func (RevokeDevice) Kind() string { return KindRevokeDevice }
+func (RevokeDevice) Version() int { return 1 }

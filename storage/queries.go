@@ -344,3 +344,37 @@ func (db *DB) Companion(ctx context.Context, actor Actor, childID string) (Compa
 	}
 	return row, nil
 }
+
+// DeviceRow is a linked child device.
+type DeviceRow struct {
+	ID        string
+	CreatedAt int64
+	RevokedAt int64 // 0 while active
+}
+
+// Devices lists the devices of a child, newest first: parents of the child's
+// family only (anyone else: ErrNotFound for the child).
+func (db *DB) Devices(ctx context.Context, actor Actor, childID string) ([]DeviceRow, error) {
+	if actor.Role != RoleParent {
+		return nil, ErrForbidden
+	}
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	if _, err := db.child(ctx, actor, childID); err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, "SELECT id, created_at, COALESCE(revoked_at,0) FROM devices WHERE child_id=? ORDER BY created_at DESC, id", childID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: devices: %w", err)
+	}
+	defer rows.Close()
+	out := []DeviceRow{}
+	for rows.Next() {
+		var d DeviceRow
+		if err := rows.Scan(&d.ID, &d.CreatedAt, &d.RevokedAt); err != nil {
+			return nil, fmt.Errorf("storage: devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -50,10 +50,13 @@ const (
 		ON CONFLICT(child_id) DO UPDATE SET settings=excluded.settings, settings_at=excluded.settings_at`
 	qRetireKeys = `DELETE FROM signing_keys WHERE created_at < ?
 		AND kid <> (SELECT kid FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1)`
+	qRevokeDevice = `UPDATE devices SET revoked_at=? WHERE id=? AND child_id=? AND revoked_at IS NULL
+		AND child_id IN (SELECT c.id FROM children c JOIN parents p ON p.family_id = c.family_id WHERE p.id=?)`
 )
 
 // applyStatements lists every statement prepared at open.
 var applyStatements = [...]string{
+	qRevokeDevice,
 	qPutCompanionState,
 	qPutSettings,
 	qRetireKeys,

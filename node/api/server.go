@@ -128,6 +128,8 @@ func (s *Server) routes() {
 	rt.GET("/v1/chat/daisy", s.wrap(s.as(storage.RoleChild, s.getDaisy)))
 	rt.POST("/v1/games", s.wrap(s.as(storage.RoleChild, s.startGame)))
 	rt.POST("/v1/games/current/moves", s.wrap(s.as(storage.RoleChild, s.gameMove)))
+	rt.GET("/v1/children/:id/devices", s.wrap(s.as(storage.RoleParent, s.listDevices)))
+	rt.DELETE("/v1/children/:id/devices/:device", s.wrap(s.as(storage.RoleParent, s.revokeDevice)))
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
 	if s.Join != nil {
