@@ -248,35 +248,23 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 	nPhones := len(spans)
 	spans = findEmails(in.Text, spans)
 	nEmails := len(spans) - nPhones
-	nURLs := 0
+	// Links, except the domain part of an e-mail address found above.
+	before := len(spans)
+	spans = findURLs(in.Text, spans)
+	kept := spans[:before]
+	for _, u := range spans[before:] {
+		if !overlapsAny(u, spans[nPhones:before]) {
+			kept = append(kept, u)
+		}
+	}
+	spans = kept
+	nURLs := len(spans) - before
 	nOther := 0
 	if !out {
-		before := len(spans)
-		spans = findURLs(in.Text, spans)
-		kept := spans[:before]
-		for _, u := range spans[before:] {
-			if !overlapsAny(u, spans[nPhones:before]) {
-				kept = append(kept, u)
-			}
-		}
-		spans = kept
-		nURLs = len(spans) - before
+		// Names, addresses, schools, passwords, handles the child gives out.
 		before = len(spans)
 		spans = s.findPersonal(in.Text, spans)
 		nOther = len(spans) - before
-	}
-	if out {
-		// Links, except the domain part of an e-mail address found above.
-		before := len(spans)
-		spans = findURLs(in.Text, spans)
-		kept := spans[:before]
-		for _, u := range spans[before:] {
-			if !overlapsAny(u, spans[nPhones:before]) {
-				kept = append(kept, u)
-			}
-		}
-		spans = kept
-		nURLs = len(spans) - before
 	}
 	if out {
 		if nPhones > 0 {
