@@ -63,33 +63,18 @@ var errNoYield = errors.New("module does not import wasi_snapshot_preview1.sched
 // instrument returns a copy of a (validated) module binary with the
 // interrupt global and checks added.
 func instrument(b []byte) ([]byte, error) {
-	if len(b) < 8 || string(b[:4]) != "\x00asm" {
-		return nil, errMalformed
+	secs, err := splitSections(b)
+	if err != nil {
+		return nil, err
 	}
-	var secs []rawSection
-	r := reader{b: b, pos: 8}
-	for r.pos < len(b) {
-		id, err := r.byte()
-		if err != nil {
-			return nil, err
+	for _, sec := range secs {
+		if _, ok := sectionRank[sec.id]; !ok {
+			return nil, fmt.Errorf("%w: section %d", errUnsupported, sec.id)
 		}
-		size, err := r.u32()
-		if err != nil {
-			return nil, err
-		}
-		end := r.pos + int(size)
-		if end > len(b) || end < r.pos {
-			return nil, errMalformed
-		}
-		if _, ok := sectionRank[id]; !ok {
-			return nil, fmt.Errorf("%w: section %d", errUnsupported, id)
-		}
-		secs = append(secs, rawSection{id: id, body: b[r.pos:end]})
-		r.pos = end
 	}
 
 	// Index of the new global = imported globals + defined globals.
-	imports, err := parseImports(b)
+	imports, err := importsOf(secs)
 	if err != nil {
 		return nil, err
 	}

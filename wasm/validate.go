@@ -56,15 +56,15 @@ func (e importEntry) String() string {
 
 var errMalformed = errors.New("malformed binary")
 
-// parseImports reads the import section of a WebAssembly binary. It
-// handles every import kind, so that a forbidden table, memory or global
-// import is named in the error just like a function.
-func parseImports(b []byte) ([]importEntry, error) {
+// splitSections splits a WebAssembly binary into its sections, checking
+// the header and every section's framing.
+func splitSections(b []byte) ([]rawSection, error) {
 	if len(b) < 8 || string(b[:4]) != "\x00asm" {
 		return nil, errMalformed
 	}
+	var secs []rawSection
 	r := reader{b: b, pos: 8}
-	for r.pos < len(r.b) {
+	for r.pos < len(b) {
 		id, err := r.byte()
 		if err != nil {
 			return nil, err
@@ -74,14 +74,33 @@ func parseImports(b []byte) ([]importEntry, error) {
 			return nil, err
 		}
 		end := r.pos + int(size)
-		if end > len(r.b) || end < r.pos {
+		if end > len(b) || end < r.pos {
 			return nil, errMalformed
 		}
-		if id != 2 {
-			r.pos = end
+		secs = append(secs, rawSection{id: id, body: b[r.pos:end]})
+		r.pos = end
+	}
+	return secs, nil
+}
+
+// parseImports reads the import section of a WebAssembly binary. It
+// handles every import kind, so that a forbidden table, memory or global
+// import is named in the error just like a function.
+func parseImports(b []byte) ([]importEntry, error) {
+	secs, err := splitSections(b)
+	if err != nil {
+		return nil, err
+	}
+	return importsOf(secs)
+}
+
+// importsOf decodes the (first) import section among secs.
+func importsOf(secs []rawSection) ([]importEntry, error) {
+	for _, s := range secs {
+		if s.id != 2 {
 			continue
 		}
-		sec := reader{b: r.b[:end], pos: r.pos}
+		sec := reader{b: s.body}
 		n, err := sec.u32()
 		if err != nil {
 			return nil, err
