@@ -23,6 +23,7 @@ type Module struct {
 	compiled     wazero.CompiledModule
 	cfg          Config
 	modCfg       wazero.ModuleConfig
+	data         []byte // handed to every instance through policy_data (nil: none)
 
 	// sem holds one token per busy instance; its capacity is the pool size.
 	// Instances are only created by a token holder when idle is empty, so
@@ -142,6 +143,12 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 			return nil
 		})
 		if err != nil {
+			_ = mod.Close(ctx)
+			return nil, err
+		}
+	}
+	if len(m.data) > 0 {
+		if err := in.loadData(ictx, m.data); err != nil {
 			_ = mod.Close(ctx)
 			return nil, err
 		}

@@ -169,6 +169,10 @@ func (r *Runtime) forget(m *Module) {
 // (compilation is shared); each Load returns an independent Module with
 // its own pool.
 func (r *Runtime) Load(ctx context.Context, name string, wasmBytes []byte) (*Module, error) {
+	return r.load(ctx, name, wasmBytes, nil)
+}
+
+func (r *Runtime) load(ctx context.Context, name string, wasmBytes, data []byte) (*Module, error) {
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
@@ -204,7 +208,14 @@ func (r *Runtime) Load(ctx context.Context, name string, wasmBytes []byte) (*Mod
 		_ = compiled.Close(ctx)
 		return nil, fmt.Errorf("wasm: load %q: %w", name, err)
 	}
+	if len(data) > 0 {
+		if err := checkDataExport(compiled); err != nil {
+			_ = compiled.Close(ctx)
+			return nil, fmt.Errorf("wasm: load %q: %w", name, err)
+		}
+	}
 	m := newModule(r, name, compiled, wrt, instrumented)
+	m.data = data
 
 	// Prove the module works before anyone depends on it.
 	inst, err := m.instantiate(ctx)
