@@ -95,6 +95,18 @@ func Decode(data []byte) (Command, error) {
 		c = &PutChildSettings{}
 	case KindRevokeDevice:
 		c = &RevokeDevice{}
+	case KindAddPolicyKey:
+		c = &AddPolicyKey{}
+	case KindStagePolicy:
+		c = &StagePolicy{}
+	case KindActivatePolicy:
+		c = &ActivatePolicy{}
+	case KindShadowPolicy:
+		c = &ShadowPolicy{}
+	case KindRollbackPolicy:
+		c = &RollbackPolicy{}
+	case KindRefusePolicy:
+		c = &RefusePolicy{}
 	default:
 		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 	}

@@ -135,6 +135,38 @@ CREATE TABLE companions (
 	settings_at  INTEGER NOT NULL DEFAULT 0
 );
 `,
+	// 5: the policy lifecycle: trusted bundle-signing keys, staged bundles
+	// (compressed, as uploaded), the activation history (a stack: the last
+	// row is active, rollback pops it; empty = the embedded default) and
+	// the shadow candidate.
+	`
+CREATE TABLE policy_keys (
+	key_id     TEXT PRIMARY KEY,
+	public_key BLOB NOT NULL,
+	added_at   INTEGER NOT NULL,
+	added_by   TEXT NOT NULL
+);
+CREATE TABLE policy_bundles (
+	id        TEXT PRIMARY KEY,
+	bundle    BLOB NOT NULL,
+	sha256    TEXT NOT NULL,
+	key_id    TEXT NOT NULL,
+	staged_at INTEGER NOT NULL,
+	staged_by TEXT NOT NULL
+);
+CREATE TABLE policy_activations (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	bundle_id TEXT NOT NULL REFERENCES policy_bundles(id),
+	at        INTEGER NOT NULL,
+	by        TEXT NOT NULL
+);
+CREATE TABLE policy_shadow (
+	id        INTEGER PRIMARY KEY CHECK (id = 1),
+	bundle_id TEXT NOT NULL REFERENCES policy_bundles(id),
+	at        INTEGER NOT NULL,
+	by        TEXT NOT NULL
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

@@ -1,0 +1,94 @@
+package storage
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPolicyLifecycleCommands(t *testing.T) {
+	f := newFixture(t)
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := PolicyKeyID(pub)
+	by := "admin:ad_1"
+	stage := func(id string) *StagePolicy {
+		return &StagePolicy{ID: id, Bundle: []byte("zstd…"), SHA256: "00", KeyID: kid, By: by, At: 1}
+	}
+	state := func() PolicyState {
+		t.Helper()
+		st, err := f.db.PolicyState(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	steps := []struct {
+		name    string
+		cmd     Command
+		wantErr error
+		active  string
+		shadow  string
+	}{
+		{"stage before any key is trusted", stage("p@1"), ErrNotFound, "", ""},
+		{"bad key id", &AddPolicyKey{KeyID: "nope", PublicKey: pub, By: by, At: 1}, nil, "", ""},
+		{"trust key", &AddPolicyKey{KeyID: kid, PublicKey: pub, By: by, At: 1}, nil, "", ""},
+		{"trust key twice", &AddPolicyKey{KeyID: kid, PublicKey: pub, By: by, At: 1}, ErrConflict, "", ""},
+		{"stage p@1", stage("p@1"), nil, "", ""},
+		{"stage p@1 again", stage("p@1"), ErrConflict, "", ""},
+		{"stage p@2", stage("p@2"), nil, "", ""},
+		{"activate unknown", &ActivatePolicy{ID: "p@9", By: by, At: 2}, ErrNotFound, "", ""},
+		{"activate p@1", &ActivatePolicy{ID: "p@1", By: by, At: 2}, nil, "p@1", ""},
+		{"activate p@1 again", &ActivatePolicy{ID: "p@1", By: by, At: 2}, ErrConflict, "p@1", ""},
+		{"shadow p@2", &ShadowPolicy{ID: "p@2", By: by, At: 3}, nil, "p@1", "p@2"},
+		{"activate p@2 ends its shadow", &ActivatePolicy{ID: "p@2", By: by, At: 4}, nil, "p@2", ""},
+		{"rollback to p@1", &RollbackPolicy{By: by, At: 5}, nil, "p@1", ""},
+		{"rollback to default", &RollbackPolicy{By: by, At: 6}, nil, "", ""},
+		{"nothing left to roll back", &RollbackPolicy{By: by, At: 7}, ErrNotFound, "", ""},
+		{"refusal is recorded", &RefusePolicy{ID: "p@3", Reason: "bad signature", By: by, At: 8}, nil, "", ""},
+	}
+	for _, s := range steps {
+		r := f.apply(s.cmd)[0]
+		if s.name == "bad key id" {
+			if r.Err == nil {
+				t.Fatalf("%s: accepted", s.name)
+			}
+		} else {
+			wantErr(t, r.Err, s.wantErr)
+		}
+		st := state()
+		if st.Active != s.active || st.Shadow != s.shadow {
+			t.Fatalf("%s: active %q shadow %q, want %q %q", s.name, st.Active, st.Shadow, s.active, s.shadow)
+		}
+	}
+	if st := state(); len(st.Staged) != 2 {
+		t.Fatalf("staged %+v", st.Staged)
+	}
+	b, err := f.db.PolicyBundle(f.ctx, "p@2")
+	if err != nil || string(b) != "zstd…" {
+		t.Fatalf("bundle %q %v", b, err)
+	}
+	tail, err := f.db.AuditTail(f.ctx, Actor{Role: RoleSystem}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range tail {
+		if strings.HasPrefix(e.Action, "policy_") {
+			actions = append(actions, e.Action+" "+e.Target)
+		}
+	}
+	slices.Reverse(actions)
+	want := []string{
+		"policy_key_added policy_key:" + kid, "policy_staged policy:p@1", "policy_staged policy:p@2",
+		"policy_activated policy:p@1", "policy_shadow_started policy:p@2", "policy_activated policy:p@2",
+		"policy_rolled_back policy:p@1", "policy_rolled_back policy:default", "policy_refused policy:p@3 (bad signature)",
+	}
+	if !slices.Equal(actions, want) {
+		t.Fatalf("audit:\n%s\nwant:\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))
+	}
+}
