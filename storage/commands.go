@@ -107,6 +107,8 @@ func Decode(data []byte) (Command, error) {
 		c = &RollbackPolicy{}
 	case KindRefusePolicy:
 		c = &RefusePolicy{}
+	case KindReportPolicy:
+		c = &ReportPolicy{}
 	default:
 		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 	}

@@ -160,6 +160,14 @@ CREATE TABLE policy_activations (
 	at        INTEGER NOT NULL,
 	by        TEXT NOT NULL
 );
+CREATE TABLE policy_reports (
+	node_id   TEXT NOT NULL,
+	bundle_id TEXT NOT NULL REFERENCES policy_bundles(id),
+	ok        INTEGER NOT NULL,
+	error     TEXT NOT NULL,
+	at        INTEGER NOT NULL,
+	PRIMARY KEY (node_id, bundle_id)
+);
 CREATE TABLE policy_shadow (
 	id        INTEGER PRIMARY KEY CHECK (id = 1),
 	bundle_id TEXT NOT NULL REFERENCES policy_bundles(id),

@@ -72,6 +72,13 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 		return PolicyActivation{Active: active}, true, err
 	case *RefusePolicy:
 		return nil, true, nil
+	case *ReportPolicy:
+		if err := requireStaged(a, c.ID); err != nil {
+			return nil, true, err
+		}
+		_, err := a.exec("INSERT INTO policy_reports(node_id, bundle_id, ok, error, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(node_id, bundle_id) DO UPDATE SET ok=excluded.ok, error=excluded.error, at=excluded.at",
+			c.Node, c.ID, c.OK, c.Error, c.At)
+		return nil, true, err
 	}
 	return nil, false, nil
 }
@@ -116,6 +123,10 @@ func auditPolicy(c Command, result any) (AuditEvent, bool) {
 			target = "policy:" + r.Active
 		}
 		return AuditEvent{At: c.At, Actor: c.By, Action: "policy_rolled_back", Target: target}, true
+	case *ReportPolicy:
+		if !c.OK {
+			return AuditEvent{At: c.At, Actor: "node:" + c.Node, Action: "policy_failed_on_node", Target: "policy:" + c.ID}, true
+		}
 	case *RefusePolicy:
 		reason := c.Reason
 		if len(reason) > 200 {

@@ -17,6 +17,7 @@ const (
 	KindShadowPolicy   = "shadow_policy"
 	KindRollbackPolicy = "rollback_policy"
 	KindRefusePolicy   = "refuse_policy"
+	KindReportPolicy   = "report_policy"
 )
 
 // PolicyKeyID identifies a policy-signing public key: the first 16 hex
@@ -96,6 +97,20 @@ type RefusePolicy struct {
 
 func (RefusePolicy) Kind() string { return KindRefusePolicy }
 func (RefusePolicy) Version() int { return 1 }
+
+// ReportPolicy is a node's own report, replicated so that every node (and
+// the leader deciding whether to activate) sees it: whether it compiled
+// and self-tested a staged bundle. A node never diverges silently.
+type ReportPolicy struct {
+	Node  string `json:"node"`
+	ID    string `json:"id"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	At    int64  `json:"at"`
+}
+
+func (ReportPolicy) Kind() string { return KindReportPolicy }
+func (ReportPolicy) Version() int { return 1 }
 
 // PolicyActivation is the result of ActivatePolicy and RollbackPolicy: the
 // version now active ("" = the embedded default).

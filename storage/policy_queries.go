@@ -50,6 +50,15 @@ type PolicyState struct {
 	History []string // activation history, oldest first (Active is last)
 	Shadow  string   // "" = none
 	Staged  []StagedPolicy
+	Reports []PolicyReport
+}
+
+// PolicyReport is one node's compile and self-test result for a bundle.
+type PolicyReport struct {
+	Node, ID string
+	OK       bool
+	Error    string
+	At       int64
 }
 
 // PolicyState reads the policy lifecycle state.
@@ -84,13 +93,29 @@ func (db *DB) PolicyState(ctx context.Context) (PolicyState, error) {
 	if err != nil {
 		return st, fmt.Errorf("storage: staged policies: %w", err)
 	}
-	defer rows.Close()
 	for rows.Next() {
 		var s StagedPolicy
 		if err := rows.Scan(&s.ID, &s.SHA256, &s.KeyID, &s.StagedAt, &s.StagedBy); err != nil {
+			rows.Close()
 			return st, fmt.Errorf("storage: staged policies: %w", err)
 		}
 		st.Staged = append(st.Staged, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("storage: staged policies: %w", err)
+	}
+	rows, err = db.query(ctx, "SELECT node_id, bundle_id, ok, error, at FROM policy_reports ORDER BY bundle_id, node_id")
+	if err != nil {
+		return st, fmt.Errorf("storage: policy reports: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r PolicyReport
+		if err := rows.Scan(&r.Node, &r.ID, &r.OK, &r.Error, &r.At); err != nil {
+			return st, fmt.Errorf("storage: policy reports: %w", err)
+		}
+		st.Reports = append(st.Reports, r)
 	}
 	return st, rows.Err()
 }

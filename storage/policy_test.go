@@ -49,6 +49,9 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 		{"rollback to p@1", &RollbackPolicy{By: by, At: 5}, nil, "p@1", ""},
 		{"rollback to default", &RollbackPolicy{By: by, At: 6}, nil, "", ""},
 		{"nothing left to roll back", &RollbackPolicy{By: by, At: 7}, ErrNotFound, "", ""},
+		{"node report", &ReportPolicy{Node: "n2", ID: "p@2", OK: false, Error: "boom", At: 8}, nil, "", ""},
+		{"node report again", &ReportPolicy{Node: "n2", ID: "p@2", OK: true, At: 9}, nil, "", ""},
+		{"report on unknown", &ReportPolicy{Node: "n2", ID: "p@7", OK: true, At: 9}, ErrNotFound, "", ""},
 		{"refusal is recorded", &RefusePolicy{ID: "p@3", Reason: "bad signature", By: by, At: 8}, nil, "", ""},
 	}
 	for _, s := range steps {
@@ -65,8 +68,8 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 			t.Fatalf("%s: active %q shadow %q, want %q %q", s.name, st.Active, st.Shadow, s.active, s.shadow)
 		}
 	}
-	if st := state(); len(st.Staged) != 2 {
-		t.Fatalf("staged %+v", st.Staged)
+	if st := state(); len(st.Staged) != 2 || len(st.Reports) != 1 || !st.Reports[0].OK || st.Reports[0].Node != "n2" {
+		t.Fatalf("staged %+v reports %+v", st.Staged, st.Reports)
 	}
 	b, err := f.db.PolicyBundle(f.ctx, "p@2")
 	if err != nil || string(b) != "zstd…" {
@@ -86,7 +89,7 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 	want := []string{
 		"policy_key_added policy_key:" + kid, "policy_staged policy:p@1", "policy_staged policy:p@2",
 		"policy_activated policy:p@1", "policy_shadow_started policy:p@2", "policy_activated policy:p@2",
-		"policy_rolled_back policy:p@1", "policy_rolled_back policy:default", "policy_refused policy:p@3 (bad signature)",
+		"policy_rolled_back policy:p@1", "policy_rolled_back policy:default", "policy_failed_on_node policy:p@2", "policy_refused policy:p@3 (bad signature)",
 	}
 	if !slices.Equal(actions, want) {
 		t.Fatalf("audit:\n%s\nwant:\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))

@@ -26,10 +26,12 @@ const Format = 1
 // Size limits. A bundle travels in one Raft log entry, so its compressed
 // size is bounded; the uncompressed limits guard against decompression bombs.
 const (
-	MaxCompressed = 8 << 20  // the .ddpb file
-	MaxModule     = 16 << 20 // the .wasm module
-	MaxData       = 8 << 20  // the data document
-	MaxVectors    = 4 << 20  // the vectors document
+	// MaxCompressed: the bundle rides in one log entry as base64 JSON, and
+	// the cluster forwards entries of at most 4 MiB to the leader.
+	MaxCompressed = 3<<20 - 64<<10 // the .ddpb file
+	MaxModule     = 16 << 20       // the .wasm module
+	MaxData       = 8 << 20        // the data document
+	MaxVectors    = 4 << 20        // the vectors document
 	maxManifest   = 64 << 10
 	maxSignature  = 4 << 10
 	maxTotal      = MaxModule + MaxData + MaxVectors + maxManifest + maxSignature + 64<<10
