@@ -16,6 +16,19 @@ import (
 type machine struct {
 	db          *storage.DB
 	keysChanged chan struct{}
+	// policyChanged installs the replicated policy state (node/policy.go);
+	// called on the apply goroutine after a batch that changed it.
+	policyChanged func(ctx context.Context, index uint64)
+}
+
+// changesPolicy: kinds after which the active or shadow policy may change
+// (or a staged bundle must be compiled).
+func changesPolicy(kind string) bool {
+	switch kind {
+	case storage.KindStagePolicy, storage.KindActivatePolicy, storage.KindShadowPolicy, storage.KindRollbackPolicy:
+		return true
+	}
+	return false
 }
 
 func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) ([]raftcluster.Response, error) {
@@ -28,7 +41,9 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 		return nil, err
 	}
 	out := make([]raftcluster.Response, len(res))
+	policyChanged := false
 	for i, r := range res {
+		policyChanged = policyChanged || (r.Err == nil && changesPolicy(r.Kind))
 		switch {
 		case r.Err == nil:
 			if r.Value != nil {
@@ -52,6 +67,9 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 			}
 		}
 	}
+	if policyChanged && m.policyChanged != nil && len(entries) > 0 {
+		m.policyChanged(ctx, entries[len(entries)-1].Index)
+	}
 	return out, nil
 }
 
@@ -62,6 +80,11 @@ func (m *machine) SnapshotTo(ctx context.Context, path string) error {
 func (m *machine) ReplaceWith(ctx context.Context, path string) error {
 	if err := m.db.ReplaceWith(ctx, path); err != nil {
 		return err
+	}
+	if m.policyChanged != nil {
+		if idx, err := m.db.AppliedIndex(ctx); err == nil {
+			m.policyChanged(ctx, idx)
+		}
 	}
 	select {
 	case m.keysChanged <- struct{}{}:

@@ -64,7 +64,8 @@ type Node struct {
 	db          *storage.DB
 	vault       *storage.Vault
 	runtime     *wasm.Runtime
-	policy      *policies.Engine
+	policy      *policies.Engine // the embedded default (fallback, initial active policy)
+	pol         *policyRuntime   // the policy lifecycle (node/policy.go)
 	cluster     *raftcluster.Cluster
 	tokens      *auth.Tokens
 	newestKeyAt atomic.Int64 // creation time (ms) of the newest signing key
@@ -138,7 +139,11 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("policy: %w", err)
 	}
 
-	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1)}
+	n.pol = newPolicyRuntime(bg, cfg.Logger, n.runtime, n.db, nf.NodeID, n.policy, cfg.Now)
+	if applied, err := n.db.AppliedIndex(ctx); err == nil {
+		n.pol.sync(ctx, applied) // the active policy as of the stored state
+	}
+	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -149,12 +154,18 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, err
 	}
 
+	n.pol.report = func(ctx context.Context, r storage.ReportPolicy) error {
+		_, _, err := policyAdmin{n}.apply(ctx, &r)
+		return err
+	}
+	close(n.pol.clusterUp)
+
 	n.tokens = auth.NewTokens(cfg.Now)
 	if err := n.reloadKeys(ctx); err != nil {
 		return n, err
 	}
 	handler := api.New(api.Deps{
-		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
+		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.pol.current() }, PolicyAdmin: policyAdmin{n},
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
@@ -331,6 +342,9 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, n.cluster.Close(true))
 		}
 		n.wg.Wait()
+		if n.pol != nil {
+			errs = append(errs, n.pol.close(ctx))
+		}
 		if n.policy != nil {
 			errs = append(errs, n.policy.Close(ctx))
 		}

@@ -39,10 +39,13 @@ func cmdPolicy(args []string) error {
 	case "score", "eval":
 		return cmdPolicyScore(args[1:])
 	case "-h", "--help", "help":
-		fmt.Print(policyUsage)
+		fmt.Print(policyUsage + policyLifecycleUsage)
 		return nil
 	}
-	fmt.Fprint(os.Stderr, policyUsage)
+	if ok, err := cmdPolicyLifecycle(args[0], args[1:]); ok {
+		return err
+	}
+	fmt.Fprint(os.Stderr, policyUsage+policyLifecycleUsage)
 	return fmt.Errorf("policy: unknown subcommand %q", args[0])
 }
 

@@ -57,7 +57,7 @@ func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verd
 	if in.Locale == "" {
 		in.Locale = "en"
 	}
-	return s.Policy().Evaluate(ctx, in)
+	return s.policyFor(ctx).Evaluate(ctx, in)
 }
 
 // turnPlan is everything decided about a turn before it is replicated.
@@ -80,6 +80,7 @@ type turnPlan struct {
 // through the policy.
 func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, recent []policies.ContextTurn, respond func(text string) companion.Reply) turnPlan {
 	pol := s.Policy()
+	ctx = withPolicy(ctx, pol) // one policy for the whole turn, even across a swap
 	p := turnPlan{stored: text, version: pol.Version()}
 	pick := func(n int) int { return rand.IntN(max(n, 1)) }
 	in, err := s.evaluate(ctx, policies.Input{Text: text, Direction: "in", AgeTier: tier, Strictness: strictness, Context: recent})

@@ -54,6 +54,8 @@ type Deps struct {
 	// login, refresh, device linking, join) per client IP on this node.
 	// Zero means the defaults (30/min, burst 20); negative disables.
 	AuthPerMinute, AuthBurst int
+	// PolicyAdmin runs the policy lifecycle (admin routes); nil disables them.
+	PolicyAdmin PolicyAdmin
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
 	// call the API cross-origin. Empty means none; "*" is never honoured.
 	CORSOrigins []string
@@ -132,6 +134,7 @@ func (s *Server) routes() {
 	rt.DELETE("/v1/children/:id/devices/:device", s.wrap(s.as(storage.RoleParent, s.revokeDevice)))
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
+	s.policyRoutes()
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))

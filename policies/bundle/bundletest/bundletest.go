@@ -18,6 +18,7 @@ import (
 
 	"daisydog/policies"
 	"daisydog/policies/bundle"
+	"daisydog/wasm/wasmtest"
 )
 
 var (
@@ -102,6 +103,34 @@ func Words(t testing.TB, key ed25519.PrivateKey, name, version string, words ...
 		Data:    map[string]string{"blocked.txt": strings.Join(words, "\n")},
 		Vectors: WordVectors(t, words...), Now: time.Now(),
 	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Const builds and signs a bundle whose module answers every input with
+// the same verdict (action, categories): a tiny module that compiles in
+// milliseconds, for lifecycle tests. Its vectors expect that verdict.
+func Const(t testing.TB, key ed25519.PrivateKey, name, version, action string, categories ...string) []byte {
+	t.Helper()
+	if categories == nil {
+		categories = []string{}
+	}
+	verdict, err := json.Marshal(map[string]any{"action": action, "categories": categories, "rules": []string{"const." + version}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vf := policies.VectorFile{ABI: 1, Policy: name, Vectors: []policies.Vector{{
+		Name:   "anything",
+		Input:  policies.Input{Text: "hello there", Direction: "in", AgeTier: "5-8"},
+		Expect: policies.Expectation{Action: action, Categories: categories},
+	}}}
+	vec, err := json.Marshal(vf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Build(bundle.Spec{Name: name, Version: version, Module: wasmtest.ConstModule(verdict), Vectors: vec, Now: time.Now()}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
