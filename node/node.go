@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,9 @@ type Config struct {
 	AuthPerMinute, AuthBurst int
 	// CORSOrigins are browser origins allowed to call the API cross-origin.
 	CORSOrigins []string
+	// AdminNets, when set, are the only client networks that may reach the
+	// staff routes (administrators and moderators).
+	AdminNets []netip.Prefix
 	// RedirectAddr, if set, serves plain HTTP there that only redirects to HTTPS.
 	RedirectAddr string
 	// KeyRotation is how often the leader adds a new token-signing key
@@ -158,6 +162,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
+		AdminNets: cfg.AdminNets,
 	})
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
@@ -371,3 +376,21 @@ func (n *Node) startRedirect(addr string) error {
 
 // RedirectAddr is the plain-HTTP redirect listener's address ("" if none).
 func (n *Node) RedirectAddr() string { return n.cfg.RedirectAddr }
+
+// BootstrapToken is the one-time credential that creates the first
+// administrator through this node's API (see `daisydog admin create`).
+func (n *Node) BootstrapToken() string { return api.BootstrapToken(n.keyring) }
+
+// BootstrapTokenFor computes the bootstrap credential from a data
+// directory's cluster key (for `daisydog admin create` on a server).
+func BootstrapTokenFor(l Layout) (string, error) {
+	kek, err := l.ReadClusterKey()
+	if err != nil {
+		return "", err
+	}
+	k, err := storage.NewKeyring(kek)
+	if err != nil {
+		return "", err
+	}
+	return api.BootstrapToken(k), nil
+}

@@ -135,6 +135,9 @@ CREATE TABLE companions (
 	settings_at  INTEGER NOT NULL DEFAULT 0
 );
 `,
+	// 5: administrators and moderators (TOTP, recovery codes, sessions,
+	// invitations); moderation reads safety events newest first.
+	staffMigration + `CREATE INDEX safety_events_created ON safety_events(created_at);`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

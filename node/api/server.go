@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -57,6 +58,9 @@ type Deps struct {
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
 	// call the API cross-origin. Empty means none; "*" is never honoured.
 	CORSOrigins []string
+	// AdminNets, when set, is the only client networks that may reach the
+	// staff routes (/v1/admin/…, /v1/moderation/…).
+	AdminNets []netip.Prefix
 }
 
 // Server is the HTTP API.
@@ -132,6 +136,15 @@ func (s *Server) routes() {
 	rt.DELETE("/v1/children/:id/devices/:device", s.wrap(s.as(storage.RoleParent, s.revokeDevice)))
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
+	staff := func(h handler) httprouter.Handle { return s.wrap(s.staffOnly(h)) }
+	rt.POST("/v1/admin/bootstrap", staff(s.limited(s.bootstrapAdmin)))
+	rt.POST("/v1/admin/login", staff(s.limited(s.staffLogin)))
+	rt.POST("/v1/admin/mfa", staff(s.limited(s.staffMFA)))
+	rt.POST("/v1/admin/invites/accept", staff(s.limited(s.acceptInvite)))
+	rt.POST("/v1/admin/logout", staff(s.asAny(s.staffLogout, storage.RoleAdmin, storage.RoleModerator)))
+	rt.POST("/v1/admin/invites", staff(s.as(storage.RoleAdmin, s.createInvite)))
+	rt.GET("/v1/admin/staff", staff(s.as(storage.RoleAdmin, s.listStaff)))
+	rt.GET("/v1/moderation/flagged", staff(s.asAny(s.flaggedTurns, storage.RoleModerator, storage.RoleAdmin)))
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
@@ -188,6 +201,11 @@ func (s *Server) wrap(h handler) httprouter.Handle {
 
 // as authenticates the bearer token and requires role.
 func (s *Server) as(role storage.Role, h authed) handler {
+	return s.asAny(h, role)
+}
+
+// asAny authenticates the bearer token and requires one of roles.
+func (s *Server) asAny(h authed, roles ...storage.Role) handler {
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 		hdr := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(hdr, "Bearer ")
@@ -198,10 +216,32 @@ func (s *Server) as(role storage.Role, h authed) handler {
 		if err != nil {
 			return errUnauthorized
 		}
-		if storage.Role(c.Role) != role {
+		role := storage.Role(c.Role)
+		allowed := false
+		for _, want := range roles {
+			allowed = allowed || role == want
+		}
+		if !allowed {
 			return errForbidden
 		}
 		a := storage.Actor{Role: role, ID: c.Subject, FamilyID: c.FamilyID}
+		if role == storage.RoleAdmin || role == storage.RoleModerator {
+			a.SessionID = c.SessionID
+			// Staff sessions end on logout on every node, and a role or MFA
+			// change takes effect at once.
+			ok, err := s.DB.StaffSessionActive(r.Context(), a, s.Now().UnixMilli())
+			if err == nil && !ok {
+				if serr := s.Repl.SyncRead(r.Context()); serr == nil {
+					ok, err = s.DB.StaffSessionActive(r.Context(), a, s.Now().UnixMilli())
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errUnauthorized
+			}
+		}
 		if role == storage.RoleParent {
 			a.SessionID = c.SessionID
 			// Logged out (here or on any node) means logged out now, not at expiry.
