@@ -67,6 +67,7 @@ type Node struct {
 	keyring     *storage.Keyring
 	db          *storage.DB
 	vault       *storage.Vault
+	api         *api.Server
 	runtime     *wasm.Runtime
 	policy      *policies.Engine
 	cluster     *raftcluster.Cluster
@@ -164,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
 		AdminNets: cfg.AdminNets,
 	})
+	n.api = handler
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
 	}
@@ -394,3 +396,6 @@ func BootstrapTokenFor(l Layout) (string, error) {
 	}
 	return api.BootstrapToken(k), nil
 }
+
+// Routes lists the API's endpoints and the roles each admits.
+func (n *Node) Routes() []api.Route { return n.api.Routes() }

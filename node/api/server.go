@@ -69,6 +69,9 @@ type Server struct {
 	log     *slog.Logger
 	router  *httprouter.Router
 	limiter *ipLimiter
+	table   routeTable
+	// declared holds the roles of the handler being registered (routes only).
+	declared []storage.Role
 }
 
 // New builds the API handler.
@@ -94,21 +97,52 @@ func New(d Deps) *Server {
 	return s
 }
 
+// Route is one registered endpoint and the roles it admits (nil: public).
+type Route struct {
+	Method, Path string
+	Roles        []storage.Role
+}
+
+// Routes lists every endpoint with the roles it admits, in registration
+// order (the authorisation test matrix is generated from it).
+func (s *Server) Routes() []Route { return append([]Route(nil), s.table.routes...) }
+
+// routeTable registers handlers on the router and records, for each, the
+// roles its as/asAny wrapper declared while the handler was being built.
+type routeTable struct {
+	s      *Server
+	routes []Route
+}
+
+func (t *routeTable) add(method, path string, h httprouter.Handle) {
+	t.routes = append(t.routes, Route{Method: method, Path: path, Roles: t.s.declared})
+	t.s.declared = nil
+	t.s.router.Handle(method, path, h)
+}
+
+func (t *routeTable) GET(path string, h httprouter.Handle)    { t.add(http.MethodGet, path, h) }
+func (t *routeTable) POST(path string, h httprouter.Handle)   { t.add(http.MethodPost, path, h) }
+func (t *routeTable) PUT(path string, h httprouter.Handle)    { t.add(http.MethodPut, path, h) }
+func (t *routeTable) DELETE(path string, h httprouter.Handle) { t.add(http.MethodDelete, path, h) }
+func (t *routeTable) PATCH(path string, h httprouter.Handle)  { t.add(http.MethodPatch, path, h) }
+
 type handler func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error
 
 // authed is a handler that runs for an authenticated actor.
 type authed func(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error
 
 func (s *Server) routes() {
-	rt := s.router
-	rt.RedirectTrailingSlash = false
-	rt.RedirectFixedPath = false
-	rt.HandleMethodNotAllowed = true
-	rt.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
-	rt.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rr := s.router
+	rr.RedirectTrailingSlash = false
+	rr.RedirectFixedPath = false
+	rr.HandleMethodNotAllowed = true
+	rt := &s.table
+	rt.s = s
+	rr.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	rr.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed"})
 	})
-	rt.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
+	rr.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
 		s.log.Error("handler panic", "route", routeOf(r), "panic", v)
 		s.writeError(w, r, errInternal)
 	}
@@ -206,6 +240,7 @@ func (s *Server) as(role storage.Role, h authed) handler {
 
 // asAny authenticates the bearer token and requires one of roles.
 func (s *Server) asAny(h authed, roles ...storage.Role) handler {
+	s.declared = roles
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 		hdr := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(hdr, "Bearer ")
