@@ -179,6 +179,7 @@ func (s *Server) routes() {
 	rt.POST("/v1/admin/invites", staff(s.as(storage.RoleAdmin, s.createInvite)))
 	rt.GET("/v1/admin/staff", staff(s.as(storage.RoleAdmin, s.listStaff)))
 	rt.GET("/v1/moderation/flagged", staff(s.asAny(s.flaggedTurns, storage.RoleModerator, storage.RoleAdmin)))
+	s.uiRoutes(rt)
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
