@@ -305,9 +305,14 @@ func printWelcome(w io.Writer, l node.Layout, addr string) {
   Then use the access_token as "Authorization: Bearer ..." to create a child
   (POST /v1/children), get a link code (POST /v1/children/ID/link-codes),
   link a device (POST /v1/devices/link) and chat (POST /v1/chat).
+  Or, after signing up, open the parent console in a browser: %[1]s/ui/
+  (the browser will warn about the cluster CA unless you trust %[2]s).
+
+  The first administrator is created once, on this server (password on stdin):
+    daisydog admin create --data %[3]s --email admin@example.com
   See docs/api.md. Stop with Ctrl-C.
 
-`, url, ca)
+`, url, ca, l.Dir)
 }
 
 func cmdCluster(args []string) error {
