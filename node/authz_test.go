@@ -47,7 +47,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /v1/admin/logout":                   nil,
 		"POST /v1/children/:id/link-codes":        nil,
 		"DELETE /v1/children/:id/devices/:device": nil,
+		"DELETE /v1/children/:id":                 nil,
+		"DELETE /v1/family":                       map[string]string{"password": "not checked by the matrix"},
 	}
+	// Routes whose allowed callers would destroy the fixtures; their role
+	// gating is still checked here, their effect in their own tests.
+	destructive := map[string]bool{"DELETE /v1/family": true}
 	parentLogin := func(email string) func() string {
 		return func() string {
 			var login struct {
@@ -90,7 +95,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		name, owner string // owner: "parent A", "parent B" or "" (nobody)
 		path        func() string
 	}
-	objects := func(path string) []object {
+	objects := func(method, path string) []object {
 		sub := func(child, device string) string {
 			return strings.NewReplacer(":id", child, ":device", device).Replace(path)
 		}
@@ -101,6 +106,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 				{"A's device", "parent A", func() string { return sub(a.childID, spareDevice(t, n, a, loginA())) }},
 				{"B's device", "parent B", func() string { return sub(b.childID, spareDevice(t, n, b, loginB())) }},
 				{"missing device", "", func() string { return sub(a.childID, missingDevice) }},
+			}
+		case strings.Contains(path, ":id") && method == "DELETE":
+			// Deleting: a fresh spare child per call, so the callers' own children stay.
+			return []object{
+				{"A's child", "parent A", func() string { return sub(spareChild(t, n, loginA()), "") }},
+				{"B's child", "parent B", func() string { return sub(spareChild(t, n, loginB()), "") }},
+				{"missing child", "", func() string { return sub(missingChild, "") }},
 			}
 		case strings.Contains(path, ":id"):
 			return []object{
@@ -121,7 +133,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		key := rt.Method + " " + rt.Path
 		sample, hasSample := samples[key]
 		for _, c := range callers {
-			for _, obj := range objects(rt.Path) {
+			if c.role == storage.RoleParent && destructive[key] {
+				continue // would delete the matrix's own families: see TestFamilyExportAndDeletion
+			}
+			for _, obj := range objects(rt.Method, rt.Path) {
 				name := fmt.Sprintf("%s as %s on %s", key, c.name, obj.name)
 				t.Run(name, func(t *testing.T) {
 					path := obj.path()
@@ -260,4 +275,14 @@ func newModerator(t *testing.T, n *testNode, admin *staffAccount, clock *testClo
 	clock.add(auth.TOTPPeriod)
 	n.staffLogin(t, m)
 	return m
+}
+
+// spareChild creates one more child in the parent's family and returns its ID.
+func spareChild(t *testing.T, n *testNode, parentToken string) string {
+	t.Helper()
+	var c struct{ ID string }
+	if st, _ := n.call(t, "POST", "/v1/children", parentToken, map[string]string{"nickname": "Spare", "age_tier": "5-8"}, &c); st != 201 {
+		t.Fatalf("spare child: %d", st)
+	}
+	return c.ID
 }

@@ -143,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("policy: %w", err)
 	}
 
-	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1)}
+	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1)}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,

@@ -97,6 +97,9 @@ func Decode(data []byte) (Command, error) {
 		c = &RevokeDevice{}
 	default:
 		if c = newStaffCommand(env.T); c == nil {
+			c = newPrivacyCommand(env.T)
+		}
+		if c == nil {
 			return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 		}
 	}

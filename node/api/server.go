@@ -179,6 +179,9 @@ func (s *Server) routes() {
 	rt.POST("/v1/admin/invites", staff(s.as(storage.RoleAdmin, s.createInvite)))
 	rt.GET("/v1/admin/staff", staff(s.as(storage.RoleAdmin, s.listStaff)))
 	rt.GET("/v1/moderation/flagged", staff(s.asAny(s.flaggedTurns, storage.RoleModerator, storage.RoleAdmin)))
+	rt.DELETE("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.deleteChild)))
+	rt.GET("/v1/family/export", s.wrap(s.as(storage.RoleParent, s.exportFamily)))
+	rt.DELETE("/v1/family", s.wrap(s.as(storage.RoleParent, s.deleteFamily)))
 	s.uiRoutes(rt)
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
