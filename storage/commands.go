@@ -110,7 +110,12 @@ func Decode(data []byte) (Command, error) {
 	case KindReportPolicy:
 		c = &ReportPolicy{}
 	default:
-		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
+		if c = newStaffCommand(env.T); c == nil {
+			c = newPrivacyCommand(env.T)
+		}
+		if c == nil {
+			return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
+		}
 	}
 	if !acceptsVersion(c, env.V) {
 		return nil, fmt.Errorf("%w: %s version %d not supported (this binary supports %d)", ErrUnsupported, env.T, env.V, c.Version())

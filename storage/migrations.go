@@ -135,7 +135,10 @@ CREATE TABLE companions (
 	settings_at  INTEGER NOT NULL DEFAULT 0
 );
 `,
-	// 5: the policy lifecycle: trusted bundle-signing keys, staged bundles
+	// 5: administrators and moderators (TOTP, recovery codes, sessions,
+	// invitations); moderation reads safety events newest first.
+	staffMigration + `CREATE INDEX safety_events_created ON safety_events(created_at);`,
+	// 6: the policy lifecycle: trusted bundle-signing keys, staged bundles
 	// (compressed, as uploaded), the activation history (a stack: the last
 	// row is active, rollback pops it; empty = the embedded default) and
 	// the shadow candidate.

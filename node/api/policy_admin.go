@@ -113,13 +113,14 @@ func (s *Server) policyRoutes() {
 		return
 	}
 	rt := s.router
-	rt.POST("/v1/admin/policies", s.wrap(s.as(storage.RoleAdmin, s.pushPolicy)))
-	rt.GET("/v1/admin/policies", s.wrap(s.as(storage.RoleAdmin, s.policyStatus)))
-	rt.POST("/v1/admin/policies/:id/activate", s.wrap(s.as(storage.RoleAdmin, s.activatePolicy)))
-	rt.POST("/v1/admin/policies/:id/shadow", s.wrap(s.as(storage.RoleAdmin, s.shadowPolicy)))
-	rt.DELETE("/v1/admin/policy-shadow", s.wrap(s.as(storage.RoleAdmin, s.endShadow)))
-	rt.POST("/v1/admin/policy-rollback", s.wrap(s.as(storage.RoleAdmin, s.rollbackPolicy)))
-	rt.POST("/v1/admin/policy-keys", s.wrap(s.as(storage.RoleAdmin, s.trustPolicyKey)))
+	admin := func(h authed) httprouter.Handle { return s.wrap(s.staffOnly(s.as(storage.RoleAdmin, h))) }
+	rt.POST("/v1/admin/policies", admin(s.pushPolicy))
+	rt.GET("/v1/admin/policies", admin(s.policyStatus))
+	rt.POST("/v1/admin/policies/:policy/activate", admin(s.activatePolicy))
+	rt.POST("/v1/admin/policies/:policy/shadow", admin(s.shadowPolicy))
+	rt.DELETE("/v1/admin/policy-shadow", admin(s.endShadow))
+	rt.POST("/v1/admin/policy-rollback", admin(s.rollbackPolicy))
+	rt.POST("/v1/admin/policy-keys", admin(s.trustPolicyKey))
 }
 
 func adminActor(a storage.Actor) string { return "admin:" + a.ID }
@@ -177,7 +178,7 @@ func (s *Server) policyStatus(w http.ResponseWriter, r *http.Request, _ httprout
 }
 
 func policyID(p httprouter.Params) (string, error) {
-	id := p.ByName("id")
+	id := p.ByName("policy")
 	if !bundle.ValidID(id) {
 		return "", errInvalid("policy id must be name@version")
 	}
@@ -231,6 +232,9 @@ func (s *Server) endShadow(w http.ResponseWriter, r *http.Request, _ httprouter.
 
 func (s *Server) rollbackPolicy(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
 	active, idx, err := s.PolicyAdmin.Rollback(r.Context(), adminActor(a))
+	if errors.Is(err, storage.ErrNotFound) {
+		return &apiError{Status: http.StatusConflict, Code: "nothing_to_roll_back", Message: "the embedded default policy is active: there is nothing to roll back"}
+	}
 	if err != nil {
 		return policyError(err)
 	}
