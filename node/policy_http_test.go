@@ -16,7 +16,7 @@ import (
 // accepted), status, shadow, rollback; other roles are refused.
 func TestPolicyAdminHTTP(t *testing.T) {
 	clock := newTestClock(time.Now())
-	n := startCluster(t, 1, clock.config())[0]
+	n := startCluster(t, 1, func(c *Config) { clock.config()(c); constFallback(c) })[0]
 	admin := newAdmin(t, n)
 	fam := newFamily(t, n, "policy-http@example.test", "Pip", "9-12")
 	pub, priv := bundletest.Key(t)

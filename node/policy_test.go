@@ -19,6 +19,7 @@ import (
 	"daisydog/policies/bundle"
 	"daisydog/policies/bundle/bundletest"
 	"daisydog/storage"
+	"daisydog/wasm/wasmtest"
 )
 
 // chatLoad sends chat turns through every node until stopped, counting
@@ -282,6 +283,13 @@ func badVectors(t *testing.T, priv ed25519.PrivateKey) []byte {
 	return out
 }
 
+// constFallback replaces the embedded default with a tiny allow-all module
+// (fast node starts on a loaded machine; the lifecycle does not depend on
+// what the fallback is).
+func constFallback(c *Config) {
+	c.PolicyModule = wasmtest.ConstModule([]byte(`{"action":"allow"}`))
+}
+
 // TestPolicyActivationAcrossLeaderChange: the leader steps down (closes)
 // while an activation is in flight; the survivors end on one version, and
 // the old leader, restarted, comes back on it too.
@@ -290,7 +298,7 @@ func TestPolicyActivationAcrossLeaderChange(t *testing.T) {
 		t.Skip("cluster test")
 	}
 	ctx := context.Background()
-	nodes := startCluster(t, 3, nil)
+	nodes := startCluster(t, 3, constFallback)
 	leader, followers := leaderOf(t, nodes)
 	const by = "admin:ad_test"
 	pub, priv := bundletest.Key(t)
@@ -340,6 +348,6 @@ func TestPolicyActivationAcrossLeaderChange(t *testing.T) {
 	}
 	activeEverywhere(t, survivors, "lc@1", 30*time.Second)
 
-	restarted := startTestNode(t, leader.dir, nil)
+	restarted := startTestNode(t, leader.dir, constFallback)
 	activeEverywhere(t, append(survivors, restarted), "lc@1", 60*time.Second)
 }
