@@ -319,6 +319,10 @@ func (p *policyRuntime) sync(ctx context.Context, index uint64) {
 	if n := len(st.Staged); n > 0 {
 		p.loadLocked(st.Staged[n-1].ID)
 	}
+	// Likewise the rollback target, so that a rollback is a pointer swap too.
+	if n := len(st.History); n > 1 {
+		p.loadLocked(st.History[n-2])
+	}
 	prev := p.cur.Load()
 	set := &policySet{pr: p, id: st.Active, index: index, since: p.now()}
 	if prev.id == st.Active && prev.failed == nil {
