@@ -3,6 +3,7 @@ package storage
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -93,5 +94,29 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 	}
 	if !slices.Equal(actions, want) {
 		t.Fatalf("audit:\n%s\nwant:\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestPolicyCommandsRoundTrip(t *testing.T) {
+	for _, c := range []Command{
+		&AddPolicyKey{KeyID: "k", PublicKey: []byte{1}, By: "admin:a", At: 1},
+		&StagePolicy{ID: "p@1", Bundle: []byte{2}, SHA256: "s", KeyID: "k", By: "admin:a", At: 1},
+		&ActivatePolicy{ID: "p@1", By: "admin:a", At: 1},
+		&ShadowPolicy{ID: "p@1", By: "admin:a", At: 1},
+		&RollbackPolicy{By: "admin:a", At: 1},
+		&RefusePolicy{ID: "p@1", Reason: "r", By: "admin:a", At: 1},
+		&ReportPolicy{Node: "n1", ID: "p@1", OK: false, Error: "e", At: 1},
+	} {
+		b, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Kind(), err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("%s: got %+v, want %+v", c.Kind(), got, c)
+		}
 	}
 }
