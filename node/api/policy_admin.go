@@ -108,11 +108,10 @@ type StagedStatus struct {
 // adminWriteBudget: a push waits for every node to compile the bundle.
 const adminWriteBudget = 3 * time.Minute
 
-func (s *Server) policyRoutes() {
+func (s *Server) policyRoutes(rt *routeTable) {
 	if s.PolicyAdmin == nil {
 		return
 	}
-	rt := s.router
 	admin := func(h authed) httprouter.Handle { return s.wrap(s.staffOnly(s.as(storage.RoleAdmin, h))) }
 	rt.POST("/v1/admin/policies", admin(s.pushPolicy))
 	rt.GET("/v1/admin/policies", admin(s.policyStatus))

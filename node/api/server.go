@@ -185,7 +185,7 @@ func (s *Server) routes() {
 	rt.GET("/v1/family/export", s.wrap(s.as(storage.RoleParent, s.exportFamily)))
 	rt.DELETE("/v1/family", s.wrap(s.as(storage.RoleParent, s.deleteFamily)))
 	s.uiRoutes(rt)
-	s.policyRoutes()
+	s.policyRoutes(rt)
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
