@@ -66,6 +66,10 @@ type policyRuntime struct {
 	report    func(ctx context.Context, r storage.ReportPolicy) error
 	clusterUp chan struct{}
 
+	// load compiles and tests a verified bundle (bundle.Load; tests may
+	// replace it before the first push to make this node fail).
+	load func(ctx context.Context, rt *wasm.Runtime, b *bundle.Bundle) (*policies.Engine, error)
+
 	cur       atomic.Pointer[policySet]
 	shadowSem chan struct{}
 
@@ -114,7 +118,7 @@ func newPolicyRuntime(bg context.Context, log *slog.Logger, rt *wasm.Runtime, db
 	p := &policyRuntime{
 		log: log.With("component", "policy"), rt: rt, db: db, nodeID: nodeID, fallback: fallback, now: now, bg: bg,
 		shadowSem: make(chan struct{}, maxShadowInFlight), engines: map[string]*loadedPolicy{},
-		clusterUp: make(chan struct{}),
+		clusterUp: make(chan struct{}), load: bundle.Load,
 	}
 	p.cur.Store(&policySet{pr: p, eng: fallback, version: fallback.Version(), since: now()})
 	return p
@@ -254,7 +258,7 @@ func (p *policyRuntime) compile(ctx context.Context, id string) (*policies.Engin
 	if err := b.Verify(keys); err != nil {
 		return nil, err
 	}
-	return bundle.Load(ctx, p.rt, b)
+	return p.load(ctx, p.rt, b)
 }
 
 // sendReport replicates this node's result for lp (best effort, retried).

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"daisydog/node/api"
+	"daisydog/policies"
 	"daisydog/policies/bundle"
 	"daisydog/policies/bundle/bundletest"
 	"daisydog/storage"
+	"daisydog/wasm"
 	"daisydog/wasm/wasmtest"
 )
 
@@ -350,4 +352,67 @@ func TestPolicyActivationAcrossLeaderChange(t *testing.T) {
 
 	restarted := startTestNode(t, leader.dir, constFallback)
 	activeEverywhere(t, append(survivors, restarted), "lc@1", 60*time.Second)
+}
+
+// TestPolicyNodeThatCannotLoadFailsClosed: a node that cannot compile a
+// staged bundle reports it (replicated), so the leader refuses to
+// activate; and if the bundle becomes active anyway (a node that fails
+// only after a restart, say), that node fails closed and says so in its
+// status instead of silently keeping the old policy.
+func TestPolicyNodeThatCannotLoadFailsClosed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	ctx := context.Background()
+	nodes := startCluster(t, 3, constFallback)
+	leader, followers := leaderOf(t, nodes)
+	broken := followers[0]
+	broken.pol.mu.Lock()
+	broken.pol.load = func(context.Context, *wasm.Runtime, *bundle.Bundle) (*policies.Engine, error) {
+		return nil, errors.New("out of memory (injected)")
+	}
+	broken.pol.mu.Unlock()
+	admin := policyAdmin{leader.Node}
+	const by = "admin:ad_test"
+	pub, priv := bundletest.Key(t)
+	if _, err := admin.Trust(ctx, by, pub); err != nil {
+		t.Fatal(err)
+	}
+	fam := newFamily(t, broken, "failclosed@example.test", "Pip", "9-12")
+	_, err := admin.Push(ctx, by, bundletest.Const(t, priv, "fc", "1", "redirect", "grooming"), true)
+	if !errors.Is(err, api.ErrPolicyNotReady) || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("push with a failing node: %v", err)
+	}
+	for _, n := range nodes {
+		if v := n.pol.current().Version(); v != "custom" {
+			t.Fatalf("%s activated %s although a node failed", n.nf.NodeID, v)
+		}
+	}
+	st, err := policyAdmin{followers[1].Node}.Status(ctx)
+	if err != nil || len(st.Staged) != 1 || !strings.Contains(st.Staged[0].Nodes[broken.nf.NodeID], "injected") {
+		t.Fatalf("status does not show the failing node: %+v %v", st.Staged, err)
+	}
+
+	// Force the activation past the readiness check.
+	if _, _, err := admin.apply(ctx, &storage.ActivatePolicy{ID: "fc@1", By: by, At: 1}); err != nil {
+		t.Fatal(err)
+	}
+	activeEverywhere(t, []*testNode{leader, followers[1]}, "fc@1", 10*time.Second)
+	waitFor(t, 10*time.Second, "the broken node fails closed", func() error {
+		if set := broken.pol.current(); set.failed == nil || set.Version() != "fc@1" {
+			return fmt.Errorf("%s: %s failed=%v", broken.nf.NodeID, set.Version(), set.failed)
+		}
+		return nil
+	})
+	st, err = policyAdmin{broken.Node}.Status(ctx)
+	if err != nil || !strings.Contains(st.Error, "injected") || st.Active != "fc@1" {
+		t.Fatalf("broken node status: %+v %v", st, err)
+	}
+	status, tr := broken.chat(t, fam.childToken, "I like my dog")
+	if status != 200 || !tr.Turn.Safety.FailClosed {
+		t.Fatalf("the broken node did not fail closed: %d %+v", status, tr.Turn.Safety)
+	}
+	if _, tr := followers[1].chat(t, fam.childToken, "I like my dog"); tr.Turn.Safety.Action != "redirect" || tr.Turn.Safety.FailClosed {
+		t.Fatalf("a healthy node: %+v", tr.Turn.Safety)
+	}
 }
