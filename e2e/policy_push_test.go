@@ -207,6 +207,7 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		wg.Wait()
 		t.Fatalf("push: %v %s", err, out)
 	}
+	t.Logf("push: %s", strings.Join(strings.Fields(out), " "))
 	pushed := time.Since(start)
 	c.waitActive(c.nodes, token, "words@1", 30*time.Second)
 	everywhere := time.Since(start)

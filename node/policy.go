@@ -515,6 +515,7 @@ func (a policyAdmin) Push(ctx context.Context, by string, raw []byte, activate b
 	if err := n.cluster.SyncRead(ctx); err != nil {
 		return api.PushResult{}, err
 	}
+	t0 := time.Now()
 	b, e, err := a.check(ctx, raw)
 	if err != nil {
 		id := ""
@@ -526,6 +527,7 @@ func (a policyAdmin) Push(ctx context.Context, by string, raw []byte, activate b
 		return api.PushResult{ID: id}, fmt.Errorf("%w: %w", api.ErrPolicyRefused, err)
 	}
 	id := b.ID()
+	checked := time.Now()
 	if !n.pol.adopt(id, e) {
 		_ = e.Close(context.WithoutCancel(ctx))
 	}
@@ -534,17 +536,25 @@ func (a policyAdmin) Push(ctx context.Context, by string, raw []byte, activate b
 	if err != nil {
 		return api.PushResult{ID: id}, fmt.Errorf("staging %s: %w", id, err)
 	}
-	res := api.PushResult{ID: id, Staged: true, StagedIndex: idx}
+	res := api.PushResult{ID: id, Staged: true, StagedIndex: idx, CheckMillis: checked.Sub(t0).Milliseconds()}
 	// This node compiled and tested it above: its report goes in now.
 	if _, _, err := a.apply(ctx, &storage.ReportPolicy{Node: n.nf.NodeID, ID: id, OK: true, At: n.cfg.Now().UnixMilli()}); err != nil {
 		return res, fmt.Errorf("reporting %s: %w", id, err)
 	}
+	staged := time.Now()
+	res.StageMillis = staged.Sub(checked).Milliseconds()
 	if !activate {
 		return res, nil
 	}
-	if res.ActiveIndex, err = a.Activate(ctx, by, id); err != nil {
+	if err := a.waitReady(ctx, id); err != nil {
 		return res, err
 	}
+	ready := time.Now()
+	res.ReadyMillis = ready.Sub(staged).Milliseconds()
+	if res.ActiveIndex, err = a.activate(ctx, by, id); err != nil {
+		return res, err
+	}
+	res.ActivateMillis = time.Since(ready).Milliseconds()
 	res.Activated = true
 	return res, nil
 }
@@ -572,6 +582,10 @@ func (a policyAdmin) Activate(ctx context.Context, by, id string) (uint64, error
 	if err := a.waitReady(ctx, id); err != nil {
 		return 0, err
 	}
+	return a.activate(ctx, by, id)
+}
+
+func (a policyAdmin) activate(ctx context.Context, by, id string) (uint64, error) {
 	idx, _, err := a.apply(ctx, &storage.ActivatePolicy{ID: id, By: by, At: a.n.cfg.Now().UnixMilli()})
 	if err != nil {
 		return 0, fmt.Errorf("activating %s: %w", id, err)

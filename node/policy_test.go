@@ -183,8 +183,9 @@ func TestPolicyPushUnderLoad(t *testing.T) {
 		return nil
 	})
 	load.finish()
-	t.Logf("push→active: push call %v (staged at %d, active at %d), then %v until every node evaluated with it; %d turns ok, %d failed; versions seen %v",
-		pushed.Round(time.Millisecond), res.StagedIndex, res.ActiveIndex, lag.Round(time.Millisecond), load.ok.Load(), load.failed.Load(), load.versions)
+	t.Logf("push→active: push call %v (check %dms, stage %dms, every node ready %dms, activate %dms; staged at index %d, active at %d), then %v until every node evaluated with it; %d turns ok, %d failed; versions seen %v",
+		pushed.Round(time.Millisecond), res.CheckMillis, res.StageMillis, res.ReadyMillis, res.ActivateMillis, res.StagedIndex, res.ActiveIndex,
+		lag.Round(time.Millisecond), load.ok.Load(), load.failed.Load(), load.versions)
 	if load.failed.Load() != 0 {
 		t.Fatalf("%d requests failed during the swap (last: %s)", load.failed.Load(), load.lastErr)
 	}

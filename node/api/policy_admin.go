@@ -51,6 +51,13 @@ type PushResult struct {
 	StagedIndex uint64 `json:"staged_index"`
 	Activated   bool   `json:"activated"`
 	ActiveIndex uint64 `json:"active_index,omitempty"`
+	// Where the time went (milliseconds): verifying, compiling and testing
+	// on the receiving node; staging; waiting until every node compiled
+	// and self-tested it; activating (commit and apply here).
+	CheckMillis    int64 `json:"check_ms"`
+	StageMillis    int64 `json:"stage_ms"`
+	ReadyMillis    int64 `json:"ready_ms,omitempty"`
+	ActivateMillis int64 `json:"activate_ms,omitempty"`
 }
 
 // PolicyStatus is one node's view of the policy lifecycle.
