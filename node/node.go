@@ -208,6 +208,8 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.trustInitialKeys(bg) }()
 	n.log.Info("node started", "https", "https://"+n.httpLn.Addr().String(), "cluster", nf.AdvertiseRaft)
 	return n, nil
 }

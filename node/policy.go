@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -680,4 +682,70 @@ func (a policyAdmin) Status(ctx context.Context) (api.PolicyStatus, error) {
 		return api.PolicyStatus{}, err
 	}
 	return a.n.pol.status(ctx)
+}
+
+// PolicyKeysFile holds bundle-signing public keys given at init (PEM); the
+// leader adds them to the cluster's trusted keys.
+func (l Layout) PolicyKeysFile() string { return l.path("keys", "policy-signing.pub") }
+
+// InstallPolicyKey records a bundle-signing public key (PEM) in a new
+// node's data directory (daisydog init --policy-key): once the node leads,
+// it trusts the key cluster-wide (audit-logged as "system:init").
+func InstallPolicyKey(l Layout, pemBytes []byte) error {
+	if _, err := bundle.ParsePublicKey(pemBytes); err != nil {
+		return fmt.Errorf("policy key: %w", err)
+	}
+	f, err := os.OpenFile(l.PolicyKeysFile(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("policy key: %w", err)
+	}
+	if _, err := f.Write(pemBytes); err != nil {
+		f.Close()
+		return fmt.Errorf("policy key: %w", err)
+	}
+	return f.Close()
+}
+
+// trustInitialKeys (on the node that has a PolicyKeysFile) waits until it
+// leads, then trusts every key of the file the cluster does not trust yet.
+func (n *Node) trustInitialKeys(ctx context.Context) {
+	data, err := os.ReadFile(n.layout.PolicyKeysFile())
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		n.log.Error("reading the initial policy keys", "err", err)
+		return
+	}
+	var keys []ed25519.PublicKey
+	for rest := data; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		if k, err := bundle.ParsePublicKey(pem.EncodeToMemory(blk)); err == nil {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		for {
+			if n.cluster.IsLeader() {
+				trusted, err := trustedKeys(ctx, n.db)
+				if err == nil {
+					if _, ok := trusted[bundle.KeyID(k)]; ok {
+						break
+					}
+					if _, err = (policyAdmin{n}).Trust(ctx, "system:init", k); err == nil || errors.Is(err, storage.ErrConflict) {
+						break
+					}
+				}
+				n.log.Warn("trusting an initial policy key failed; will retry", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
 }

@@ -1,8 +1,10 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +134,35 @@ func TestPolicyAdminHTTP(t *testing.T) {
 	if _, tr := n.chat(t, fam.childToken, "I like my dog"); tr.Turn.Safety.Action != "allow" {
 		t.Fatalf("after rollback: %+v", tr.Turn.Safety)
 	}
+}
+
+// TestPolicyKeyGivenAtInit: a key installed at init becomes trusted
+// cluster state once the node leads (audit-logged as system:init).
+func TestPolicyKeyGivenAtInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "n1")
+	if _, err := Init(Layout{Dir: dir}, InitOptions{NodeID: "n1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := bundletest.Key(t)
+	pemBytes, err := bundle.MarshalPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := InstallPolicyKey(Layout{Dir: dir}, []byte("not a key")); err == nil {
+		t.Fatal("installed garbage as a policy key")
+	}
+	if err := InstallPolicyKey(Layout{Dir: dir}, pemBytes); err != nil {
+		t.Fatal(err)
+	}
+	n := startTestNode(t, dir, constFallback)
+	waitFor(t, 30*time.Second, "the init key trusted", func() error {
+		keys, err := n.DB().PolicyKeys(context.Background())
+		if err != nil {
+			return err
+		}
+		if len(keys) != 1 || keys[0].KeyID != bundle.KeyID(pub) || keys[0].AddedBy != "system:init" {
+			return fmt.Errorf("keys %+v", keys)
+		}
+		return nil
+	})
 }

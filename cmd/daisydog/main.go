@@ -191,6 +191,7 @@ func cmdInit(args []string) error {
 	sf.register(fs)
 	af.register(fs, "127.0.0.1:8443", "127.0.0.1:9443")
 	noServe := fs.Bool("no-serve", false, "only create the data directory")
+	policyKey := fs.String("policy-key", "", "a policy bundle-signing public key (PEM, from `daisydog policy keygen`) the new cluster trusts")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -206,6 +207,15 @@ func cmdInit(args []string) error {
 	tok, err := node.Init(node.Layout{Dir: sf.data}, af.options())
 	if err != nil {
 		return err
+	}
+	if *policyKey != "" {
+		pemBytes, err := os.ReadFile(*policyKey)
+		if err != nil {
+			return err
+		}
+		if err := node.InstallPolicyKey(node.Layout{Dir: sf.data}, pemBytes); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("Initialised cluster node %q in %s.\nJoin token for the other servers (keep it secret):\n  %s\n", af.nodeID, sf.data, tok)
 	if *noServe {
