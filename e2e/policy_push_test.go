@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,6 +127,17 @@ func policyFiles(t *testing.T, dir string, words ...string) (module, data, vecto
 	return module, data, vectors
 }
 
+// percentiles formats n, p50, p99 and max of ds.
+func percentiles(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "no samples"
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(q float64) time.Duration { return s[min(len(s)-1, int(q*float64(len(s))))].Round(time.Millisecond) }
+	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v", len(s), at(0.50), at(0.99), s[len(s)-1].Round(time.Millisecond))
+}
+
 // TestPolicyPushUnderLoadAndLeaderChange: the whole lifecycle through the
 // CLI against three processes: keygen, trust, bundle, push while children
 // chat on every node (zero failed requests, one active version
@@ -163,6 +175,9 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	var mu sync.Mutex
 	versions := map[string]int{}
 	var lastErr string
+	// Latency per phase: 0 before the push, 1 while it runs, 2 after.
+	var phase atomic.Int32
+	lat := [3][]time.Duration{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, n := range c.nodes {
@@ -187,6 +202,8 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 					}
 					mu.Lock()
 					if err == nil && r.Status == 200 && json.Unmarshal(r.Body, &body) == nil {
+						ph := phase.Load()
+						lat[ph] = append(lat[ph], r.Elapsed)
 						ok.Add(1)
 						versions[body.Turn.Safety.PolicyVersion]++
 					} else {
@@ -201,6 +218,7 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	waitFor(t, 30*time.Second, "load running", func() (bool, string) { return ok.Load() >= 30, fmt.Sprint(ok.Load()) })
 
 	start := time.Now()
+	phase.Store(1)
 	out, err := admin(c.nodes[2], "policy", "push", v1)
 	if err != nil {
 		close(stop)
@@ -211,12 +229,16 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	pushed := time.Since(start)
 	c.waitActive(c.nodes, token, "words@1", 30*time.Second)
 	everywhere := time.Since(start)
+	phase.Store(2)
 	before := ok.Load()
 	waitFor(t, 30*time.Second, "turns after the swap", func() (bool, string) { return ok.Load() >= before+30, "" })
 	close(stop)
 	wg.Wait()
 	t.Logf("push→active on every node: %v (the push command itself %v); %d turns ok, %d failed; policy versions seen %v",
 		everywhere.Round(time.Millisecond), pushed.Round(time.Millisecond), ok.Load(), failed.Load(), versions)
+	for i, name := range []string{"before the push", "during the push (every node compiles)", "after the swap"} {
+		t.Logf("chat latency %s: %s", name, percentiles(lat[i]))
+	}
 	if failed.Load() != 0 {
 		t.Fatalf("%d requests failed during the swap; last: %s", failed.Load(), lastErr)
 	}
