@@ -83,9 +83,10 @@ type policyRuntime struct {
 // loadedPolicy is one bundle's engine, compiled once per node.
 type loadedPolicy struct {
 	id   string
-	done chan struct{} // closed when eng/err are set
+	done chan struct{} // closed when eng/err/sha are set
 	eng  *policies.Engine
 	err  error
+	sha  string // of the compressed bundle it was built from
 }
 
 // policySet is what the API evaluates with: the active engine (or the
@@ -215,7 +216,7 @@ func (p *policyRuntime) loadLocked(id string) *loadedPolicy {
 	go func() {
 		defer p.wg.Done()
 		start := time.Now()
-		lp.eng, lp.err = p.compile(p.bg, id)
+		lp.eng, lp.sha, lp.err = p.compile(p.bg, id)
 		close(lp.done)
 		if lp.err != nil {
 			p.log.Error("policy bundle failed on this node", "policy", id, "err", lp.err)
@@ -227,40 +228,66 @@ func (p *policyRuntime) loadLocked(id string) *loadedPolicy {
 	return lp
 }
 
-// adopt registers an engine the leader already compiled and tested for id.
-func (p *policyRuntime) adopt(id string, e *policies.Engine) bool {
+// adopt registers an engine this node already compiled and tested for id
+// from the bundle whose SHA-256 is sha (sync discards it if the bundle
+// staged under id turns out to be another one).
+func (p *policyRuntime) adopt(id, sha string, e *policies.Engine) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.engines[id]; ok {
 		return false
 	}
-	lp := &loadedPolicy{id: id, done: make(chan struct{}), eng: e}
+	lp := &loadedPolicy{id: id, done: make(chan struct{}), eng: e, sha: sha}
 	close(lp.done)
 	p.engines[id] = lp
 	return true
 }
 
-// compile verifies, compiles and self-tests a staged bundle.
-func (p *policyRuntime) compile(ctx context.Context, id string) (*policies.Engine, error) {
+// compile verifies, compiles and self-tests a staged bundle; sha is the
+// SHA-256 of the bytes it was built from.
+func (p *policyRuntime) compile(ctx context.Context, id string) (*policies.Engine, string, error) {
 	raw, err := p.db.PolicyBundle(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("reading staged bundle: %w", err)
+		return nil, "", fmt.Errorf("reading staged bundle: %w", err)
 	}
+	sum := sha256.Sum256(raw)
+	sha := hex.EncodeToString(sum[:])
 	b, err := bundle.Open(raw)
 	if err != nil {
-		return nil, err
+		return nil, sha, err
 	}
 	if b.ID() != id {
-		return nil, fmt.Errorf("%w: staged as %s but the manifest says %s", bundle.ErrMalformed, id, b.ID())
+		return nil, sha, fmt.Errorf("%w: staged as %s but the manifest says %s", bundle.ErrMalformed, id, b.ID())
 	}
 	keys, err := trustedKeys(ctx, p.db)
 	if err != nil {
-		return nil, err
+		return nil, sha, err
 	}
 	if err := b.Verify(keys); err != nil {
-		return nil, err
+		return nil, sha, err
 	}
-	return p.load(ctx, p.rt, b)
+	e, err := p.load(ctx, p.rt, b)
+	return e, sha, err
+}
+
+// dropStaleLocked discards engines built from other bytes than the bundle
+// now staged under their ID (e.g. adopted by a push whose stage lost a race).
+func (p *policyRuntime) dropStaleLocked(st storage.PolicyState) {
+	for _, s := range st.Staged {
+		lp, ok := p.engines[s.ID]
+		if !ok {
+			continue
+		}
+		select {
+		case <-lp.done:
+		default:
+			continue // compiling from the staged row itself
+		}
+		if lp.sha != "" && lp.sha != s.SHA256 {
+			delete(p.engines, s.ID)
+			p.retireEngine(lp.eng)
+		}
+	}
 }
 
 // sendReport replicates this node's result for lp (best effort, retried).
@@ -320,6 +347,7 @@ func (p *policyRuntime) sync(ctx context.Context, index uint64) {
 		p.cur.Store(&policySet{pr: p, id: prev.id, failed: err, version: prev.version, index: index, since: p.now()})
 		return
 	}
+	p.dropStaleLocked(st)
 	// Compile the newest staged bundle now, off the apply path, so that
 	// its activation is a pointer swap.
 	if n := len(st.Staged); n > 0 {
@@ -385,19 +413,24 @@ func (p *policyRuntime) retireLocked(st storage.PolicyState) {
 			continue // still compiling: decide next time
 		}
 		delete(p.engines, id)
-		if lp.eng != nil {
-			eng := lp.eng
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				select {
-				case <-time.After(retireGrace):
-				case <-p.bg.Done():
-				}
-				_ = eng.Close(context.Background())
-			}()
-		}
+		p.retireEngine(lp.eng)
 	}
+}
+
+// retireEngine closes e after retireGrace (requests may have pinned it).
+func (p *policyRuntime) retireEngine(e *policies.Engine) {
+	if e == nil {
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		select {
+		case <-time.After(retireGrace):
+		case <-p.bg.Done():
+		}
+		_ = e.Close(context.Background())
+	}()
 }
 
 // close waits for background work and closes every engine but the fallback.
@@ -530,10 +563,10 @@ func (a policyAdmin) Push(ctx context.Context, by string, raw []byte, activate b
 	}
 	id := b.ID()
 	checked := time.Now()
-	if !n.pol.adopt(id, e) {
+	sum := sha256.Sum256(raw)
+	if !n.pol.adopt(id, hex.EncodeToString(sum[:]), e) {
 		_ = e.Close(context.WithoutCancel(ctx))
 	}
-	sum := sha256.Sum256(raw)
 	idx, _, err := a.apply(ctx, &storage.StagePolicy{ID: id, Bundle: raw, SHA256: hex.EncodeToString(sum[:]), KeyID: b.Signature.KeyID, By: by, At: n.cfg.Now().UnixMilli()})
 	if err != nil {
 		return api.PushResult{ID: id}, fmt.Errorf("staging %s: %w", id, err)
