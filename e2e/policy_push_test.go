@@ -168,16 +168,16 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		}
 		return out
 	}
-	v1, v2 := build("1", "zonk"), build("2", "zonk", "blarg")
+	v1, v2, v3 := build("1", "zonk"), build("2", "zonk", "blarg"), build("3", "zonk", "blarg", "quux")
 
 	// Load: two children per node chatting continuously.
 	var ok, failed atomic.Int64
 	var mu sync.Mutex
 	versions := map[string]int{}
 	var lastErr string
-	// Latency per phase: 0 before the push, 1 while it runs, 2 after.
+	// Latency per phase (see push below).
 	var phase atomic.Int32
-	lat := [3][]time.Duration{}
+	lat := [5][]time.Duration{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, n := range c.nodes {
@@ -217,33 +217,43 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "load running", func() (bool, string) { return ok.Load() >= 30, fmt.Sprint(ok.Load()) })
 
-	start := time.Now()
-	phase.Store(1)
-	out, err := admin(c.nodes[2], "policy", "push", v1)
-	if err != nil {
-		close(stop)
-		wg.Wait()
-		t.Fatalf("push: %v %s", err, out)
+	// push runs one push under the load; the phases around it are
+	// numbered so latencies can be compared.
+	push := func(file, version string, during, after int32) {
+		t.Helper()
+		start := time.Now()
+		phase.Store(during)
+		out, err := admin(c.nodes[2], "policy", "push", file)
+		if err != nil {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("push: %v %s", err, out)
+		}
+		pushed := time.Since(start)
+		c.waitActive(c.nodes, token, version, 30*time.Second)
+		everywhere := time.Since(start)
+		phase.Store(after)
+		t.Logf("push %s→active on every node: %v (the push command itself %v): %s",
+			version, everywhere.Round(time.Millisecond), pushed.Round(time.Millisecond), strings.Join(strings.Fields(out), " "))
+		before := ok.Load()
+		waitFor(t, 30*time.Second, "turns after the swap", func() (bool, string) { return ok.Load() >= before+30, "" })
 	}
-	t.Logf("push: %s", strings.Join(strings.Fields(out), " "))
-	pushed := time.Since(start)
-	c.waitActive(c.nodes, token, "words@1", 30*time.Second)
-	everywhere := time.Since(start)
-	phase.Store(2)
-	before := ok.Load()
-	waitFor(t, 30*time.Second, "turns after the swap", func() (bool, string) { return ok.Load() >= before+30, "" })
+	push(v1, "words@1", 1, 2)
+	// A data-only update: same module bytes, so every node's compilation
+	// cache answers and the push costs no compile.
+	push(v2, "words@2", 3, 4)
 	close(stop)
 	wg.Wait()
-	t.Logf("push→active on every node: %v (the push command itself %v); %d turns ok, %d failed; policy versions seen %v",
-		everywhere.Round(time.Millisecond), pushed.Round(time.Millisecond), ok.Load(), failed.Load(), versions)
-	for i, name := range []string{"before the push", "during the push (every node compiles)", "after the swap"} {
+	t.Logf("%d turns ok, %d failed; policy versions seen %v", ok.Load(), failed.Load(), versions)
+	for i, name := range []string{"before any push", "during the first push (new module: every node compiles it)", "between the pushes",
+		"during the second push (data-only update)", "after the swaps"} {
 		t.Logf("chat latency %s: %s", name, percentiles(lat[i]))
 	}
 	if failed.Load() != 0 {
-		t.Fatalf("%d requests failed during the swap; last: %s", failed.Load(), lastErr)
+		t.Fatalf("%d requests failed during the swaps; last: %s", failed.Load(), lastErr)
 	}
-	if versions["words@1"] == 0 || len(versions) < 2 {
-		t.Fatalf("the load did not straddle the swap: %v", versions)
+	if versions["words@1"] == 0 || versions["words@2"] == 0 || len(versions) < 3 {
+		t.Fatalf("the load did not straddle the swaps: %v", versions)
 	}
 	f := c.newFamily(c.nodes[0], "", "")
 	for _, n := range c.nodes {
@@ -263,16 +273,16 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	}
 
 	// Leadership change during an activation.
-	if out, err := admin(c.nodes[0], "policy", "push", v2, "--stage-only"); err != nil {
-		t.Fatalf("stage v2: %v %s", err, out)
+	if out, err := admin(c.nodes[0], "policy", "push", v3, "--stage-only"); err != nil {
+		t.Fatalf("stage v3: %v %s", err, out)
 	}
-	waitFor(t, 60*time.Second, "every node compiled words@2", func() (bool, string) {
+	waitFor(t, 60*time.Second, "every node compiled words@3", func() (bool, string) {
 		st, err := c.policyStatus(c.nodes[0], token)
 		if err != nil {
 			return false, err.Error()
 		}
 		for _, s := range st.Staged {
-			if s.ID == "words@2" {
+			if s.ID == "words@3" {
 				return len(s.Nodes) == 3 && s.Nodes["n1"] == "ok" && s.Nodes["n2"] == "ok" && s.Nodes["n3"] == "ok", fmt.Sprint(s.Nodes)
 			}
 		}
@@ -282,11 +292,11 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	survivors := c.others(leader)
 	done := make(chan error, 1)
 	go func() {
-		_, err := admin(survivors[0], "policy", "activate", "words@2")
+		_, err := admin(survivors[0], "policy", "activate", "words@3")
 		done <- err
 	}()
 	c.kill(leader)
-	err = <-done
+	err := <-done
 	t.Logf("activate while the leader (%s) was killed: %v", leader.id, err)
 	c.waitLeader(survivors, 0)
 	var agreed string
@@ -299,19 +309,19 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		agreed = a.Active
 		return a.Active == b.Active, a.Active + " vs " + b.Active
 	})
-	if agreed != "words@2" { // not committed: the administrator retries
-		if out, err := admin(survivors[1], "policy", "activate", "words@2"); err != nil {
+	if agreed != "words@3" { // not committed: the administrator retries
+		if out, err := admin(survivors[1], "policy", "activate", "words@3"); err != nil {
 			t.Fatalf("retrying the activation: %v %s", err, out)
 		}
 	}
-	c.waitActive(survivors, token, "words@2", 30*time.Second)
+	c.waitActive(survivors, token, "words@3", 30*time.Second)
 	c.restart(leader)
 	c.waitReady(leader)
-	c.waitActive(c.nodes, token, "words@2", 60*time.Second)
+	c.waitActive(c.nodes, token, "words@3", 60*time.Second)
 	for _, n := range c.nodes {
-		r, err := c.chat(n, f, "blarg")
+		r, err := c.chat(n, f, "quux")
 		if err != nil || r.Status != 200 || turnOf(t, r).Safety.Action != "block" {
-			t.Fatalf("%s: words@2 is not enforced: %v %s", n.id, err, r)
+			t.Fatalf("%s: words@3 is not enforced: %v %s", n.id, err, r)
 		}
 	}
 
@@ -319,8 +329,8 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	if out, err := admin(c.nodes[1], "policy", "rollback"); err != nil {
 		t.Fatalf("rollback: %v %s", err, out)
 	}
-	c.waitActive(c.nodes, token, "words@1", 30*time.Second)
-	if out, err := admin(c.nodes[0], "policy", "status"); err != nil || !strings.Contains(out, "active words@1") {
+	c.waitActive(c.nodes, token, "words@2", 30*time.Second)
+	if out, err := admin(c.nodes[0], "policy", "status"); err != nil || !strings.Contains(out, "active words@2") {
 		t.Fatalf("status: %v %s", err, out)
 	}
 }
