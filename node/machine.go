@@ -26,7 +26,7 @@ type machine struct {
 // (or a staged bundle must be compiled).
 func changesPolicy(kind string) bool {
 	switch kind {
-	case storage.KindStagePolicy, storage.KindActivatePolicy, storage.KindShadowPolicy, storage.KindRollbackPolicy:
+	case storage.KindStagePolicy, storage.KindActivatePolicy, storage.KindShadowPolicy, storage.KindRollbackPolicy, storage.KindUnstagePolicy:
 		return true
 	}
 	return false

@@ -702,6 +702,12 @@ func (a policyAdmin) Rollback(ctx context.Context, by string) (string, uint64, e
 	return r.Active, idx, nil
 }
 
+// Unstage deletes a staged version nothing refers to any more.
+func (a policyAdmin) Unstage(ctx context.Context, by, id string) (uint64, error) {
+	idx, _, err := a.apply(ctx, &storage.UnstagePolicy{ID: id, By: by, At: a.n.cfg.Now().UnixMilli()})
+	return idx, err
+}
+
 // Trust adds a policy-signing public key to the cluster's trusted keys.
 func (a policyAdmin) Trust(ctx context.Context, by string, pub ed25519.PublicKey) (string, error) {
 	kid := bundle.KeyID(pub)

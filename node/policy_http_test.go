@@ -123,6 +123,20 @@ func TestPolicyAdminHTTP(t *testing.T) {
 		t.Fatalf("staged %+v", status.Staged)
 	}
 
+	// A staged version in use cannot be unstaged; an unused one can.
+	if st, _ := n.call(t, "DELETE", "/v1/admin/policies/http@2", admin.token, nil, nil); st != 409 {
+		t.Fatalf("unstage the shadow: %d", st)
+	}
+	if st, _ := n.call(t, "DELETE", "/v1/admin/policy-shadow", admin.token, nil, nil); st != 200 {
+		t.Fatalf("end shadow: %d", st)
+	}
+	if st, _ := n.call(t, "DELETE", "/v1/admin/policies/http@2", admin.token, nil, nil); st != 204 {
+		t.Fatalf("unstage: %d", st)
+	}
+	if st, _ := n.call(t, "DELETE", "/v1/admin/policies/http@2", admin.token, nil, nil); st != 404 {
+		t.Fatalf("unstage twice: %d", st)
+	}
+
 	// Roll back to the default; then there is nothing left to roll back.
 	var rb struct{ Active string }
 	if st, _ := n.call(t, "POST", "/v1/admin/policy-rollback", admin.token, nil, &rb); st != 200 || rb.Active != "default" {

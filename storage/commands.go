@@ -109,6 +109,8 @@ func Decode(data []byte) (Command, error) {
 		c = &RefusePolicy{}
 	case KindReportPolicy:
 		c = &ReportPolicy{}
+	case KindUnstagePolicy:
+		c = &UnstagePolicy{}
 	default:
 		if c = newStaffCommand(env.T); c == nil {
 			c = newPrivacyCommand(env.T)

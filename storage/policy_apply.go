@@ -72,6 +72,22 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 		return PolicyActivation{Active: active}, true, err
 	case *RefusePolicy:
 		return nil, true, nil
+	case *UnstagePolicy:
+		if err := requireStaged(a, c.ID); err != nil {
+			return nil, true, err
+		}
+		var inUse int
+		if err := a.row("SELECT (SELECT count(*) FROM policy_activations WHERE bundle_id=?) + (SELECT count(*) FROM policy_shadow WHERE bundle_id=?)", c.ID, c.ID).Scan(&inUse); err != nil {
+			return nil, true, err
+		}
+		if inUse > 0 {
+			return nil, true, outcome(fmt.Errorf("%w: %s is active, a rollback target or in shadow", ErrConflict, c.ID))
+		}
+		if _, err := a.exec("DELETE FROM policy_reports WHERE bundle_id=?", c.ID); err != nil {
+			return nil, true, err
+		}
+		_, err := a.exec("DELETE FROM policy_bundles WHERE id=?", c.ID)
+		return nil, true, err
 	case *ReportPolicy:
 		if err := requireStaged(a, c.ID); err != nil {
 			return nil, true, err
@@ -123,6 +139,8 @@ func auditPolicy(c Command, result any) (AuditEvent, bool) {
 			target = "policy:" + r.Active
 		}
 		return AuditEvent{At: c.At, Actor: c.By, Action: "policy_rolled_back", Target: target}, true
+	case *UnstagePolicy:
+		return AuditEvent{At: c.At, Actor: c.By, Action: "policy_unstaged", Target: "policy:" + c.ID}, true
 	case *ReportPolicy:
 		if !c.OK {
 			return AuditEvent{At: c.At, Actor: "node:" + c.Node, Action: "policy_failed_on_node", Target: "policy:" + c.ID}, true

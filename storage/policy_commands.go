@@ -18,6 +18,7 @@ const (
 	KindRollbackPolicy = "rollback_policy"
 	KindRefusePolicy   = "refuse_policy"
 	KindReportPolicy   = "report_policy"
+	KindUnstagePolicy  = "unstage_policy"
 )
 
 // PolicyKeyID identifies a policy-signing public key: the first 16 hex
@@ -97,6 +98,18 @@ type RefusePolicy struct {
 
 func (RefusePolicy) Kind() string { return KindRefusePolicy }
 func (RefusePolicy) Version() int { return 1 }
+
+// UnstagePolicy deletes a staged bundle that is neither active, in the
+// activation history (a rollback target) nor the shadow candidate: bundles
+// would otherwise accumulate in every node's database and snapshot.
+type UnstagePolicy struct {
+	ID string `json:"id"`
+	By string `json:"by"`
+	At int64  `json:"at"`
+}
+
+func (UnstagePolicy) Kind() string { return KindUnstagePolicy }
+func (UnstagePolicy) Version() int { return 1 }
 
 // ReportPolicy is a node's own report, replicated so that every node (and
 // the leader deciding whether to activate) sees it: whether it compiled

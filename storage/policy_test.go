@@ -45,6 +45,7 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 		{"activate unknown", &ActivatePolicy{ID: "p@9", By: by, At: 2}, ErrNotFound, "", ""},
 		{"activate p@1", &ActivatePolicy{ID: "p@1", By: by, At: 2}, nil, "p@1", ""},
 		{"activate p@1 again", &ActivatePolicy{ID: "p@1", By: by, At: 2}, ErrConflict, "p@1", ""},
+		{"unstage the active one", &UnstagePolicy{ID: "p@1", By: by, At: 2}, ErrConflict, "p@1", ""},
 		{"shadow p@2", &ShadowPolicy{ID: "p@2", By: by, At: 3}, nil, "p@1", "p@2"},
 		{"activate p@2 ends its shadow", &ActivatePolicy{ID: "p@2", By: by, At: 4}, nil, "p@2", ""},
 		{"rollback to p@1", &RollbackPolicy{By: by, At: 5}, nil, "p@1", ""},
@@ -54,6 +55,8 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 		{"node report again", &ReportPolicy{Node: "n2", ID: "p@2", OK: true, At: 9}, nil, "", ""},
 		{"report on unknown", &ReportPolicy{Node: "n2", ID: "p@7", OK: true, At: 9}, ErrNotFound, "", ""},
 		{"refusal is recorded", &RefusePolicy{ID: "p@3", Reason: "bad signature", By: by, At: 8}, nil, "", ""},
+		{"unstage unused p@1", &UnstagePolicy{ID: "p@1", By: by, At: 9}, nil, "", ""},
+		{"unstage it again", &UnstagePolicy{ID: "p@1", By: by, At: 9}, ErrNotFound, "", ""},
 	}
 	for _, s := range steps {
 		r := f.apply(s.cmd)[0]
@@ -69,7 +72,7 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 			t.Fatalf("%s: active %q shadow %q, want %q %q", s.name, st.Active, st.Shadow, s.active, s.shadow)
 		}
 	}
-	if st := state(); len(st.Staged) != 2 || len(st.Reports) != 1 || !st.Reports[0].OK || st.Reports[0].Node != "n2" {
+	if st := state(); len(st.Staged) != 1 || len(st.Reports) != 1 || !st.Reports[0].OK || st.Reports[0].Node != "n2" {
 		t.Fatalf("staged %+v reports %+v", st.Staged, st.Reports)
 	}
 	b, err := f.db.PolicyBundle(f.ctx, "p@2")
@@ -90,7 +93,7 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 	want := []string{
 		"policy_key_added policy_key:" + kid, "policy_staged policy:p@1", "policy_staged policy:p@2",
 		"policy_activated policy:p@1", "policy_shadow_started policy:p@2", "policy_activated policy:p@2",
-		"policy_rolled_back policy:p@1", "policy_rolled_back policy:default", "policy_failed_on_node policy:p@2", "policy_refused policy:p@3 (bad signature)",
+		"policy_rolled_back policy:p@1", "policy_rolled_back policy:default", "policy_failed_on_node policy:p@2", "policy_refused policy:p@3 (bad signature)", "policy_unstaged policy:p@1",
 	}
 	if !slices.Equal(actions, want) {
 		t.Fatalf("audit:\n%s\nwant:\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))
@@ -106,6 +109,7 @@ func TestPolicyCommandsRoundTrip(t *testing.T) {
 		&RollbackPolicy{By: "admin:a", At: 1},
 		&RefusePolicy{ID: "p@1", Reason: "r", By: "admin:a", At: 1},
 		&ReportPolicy{Node: "n1", ID: "p@1", OK: false, Error: "e", At: 1},
+		&UnstagePolicy{ID: "p@1", By: "admin:a", At: 1},
 	} {
 		b, err := Encode(c)
 		if err != nil {

@@ -38,6 +38,7 @@ const policyLifecycleUsage = `
   daisydog policy shadow   NAME@VERSION|--off --url … --token … --ca …
       Run a staged version beside the active one on live traffic (never enforced).
   daisydog policy rollback --url … --token … --ca …                  back to the previous active version
+  daisydog policy unstage NAME@VERSION --url … --token … --ca …      delete a staged version nothing uses
   daisydog policy status   --url … --token … --ca … [--json]          the node's policy status
   The token may also come from $DAISYDOG_ADMIN_TOKEN.
 `
@@ -49,7 +50,7 @@ func cmdPolicyLifecycle(sub string, args []string) (bool, error) {
 		return true, cmdPolicyKeygen(args)
 	case "bundle":
 		return true, cmdPolicyBundle(args)
-	case "trust", "push", "activate", "shadow", "rollback", "status":
+	case "trust", "push", "activate", "shadow", "rollback", "status", "unstage":
 		return true, cmdPolicyAdmin(sub, args)
 	}
 	return false, nil
@@ -262,6 +263,13 @@ func cmdPolicyAdmin(sub string, args []string) error {
 		default:
 			return errors.New("policy shadow: expected NAME@VERSION or --off")
 		}
+	case "unstage":
+		if err := need(1, "NAME@VERSION"); err != nil {
+			return err
+		}
+		if err = c.do(ctx, "DELETE", "/v1/admin/policies/"+url.PathEscape(pos[0]), "", nil, &out); err == nil {
+			out = map[string]any{"unstaged": pos[0]}
+		}
 	case "rollback":
 		if err := need(0, "no arguments"); err != nil {
 			return err
@@ -351,6 +359,9 @@ func (c *adminClient) do(ctx context.Context, method, path, ctype string, body [
 		return fmt.Errorf("%s %s: %s", method, path, res.Status)
 	}
 	*out = map[string]any{}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil // 204
+	}
 	return json.Unmarshal(data, out)
 }
 

@@ -27,6 +27,7 @@ type PolicyAdmin interface {
 	Push(ctx context.Context, by string, bundle []byte, activate bool) (PushResult, error)
 	Activate(ctx context.Context, by, id string) (uint64, error)
 	Shadow(ctx context.Context, by, id string) (uint64, error)
+	Unstage(ctx context.Context, by, id string) (uint64, error)
 	Rollback(ctx context.Context, by string) (active string, index uint64, err error)
 	Trust(ctx context.Context, by string, pub ed25519.PublicKey) (keyID string, err error)
 	Status(ctx context.Context) (PolicyStatus, error)
@@ -124,6 +125,7 @@ func (s *Server) policyRoutes(rt *routeTable) {
 	rt.GET("/v1/admin/policies", admin(s.policyStatus))
 	rt.POST("/v1/admin/policies/:policy/activate", admin(s.activatePolicy))
 	rt.POST("/v1/admin/policies/:policy/shadow", admin(s.shadowPolicy))
+	rt.DELETE("/v1/admin/policies/:policy", admin(s.unstagePolicy))
 	rt.DELETE("/v1/admin/policy-shadow", admin(s.endShadow))
 	rt.POST("/v1/admin/policy-rollback", admin(s.rollbackPolicy))
 	rt.POST("/v1/admin/policy-keys", admin(s.trustPolicyKey))
@@ -224,6 +226,18 @@ func (s *Server) shadowPolicy(w http.ResponseWriter, r *http.Request, p httprout
 		return policyError(err)
 	}
 	writeJSON(w, http.StatusOK, indexReply{Shadow: id, Index: idx})
+	return nil
+}
+
+func (s *Server) unstagePolicy(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	id, err := policyID(p)
+	if err != nil {
+		return err
+	}
+	if _, err := s.PolicyAdmin.Unstage(r.Context(), adminActor(a), id); err != nil {
+		return policyError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
