@@ -420,3 +420,47 @@ func TestPolicyNodeThatCannotLoadFailsClosed(t *testing.T) {
 		t.Fatalf("a healthy node: %+v", tr.Turn.Safety)
 	}
 }
+
+// TestPolicyStateArrivesBySnapshot: a node that was down while a policy
+// was activated, and whose log position was trimmed meanwhile, catches up
+// from a snapshot and evaluates with the active policy.
+func TestPolicyStateArrivesBySnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	ctx := context.Background()
+	tuning := func(c *Config) {
+		constFallback(c)
+		c.SnapshotThreshold, c.TrailingLogs, c.SnapshotInterval = 40, 10, 200*time.Millisecond
+	}
+	nodes := startCluster(t, 3, tuning)
+	leader, followers := leaderOf(t, nodes)
+	admin := policyAdmin{leader.Node}
+	const by = "admin:ad_test"
+	pub, priv := bundletest.Key(t)
+	if _, err := admin.Trust(ctx, by, pub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Push(ctx, by, bundletest.Const(t, priv, "snap", "1", "redirect", "grooming"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.waitReady(ctx, "snap@1"); err != nil {
+		t.Fatal(err)
+	}
+	fam := newFamily(t, leader, "snapshot@example.test", "Pip", "9-12") // before: the policy redirects nicknames too
+	away := followers[0]
+	away.stop(t)
+	if _, err := admin.Activate(ctx, by, "snap@1"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 60; i++ { // enough entries for a snapshot and a log trim
+		if st, _ := leader.chat(t, fam.childToken, "I like my dog"); st != 200 {
+			t.Fatalf("chat: %d", st)
+		}
+	}
+	restarted := startTestNode(t, away.dir, tuning)
+	activeEverywhere(t, []*testNode{leader, followers[1], restarted}, "snap@1", 60*time.Second)
+	if _, tr := restarted.chat(t, fam.childToken, "I like my dog"); tr.Turn.Safety.Action != "redirect" {
+		t.Fatalf("restarted node: %+v", tr.Turn.Safety)
+	}
+}
