@@ -216,7 +216,7 @@ func (p *policyRuntime) loadLocked(id string) *loadedPolicy {
 	go func() {
 		defer p.wg.Done()
 		start := time.Now()
-		lp.eng, lp.sha, lp.err = p.compile(p.bg, id)
+		inBackground(func() { lp.eng, lp.sha, lp.err = p.compile(p.bg, id) })
 		close(lp.done)
 		if lp.err != nil {
 			p.log.Error("policy bundle failed on this node", "policy", id, "err", lp.err)
@@ -607,7 +607,8 @@ func (a policyAdmin) check(ctx context.Context, raw []byte) (*bundle.Bundle, *po
 	if err := b.Verify(keys); err != nil {
 		return b, nil, err
 	}
-	e, err := bundle.Load(ctx, a.n.runtime, b)
+	var e *policies.Engine
+	inBackground(func() { e, err = bundle.Load(ctx, a.n.runtime, b) })
 	return b, e, err
 }
 
