@@ -65,7 +65,11 @@ func (in *instance) loadData(ctx context.Context, data []byte) error {
 		if err := fn.CallWithStack(ctx, st); err != nil {
 			return classify(err, exportData)
 		}
-		if rc := uint32(st[0]); rc != 0 {
+		switch rc := uint32(st[0]); rc {
+		case 0:
+		case 1:
+			return fmt.Errorf("%w: %s: this policy takes no data (code 1)", ErrTrap, exportData)
+		default:
 			return fmt.Errorf("%w: %s refused the data (code %d)", ErrTrap, exportData, rc)
 		}
 		return nil
