@@ -337,10 +337,75 @@ var DefaultRules = []Rule{
 		},
 	},
 	{
+		// Mild swearing: blocked for the younger tiers at the standard
+		// setting, allowed for 13-17 or when a parent chose "relaxed".
 		ID: "profanity.mild", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
-		StrictOnly: true,
+		NotRelaxed: true,
 		Phrases: []string{
-			"(crap|crappy|damn|dammit|damnit|goddamn|goddammit|hell|pissed|bloody hell|screw you|sucks balls)",
+			"(crap|crappy|crapola|bullcrap|horsecrap|damn|damned|dammit|damnit|damnation|goddamn|goddamned|goddammit|godamnit|godamn|goddam|hotdamn|god dam|god damn|god damned|hell|pissed|pissoff|bloody hell|screw you|screwyou|sucks balls|what the hell|go to hell|the hell)",
+		},
+	},
+	{
+		ID: "profanity.compound", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
+		Phrases: []string{
+			"(ahole|a hole|assclown|assklown|assbag|assbagger|assjacker|asspacker|asspuppies|arsepuppies|assmunch|assmuncher|asslicker|asskisser|kissass|kissmyass|suckass|fatass|gayass|bumhole|bumbandit|bum bandit|bunghole|bung hole|buttcheeks|buttfucker|buttbang|buttbanger|cornhole|poop chute|poopchute|cockblock|cockblocker|cockknocker|cockknoker|cocknose|cocksmoke|cocksmoker|cockmuncher|cocktease|cockteaser|corksucker|cocklump|cockqueen|dickbag|dickface|dickhole|dickslap|dicksucker|dicksipper|dickwhipper|dickbreath|dickless|dickforbrains|dickerlicker|whiskeydick|whiskydick|douchbag|doochbag|douch|douchenozzle|fudgepacker|fudge packer|fudgpacker|shirtlifter|shirt lifter|pillowbiter|pillow biter|carpetmuncher|rugmuncher|muffdive|muffdiving|knobjockey|nobjockey|nobjocky|knobhead|bell end|minge|mingebag|cumbucket|cumslut|cumqueen|mycum|jizzbag|spunk|spunking|shag|shagger|shagging|shagged|whorebag|slutbag|slutwear|nastyslut|nastyho|skankee|motherfucka|muthafucka|mothafucka|muthafecker|mdrfkr|mf|mfs|fk|fkin|fking|fked|fkn|phuk|phuq|fuckwit|fucktard|shitbag|shitface|shithole|shitstain|cuntface|twatface|bitchass|ballsucker|ballbag|tosspot|tossers|tossurs|bollocs|cheekybollocs|bollox|polesmoker|meatbeater|beatyourmeat|beat your meat|spankthemonkey|spank the monkey|jerkoff|jackoffcurly|massterbait|masterbate|masterbating|masterbation|masterbations|master bates|deez nuts|dees nuts|dig bick|mike hawk|seymour butts|hugh jass|ben dover)",
+			"(f|eff) (you|u|your mother|ur mom|off)",
+			"(the|that) (n word|nword|n-word|f word)",
+			"you little (b|s|f) word",
+		},
+	},
+	{
+		ID: "sexual.more", Category: sdk.CategorySexual, Action: sdk.ActionBlock, Severity: 3,
+		Phrases: []string{
+			"(fondle|fondling|fellate|fellating|felched|feltcher|lapdance|lap dancing|stiffy|boners|hooters|jubblies|juggs|knockers|sexpot|sexbot|sextoy|sextoys|sexfarm|sexworld|worldsex|hotsex|gaysex|havesexnow|have sex now|sexting|pornhub|xvideos|xhamster|redtube|youporn|brazzers|playgirl|playbunny|play bunny|pornprincess|horniest|horney|horni|cumming|cummin|kumming|cumshots|creampies|ejakulate|jizim|jizm|kunnilingus|cunnilingis|blowjobs|blowie|handy|rimjob|analannie|buttplugs|bootplug|nipplering|nipple ring|scantily clad|barenaked|bare naked|girls gone wild|spread legs|spread your legs|spread ur legs|bend over for me|tied up and|golden shower|goldenshower|brown showers|yellow showers|one guy one jar|mr hands|dirty pillows|wrinkled starfish|chocolate rosebuds|beaver shot|camel toe|vjayjay|vajayjay|peenus|peener|penas|vagene|weewee|wiener|cumm|gloryhole|glory hole|sugar tits|big black cock|bbc porn|i climax|make me climax|climaxed|orgasmed|sexed|sexing|threesomes|orgy|orgies)",
+			"(you|u|i|she|he|they) (want|wanna|wants) (my|your|his|her|ur) (stick|dick|cock|meat|banana) in",
+			"(nut|nutt|cum|jizz) (in|on) (you|u|your|ur|all of|me)",
+			"(mine is|mines|mine's|my dick is|my cock is) [like] (5|6|7|8|9|10|12) (inch|inches|in)",
+			"(mines6inches|mine6inches|imma nut)",
+			"(touch|touches|touched) (kids|children|little girls|little boys)",
+			"(child toucher|kiddie toucher|i touch kids|itouchkids|i rape kids)",
+		},
+	},
+	{
+		ID: "hate.more", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
+		Phrases: []string{
+			"(ching chong|chingchong|chinc|chincs|jiggerboo|jiggaboo|jigaboo|jijjiboo|junglebunny|jungle bunny|jungle bunnies|towel head|rag head|zipper head|sand monkey|whitetrash|poorwhitetrash|honkey|honkeys|negroid|niglet|niglets|nigr|niga|nigas|nigguh|nigguhs|nikka|nikkas|spik|spiks|beanerino|wetbacks|qweer|qweers|qweerz|heshe|he she|shemale|lezbo|lezbos|lezzo|lezza|dyke|bulldyke|bull dyke|diesel dyke|mcfagget|faqqot|faqqots|fagit|faggit|faggits|feggat|feggats|faig|faigs|faigt|fagget|faggets|fagot|fagots|japcrap|gooks|raghead|kike|heeb|sheeny|yid|kraut|dago|wop|gringo|gringos|mein fuhrer|heil|white power|gas the jews|gas jews|oven dodger|holocaust was fake|holohoax|14 words|88)",
+			"(who has|got the|the) (china virus|kung flu|chinese virus)",
+			"(jews|judens|jewish people|muslims|blacks|gays) (belong in|should be in|back to) (the|an|a) (oven|ovens|camps|camp|gas chamber|gas chambers)",
+		},
+	},
+	{
+		ID: "harassment.wish", Category: sdk.CategoryHarassment, Action: sdk.ActionRedirect, Severity: 3,
+		Phrases: []string{
+			"(i hope|hope|i wish|wish|hopefully) (you|u|ur family|your family|your mom|ur mom) (get|gets|catch|catches) (cancer|aids|hit by a car|run over|shot|stabbed|killed|murdered|raped)",
+			"(i hope|hope|i wish|wish) (you|u) (die|dies|died|drown|burn|rot|choke)",
+			"(go|pls|please) (jump|jump out|jump off) (a|the|of a|out a|out the|off a|off the) (window|bridge|building|cliff|roof)",
+			"(get|go) (cancer|aids) and die",
+			"(i hate you|hateyou|i h8 u|i h8 you|i hate u)",
+		},
+	},
+	{
+		ID: "violence.more", Category: sdk.CategoryViolence, Action: sdk.ActionBlock, Severity: 3,
+		Phrases: []string{
+			"how (to|2|do i|do you|can i|could i) (kill|murder|poison|strangle|stab|shoot) (someone|somebody|a person|people|my|a|him|her|them)",
+			"(how to kill|how to murder|how to poison)",
+			"(schoolshooting|school shooting|school shooter|shoot up the school|shoot up my school|shoot up a school)",
+			"(fk|fuck|f) everyone up",
+		},
+	},
+	{
+		ID: "self_harm.more", Category: sdk.CategorySelfHarm, Action: sdk.ActionSupport, Severity: 4, Escalate: true,
+		Phrases: []string{
+			"take the easy way out",
+			"(i|i really|i just) (want|wanna|need) (it|everything|the pain) (to|2) (end|stop) [forever]",
+			"(im|i'm|i am) (going to|gonna) end it",
+			"(kill|killing) (me|myself) (now|already|tonight)",
+			"(thinking|thought|think) (about|of) (dying|death|ending it|suicide|killing myself|hurting myself)",
+			"(i|i've|ive|i have) (starved|been starving|stopped eating) (myself|to be thin|to lose weight)",
+			"(pills|pill|razor|razors|blade|blades|rope) (to|2) (end it|die|kill myself|end my life|hurt myself|cut)",
+			"(nobody|no one) (cares|loves me|would care|would notice) (if i|when i) (die|died|was gone|disappeared|killed myself)",
+			"(i|i just) (cant|can't|cannot) (go on|take it anymore|do this anymore|keep going)",
+			"(i|i'm|im) (feel|feeling) (so) (hopeless|worthless|empty) (and|i) (want|wanna) (to) (die|disappear)",
 		},
 	},
 }
