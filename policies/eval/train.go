@@ -23,15 +23,22 @@ import (
 
 // ModelHeads are the heads of the model and the case categories that make
 // a case a positive example for each.
+//
+// The abusive head never fires on its own (Threshold above 1): swearing is
+// what the word lists and normaliser do well, and a model trained mostly
+// on tweets learns that short affectionate messages about dogs are rude.
+// It still counts for the veto (a message the model finds clean on every
+// head). The other heads reach phrasing the lists cannot.
 var ModelHeads = []struct {
 	Name       string
 	Categories []string
+	Fires      bool
 }{
-	{"abusive", []string{"profanity", "offensive", "harassment"}},
-	{"hate", []string{"hate", "hate_threatening"}},
-	{"sexual", []string{"sexual", "sexual_minors"}},
-	{"self_harm", []string{"self_harm"}},
-	{"violence", []string{"violence", "violence_graphic"}},
+	{"abusive", []string{"profanity", "offensive", "harassment"}, false},
+	{"hate", []string{"hate", "hate_threatening"}, true},
+	{"sexual", []string{"sexual", "sexual_minors"}, true},
+	{"self_harm", []string{"self_harm"}, true},
+	{"violence", []string{"violence", "violence_graphic"}, true},
 }
 
 // TrainOptions tune Train.
@@ -202,45 +209,39 @@ func outOfFold(ex []example, opt TrainOptions) [][]float32 {
 	return probs
 }
 
-// chooseThresholds picks, per head, the probability threshold that
-// maximises recall on the head's positives minus fpPenalty times the false-positive
-// rate on safe cases, the latter averaged over sources so that a small
-// source counts as much as a large one.
+// chooseThresholds picks, per head, the lowest probability threshold at
+// which the head alone flags at most maxHeadFP of the safe cases of every
+// source (with at least 50 safe cases), i.e. the most recall the head can
+// add without making any one kind of ordinary text noticeably noisier.
+// When no threshold qualifies the head is effectively off (0.99).
 func chooseThresholds(ex []example, probs [][]float32) []float32 {
 	out := make([]float32, len(ModelHeads))
-	for h := range ModelHeads {
-		best, bestT := math.Inf(-1), float32(0.5)
-		for t := float32(0.05); t < 0.96; t += 0.01 {
-			pos, tp := 0, 0
-			srcSafe, srcFP := map[string]int{}, map[string]int{}
-			for i, e := range ex {
-				hit := probs[i][h] >= t
-				if e.labels&(1<<h) != 0 {
-					pos++
-					if hit {
-						tp++
-					}
-				}
-				if !e.unsafe {
-					srcSafe[e.c.Source]++
-					if hit {
-						srcFP[e.c.Source]++
-					}
-				}
-			}
-			var fpr float64
-			for s, n := range srcSafe {
-				fpr += float64(srcFP[s]) / float64(n)
-			}
-			if len(srcSafe) > 0 {
-				fpr /= float64(len(srcSafe))
-			}
-			score := float64(tp)/float64(max(pos, 1)) - fpPenalty*fpr
-			if score > best {
-				best, bestT = score, t
-			}
+	srcSafe := map[string]int{}
+	for _, e := range ex {
+		if !e.unsafe {
+			srcSafe[e.c.Source]++
 		}
-		out[h] = bestT
+	}
+	for h := range ModelHeads {
+		out[h] = 0.99
+		for t := float32(0.99); t >= 0.05; t -= 0.01 {
+			srcFP := map[string]int{}
+			for i, e := range ex {
+				if !e.unsafe && probs[i][h] >= t {
+					srcFP[e.c.Source]++
+				}
+			}
+			ok := true
+			for s, n := range srcSafe {
+				if n >= 50 && float64(srcFP[s]) > maxHeadFP*float64(n) {
+					ok = false
+				}
+			}
+			if !ok {
+				break
+			}
+			out[h] = t
+		}
 	}
 	return out
 }
@@ -321,12 +322,20 @@ func Train(ctx context.Context, cases []Case, opt TrainOptions, log io.Writer) (
 		return nil, err
 	}
 	thr := chooseThresholds(ex, probs)
+	for h := range thr {
+		if !ModelHeads[h].Fires {
+			thr[h] = 2
+		}
+	}
 	veto := chooseVeto(ex, probs, thr, soft)
 	fmt.Fprintf(log, "train: thresholds %v veto %.3f\n", thr, veto)
 
 	finalize := func(m *rules.Model) *rules.Model {
 		for h := range m.Heads {
 			m.Heads[h].Threshold = thr[h]
+			if !ModelHeads[h].Fires {
+				m.Heads[h].Threshold = 2 // never: a probability is at most 1
+			}
 		}
 		m.Veto = veto
 		return m
@@ -460,7 +469,7 @@ func fmtp(f *float64) string {
 	return fmt.Sprintf("%.4f", *f)
 }
 
-// fpPenalty weighs a false positive on a safe case against a missed unsafe
-// case when thresholds are chosen: a child-safety filter that flags
-// ordinary chat gets switched off, so false positives cost more.
-const fpPenalty = 10
+// maxHeadFP is the share of any source's safe cases one model head may
+// flag on its own (out of fold): a child-safety filter that flags ordinary
+// chat gets switched off, so the model only adds what it can add quietly.
+const maxHeadFP = 0.05

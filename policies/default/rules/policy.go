@@ -56,6 +56,7 @@ type Policy struct {
 	words     *wordIndex
 	helplines map[string]bool
 	model     *Model
+	risk      *lexicon   // multi-turn risk stages (context.go)
 	heads     []headRule // per model head: the rule it reports as
 	pool      sync.Pool
 }
@@ -156,6 +157,10 @@ func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
 				return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 			}
 		}
+	}
+	var err error
+	if p.risk, err = compileRisk(); err != nil {
+		return nil, err
 	}
 	p.lex.normCache = nil // only needed while compiling
 	p.lex.single = map[uint32][]int32{}
@@ -299,6 +304,10 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 			action, escalate = sdk.ActionBlock, false
 		}
 		b.add(r.ID, r.Category, action, r.Severity, escalate)
+	}
+
+	if !out && p.contextRisk(in) {
+		b.add(RuleGroomingPattern, sdk.CategoryGrooming, sdk.ActionRedirect, 4, true)
 	}
 
 	var spans []sdk.Span

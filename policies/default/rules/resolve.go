@@ -32,7 +32,7 @@ var negators = map[string]bool{
 	"not": true, "never": true, "no": true, "isnt": true, "arent": true, "wasnt": true,
 	"werent": true, "dont": true, "doesnt": true, "didnt": true, "wont": true, "cant": true,
 	"cannot": true, "shouldnt": true, "wouldnt": true, "nor": true, "without": true,
-	"nothing": true, "stop": true,
+	"nothing": true, "stop": true, "opposite": true,
 }
 
 // resolve applies exemptions and co-occurrence conditions to s.hits, in
@@ -127,9 +127,10 @@ func (p *Policy) applyExempt(s *scratch) []hit {
 	return kept
 }
 
-// negated reports whether one of the two tokens before i is a negator.
+// negated reports whether one of the three tokens before i is a negator
+// ("not let women suffer", "the very opposite of stupid").
 func (p *Policy) negated(s *scratch, i int) bool {
-	for k := i - 1; k >= 0 && k >= i-2; k-- {
+	for k := i - 1; k >= 0 && k >= i-3; k-- {
 		t := s.toks[k]
 		if negators[string(s.norm[t.ns:t.ne])] {
 			return true

@@ -187,6 +187,11 @@ var DefaultRules = []Rule{
 			"(calling|call|called|saying|say|said|says|writing|write|wrote|tweeting|tweeted|posting|posted|quote|quoting|claims|claiming|claim|statements|statement|comments|comment|remarks|words like|things like|threats like|threat like|opinions like|jokes about|slurs|slur|insults|insult|hate speech|hateful|racist|racism|bigot|bigots|bigotry|homophobic|homophobia|transphobic|transphobia|misogyny|misogynist|islamophobia|islamophobic|antisemitic|antisemitism|xenophobic|xenophobia|ableist|sexist|sexism|discrimination|prejudice|stereotype|stereotypes)",
 			"(should|must|will|would) (never|not) (be|condone|tolerate|accept)",
 			"(no one|nobody|never|not) (should|deserves|deserve)",
+			"(cant|can't|cannot|dont|don't|do not) [seriously|really|honestly|possibly] (believe|think|say|claim|mean)",
+			"(threatening|threaten|threatened|threats|threat) (to|like|against)",
+			"will (get|land) you (thrown|put|sent|locked|banned|blocked|arrested|reported)",
+			"(says|say|said|shows|show) (a lot|so much|something) about (you|how)",
+			"(dont|don't|do not) expect (them|people|anyone)",
 		},
 		Phrases: []string{
 			"(hate|hated|hating|hates|loathe|loathes|loathing|despise|despises|detest|detests|abhor|abhors|cant stand|can't stand|cannot stand|sick of|tired of|fed up with|disgust|disgusts|disgusted|disgusting|disgustingly|repulsive|repugnant|revolting|vile|gross|nasty|sickening|sicken|sickens|makes me sick|make me sick|make me furious|makes me furious|make me angry|makes me angry|make me so angry|piss me off|pissing me off|pisses me off|annoying|hatred|hatrd|hatered)",
