@@ -388,6 +388,26 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 		hasX = hasX || c == 'x'
 		hasV = hasV || c == 'v'
 	}
+	// k for c at the start ("kunt", "kock", "krap"), y for i inside
+	// ("shyt", "byatch").
+	if w[0] == 'k' {
+		s.key = append(append(s.key[:0], 'c'), w[1:]...)
+		if id, ok := l.words[string(s.key)]; ok {
+			ids = appendUnique(ids, from, id)
+		}
+	}
+	if n := len(w); n >= 4 {
+		s.key = append(s.key[:0], w...)
+		changed := false
+		for i := 1; i < n-1; i++ {
+			if s.key[i] == 'y' {
+				s.key[i], changed = 'i', true
+			}
+		}
+		if id, ok := l.words[string(s.key)]; ok && changed {
+			ids = appendUnique(ids, from, id)
+		}
+	}
 	if hasV {
 		s.key = s.key[:0]
 		for i := 0; i < len(w); i++ {

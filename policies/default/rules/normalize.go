@@ -287,14 +287,15 @@ type scratch struct {
 
 // wordState accumulates the current word while normalize scans the text.
 type wordState struct {
-	active   bool
-	ns       int // start in norm
-	os       int // start in original
-	oe       int // end in original of last word rune
-	flags    uint8
-	pending  []byte // inner leet symbols waiting for a following word char
-	pendEnd  int
-	hasDigit bool
+	active    bool
+	ns        int // start in norm
+	os        int // start in original
+	oe        int // end in original of last word rune
+	flags     uint8
+	pending   []byte // inner leet symbols waiting for a following word char
+	pendEnd   int
+	hasDigit  bool
+	lowerSeen bool // an ASCII small letter was typed in this word
 }
 
 // normalize fills s.norm and s.toks from text.
@@ -376,7 +377,7 @@ func (s *scratch) normalize(text string) {
 			switch {
 			case c >= 'a' && c <= 'z':
 				a, cls = c, clLetter
-			case c == 'I' && w.active && i >= 2 && text[i-2] >= 'a' && text[i-2] <= 'z':
+			case c == 'I' && w.active && w.lowerSeen:
 				// A capital I after a small letter is usually an l in
 				// disguise ("heII"): the '1' reading tries both.
 				a, cls = '1', clDigit
@@ -390,6 +391,8 @@ func (s *scratch) normalize(text string) {
 				a, cls = c, clInner
 			case c == '#' || c == '^' || c == '%' || c == '&':
 				a, cls = '*', clInner // w#nker, fu^k: a masked letter
+			case c == '<' && !w.active && i < len(text) && isAlpha(text[i]):
+				a, cls = 'c', clLeet // <unt, <vnt: a c in disguise starting a word
 			case c == '<':
 				a, cls = c, clInner // fu<k: a c in disguise
 			case (c == '.' || c == '-' || c == '_') && w.active && len(s.norm)-w.ns == 1 && len(w.pending) == 0 &&
@@ -429,7 +432,7 @@ func (s *scratch) normalize(text string) {
 			} else if unicode.IsLetter(lr) || unicode.IsDigit(lr) {
 				// A letter of another script: keep it, lower-cased.
 				if !w.active {
-					w.active, w.ns, w.os, w.flags = true, len(s.norm), start, 0
+					w.active, w.ns, w.os, w.flags, w.lowerSeen = true, len(s.norm), start, 0, false
 				}
 				s.flushPending(&w)
 				s.norm = utf8.AppendRune(s.norm, lr)
@@ -462,9 +465,12 @@ func (s *scratch) normalize(text string) {
 			continue
 		case clLetter, clDigit, clLeet:
 			if !w.active {
-				w.active, w.ns, w.os, w.flags = true, len(s.norm), start, 0
+				w.active, w.ns, w.os, w.flags, w.lowerSeen = true, len(s.norm), start, 0, false
 			}
 			s.flushPending(&w)
+			if r >= 'a' && r <= 'z' {
+				w.lowerSeen = true
+			}
 			if cls == clLetter {
 				w.flags |= fLetter
 			} else if cls == clLeet {

@@ -306,6 +306,7 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 		b.add(r.ID, r.Category, action, r.Severity, escalate)
 	}
 
+	artVerdicts(in.Text, &b)
 	if !out && p.contextRisk(in) {
 		b.add(RuleGroomingPattern, sdk.CategoryGrooming, sdk.ActionRedirect, 4, true)
 	}

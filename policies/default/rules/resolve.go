@@ -20,10 +20,43 @@ func (p *Policy) looseWords(s *scratch) {
 		if covered {
 			continue
 		}
-		if r := p.words.loose(s.norm[t.ns:t.ne], s.key); r >= 0 {
+		r := p.words.loose(s.norm[t.ns:t.ne], s.key)
+		if r < 0 {
+			r = p.trailingDigits(s, t)
+		}
+		if r >= 0 {
 			s.hits = append(s.hits, hit{rule: r, first: int32(i), last: int32(i), role: roleMain})
 		}
 	}
+}
+
+// trailingDigits matches a user-name-like word without the digits it ends
+// with ("fuker123", "sexmaster69"); the digits were read as leetspeak by
+// the normaliser, so the letters come from the pre-leet form.
+func (p *Policy) trailingDigits(s *scratch, t token) int32 {
+	raw := s.raw[t.ns:t.ne]
+	n := len(raw)
+	for n > 0 && raw[n-1] >= '0' && raw[n-1] <= '9' {
+		n--
+	}
+	if n == len(raw) || n < 4 {
+		return -1
+	}
+	for _, c := range raw[:n] {
+		if c < 'a' || c > 'z' {
+			return -1
+		}
+	}
+	word := raw[:n]
+	if r, ok := p.words.exact[string(word)]; ok {
+		return r
+	}
+	if id, ok := p.lex.words[string(word)]; ok {
+		for _, pi := range p.lex.single[id] {
+			return p.lex.progs[pi].rule
+		}
+	}
+	return p.words.loose(word, s.key)
 }
 
 // negators make the phrase right after them not count in a co-occurrence

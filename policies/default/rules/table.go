@@ -352,7 +352,11 @@ var DefaultRules = []Rule{
 	},
 	{
 		ID: "profanity.compound", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
+		Squash: []string{"suck my dick", "suck my cock", "suck my ass", "suck my balls", "eat my ass", "kiss my ass", "up the ass"},
+		Stems:  []string{"fook", "fekk", "feck", "ashole", "arshole", "arsehol", "basterd", "biatch", "byatch"},
 		Phrases: []string{
+			"(fack|fak|fac|fuch|fook|fuk|fuc|fck|fek|fok|phuk|fyuk|fawk|fcuk) (you|u|yo|off|u all|you all|ya)",
+			"(pedo|pedos|peedo|peedos|paedo|paedos)",
 			"(ahole|a hole|assclown|assklown|assbag|assbagger|assjacker|asspacker|asspuppies|arsepuppies|assmunch|assmuncher|asslicker|asskisser|kissass|kissmyass|suckass|fatass|gayass|bumhole|bumbandit|bum bandit|bunghole|bung hole|buttcheeks|buttfucker|buttbang|buttbanger|cornhole|poop chute|poopchute|cockblock|cockblocker|cockknocker|cockknoker|cocknose|cocksmoke|cocksmoker|cockmuncher|cocktease|cockteaser|corksucker|cocklump|cockqueen|dickbag|dickface|dickhole|dickslap|dicksucker|dicksipper|dickwhipper|dickbreath|dickless|dickforbrains|dickerlicker|whiskeydick|whiskydick|douchbag|doochbag|douch|douchenozzle|fudgepacker|fudge packer|fudgpacker|shirtlifter|shirt lifter|pillowbiter|pillow biter|carpetmuncher|rugmuncher|muffdive|muffdiving|knobjockey|nobjockey|nobjocky|knobhead|bell end|minge|mingebag|cumbucket|cumslut|cumqueen|mycum|jizzbag|spunk|spunking|shag|shagger|shagging|shagged|whorebag|slutbag|slutwear|nastyslut|nastyho|skankee|motherfucka|muthafucka|mothafucka|muthafecker|mdrfkr|mf|mfs|fk|fkin|fking|fked|fkn|phuk|phuq|fuckwit|fucktard|shitbag|shitface|shithole|shitstain|cuntface|twatface|bitchass|ballsucker|ballbag|tosspot|tossers|tossurs|bollocs|cheekybollocs|bollox|polesmoker|meatbeater|beatyourmeat|beat your meat|spankthemonkey|spank the monkey|jerkoff|jackoffcurly|massterbait|masterbate|masterbating|masterbation|masterbations|master bates|deez nuts|dees nuts|dig bick|mike hawk|seymour butts|hugh jass|ben dover)",
 			"(f|eff) (you|u|your mother|ur mom|off)",
 			"(the|that) (n word|nword|n-word|f word)",
@@ -402,6 +406,12 @@ var DefaultRules = []Rule{
 		ID: "self_harm.more", Category: sdk.CategorySelfHarm, Action: sdk.ActionSupport, Severity: 4, Escalate: true,
 		Phrases: []string{
 			"take the easy way out",
+			"(burnt|burned|burning|scalded|scalding|scratched|scratching|bruised|bruising|punched|punching|starved|starving|choked|choking) " + self,
+			"(i|ive|i've|i have|i used to|i still) [been] (cut|cutting|burn|burning|hurt|hurting) (for|since|again|every|daily|whenever|when|to cope)",
+			"(my|the|of|to|an|dont|don't|do not|didnt|didn't|i|stop|after) (sh|s h) (scars|scar|urges|urge|cuts|wounds|again|relapse|habit|i|is|was)",
+			"(urge|urges|temptation) (to|2) (sh|cut|self harm|burn myself|hurt myself)",
+			"(relapsed|relapse|relapsing) (on|into|with) (self harm|sh|cutting)",
+			"(enjoy|like|love|keep|kept|cant stop|can't stop) thinking about (being hurt|being killed|dying|my death|hurting myself|killing myself|ending it)",
 			"(i|i really|i just) (want|wanna|need) (it|everything|the pain) (to|2) (end|stop) [forever]",
 			"(im|i'm|i am) (going to|gonna) end it",
 			"(kill|killing) (me|myself) (now|already|tonight)",
