@@ -65,3 +65,33 @@ func TestMildSwearingByTier(t *testing.T) {
 		}
 	}
 }
+
+// Ordinary child sentences that share words with the lexicon grown for
+// issue 4 must stay allowed at 9-12, standard.
+func TestOrdinarySentencesStayAllowed(t *testing.T) {
+	for _, text := range []string{
+		"I dug a hole in the garden",
+		"I scored 88 on my test",
+		"he she or they are all fine pronouns",
+		"that's really handy",
+		"I want my banana in the smoothie",
+		"there's a nut in your salad",
+		"mine is 6 inches tall",
+		"how to kill the ender dragon",
+		"how to kill time on a long drive",
+		"is hell real?",
+		"I hurt when I run",
+		"I scratched myself on a bush",
+		"she has spunk",
+		"we have door knockers shaped like lions",
+		"my grandpa told me about the war",
+		"I love my dog Daisy!",
+		"my friend Anna is coming over",
+	} {
+		v := Evaluate(sdk.Input{Text: text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, text, v)
+		if v.Action != sdk.ActionAllow {
+			t.Errorf("%q: %s %v", text, v.Action, v.Rules)
+		}
+	}
+}
