@@ -143,7 +143,7 @@ func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
 			}
 		}
 		for _, st := range r.Stems {
-			if st == "" || strings.Trim(st, "*abcdefghijklmnopqrstuvwxyz") != "" {
+			if len(strings.TrimPrefix(st, "*")) < 3 || strings.Trim(st, "*abcdefghijklmnopqrstuvwxyz") != "" {
 				return nil, fmt.Errorf("rule %s: bad stem %q", r.ID, st)
 			}
 			for _, f := range p.words.addStem(st, int32(i)) {
