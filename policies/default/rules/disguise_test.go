@@ -95,3 +95,25 @@ func TestOrdinarySentencesStayAllowed(t *testing.T) {
 		}
 	}
 }
+
+// hate.group tolerates one typo and follows "they" back one sentence.
+func TestHateGroupTyposAndReferenceBack(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		flagged bool
+	}{
+		{"I haet immigrnts", true},
+		{"Those immigrants will never fit in. They should be deported.", true},
+		{"Immigrants are no better than rats", true},
+		{"I treat my dog well and I hate homework", false},
+		{"we went back home, I hate rain", false},
+		{"My cousins are immigrants. They should be proud of their new home.", false},
+		{"Statements like that about immigrants are hurtful. They should be deleted.", false},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q: flagged = %v, want %v (%v)", c.text, got, c.flagged, v.Rules)
+		}
+	}
+}

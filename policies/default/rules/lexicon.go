@@ -138,6 +138,7 @@ type lexicon struct {
 	first     map[uint32][]int32 // word id → programs that can start with it
 	squash    []squashEntry      // joined forms for spaced-out / glued input
 	single    map[uint32][]int32 // word id → one-word main programs, for split words
+	typos     map[string]uint32  // one-typo spellings of typo-tolerant words → word id
 	normCache map[string][]string
 }
 
@@ -366,6 +367,11 @@ func (l *lexicon) candidates(s *scratch) {
 		if n := len(w); n >= 4 && n <= 8 && t.flags&fLetter != 0 {
 			s.ids = l.disguised(s, w, from)
 		}
+		if len(s.ids) == from && len(l.typos) > 0 && len(w) >= 4 {
+			if id, ok := l.typos[string(w)]; ok { // "haet", "killd", "immigrnt"
+				s.ids = append(s.ids, id)
+			}
+		}
 		if t.flags&fWildcard != 0 {
 			for _, id := range l.byLen[len(w)] {
 				if wildMatch(w, l.wordText[id]) {
@@ -445,6 +451,44 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 		}
 	}
 	return ids
+}
+
+// addTypos registers one-typo spellings of word: two neighbouring letters
+// swapped (words of 4 letters or more) and one letter dropped (7 or more,
+// so "black" never reads "back" nor "threat" "treat"). Spellings that are lexicon words
+// themselves are left alone.
+func (l *lexicon) addTypos(word string) {
+	id, ok := l.words[word]
+	if !ok || len(word) < 4 {
+		return
+	}
+	for _, c := range []byte(word) {
+		if c < 'a' || c > 'z' {
+			return
+		}
+	}
+	add := func(v string) {
+		if _, real := l.words[v]; real || v == word {
+			return
+		}
+		if _, dup := l.typos[v]; !dup {
+			l.typos[v] = id
+		}
+	}
+	b := []byte(word)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == b[i+1] {
+			continue
+		}
+		b[i], b[i+1] = b[i+1], b[i]
+		add(string(b))
+		b[i], b[i+1] = b[i+1], b[i]
+	}
+	if len(word) >= 7 { // shorter ones drop into real words: "threat" → "treat"
+		for i := 1; i < len(word); i++ { // the first letter is kept
+			add(word[:i] + word[i+1:])
+		}
+	}
 }
 
 func isMaskable(c byte) bool {

@@ -46,6 +46,10 @@ type Rule struct {
 	// Exempt rules never fire; their phrases shield the words they cover
 	// from every other phrase and stem rule ("Moby Dick", "Dick Whittington").
 	Exempt bool
+	// Typos makes the words of Phrases and Targets also match with one
+	// typo ("haet", "immigrnt"): for rules whose words are long and whose
+	// hits need a second condition anyway (co-occurrence).
+	Typos bool
 }
 
 // Policy is a compiled rule set. It is immutable after Compile and safe
@@ -163,6 +167,22 @@ func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
 		return nil, err
 	}
 	p.lex.normCache = nil // only needed while compiling
+	p.lex.typos = map[string]uint32{}
+	for i, r := range rules {
+		if !r.Typos {
+			continue
+		}
+		for _, pr := range p.lex.progs {
+			if pr.rule != int32(i) {
+				continue
+			}
+			for _, in := range pr.code {
+				if in.op == opWord {
+					p.lex.addTypos(p.lex.wordText[in.arg])
+				}
+			}
+		}
+	}
 	p.lex.single = map[uint32][]int32{}
 	for pi, pr := range p.lex.progs {
 		if len(pr.code) == 2 && pr.code[0].op == opWord && pr.role == roleMain {

@@ -118,9 +118,17 @@ func (p *Policy) resolve(s *scratch, text string) {
 			continue
 		}
 		st := s.sent[h.first]
+		// "Those kinds of X will never fit in. They ought to be …": a
+		// target in the sentence before counts when this one refers back
+		// to it with they/them.
+		prevOK := st > 0 && p.refersBack(s, st)
 		target, unless := false, false
 		for _, o := range hits {
-			if o.rule != h.rule || (s.sent[o.first] != st && s.sent[o.last] != st) {
+			if o.rule != h.rule {
+				continue
+			}
+			same := s.sent[o.first] == st || s.sent[o.last] == st
+			if !same && !(prevOK && o.role == roleTarget && s.sent[o.last] == st-1) {
 				continue
 			}
 			switch o.role {
@@ -135,6 +143,21 @@ func (p *Policy) resolve(s *scratch, text string) {
 		}
 	}
 	s.hits = kept
+}
+
+// refersBack reports whether sentence st contains "they", "them" or
+// "their".
+func (p *Policy) refersBack(s *scratch, st int32) bool {
+	for i, t := range s.toks {
+		if s.sent[i] != st {
+			continue
+		}
+		switch string(s.norm[t.ns:t.ne]) {
+		case "they", "them", "their", "theyre":
+			return true
+		}
+	}
+	return false
 }
 
 // applyExempt returns s.hits without exempt hits and without hits that

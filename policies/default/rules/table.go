@@ -182,6 +182,7 @@ var DefaultRules = []Rule{
 	},
 	{
 		ID: "hate.group", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
+		Typos:   true,
 		Targets: []string{hateGroups},
 		Unless: []string{
 			"(calling|call|called|saying|say|said|says|writing|write|wrote|tweeting|tweeted|posting|posted|quote|quoting|claims|claiming|claim|statements|statement|comments|comment|remarks|words like|things like|threats like|threat like|opinions like|jokes about|slurs|slur|insults|insult|hate speech|hateful|racist|racism|bigot|bigots|bigotry|homophobic|homophobia|transphobic|transphobia|misogyny|misogynist|islamophobia|islamophobic|antisemitic|antisemitism|xenophobic|xenophobia|ableist|sexist|sexism|discrimination|prejudice|stereotype|stereotypes)",
@@ -204,6 +205,21 @@ var DefaultRules = []Rule{
 			"(should|must|need to|ought to|deserve to|deserves to) (be|get) (killed|shot|hanged|hung|executed|deported|removed|banned|locked up|punished|eradicated|exterminated|gassed|burned|beaten|sterilized|segregated)",
 			"(better off|world would be better|should not exist|shouldnt exist|shouldn't exist|have no place|has no place|dont belong|don't belong|do not belong|not welcome)",
 			"(rather have cancer|rather die|test new drugs|than be anywhere near)",
+			// Dehumanising and implicit derogation.
+			"no better than (rats|animals|dogs|pigs|vermin|cockroaches|apes|monkeys|parasites|savages|trash|garbage)",
+			"(lesser beings|lesser humans|lesser people|nothing but (refuse|trash|garbage|filth|animals|vermin|parasites))",
+			"(belong|belongs) in (a|the) (zoo|cage|cages|jail|trash|bin|gutter|sewer)",
+			"(dumped|thrown|tossed|put) in (a|the) (landfill|trash|bin|dump|gutter|sewer)",
+			"(my dog|my cat|a dog|a monkey|a rock|a goldfish) is smarter than",
+			"(like|hate) less than",
+			"(can|could|will) never be as (smart|good|intelligent|capable|clever|civilised|civilized|human) as",
+			"(not|never) let (any|them|those|these) [of] [them] live",
+			"(should|shouldnt|shouldn't) (not|never) (be|matter|be important)",
+			"never lift a finger (to|2) (save|help)",
+			"(despicable|contemptible|detestable|scorn|disdain|contempt)",
+			"(danger|threat|menace) (to|for) (our|this|the) (country|society|nation|children|kids|world)",
+			"(violent and cruel|cruel and violent|violent|cruel|savage) by nature",
+			"(ruin|ruins|will ruin|destroy|destroys|will destroy) (our|this|the) (country|society|nation)",
 		},
 	},
 	{
@@ -405,6 +421,8 @@ var DefaultRules = []Rule{
 			"how (to|2) murder",
 			"(schoolshooting|school shooting|school shooter|shoot up the school|shoot up my school|shoot up a school)",
 			"(fk|fuck|f) everyone up",
+			"(cut|slit|slice) (their|his|her|your|ur|those|these) [trans|gay|black|white|female|male|disabled|muslim|jewish|immigrant|asian|brown|lesbian|queer] (throat|throats)",
+			"(snap|break|wring|twist) (that|your|their|his|her|those) [trans|gay|black|white|female|male|disabled|muslim|jewish|immigrant|asian|brown|lesbian|queer] (neck|necks)",
 		},
 	},
 	{
