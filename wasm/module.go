@@ -190,12 +190,15 @@ func (in *instance) guarded(ctx context.Context, f func(context.Context) error) 
 }
 
 // initTimeout bounds _initialize: runtimes (Go's included) do real work
-// there, so it gets more room than a call, but never unbounded.
+// there (the default policy builds its lexicons and model, ~0.3 s on an
+// idle core), so it gets far more room than a call, but never unbounded.
+// On the request path the caller's own deadline is shorter and wins; the
+// generous bound matters when a node loads a policy on a saturated machine.
 func initTimeout(call time.Duration) time.Duration {
-	if t := 20 * call; t > 5*time.Second {
+	if t := 20 * call; t > 30*time.Second {
 		return t
 	}
-	return 5 * time.Second
+	return 30 * time.Second
 }
 
 func (in *instance) checkABI(ctx context.Context, timeout time.Duration) error {
