@@ -113,7 +113,7 @@ func (m *Module) Stats() Stats {
 
 func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	out, errw := newCappedBuffer(m.cfg.MaxStdioBytes), newCappedBuffer(m.cfg.MaxStdioBytes)
-	ictx, cancel := context.WithTimeout(ctx, initTimeout(m.cfg.CallTimeout))
+	ictx, cancel := context.WithTimeout(ctx, m.cfg.InitTimeout)
 	defer cancel()
 	mod, err := m.wrt.InstantiateModule(ictx, m.compiled, m.modCfg.WithStdout(out).WithStderr(errw))
 	if err != nil {
@@ -187,18 +187,6 @@ func (in *instance) guarded(ctx context.Context, f func(context.Context) error) 
 		return ctxErr(context.Cause(ctx), "interrupted")
 	}
 	return err
-}
-
-// initTimeout bounds _initialize: runtimes (Go's included) do real work
-// there (the default policy builds its lexicons and model, ~0.3 s on an
-// idle core), so it gets far more room than a call, but never unbounded.
-// On the request path the caller's own deadline is shorter and wins; the
-// generous bound matters when a node loads a policy on a saturated machine.
-func initTimeout(call time.Duration) time.Duration {
-	if t := 20 * call; t > 30*time.Second {
-		return t
-	}
-	return 30 * time.Second
 }
 
 func (in *instance) checkABI(ctx context.Context, timeout time.Duration) error {
