@@ -135,6 +135,11 @@ CREATE TABLE companions (
 	settings_at  INTEGER NOT NULL DEFAULT 0
 );
 `,
+	// 5: indexes for the remaining hot-path queries (storage/explain_test.go
+	// refuses full scans of large tables).
+	`
+CREATE INDEX safety_events_kind ON safety_events(kind);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {
