@@ -165,7 +165,7 @@ func (db *DB) CacheStats() CacheStats {
 
 // Cache keys. Each names the rows a cached read depends on.
 func keyChildDevice(childID, deviceID string) string { return "cd\x00" + childID + "\x00" + deviceID }
-func keyCompanion(childID string) string            { return "co\x00" + childID }
+func keyCompanion(childID string) string             { return "co\x00" + childID }
 
 const keySigningKeys = "keys"
 
