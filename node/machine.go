@@ -16,12 +16,16 @@ import (
 type machine struct {
 	db          *storage.DB
 	keysChanged chan struct{}
+	metrics     *api.Metrics // nil in tests that build a bare machine
 }
 
 func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) ([]raftcluster.Response, error) {
 	in := make([]storage.Entry, len(entries))
 	for i, e := range entries {
 		in[i] = storage.Entry{Index: e.Index, Data: e.Data}
+	}
+	if m.metrics != nil {
+		m.metrics.ObserveBatch(len(in))
 	}
 	res, err := m.db.ApplyBatch(ctx, in)
 	if err != nil {

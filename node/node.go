@@ -51,6 +51,12 @@ type Config struct {
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
 	OnFatal func(error)
+	// QueryTimeout bounds each storage read (0 = storage.DefaultQueryTimeout);
+	// SlowQuery is the slow-query log threshold (0 = storage.DefaultSlowQuery, <0 = off).
+	QueryTimeout, SlowQuery time.Duration
+	// MetricsToken, if set, lets non-loopback clients read GET /v1/metrics
+	// with "Authorization: Bearer <token>".
+	MetricsToken string
 }
 
 // Node is a running DaisyDog server.
@@ -69,6 +75,7 @@ type Node struct {
 	tokens      *auth.Tokens
 	newestKeyAt atomic.Int64 // creation time (ms) of the newest signing key
 	machine     *machine
+	metrics     *api.Metrics
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
@@ -125,6 +132,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	n.vault = storage.NewVault(n.keyring, n.db)
+	n.metrics = api.NewMetrics()
+	n.db.Instrument(storage.Instrumentation{QueryTimeout: cfg.QueryTimeout, SlowQuery: cfg.SlowQuery,
+		Logger: n.log.With("component", "storage"), Observe: n.metrics.ObserveStorage})
 
 	if n.runtime, err = wasm.NewRuntime(ctx, wasm.Config{CacheDir: l.CacheDir()}); err != nil {
 		return n, fmt.Errorf("policy runtime: %w", err)
@@ -138,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("policy: %w", err)
 	}
 
-	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1)}
+	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1), metrics: n.metrics}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -158,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
+		Metrics: n.metrics, MetricsToken: cfg.MetricsToken,
 	})
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)

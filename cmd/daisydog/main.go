@@ -87,6 +87,8 @@ type serveFlags struct {
 	authRate          int
 	cors              string
 	redirect          string
+	slowQuery         time.Duration
+	metricsTokenFile  string
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -99,6 +101,8 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API (default none)")
 	fs.StringVar(&s.redirect, "http-redirect", "", "also listen for plain HTTP here, only to redirect to HTTPS (e.g. 127.0.0.1:8080)")
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
+	fs.DurationVar(&s.slowQuery, "slow-query", 0, "log storage statements slower than this (default 100ms; negative = off)")
+	fs.StringVar(&s.metricsTokenFile, "metrics-token-file", "", "file holding a token that lets non-loopback clients read GET /v1/metrics")
 }
 
 type addrFlags struct {
@@ -139,12 +143,23 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	if err != nil {
 		return err
 	}
+	var metricsToken string
+	if sf.metricsTokenFile != "" {
+		b, err := os.ReadFile(sf.metricsTokenFile)
+		if err != nil {
+			return fmt.Errorf("--metrics-token-file: %w", err)
+		}
+		if metricsToken = strings.TrimSpace(string(b)); len(metricsToken) < 16 {
+			return errors.New("--metrics-token-file: the token must be at least 16 characters")
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect,
+		SlowQuery: sf.slowQuery, MetricsToken: metricsToken,
 	})
 	if err != nil {
 		return err

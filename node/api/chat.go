@@ -57,6 +57,7 @@ func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verd
 	if in.Locale == "" {
 		in.Locale = "en"
 	}
+	defer s.Metrics.Policy.Since(time.Now())
 	return s.Policy().Evaluate(ctx, in)
 }
 
@@ -171,6 +172,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 // the "time to rest" reply) and then step; the reply through the policy;
 // Daisy's new state, usage and stats sealed and replicated with the turn.
 func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor, text string, f companion.Feature, step companionStep, withGame bool) error {
+	defer s.Metrics.Turn.Since(time.Now())
 	ctx := r.Context()
 	child := childOf(r)
 	dek, err := s.Vault.FamilyKey(ctx, child.FamilyID)

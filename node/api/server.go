@@ -57,6 +57,10 @@ type Deps struct {
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
 	// call the API cross-origin. Empty means none; "*" is never honoured.
 	CORSOrigins []string
+	// Metrics collects timings and counters (nil = a fresh set); GET
+	// /v1/metrics serves them to loopback clients or with MetricsToken.
+	Metrics      *Metrics
+	MetricsToken string
 }
 
 // Server is the HTTP API.
@@ -74,6 +78,9 @@ func New(d Deps) *Server {
 	}
 	if d.PolicyTimeout == 0 {
 		d.PolicyTimeout = time.Second
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
 	}
 	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New()}
 	if d.AuthPerMinute >= 0 {
@@ -112,6 +119,7 @@ func (s *Server) routes() {
 	rt.GET("/healthz", s.wrap(s.healthz))
 	rt.GET("/readyz", s.wrap(s.readyz))
 	rt.GET("/.well-known/jwks.json", s.wrap(s.jwks))
+	rt.GET("/v1/metrics", s.wrap(s.metrics))
 	rt.POST("/v1/parents/signup", s.wrap(s.limited(s.signUp)))
 	rt.POST("/v1/auth/login", s.wrap(s.limited(s.login)))
 	rt.POST("/v1/auth/refresh", s.wrap(s.limited(s.refresh)))
@@ -138,8 +146,16 @@ func (s *Server) routes() {
 	}
 }
 
-// ServeHTTP applies the headers every response carries, then routes.
+// ServeHTTP counts and times the request, then serves it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t0 := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	s.serve(sw, r)
+	s.Metrics.countStatus(sw.status, time.Since(t0))
+}
+
+// serve applies the headers every response carries, then routes.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	h.Set("X-Content-Type-Options", "nosniff")
