@@ -33,7 +33,7 @@ Usage:
   daisydog cluster token  --data DIR                             print the join token
   daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
-  daisydog bench   --targets URL[,URL...] --ca FILE [-c N] [--children N] [--duration D]
+  daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]
   daisydog version
 `
 
@@ -398,8 +398,26 @@ func cmdBench(args []string) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", bench.DefaultWarmup, "warm-up before measuring")
 	fs.DurationVar(&cfg.ThinkTime, "think", 0, "pause per client between turns (0 = closed loop)")
 	fs.IntVar(&cfg.MaxTurns, "max-turns", 0, "stop after this many measured turns (0 = no limit)")
+	mix := fs.String("mix", bench.DefaultMix, "operation weights (chat, feed, trick, game_start, game_move, daisy); \"chat:1\" = chat only")
+	fs.BoolVar(&cfg.OpenLoop, "open", false, "open loop: --children independent children, each sending every --think-min..--think-max")
+	fs.DurationVar(&cfg.ThinkMin, "think-min", bench.DefaultThinkMin, "open loop: shortest pause between a child's messages")
+	fs.DurationVar(&cfg.ThinkMax, "think-max", bench.DefaultThinkMax, "open loop: longest pause between a child's messages")
+	fs.StringVar(&cfg.LimitsDir, "limits-dir", "", "measure fsync latency in this directory (the data disk) and loopback RTT, and report results against them")
+	metricsTokenFile := fs.String("metrics-token-file", "", "token for the nodes' GET /v1/metrics when not on their machine")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	m, err := bench.ParseMix(*mix)
+	if err != nil {
+		return err
+	}
+	cfg.Mix = m
+	if *metricsTokenFile != "" {
+		b, err := os.ReadFile(*metricsTokenFile)
+		if err != nil {
+			return err
+		}
+		cfg.MetricsToken = strings.TrimSpace(string(b))
 	}
 	for _, t := range strings.Split(*targets, ",") {
 		if t = strings.TrimSpace(t); t != "" {

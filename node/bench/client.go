@@ -19,15 +19,16 @@ import (
 )
 
 const (
-	maxBody         = 1 << 20 // bytes of a response body we read
-	setupAttempts   = 5       // tries per setup request on 503/429
-	maxRetryWait    = 5 * time.Second
-	minRetryWait    = 50 * time.Millisecond
-	setupParallel   = 8 // concurrent child creations during setup
-	errTimeout      = "timeout"
-	errTransport    = "transport"
-	errBadResponse  = "bad_response"
-	contentTypeJSON = "application/json"
+	maxBody          = 1 << 20 // bytes of a response body we read
+	setupAttempts    = 5       // tries per setup request on 503/429
+	maxRetryWait     = 5 * time.Second
+	minRetryWait     = 50 * time.Millisecond
+	setupParallel    = 8    // concurrent child creations during setup
+	maxOpenLoopConns = 1024 // idle connections per target in the open loop
+	errTimeout       = "timeout"
+	errTransport     = "transport"
+	errBadResponse   = "bad_response"
+	contentTypeJSON  = "application/json"
 )
 
 // client is the one shared HTTP client plus the round-robin target cursor.
@@ -52,6 +53,12 @@ func newClient(cfg Config) (*client, error) {
 		tlsCfg.RootCAs = pool
 	}
 	perHost := cfg.Concurrency + setupParallel
+	if cfg.OpenLoop {
+		// Children think for seconds between turns: far fewer are in
+		// flight than exist. Keep enough idle connections that no request
+		// pays a new TLS handshake, without holding one per child.
+		perHost = min(cfg.Children, maxOpenLoopConns) + setupParallel
+	}
 	tr := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsCfg,
@@ -96,13 +103,23 @@ type response struct {
 // do sends one POST with a per-request timeout. body is encoded JSON; nil
 // sends no body and no Content-Type.
 func (c *client) do(ctx context.Context, path, token string, body []byte) (response, error) {
+	return c.doMethod(ctx, http.MethodPost, path, token, body)
+}
+
+// doMethod is do with any method, against the next target.
+func (c *client) doMethod(ctx context.Context, method, path, token string, body []byte) (response, error) {
+	return c.doAt(ctx, c.target(), method, path, token, body)
+}
+
+// doAt sends one request to base (a target URL).
+func (c *client) doAt(ctx context.Context, base, method, path, token string, body []byte) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target()+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return response{}, err
 	}
