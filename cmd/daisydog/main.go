@@ -404,6 +404,7 @@ func cmdBench(args []string) error {
 	fs.DurationVar(&cfg.ThinkMax, "think-max", bench.DefaultThinkMax, "open loop: longest pause between a child's messages")
 	fs.StringVar(&cfg.LimitsDir, "limits-dir", "", "measure fsync latency in this directory (the data disk) and loopback RTT, and report results against them")
 	metricsTokenFile := fs.String("metrics-token-file", "", "token for the nodes' GET /v1/metrics when not on their machine")
+	fs.DurationVar(&cfg.Watch, "watch", 0, "soak: sample the nodes' goroutines, open files, RSS and DB size this often and report their growth")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

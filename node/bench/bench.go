@@ -48,6 +48,9 @@ type Config struct {
 	// LimitsDir, if set, is where the fsync probe writes (the data disk):
 	// the machine's limits are measured before the load and reported.
 	LimitsDir string
+	// Watch, if positive, samples the nodes' goroutines, open files, RSS
+	// and database size this often during the measured window (soak runs).
+	Watch time.Duration
 }
 
 // Open-loop think time defaults: a child sends a message every 3–10 s.
@@ -77,6 +80,7 @@ type Summary struct {
 	Server        *ServerSplit       `json:"server,omitempty"`
 	Machine       *MachineLimits     `json:"machine,omitempty"`
 	Ratios        map[string]float64 `json:"ratios,omitempty"`
+	Growth        *Growth            `json:"growth,omitempty"`
 }
 
 // OpSummary is one operation's share of the run.
@@ -174,8 +178,17 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 	}
 	var before []*nodeMetrics
 	var scrapeErrs []string
+	var (
+		watchers sync.WaitGroup
+		growth   *Growth
+	)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
 	measured := func() {
 		before, scrapeErrs = scrape(ctx, c, cfg.MetricsToken)
+		if cfg.Watch > 0 {
+			growth = watch(watchCtx, c, cfg.MetricsToken, cfg.Watch, &watchers)
+		}
 	}
 	var res result
 	if cfg.OpenLoop {
@@ -183,7 +196,13 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 	} else {
 		res = measure(ctx, c, cfg, children, measured)
 	}
+	stopWatch()
+	watchers.Wait()
 	s := res.summary(cfg)
+	if growth != nil {
+		growth.finish()
+		s.Growth = growth
+	}
 	after, errs := scrape(context.WithoutCancel(ctx), c, cfg.MetricsToken)
 	if before != nil {
 		s.Server = split(before, after, append(scrapeErrs, errs...))

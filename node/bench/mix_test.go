@@ -144,3 +144,17 @@ func TestMeasureLimits(t *testing.T) {
 		t.Fatalf("probe left %d files behind", len(entries))
 	}
 }
+
+func TestRunWatchSamplesResources(t *testing.T) {
+	f := newFakeAPI()
+	urls, ca := f.start(t, 1)
+	s, err := Run(context.Background(), Config{Targets: urls, CAFile: ca, Children: 2, Concurrency: 2,
+		Duration: 700 * time.Millisecond, Warmup: -1, Watch: 100 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := s.Growth
+	if g == nil || len(g.Samples) < 3 || g.Samples[0].Goroutines != 10 || g.Samples[0].OpenFDs != 5 || g.Goroutines != 0 {
+		t.Fatalf("growth = %+v", g)
+	}
+}
