@@ -207,6 +207,10 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 	if before != nil {
 		s.Server = split(before, after, append(scrapeErrs, errs...))
 	}
+	if limits != nil {
+		c := readContention()
+		limits.After = &c
+	}
 	s.Machine = limits
 	s.Ratios = ratios(s)
 	fmt.Fprintf(log, "bench: %d requests, %d errors in %.2fs (%.1f/s), p50 %.2fms p99 %.2fms p99.9 %.2fms\n",

@@ -25,6 +25,10 @@ type MachineLimits struct {
 	// CommitFloorMs is fsync p50 + round trip p50: the fastest one Raft
 	// commit (leader log write, follower log write and acknowledgement) can be.
 	CommitFloorMs float64 `json:"commit_floor_ms"`
+	// Before and After are the machine's contention when the limits were
+	// measured and when the load ended.
+	Before Contention  `json:"contention_before"`
+	After  *Contention `json:"contention_after,omitempty"`
 }
 
 // Limit measurement sizes: short, so the run stays about the load.
@@ -39,7 +43,7 @@ const (
 // file in dir, which should be on the cluster's data disk) and loopback TCP
 // round-trip time.
 func MeasureLimits(ctx context.Context, dir string) (MachineLimits, error) {
-	m := MachineLimits{Dir: dir, Cores: runtime.NumCPU()}
+	m := MachineLimits{Dir: dir, Cores: runtime.NumCPU(), Before: readContention()}
 	fs, err := measureFsync(ctx, dir)
 	if err != nil {
 		return m, err
@@ -123,4 +127,35 @@ func measureRTT(ctx context.Context) ([]time.Duration, error) {
 		return nil, errors.New("bench: loopback probe: no rounds")
 	}
 	return out, ctx.Err()
+}
+
+// Contention is how busy the machine was around the run (Linux): the load
+// average and the pressure-stall share of the last 10 s during which at
+// least one task waited for a CPU or for I/O. On a shared machine a high
+// CPU pressure means latency is spent queueing for a core, not in DaisyDog.
+type Contention struct {
+	LoadAvg1           float64 `json:"load_avg_1m"`
+	CPUPressureSomePct float64 `json:"cpu_pressure_some_avg10_pct"`
+	IOPressureSomePct  float64 `json:"io_pressure_some_avg10_pct"`
+}
+
+// readContention reads /proc (zero values where unavailable).
+func readContention() Contention {
+	var c Contention
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		_, _ = fmt.Sscanf(string(b), "%f", &c.LoadAvg1)
+	}
+	c.CPUPressureSomePct = pressure("/proc/pressure/cpu")
+	c.IOPressureSomePct = pressure("/proc/pressure/io")
+	return c
+}
+
+func pressure(path string) float64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var v float64
+	_, _ = fmt.Sscanf(string(b), "some avg10=%f", &v)
+	return v
 }
