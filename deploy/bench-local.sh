@@ -70,10 +70,15 @@ for run in "${RUNS[@]}"; do
     *) echo "unknown run $run (cN or openN)" >&2; exit 2 ;;
   esac
   echo "--- $run" >&2
-  "$BIN" bench --targets "$targets" --ca "$work/n1/tls/ca.crt" --duration "$DURATION" \
-    --limits-dir "$work/n1" "${mixflag[@]}" "${args[@]}" >"$work/run.json"
-  jq -c --arg run "$run" '{run: $run} + .' "$work/run.json" >>"$work/results.jsonl"
-  cat "$work/run.json"
+  if "$BIN" bench --targets "$targets" --ca "$work/n1/tls/ca.crt" --duration "$DURATION" \
+    --limits-dir "$work/n1" "${mixflag[@]}" "${args[@]}" >"$work/run.json" 2>"$work/run.err"; then
+    cat "$work/run.err" >&2
+    jq -c --arg run "$run" '{run: $run} + .' "$work/run.json" >>"$work/results.jsonl"
+    cat "$work/run.json"
+  else # a failed run is a result too; the suite goes on
+    cat "$work/run.err" >&2
+    jq -nc --arg run "$run" --arg err "$(tail -1 "$work/run.err")" '{run: $run, failed: $err}' >>"$work/results.jsonl"
+  fi
 done
 
 jq -s --arg date "$stamp" --arg machine "$machine" --arg version "$("$BIN" version)" \
@@ -81,9 +86,9 @@ jq -s --arg date "$stamp" --arg machine "$machine" --arg version "$("$BIN" versi
 {
   echo "Benchmark $stamp — $("$BIN" version) — $machine. Duration $DURATION per run; three nodes on loopback, TLS, durable Raft commits."
   echo
-  echo "| run | req/s | offered/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | errors | policy ms/turn | raft commit ms (p50) | fsm batch ms (p50) | entries/batch | cache hits | fsync p50 ms | RTT p50 µs |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  jq -r '.runs[] | [ .run,
+  echo "| run | req/s | offered/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | errors | policy ms/turn | raft commit ms (p50) | fsm batch ms (p50) | entries/batch | cache hits | fsync p50 ms | RTT p50 µs | CPU pressure |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r '.runs[] | if .failed then "| \(.run) | failed: \(.failed) |" else [ .run,
       (.turns_per_sec|floor), (if .offered_per_sec then (.offered_per_sec|floor) else "—" end),
       (.latency_ms.p50*10|round/10), (.latency_ms.p95*10|round/10), (.latency_ms.p99*10|round/10),
       (.latency_ms["p99_9"]*10|round/10), (.latency_ms.max|round), .errors,
@@ -92,8 +97,11 @@ jq -s --arg date "$stamp" --arg machine "$machine" --arg version "$("$BIN" versi
       ((.server.stages.fsm_apply_batch.p50_ms // 0)*10|round/10),
       ((.server.fsm_entries_per_batch // 0)*10|round/10),
       (((.server.cache_hit_ratio // 0)*100|round|tostring) + "%"),
-      ((.machine.fsync_ms.p50 // 0)*100|round/100), ((.machine.loopback_rtt_us.p50 // 0)|round)
-    ] | "| " + (map(tostring) | join(" | ")) + " |"' "$OUT.json"
+      ((.machine.fsync_ms.p50 // 0)*100|round/100), ((.machine.loopback_rtt_us.p50 // 0)|round),
+      (((.machine.contention_after.cpu_pressure_some_avg10_pct // 0)|round|tostring) + "%")
+    ] | "| " + (map(tostring) | join(" | ")) + " |" end' "$OUT.json"
+  echo
+  echo "CPU pressure: share of the last 10 s in which some task on the machine waited for a core (Linux PSI) at the end of the run; high values mean the numbers measure the machine's other load as much as DaisyDog."
 } >"$OUT.md"
 echo "wrote $OUT.json and $OUT.md" >&2
 cat "$OUT.md" >&2

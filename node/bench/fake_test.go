@@ -29,6 +29,7 @@ type fakeAPI struct {
 	chatDelay    time.Duration // added to each chat
 	hangChat     chan struct{} // non-nil: chat blocks until closed or the client gives up
 	badBody      bool          // chat answers 200 without a turn
+	badNick      string        // this nickname is refused with 422 (the nickname filter)
 
 	mu          sync.Mutex
 	parents     map[string]string // email → password
@@ -164,6 +165,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			AgeTier  string `json:"age_tier"`
 		}
 		if !f.decode(w, r, &in) {
+			return
+		}
+		if in.Nickname == f.badNick {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "invalid", "message": "please choose a different nickname"}})
 			return
 		}
 		if !nickRe.MatchString(in.Nickname) || (in.AgeTier != "5-8" && in.AgeTier != "9-12" && in.AgeTier != "13-17") {

@@ -158,3 +158,20 @@ func TestRunWatchSamplesResources(t *testing.T) {
 		t.Fatalf("growth = %+v", g)
 	}
 }
+
+// A nickname the server's filter refuses is replaced, not fatal.
+func TestSetupRetriesRefusedNickname(t *testing.T) {
+	f := newFakeAPI()
+	f.badNick = nickname(0)
+	urls, ca := f.start(t, 1)
+	s, err := Run(context.Background(), Config{Targets: urls, CAFile: ca, Children: 2, Concurrency: 2, Warmup: -1, MaxTurns: 4}, nil)
+	if err != nil || s.Turns != 4 {
+		t.Fatalf("run with a refused nickname: %+v, %v", s, err)
+	}
+	f.mu.Lock()
+	n := len(f.children)
+	f.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d children created, want 2", n)
+	}
+}

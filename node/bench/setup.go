@@ -85,9 +85,17 @@ func createChild(ctx context.Context, c *client, parentToken string, i int) (chi
 	var created struct {
 		ID string `json:"id"`
 	}
-	body := map[string]string{"nickname": nickname(i), "age_tier": ageTier(i)}
-	if err := c.setupCall(ctx, fmt.Sprintf("create child %d", i), "/v1/children", parentToken, body, &created); err != nil {
-		return child{}, err
+	// A generated nickname can happen to spell a word the nickname filter
+	// refuses (422): try a few others before giving up.
+	for attempt := 0; ; attempt++ {
+		body := map[string]string{"nickname": nickname(i + attempt*MaxChildren), "age_tier": ageTier(i)}
+		err := c.setupCall(ctx, fmt.Sprintf("create child %d", i), "/v1/children", parentToken, body, &created)
+		if err == nil {
+			break
+		}
+		if attempt >= 3 || !strings.Contains(err.Error(), "HTTP 422") {
+			return child{}, err
+		}
 	}
 	if created.ID == "" {
 		return child{}, fmt.Errorf("bench: create child %d: no id in response", i)
