@@ -28,6 +28,7 @@ const (
 	errTimeout       = "timeout"
 	errTransport     = "transport"
 	errBadResponse   = "bad_response"
+	errFailClosed    = "fail_closed"
 	contentTypeJSON  = "application/json"
 )
 

@@ -24,7 +24,8 @@
 //   - Only requests that start (open loop: are due) after the warm-up and
 //     finish inside the window are counted; Turns counts 2xx chat turns with a well-formed body,
 //     Errors counts everything else, keyed by HTTP status ("503") or by
-//     "timeout", "transport" or "bad_response".
+//     "timeout", "transport", "bad_response" or "fail_closed" (a turn the
+//     safety policy could not check: the child got the fail-closed reply).
 //   - With MaxTurns > 0, exactly MaxTurns measured chat requests are started
 //     (unless the window or ctx ends first), so Turns+Errors == MaxTurns.
 //   - Percentiles are exact (nearest rank over the full sorted slice of

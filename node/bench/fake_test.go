@@ -24,12 +24,14 @@ import (
 // request the way the real API will (strict JSON, Content-Type, tokens).
 type fakeAPI struct {
 	// knobs, set before serving
-	chat503Every int64         // every k-th chat gets 503 (0 = never)
-	signup503    int64         // first k signups get 503 with Retry-After: 0
-	chatDelay    time.Duration // added to each chat
-	hangChat     chan struct{} // non-nil: chat blocks until closed or the client gives up
-	badBody      bool          // chat answers 200 without a turn
-	badNick      string        // this nickname is refused with 422 (the nickname filter)
+	chat503Every    int64         // every k-th chat gets 503 (0 = never)
+	signup503       int64         // first k signups get 503 with Retry-After: 0
+	chatDelay       time.Duration // added to each chat
+	hangChat        chan struct{} // non-nil: chat blocks until closed or the client gives up
+	badBody         bool          // chat answers 200 without a turn
+	badNick         string        // this nickname is refused with 422 (the nickname filter)
+	failClosedEvery int64         // every k-th chat is answered fail-closed (policy unavailable)
+	failClosed      atomic.Int64
 
 	mu          sync.Mutex
 	parents     map[string]string // email → password
@@ -248,8 +250,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.fail(w, http.StatusServiceUnavailable, "no_leader", "try again")
 			return
 		}
-		if f.badBody {
-			writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+		if f.failClosedEvery > 0 && n%f.failClosedEvery == 0 {
+			f.failClosed.Add(1)
+			writeJSON(w, http.StatusOK, map[string]any{"turn": map[string]any{"id": tok(), "reply": "withheld", "safety": map[string]any{"fail_closed": true}}})
 			return
 		}
 		if f.badBody {

@@ -144,11 +144,20 @@ func send(ctx context.Context, c *client, op Op, token string, b bodies, k int) 
 	}
 	var out struct {
 		Turn *struct {
-			Reply json.RawMessage `json:"reply"`
+			Reply  json.RawMessage `json:"reply"`
+			Safety *struct {
+				FailClosed bool `json:"fail_closed"`
+			} `json:"safety"`
 		} `json:"turn"`
 	}
 	if json.Unmarshal(r.body, &out) != nil || out.Turn == nil || !present(out.Turn.Reply) {
 		return errBadResponse, d
+	}
+	if out.Turn.Safety != nil && out.Turn.Safety.FailClosed {
+		// The policy could not check the turn (e.g. it timed out under
+		// overload): the child got the "safety check unavailable" reply,
+		// not an answer. Safe, but not a served turn.
+		return errFailClosed, d
 	}
 	return "", d
 }

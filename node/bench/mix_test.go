@@ -175,3 +175,17 @@ func TestSetupRetriesRefusedNickname(t *testing.T) {
 		t.Fatalf("%d children created, want 2", n)
 	}
 }
+
+// A turn the policy could not check (fail-closed reply) is not a served turn.
+func TestFailClosedTurnsAreErrors(t *testing.T) {
+	f := newFakeAPI()
+	f.failClosedEvery = 5
+	urls, ca := f.start(t, 1)
+	s, err := Run(context.Background(), Config{Targets: urls, CAFile: ca, Children: 2, Concurrency: 2, Warmup: -1, MaxTurns: 50}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ErrorsByStatus[errFailClosed] != f.failClosed.Load() || s.ErrorsByStatus[errFailClosed] == 0 || s.Turns+s.Errors != 50 {
+		t.Fatalf("fail-closed %v (fake sent %d), turns %d", s.ErrorsByStatus, f.failClosed.Load(), s.Turns)
+	}
+}
