@@ -27,7 +27,8 @@ type Metrics struct {
 
 	HTTPRequest Histogram // every API request, end to end inside the node
 	Turn        Histogram // chat and game turns (the whole pipeline)
-	Policy      Histogram // one policy evaluation (message or reply)
+	Policy      Histogram // one policy evaluation (message or reply), once admitted
+	PolicyWait  Histogram // waiting for a policy evaluation slot (admission.go)
 	RaftApply   Histogram // Raft commit as the API waits for it: replicate, forward, apply, wait applied
 	FSMApply    Histogram // one state-machine batch (one SQLite transaction)
 	StorageRead Histogram // one read statement
@@ -186,7 +187,7 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 		Requests: map[string]uint64{"total": m.Requests.Load(), "2xx": m.Status2xx.Load(),
 			"4xx": m.Status4xx.Load(), "5xx": m.Status5xx.Load()},
 		Timings: map[string]HistogramSnapshot{
-			"http_request": m.HTTPRequest.Snapshot(), "turn": m.Turn.Snapshot(), "policy_eval": m.Policy.Snapshot(),
+			"http_request": m.HTTPRequest.Snapshot(), "turn": m.Turn.Snapshot(), "policy_eval": m.Policy.Snapshot(), "policy_wait": m.PolicyWait.Snapshot(),
 			"raft_apply": m.RaftApply.Snapshot(), "fsm_apply_batch": m.FSMApply.Snapshot(), "storage_read": m.StorageRead.Snapshot(),
 		},
 		FSM:     map[string]uint64{"batches": m.FSMBatches.Load(), "entries": m.FSMEntries.Load()},

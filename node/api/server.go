@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -48,8 +49,13 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Join handles the first phase of a node joining (token-authenticated); nil disables it.
 	Join http.HandlerFunc
-	// PolicyTimeout bounds each policy evaluation (default 1s).
+	// PolicyTimeout bounds each policy evaluation once it runs (default 1s).
 	PolicyTimeout time.Duration
+	// PolicySlots is how many evaluations run at once (default 2×GOMAXPROCS,
+	// the policy host's instance pool); PolicyQueueTimeout is how long a turn
+	// may wait for one before it is refused with 503 (default 5s). See admission.go.
+	PolicySlots        int
+	PolicyQueueTimeout time.Duration
 	// AuthPerMinute and AuthBurst limit unauthenticated requests (sign-up,
 	// login, refresh, device linking, join) per client IP on this node.
 	// Zero means the defaults (30/min, burst 20); negative disables.
@@ -69,6 +75,7 @@ type Server struct {
 	log     *slog.Logger
 	router  *httprouter.Router
 	limiter *ipLimiter
+	slots   policySlots
 }
 
 // New builds the API handler.
@@ -82,7 +89,13 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New()}
+	if d.PolicySlots <= 0 {
+		d.PolicySlots = 2 * runtime.GOMAXPROCS(0)
+	}
+	if d.PolicyQueueTimeout <= 0 {
+		d.PolicyQueueTimeout = 5 * time.Second
+	}
+	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newPolicySlots(d.PolicySlots)}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst
 		if perMin == 0 {
