@@ -23,7 +23,8 @@ const (
 	setupAttempts    = 5       // tries per setup request on 503/429
 	maxRetryWait     = 5 * time.Second
 	minRetryWait     = 50 * time.Millisecond
-	setupParallel    = 8    // concurrent child creations during setup
+	setupParallel    = 8    // concurrent child creations during setup (at least)
+	maxSetupParallel = 48   // … and at most, for large families
 	maxOpenLoopConns = 1024 // idle connections per target in the open loop
 	errTimeout       = "timeout"
 	errTransport     = "transport"
@@ -53,12 +54,12 @@ func newClient(cfg Config) (*client, error) {
 		}
 		tlsCfg.RootCAs = pool
 	}
-	perHost := cfg.Concurrency + setupParallel
+	perHost := cfg.Concurrency + setupWorkers(cfg.Children)
 	if cfg.OpenLoop {
 		// Children think for seconds between turns: far fewer are in
 		// flight than exist. Keep enough idle connections that no request
 		// pays a new TLS handshake, without holding one per child.
-		perHost = min(cfg.Children, maxOpenLoopConns) + setupParallel
+		perHost = min(cfg.Children, maxOpenLoopConns) + setupWorkers(cfg.Children)
 	}
 	tr := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

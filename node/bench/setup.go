@@ -10,6 +10,10 @@ import (
 	"sync"
 )
 
+// setupWorkers is how many children are created at once: setupParallel,
+// more for large families (10,000 children at 8 at a time take minutes).
+func setupWorkers(n int) int { return min(max(setupParallel, n/200), maxSetupParallel) }
+
 // ageTier rotates children through the three tiers.
 func ageTier(i int) string { return [...]string{"5-8", "9-12", "13-17"}[i%3] }
 
@@ -49,7 +53,7 @@ func setup(ctx context.Context, c *client, n int) ([]child, error) {
 		firstErr error
 		next     = make(chan int)
 	)
-	for range min(setupParallel, n) {
+	for range min(setupWorkers(n), n) {
 		wg.Go(func() {
 			for i := range next {
 				ch, err := createChild(ctx, c, login.AccessToken, i)
