@@ -135,6 +135,10 @@ func (cfg Config) withDefaults() (Config, error) {
 		if cfg.ThinkMin <= 0 || cfg.ThinkMax < cfg.ThinkMin {
 			return cfg, errors.New("bench: open loop needs 0 < ThinkMin ≤ ThinkMax")
 		}
+		if cfg.Warmup == DefaultWarmup {
+			// Children start spread over one ThinkMax: measure once all run.
+			cfg.Warmup = max(cfg.Warmup, cfg.ThinkMax)
+		}
 		cfg.Concurrency = cfg.Children
 	}
 	return cfg, nil

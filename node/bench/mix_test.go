@@ -64,10 +64,10 @@ func TestRunMixHitsEveryEndpointAndReadsServerSplit(t *testing.T) {
 	if sv == nil || sv.Nodes != 2 || len(sv.ScrapeErrors) != 0 {
 		t.Fatalf("server split = %+v", sv)
 	}
-	// Two fake "nodes" share one counter, so each reports every turn; the
-	// turns inside the window (after the before-scrape) are counted twice.
+	// Two fake "nodes" share one counter, so each reports every turn made
+	// after its before-scrape (which runs while the clients already chat).
 	turns := sv.Stages["turn"].Count
-	if turns == 0 || turns%2 != 0 || turns > 2*uint64(s.Turns) {
+	if turns == 0 || turns > 2*uint64(s.Turns) {
 		t.Errorf("turn count delta %d (client saw %d)", turns, s.Turns)
 	}
 	if p := sv.Stages["policy_eval"]; math.Abs(p.MeanMs-1) > 1e-9 || math.Abs(p.PerTurnMs-2) > 1e-9 || p.P99Ms <= 0 || p.P99Ms > 1 {
