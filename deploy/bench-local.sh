@@ -10,7 +10,8 @@
 # Usage: deploy/bench-local.sh            the standard suite
 #        deploy/bench-local.sh c16 open1000 …   chosen runs (cN = closed loop, openN = open loop)
 # Env:   DURATION (20s), CHILDREN (256, closed loop), MIX (bench default),
-#        OUT (bench/results-$(date)), PPROF_BASE (e.g. 606 → pprof on 127.0.0.1:6061..6063)
+#        OUT (bench/results-$(date)), PPROF_BASE (e.g. 606 → pprof on 127.0.0.1:6061..6063),
+#        KEEP=1 keeps the nodes' data and logs (printed at the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/daisydog}
@@ -24,7 +25,7 @@ OUT=${OUT:-bench/results-$stamp}
 mkdir -p "$(dirname "$OUT")"
 work=$(mktemp -d /tmp/daisydog-bench.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
 trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
