@@ -30,6 +30,7 @@ const (
 	errTransport     = "transport"
 	errBadResponse   = "bad_response"
 	errFailClosed    = "fail_closed"
+	errUnfinished    = "unfinished"
 	contentTypeJSON  = "application/json"
 )
 

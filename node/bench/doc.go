@@ -25,7 +25,10 @@
 //     finish inside the window are counted; Turns counts 2xx chat turns with a well-formed body,
 //     Errors counts everything else, keyed by HTTP status ("503") or by
 //     "timeout", "transport", "bad_response" or "fail_closed" (a turn the
-//     safety policy could not check: the child got the fail-closed reply).
+//     safety policy could not check: the child got the fail-closed reply);
+//     in the open loop, a request due over a second before the window's end
+//     and not answered by then counts as "unfinished" (overload is a
+//     result, not a silent gap).
 //   - With MaxTurns > 0, exactly MaxTurns measured chat requests are started
 //     (unless the window or ctx ends first), so Turns+Errors == MaxTurns.
 //   - Percentiles are exact (nearest rank over the full sorted slice of

@@ -189,3 +189,19 @@ func TestFailClosedTurnsAreErrors(t *testing.T) {
 		t.Fatalf("fail-closed %v (fake sent %d), turns %d", s.ErrorsByStatus, f.failClosed.Load(), s.Turns)
 	}
 }
+
+// An open loop against a server that cannot keep up reports the requests
+// it never got answered, instead of an empty run.
+func TestOpenLoopReportsUnfinished(t *testing.T) {
+	f := newFakeAPI()
+	f.hangChat = make(chan struct{})
+	urls, ca := f.start(t, 1)
+	s, err := Run(context.Background(), Config{Targets: urls, CAFile: ca, Children: 4, OpenLoop: true,
+		Duration: 1500 * time.Millisecond, Warmup: -1, ThinkMin: 50 * time.Millisecond, ThinkMax: 100 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Turns != 0 || s.ErrorsByStatus[errUnfinished] < 4 {
+		t.Fatalf("hanging server: turns %d errors %v, want every child's due request unfinished", s.Turns, s.ErrorsByStatus)
+	}
+}
