@@ -20,6 +20,7 @@ type machine struct {
 	// policyChanged installs the replicated policy state (node/policy.go);
 	// called on the apply goroutine after a batch that changed it.
 	policyChanged func(ctx context.Context, index uint64)
+	metrics       *api.Metrics // nil in tests that build a bare machine
 }
 
 // changesPolicy: kinds after which the active or shadow policy may change
@@ -36,6 +37,9 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 	in := make([]storage.Entry, len(entries))
 	for i, e := range entries {
 		in[i] = storage.Entry{Index: e.Index, Data: e.Data}
+	}
+	if m.metrics != nil {
+		m.metrics.ObserveBatch(len(in))
 	}
 	res, err := m.db.ApplyBatch(ctx, in)
 	if err != nil {

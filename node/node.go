@@ -55,6 +55,12 @@ type Config struct {
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
 	OnFatal func(error)
+	// QueryTimeout bounds each storage read (0 = storage.DefaultQueryTimeout);
+	// SlowQuery is the slow-query log threshold (0 = storage.DefaultSlowQuery, <0 = off).
+	QueryTimeout, SlowQuery time.Duration
+	// MetricsToken, if set, lets non-loopback clients read GET /v1/metrics
+	// with "Authorization: Bearer <token>".
+	MetricsToken string
 }
 
 // Node is a running DaisyDog server.
@@ -75,6 +81,7 @@ type Node struct {
 	tokens      *auth.Tokens
 	newestKeyAt atomic.Int64 // creation time (ms) of the newest signing key
 	machine     *machine
+	metrics     *api.Metrics
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
@@ -131,6 +138,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	n.vault = storage.NewVault(n.keyring, n.db)
+	n.metrics = api.NewMetrics()
+	n.db.Instrument(storage.Instrumentation{QueryTimeout: cfg.QueryTimeout, SlowQuery: cfg.SlowQuery,
+		Logger: n.log.With("component", "storage"), Observe: n.metrics.ObserveStorage})
 
 	if n.runtime, err = wasm.NewRuntime(ctx, wasm.Config{CacheDir: l.CacheDir()}); err != nil {
 		return n, fmt.Errorf("policy runtime: %w", err)
@@ -148,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if applied, err := n.db.AppliedIndex(ctx); err == nil {
 		n.pol.sync(ctx, applied) // the active policy as of the stored state
 	}
-	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync}
+	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync, metrics: n.metrics}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -175,6 +185,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
 		AdminNets: cfg.AdminNets,
+		Metrics:   n.metrics, MetricsToken: cfg.MetricsToken,
 	})
 	n.api = handler
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {

@@ -178,6 +178,11 @@ CREATE TABLE policy_shadow (
 	by        TEXT NOT NULL
 );
 `,
+	// 7: indexes for the remaining hot-path queries (storage/explain_test.go
+	// refuses full scans of large tables).
+	`
+CREATE INDEX safety_events_kind ON safety_events(kind);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

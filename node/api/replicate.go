@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -31,7 +32,9 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 	if err != nil {
 		return raftcluster.Response{}, err
 	}
+	t0 := time.Now()
 	resp, err := s.Repl.Apply(ctx, data)
+	defer s.Metrics.RaftApply.Since(t0) // commit, then (below) this node applying it
 	switch {
 	case errors.Is(err, raftcluster.ErrUnavailable):
 		return resp, errUnavailable
