@@ -51,6 +51,9 @@ type Config struct {
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
 	OnFatal func(error)
+	// DiskReserve is the free space (bytes) below which the node refuses
+	// writes with 507 (default DefaultDiskReserve).
+	DiskReserve uint64
 }
 
 // Node is a running DaisyDog server.
@@ -69,6 +72,7 @@ type Node struct {
 	tokens      *auth.Tokens
 	newestKeyAt atomic.Int64 // creation time (ms) of the newest signing key
 	machine     *machine
+	disk        *diskGuard
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
@@ -138,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("policy: %w", err)
 	}
 
-	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1)}
+	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1), stop: bg.Done(), log: n.log}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -162,8 +166,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
 	}
+	n.disk = newDiskGuard(cfg.DataDir, cfg.DiskReserve, n.log)
 	n.http = &http.Server{
-		Handler:           handler,
+		Handler:           n.disk.Wrap(handler),
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{n.identity.Cert}},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -213,6 +218,9 @@ func (n *Node) ready(ctx context.Context) error {
 	}
 	if err := n.db.Ping(ctx); err != nil {
 		return errors.New("storage not answering")
+	}
+	if n.disk.Low() {
+		return errors.New("data disk nearly full")
 	}
 	return nil
 }

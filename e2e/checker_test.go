@@ -1,0 +1,498 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The load client sends chat turns for several children through the real
+// HTTPS API while a fault scenario runs, and records the outcome of every
+// attempt. The checker then reads every child's history from every node and
+// holds the cluster to its promises: an acknowledged turn is kept exactly
+// once, in acknowledgement order; a turn refused with a definite error was
+// never written; a turn whose outcome is unknown is there at most once.
+
+// outcome classifies one attempt from the client's side.
+type outcome int
+
+const (
+	// acked: 200 with a turn id; the turn must be on every node exactly once.
+	acked outcome = iota
+	// rejected: a definite refusal (never sent, 4xx, 503 "cannot take
+	// writes", 507); the turn must not be anywhere.
+	rejected
+	// ambiguous: the outcome is unknown (timeout, connection lost after the
+	// request was sent, 503 "could not be confirmed", 5xx); at most once.
+	ambiguous
+)
+
+func (o outcome) String() string {
+	return [...]string{"acked", "rejected", "ambiguous"}[o]
+}
+
+// attempt is one chat message as the load client saw it.
+type attempt struct {
+	child, k   int
+	msg        string
+	hash       string // sha256 of msg, hex
+	node       string // node that answered (or was tried last)
+	start, end time.Time
+	outcome    outcome
+	status     int
+	detail     string // error code/message or transport error
+	turnID     string
+	seq        int64
+}
+
+// loadConfig shapes the load.
+type loadConfig struct {
+	children int
+	rate     float64       // total attempts per second over all children
+	timeout  time.Duration // client timeout per request
+}
+
+// defaultLoad is the load every fault scenario runs under: a few hundred
+// chat turns per second (E2E_FAULT_RATE overrides the rate).
+func defaultLoad(t testing.TB) loadConfig {
+	cfg := loadConfig{children: 12, rate: 200, timeout: 10 * time.Second}
+	if v := os.Getenv("E2E_FAULT_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r <= 0 {
+			t.Fatalf("E2E_FAULT_RATE=%q is not a positive number", v)
+		}
+		cfg.rate = r
+	}
+	return cfg
+}
+
+// load is a running load client.
+type load struct {
+	c     *cluster
+	cfg   loadConfig
+	fams  []*family
+	hc    *http.Client
+	begin time.Time
+
+	stop    chan struct{}
+	stopped time.Time
+	wg      sync.WaitGroup
+
+	ackCount atomic.Int64
+	mu       sync.Mutex
+	attempts [][]*attempt // per child, in sending order
+}
+
+// loadTransport is an HTTP client trusting the cluster CA, with enough idle
+// connections for every child to keep one per node.
+func loadTransport(t testing.TB, caFile string, timeout time.Duration) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatalf("reading the cluster CA: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no PEM certificate", caFile)
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: timeout}
+}
+
+// startLoad creates cfg.children families (through setupVia) and starts one
+// sender per child. Each child sticks to one node and moves to the next one
+// after a failure; a message that was certainly never sent (connection
+// refused) is tried on the next node at once, as a client with the list of
+// nodes would.
+func (c *cluster) startLoad(cfg loadConfig, setupVia *node) *load {
+	c.t.Helper()
+	l := &load{c: c, cfg: cfg, stop: make(chan struct{}), attempts: make([][]*attempt, cfg.children)}
+	for i := 0; i < cfg.children; i++ {
+		l.fams = append(l.fams, c.newFamily(setupVia, "", ""))
+	}
+	// Device tokens are checked locally: let every node apply the setup.
+	c.converge(c.nodes)
+	l.hc = loadTransport(c.t, filepath.Join(c.nodes[0].dir, "tls", "ca.crt"), cfg.timeout)
+	l.begin = time.Now()
+	interval := time.Duration(float64(cfg.children) / cfg.rate * float64(time.Second))
+	for i := 0; i < cfg.children; i++ {
+		l.wg.Add(1)
+		go l.run(i, interval)
+	}
+	c.t.Cleanup(l.halt)
+	return l
+}
+
+func (l *load) run(child int, interval time.Duration) {
+	defer l.wg.Done()
+	nodes := l.c.nodes
+	cur := child % len(nodes)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for k := 0; ; k++ {
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
+		msg := fmt.Sprintf("Hi Daisy, can we play fetch? Turn %d of pup %d.", k, child)
+		sum := sha256.Sum256([]byte(msg))
+		a := &attempt{child: child, k: k, msg: msg, hash: hex.EncodeToString(sum[:]), start: time.Now()}
+		for tries := 0; tries < len(nodes); tries++ {
+			n := nodes[cur]
+			sent := l.send(n, l.fams[child], a)
+			if sent {
+				break
+			}
+			cur = (cur + 1) % len(nodes) // never sent: the next node may take it
+		}
+		a.end = time.Now()
+		if a.outcome != acked {
+			cur = (cur + 1) % len(nodes)
+		} else {
+			l.ackCount.Add(1)
+		}
+		l.mu.Lock()
+		l.attempts[child] = append(l.attempts[child], a)
+		l.mu.Unlock()
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// send posts a's message through n and records the outcome in a. It
+// reports whether the request may have reached the server.
+func (l *load) send(n *node, f *family, a *attempt) bool {
+	a.node = n.id
+	body, _ := json.Marshal(map[string]string{"message": a.msg})
+	var wrote atomic.Bool
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url("/v1/chat"), bytes.NewReader(body))
+	if err != nil {
+		a.outcome, a.detail = rejected, err.Error()
+		return true
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+f.childToken)
+	res, err := l.hc.Do(req)
+	if err != nil {
+		a.detail = err.Error()
+		if !wrote.Load() {
+			a.outcome = rejected
+			return false
+		}
+		a.outcome = ambiguous
+		return true
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	a.status = res.StatusCode
+	if err != nil {
+		a.outcome, a.detail = ambiguous, "reading the response: "+err.Error()
+		return true
+	}
+	if res.StatusCode == http.StatusOK {
+		var b struct {
+			Turn turn `json:"turn"`
+		}
+		if err := json.Unmarshal(data, &b); err != nil || b.Turn.ID == "" {
+			a.outcome, a.detail = ambiguous, fmt.Sprintf("200 without a turn: %.200s", data)
+			return true
+		}
+		a.outcome, a.turnID, a.seq = acked, b.Turn.ID, b.Turn.Seq
+		return true
+	}
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(data, &e)
+	a.detail = strings.TrimSpace(e.Error.Code + ": " + e.Error.Message)
+	switch {
+	case res.StatusCode == http.StatusServiceUnavailable && strings.Contains(e.Error.Message, "could not be confirmed"):
+		a.outcome = ambiguous
+	case res.StatusCode >= 500 && res.StatusCode != http.StatusServiceUnavailable && res.StatusCode != http.StatusInsufficientStorage:
+		a.outcome = ambiguous // e.g. 500: nothing says it was not written
+	default:
+		a.outcome = rejected // 4xx, 503 "cannot take writes", 507
+	}
+	return true
+}
+
+// halt stops sending and waits for requests in flight. Safe to call twice.
+func (l *load) halt() {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+		l.stopped = time.Now()
+	}
+	l.wg.Wait()
+}
+
+// acks returns the number of acknowledged turns so far.
+func (l *load) acks() int64 { return l.ackCount.Load() }
+
+// waitAcks waits until at least n more turns than now were acknowledged.
+func (l *load) waitAcks(n int64, timeout time.Duration, what string) {
+	l.c.t.Helper()
+	target := l.acks() + n
+	waitFor(l.c.t, timeout, fmt.Sprintf("%d acknowledged turns (%s)", n, what), func() (bool, string) {
+		got := l.acks()
+		return got >= target, fmt.Sprintf("%d of %d acknowledged; recent failures: %s", got, target, l.recentFailures(3))
+	})
+}
+
+func (l *load) recentFailures(max int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, as := range l.attempts {
+		for i := len(as) - 1; i >= 0 && len(out) < max; i-- {
+			if as[i].outcome != acked {
+				out = append(out, fmt.Sprintf("%s via %s: %d %s", as[i].outcome, as[i].node, as[i].status, as[i].detail))
+				break
+			}
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// all returns every attempt (after halt).
+func (l *load) all() []*attempt {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*attempt
+	for _, as := range l.attempts {
+		out = append(out, as...)
+	}
+	return out
+}
+
+// loadReport summarises the client's view of a scenario.
+type loadReport struct {
+	attempts, acked, rejected, ambiguous int
+	// gap is the longest window with no acknowledged write, from the start
+	// of the load to its end: the scenario's write unavailability.
+	gap                 time.Duration
+	gapFrom             time.Time
+	duration            time.Duration
+	failuresByKind      map[string]int
+	firstFail, lastFail time.Time
+}
+
+func (r loadReport) String() string {
+	kinds := make([]string, 0, len(r.failuresByKind))
+	for k, v := range r.failuresByKind {
+		kinds = append(kinds, fmt.Sprintf("%dx %s", v, k))
+	}
+	sort.Strings(kinds)
+	return fmt.Sprintf("%d attempts in %v (%.0f/s): %d acknowledged, %d rejected, %d ambiguous; longest window without an acknowledged write %v; failures: [%s]",
+		r.attempts, r.duration.Round(time.Millisecond), float64(r.attempts)/r.duration.Seconds(), r.acked, r.rejected, r.ambiguous,
+		r.gap.Round(time.Millisecond), strings.Join(kinds, "; "))
+}
+
+func (r loadReport) failed() int { return r.rejected + r.ambiguous }
+
+// report computes the client-side summary (after halt).
+func (l *load) report() loadReport {
+	r := loadReport{failuresByKind: map[string]int{}, duration: l.stopped.Sub(l.begin)}
+	var ackTimes []time.Time
+	for _, a := range l.all() {
+		r.attempts++
+		switch a.outcome {
+		case acked:
+			r.acked++
+			ackTimes = append(ackTimes, a.end)
+			continue
+		case rejected:
+			r.rejected++
+		case ambiguous:
+			r.ambiguous++
+		}
+		r.failuresByKind[failureKind(a)]++
+		if r.firstFail.IsZero() || a.start.Before(r.firstFail) {
+			r.firstFail = a.start
+		}
+		if a.end.After(r.lastFail) {
+			r.lastFail = a.end
+		}
+	}
+	sort.Slice(ackTimes, func(i, j int) bool { return ackTimes[i].Before(ackTimes[j]) })
+	prev := l.begin
+	for _, at := range append(ackTimes, l.stopped) {
+		if d := at.Sub(prev); d > r.gap {
+			r.gap, r.gapFrom = d, prev
+		}
+		prev = at
+	}
+	return r
+}
+
+// failureKind groups failures for the report without their variable parts.
+func failureKind(a *attempt) string {
+	d := a.detail
+	switch {
+	case strings.Contains(d, "connection refused"):
+		d = "connection refused"
+	case strings.Contains(d, "Client.Timeout"), strings.Contains(d, "deadline exceeded"):
+		d = "client timeout"
+	case strings.Contains(d, "EOF"), strings.Contains(d, "connection reset"):
+		d = "connection lost"
+	}
+	return fmt.Sprintf("%s %d %s", a.outcome, a.status, d)
+}
+
+// check reads every child's history from each node in nodes (every node
+// must have applied everything: call converge first) and verifies the
+// promises above. mustBeAbsent, if not nil, marks attempts that must not be
+// stored even if their outcome is ambiguous (e.g. sent to an isolated
+// minority). It returns the number of turns each node holds.
+func (l *load) check(nodes []*node, mustBeAbsent func(*attempt) bool) int {
+	t := l.c.t
+	t.Helper()
+	all := l.all()
+	byChild := make([]map[int]*attempt, len(l.fams))
+	for i := range byChild {
+		byChild[i] = map[int]*attempt{}
+	}
+	for _, a := range all {
+		byChild[a.child][a.k] = a
+	}
+	var reference map[string]int64 // turn id -> seq on the first node
+	total := 0
+	for ni, n := range nodes {
+		ids := map[string]int64{}
+		problems := 0
+		report := func(format string, args ...any) {
+			problems++
+			if problems <= 20 {
+				t.Errorf(n.id+": "+format, args...)
+			}
+		}
+		for child, f := range l.fams {
+			hist := l.c.history(n, f, true) // newest first
+			seen := map[int]int{}
+			var ackedOrder []*attempt // in stored (seq) order
+			for i := len(hist) - 1; i >= 0; i-- {
+				tu := hist[i]
+				ids[tu.ID] = tu.Seq
+				var k, pup int
+				if _, err := fmt.Sscanf(tu.Message, "Hi Daisy, can we play fetch? Turn %d of pup %d.", &k, &pup); err != nil || pup != child {
+					report("child %d holds a turn the load never sent: %q", child, tu.Message)
+					continue
+				}
+				a := byChild[child][k]
+				if a == nil {
+					report("child %d holds turn %d, never attempted", child, k)
+					continue
+				}
+				sum := sha256.Sum256([]byte(tu.Message))
+				if hex.EncodeToString(sum[:]) != a.hash {
+					report("child %d turn %d stored with different content", child, k)
+				}
+				seen[k]++
+				switch {
+				case a.outcome == acked:
+					if tu.ID != a.turnID || tu.Seq != a.seq {
+						report("child %d turn %d stored as %s seq %d, acknowledged as %s seq %d", child, k, tu.ID, tu.Seq, a.turnID, a.seq)
+					}
+					if seen[k] == 1 {
+						ackedOrder = append(ackedOrder, a)
+					}
+				case a.outcome == rejected:
+					report("child %d turn %d was refused with a definite error (%d %s via %s) but is stored", child, k, a.status, a.detail, a.node)
+				}
+				if mustBeAbsent != nil && mustBeAbsent(a) && a.outcome != acked {
+					report("child %d turn %d (%s via %s, %d %s) must not be stored but is", child, k, a.outcome, a.node, a.status, a.detail)
+				}
+			}
+			for k, cnt := range seen {
+				if cnt > 1 {
+					report("child %d turn %d stored %d times", child, k, cnt)
+				}
+			}
+			var missing []int
+			for k, a := range byChild[child] {
+				if a.outcome == acked && seen[k] == 0 {
+					missing = append(missing, k)
+				}
+			}
+			if len(missing) > 0 {
+				sort.Ints(missing)
+				report("child %d lost %d acknowledged turns: %v", child, len(missing), missing)
+			}
+			for i := 1; i < len(ackedOrder); i++ {
+				if ackedOrder[i].k < ackedOrder[i-1].k {
+					report("child %d history out of acknowledgement order: turn %d stored after turn %d", child, ackedOrder[i].k, ackedOrder[i-1].k)
+					break
+				}
+			}
+		}
+		if problems > 20 {
+			t.Errorf("%s: %d problems in all (first 20 shown)", n.id, problems)
+		}
+		if ni == 0 {
+			reference, total = ids, len(ids)
+			continue
+		}
+		if len(ids) != len(reference) {
+			t.Errorf("%s holds %d turns, %s holds %d", n.id, len(ids), nodes[0].id, len(reference))
+		}
+		diff := 0
+		for id, seq := range reference {
+			if s, ok := ids[id]; !ok || s != seq {
+				diff++
+			}
+		}
+		if diff > 0 {
+			t.Errorf("%s differs from %s in %d turns", n.id, nodes[0].id, diff)
+		}
+	}
+	return total
+}
+
+// finish halts the load, waits until nodes agree, runs the checker on every
+// node and logs the scenario's numbers. It returns the client-side report.
+func (l *load) finish(name string, mustBeAbsent func(*attempt) bool) loadReport {
+	t := l.c.t
+	t.Helper()
+	l.halt()
+	r := l.report()
+	idx := l.c.converge(l.c.nodes)
+	stored := l.check(l.c.nodes, mustBeAbsent)
+	t.Logf("SCENARIO %s: %s; every node at index %d holds %d turns", name, r, idx, stored)
+	if r.acked == 0 {
+		t.Fatalf("%s: no turn was acknowledged", name)
+	}
+	return r
+}
