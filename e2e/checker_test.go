@@ -62,6 +62,10 @@ type attempt struct {
 	seq        int64
 }
 
+// loadMessage is the text of the load's k-th message for a child: unique per
+// child, so the checker can tell which attempt a stored turn came from.
+const loadMessage = "Hi Daisy, can we play fetch? Turn %d of pup %d."
+
 // loadConfig shapes the load.
 type loadConfig struct {
 	children int
@@ -157,7 +161,7 @@ func (l *load) run(child int, interval time.Duration) {
 			return
 		default:
 		}
-		msg := fmt.Sprintf("Hi Daisy, can we play fetch? Turn %d of pup %d.", k, child)
+		msg := fmt.Sprintf(loadMessage, k, child)
 		sum := sha256.Sum256([]byte(msg))
 		a := &attempt{child: child, k: k, msg: msg, hash: hex.EncodeToString(sum[:]), start: time.Now()}
 		for tries := 0; tries < len(nodes); tries++ {
@@ -401,61 +405,13 @@ func (l *load) check(nodes []*node, mustBeAbsent func(*attempt) bool) int {
 		}
 		for child, f := range l.fams {
 			hist := l.c.history(n, f, true) // newest first
-			seen := map[int]int{}
-			var ackedOrder []*attempt // in stored (seq) order
-			for i := len(hist) - 1; i >= 0; i-- {
-				tu := hist[i]
+			oldestFirst := make([]turn, len(hist))
+			for i, tu := range hist {
+				oldestFirst[len(hist)-1-i] = tu
 				ids[tu.ID] = tu.Seq
-				var k, pup int
-				if _, err := fmt.Sscanf(tu.Message, "Hi Daisy, can we play fetch? Turn %d of pup %d.", &k, &pup); err != nil || pup != child {
-					report("child %d holds a turn the load never sent: %q", child, tu.Message)
-					continue
-				}
-				a := byChild[child][k]
-				if a == nil {
-					report("child %d holds turn %d, never attempted", child, k)
-					continue
-				}
-				sum := sha256.Sum256([]byte(tu.Message))
-				if hex.EncodeToString(sum[:]) != a.hash {
-					report("child %d turn %d stored with different content", child, k)
-				}
-				seen[k]++
-				switch {
-				case a.outcome == acked:
-					if tu.ID != a.turnID || tu.Seq != a.seq {
-						report("child %d turn %d stored as %s seq %d, acknowledged as %s seq %d", child, k, tu.ID, tu.Seq, a.turnID, a.seq)
-					}
-					if seen[k] == 1 {
-						ackedOrder = append(ackedOrder, a)
-					}
-				case a.outcome == rejected:
-					report("child %d turn %d was refused with a definite error (%d %s via %s) but is stored", child, k, a.status, a.detail, a.node)
-				}
-				if mustBeAbsent != nil && mustBeAbsent(a) && a.outcome != acked {
-					report("child %d turn %d (%s via %s, %d %s) must not be stored but is", child, k, a.outcome, a.node, a.status, a.detail)
-				}
 			}
-			for k, cnt := range seen {
-				if cnt > 1 {
-					report("child %d turn %d stored %d times", child, k, cnt)
-				}
-			}
-			var missing []int
-			for k, a := range byChild[child] {
-				if a.outcome == acked && seen[k] == 0 {
-					missing = append(missing, k)
-				}
-			}
-			if len(missing) > 0 {
-				sort.Ints(missing)
-				report("child %d lost %d acknowledged turns: %v", child, len(missing), missing)
-			}
-			for i := 1; i < len(ackedOrder); i++ {
-				if ackedOrder[i].k < ackedOrder[i-1].k {
-					report("child %d history out of acknowledgement order: turn %d stored after turn %d", child, ackedOrder[i].k, ackedOrder[i-1].k)
-					break
-				}
+			for _, p := range verifyChild(child, byChild[child], oldestFirst, mustBeAbsent) {
+				report("%s", p)
 			}
 		}
 		if problems > 20 {
@@ -481,6 +437,72 @@ func (l *load) check(nodes []*node, mustBeAbsent func(*attempt) bool) int {
 	return total
 }
 
+// verifyChild checks one child's stored history (oldest first) against the
+// attempts the load made for that child (by k) and returns the problems.
+func verifyChild(child int, attempts map[int]*attempt, hist []turn, mustBeAbsent func(*attempt) bool) []string {
+	var problems []string
+	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	seen := map[int]int{}
+	var ackedOrder []*attempt // acknowledged attempts in stored (seq) order
+	for _, tu := range hist {
+		var k, pup int
+		if _, err := fmt.Sscanf(tu.Message, loadMessage, &k, &pup); err != nil || pup != child {
+			report("child %d holds a turn the load never sent: %q", child, tu.Message)
+			continue
+		}
+		a := attempts[k]
+		if a == nil {
+			report("child %d holds turn %d, never attempted", child, k)
+			continue
+		}
+		sum := sha256.Sum256([]byte(tu.Message))
+		if hex.EncodeToString(sum[:]) != a.hash {
+			report("child %d turn %d stored with different content", child, k)
+		}
+		seen[k]++
+		switch a.outcome {
+		case acked:
+			if tu.ID != a.turnID || tu.Seq != a.seq {
+				report("child %d turn %d stored as %s seq %d, acknowledged as %s seq %d", child, k, tu.ID, tu.Seq, a.turnID, a.seq)
+			}
+			if seen[k] == 1 {
+				ackedOrder = append(ackedOrder, a)
+			}
+		case rejected:
+			report("child %d turn %d was refused with a definite error (%d %s via %s) but is stored", child, k, a.status, a.detail, a.node)
+		}
+		if mustBeAbsent != nil && a.outcome != acked && mustBeAbsent(a) {
+			report("child %d turn %d (%s via %s, %d %s) must not be stored but is", child, k, a.outcome, a.node, a.status, a.detail)
+		}
+	}
+	var dups, missing []int
+	for k, cnt := range seen {
+		if cnt > 1 {
+			dups = append(dups, k)
+		}
+	}
+	for k, a := range attempts {
+		if a.outcome == acked && seen[k] == 0 {
+			missing = append(missing, k)
+		}
+	}
+	sort.Ints(dups)
+	sort.Ints(missing)
+	for _, k := range dups {
+		report("child %d turn %d stored %d times", child, k, seen[k])
+	}
+	if len(missing) > 0 {
+		report("child %d lost %d acknowledged turns: %v", child, len(missing), missing)
+	}
+	for i := 1; i < len(ackedOrder); i++ {
+		if ackedOrder[i].k < ackedOrder[i-1].k {
+			report("child %d history out of acknowledgement order: turn %d stored after turn %d", child, ackedOrder[i].k, ackedOrder[i-1].k)
+			break
+		}
+	}
+	return problems
+}
+
 // finish halts the load, waits until nodes agree, runs the checker on every
 // node and logs the scenario's numbers. It returns the client-side report.
 func (l *load) finish(name string, mustBeAbsent func(*attempt) bool) loadReport {
@@ -495,4 +517,97 @@ func (l *load) finish(name string, mustBeAbsent func(*attempt) bool) loadReport 
 		t.Fatalf("%s: no turn was acknowledged", name)
 	}
 	return r
+}
+
+// TestCheckerDetectsViolations feeds the checker histories that break each
+// promise and checks it reports each one (and nothing for a correct one).
+func TestCheckerDetectsViolations(t *testing.T) {
+	const child = 3
+	mk := func(k int, o outcome) *attempt {
+		msg := fmt.Sprintf(loadMessage, k, child)
+		sum := sha256.Sum256([]byte(msg))
+		a := &attempt{child: child, k: k, msg: msg, hash: hex.EncodeToString(sum[:]), outcome: o, node: "n1"}
+		if o == acked {
+			a.turnID, a.seq = fmt.Sprintf("t%d", k), int64(10+k)
+		}
+		return a
+	}
+	attempts := map[int]*attempt{0: mk(0, acked), 1: mk(1, ambiguous), 2: mk(2, acked), 3: mk(3, rejected), 4: mk(4, acked)}
+	stored := func(k int) turn {
+		a := attempts[k]
+		id, seq := a.turnID, a.seq
+		if id == "" {
+			id, seq = fmt.Sprintf("x%d", k), int64(10+k)
+		}
+		return turn{ID: id, Seq: seq, Message: a.msg}
+	}
+	good := []turn{stored(0), stored(1), stored(2), stored(4)}
+	for _, tc := range []struct {
+		name   string
+		hist   []turn
+		absent func(*attempt) bool
+		want   string // substring of a problem; "" = no problem
+	}{
+		{"correct, ambiguous present", good, nil, ""},
+		{"correct, ambiguous absent", []turn{stored(0), stored(2), stored(4)}, nil, ""},
+		{"acknowledged turn lost", []turn{stored(0), stored(1), stored(4)}, nil, "lost 1 acknowledged turns: [2]"},
+		{"acknowledged turn twice", []turn{stored(0), stored(2), stored(2), stored(4)}, nil, "turn 2 stored 2 times"},
+		{"ambiguous turn twice", []turn{stored(0), stored(1), stored(1), stored(2), stored(4)}, nil, "turn 1 stored 2 times"},
+		{"rejected turn stored", []turn{stored(0), stored(2), stored(3), stored(4)}, nil, "refused with a definite error"},
+		{"out of acknowledgement order", []turn{stored(0), stored(4), stored(2)}, nil, "out of acknowledgement order"},
+		{"stored under another id", []turn{stored(0), {ID: "other", Seq: 12, Message: attempts[2].msg}, stored(4)}, nil, "stored as other seq 12"},
+		{"never sent", append([]turn{{ID: "z", Seq: 1, Message: "Daisy, is your disk full? Try 0."}}, good...), nil, "never sent"},
+		{"another child's turn", append([]turn{{ID: "z", Seq: 1, Message: fmt.Sprintf(loadMessage, 0, child+1)}}, good...), nil, "never sent"},
+		{"never attempted", append([]turn{{ID: "z", Seq: 1, Message: fmt.Sprintf(loadMessage, 99, child)}}, good...), nil, "never attempted"},
+		{"must be absent", good, func(a *attempt) bool { return a.k == 1 }, "must not be stored"},
+		{"must be absent but acknowledged", good, func(a *attempt) bool { return a.k == 2 }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			problems := verifyChild(child, attempts, tc.hist, tc.absent)
+			if tc.want == "" {
+				if len(problems) > 0 {
+					t.Errorf("problems on a correct history: %v", problems)
+				}
+				return
+			}
+			for _, p := range problems {
+				if strings.Contains(p, tc.want) {
+					return
+				}
+			}
+			t.Errorf("want a problem containing %q, got %v", tc.want, problems)
+		})
+	}
+}
+
+// TestLoadReportUnavailability checks the availability measure on a made-up
+// timeline: the longest window without an acknowledged write, counted from
+// the load's start to its stop.
+func TestLoadReportUnavailability(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	mk := func(startMs, endMs int, o outcome) *attempt {
+		return &attempt{start: at(startMs), end: at(endMs), outcome: o, detail: "x"}
+	}
+	for _, tc := range []struct {
+		name     string
+		attempts []*attempt
+		stopMs   int
+		gap      time.Duration
+		acked    int
+		failed   int
+	}{
+		{"steady", []*attempt{mk(0, 10, acked), mk(10, 20, acked), mk(20, 30, acked)}, 40, 10 * time.Millisecond, 3, 0},
+		{"outage in the middle", []*attempt{mk(0, 10, acked), mk(10, 1000, ambiguous), mk(1000, 2500, rejected), mk(2500, 2600, acked)}, 2610, 2590 * time.Millisecond, 2, 2},
+		{"slow start", []*attempt{mk(0, 700, acked), mk(700, 710, acked)}, 720, 700 * time.Millisecond, 2, 0},
+		{"outage at the end", []*attempt{mk(0, 10, acked), mk(10, 900, rejected)}, 900, 890 * time.Millisecond, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &load{begin: t0, stopped: at(tc.stopMs), attempts: [][]*attempt{tc.attempts}}
+			r := l.report()
+			if r.gap != tc.gap || r.acked != tc.acked || r.failed() != tc.failed {
+				t.Errorf("gap %v, %d acked, %d failed; want %v, %d, %d", r.gap, r.acked, r.failed(), tc.gap, tc.acked, tc.failed)
+			}
+		})
+	}
 }
