@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,6 +99,7 @@ type load struct {
 	wg      sync.WaitGroup
 
 	ackCount atomic.Int64
+	withheld int // turns stored withheld (the policy failed closed), on the first node checked
 	mu       sync.Mutex
 	attempts [][]*attempt // per child, in sending order
 }
@@ -138,7 +138,7 @@ func (c *cluster) startLoad(cfg loadConfig, setupVia *node) *load {
 	}
 	// Device tokens are checked locally: let every node apply the setup.
 	c.converge(c.nodes)
-	l.hc = loadTransport(c.t, filepath.Join(c.nodes[0].dir, "tls", "ca.crt"), cfg.timeout)
+	l.hc = loadTransport(c.t, c.caFile, cfg.timeout)
 	l.begin = time.Now()
 	interval := time.Duration(float64(cfg.children) / cfg.rate * float64(time.Second))
 	for i := 0; i < cfg.children; i++ {
@@ -410,8 +410,12 @@ func (l *load) check(nodes []*node, mustBeAbsent func(*attempt) bool) int {
 				oldestFirst[len(hist)-1-i] = tu
 				ids[tu.ID] = tu.Seq
 			}
-			for _, p := range verifyChild(child, byChild[child], oldestFirst, mustBeAbsent) {
+			problems, w := verifyChild(child, byChild[child], oldestFirst, mustBeAbsent)
+			for _, p := range problems {
 				report("%s", p)
+			}
+			if ni == 0 {
+				l.withheld += w
 			}
 		}
 		if problems > 20 {
@@ -439,13 +443,33 @@ func (l *load) check(nodes []*node, mustBeAbsent func(*attempt) bool) int {
 
 // verifyChild checks one child's stored history (oldest first) against the
 // attempts the load made for that child (by k) and returns the problems.
-func verifyChild(child int, attempts map[int]*attempt, hist []turn, mustBeAbsent func(*attempt) bool) []string {
-	var problems []string
+//
+// A turn whose safety check failed is stored with the withheld text instead
+// of the message (the policy fails closed): it is matched to its attempt by
+// turn id if acknowledged; otherwise it can only be an ambiguous attempt not
+// found elsewhere, and there may be no more of them than of those.
+func verifyChild(child int, attempts map[int]*attempt, hist []turn, mustBeAbsent func(*attempt) bool) (problems []string, withheld int) {
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	byID := map[string]*attempt{}
+	for _, a := range attempts {
+		if a.outcome == acked {
+			byID[a.turnID] = a
+		}
+	}
 	seen := map[int]int{}
+	unattributed := 0
 	var ackedOrder []*attempt // acknowledged attempts in stored (seq) order
 	for _, tu := range hist {
 		var k, pup int
+		if tu.Message == withheldText {
+			withheld++
+			a := byID[tu.ID]
+			if a == nil {
+				unattributed++
+				continue
+			}
+			tu.Message = a.msg // the checks below hold it to its attempt by id
+		}
 		if _, err := fmt.Sscanf(tu.Message, loadMessage, &k, &pup); err != nil || pup != child {
 			report("child %d holds a turn the load never sent: %q", child, tu.Message)
 			continue
@@ -488,6 +512,17 @@ func verifyChild(child int, attempts map[int]*attempt, hist []turn, mustBeAbsent
 	}
 	sort.Ints(dups)
 	sort.Ints(missing)
+	if unattributed > 0 {
+		unseen := 0
+		for k, a := range attempts {
+			if a.outcome == ambiguous && seen[k] == 0 {
+				unseen++
+			}
+		}
+		if unattributed > unseen {
+			report("child %d holds %d withheld turns matching no acknowledged attempt, but only %d ambiguous attempts are unaccounted for", child, unattributed, unseen)
+		}
+	}
 	for _, k := range dups {
 		report("child %d turn %d stored %d times", child, k, seen[k])
 	}
@@ -500,8 +535,12 @@ func verifyChild(child int, attempts map[int]*attempt, hist []turn, mustBeAbsent
 			break
 		}
 	}
-	return problems
+	return problems, withheld
 }
+
+// withheldText is what the node stores instead of a message the safety
+// policy could not check (node/api/chat.go).
+const withheldText = "[withheld: the safety check was unavailable]"
 
 // finish halts the load, waits until nodes agree, runs the checker on every
 // node and logs the scenario's numbers. It returns the client-side report.
@@ -512,7 +551,7 @@ func (l *load) finish(name string, mustBeAbsent func(*attempt) bool) loadReport 
 	r := l.report()
 	idx := l.c.converge(l.c.nodes)
 	stored := l.check(l.c.nodes, mustBeAbsent)
-	t.Logf("SCENARIO %s: %s; every node at index %d holds %d turns", name, r, idx, stored)
+	t.Logf("SCENARIO %s: %s; every node at index %d holds %d turns (%d withheld: safety check failed closed)", name, r, idx, stored, l.withheld)
 	if r.acked == 0 {
 		t.Fatalf("%s: no turn was acknowledged", name)
 	}
@@ -561,9 +600,14 @@ func TestCheckerDetectsViolations(t *testing.T) {
 		{"never attempted", append([]turn{{ID: "z", Seq: 1, Message: fmt.Sprintf(loadMessage, 99, child)}}, good...), nil, "never attempted"},
 		{"must be absent", good, func(a *attempt) bool { return a.k == 1 }, "must not be stored"},
 		{"must be absent but acknowledged", good, func(a *attempt) bool { return a.k == 2 }, ""},
+		{"acknowledged turn withheld", []turn{stored(0), {ID: "t2", Seq: 12, Message: withheldText}, stored(4)}, nil, ""},
+		{"ambiguous turn withheld", []turn{stored(0), {ID: "x1", Seq: 11, Message: withheldText}, stored(2), stored(4)}, nil, ""},
+		{"withheld turn beyond the ambiguous ones", []turn{stored(0), {ID: "x1", Seq: 11, Message: withheldText}, {ID: "y", Seq: 13, Message: withheldText}, stored(2), stored(4)}, nil, "matching no acknowledged attempt"},
+		{"withheld ambiguous turn also stored", []turn{stored(0), stored(1), {ID: "x1", Seq: 11, Message: withheldText}, stored(2), stored(4)}, nil, "matching no acknowledged attempt"},
+		{"acknowledged turn withheld under another id", []turn{stored(0), {ID: "t9", Seq: 12, Message: withheldText}, stored(4)}, nil, "lost 1 acknowledged turns"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			problems := verifyChild(child, attempts, tc.hist, tc.absent)
+			problems, _ := verifyChild(child, attempts, tc.hist, tc.absent)
 			if tc.want == "" {
 				if len(problems) > 0 {
 					t.Errorf("problems on a correct history: %v", problems)

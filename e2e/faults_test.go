@@ -184,22 +184,32 @@ func maxIndexInLog(t *testing.T, c *cluster, nodes []*node) uint64 {
 }
 
 // TestFaultPartitionLeader: the leader is cut off from both followers (every
-// Raft and RPC link, through the proxies of proxy_test.go) under load. The
-// majority elects a new leader and serves; the isolated node refuses writes
-// with 503 quickly; after healing it catches up, and nothing it took while
-// isolated is visible anywhere.
+// Raft and RPC link, through the proxies of proxy_test.go) under load; see
+// partitionLeader for what must hold.
 func TestFaultPartitionLeader(t *testing.T) {
 	requireProcNet(t)
 	c := newCluster(t, 3, faultTuning...)
 	ne := newNetem(t, c)
 	c.boot()
+	partitionLeader(t, c, "partition of the leader (loopback proxies)", func(leader *node) {
+		ne.checkAttribution(t, leader)
+		ne.isolate(leader)
+	}, func(*node) { ne.heal() })
+}
+
+// partitionLeader runs the partition scenario on a started cluster: under
+// load, isolate cuts the leader off from the other nodes (the API stays
+// reachable). The majority elects a new leader and serves; the isolated
+// node refuses writes with 503 quickly; after heal it catches up, and
+// nothing it took while isolated is visible anywhere.
+func partitionLeader(t *testing.T, c *cluster, name string, isolate, heal func(*node)) {
+	t.Helper()
 	leader, lst := c.waitLeader(c.nodes, 0)
 	majority := c.others(leader)
 	l := c.startLoad(defaultLoad(t), majority[0])
 	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
-	ne.checkAttribution(t, leader)
 
-	ne.isolate(leader)
+	isolate(leader)
 	cutAt := time.Now()
 	t.Logf("isolated leader %s", leader.id)
 	newLeader, nst := c.waitLeader(majority, lst.Term+1)
@@ -237,18 +247,19 @@ func TestFaultPartitionLeader(t *testing.T) {
 	}
 	t.Logf("isolated %s refused writes with 503 in %v", leader.id, refusals)
 
-	ne.heal()
+	heal(leader)
 	healAt := time.Now()
 	c.waitLeader(c.nodes, nst.Term)
 	l.waitAcks(ackStep, 60*time.Second, "after healing")
-	r := l.finish("partition of the leader", func(a *attempt) bool {
-		// Sent to the isolated node after the cut and answered before the
-		// heal: it could reach no other node, so it must not be anywhere.
+	// Sent to the isolated node after the cut and answered before the heal:
+	// it could reach no other node, so it must not be anywhere.
+	isolated := func(a *attempt) bool {
 		return a.node == leader.id && a.start.After(cutAt) && a.end.Before(healAt)
-	})
+	}
+	r := l.finish(name, isolated)
 	isolatedAcks := 0
 	for _, a := range l.all() {
-		if a.node == leader.id && a.outcome == acked && a.start.After(cutAt) && a.end.Before(healAt) {
+		if isolated(a) && a.outcome == acked {
 			isolatedAcks++
 		}
 	}

@@ -290,6 +290,12 @@ type cluster struct {
 	nodes  []*node
 	tuning []string // tuning flags passed on every serving command
 	api    *apiClient
+	caFile string // the cluster CA the API's certificates chain to
+
+	// For nodes that are not local processes (containers): how to ask one
+	// for its status and whether it runs. nil = the local process and CLI.
+	statusOf func(n *node) (nodeStatus, error)
+	aliveOf  func(n *node) error
 }
 
 // nodeStatus is the JSON printed by `daisydog cluster status`.
@@ -368,7 +374,8 @@ func (c *cluster) boot() {
 	n1 := c.nodes[0]
 	n1.proc = c.start(n1.id, append(append([]string{"init"}, addrArgs(n1)...), c.tuning...)...)
 	token := c.waitJoinToken(n1)
-	c.api = newAPIClient(c.t, filepath.Join(n1.dir, "tls", "ca.crt"))
+	c.caFile = filepath.Join(n1.dir, "tls", "ca.crt")
+	c.api = newAPIClient(c.t, c.caFile)
 	c.waitReady(n1)
 	for _, n := range c.nodes[1:] {
 		args := append(append([]string{"join"}, addrArgs(n)...), "--join", n1.httpAddr, "--token", token)
@@ -403,6 +410,12 @@ func (c *cluster) waitJoinToken(n *node) string {
 // mustRun fails the test at once if n's process has exited.
 func (c *cluster) mustRun(n *node) {
 	c.t.Helper()
+	if c.aliveOf != nil {
+		if err := c.aliveOf(n); err != nil {
+			c.t.Fatalf("node %s: %v", n.id, err)
+		}
+		return
+	}
 	if n.proc == nil {
 		c.t.Fatalf("node %s was never started", n.id)
 	}
@@ -426,6 +439,9 @@ func (c *cluster) waitReady(n *node) {
 
 // status asks n (through the CLI and n's own data directory) for its view.
 func (c *cluster) status(n *node) (nodeStatus, error) {
+	if c.statusOf != nil {
+		return c.statusOf(n)
+	}
 	out, err := cli("cluster", "status", "--data", n.dir)
 	if err != nil {
 		return nodeStatus{}, err
