@@ -319,23 +319,34 @@ func fillDisk(t *testing.T, dir string) (string, int64) {
 // writes again.
 func TestFaultDiskFull(t *testing.T) {
 	requireTmpfs(t)
+	for _, role := range []string{"follower", "leader"} {
+		t.Run(role, func(t *testing.T) { diskFull(t, role == "leader") })
+	}
+}
+
+func diskFull(t *testing.T, onLeader bool) {
 	c := newCluster(t, 3, faultTuning...)
-	victim := c.nodes[2]
-	if err := os.MkdirAll(victim.dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", victim.dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v %s", victim.dir, err, out)
-	}
-	t.Cleanup(func() {
-		c.killAll() // the mount is busy while the node runs
-		if out, err := exec.Command("umount", victim.dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", victim.dir, err, out)
+	for _, n := range c.nodes {
+		if err := os.MkdirAll(n.dir, 0o700); err != nil {
+			t.Fatal(err)
 		}
-	})
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", n.dir).CombinedOutput(); err != nil {
+			t.Fatalf("mount tmpfs on %s: %v %s", n.dir, err, out)
+		}
+		t.Cleanup(func() {
+			c.killAll() // the mount is busy while the node runs
+			if out, err := exec.Command("umount", n.dir).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v %s", n.dir, err, out)
+			}
+		})
+	}
 	c.boot()
-	leader, _ := c.waitLeader(c.nodes, 0)
-	t.Logf("leader %s; %s's data directory is on a 256 MiB tmpfs", leader.id, victim.id)
+	leader, lst := c.waitLeader(c.nodes, 0)
+	victim := c.others(leader)[0]
+	if onLeader {
+		victim = leader
+	}
+	t.Logf("leader %s; filling %s's disk (each node's data directory is on a 256 MiB tmpfs)", leader.id, victim.id)
 	// A family outside the load, to probe the full node directly (the
 	// checker would flag its turns as never sent if they were in the load's).
 	probe := c.newFamily(leader, "", "")
@@ -345,6 +356,14 @@ func TestFaultDiskFull(t *testing.T) {
 	filler, size := fillDisk(t, victim.dir)
 	fullAt := time.Now()
 	t.Logf("filled %s's disk with %d MiB", victim.id, size>>20)
+	if onLeader {
+		// A leader that cannot append hands leadership over at once.
+		nl, nst := c.waitLeader(c.others(victim), lst.Term+1)
+		t.Logf("leadership moved to %s (term %d) %v after the disk filled", nl.id, nst.Term, time.Since(fullAt).Round(time.Millisecond))
+		if !strings.Contains(victim.proc.stderrText(), "handing leadership to another node") {
+			t.Errorf("%s lost leadership without logging the hand-over", victim.id)
+		}
+	}
 
 	// The full node refuses writes at once with a clear error.
 	for i := 0; i < 3; i++ {
@@ -380,14 +399,19 @@ func TestFaultDiskFull(t *testing.T) {
 	waitFor(t, catchUpTimeout, victim.id+" to acknowledge writes again", func() (bool, string) {
 		c.mustRun(victim)
 		r, err := c.chat(victim, probe, "Daisy, do you have room again?")
-		if err != nil {
-			return false, err.Error()
+		var sts []string
+		for _, n := range c.nodes {
+			st, serr := c.status(n)
+			sts = append(sts, fmt.Sprint(st, serr))
 		}
-		return r.Status == 200, r.String()
+		if err != nil {
+			return false, err.Error() + "; " + strings.Join(sts, "; ")
+		}
+		return r.Status == 200, r.String() + "; " + strings.Join(sts, "; ")
 	})
 	t.Logf("%s acknowledged a write %v after the space returned", victim.id, time.Since(freedAt).Round(time.Millisecond))
 	l.waitAcks(ackStep, 60*time.Second, "after the space returned")
-	r := l.finish("disk full on one node", nil)
+	r := l.finish("disk full on the "+map[bool]string{false: "follower", true: "leader"}[onLeader], nil)
 	refused := 0
 	for _, a := range l.all() {
 		if a.status == 507 {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // DefaultDiskReserve is the free space below which a node refuses new
@@ -63,6 +65,27 @@ func (g *diskGuard) Low() bool {
 		}
 	}
 	return low
+}
+
+// watch calls onLow every time it finds the disk low, checking every
+// interval until ctx ends, but at most once per quiet period: the node hands
+// its leadership over (onLow), and if every node's disk is low, leadership
+// must not bounce between them.
+func (g *diskGuard) watch(ctx context.Context, interval, quiet time.Duration, onLow func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if g.Low() && time.Since(last) >= quiet {
+			last = time.Now()
+			onLow()
+		}
+	}
 }
 
 // Wrap refuses requests that change state (every method but GET, HEAD and

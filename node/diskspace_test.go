@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,10 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 type codeErr int
@@ -112,5 +115,51 @@ func TestFreeBytesOnRealFileSystem(t *testing.T) {
 	}
 	if _, err := freeBytes("/nonexistent/dir/for/statfs"); err == nil {
 		t.Errorf("statfs of a missing directory succeeded")
+	}
+}
+
+func TestDiskGuardWatchCallsOnLowOncePerQuietPeriod(t *testing.T) {
+	var free atomic.Uint64
+	g := newDiskGuard(t.TempDir(), 1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g.free = func(string) (uint64, error) { return free.Load(), nil }
+	free.Store(5000)
+	calls := make(chan struct{}, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.watch(ctx, time.Millisecond, time.Hour, func() { calls <- struct{}{} })
+	}()
+	// Plenty of space: for 50 ms (about 50 ticks) no call.
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		select {
+		case <-calls:
+			t.Fatal("onLow called while the disk has space")
+		default:
+		}
+		runtime.Gosched()
+	}
+	free.Store(10)
+	select {
+	case <-calls:
+	case <-time.After(5 * time.Second):
+		t.Fatal("onLow not called within 5s of the disk going low")
+	}
+	// Still low, but within the quiet period: no second call.
+	deadline = time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		select {
+		case <-calls:
+			t.Fatal("onLow called twice within the quiet period")
+		default:
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch did not return after its context ended")
 	}
 }

@@ -195,8 +195,24 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.disk.watch(bg, 250*time.Millisecond, 10*time.Second, n.leaveLeadership) }()
 	n.log.Info("node started", "https", "https://"+n.httpLn.Addr().String(), "cluster", nf.AdvertiseRaft)
 	return n, nil
+}
+
+// leaveLeadership hands leadership to another node when this one leads
+// with a nearly full disk: a leader that cannot append to its log would
+// step down on its own, but only after failing writes, and it could win
+// the next election again.
+func (n *Node) leaveLeadership() {
+	if !n.cluster.IsLeader() {
+		return
+	}
+	n.log.Warn("data disk nearly full: handing leadership to another node")
+	if err := n.cluster.TransferLeadership(); err != nil {
+		n.log.Warn("leadership transfer failed", "err", err)
+	}
 }
 
 // HTTPAddr is the address the API listens on.

@@ -474,6 +474,16 @@ func (c *Cluster) Barrier(ctx context.Context) error {
 	return c.raft.Barrier(time.Until(deadline(ctx))).Error()
 }
 
+// TransferLeadership hands leadership to another voter if this node leads
+// (e.g. its disk is full, so it can no longer append to the log); it returns
+// once another node leads or the attempt failed.
+func (c *Cluster) TransferLeadership() error {
+	if !c.IsLeader() {
+		return nil
+	}
+	return c.raft.LeadershipTransfer().Error()
+}
+
 // AddVoter adds a node (leader only; use Join from elsewhere).
 func (c *Cluster) addVoter(id, addr string) error {
 	if f := c.raft.GetConfiguration(); f.Error() == nil {
