@@ -291,6 +291,21 @@ func (l *load) recentFailures(max int) string {
 	return strings.Join(out, "; ")
 }
 
+// rawFailures lists up to max distinct failure details with the node and
+// the time since the load started.
+func (l *load) rawFailures(max int) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range l.all() {
+		if a.outcome == acked || seen[a.detail] || len(out) >= max {
+			continue
+		}
+		seen[a.detail] = true
+		out = append(out, fmt.Sprintf("[+%v via %s, %s after %v: %d %s]", a.start.Sub(l.begin).Round(time.Millisecond), a.node, a.outcome, a.end.Sub(a.start).Round(time.Millisecond), a.status, a.detail))
+	}
+	return strings.Join(out, " ")
+}
+
 // all returns every attempt (after halt).
 func (l *load) all() []*attempt {
 	l.mu.Lock()
@@ -552,6 +567,9 @@ func (l *load) finish(name string, mustBeAbsent func(*attempt) bool) loadReport 
 	idx := l.c.converge(l.c.nodes)
 	stored := l.check(l.c.nodes, mustBeAbsent)
 	t.Logf("SCENARIO %s: %s; every node at index %d holds %d turns (%d withheld: safety check failed closed)", name, r, idx, stored, l.withheld)
+	if raw := l.rawFailures(5); raw != "" {
+		t.Logf("%s: failures as the client saw them (up to 5 distinct): %s", name, raw)
+	}
 	if r.acked == 0 {
 		t.Fatalf("%s: no turn was acknowledged", name)
 	}

@@ -121,20 +121,53 @@ func TestFaultRollingRestart(t *testing.T) {
 	l := c.startLoad(defaultLoad(t), leader)
 	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
 
+	type window struct {
+		n          *node
+		from, till time.Time
+	}
+	var restarts []window
 	order := append(c.others(leader), leader)
 	for _, n := range order {
+		w := window{n: n, from: time.Now()}
 		c.stop(n)
 		c.restart(n)
 		c.waitReady(n)
+		w.till = time.Now()
+		restarts = append(restarts, w)
 		c.converge(c.nodes)
 		l.waitAcks(ackStep, 60*time.Second, "after restarting "+n.id)
 	}
 	r := l.finish("rolling restart", nil)
-	// "Zero or near-zero" failed requests: at most a handful per restart,
-	// caught by a connection the stopping node closed under the client.
-	if max := 3 * len(c.nodes); r.failed() > max {
-		t.Errorf("%d requests failed during the rolling restart, want <= %d", r.failed(), max)
+	// "Zero or near-zero" failed requests. Two failures are inherent, both
+	// ambiguous (the client cannot tell whether the write happened, and the
+	// checker above verified it is stored at most once): the HTTP keep-alive
+	// race (a request sent on an idle connection just as the stopping node
+	// closes it) and, while the leader stops, a write in flight when it
+	// hands leadership over. Each hits a client at most once per restart. A
+	// definite refusal, or any failure outside a restart, fails the test.
+	perRestart := make([]int, len(restarts))
+	for _, a := range l.all() {
+		if a.outcome == acked {
+			continue
+		}
+		hit := -1
+		for i, w := range restarts {
+			if !a.end.Before(w.from) && !a.start.After(w.till) { // overlaps the restart
+				hit = i
+			}
+		}
+		if hit < 0 || a.outcome != ambiguous {
+			t.Errorf("request failed outside the inherent races of a restart: %s via %s at +%v: %d %s", a.outcome, a.node, a.start.Sub(l.begin).Round(time.Millisecond), a.status, a.detail)
+			continue
+		}
+		perRestart[hit]++
 	}
+	for i, n := range perRestart {
+		if n > l.cfg.children {
+			t.Errorf("%d requests failed while %s restarted, want at most one per child (%d)", n, restarts[i].n.id, l.cfg.children)
+		}
+	}
+	t.Logf("rolling restart: %d of %d requests failed (%v per restart of %s, all ambiguous)", r.failed(), r.attempts, perRestart, ids(order))
 	if budget := failoverBudget(t); r.gap > budget {
 		t.Errorf("writes were unavailable for %v during the rolling restart, want < %v", r.gap.Round(time.Millisecond), budget)
 	}

@@ -342,9 +342,12 @@ func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) (Response, bool, e
 	}
 	if err != nil {
 		switch {
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
+			// Refused before it was appended (raft checks this first), so
+			// waiting for the next leader and sending it there is safe.
+			errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return Response{}, true, nil
-		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrRaftShutdown):
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown):
 			return Response{}, false, ErrAmbiguous
 		default:
 			return Response{}, false, fmt.Errorf("raftcluster: apply: %w", err)
