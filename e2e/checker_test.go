@@ -410,6 +410,7 @@ func (l *load) check(nodes []*node, mustBeAbsent func(*attempt) bool) int {
 	var reference map[string]int64 // turn id -> seq on the first node
 	total := 0
 	for ni, n := range nodes {
+		l.waitVisible(n)
 		ids := map[string]int64{}
 		problems := 0
 		report := func(format string, args ...any) {
@@ -454,6 +455,42 @@ func (l *load) check(nodes []*node, mustBeAbsent func(*attempt) bool) int {
 		}
 	}
 	return total
+}
+
+// waitVisible waits until n's database shows, for every child, a turn at
+// least as new as the child's last acknowledged one. `cluster status`
+// reports Raft's applied index, which runs ahead of the state machine (it
+// counts entries handed to it, not yet written), so after converge a node
+// that is catching up may still be writing the last entries. A write that
+// is really lost keeps this waiting until the deadline and the checker's
+// report that follows names it.
+func (l *load) waitVisible(n *node) {
+	t := l.c.t
+	t.Helper()
+	lastAcked := make([]int64, len(l.fams))
+	for _, a := range l.all() {
+		if a.outcome == acked {
+			lastAcked[a.child] = max(lastAcked[a.child], a.seq)
+		}
+	}
+	deadline := time.Now().Add(catchUpTimeout)
+	for child, f := range l.fams {
+		for {
+			r, err := l.c.api.get(n.url("/v1/children/"+f.childID+"/turns?limit=1"), f.parentToken)
+			var body struct {
+				Turns []turn `json:"turns"`
+			}
+			if err == nil && r.Status == 200 && json.Unmarshal(r.Body, &body) == nil &&
+				(lastAcked[child] == 0 || (len(body.Turns) == 1 && body.Turns[0].Seq >= lastAcked[child])) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s: child %d's last acknowledged turn (seq %d) not visible within %v (last answer: %v %v); checking anyway", n.id, child, lastAcked[child], catchUpTimeout, r, err)
+				return
+			}
+			time.Sleep(pollInterval)
+		}
+	}
 }
 
 // verifyChild checks one child's stored history (oldest first) against the
