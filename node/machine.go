@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"time"
 
 	"daisydog/node/api"
 	"daisydog/raftcluster"
@@ -21,6 +23,9 @@ type machine struct {
 	// called on the apply goroutine after a batch that changed it.
 	policyChanged func(ctx context.Context, index uint64)
 	metrics       *api.Metrics // nil in tests that build a bare machine
+	// stop ends a wait for disk space (the node is closing); log reports it.
+	stop <-chan struct{}
+	log  *slog.Logger
 }
 
 // changesPolicy: kinds after which the active or shadow policy may change
@@ -41,7 +46,7 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 	if m.metrics != nil {
 		m.metrics.ObserveBatch(len(in))
 	}
-	res, err := m.db.ApplyBatch(ctx, in)
+	res, err := m.applyWaitingForSpace(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +84,36 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 		m.policyChanged(ctx, entries[len(entries)-1].Index)
 	}
 	return out, nil
+}
+
+// diskFullRetry is how often a batch is retried while the disk is full.
+const diskFullRetry = 500 * time.Millisecond
+
+// applyWaitingForSpace applies a batch; while it fails because the disk is
+// full it waits and retries instead of failing. The entries are committed, so
+// the node may not skip them, and exiting would only replay them into the
+// same full disk on restart. The batch is one transaction, so a failed
+// attempt left nothing behind. Other errors, and closing, end the wait.
+func (m *machine) applyWaitingForSpace(ctx context.Context, in []storage.Entry) ([]storage.Result, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := m.db.ApplyBatch(ctx, in)
+		if err == nil || !isDiskFull(err) {
+			if err == nil && attempt > 0 && m.log != nil {
+				m.log.Info("disk space returned: applying again", "attempts", attempt+1)
+			}
+			return res, err
+		}
+		if attempt == 0 && m.log != nil {
+			m.log.Warn("disk full: waiting for space to apply committed entries", "first_index", in[0].Index, "err", err)
+		}
+		select {
+		case <-m.stop:
+			return nil, err
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(diskFullRetry):
+		}
+	}
 }
 
 func (m *machine) AppliedIndex(ctx context.Context) (uint64, error) { return m.db.AppliedIndex(ctx) }

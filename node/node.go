@@ -61,6 +61,9 @@ type Config struct {
 	// MetricsToken, if set, lets non-loopback clients read GET /v1/metrics
 	// with "Authorization: Bearer <token>".
 	MetricsToken string
+	// DiskReserve is the free space (bytes) below which the node refuses
+	// writes with 507 (default DefaultDiskReserve).
+	DiskReserve uint64
 }
 
 // Node is a running DaisyDog server.
@@ -82,6 +85,7 @@ type Node struct {
 	newestKeyAt atomic.Int64 // creation time (ms) of the newest signing key
 	machine     *machine
 	metrics     *api.Metrics
+	disk        *diskGuard
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
@@ -158,7 +162,8 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if applied, err := n.db.AppliedIndex(ctx); err == nil {
 		n.pol.sync(ctx, applied) // the active policy as of the stored state
 	}
-	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync, metrics: n.metrics}
+	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync, metrics: n.metrics,
+		stop: bg.Done(), log: n.log}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -191,8 +196,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
 	}
+	n.disk = newDiskGuard(cfg.DataDir, cfg.DiskReserve, n.log)
 	n.http = &http.Server{
-		Handler:           handler,
+		Handler:           n.disk.Wrap(handler),
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{n.identity.Cert}},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -221,8 +227,24 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.trustInitialKeys(bg) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.disk.watch(bg, 250*time.Millisecond, 10*time.Second, n.leaveLeadership) }()
 	n.log.Info("node started", "https", "https://"+n.httpLn.Addr().String(), "cluster", nf.AdvertiseRaft)
 	return n, nil
+}
+
+// leaveLeadership hands leadership to another node when this one leads
+// with a nearly full disk: a leader that cannot append to its log would
+// step down on its own, but only after failing writes, and it could win
+// the next election again.
+func (n *Node) leaveLeadership() {
+	if !n.cluster.IsLeader() {
+		return
+	}
+	n.log.Warn("data disk nearly full: handing leadership to another node")
+	if err := n.cluster.TransferLeadership(); err != nil {
+		n.log.Warn("leadership transfer failed", "err", err)
+	}
 }
 
 // HTTPAddr is the address the API listens on.
@@ -244,6 +266,9 @@ func (n *Node) ready(ctx context.Context) error {
 	}
 	if err := n.db.Ping(ctx); err != nil {
 		return errors.New("storage not answering")
+	}
+	if n.disk.Low() {
+		return errors.New("data disk nearly full")
 	}
 	return nil
 }
