@@ -461,7 +461,7 @@ func (c *Cluster) Status() Status {
 	addr, id := c.raft.LeaderWithID()
 	s := Status{
 		NodeID: c.cfg.NodeID, State: c.raft.State().String(), LeaderID: string(id), LeaderAddr: string(addr),
-		Term: u("term"), AppliedIndex: c.raft.AppliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
+		Term: u("term"), AppliedIndex: c.fsm.appliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
 	}
 	if f := c.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {

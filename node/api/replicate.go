@@ -20,6 +20,9 @@ const (
 	CodeRejected = "rejected"
 )
 
+// readYourWritesWait bounds how long a write waits for this node to apply it.
+const readYourWritesWait = 5 * time.Second
+
 // replicate sends cmd through consensus. On success the result is decoded
 // into out (if not nil). Deterministic outcomes map to API errors.
 func (s *Server) replicate(ctx context.Context, cmd storage.Command, out any) (uint64, error) {
@@ -54,7 +57,11 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 	}
 	// Read-your-writes: whatever this node answers next (history, the new
 	// child, the linked device) already includes this write.
-	if err := s.Repl.WaitApplied(ctx, resp.Index); err != nil {
+	// Bounded: a node that cannot apply (e.g. its disk is full) must not
+	// hang the client; the write is committed, so the answer says to check.
+	wctx, cancel := context.WithTimeout(ctx, readYourWritesWait)
+	defer cancel()
+	if err := s.Repl.WaitApplied(wctx, resp.Index); err != nil {
 		return resp, errAmbiguous
 	}
 	if out != nil && len(resp.Data) > 0 {
