@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"daisydog/node/api"
 	"daisydog/node/auth"
 	"daisydog/node/companion"
+	"daisydog/node/mail"
 	"daisydog/policies"
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -51,6 +53,15 @@ type Config struct {
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
 	OnFatal func(error)
+	// Mail delivers verification and password-reset e-mails. Nil means the
+	// development outbox: JSON lines in DATA/outbox/mail.jsonl (mode 0600),
+	// which holds live tokens in clear — configure SMTP in production.
+	Mail mail.Sender
+	// MailLinkBase, if set, makes e-mails carry links (see api.AccountDeps).
+	MailLinkBase string
+	// ClusterLimits are the cluster-wide per-client limits (zero = defaults;
+	// none when AuthPerMinute < 0 and these are zero).
+	ClusterLimits api.RateLimits
 }
 
 // Node is a running DaisyDog server.
@@ -72,6 +83,8 @@ type Node struct {
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
+	mailQueue   *mail.Queue
+	outbox      string // the development outbox file, "" with a real sender
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -153,11 +166,21 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.reloadKeys(ctx); err != nil {
 		return n, err
 	}
+	sender := cfg.Mail
+	if sender == nil {
+		ob := mail.NewOutbox(filepath.Join(cfg.DataDir, "outbox", "mail.jsonl"), cfg.Now)
+		n.outbox, sender = ob.Path(), ob
+		n.log.Warn("no SMTP server configured: e-mails go to the development outbox file (never use it in production)", "outbox", n.outbox)
+	}
+	n.mailQueue = mail.NewQueue(sender, 256, n.log)
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.mailQueue.Run(bg) }()
 	handler := api.New(api.Deps{
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
+		AccountDeps: api.AccountDeps{Mail: n.mailQueue, MailLinkBase: cfg.MailLinkBase, ClusterLimits: cfg.ClusterLimits},
 	})
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
@@ -196,6 +219,10 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 
 // HTTPAddr is the address the API listens on.
 func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
+
+// MailOutbox is the development outbox file e-mails go to ("" when a real
+// sender is configured).
+func (n *Node) MailOutbox() string { return n.outbox }
 
 // Cluster returns the Raft node.
 func (n *Node) Cluster() *raftcluster.Cluster { return n.cluster }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"daisydog/node"
+	"daisydog/node/api"
 	"daisydog/node/bench"
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -87,6 +88,8 @@ type serveFlags struct {
 	authRate          int
 	cors              string
 	redirect          string
+	mail              mailFlags
+	limits            api.RateLimits
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -99,6 +102,11 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API (default none)")
 	fs.StringVar(&s.redirect, "http-redirect", "", "also listen for plain HTTP here, only to redirect to HTTPS (e.g. 127.0.0.1:8080)")
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
+	s.mail.register(fs)
+	fs.IntVar(&s.limits.SignUp, "limit-signup", 0, "sign-ups per hour per client network, cluster-wide (0 = default 20, -1 = off)")
+	fs.IntVar(&s.limits.PasswordReset, "limit-password-reset", 0, "password-reset requests per hour per client network, cluster-wide (0 = default 10, -1 = off)")
+	fs.IntVar(&s.limits.FailedLogins, "limit-failed-logins", 0, "failed logins per hour per client network, cluster-wide (0 = default 100, -1 = off)")
+	fs.IntVar(&s.limits.FailedLinks, "limit-failed-links", 0, "failed device-link redemptions per hour per client network, cluster-wide (0 = default 30, -1 = off)")
 }
 
 type addrFlags struct {
@@ -139,12 +147,17 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	if err != nil {
 		return err
 	}
+	sender, err := sf.mail.sender()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect,
+		Mail: sender, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
 	})
 	if err != nil {
 		return err
@@ -278,7 +291,10 @@ func cmdRun(args []string) error {
 			return err
 		}
 	}
-	return serve(sf, func(n *node.Node) { printWelcome(os.Stdout, l, n.HTTPAddr()) })
+	return serve(sf, func(n *node.Node) {
+		printWelcome(os.Stdout, l, n.HTTPAddr())
+		printOutbox(os.Stdout, n.MailOutbox())
+	})
 }
 
 func printWelcome(w io.Writer, l node.Layout, addr string) {
