@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +20,9 @@ var tokenRe = regexp.MustCompile(`\b(ev|pr)_[A-Za-z0-9_-]{43}\b`)
 // outbox reads the development outbox of a node.
 func (tn *testNode) outbox(t *testing.T) []mail.OutboxEntry {
 	t.Helper()
+	if tn.MailOutbox() == "" {
+		t.Fatal("no outbox configured")
+	}
 	f, err := os.Open(tn.MailOutbox())
 	if os.IsNotExist(err) {
 		return nil
@@ -68,7 +72,10 @@ type errResp struct {
 
 func TestParentAccountVerificationAndPasswordReset(t *testing.T) {
 	clock := newTestClock(time.Now())
-	nodes := startCluster(t, 3, clock.config())
+	nodes := startCluster(t, 3, func(c *Config) {
+		clock.config()(c)
+		c.MailOutbox = filepath.Join(c.DataDir, "outbox", "mail.jsonl")
+	})
 	const email = "reset-me@example.test"
 	const oldPW, newPW = "correct horse battery staple", "violet kettle under moonlight"
 	creds := map[string]string{"email": email, "password": oldPW}
@@ -266,6 +273,13 @@ func TestClusterWideClientLimits(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Without a sender or an outbox configured, no e-mail (plaintext
+	// addresses, live tokens) is written anywhere in the data directories.
+	for _, n := range nodes {
+		if _, err := os.Stat(filepath.Join(n.dir, "outbox")); !os.IsNotExist(err) {
+			t.Fatalf("%s has an outbox: %v", n.nf.NodeID, err)
+		}
 	}
 	// The refusal says when to come back.
 	st, hdr := nodes[1].call(t, "POST", "/v1/parents/signup", "", map[string]string{"email": "late@example.test", "password": "correct horse battery staple"}, nil)

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,10 +52,14 @@ type Config struct {
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
 	OnFatal func(error)
-	// Mail delivers verification and password-reset e-mails. Nil means the
-	// development outbox: JSON lines in DATA/outbox/mail.jsonl (mode 0600),
-	// which holds live tokens in clear — configure SMTP in production.
+	// Mail delivers verification and password-reset e-mails (SMTP in
+	// production). If nil, MailOutbox is used; if that is empty too, no
+	// e-mail is sent (a warning at start).
 	Mail mail.Sender
+	// MailOutbox is the development outbox file (JSON lines, mode 0600). It
+	// holds addresses and live tokens in clear: development only ('daisydog
+	// run' puts it in DATA/outbox/mail.jsonl).
+	MailOutbox string
 	// MailLinkBase, if set, makes e-mails carry links (see api.AccountDeps).
 	MailLinkBase string
 	// ClusterLimits are the cluster-wide per-client limits (zero = defaults;
@@ -166,21 +169,27 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.reloadKeys(ctx); err != nil {
 		return n, err
 	}
+	var mailer api.Mailer
 	sender := cfg.Mail
-	if sender == nil {
-		ob := mail.NewOutbox(filepath.Join(cfg.DataDir, "outbox", "mail.jsonl"), cfg.Now)
+	if sender == nil && cfg.MailOutbox != "" {
+		ob := mail.NewOutbox(cfg.MailOutbox, cfg.Now)
 		n.outbox, sender = ob.Path(), ob
-		n.log.Warn("no SMTP server configured: e-mails go to the development outbox file (never use it in production)", "outbox", n.outbox)
+		n.log.Warn("e-mails go to the development outbox file, never use it in production", "outbox", n.outbox)
 	}
-	n.mailQueue = mail.NewQueue(sender, 256, n.log)
-	n.wg.Add(1)
-	go func() { defer n.wg.Done(); n.mailQueue.Run(bg) }()
+	if sender != nil {
+		n.mailQueue = mail.NewQueue(sender, 256, n.log)
+		mailer = n.mailQueue
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.mailQueue.Run(bg) }()
+	} else {
+		n.log.Warn("no mail sender configured: verification and password-reset e-mails are not sent")
+	}
 	handler := api.New(api.Deps{
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
-		AccountDeps: api.AccountDeps{Mail: n.mailQueue, MailLinkBase: cfg.MailLinkBase, ClusterLimits: cfg.ClusterLimits},
+		AccountDeps: api.AccountDeps{Mail: mailer, MailLinkBase: cfg.MailLinkBase, ClusterLimits: cfg.ClusterLimits},
 	})
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)

@@ -13,30 +13,37 @@ import (
 )
 
 // mailFlags configure how e-mails (address verification, password reset)
-// are sent: SMTP with STARTTLS when --smtp-addr is set, otherwise the
-// development outbox file in the data directory.
+// are sent: SMTP with STARTTLS when --smtp-addr is set, or a development
+// outbox file (--mail-outbox; 'daisydog run' defaults it to
+// DATA/outbox/mail.jsonl). Without either, no e-mail is sent: the outbox
+// holds addresses and tokens in clear, so a server never writes one unless
+// asked to.
 type mailFlags struct {
-	addr, from, user, passwordFile, linkBase string
+	addr, from, user, passwordFile, linkBase, outbox string
 }
 
 // smtpPasswordEnv holds the SMTP password when no file is given.
 const smtpPasswordEnv = "DAISYDOG_SMTP_PASSWORD"
 
 func (m *mailFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&m.addr, "smtp-addr", "", "SMTP submission server host:port (STARTTLS required); empty = development outbox file DATA/outbox/mail.jsonl")
+	fs.StringVar(&m.addr, "smtp-addr", "", "SMTP submission server host:port (STARTTLS required)")
 	fs.StringVar(&m.from, "smtp-from", "", "sender address of the e-mails (required with --smtp-addr)")
 	fs.StringVar(&m.user, "smtp-user", "", "SMTP username (AUTH PLAIN over TLS); empty = no authentication")
 	fs.StringVar(&m.passwordFile, "smtp-password-file", "", "file holding the SMTP password (default: $"+smtpPasswordEnv+")")
+	fs.StringVar(&m.outbox, "mail-outbox", "", "development only: append e-mails as JSON lines to this file instead of sending them (holds tokens in clear; 'run' defaults to DATA/outbox/mail.jsonl)")
 	fs.StringVar(&m.linkBase, "mail-link-base", "", "web address e-mailed links start with, e.g. https://app.example (default: e-mails carry the bare token)")
 }
 
-// sender returns the configured SMTP sender, or nil for the development outbox.
+// sender returns the configured SMTP sender, or nil (outbox or no e-mail).
 func (m mailFlags) sender() (mail.Sender, error) {
 	if m.addr == "" {
 		if m.from != "" || m.user != "" || m.passwordFile != "" {
 			return nil, errors.New("--smtp-from, --smtp-user and --smtp-password-file need --smtp-addr")
 		}
 		return nil, nil
+	}
+	if m.outbox != "" {
+		return nil, errors.New("--mail-outbox and --smtp-addr exclude each other")
 	}
 	if m.from == "" {
 		return nil, errors.New("--smtp-from is required with --smtp-addr")

@@ -25,6 +25,8 @@ func TestMailFlags(t *testing.T) {
 		{"nothing: development outbox", mailFlags{}, "", "", true, ""},
 		{"smtp without sender", mailFlags{addr: "smtp.example.test:587"}, "", "--smtp-from", false, ""},
 		{"sender without smtp", mailFlags{from: "a@example.test"}, "", "need --smtp-addr", false, ""},
+		{"outbox", mailFlags{outbox: "/tmp/x.jsonl"}, "", "", true, ""},
+		{"outbox and smtp", mailFlags{outbox: "/tmp/x.jsonl", addr: "smtp.example.test:587", from: "a@example.test"}, "", "exclude each other", false, ""},
 		{"no auth", mailFlags{addr: "smtp.example.test:587", from: "no-reply@example.test"}, "", "", false, ""},
 		{"password file, newline trimmed", mailFlags{addr: "smtp.example.test:587", from: "no-reply@example.test", user: "u", passwordFile: pwFile}, "from-env", "", false, "from-the-file"},
 		{"password from the environment", mailFlags{addr: "smtp.example.test:587", from: "no-reply@example.test", user: "u"}, "from-env", "", false, "from-env"},

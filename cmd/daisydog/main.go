@@ -157,7 +157,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect,
-		Mail: sender, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
+		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
 	})
 	if err != nil {
 		return err
@@ -284,6 +284,9 @@ func cmdRun(args []string) error {
 	}
 	if af.nodeID == "" {
 		af.nodeID = "node1"
+	}
+	if sf.mail.outbox == "" && sf.mail.addr == "" {
+		sf.mail.outbox = filepath.Join(sf.data, "outbox", "mail.jsonl")
 	}
 	l := node.Layout{Dir: sf.data}
 	if !l.Initialized() {

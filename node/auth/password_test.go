@@ -132,6 +132,7 @@ func TestCheckPassword(t *testing.T) {
 		{"11 chars", "kettle-mars", nil, errAny},
 		{"12 chars", "kettle-mars1", nil, nil},
 		{"passphrase", "correct horse battery staple", nil, nil},
+		{"the example in the welcome text", "a long passphrase here", []string{"parent@example.com"}, nil},
 		{"128 varied chars", strings.Repeat("plum tiger ", 11) + "moonlit", nil, nil},
 		{"129 chars", strings.Repeat("plum tiger ", 11) + "moonlitx", nil, errAny},
 		{"12 spaces", strings.Repeat(" ", 12), nil, errAny},
