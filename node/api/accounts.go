@@ -559,7 +559,8 @@ func (s *Server) mailLink(path, token string) string {
 
 func (s *Server) enqueue(m mailer.Message) {
 	if s.Mail == nil {
-		s.log.Warn("no mail sender configured; e-mail not sent", "kind", m.Kind)
+		// The node warned once at start that no sender is configured.
+		s.log.Debug("no mail sender configured; e-mail not sent", "kind", m.Kind)
 		return
 	}
 	s.Mail.Enqueue(m)
