@@ -20,6 +20,7 @@ import (
 	"daisydog/node/api"
 	"daisydog/node/auth"
 	"daisydog/node/companion"
+	"daisydog/node/mail"
 	"daisydog/policies"
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -64,6 +65,19 @@ type Config struct {
 	// DiskReserve is the free space (bytes) below which the node refuses
 	// writes with 507 (default DefaultDiskReserve).
 	DiskReserve uint64
+	// Mail delivers verification and password-reset e-mails (SMTP in
+	// production). If nil, MailOutbox is used; if that is empty too, no
+	// e-mail is sent (a warning at start).
+	Mail mail.Sender
+	// MailOutbox is the development outbox file (JSON lines, mode 0600). It
+	// holds addresses and live tokens in clear: development only ('daisydog
+	// run' puts it in DATA/outbox/mail.jsonl).
+	MailOutbox string
+	// MailLinkBase, if set, makes e-mails carry links (see api.AccountDeps).
+	MailLinkBase string
+	// ClusterLimits are the cluster-wide per-client limits (zero = defaults;
+	// none when AuthPerMinute < 0 and these are zero).
+	ClusterLimits api.RateLimits
 }
 
 // Node is a running DaisyDog server.
@@ -89,6 +103,8 @@ type Node struct {
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
+	mailQueue   *mail.Queue
+	outbox      string // the development outbox file, "" with a real sender
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -184,6 +200,21 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.reloadKeys(ctx); err != nil {
 		return n, err
 	}
+	var mailer api.Mailer
+	sender := cfg.Mail
+	if sender == nil && cfg.MailOutbox != "" {
+		ob := mail.NewOutbox(cfg.MailOutbox, cfg.Now)
+		n.outbox, sender = ob.Path(), ob
+		n.log.Warn("e-mails go to the development outbox file, never use it in production", "outbox", n.outbox)
+	}
+	if sender != nil {
+		n.mailQueue = mail.NewQueue(sender, 256, n.log)
+		mailer = n.mailQueue
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.mailQueue.Run(bg) }()
+	} else {
+		n.log.Warn("no mail sender configured: verification and password-reset e-mails are not sent")
+	}
 	handler := api.New(api.Deps{
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.pol.current() }, PolicyAdmin: policyAdmin{n},
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
@@ -191,6 +222,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
 		AdminNets: cfg.AdminNets,
 		Metrics:   n.metrics, MetricsToken: cfg.MetricsToken,
+		AccountDeps: api.AccountDeps{Mail: mailer, MailLinkBase: cfg.MailLinkBase, ClusterLimits: cfg.ClusterLimits},
 	})
 	n.api = handler
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
@@ -249,6 +281,10 @@ func (n *Node) leaveLeadership() {
 
 // HTTPAddr is the address the API listens on.
 func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
+
+// MailOutbox is the development outbox file e-mails go to ("" when a real
+// sender is configured).
+func (n *Node) MailOutbox() string { return n.outbox }
 
 // Cluster returns the Raft node.
 func (n *Node) Cluster() *raftcluster.Cluster { return n.cluster }

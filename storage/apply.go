@@ -213,6 +213,14 @@ func applyOne(a *txApplier, c Command) (any, error) {
 			return nil, outcome(ErrNotFound) // not this parent's, unknown, or already revoked
 		}
 		return nil, nil
+	case *IssueEmailToken:
+		return applyIssueEmailToken(a, c)
+	case *VerifyEmail:
+		return applyVerifyEmail(a, c)
+	case *ResetPassword:
+		return applyResetPassword(a, c)
+	case *RateHit:
+		return applyRateHit(a, c)
 	}
 	if v, ok, err := applyStaff(a, c); ok {
 		return v, err
@@ -465,6 +473,8 @@ func auditOf(c Command, result any) (AuditEvent, bool) {
 		if d, ok := result.(LinkedDevice); ok {
 			return AuditEvent{At: c.Now, Actor: "device:" + c.DeviceID, Action: "link_device", Target: "child:" + d.Child.ID}, true
 		}
+	case *IssueEmailToken, *VerifyEmail, *ResetPassword:
+		return auditEmailToken(c, result)
 	case *ChatTurn:
 		if c.EventID != "" {
 			action := "safety_escalation"

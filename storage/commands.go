@@ -23,6 +23,11 @@ const (
 	KindRetireKeys     = "retire_signing_keys"
 	KindPutSettings    = "put_child_settings"
 	KindRevokeDevice   = "revoke_device"
+	// Parent account flows (email_tokens.go) and rate counters (ratelimit.go).
+	KindIssueEmailToken = "issue_email_token"
+	KindVerifyEmail     = "verify_email"
+	KindResetPassword   = "reset_password"
+	KindRateHit         = "rate_hit"
 )
 
 // Deterministic outcomes a command can have. They are results, not failures
@@ -111,6 +116,14 @@ func Decode(data []byte) (Command, error) {
 		c = &ReportPolicy{}
 	case KindUnstagePolicy:
 		c = &UnstagePolicy{}
+	case KindIssueEmailToken:
+		c = &IssueEmailToken{}
+	case KindVerifyEmail:
+		c = &VerifyEmail{}
+	case KindResetPassword:
+		c = &ResetPassword{}
+	case KindRateHit:
+		c = &RateHit{}
 	default:
 		if c = newStaffCommand(env.T); c == nil {
 			c = newPrivacyCommand(env.T)

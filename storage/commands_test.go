@@ -21,6 +21,10 @@ func allCommands() []Command {
 			OutAction: "allow", OutCategories: []string{"a", "b"}, Escalate: true, FailClosed: true,
 			PolicyVersion: "default@1.2.3", EventID: "ev-1", Companion: []byte("sealed-state")},
 		&PutChildSettings{ParentID: "par-1", ChildID: "ch-1", Settings: []byte(`{"v":1}`), UpdatedAt: baseTime},
+		&IssueEmailToken{EmailIndex: []byte{9, 9}, Purpose: PurposePasswordReset, TokenHash: []byte("th"), Now: baseTime, ExpiresAt: baseTime + 1800},
+		&VerifyEmail{TokenHash: []byte("th"), Now: baseTime},
+		&ResetPassword{TokenHash: []byte("th"), PasswordHash: "$argon2id$y", Now: baseTime},
+		&RateHit{Class: "signup", Key: []byte("k"), Period: 3_600_000, Limit: 20, Now: baseTime},
 	}
 }
 

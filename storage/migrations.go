@@ -183,6 +183,32 @@ CREATE TABLE policy_shadow (
 	`
 CREATE INDEX safety_events_kind ON safety_events(kind);
 `,
+	// 8: parent accounts: e-mail verification, single-use e-mail tokens
+	// (verification, password reset; keyed hashes only) and cluster-wide
+	// per-client rate counters (keyed hashes of client IPs, never raw IPs;
+	// rows expire and are pruned by the rate_hit command itself).
+	`
+ALTER TABLE parents ADD COLUMN email_verified_at INTEGER;
+CREATE TABLE email_tokens (
+	hash       BLOB PRIMARY KEY,
+	parent_id  TEXT NOT NULL REFERENCES parents(id) ON DELETE CASCADE,
+	purpose    TEXT NOT NULL CHECK (purpose IN ('verify_email','password_reset')),
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at    INTEGER
+);
+CREATE INDEX email_tokens_parent ON email_tokens(parent_id, purpose);
+CREATE INDEX email_tokens_expiry ON email_tokens(expires_at);
+CREATE TABLE rate_hits (
+	class        TEXT NOT NULL,
+	key          BLOB NOT NULL,
+	window_start INTEGER NOT NULL,
+	hits         INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL,
+	PRIMARY KEY (class, key, window_start)
+) WITHOUT ROWID;
+CREATE INDEX rate_hits_expiry ON rate_hits(expires_at);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

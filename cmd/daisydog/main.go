@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"daisydog/node"
+	"daisydog/node/api"
 	"daisydog/node/bench"
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -93,6 +94,8 @@ type serveFlags struct {
 	adminAllow        string
 	slowQuery         time.Duration
 	metricsTokenFile  string
+	mail              mailFlags
+	limits            api.RateLimits
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -108,6 +111,11 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
 	fs.DurationVar(&s.slowQuery, "slow-query", 0, "log storage statements slower than this (default 100ms; negative = off)")
 	fs.StringVar(&s.metricsTokenFile, "metrics-token-file", "", "file holding a token that lets non-loopback clients read GET /v1/metrics")
+	s.mail.register(fs)
+	fs.IntVar(&s.limits.SignUp, "limit-signup", 0, "sign-ups per hour per client network, cluster-wide (0 = default 20, -1 = off)")
+	fs.IntVar(&s.limits.PasswordReset, "limit-password-reset", 0, "password-reset requests per hour per client network, cluster-wide (0 = default 10, -1 = off)")
+	fs.IntVar(&s.limits.FailedLogins, "limit-failed-logins", 0, "failed logins per hour per client network, cluster-wide (0 = default 100, -1 = off)")
+	fs.IntVar(&s.limits.FailedLinks, "limit-failed-links", 0, "failed device-link redemptions per hour per client network, cluster-wide (0 = default 30, -1 = off)")
 }
 
 type addrFlags struct {
@@ -162,6 +170,10 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 			return errors.New("--metrics-token-file: the token must be at least 16 characters")
 		}
 	}
+	sender, err := sf.mail.sender()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.Start(ctx, node.Config{
@@ -169,6 +181,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
 		SlowQuery: sf.slowQuery, MetricsToken: metricsToken,
+		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
 	})
 	if err != nil {
 		return err
@@ -306,13 +319,19 @@ func cmdRun(args []string) error {
 	if af.nodeID == "" {
 		af.nodeID = "node1"
 	}
+	if sf.mail.outbox == "" && sf.mail.addr == "" {
+		sf.mail.outbox = filepath.Join(sf.data, "outbox", "mail.jsonl")
+	}
 	l := node.Layout{Dir: sf.data}
 	if !l.Initialized() {
 		if _, err := node.Init(l, af.options()); err != nil {
 			return err
 		}
 	}
-	return serve(sf, func(n *node.Node) { printWelcome(os.Stdout, l, n.HTTPAddr()) })
+	return serve(sf, func(n *node.Node) {
+		printWelcome(os.Stdout, l, n.HTTPAddr())
+		printOutbox(os.Stdout, n.MailOutbox())
+	})
 }
 
 func printWelcome(w io.Writer, l node.Layout, addr string) {

@@ -15,6 +15,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"daisydog/node/auth"
+	mailer "daisydog/node/mail"
 	"daisydog/policies"
 	"daisydog/storage"
 )
@@ -48,8 +49,17 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	if err != nil {
 		return err
 	}
-	if err := auth.CheckPassword(req.Password); err != nil {
+	if err := auth.CheckPassword(req.Password, email); err != nil {
 		return errInvalid(err.Error())
+	}
+	// Cluster-wide per-client limit, before the argon2 hash and any write.
+	ctx := r.Context()
+	ipKey := s.clientKey(r)
+	if err := s.rateGate(ctx, rateSignUp, ipKey); err != nil {
+		return err
+	}
+	if err := s.rateTake(ctx, rateSignUp, ipKey); err != nil {
+		return err
 	}
 	hash, err := s.Hasher.Hash(r.Context(), req.Password)
 	if err != nil {
@@ -81,7 +91,12 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		return err
 	}
 	s.Vault.Remember(familyID, dek)
-	writeJSON(w, http.StatusCreated, map[string]string{"parent_id": parentID})
+	// The account exists now; a failure to send the e-mail is not a failed
+	// sign-up (the parent can ask for it again).
+	if err := s.sendVerification(ctx, parentID, email); err != nil {
+		s.log.Warn("verification e-mail not issued after sign-up", "parent", parentID, "err", err)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"parent_id": parentID, "email_verified": false})
 	return nil
 }
 
@@ -111,6 +126,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	if err := s.Repl.SyncRead(ctx); err != nil {
 		return errUnavailable
 	}
+	ipKey := s.clientKey(r)
+	if err := s.rateCheck(ctx, rateLoginFailed, ipKey); err != nil {
+		return err
+	}
 	until, err := s.DB.LockedUntilMillis(ctx, bidx)
 	if err != nil {
 		return err
@@ -127,13 +146,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	case errors.Is(err, storage.ErrNotFound):
 		// Spend the same work as a real check so timing does not reveal the account.
 		_ = s.Hasher.Verify(ctx, req.Password, dummyHash)
-		return s.loginFailed(ctx, bidx)
+		return s.loginFailed(ctx, bidx, ipKey)
 	case err != nil:
 		return err
 	}
 	if err := s.Hasher.Verify(ctx, req.Password, p.PasswordHash); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
-			return s.loginFailed(ctx, bidx)
+			return s.loginFailed(ctx, bidx, ipKey)
 		}
 		return err
 	}
@@ -150,7 +169,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 // RefreshTTL is how long an unused refresh token stays valid.
 const RefreshTTL = 30 * 24 * time.Hour
 
-func (s *Server) loginFailed(ctx context.Context, bidx []byte) error {
+func (s *Server) loginFailed(ctx context.Context, bidx, ipKey []byte) error {
+	if err := s.rateRecord(ctx, rateLoginFailed, ipKey); err != nil {
+		return err
+	}
 	if _, err := s.replicate(ctx, &storage.LoginFailure{EmailIndex: bidx, Now: s.Now().UnixMilli()}, nil); err != nil {
 		return err
 	}
@@ -412,14 +434,27 @@ func (s *Server) linkDevice(w http.ResponseWriter, r *http.Request, _ httprouter
 	if err := decodeJSON(w, r, smallBody, &req); err != nil {
 		return err
 	}
+	// Failed redemptions are limited per client network across the cluster
+	// (see docs/api.md for why 30 an hour makes guessing a 50-bit code hopeless).
+	ctx := r.Context()
+	ipKey := s.clientKey(r)
+	if err := s.rateGate(ctx, rateLinkFailed, ipKey); err != nil {
+		return err
+	}
 	code := normalizeLinkCode(req.Code)
 	if len(code) != 10 || strings.Trim(code, linkAlphabet) != "" {
+		if err := s.rateRecord(ctx, rateLinkFailed, ipKey); err != nil {
+			return err
+		}
 		return errInvalidCode
 	}
 	var dev storage.LinkedDevice
 	cmd := &storage.RedeemLinkCode{CodeHash: s.Vault.Keyring().SecretIndex("link", code), DeviceID: newID("dv_"), Now: s.Now().UnixMilli()}
-	if _, err := s.replicate(r.Context(), cmd, &dev); err != nil {
+	if _, err := s.replicate(ctx, cmd, &dev); err != nil {
 		if err == errNotFound {
+			if err := s.rateRecord(ctx, rateLinkFailed, ipKey); err != nil {
+				return err
+			}
 			return errInvalidCode
 		}
 		return err
@@ -437,3 +472,338 @@ func (s *Server) linkDevice(w http.ResponseWriter, r *http.Request, _ httprouter
 }
 
 var errInvalidCode = &apiError{Status: http.StatusUnauthorized, Code: "invalid_code", Message: "this link code is not valid (it may have expired or been used)"}
+
+// AccountDeps are what the parent-account flows need beyond storage.
+type AccountDeps struct {
+	// Mail queues verification and password-reset e-mails (sent in the
+	// background, so no response waits for or reveals a delivery). Nil
+	// sends nothing.
+	Mail Mailer
+	// MailLinkBase, if set (e.g. "https://app.example"), makes the e-mails
+	// carry links: BASE/verify-email#token=… and BASE/reset-password#token=…
+	// (in the fragment, so the token never reaches a server log or Referer).
+	MailLinkBase string
+	// ClusterLimits are the cluster-wide per-client limits (see RateLimits).
+	// The zero value means the defaults, or none when AuthPerMinute < 0.
+	ClusterLimits RateLimits
+}
+
+// Mailer accepts messages for background delivery.
+type Mailer interface {
+	Enqueue(m mailer.Message) bool
+}
+
+// Lifetimes of e-mailed tokens.
+const (
+	VerifyTokenTTL = 24 * time.Hour
+	ResetTokenTTL  = 30 * time.Minute
+)
+
+// newEmailToken returns a single-use token for an e-mail and its keyed
+// hash (the only form stored).
+func (s *Server) newEmailToken(prefix string) (token string, hash []byte) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	token = prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return token, s.emailTokenHash(token)
+}
+
+func (s *Server) emailTokenHash(token string) []byte {
+	return s.Vault.Keyring().SecretIndex("email-token", token)
+}
+
+// validEmailToken checks the shape of a presented token (prefix + 43 base64url).
+func validEmailToken(tok, prefix string) bool {
+	rest, ok := strings.CutPrefix(tok, prefix)
+	if !ok || len(rest) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(rest)
+	return err == nil
+}
+
+const (
+	verifyPrefix = "ev_"
+	resetPrefix  = "pr_"
+)
+
+var (
+	errInvalidToken = &apiError{Status: http.StatusBadRequest, Code: "invalid_token",
+		Message: "this link or token is not valid; ask for a new one"}
+	errTokenUsed = &apiError{Status: http.StatusGone, Code: "token_used",
+		Message: "this link or token was already used; ask for a new one if you still need it"}
+	errTokenExpired = &apiError{Status: http.StatusGone, Code: "token_expired",
+		Message: "this link or token has expired; ask for a new one"}
+)
+
+func tokenStatusError(status string) error {
+	switch status {
+	case storage.TokenOK:
+		return nil
+	case storage.TokenUsed:
+		return errTokenUsed
+	case storage.TokenExpired:
+		return errTokenExpired
+	}
+	return errInvalidToken
+}
+
+func (s *Server) mailLink(path, token string) string {
+	if s.MailLinkBase == "" {
+		return ""
+	}
+	return strings.TrimRight(s.MailLinkBase, "/") + path + "#token=" + token
+}
+
+func (s *Server) enqueue(m mailer.Message) {
+	if s.Mail == nil {
+		// The node warned once at start that no sender is configured.
+		s.log.Debug("no mail sender configured; e-mail not sent", "kind", m.Kind)
+		return
+	}
+	s.Mail.Enqueue(m)
+}
+
+// sendVerification issues a verification token for a parent and queues
+// the e-mail. It reports errAlreadyVerified for a verified address.
+func (s *Server) sendVerification(ctx context.Context, parentID, email string) error {
+	tok, hash := s.newEmailToken(verifyPrefix)
+	now := s.Now()
+	var res storage.EmailTokenIssued
+	cmd := &storage.IssueEmailToken{ParentID: parentID, Purpose: storage.PurposeVerifyEmail, TokenHash: hash,
+		Now: now.UnixMilli(), ExpiresAt: now.Add(VerifyTokenTTL).UnixMilli()}
+	if _, err := s.replicate(ctx, cmd, &res); err != nil {
+		return err
+	}
+	if res.AlreadyVerified {
+		return errAlreadyVerified
+	}
+	if !res.Issued {
+		return errNotFound
+	}
+	body := "Hello from DaisyDog!\n\nPlease confirm that this is your e-mail address"
+	if link := s.mailLink("/verify-email", tok); link != "" {
+		body += " by opening this link:\n\n  " + link + "\n"
+	} else {
+		body += " with this code:\n\n  " + tok + "\n"
+	}
+	body += "\nIt works once, for 24 hours. If you did not create a DaisyDog account, ignore this e-mail.\n"
+	s.enqueue(mailer.Message{To: storage.NormalizeEmail(email), Subject: "Confirm your e-mail address for DaisyDog", Body: body, Kind: "verify_email"})
+	return nil
+}
+
+var errAlreadyVerified = &apiError{Status: http.StatusConflict, Code: "already_verified", Message: "this e-mail address is already verified"}
+
+// verifyEmail spends a verification token (the link in the e-mail).
+func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if !validEmailToken(req.Token, verifyPrefix) {
+		return errInvalidToken
+	}
+	ctx := r.Context()
+	hash := s.emailTokenHash(req.Token)
+	var res storage.EmailTokenResult
+	if _, err := s.replicate(ctx, &storage.VerifyEmail{TokenHash: hash, Now: s.Now().UnixMilli()}, &res); err != nil {
+		if err == errNotFound {
+			return errInvalidToken
+		}
+		return err
+	}
+	if err := tokenStatusError(res.Status); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"email_verified": true})
+	return nil
+}
+
+// resendVerification sends a new verification e-mail (the old link stops
+// working), at most VerifyMail times per period per parent.
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	if r.ContentLength > 0 {
+		var empty struct{}
+		if err := decodeJSON(w, r, smallBody, &empty); err != nil {
+			return err
+		}
+	}
+	ctx := r.Context()
+	p, email, err := s.parentWithEmail(ctx, a)
+	if err != nil {
+		return err
+	}
+	if p.EmailVerifiedAt != 0 {
+		return errAlreadyVerified
+	}
+	key := s.Vault.Keyring().SecretIndex("parent", a.ID)[:16]
+	if err := s.rateGate(ctx, rateVerifyMail, key); err != nil {
+		return err
+	}
+	if err := s.rateTake(ctx, rateVerifyMail, key); err != nil {
+		return err
+	}
+	if err := s.sendVerification(ctx, a.ID, email); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
+	return nil
+}
+
+func (s *Server) parentWithEmail(ctx context.Context, a storage.Actor) (storage.ParentRow, string, error) {
+	var p storage.ParentRow
+	err := s.fresh(ctx, func() (err error) {
+		p, err = s.DB.Parent(ctx, a)
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return p, "", errUnauthorized
+	}
+	if err != nil {
+		return p, "", err
+	}
+	dek, err := s.Vault.FamilyKey(ctx, p.FamilyID)
+	if err != nil {
+		return p, "", err
+	}
+	email, err := storage.Unseal(dek, p.EmailSealed, storage.FieldAAD(storage.FieldEmail, p.ID))
+	if err != nil {
+		return p, "", err
+	}
+	return p, string(email), nil
+}
+
+type parentView struct {
+	ID              string `json:"id"`
+	Email           string `json:"email"`
+	EmailVerified   bool   `json:"email_verified"`
+	EmailVerifiedAt string `json:"email_verified_at,omitempty"`
+	CreatedAt       string `json:"created_at"`
+}
+
+// getParent returns the parent's own account.
+func (s *Server) getParent(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	p, email, err := s.parentWithEmail(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	v := parentView{ID: p.ID, Email: email, EmailVerified: p.EmailVerifiedAt != 0, CreatedAt: millis(p.CreatedAt)}
+	if p.EmailVerifiedAt != 0 {
+		v.EmailVerifiedAt = millis(p.EmailVerifiedAt)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// resetAccepted is the one answer to every well-formed reset request.
+var resetAccepted = map[string]string{"status": "accepted",
+	"message": "if an account uses this address, we have sent it a link to choose a new password"}
+
+// requestPasswordReset answers 202 the same way whether or not an account
+// uses the address: both paths do the same replicated work (the state
+// machine looks the address up), and the e-mail is sent in the background.
+func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	email, err := validEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ipKey := s.clientKey(r)
+	if err := s.rateGate(ctx, rateReset, ipKey); err != nil {
+		return err
+	}
+	if err := s.rateTake(ctx, rateReset, ipKey); err != nil {
+		return err
+	}
+	tok, hash := s.newEmailToken(resetPrefix)
+	now := s.Now()
+	var res storage.EmailTokenIssued
+	cmd := &storage.IssueEmailToken{EmailIndex: s.Vault.Keyring().EmailIndex(email), Purpose: storage.PurposePasswordReset,
+		TokenHash: hash, Now: now.UnixMilli(), ExpiresAt: now.Add(ResetTokenTTL).UnixMilli()}
+	if _, err := s.replicate(ctx, cmd, &res); err != nil {
+		return err
+	}
+	if res.Issued {
+		body := "Hello from DaisyDog!\n\nSomeone (hopefully you) asked to reset the password of the DaisyDog account for this address."
+		if link := s.mailLink("/reset-password", tok); link != "" {
+			body += " To choose a new password, open this link:\n\n  " + link + "\n"
+		} else {
+			body += " To choose a new password, use this code:\n\n  " + tok + "\n"
+		}
+		body += "\nIt works once, for 30 minutes, and signs you out on every device. If you did not ask for it, ignore this e-mail: your password stays as it is.\n"
+		s.enqueue(mailer.Message{To: storage.NormalizeEmail(email), Subject: "Reset your DaisyDog password", Body: body, Kind: "password_reset"})
+	}
+	writeJSON(w, http.StatusAccepted, resetAccepted)
+	return nil
+}
+
+// confirmPasswordReset sets a new password with a reset token. Every session
+// of the parent ends (refresh tokens die; access tokens are refused on every
+// node) and the login lockout is cleared.
+func (s *Server) confirmPasswordReset(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if !validEmailToken(req.Token, resetPrefix) {
+		return errInvalidToken
+	}
+	ctx := r.Context()
+	hash := s.emailTokenHash(req.Token)
+	// Check the token before spending an argon2 hash on it; the replicated
+	// command checks it again, so it stays single-use under races.
+	if err := s.Repl.SyncRead(ctx); err != nil {
+		return errUnavailable
+	}
+	info, err := s.DB.EmailToken(ctx, storage.Actor{Role: storage.RoleSystem}, hash, storage.PurposePasswordReset, s.Now().UnixMilli())
+	if errors.Is(err, storage.ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	if err := tokenStatusError(info.Status); err != nil {
+		return err
+	}
+	dek, err := s.Vault.FamilyKey(ctx, info.FamilyID)
+	if err != nil {
+		return err
+	}
+	email, err := storage.Unseal(dek, info.EmailSealed, storage.FieldAAD(storage.FieldEmail, info.ParentID))
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckPassword(req.Password, string(email)); err != nil {
+		return errInvalid(err.Error())
+	}
+	pwHash, err := s.Hasher.Hash(ctx, req.Password)
+	if err != nil {
+		return err
+	}
+	var res storage.EmailTokenResult
+	if _, err := s.replicate(ctx, &storage.ResetPassword{TokenHash: hash, PasswordHash: pwHash, Now: s.Now().UnixMilli()}, &res); err != nil {
+		if err == errNotFound {
+			return errInvalidToken
+		}
+		return err
+	}
+	if err := tokenStatusError(res.Status); err != nil {
+		return err
+	}
+	s.log.Info("password reset; every session of the parent revoked", "parent", res.ParentID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

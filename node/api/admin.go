@@ -140,6 +140,10 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request, _ httprouter
 	if err := s.checkLockout(ctx, bidx); err != nil {
 		return err
 	}
+	ipKey := s.clientKey(r)
+	if err := s.rateCheck(ctx, rateLoginFailed, ipKey); err != nil {
+		return err
+	}
 	var st storage.StaffCredentials
 	err := s.fresh(ctx, func() (err error) {
 		st, err = s.DB.StaffByEmailIndex(ctx, storage.Actor{Role: storage.RoleSystem}, bidx)
@@ -148,13 +152,13 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request, _ httprouter
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		_ = s.Hasher.Verify(ctx, req.Password, dummyHash)
-		return s.loginFailed(ctx, bidx)
+		return s.loginFailed(ctx, bidx, ipKey)
 	case err != nil:
 		return err
 	}
 	if err := s.Hasher.Verify(ctx, req.Password, st.PasswordHash); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
-			return s.loginFailed(ctx, bidx)
+			return s.loginFailed(ctx, bidx, ipKey)
 		}
 		return err
 	}

@@ -1,7 +1,7 @@
 // Package api owns DaisyDog's HTTPS API: routing, the middleware every request
 // passes (security headers, body limits, strict JSON, authentication), the
-// error envelope, and the request flows (sign-up, login, children, device
-// linking, the chat turn pipeline, history).
+// error envelope, and the request flows (sign-up, login, e-mail verification,
+// password reset, children, device linking, the chat turn pipeline, history).
 //
 // Invariants:
 //   - Every state change is a typed command sent through the Replicator;
@@ -13,4 +13,10 @@
 //     fails closed with a safe reply and a recorded safety event.
 //   - Error bodies are {"error":{"code","message"}} and never carry internal
 //     detail; personal data (messages, nicknames, e-mail) is never logged.
+//   - No response reveals whether an e-mail address has an account (login
+//     and password reset answer alike; reset does the same replicated work).
+//   - Brute-force limits that must hold across the cluster (sign-up,
+//     password reset, failed logins, failed link redemptions per client
+//     network; login lockout per address) are replicated counters, checked
+//     before any work is done; client IPs are only ever stored as keyed hashes.
 package api

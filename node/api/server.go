@@ -73,6 +73,8 @@ type Deps struct {
 	// /v1/metrics serves them to loopback clients or with MetricsToken.
 	Metrics      *Metrics
 	MetricsToken string
+	// AccountDeps: e-mail delivery and cluster-wide per-client limits.
+	AccountDeps
 }
 
 // Server is the HTTP API.
@@ -178,6 +180,11 @@ func (s *Server) routes() {
 	rt.POST("/v1/auth/refresh", s.wrap(s.limited(s.refresh)))
 	rt.POST("/v1/auth/logout", s.wrap(s.as(storage.RoleParent, s.logout)))
 	rt.POST("/v1/auth/logout-all", s.wrap(s.as(storage.RoleParent, s.logoutAll)))
+	rt.POST("/v1/auth/verify-email", s.wrap(s.limited(s.verifyEmail)))
+	rt.POST("/v1/auth/password-reset", s.wrap(s.limited(s.requestPasswordReset)))
+	rt.POST("/v1/auth/password-reset/confirm", s.wrap(s.limited(s.confirmPasswordReset)))
+	rt.GET("/v1/parents/me", s.wrap(s.as(storage.RoleParent, s.getParent)))
+	rt.POST("/v1/parents/me/verification-email", s.wrap(s.as(storage.RoleParent, s.resendVerification)))
 	rt.POST("/v1/children", s.wrap(s.as(storage.RoleParent, s.createChild)))
 	rt.GET("/v1/children", s.wrap(s.as(storage.RoleParent, s.listChildren)))
 	rt.GET("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.getChild)))

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -101,28 +100,6 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) error {
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
-	}
-	return nil
-}
-
-// Password limits.
-const (
-	MinPasswordLen = 12
-	MaxPasswordLen = 128
-)
-
-// CheckPassword applies the password rules; the message is safe to show.
-func CheckPassword(pw string) error {
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case !utf8.ValidString(pw):
-		return errors.New("password must be valid UTF-8")
-	case n < MinPasswordLen:
-		return fmt.Errorf("password must be at least %d characters (a passphrase of several words is best)", MinPasswordLen)
-	case n > MaxPasswordLen:
-		return fmt.Errorf("password must be at most %d characters", MaxPasswordLen)
-	case strings.TrimSpace(pw) == "":
-		return errors.New("password must not be blank")
 	}
 	return nil
 }

@@ -52,3 +52,14 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCheckPassword measures the password rules (list lookup with
+// normalisation, pattern checks): negligible next to the hash.
+func BenchmarkCheckPassword(b *testing.B) {
+	commonCores() // build the set outside the loop
+	for b.Loop() {
+		if err := CheckPassword("violet kettle under moonlight", "parent@example.test"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -123,38 +123,87 @@ func TestHasherBoundedConcurrency(t *testing.T) {
 
 func TestCheckPassword(t *testing.T) {
 	cases := []struct {
-		name string
-		pw   string
-		ok   bool
+		name     string
+		pw       string
+		personal []string
+		want     error // nil = accepted; errAny = any refusal
 	}{
-		{"empty", "", false},
-		{"11 chars", "abcdefghijk", false},
-		{"12 chars", "abcdefghijkl", true},
-		{"passphrase", "correct horse battery staple", true},
-		{"128 chars", strings.Repeat("a", 128), true},
-		{"129 chars", strings.Repeat("a", 129), false},
-		{"12 spaces", strings.Repeat(" ", 12), false},
-		{"12 mixed blanks", " \t\n\r \u00a0\u2003 \t\n\r ", false},
-		{"11 two-byte runes (22 bytes)", strings.Repeat("é", 11), false},
-		{"12 two-byte runes", strings.Repeat("é", 12), true},
-		{"11 emoji (44 bytes)", strings.Repeat("🐶", 11), false},
-		{"12 emoji", strings.Repeat("🐶", 12), true},
-		{"128 emoji (512 bytes)", strings.Repeat("🐶", 128), true},
-		{"129 emoji", strings.Repeat("🐶", 129), false},
-		{"129 two-byte runes", strings.Repeat("ß", 129), false},
-		{"leading and trailing spaces count", "  abcdefghij", true},
-		{"invalid UTF-8", "abcdefghijk\xff", false},
-		{"invalid UTF-8, long", strings.Repeat("\xff", 20), false},
+		{"empty", "", nil, errAny},
+		{"11 chars", "kettle-mars", nil, errAny},
+		{"12 chars", "kettle-mars1", nil, nil},
+		{"passphrase", "correct horse battery staple", nil, nil},
+		{"the example in the welcome text", "a long passphrase here", []string{"parent@example.com"}, nil},
+		{"128 varied chars", strings.Repeat("plum tiger ", 11) + "moonlit", nil, nil},
+		{"129 chars", strings.Repeat("plum tiger ", 11) + "moonlitx", nil, errAny},
+		{"12 spaces", strings.Repeat(" ", 12), nil, errAny},
+		{"12 mixed blanks", " \t\n\r \u00a0\u2003 \t\n\r ", nil, errAny},
+		{"11 two-byte runes (22 bytes)", "éàüößçñøåæœ", nil, errAny},
+		{"12 two-byte runes", "éàüößçñøåæœí", nil, nil},
+		{"11 emoji (44 bytes)", "🐶🐱🐭🐹🐰🦊🐻🐼🐨🐯🦁", nil, errAny},
+		{"12 emoji", "🐶🐱🐭🐹🐰🦊🐻🐼🐨🐯🦁🐮", nil, nil},
+		{"129 two-byte runes", strings.Repeat("ßä", 64) + "ö", nil, errAny},
+		{"leading and trailing spaces count", "  kettle-mar", nil, nil},
+		{"invalid UTF-8", "kettle-mars\xff", nil, errAny},
+		{"invalid UTF-8, long", strings.Repeat("\xff", 20), nil, errAny},
+
+		{"one repeated char", strings.Repeat("a", 12), nil, ErrPasswordPattern},
+		{"one repeated emoji", strings.Repeat("🐶", 12), nil, ErrPasswordPattern},
+		{"128 one char", strings.Repeat("a", 128), nil, ErrPasswordPattern},
+		{"two chars alternating", "abababababab", nil, ErrPasswordPattern},
+		{"short unit repeated", "abc1abc1abc1abc1", nil, ErrPasswordPattern},
+		{"digit sequence", "123456789012", nil, ErrPasswordPattern},
+		{"descending digits", "987654321098", nil, ErrPasswordPattern},
+		{"alphabet", "abcdefghijkl", nil, ErrPasswordPattern},
+		{"alphabet upper", "ABCDEFGHIJKLMN", nil, ErrPasswordPattern},
+		{"keyboard row", "qwertyuiopas", nil, ErrPasswordPattern},
+		{"keyboard columns", "1qaz2wsx3edc", nil, ErrPasswordPattern},
+		{"interleaved rows", "1q2w3e4r5t6y", nil, ErrPasswordPattern},
+
+		{"listed, long", "winniethepooh", nil, ErrPasswordCommon},
+		{"listed word + digits", "password1234", nil, ErrPasswordCommon},
+		{"listed word, case and digits and symbol", "Password2024!", nil, ErrPasswordCommon},
+		{"listed word in leet", "P@ssw0rd2024", nil, ErrPasswordCommon},
+		{"listed word with spaces", "pass word 2024", nil, ErrPasswordCommon},
+		{"listed word with leading digits", "2024sunshine!!", nil, ErrPasswordCommon},
+		{"listed word repeated", "monkeymonkey", nil, ErrPasswordCommon},
+		{"listed word repeated leet", "Dr4gonDragon", nil, ErrPasswordCommon},
+		{"product name", "DaisyDog2024!", nil, ErrPasswordCommon},
+		{"listed words inside a passphrase are fine", "monkey dragon sunshine kettle", nil, nil},
+
+		{"contains e-mail local part", "jane.smithIsGreat", []string{"jane.smith@example.com"}, ErrPasswordPersonal},
+		{"contains local part in leet", "j4nesmith-r0cks", []string{"Jane.Smith@example.com"}, ErrPasswordPersonal},
+		{"other e-mail's local part is fine", "jane.smithIsGreat", []string{"bob@example.com"}, nil},
+		{"very short local part ignored", "ab-kettle-moon", []string{"ab@example.com"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckPassword(tc.pw)
-			if (err == nil) != tc.ok {
-				t.Fatalf("CheckPassword(%q) = %v, want ok=%v", tc.pw, err, tc.ok)
+			err := CheckPassword(tc.pw, tc.personal...)
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("CheckPassword(%q) = %v, want accepted", tc.pw, err)
+			case tc.want == errAny && err == nil:
+				t.Fatalf("CheckPassword(%q) accepted, want refused", tc.pw)
+			case tc.want != nil && tc.want != errAny && !errors.Is(err, tc.want):
+				t.Fatalf("CheckPassword(%q) = %v, want %v", tc.pw, err, tc.want)
 			}
-			if err != nil && strings.Contains(err.Error(), tc.pw) && tc.pw != "" {
+			if err != nil && tc.pw != "" && strings.Contains(err.Error(), strings.TrimSpace(tc.pw)) && strings.TrimSpace(tc.pw) != "" {
 				t.Fatal("the error message echoes the password")
 			}
 		})
+	}
+}
+
+var errAny = errors.New("any refusal")
+
+// Every bundled entry long enough to pass the length check is refused, and
+// the list really is embedded (a broken embed would accept everything).
+func TestCommonListLoaded(t *testing.T) {
+	if n := len(commonCores()); n < 2000 {
+		t.Fatalf("only %d common-password cores loaded", n)
+	}
+	for _, pw := range []string{"password", "iloveyou", "princess", "football", "trustno1"} {
+		if err := CheckPassword(pw + "12345"); !errors.Is(err, ErrPasswordCommon) {
+			t.Errorf("%s12345: %v", pw, err)
+		}
 	}
 }
