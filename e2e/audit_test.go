@@ -23,8 +23,9 @@ func TestAuditLogReplicatedAndVerifiable(t *testing.T) {
 			if err != nil {
 				return false, err.Error()
 			}
-			// signing_key_added, sign_up, login, create_child, create_link_code, link_device, safety_escalation
-			return strings.Contains(out, "audit log OK: 7 entries"), out
+			// signing_key_added, sign_up, email_verification_sent, login, create_child,
+			// create_link_code, link_device, safety_escalation
+			return strings.Contains(out, "audit log OK: 8 entries"), out
 		})
 	}
 }
