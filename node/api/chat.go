@@ -48,6 +48,27 @@ type safety struct {
 }
 
 func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verdict, error) {
+	if in.Strictness == "" {
+		in.Strictness = "standard"
+	}
+	if in.Locale == "" {
+		in.Locale = "en"
+	}
+	if !cacheable(in) {
+		return s.evaluatePolicy(ctx, in)
+	}
+	k := verdictKey{version: s.policyFor(ctx).Version(), tier: in.AgeTier, strictness: in.Strictness, locale: in.Locale, text: in.Text}
+	if v, ok := s.verdicts.get(k); ok {
+		return v, nil
+	}
+	v, err := s.evaluatePolicy(ctx, in)
+	if err == nil {
+		s.verdicts.put(k, v)
+	}
+	return v, err
+}
+
+func (s *Server) evaluatePolicy(ctx context.Context, in policies.Input) (policies.Verdict, error) {
 	t0 := time.Now()
 	release, err := s.slots.acquire(ctx, s.PolicyQueueTimeout)
 	s.Metrics.PolicyWait.Since(t0)

@@ -170,7 +170,9 @@ type MetricsSnapshot struct {
 	Timings   map[string]HistogramSnapshot `json:"timings"`
 	FSM       map[string]uint64            `json:"fsm"`
 	Cache     CacheSnapshot                `json:"cache"`
-	Process   map[string]int64             `json:"process"`
+	// ReplyVerdicts counts the output-policy verdict cache (Daisy's lines).
+	ReplyVerdicts map[string]uint64 `json:"reply_verdict_cache"`
+	Process       map[string]int64  `json:"process"`
 }
 
 // CacheSnapshot is the hot-read cache's counters and hit ratio.
@@ -243,7 +245,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	if !s.metricsAllowed(r) {
 		return errNotFound
 	}
-	writeJSON(w, http.StatusOK, s.Metrics.Snapshot(s.DB))
+	snap := s.Metrics.Snapshot(s.DB)
+	snap.ReplyVerdicts = s.verdicts.stats()
+	writeJSON(w, http.StatusOK, snap)
 	return nil
 }
 

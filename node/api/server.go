@@ -87,6 +87,7 @@ type Server struct {
 	// declared holds the roles of the handler being registered (routes only).
 	declared []storage.Role
 	slots    policySlots
+	verdicts *verdictCache
 }
 
 // New builds the API handler.
@@ -106,7 +107,8 @@ func New(d Deps) *Server {
 	if d.PolicyQueueTimeout <= 0 {
 		d.PolicyQueueTimeout = 5 * time.Second
 	}
-	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newPolicySlots(d.PolicySlots)}
+	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newPolicySlots(d.PolicySlots),
+		verdicts: newVerdictCache(verdictCacheSize)}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst
 		if perMin == 0 {
