@@ -31,6 +31,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/v1/children/%s"},
 		{"GET", "/v1/children/%s/turns"},
 		{"POST", "/v1/children/%s/link-codes"},
+		{"GET", "/v1/children/%s/usage"},
 	}
 	// expect returns the status a caller must get for an object.
 	expect := func(caller, object string) int {

@@ -271,6 +271,16 @@ func applyChatTurn(a *txApplier, c *ChatTurn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.StateBase != nil {
+		var v int64
+		err := a.row(qCompanionVersion, c.ChildID).Scan(&v)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if v != *c.StateBase {
+			return nil, outcome(ErrStale)
+		}
+	}
 	{
 		var ok int
 		err := a.row(qActiveDevice, c.DeviceID, c.ChildID).Scan(&ok)

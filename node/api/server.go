@@ -65,6 +65,8 @@ type Server struct {
 	log     *slog.Logger
 	router  *httprouter.Router
 	limiter *ipLimiter
+	// turnLocks serialises one child's turns on this node (see runTurn).
+	turnLocks *childLocks
 }
 
 // New builds the API handler.
@@ -75,7 +77,7 @@ func New(d Deps) *Server {
 	if d.PolicyTimeout == 0 {
 		d.PolicyTimeout = time.Second
 	}
-	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New()}
+	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), turnLocks: newChildLocks()}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst
 		if perMin == 0 {
@@ -132,6 +134,7 @@ func (s *Server) routes() {
 	rt.DELETE("/v1/children/:id/devices/:device", s.wrap(s.as(storage.RoleParent, s.revokeDevice)))
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
+	rt.GET("/v1/children/:id/usage", s.wrap(s.as(storage.RoleParent, s.childUsage)))
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
