@@ -19,6 +19,7 @@ import (
 	"daisydog/node/api"
 	"daisydog/node/auth"
 	"daisydog/node/companion"
+	"daisydog/node/llm"
 	"daisydog/policies"
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -51,6 +52,8 @@ type Config struct {
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
 	OnFatal func(error)
+	// AI configures the optional model provider (nil: built-in engine only).
+	AI *llm.Config
 }
 
 // Node is a running DaisyDog server.
@@ -153,11 +156,20 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.reloadKeys(ctx); err != nil {
 		return n, err
 	}
+	var ai api.AIProvider
+	if cfg.AI != nil {
+		c, err := llm.New(*cfg.AI)
+		if err != nil {
+			return n, err
+		}
+		ai = c
+		n.log.Info("optional AI provider configured", "provider", cfg.AI.String())
+	}
 	handler := api.New(api.Deps{
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
-		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
+		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins, AI: ai,
 	})
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)

@@ -87,9 +87,11 @@ type serveFlags struct {
 	authRate          int
 	cors              string
 	redirect          string
+	ai                aiFlags
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
+	s.ai.register(fs)
 	fs.StringVar(&s.data, "data", "", "data directory")
 	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 32768)")
@@ -141,10 +143,14 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	aiCfg, err := sf.ai.config()
+	if err != nil {
+		return err
+	}
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
-		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect,
+		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AI: aiCfg,
 	})
 	if err != nil {
 		return err

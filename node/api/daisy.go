@@ -17,6 +17,9 @@ import (
 // settingsVersion is the version of the stored settings document.
 const settingsVersion = 1
 
+// maxPacksPerChild bounds a child's content-pack list.
+const maxPacksPerChild = 20
+
 // childSettings is a parent's settings for one child, as the API shows them
 // and as they are stored (plain JSON: not sensitive).
 type childSettings struct {
@@ -26,13 +29,21 @@ type childSettings struct {
 	TimeZone          string           `json:"time_zone"`
 	Features          settingsFeatures `json:"features"`
 	Strictness        string           `json:"strictness"`
+	// AIThirdPartyConsent is the parent's separate consent to send the
+	// child's (redacted) messages to the operator's AI provider; AI mode
+	// does nothing without it. Off by default.
+	AIThirdPartyConsent bool `json:"ai_third_party_consent"`
+	// ContentPacks are the packs the parent opted this child into (they
+	// show only while features.content_packs is on).
+	ContentPacks []string `json:"content_packs"`
 }
 
 type settingsFeatures struct {
-	Games   bool `json:"games"`
-	Jokes   bool `json:"jokes"`
-	Stories bool `json:"stories"`
-	AIMode  bool `json:"ai_mode"`
+	Games        bool `json:"games"`
+	Jokes        bool `json:"jokes"`
+	Stories      bool `json:"stories"`
+	AIMode       bool `json:"ai_mode"`
+	ContentPacks bool `json:"content_packs"`
 }
 
 // defaultSettings apply to a child whose parent never saved any: chatting
@@ -43,14 +54,18 @@ func defaultSettings() childSettings {
 
 func settingsFrom(c companion.Controls, tz string) childSettings {
 	return childSettings{V: settingsVersion, DailyLimitMinutes: c.DailyMinutes, Bedtime: c.Bedtime, TimeZone: tz,
-		Features:   settingsFeatures{Games: c.Games, Jokes: c.Jokes, Stories: c.Stories, AIMode: c.AIMode},
-		Strictness: c.Strictness}
+		Features:   settingsFeatures{Games: c.Games, Jokes: c.Jokes, Stories: c.Stories, AIMode: c.AIMode, ContentPacks: len(c.Packs) > 0},
+		Strictness: c.Strictness, ContentPacks: nonNil(c.Packs)}
 }
 
 func (cs childSettings) controls() companion.Controls {
-	return companion.Controls{V: companion.ControlsVersion, DailyMinutes: cs.DailyLimitMinutes, Bedtime: cs.Bedtime,
+	c := companion.Controls{V: companion.ControlsVersion, DailyMinutes: cs.DailyLimitMinutes, Bedtime: cs.Bedtime,
 		Games: cs.Features.Games, Jokes: cs.Features.Jokes, Stories: cs.Features.Stories, AIMode: cs.Features.AIMode,
 		Strictness: cs.Strictness}
+	if cs.Features.ContentPacks {
+		c.Packs = append([]string(nil), cs.ContentPacks...)
+	}
+	return c
 }
 
 // location is the child's time zone (UTC if the stored name no longer loads).
@@ -138,6 +153,8 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, p httproute
 		TimeZone          string            `json:"time_zone"`
 		Features          *settingsFeatures `json:"features"`
 		Strictness        string            `json:"strictness"`
+		AIConsent         bool              `json:"ai_third_party_consent"`
+		ContentPacks      []string          `json:"content_packs"`
 	}
 	if err := decodeJSON(w, r, smallBody, &req); err != nil {
 		return err
@@ -154,12 +171,17 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, p httproute
 	if _, err := time.LoadLocation(req.TimeZone); err != nil || req.TimeZone == "Local" {
 		return errInvalid("time_zone is not a known IANA time zone")
 	}
+	if len(req.ContentPacks) > maxPacksPerChild {
+		return errInvalid(fmt.Sprintf("content_packs: at most %d", maxPacksPerChild))
+	}
 	cs := childSettings{V: settingsVersion, DailyLimitMinutes: req.DailyLimitMinutes, TimeZone: req.TimeZone,
-		Features: *req.Features, Strictness: req.Strictness}
+		Features: *req.Features, Strictness: req.Strictness, AIThirdPartyConsent: req.AIConsent, ContentPacks: nonNil(req.ContentPacks)}
 	if req.Bedtime != nil {
 		cs.Bedtime = *req.Bedtime
 	}
-	if err := cs.controls().Validate(); err != nil {
+	ctrl := cs.controls()
+	ctrl.Packs = cs.ContentPacks // validate the list even while the toggle is off
+	if err := ctrl.Validate(); err != nil {
 		return errInvalid(err.Error())
 	}
 	doc, err := json.Marshal(cs)

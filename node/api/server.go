@@ -40,10 +40,12 @@ type Deps struct {
 	Repl      Replicator
 	Policy    func() Evaluator // the currently active policy
 	Companion *companion.Engine
-	Tokens    *auth.Tokens
-	Hasher    *auth.Hasher
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// AI is the optional model provider (nil: built-in engine only).
+	AI     AIProvider
+	Tokens *auth.Tokens
+	Hasher *auth.Hasher
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Ready reports whether this node can serve (leader known, keys and policy loaded).
 	Ready func(ctx context.Context) error
 	// Join handles the first phase of a node joining (token-authenticated); nil disables it.
