@@ -253,10 +253,18 @@ func (n *Node) reloadKeys(ctx context.Context) error {
 // manageKeys makes sure a signing key exists (the leader creates the first)
 // and reloads keys whenever replicated ones change.
 func (n *Node) manageKeys(ctx context.Context) {
+	catalogSeeded := false
 	for {
 		if n.cluster.IsLeader() {
 			if err := n.rotateKeys(ctx); err != nil {
 				n.log.Warn("signing key rotation failed; will retry", "err", err)
+			}
+			if !catalogSeeded {
+				if err := n.seedCatalog(ctx); err != nil {
+					n.log.Warn("seeding the default catalogue failed; will retry", "err", err)
+				} else {
+					catalogSeeded = true
+				}
 			}
 		}
 		select {
@@ -269,6 +277,27 @@ func (n *Node) manageKeys(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// seedCatalog (leader only) stores the default catalogue on a cluster's
+// first start; the command is a no-op once seeded.
+func (n *Node) seedCatalog(ctx context.Context) error {
+	st, err := n.db.Catalog(ctx)
+	if err != nil || st.Seeded {
+		return err
+	}
+	c, err := api.SeedCatalogCommand(n.cfg.Now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	cmd, err := storage.Encode(c)
+	if err != nil {
+		return err
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = n.cluster.Apply(actx, cmd)
+	return err
 }
 
 // rotateKeys (leader only) creates the first signing key, adds a new one every

@@ -151,6 +151,9 @@ func isDeterministic(err error) bool {
 }
 
 func applyOne(a *txApplier, c Command) (any, error) {
+	if val, ok, err := applyCatalog(a, c); ok {
+		return val, err
+	}
 	switch c := c.(type) {
 	case *PutSigningKey:
 		_, err := a.exec(qInsertSigningKey,
@@ -404,6 +407,9 @@ func applyLoginFailure(a *txApplier, c *LoginFailure) (any, error) {
 
 // auditOf names the audit event a successful command records, if any.
 func auditOf(c Command, result any) (AuditEvent, bool) {
+	if ev, ok := catalogAudit(c, result); ok {
+		return ev, true
+	}
 	switch c := c.(type) {
 	case *SignUp:
 		return AuditEvent{At: c.CreatedAt, Actor: "parent:" + c.ParentID, Action: "sign_up", Target: "family:" + c.FamilyID}, true

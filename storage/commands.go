@@ -99,7 +99,9 @@ func Decode(data []byte) (Command, error) {
 	case KindRevokeDevice:
 		c = &RevokeDevice{}
 	default:
-		return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
+		if c = decodeCatalogKind(env.T); c == nil {
+			return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
+		}
 	}
 	if !acceptsVersion(c, env.V) {
 		return nil, fmt.Errorf("%w: %s version %d not supported (this binary supports %d)", ErrUnsupported, env.T, env.V, c.Version())

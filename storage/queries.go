@@ -13,9 +13,11 @@ type Role string
 
 // Roles known to storage.
 const (
-	RoleParent Role = "parent"
-	RoleChild  Role = "child"
-	RoleSystem Role = "system"
+	RoleParent    Role = "parent"
+	RoleChild     Role = "child"
+	RoleSystem    Role = "system"
+	RoleAdmin     Role = "admin"
+	RoleModerator Role = "moderator"
 )
 
 // Actor is who a query runs for. Every read query takes one and scopes its SQL to it.

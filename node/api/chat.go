@@ -281,6 +281,9 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 			return rest
 		}
 		t := step(s, env, msg)
+		if f == companion.FeatureChat {
+			t = s.packReply(ctx, env, t)
+		}
 		if ai {
 			t, dt.ai = s.aiReply(ctx, env, msg, t)
 		}

@@ -184,6 +184,9 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, p httproute
 	if err := ctrl.Validate(); err != nil {
 		return errInvalid(err.Error())
 	}
+	if err := s.checkPackIDs(r.Context(), cs.ContentPacks); err != nil {
+		return err
+	}
 	doc, err := json.Marshal(cs)
 	if err != nil {
 		return err

@@ -69,6 +69,8 @@ type Server struct {
 	limiter *ipLimiter
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks
+	// catalog is the Engine over the stored catalogue (see engine).
+	catalog catalogCache
 }
 
 // New builds the API handler.
@@ -137,6 +139,15 @@ func (s *Server) routes() {
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
 	rt.GET("/v1/children/:id/usage", s.wrap(s.as(storage.RoleParent, s.childUsage)))
+	rt.GET("/v1/admin/catalog", s.wrap(s.as(storage.RoleAdmin, s.getCatalog)))
+	rt.GET("/v1/admin/catalog/:kind", s.wrap(s.as(storage.RoleAdmin, s.listCatalog)))
+	rt.POST("/v1/admin/catalog/:kind", s.wrap(s.as(storage.RoleAdmin, s.putCatalog(true))))
+	rt.PUT("/v1/admin/catalog/:kind/:id", s.wrap(s.as(storage.RoleAdmin, s.putCatalog(false))))
+	rt.DELETE("/v1/admin/catalog/:kind/:id", s.wrap(s.as(storage.RoleAdmin, s.deleteCatalog)))
+	rt.GET("/v1/admin/packs", s.wrap(s.as(storage.RoleAdmin, s.listPacks(true))))
+	rt.POST("/v1/admin/packs", s.wrap(s.as(storage.RoleAdmin, s.loadPack)))
+	rt.DELETE("/v1/admin/packs/:id", s.wrap(s.as(storage.RoleAdmin, s.deletePack)))
+	rt.GET("/v1/packs", s.wrap(s.as(storage.RoleParent, s.listPacks(false))))
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
