@@ -6,7 +6,7 @@ DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' -o -name '*.txt' 2>/dev/null)
 
-.PHONY: all build policy run test vet fmt-check static-check unit e2e fuzz image bench clean
+.PHONY: all build policy run test vet fmt-check static-check unit e2e fuzz image bench clean browser
 
 all: build
 
@@ -38,8 +38,17 @@ static-check: build
 unit: policy
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
 
+# The real-browser test of the parent console needs Chromium: install it when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || \
+	  { echo "installing chromium for the browser test"; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	    echo "could not install chromium: the browser test will skip (and fail when CI=true)"; }
+
 # Multi-process cluster tests against the built binary.
-e2e: build
+e2e: build browser
 	DAISYDOG_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./e2e/...
 
 # Each fuzz target briefly (seed corpora also run in `unit`); FUZZTIME=1m for longer runs.

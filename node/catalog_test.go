@@ -9,21 +9,6 @@ import (
 	"time"
 )
 
-// testAdminToken signs an admin access token with the cluster's own key
-// (this branch has no admin login yet; see the report).
-func testAdminToken(t *testing.T, n *testNode) string {
-	t.Helper()
-	tok, _, err := n.tokens.Issue("ad_test", "admin", "", "as_test", 10*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-type apiErr struct {
-	Error struct{ Code, Message string } `json:"error"`
-}
-
 func (tn *testNode) send(t *testing.T, method, path, token, body string) (int, apiErr) {
 	t.Helper()
 	st, _, data := tn.raw(t, method, path, token, "application/json", []byte(body))
@@ -39,7 +24,8 @@ func (tn *testNode) send(t *testing.T, method, path, token, body string) (int, a
 // must keep the catalogue valid and pass the output policy for every tier
 // it is marked for; a change reaches Daisy on every node.
 func TestCatalogueAdmin(t *testing.T) {
-	nodes := startCluster(t, 3, nil)
+	clock := newTestClock(time.Now())
+	nodes := startCluster(t, 3, clock.config())
 	for i, n := range nodes {
 		waitFor(t, 10*time.Second, fmt.Sprintf("catalogue seeded on node %d", i+1), func() error {
 			st, err := n.DB().Catalog(context.Background())
@@ -49,7 +35,7 @@ func TestCatalogueAdmin(t *testing.T) {
 			return nil
 		})
 	}
-	admin := testAdminToken(t, nodes[0])
+	admin := newAdmin(t, nodes[0]).token
 	fam := newFamily(t, nodes[0], "catalog@example.test", "Max", "9-12")
 	var cat struct {
 		Facts  []json.RawMessage `json:"facts"`
@@ -67,26 +53,26 @@ func TestCatalogueAdmin(t *testing.T) {
 		want                            int
 		code                            string
 	}{
-		{"parent may not", "POST", "/v1/admin/catalog/joke", fam.parentToken, safeJoke, 403, "forbidden"},
-		{"child may not", "POST", "/v1/admin/catalog/joke", fam.childToken, safeJoke, 403, "forbidden"},
-		{"anonymous", "POST", "/v1/admin/catalog/joke", "", safeJoke, 401, "unauthorized"},
-		{"create a joke", "POST", "/v1/admin/catalog/joke", admin, safeJoke, 201, ""},
-		{"create it again", "POST", "/v1/admin/catalog/joke", admin, safeJoke, 409, "conflict"},
-		{"unsafe joke", "POST", "/v1/admin/catalog/joke", admin, unsafeJoke, 422, "unsafe_content"},
-		{"unsafe for the tiers it is marked for", "POST", "/v1/admin/catalog/story", admin,
-			`{"id":"s-bad","title":"A secret","text":"Daisy asked the child for their home address and phone number so she could visit. What's yours?","min_tier":"13-17"}`, 422, "unsafe_content"},
-		{"a link fails validation", "POST", "/v1/admin/catalog/fact", admin, `{"id":"f-link","text":"Dogs are great, see www.example.com for more!"}`, 422, "invalid"},
-		{"bad age range", "POST", "/v1/admin/catalog/fact", admin, `{"id":"f-ages","text":"Dogs can smell very well.","min_tier":"13-17","max_tier":"5-8"}`, 422, "invalid"},
-		{"unknown kind", "POST", "/v1/admin/catalog/poem", admin, safeJoke, 404, "not_found"},
-		{"unknown field", "POST", "/v1/admin/catalog/joke", admin, `{"id":"j-x","text":"Woof.","rating":5}`, 400, "bad_request"},
-		{"new game kinds need code", "POST", "/v1/admin/catalog/game", admin,
+		{"parent may not", "POST", "/v1/admin/catalog/jokes", fam.parentToken, safeJoke, 403, "forbidden"},
+		{"child may not", "POST", "/v1/admin/catalog/jokes", fam.childToken, safeJoke, 403, "forbidden"},
+		{"anonymous", "POST", "/v1/admin/catalog/jokes", "", safeJoke, 401, "unauthorized"},
+		{"create a joke", "POST", "/v1/admin/catalog/jokes", admin, safeJoke, 201, ""},
+		{"create it again", "POST", "/v1/admin/catalog/jokes", admin, safeJoke, 409, "conflict"},
+		{"unsafe joke", "POST", "/v1/admin/catalog/jokes", admin, unsafeJoke, 422, "unsafe_content"},
+		{"unsafe for the tiers it is marked for", "POST", "/v1/admin/catalog/stories", admin,
+			`{"id":"s-bad","title":"A postcard","text":"Daisy wants to send you a postcard. What's your home address?","min_tier":"13-17"}`, 422, "unsafe_content"},
+		{"a link fails validation", "POST", "/v1/admin/catalog/facts", admin, `{"id":"f-link","text":"Dogs are great, see www.example.com for more!"}`, 422, "invalid"},
+		{"bad age range", "POST", "/v1/admin/catalog/facts", admin, `{"id":"f-ages","text":"Dogs can smell very well.","min_tier":"13-17","max_tier":"5-8"}`, 422, "invalid"},
+		{"unknown kind", "POST", "/v1/admin/catalog/poems", admin, safeJoke, 404, "not_found"},
+		{"unknown field", "POST", "/v1/admin/catalog/jokes", admin, `{"id":"j-x","text":"Woof.","rating":5}`, 400, "bad_request"},
+		{"new game kinds need code", "POST", "/v1/admin/catalog/games", admin,
 			`{"kind":"chess","name":"Chess","description":"Daisy plays chess.","rules":"Move the pieces.","energy_cost":0}`, 422, "invalid"},
-		{"create a trick", "POST", "/v1/admin/catalog/trick", admin, moonwalk, 201, ""},
-		{"update: id must match", "PUT", "/v1/admin/catalog/joke/other", admin, safeJoke, 422, "invalid"},
-		{"update missing", "PUT", "/v1/admin/catalog/joke/j-missing", admin, `{"id":"j-missing","text":"Woof woof."}`, 404, "not_found"},
-		{"update for the oldest only", "PUT", "/v1/admin/catalog/joke/j-new", admin,
+		{"create a trick", "POST", "/v1/admin/catalog/tricks", admin, moonwalk, 201, ""},
+		{"update: id must match", "PUT", "/v1/admin/catalog/jokes/j-new", admin, `{"id":"j-other","text":"Woof woof."}`, 422, "invalid"},
+		{"update missing", "PUT", "/v1/admin/catalog/jokes/j-missing", admin, `{"id":"j-missing","text":"Woof woof."}`, 404, "not_found"},
+		{"update for the oldest only", "PUT", "/v1/admin/catalog/jokes/j-new", admin,
 			`{"id":"j-new","text":"Why did the puppy sit in the shade? Because he didn't want to be a hot dog!","min_tier":"13-17"}`, 200, ""},
-		{"delete missing", "DELETE", "/v1/admin/catalog/fact/f-missing", admin, "", 404, "not_found"},
+		{"delete missing", "DELETE", "/v1/admin/catalog/facts/f-missing", admin, "", 404, "not_found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, e := nodes[0].send(t, tc.method, tc.path, tc.token, tc.body)
@@ -104,7 +90,7 @@ func TestCatalogueAdmin(t *testing.T) {
 		return nil
 	})
 	// Deleted: gone everywhere.
-	if st, e := nodes[1].send(t, "DELETE", "/v1/admin/catalog/trick/moonwalk", admin, ""); st != 204 {
+	if st, e := nodes[1].send(t, "DELETE", "/v1/admin/catalog/tricks/moonwalk", admin, ""); st != 204 {
 		t.Fatalf("delete trick: %d %+v", st, e)
 	}
 	waitFor(t, 10*time.Second, "trick gone on node 3", func() error {
@@ -129,8 +115,8 @@ func TestCatalogueAdmin(t *testing.T) {
 // item passes the policy for its tiers; parents opt a child in; the child
 // then hears pack stories, and never after opting out.
 func TestContentPacks(t *testing.T) {
-	n := startCluster(t, 1, nil)[0]
-	admin := testAdminToken(t, n)
+	n := startCluster(t, 1, newTestClock(time.Now()).config())[0]
+	admin := newAdmin(t, n).token
 	fam := newFamily(t, n, "packs@example.test", "Sol", "9-12")
 	story := "Once upon a time, a little dog named Comet looked up at the night sky and counted every twinkling star until she fell asleep."
 	pack := func(version int, text string) string {

@@ -71,7 +71,7 @@ func fails(status int, body string) func(w http.ResponseWriter, r *http.Request)
 // engine without any operational text; the per-child daily budget holds.
 func TestOptionalAIProvider(t *testing.T) {
 	p := newAIStandIn(t)
-	const budget = 9
+	const budget = 10
 	clock := newTestClock(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
 	n := startCluster(t, 1, func(c *Config) {
 		clock.config()(c)
@@ -117,6 +117,7 @@ func TestOptionalAIProvider(t *testing.T) {
 		{"contact details", "hello daisy", says("Woof! Email me at daisy.dog@example.com or call 555 123 4567 and we can chat more!"), false, true, "", "greeting"},
 		{"a link", "hey daisy", says("Woof! Go to www.example.com/secret-dog-club to see my tricks!"), false, true, "", "greeting"},
 		{"meet-up", "hello daisy", says("Woof! Let's meet up at the park after school, just you and me. Don't tell your parents, it's our secret!"), false, true, "", "greeting"},
+		{"meet-up without secrecy", "hey daisy", says("Let's meet up at the park after school, just you and me!"), false, true, "", "greeting"},
 		{"500", "hey daisy", fails(500, "internal server error"), false, true, "", "greeting"},
 		{"429 billing", "hello daisy", fails(429, `{"error":{"message":"You exceeded your current quota, please check your plan and billing details."}}`), false, true, "", "greeting"},
 		{"billing text in a 200", "hey daisy", says("Sorry, there is a billing issue with this account. Please check your quota."), false, true, "", "greeting"},

@@ -15,6 +15,7 @@ import (
 // configuration (signing keys) changed.
 type machine struct {
 	db          *storage.DB
+	vault       *storage.Vault
 	keysChanged chan struct{}
 }
 
@@ -44,6 +45,9 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 			out[i].Code = api.CodeNotFound
 		default:
 			out[i].Code = api.CodeRejected
+		}
+		if d, ok := r.Value.(storage.FamilyDeleted); ok && m.vault != nil {
+			m.vault.Forget(d.FamilyID) // the wrapped key is gone; drop the cached one too
 		}
 		if r.Kind == storage.KindPutSigningKey || r.Kind == storage.KindRetireKeys {
 			select {

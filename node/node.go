@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,9 @@ type Config struct {
 	AuthPerMinute, AuthBurst int
 	// CORSOrigins are browser origins allowed to call the API cross-origin.
 	CORSOrigins []string
+	// AdminNets, when set, are the only client networks that may reach the
+	// staff routes (administrators and moderators).
+	AdminNets []netip.Prefix
 	// RedirectAddr, if set, serves plain HTTP there that only redirects to HTTPS.
 	RedirectAddr string
 	// KeyRotation is how often the leader adds a new token-signing key
@@ -66,6 +70,7 @@ type Node struct {
 	keyring     *storage.Keyring
 	db          *storage.DB
 	vault       *storage.Vault
+	api         *api.Server
 	runtime     *wasm.Runtime
 	policy      *policies.Engine
 	cluster     *raftcluster.Cluster
@@ -141,7 +146,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("policy: %w", err)
 	}
 
-	n.machine = &machine{db: n.db, keysChanged: make(chan struct{}, 1)}
+	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1)}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -169,8 +174,10 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
-		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins, AI: ai,
+		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
+		AdminNets: cfg.AdminNets, AI: ai,
 	})
+	n.api = handler
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
 	}
@@ -412,3 +419,24 @@ func (n *Node) startRedirect(addr string) error {
 
 // RedirectAddr is the plain-HTTP redirect listener's address ("" if none).
 func (n *Node) RedirectAddr() string { return n.cfg.RedirectAddr }
+
+// BootstrapToken is the one-time credential that creates the first
+// administrator through this node's API (see `daisydog admin create`).
+func (n *Node) BootstrapToken() string { return api.BootstrapToken(n.keyring) }
+
+// BootstrapTokenFor computes the bootstrap credential from a data
+// directory's cluster key (for `daisydog admin create` on a server).
+func BootstrapTokenFor(l Layout) (string, error) {
+	kek, err := l.ReadClusterKey()
+	if err != nil {
+		return "", err
+	}
+	k, err := storage.NewKeyring(kek)
+	if err != nil {
+		return "", err
+	}
+	return api.BootstrapToken(k), nil
+}
+
+// Routes lists the API's endpoints and the roles each admits.
+func (n *Node) Routes() []api.Route { return n.api.Routes() }

@@ -192,6 +192,12 @@ func applyOne(a *txApplier, c Command) (any, error) {
 		}
 		return nil, nil
 	}
+	if v, ok, err := applyStaff(a, c); ok {
+		return v, err
+	}
+	if v, ok, err := applyPrivacy(a, c); ok {
+		return v, err
+	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
 
@@ -456,5 +462,5 @@ func auditOf(c Command, result any) (AuditEvent, bool) {
 			return AuditEvent{At: c.CreatedAt, Actor: "child:" + c.ChildID, Action: action, Target: "turn:" + c.TurnID}, true
 		}
 	}
-	return AuditEvent{}, false
+	return auditOfStaff(c, result)
 }

@@ -52,3 +52,39 @@ func BenchmarkApplyBatchChatTurn(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScopedReads measures what actor scoping (our row-level security)
+// costs on the hot reads: the same query as the system actor (no scope) and
+// as the parent or child it belongs to (scope joins in SQL).
+func BenchmarkScopedReads(b *testing.B) {
+	f := newFixture(b)
+	f.signUp("fam-a", "par-a", "a@example.org")
+	f.createChild("fam-a", "par-a", "ch-a", "Pup")
+	f.linkDevice("par-a", "ch-a", "dev-a")
+	for i := range 200 {
+		f.must(f.turnCmd("fam-a", "ch-a", "dev-a", "t"+strconv.Itoa(i), "hello daisy"))
+	}
+	actors := map[string]Actor{
+		"system": {Role: RoleSystem},
+		"parent": {Role: RoleParent, ID: "par-a", FamilyID: "fam-a"},
+		"child":  {Role: RoleChild, ID: "ch-a", FamilyID: "fam-a", DeviceID: "dev-a"},
+	}
+	for _, name := range []string{"system", "parent", "child"} {
+		a := actors[name]
+		b.Run("child/"+name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := f.db.Child(f.ctx, a, "ch-a"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("turns20/"+name, func(b *testing.B) {
+			for b.Loop() {
+				rows, err := f.db.Turns(f.ctx, a, "ch-a", 0, 20)
+				if err != nil || len(rows) != 20 {
+					b.Fatal(err, len(rows))
+				}
+			}
+		})
+	}
+}

@@ -99,7 +99,13 @@ func Decode(data []byte) (Command, error) {
 	case KindRevokeDevice:
 		c = &RevokeDevice{}
 	default:
-		if c = decodeCatalogKind(env.T); c == nil {
+		if c = newStaffCommand(env.T); c == nil {
+			c = newPrivacyCommand(env.T)
+		}
+		if c == nil {
+			c = decodeCatalogKind(env.T)
+		}
+		if c == nil {
 			return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
 		}
 	}

@@ -135,7 +135,10 @@ CREATE TABLE companions (
 	settings_at  INTEGER NOT NULL DEFAULT 0
 );
 `,
-	// 5: Daisy's state version (compare-and-set for concurrent turns of one
+	// 5: administrators and moderators (TOTP, recovery codes, sessions,
+	// invitations); moderation reads safety events newest first.
+	staffMigration + `CREATE INDEX safety_events_created ON safety_events(created_at);`,
+	// 6: Daisy's state version (compare-and-set for concurrent turns of one
 	// child); the shared catalogue admins manage (one row per item, JSON);
 	// versioned content packs.
 	`

@@ -13,11 +13,9 @@ type Role string
 
 // Roles known to storage.
 const (
-	RoleParent    Role = "parent"
-	RoleChild     Role = "child"
-	RoleSystem    Role = "system"
-	RoleAdmin     Role = "admin"
-	RoleModerator Role = "moderator"
+	RoleParent Role = "parent"
+	RoleChild  Role = "child"
+	RoleSystem Role = "system"
 )
 
 // Actor is who a query runs for. Every read query takes one and scopes its SQL to it.

@@ -32,6 +32,7 @@ Usage:
   daisydog cluster remove --data DIR NODE-ID                     remove a node from the cluster
   daisydog cluster token  --data DIR                             print the join token
   daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data
+  daisydog admin create --data DIR --email ADDRESS              create the first administrator (once; password on stdin)
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N] [--children N] [--duration D]
   daisydog version
@@ -60,6 +61,8 @@ func main() {
 		err = cmdAudit(os.Args[2:])
 	case "policy":
 		err = cmdPolicy(os.Args[2:])
+	case "admin":
+		err = cmdAdmin(os.Args[2:])
 	case "version":
 		fmt.Println("daisydog", version)
 	case "-h", "--help", "help":
@@ -88,6 +91,7 @@ type serveFlags struct {
 	cors              string
 	redirect          string
 	ai                aiFlags
+	adminAllow        string
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -100,6 +104,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.authRate, "auth-rate", 0, "unauthenticated requests per minute per client IP (sign-up, login, refresh, device link); 0 = default 30, -1 = off (benchmarks)")
 	fs.StringVar(&s.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API (default none)")
 	fs.StringVar(&s.redirect, "http-redirect", "", "also listen for plain HTTP here, only to redirect to HTTPS (e.g. 127.0.0.1:8080)")
+	fs.StringVar(&s.adminAllow, "admin-allow", "", "comma-separated addresses/CIDR prefixes that may reach staff routes (default: any)")
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
 }
 
@@ -141,6 +146,10 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	if err != nil {
 		return err
 	}
+	adminNets, err := parsePrefixes(sf.adminAllow)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	aiCfg, err := sf.ai.config()
@@ -150,7 +159,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
-		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AI: aiCfg,
+		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets, AI: aiCfg,
 	})
 	if err != nil {
 		return err
@@ -302,9 +311,14 @@ func printWelcome(w io.Writer, l node.Layout, addr string) {
   Then use the access_token as "Authorization: Bearer ..." to create a child
   (POST /v1/children), get a link code (POST /v1/children/ID/link-codes),
   link a device (POST /v1/devices/link) and chat (POST /v1/chat).
+  Or, after signing up, open the parent console in a browser: %[1]s/ui/
+  (the browser will warn about the cluster CA unless you trust %[2]s).
+
+  The first administrator is created once, on this server (password on stdin):
+    daisydog admin create --data %[3]s --email admin@example.com
   See docs/api.md. Stop with Ctrl-C.
 
-`, url, ca)
+`, url, ca, l.Dir)
 }
 
 func cmdCluster(args []string) error {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +26,8 @@ const (
 	kindGame  = "game"
 )
 
-var catalogKinds = []string{kindJoke, kindTrick, kindStory, kindFact, kindGame}
+// catalogPaths maps the admin API's path segment to the item kind.
+var catalogPaths = map[string]string{"jokes": kindJoke, "tricks": kindTrick, "stories": kindStory, "facts": kindFact, "games": kindGame}
 
 // catalogBody bounds one catalogue item (a story with its title is the largest).
 const catalogBody = 16 << 10
@@ -284,14 +284,6 @@ func (s *Server) checkContent(ctx context.Context, what string, ages companion.A
 
 func adminActor(a storage.Actor) string { return string(a.Role) + ":" + a.ID }
 
-func catalogKind(p httprouter.Params) (string, error) {
-	k := p.ByName("kind")
-	if !slices.Contains(catalogKinds, k) {
-		return "", errNotFound
-	}
-	return k, nil
-}
-
 // getCatalog (GET /v1/admin/catalog) returns the whole catalogue.
 func (s *Server) getCatalog(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
 	c, err := s.currentCatalog(r.Context())
@@ -302,12 +294,15 @@ func (s *Server) getCatalog(w http.ResponseWriter, r *http.Request, _ httprouter
 	return nil
 }
 
-// listCatalog (GET /v1/admin/catalog/:kind) returns the items of one kind.
-func (s *Server) listCatalog(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
-	kind, err := catalogKind(p)
-	if err != nil {
-		return err
+// listCatalog (GET /v1/admin/catalog/{jokes,tricks,stories,facts,games})
+// returns the items of one kind.
+func (s *Server) listCatalog(kind string) authed {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+		return s.listKind(w, r, kind)
 	}
+}
+
+func (s *Server) listKind(w http.ResponseWriter, r *http.Request, kind string) error {
 	c, err := s.currentCatalog(r.Context())
 	if err != nil {
 		return err
@@ -329,25 +324,26 @@ func (s *Server) listCatalog(w http.ResponseWriter, r *http.Request, p httproute
 	return nil
 }
 
-// putCatalog creates (POST /v1/admin/catalog/:kind) or replaces (PUT
-// /v1/admin/catalog/:kind/:id) an item: it must keep the whole catalogue
+// putCatalog creates (POST /v1/admin/catalog/jokes …) or replaces (PUT
+// /v1/admin/catalog/jokes/:id …) an item: it must keep the whole catalogue
 // valid and pass the output policy for every tier it is marked for.
-func (s *Server) putCatalog(create bool) authed {
+func (s *Server) putCatalog(kind string, create bool) authed {
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
-		kind, err := catalogKind(p)
-		if err != nil {
-			return err
-		}
 		e, err := decodeCatalogItem(w, r, kind)
 		if err != nil {
 			return err
 		}
-		if !create && e.id != p.ByName("id") {
-			return errInvalid("the item's id must match the path")
-		}
 		cur, err := s.currentCatalog(r.Context())
 		if err != nil {
 			return err
+		}
+		if !create {
+			if _, exists := withItem(cur, kind, p.ByName("id"), nil); !exists {
+				return errNotFound
+			}
+			if e.id != p.ByName("id") {
+				return errInvalid("the item's id must match the path")
+			}
 		}
 		next, found := withItem(cur, kind, e.id, e.value)
 		switch {
@@ -383,14 +379,15 @@ func (s *Server) putCatalog(create bool) authed {
 	}
 }
 
-// deleteCatalog (DELETE /v1/admin/catalog/:kind/:id) removes an item,
-// unless every tier would be left without a joke, fact, story or trick.
-func (s *Server) deleteCatalog(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
-	kind, err := catalogKind(p)
-	if err != nil {
-		return err
+// deleteCatalog (DELETE /v1/admin/catalog/jokes/:id …) removes an item,
+// unless a tier would be left without a joke, fact, story or trick.
+func (s *Server) deleteCatalog(kind string) authed {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+		return s.deleteItem(w, r, a, kind, p.ByName("id"))
 	}
-	id := p.ByName("id")
+}
+
+func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, a storage.Actor, kind, id string) error {
 	cur, err := s.currentCatalog(r.Context())
 	if err != nil {
 		return err

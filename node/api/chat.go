@@ -93,11 +93,15 @@ func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, re
 		return p
 	}
 	p.in, p.escalate = in, in.Escalate
+	// PII spans are removed before storage whatever the action (a grooming
+	// message that also carries a phone number is stored without it).
+	if len(in.Spans) > 0 {
+		p.stored = policies.Redact(text, in.Spans)
+	}
 	switch in.Action {
 	case "allow":
-		p.reply, p.answered = respond(text), true
+		p.reply, p.answered = respond(p.stored), true // the redacted text if the policy marked any span
 	case "redact":
-		p.stored = policies.Redact(text, in.Spans)
 		p.reply, p.answered = respond(p.stored), true
 		p.reply.Text += " " + s.Companion.RedactReminder(tier)
 	case "support":

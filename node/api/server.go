@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -59,6 +60,9 @@ type Deps struct {
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
 	// call the API cross-origin. Empty means none; "*" is never honoured.
 	CORSOrigins []string
+	// AdminNets, when set, is the only client networks that may reach the
+	// staff routes (/v1/admin/…, /v1/moderation/…).
+	AdminNets []netip.Prefix
 }
 
 // Server is the HTTP API.
@@ -67,6 +71,9 @@ type Server struct {
 	log     *slog.Logger
 	router  *httprouter.Router
 	limiter *ipLimiter
+	table   routeTable
+	// declared holds the roles of the handler being registered (routes only).
+	declared []storage.Role
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks
 	// catalog is the Engine over the stored catalogue (see engine).
@@ -96,21 +103,52 @@ func New(d Deps) *Server {
 	return s
 }
 
+// Route is one registered endpoint and the roles it admits (nil: public).
+type Route struct {
+	Method, Path string
+	Roles        []storage.Role
+}
+
+// Routes lists every endpoint with the roles it admits, in registration
+// order (the authorisation test matrix is generated from it).
+func (s *Server) Routes() []Route { return append([]Route(nil), s.table.routes...) }
+
+// routeTable registers handlers on the router and records, for each, the
+// roles its as/asAny wrapper declared while the handler was being built.
+type routeTable struct {
+	s      *Server
+	routes []Route
+}
+
+func (t *routeTable) add(method, path string, h httprouter.Handle) {
+	t.routes = append(t.routes, Route{Method: method, Path: path, Roles: t.s.declared})
+	t.s.declared = nil
+	t.s.router.Handle(method, path, h)
+}
+
+func (t *routeTable) GET(path string, h httprouter.Handle)    { t.add(http.MethodGet, path, h) }
+func (t *routeTable) POST(path string, h httprouter.Handle)   { t.add(http.MethodPost, path, h) }
+func (t *routeTable) PUT(path string, h httprouter.Handle)    { t.add(http.MethodPut, path, h) }
+func (t *routeTable) DELETE(path string, h httprouter.Handle) { t.add(http.MethodDelete, path, h) }
+func (t *routeTable) PATCH(path string, h httprouter.Handle)  { t.add(http.MethodPatch, path, h) }
+
 type handler func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error
 
 // authed is a handler that runs for an authenticated actor.
 type authed func(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error
 
 func (s *Server) routes() {
-	rt := s.router
-	rt.RedirectTrailingSlash = false
-	rt.RedirectFixedPath = false
-	rt.HandleMethodNotAllowed = true
-	rt.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
-	rt.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rr := s.router
+	rr.RedirectTrailingSlash = false
+	rr.RedirectFixedPath = false
+	rr.HandleMethodNotAllowed = true
+	rt := &s.table
+	rt.s = s
+	rr.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	rr.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed"})
 	})
-	rt.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
+	rr.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
 		s.log.Error("handler panic", "route", routeOf(r), "panic", v)
 		s.writeError(w, r, errInternal)
 	}
@@ -139,15 +177,30 @@ func (s *Server) routes() {
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
 	rt.GET("/v1/children/:id/usage", s.wrap(s.as(storage.RoleParent, s.childUsage)))
-	rt.GET("/v1/admin/catalog", s.wrap(s.as(storage.RoleAdmin, s.getCatalog)))
-	rt.GET("/v1/admin/catalog/:kind", s.wrap(s.as(storage.RoleAdmin, s.listCatalog)))
-	rt.POST("/v1/admin/catalog/:kind", s.wrap(s.as(storage.RoleAdmin, s.putCatalog(true))))
-	rt.PUT("/v1/admin/catalog/:kind/:id", s.wrap(s.as(storage.RoleAdmin, s.putCatalog(false))))
-	rt.DELETE("/v1/admin/catalog/:kind/:id", s.wrap(s.as(storage.RoleAdmin, s.deleteCatalog)))
-	rt.GET("/v1/admin/packs", s.wrap(s.as(storage.RoleAdmin, s.listPacks(true))))
-	rt.POST("/v1/admin/packs", s.wrap(s.as(storage.RoleAdmin, s.loadPack)))
-	rt.DELETE("/v1/admin/packs/:id", s.wrap(s.as(storage.RoleAdmin, s.deletePack)))
 	rt.GET("/v1/packs", s.wrap(s.as(storage.RoleParent, s.listPacks(false))))
+	staff := func(h handler) httprouter.Handle { return s.wrap(s.staffOnly(h)) }
+	rt.POST("/v1/admin/bootstrap", staff(s.limited(s.bootstrapAdmin)))
+	rt.POST("/v1/admin/login", staff(s.limited(s.staffLogin)))
+	rt.POST("/v1/admin/mfa", staff(s.limited(s.staffMFA)))
+	rt.POST("/v1/admin/invites/accept", staff(s.limited(s.acceptInvite)))
+	rt.POST("/v1/admin/logout", staff(s.asAny(s.staffLogout, storage.RoleAdmin, storage.RoleModerator)))
+	rt.POST("/v1/admin/invites", staff(s.as(storage.RoleAdmin, s.createInvite)))
+	rt.GET("/v1/admin/staff", staff(s.as(storage.RoleAdmin, s.listStaff)))
+	rt.GET("/v1/moderation/flagged", staff(s.asAny(s.flaggedTurns, storage.RoleModerator, storage.RoleAdmin)))
+	rt.DELETE("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.deleteChild)))
+	rt.GET("/v1/family/export", s.wrap(s.as(storage.RoleParent, s.exportFamily)))
+	rt.DELETE("/v1/family", s.wrap(s.as(storage.RoleParent, s.deleteFamily)))
+	rt.GET("/v1/admin/catalog", staff(s.as(storage.RoleAdmin, s.getCatalog)))
+	for path, kind := range catalogPaths {
+		rt.GET("/v1/admin/catalog/"+path, staff(s.as(storage.RoleAdmin, s.listCatalog(kind))))
+		rt.POST("/v1/admin/catalog/"+path, staff(s.as(storage.RoleAdmin, s.putCatalog(kind, true))))
+		rt.PUT("/v1/admin/catalog/"+path+"/:id", staff(s.as(storage.RoleAdmin, s.putCatalog(kind, false))))
+		rt.DELETE("/v1/admin/catalog/"+path+"/:id", staff(s.as(storage.RoleAdmin, s.deleteCatalog(kind))))
+	}
+	rt.GET("/v1/admin/packs", staff(s.as(storage.RoleAdmin, s.listPacks(true))))
+	rt.POST("/v1/admin/packs", staff(s.as(storage.RoleAdmin, s.loadPack)))
+	rt.DELETE("/v1/admin/packs/:id", staff(s.as(storage.RoleAdmin, s.deletePack)))
+	s.uiRoutes(rt)
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
@@ -204,6 +257,12 @@ func (s *Server) wrap(h handler) httprouter.Handle {
 
 // as authenticates the bearer token and requires role.
 func (s *Server) as(role storage.Role, h authed) handler {
+	return s.asAny(h, role)
+}
+
+// asAny authenticates the bearer token and requires one of roles.
+func (s *Server) asAny(h authed, roles ...storage.Role) handler {
+	s.declared = roles
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 		hdr := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(hdr, "Bearer ")
@@ -214,10 +273,32 @@ func (s *Server) as(role storage.Role, h authed) handler {
 		if err != nil {
 			return errUnauthorized
 		}
-		if storage.Role(c.Role) != role {
+		role := storage.Role(c.Role)
+		allowed := false
+		for _, want := range roles {
+			allowed = allowed || role == want
+		}
+		if !allowed {
 			return errForbidden
 		}
 		a := storage.Actor{Role: role, ID: c.Subject, FamilyID: c.FamilyID}
+		if role == storage.RoleAdmin || role == storage.RoleModerator {
+			a.SessionID = c.SessionID
+			// Staff sessions end on logout on every node, and a role or MFA
+			// change takes effect at once.
+			ok, err := s.DB.StaffSessionActive(r.Context(), a, s.Now().UnixMilli())
+			if err == nil && !ok {
+				if serr := s.Repl.SyncRead(r.Context()); serr == nil {
+					ok, err = s.DB.StaffSessionActive(r.Context(), a, s.Now().UnixMilli())
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errUnauthorized
+			}
+		}
 		if role == storage.RoleParent {
 			a.SessionID = c.SessionID
 			// Logged out (here or on any node) means logged out now, not at expiry.

@@ -14,14 +14,24 @@ import (
 
 // Token roles.
 const (
-	RoleParent = "parent"
-	RoleChild  = "child"
+	RoleParent    = "parent"
+	RoleChild     = "child"
+	RoleAdmin     = "admin"
+	RoleModerator = "moderator"
+	// RoleMFAPending is a staff member who passed the password step and
+	// must now give a TOTP or recovery code; it opens nothing else.
+	RoleMFAPending = "mfa_pending"
 )
+
+// StaffFamily is the FamilyID claim of staff tokens: staff belong to no family.
+const StaffFamily = "staff"
 
 // Token lifetimes.
 const (
 	ParentTokenTTL = 15 * time.Minute
 	ChildTokenTTL  = 30 * 24 * time.Hour // device tokens; revocable per device
+	StaffTokenTTL  = 15 * time.Minute    // no refresh: staff log in again with MFA
+	MFATokenTTL    = 5 * time.Minute
 	issuer         = "daisydog"
 )
 
@@ -191,8 +201,16 @@ func (t *Tokens) verify(s string) (*Claims, error) {
 	if c.IssuedAt == nil || c.IssuedAt.After(t.now().Add(clockSkew)) {
 		return nil, ErrInvalidToken
 	}
-	if (c.Role != RoleParent && c.Role != RoleChild) || c.Subject == "" || c.FamilyID == "" || c.SessionID == "" {
+	if !knownRole(c.Role) || c.Subject == "" || c.FamilyID == "" || c.SessionID == "" {
 		return nil, ErrInvalidToken
 	}
 	return &c, nil
+}
+
+func knownRole(r string) bool {
+	switch r {
+	case RoleParent, RoleChild, RoleAdmin, RoleModerator, RoleMFAPending:
+		return true
+	}
+	return false
 }

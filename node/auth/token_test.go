@@ -194,7 +194,7 @@ func TestTokensRefused(t *testing.T) {
 			c.ExpiresAt = jwt.NewNumericDate(now.Add(2 * time.Hour))
 		}))},
 		{"not yet valid", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Minute)) }))},
-		{"unknown role", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = "admin" }))},
+		{"unknown role", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = "superuser" }))},
 		{"empty role", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = "" }))},
 		{"role in another case", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = "Parent" }))},
 		{"child without device", sign(t, jwt.SigningMethodEdDSA, k.Private, "k1", claims(func(c *Claims) { c.Role = RoleChild; c.Subject = "ch_1"; c.SessionID = "" }))},

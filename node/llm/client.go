@@ -234,6 +234,10 @@ func (c *Client) call(ctx context.Context, p Prompt) (string, error) {
 var (
 	spaceRe = regexp.MustCompile(`\s+`)
 	// Operational or out-of-character text a child must never see.
+	// Defence in depth beside the output policy: contact details, links
+	// and meeting up have no place in a reply from Daisy.
+	contactRe     = regexp.MustCompile(`(?i)https?://|www\.|\b[a-z0-9-]+\.(com|org|net|io|co|uk|app|gg|me|ly|tv|de|fr)\b|\S+@\S+|\d(?:[\s.()-]?\d){6,}`)
+	meetRe        = regexp.MustCompile(`(?i)\b(meet (up|me|you|in person)|let'?s meet|come over|come to my|visit (you|me)|your (house|home|address|school)|my (house|address)|where do you live|in person|real life)\b`)
 	operationalRe = regexp.MustCompile(`(?i)\b(billing|quota|rate.?limit|api.?key|credits?|subscription|payment|error|unavailable|overloaded|server|as an ai|language model|openai|assistant|tokens?)\b`)
 )
 
@@ -248,6 +252,10 @@ func clean(s string) (string, error) {
 		return "", fmt.Errorf("%w: too long", ErrUnusable)
 	case operationalRe.MatchString(s):
 		return "", fmt.Errorf("%w: operational or out of character", ErrUnusable)
+	case contactRe.MatchString(s):
+		return "", fmt.Errorf("%w: contact details or a link", ErrUnusable)
+	case meetRe.MatchString(s):
+		return "", fmt.Errorf("%w: meeting up", ErrUnusable)
 	case !utf8.ValidString(s):
 		return "", fmt.Errorf("%w: invalid text", ErrUnusable)
 	}

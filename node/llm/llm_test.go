@@ -87,6 +87,18 @@ func TestReplyPaths(t *testing.T) {
 		{"billing text in a 200", func(w http.ResponseWriter, r *http.Request) { reply(w, "There is a billing issue with this account.") }, "", ErrUnusable},
 		{"out of character", func(w http.ResponseWriter, r *http.Request) { reply(w, "As an AI language model I cannot bark.") }, "", ErrUnusable},
 		{"empty", func(w http.ResponseWriter, r *http.Request) { reply(w, "   ") }, "", ErrUnusable},
+		{"meet-up", func(w http.ResponseWriter, r *http.Request) {
+			reply(w, "Let's meet up at the park after school, just you and me!")
+		}, "", ErrUnusable},
+		{"come over", func(w http.ResponseWriter, r *http.Request) {
+			reply(w, "Woof! You could come over to my house and play fetch.")
+		}, "", ErrUnusable},
+		{"e-mail", func(w http.ResponseWriter, r *http.Request) { reply(w, "Write to daisy@dogs.example anytime!") }, "", ErrUnusable},
+		{"phone", func(w http.ResponseWriter, r *http.Request) { reply(w, "Call me at 555 123 4567!") }, "", ErrUnusable},
+		{"link", func(w http.ResponseWriter, r *http.Request) { reply(w, "See my tricks on dogtricks.com!") }, "", ErrUnusable},
+		{"ordinary dog talk stays", func(w http.ResponseWriter, r *http.Request) {
+			reply(w, "I met a squirrel today! I love my home by the big tree.")
+		}, "I met a squirrel today! I love my home by the big tree.", nil},
 		{"too long", func(w http.ResponseWriter, r *http.Request) { reply(w, strings.Repeat("woof ", 200)) }, "", ErrUnusable},
 		{"no choices", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"choices":[]}`)) }, "", ErrProvider},
 		{"not json", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`<html>`)) }, "", ErrProvider},

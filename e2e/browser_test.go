@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds a Chromium/Chrome binary. Without one the browser
+// test skips locally and fails in CI (CI=true), where `make test` installs it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("a Chromium browser is required in CI (make test installs the chromium package) but none is on PATH")
+	}
+	t.Skip("no Chromium browser on PATH; skipping the real-browser test (apt-get install -y chromium)")
+	return ""
+}
+
+// TestBrowserParentConsole drives the embedded parent console in a real
+// headless Chromium against a real node: log in (cookie session with
+// CSRF), add a child, show a device link code, change a setting, reload
+// (the session survives through the HttpOnly cookie), log out.
+func TestBrowserParentConsole(t *testing.T) {
+	browser := chromiumPath(t)
+	e := newEnv(t)
+	addrs := freeAddrs(t, 2)
+	dir := filepath.Join(e.root, "ui")
+	p := e.start("run", "run", "--data", dir, "--http", addrs[0], "--raft", addrs[1])
+	base := "https://" + addrs[0]
+	caPath := filepath.Join(dir, "tls", "ca.crt")
+	waitFor(t, startTimeout, "the node to be ready", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog run %s", p.state())
+		}
+		if _, err := os.Stat(caPath); err != nil {
+			return false, err.Error()
+		}
+		r, err := newAPIClient(t, caPath).get(base+"/readyz", "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Status == 200, r.String()
+	})
+	api := newAPIClient(t, caPath)
+	creds := map[string]string{"email": "browser@example.com", "password": "a long passphrase here"}
+	api.must(201, "POST", base+"/v1/parents/signup", "", creds)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0], chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts,
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox,
+		// The node's certificate comes from the cluster's own CA, which this
+		// throwaway browser profile does not trust.
+		chromedp.IgnoreCertErrors,
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelT()
+
+	type css = chromedp.CSS
+	wait := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))
+	}
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("browser: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
+		}
+	}
+	read := func(a chromedp.Action[string]) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, a)
+		if err != nil {
+			t.Fatalf("browser: read: %v", err)
+		}
+		return v
+	}
+	step("open the console", chromedp.Navigate(base+"/"))
+	step("see the login form", chromedp.WaitVisible(css("#login-form")))
+	step("log in",
+		chromedp.SendKeys(css("#login-email"), creds["email"]),
+		chromedp.SendKeys(css("#login-password"), creds["password"]),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css("#family-view")))
+	step("add a child and open it",
+		chromedp.SendKeys(css("#child-nickname"), "Pip"),
+		chromedp.Click(css("#child-submit")),
+		chromedp.WaitVisible(css("button.child")),
+		chromedp.Click(css("button.child")),
+		chromedp.WaitVisible(css("#child-view")))
+	step("show a link code",
+		chromedp.Click(css("#link-code")),
+		wait(`document.getElementById("link-code-value").textContent.length > 0`))
+	code := read(chromedp.Text(css("#link-code-value")))
+	step("change the daily limit",
+		chromedp.SetValue(css("#set-limit"), "45"),
+		chromedp.Click(css("#settings-submit")),
+		wait(`document.getElementById("status").textContent === "Settings saved."`))
+	// A reload keeps the session: the page refreshes through the cookie.
+	step("reload and reopen the child",
+		chromedp.Reload(),
+		chromedp.WaitVisible(css("#family-view")),
+		chromedp.Click(css("button.child")),
+		chromedp.WaitVisible(css("#child-view")),
+		wait(`document.getElementById("set-limit").value !== ""`))
+	limit := read(chromedp.Value(css("#set-limit")))
+	step("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login-view")))
+	status := read(chromedp.Text(css("#status")))
+	// After logout a reload shows the login page: the cookie is gone.
+	step("reload after logout", chromedp.Reload(), chromedp.WaitVisible(css("#login-view")))
+	if !regexp.MustCompile(`^[0-9A-Z]{5}-[0-9A-Z]{5}$`).MatchString(code) {
+		t.Errorf("link code shown %q, want XXXXX-XXXXX", code)
+	}
+	if limit != "45" {
+		t.Errorf("daily limit after reload %q, want 45", limit)
+	}
+	if !strings.Contains(status, "logged out") {
+		t.Errorf("status after logout %q", status)
+	}
+	// The code the browser showed links a real device.
+	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code})
+}
