@@ -182,7 +182,7 @@ var errBusy = &apiError{Status: http.StatusConflict, Code: "busy", Message: "Dai
 // childLocks serialises the turns of one child on this node: a fixed set
 // of stripes (no per-child map to grow or clean up), each a one-slot
 // semaphore so that waiting respects the request's context.
-type childLocks struct{ stripes [64]chan struct{} }
+type childLocks struct{ stripes [256]chan struct{} }
 
 func newChildLocks() *childLocks {
 	l := &childLocks{}
