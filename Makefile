@@ -34,9 +34,14 @@ static-check: build
 	@ldd $(BIN) 2>&1 | grep -q "not a dynamic executable" || { echo "$(BIN) is not static"; ldd $(BIN); exit 1; }
 	@echo "$(BIN): static binary OK"
 
+COVER ?= $(CURDIR)/.cover
+
 # Package tests with the race detector (needs cgo for -race only; the binary stays static).
+# Prints each package's statement coverage and the total.
 unit: policy
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
+	@rm -rf $(COVER)/unit.out && mkdir -p $(COVER)
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m -coverprofile=$(COVER)/unit.out $$($(GO) list ./... | grep -v /e2e)
+	@$(GO) tool cover -func=$(COVER)/unit.out | tail -1 | sed 's/^total:[[:space:]]*(statements)[[:space:]]*/unit tests, total statement coverage: /'
 
 # The real-browser test of the parent console needs Chromium: install it when missing.
 browser:
@@ -47,9 +52,16 @@ browser:
 	    { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
 	    echo "could not install chromium: the browser test will skip (and fail when CI=true)"; }
 
-# Multi-process cluster tests against the built binary.
+# Multi-process cluster tests against the binary built with coverage
+# counters (still static): each node that exits normally leaves its counters
+# in $(COVER)/e2e, summarised per package and in total afterwards.
 e2e: build browser
-	DAISYDOG_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./e2e/...
+	@rm -rf $(COVER)/e2e && mkdir -p $(COVER)/e2e
+	CGO_ENABLED=0 $(GO) build -cover -coverpkg=./... -trimpath -o bin/daisydog-cover ./cmd/daisydog
+	GOCOVERDIR=$(COVER)/e2e DAISYDOG_BIN=$(CURDIR)/bin/daisydog-cover CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./e2e/...
+	@$(GO) tool covdata percent -i=$(COVER)/e2e | sed 's/^/e2e (integration) /'
+	@$(GO) tool covdata textfmt -i=$(COVER)/e2e -o $(COVER)/e2e.out && \
+	  $(GO) tool cover -func=$(COVER)/e2e.out | tail -1 | sed 's/^total:[[:space:]]*(statements)[[:space:]]*/e2e (integration) tests, total statement coverage: /'
 
 # Each fuzz target briefly (seed corpora also run in `unit`); FUZZTIME=1m for longer runs.
 FUZZTIME ?= 5s
@@ -72,4 +84,4 @@ bench: build
 	./deploy/bench-local.sh
 
 clean:
-	rm -rf bin policies/default.wasm
+	rm -rf bin policies/default.wasm .cover

@@ -552,7 +552,7 @@ func TestApplyBatchRefusesUnsupportedCommands(t *testing.T) {
 		name string
 		data string
 	}{
-		{"unknown kind", `{"t":"teleport_family","v":1,"b":{"family":"fam-a"}}`},
+		{"unknown kind", `{"t":"drop_everything","v":1,"b":{"family":"fam-a"}}`},
 		{"newer version", `{"t":"create_child","v":2,"b":{"child":"ch-z","parent":"par-a","nick":"AA==","tier":"5-8","at":1}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
