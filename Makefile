@@ -79,7 +79,8 @@ IMAGE ?= daisydog:dev
 image: build
 	@ctx=$$(mktemp -d) && cp $(BIN) deploy/Dockerfile $$ctx/ && docker build -q -t $(IMAGE) $$ctx && rm -rf $$ctx
 
-# A three-node cluster on 127.0.0.1 and the chat benchmark at C=16,64,256.
+# The standard benchmark suite against a local three-node cluster (closed loop C=16,64,256; open
+# loop 1,000 and 10,000 children); writes bench/results-DATE.json and .md (see docs/operations.md).
 bench: build
 	./deploy/bench-local.sh
 

@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
-# Start a three-node cluster on 127.0.0.1 from bin/daisydog, run the chat
-# benchmark at several concurrencies against all three nodes, print one JSON
-# summary per run, then stop the cluster. Usage: deploy/bench-local.sh [C...]
+# Start a three-node cluster on 127.0.0.1 from bin/daisydog and run the
+# standard benchmark suite against all three nodes: closed loop at C=16, 64
+# and 256, then the open loop with 1,000 and 10,000 children (3–10 s think
+# time). Every run also measures the machine's limits (fsync on the data
+# disk, loopback round trip) and reads the nodes' metrics for the
+# server-side split. Results: bench/results-DATE.json (one JSON object per
+# run, in an array) and bench/results-DATE.md (the table for the README).
+#
+# Usage: deploy/bench-local.sh            the standard suite
+#        deploy/bench-local.sh c16 open1000 …   chosen runs (cN = closed loop, openN = open loop)
+# Env:   DURATION (20s), CHILDREN (256, closed loop), MIX (bench default),
+#        OUT (bench/results-$(date)), PPROF_BASE (e.g. 606 → pprof on 127.0.0.1:6061..6063),
+#        KEEP=1 keeps the nodes' data and logs (printed at the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/daisydog}
 DURATION=${DURATION:-20s}
-CHILDREN=${CHILDREN:-64}
-CONCURRENCY=("$@")
-[ ${#CONCURRENCY[@]} -gt 0 ] || CONCURRENCY=(16 64 256)
+CHILDREN=${CHILDREN:-256}
+MIX=${MIX:-}
+RUNS=("$@")
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(c16 c64 c256 open1000 open10000)
+stamp=$(date -u +%Y-%m-%dT%H%MZ)
+OUT=${OUT:-bench/results-$stamp}
+mkdir -p "$(dirname "$OUT")"
 work=$(mktemp -d /tmp/daisydog-bench.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
 trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 declare -A HTTP PPROF
 for n in n1 n2 n3; do HTTP[$n]=127.0.0.1:$(port); PPROF[$n]=""; done
-if [ -n "${PPROF_BASE:-}" ]; then # e.g. PPROF_BASE=606 → n1 on 127.0.0.1:6061 …
+if [ -n "${PPROF_BASE:-}" ]; then
   for i in 1 2 3; do PPROF[n$i]="--pprof 127.0.0.1:${PPROF_BASE}$i"; done
 fi
 
@@ -44,9 +58,51 @@ for _ in $(seq 1 100); do
   [ "$("$BIN" cluster status --data "$work/n1" | grep -c '"suffrage": "Voter"')" = 3 ] && break; sleep 0.1
 done
 
-echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load generator on the same machine" >&2
+machine="$(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); load generator on the same machine"
+echo "machine: $machine" >&2
 targets="https://${HTTP[n1]},https://${HTTP[n2]},https://${HTTP[n3]}"
-for c in "${CONCURRENCY[@]}"; do
-  echo "--- C=$c" >&2
-  "$BIN" bench --targets "$targets" --ca "$work/n1/tls/ca.crt" -c "$c" --children "$CHILDREN" --duration "$DURATION"
+mixflag=()
+[ -z "$MIX" ] || mixflag=(--mix "$MIX")
+: >"$work/results.jsonl"
+for run in "${RUNS[@]}"; do
+  case "$run" in
+    c[0-9]*) args=(-c "${run#c}" --children "$CHILDREN") ;;
+    open[0-9]*) args=(--open --children "${run#open}") ;;
+    *) echo "unknown run $run (cN or openN)" >&2; exit 2 ;;
+  esac
+  echo "--- $run" >&2
+  if "$BIN" bench --targets "$targets" --ca "$work/n1/tls/ca.crt" --duration "$DURATION" \
+    --limits-dir "$work/n1" "${mixflag[@]}" "${args[@]}" >"$work/run.json" 2>"$work/run.err"; then
+    cat "$work/run.err" >&2
+    jq -c --arg run "$run" '{run: $run} + .' "$work/run.json" >>"$work/results.jsonl"
+    cat "$work/run.json"
+  else # a failed run is a result too; the suite goes on
+    cat "$work/run.err" >&2
+    jq -nc --arg run "$run" --arg err "$(tail -1 "$work/run.err")" '{run: $run, failed: $err}' >>"$work/results.jsonl"
+  fi
 done
+
+jq -s --arg date "$stamp" --arg machine "$machine" --arg version "$("$BIN" version)" \
+  '{date: $date, machine: $machine, version: $version, runs: .}' "$work/results.jsonl" >"$OUT.json"
+{
+  echo "Benchmark $stamp — $("$BIN" version) — $machine. Duration $DURATION per run; three nodes on loopback, TLS, durable Raft commits."
+  echo
+  echo "| run | req/s | offered/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | errors | policy ms/turn | raft commit ms (p50) | fsm batch ms (p50) | entries/batch | cache hits | fsync p50 ms | RTT p50 µs | CPU pressure |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r '.runs[] | if .failed then "| \(.run) | failed: \(.failed) |" else [ .run,
+      (.turns_per_sec|floor), (if .offered_per_sec then (.offered_per_sec|floor) else "—" end),
+      (.latency_ms.p50*10|round/10), (.latency_ms.p95*10|round/10), (.latency_ms.p99*10|round/10),
+      (.latency_ms["p99_9"]*10|round/10), (.latency_ms.max|round), .errors,
+      ((.server.stages.policy_eval.per_turn_ms // 0)*100|round/100),
+      ((.server.stages.raft_apply.p50_ms // 0)*10|round/10),
+      ((.server.stages.fsm_apply_batch.p50_ms // 0)*10|round/10),
+      ((.server.fsm_entries_per_batch // 0)*10|round/10),
+      (((.server.cache_hit_ratio // 0)*100|round|tostring) + "%"),
+      ((.machine.fsync_ms.p50 // 0)*100|round/100), ((.machine.loopback_rtt_us.p50 // 0)|round),
+      (((.machine.contention_after.cpu_pressure_some_avg10_pct // 0)|round|tostring) + "%")
+    ] | "| " + (map(tostring) | join(" | ")) + " |" end' "$OUT.json"
+  echo
+  echo "CPU pressure: share of the last 10 s in which some task on the machine waited for a core (Linux PSI) at the end of the run; high values mean the numbers measure the machine's other load as much as DaisyDog."
+} >"$OUT.md"
+echo "wrote $OUT.json and $OUT.md" >&2
+cat "$OUT.md" >&2

@@ -10,6 +10,26 @@
 // commands (init, join, serve, run, cluster status|remove) behave as
 // documented.
 //
+// Fault scenarios (faults_test.go, docker_faults_test.go) run under a load
+// of chat turns (checker_test.go: a dozen children, ~200 turns/s in all,
+// E2E_FAULT_RATE overrides) sent through the real API of any node, and a
+// checker that, once the scenario healed, reads every child's history from
+// every node: every acknowledged turn is there exactly once with its id and
+// seq, in acknowledgement order; no turn refused with a definite error is
+// there; an ambiguous one (timeout, lost connection, "could not be
+// confirmed") is there at most once; all nodes hold the same turns. Each
+// scenario logs a "SCENARIO" line with attempts, failures by kind and the
+// longest window without an acknowledged write (its unavailability;
+// E2E_FAILOVER_BUDGET, default 3s, bounds it where an election is
+// involved). Scenarios: leader kill -9, follower kill -9 and restart, a
+// partition isolating the leader (loopback: a TCP proxy per node in the
+// test process that attributes each connection to the node process that
+// opened it and cuts chosen links, proxy_test.go; containers: `docker
+// network disconnect` of the raft network), power cut of all three, rolling
+// restart, disk full on a follower and on the leader (a tmpfs per node;
+// needs root, skipped otherwise), and a node returning after a long absence
+// (catches up by snapshot).
+//
 // The package has no non-test code besides this file. The binary comes from
 // $DAISYDOG_BIN, or TestMain builds it with `make build` at the repository
 // root. Every process a test starts is killed in t.Cleanup; its stdout and

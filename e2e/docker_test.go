@@ -36,19 +36,13 @@ func docker(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestContainerClusterSurvivesLeaderKill runs three nodes as FROM-scratch
-// containers on a private Docker network, each with its own address, kills
-// the leader's container with SIGKILL under writes, and checks that every
-// acknowledged turn is on every node after the killed one restarts (with the
-// same command line, which serves the existing data).
-func TestContainerClusterSurvivesLeaderKill(t *testing.T) {
-	dockerAvailable(t)
+// buildImage builds the FROM-scratch image (deploy/Dockerfile) around the
+// binary under test, tagged with id, and removes it when the test ends.
+func buildImage(t *testing.T, id string) string {
+	t.Helper()
 	_, self, _, _ := runtime.Caller(0)
 	repo := filepath.Dir(filepath.Dir(self))
-	id := strings.ToLower(randLetters(6))
-	image, network := "daisydog-e2e:"+id, "dd-e2e-"+id
-
-	// Image: the static binary under test and nothing else.
+	image := "daisydog-e2e:" + id
 	ctx := t.TempDir()
 	bin, err := os.ReadFile(daisydogBin)
 	if err != nil {
@@ -66,6 +60,18 @@ func TestContainerClusterSurvivesLeaderKill(t *testing.T) {
 	}
 	docker(t, "build", "-q", "-t", image, ctx)
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+	return image
+}
+
+// TestContainerClusterSurvivesLeaderKill runs three nodes as FROM-scratch
+// containers on a private Docker network, each with its own address, kills
+// the leader's container with SIGKILL under writes, and checks that every
+// acknowledged turn is on every node after the killed one restarts (with the
+// same command line, which serves the existing data).
+func TestContainerClusterSurvivesLeaderKill(t *testing.T) {
+	dockerAvailable(t)
+	id := strings.ToLower(randLetters(6))
+	image, network := buildImage(t, id), "dd-e2e-"+id
 	docker(t, "network", "create", network)
 	names := []string{"dd-" + id + "-n1", "dd-" + id + "-n2", "dd-" + id + "-n3"}
 	t.Cleanup(func() {

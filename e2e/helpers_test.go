@@ -274,7 +274,10 @@ type node struct {
 	dir      string
 	httpAddr string
 	raftAddr string
-	proc     *proc // the latest process; nil before the first start
+	// advRaft, if set, is the cluster address the node advertises (peers
+	// dial it instead of raftAddr, e.g. a test proxy in front of raftAddr).
+	advRaft string
+	proc    *proc // the latest process; nil before the first start
 }
 
 func (n *node) url(path string) string { return "https://" + n.httpAddr + path }
@@ -287,6 +290,12 @@ type cluster struct {
 	nodes  []*node
 	tuning []string // tuning flags passed on every serving command
 	api    *apiClient
+	caFile string // the cluster CA the API's certificates chain to
+
+	// For nodes that are not local processes (containers): how to ask one
+	// for its status and whether it runs. nil = the local process and CLI.
+	statusOf func(n *node) (nodeStatus, error)
+	aliveOf  func(n *node) error
 }
 
 // nodeStatus is the JSON printed by `daisydog cluster status`.
@@ -345,23 +354,38 @@ func newCluster(t *testing.T, size int, tuning ...string) *cluster {
 func startCluster(t *testing.T, size int, tuning ...string) *cluster {
 	t.Helper()
 	c := newCluster(t, size, tuning...)
+	c.boot()
+	return c
+}
+
+// boot starts the prepared nodes of c: n1 with init, the others with join,
+// and waits until every node is ready and sees them all as voters under one
+// leader.
+func (c *cluster) boot() {
+	c.t.Helper()
 	begin := time.Now()
+	addrArgs := func(n *node) []string {
+		a := []string{"--data", n.dir, "--node-id", n.id, "--http", n.httpAddr, "--raft", n.raftAddr}
+		if n.advRaft != "" {
+			a = append(a, "--advertise-raft", n.advRaft)
+		}
+		return a
+	}
 	n1 := c.nodes[0]
-	n1.proc = c.start(n1.id, append([]string{"init", "--data", n1.dir, "--node-id", n1.id,
-		"--http", n1.httpAddr, "--raft", n1.raftAddr}, tuning...)...)
+	n1.proc = c.start(n1.id, append(append([]string{"init"}, addrArgs(n1)...), c.tuning...)...)
 	token := c.waitJoinToken(n1)
-	c.api = newAPIClient(t, filepath.Join(n1.dir, "tls", "ca.crt"))
+	c.caFile = filepath.Join(n1.dir, "tls", "ca.crt")
+	c.api = newAPIClient(c.t, c.caFile)
 	c.waitReady(n1)
 	for _, n := range c.nodes[1:] {
-		n.proc = c.start(n.id, append([]string{"join", "--data", n.dir, "--node-id", n.id,
-			"--http", n.httpAddr, "--raft", n.raftAddr, "--join", n1.httpAddr, "--token", token}, tuning...)...)
+		args := append(append([]string{"join"}, addrArgs(n)...), "--join", n1.httpAddr, "--token", token)
+		n.proc = c.start(n.id, append(args, c.tuning...)...)
 	}
 	for _, n := range c.nodes[1:] {
 		c.waitReady(n)
 	}
-	c.waitMembers(c.nodes, size)
-	t.Logf("cluster of %d ready in %v", size, time.Since(begin).Round(time.Millisecond))
-	return c
+	c.waitMembers(c.nodes, len(c.nodes))
+	c.t.Logf("cluster of %d ready in %v", len(c.nodes), time.Since(begin).Round(time.Millisecond))
 }
 
 // waitJoinToken waits for `daisydog init` to print the join token.
@@ -386,6 +410,12 @@ func (c *cluster) waitJoinToken(n *node) string {
 // mustRun fails the test at once if n's process has exited.
 func (c *cluster) mustRun(n *node) {
 	c.t.Helper()
+	if c.aliveOf != nil {
+		if err := c.aliveOf(n); err != nil {
+			c.t.Fatalf("node %s: %v", n.id, err)
+		}
+		return
+	}
 	if n.proc == nil {
 		c.t.Fatalf("node %s was never started", n.id)
 	}
@@ -409,6 +439,9 @@ func (c *cluster) waitReady(n *node) {
 
 // status asks n (through the CLI and n's own data directory) for its view.
 func (c *cluster) status(n *node) (nodeStatus, error) {
+	if c.statusOf != nil {
+		return c.statusOf(n)
+	}
 	out, err := cli("cluster", "status", "--data", n.dir)
 	if err != nil {
 		return nodeStatus{}, err

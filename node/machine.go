@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"time"
 
 	"daisydog/node/api"
 	"daisydog/raftcluster"
@@ -17,6 +19,23 @@ type machine struct {
 	db          *storage.DB
 	vault       *storage.Vault
 	keysChanged chan struct{}
+	// policyChanged installs the replicated policy state (node/policy.go);
+	// called on the apply goroutine after a batch that changed it.
+	policyChanged func(ctx context.Context, index uint64)
+	metrics       *api.Metrics // nil in tests that build a bare machine
+	// stop ends a wait for disk space (the node is closing); log reports it.
+	stop <-chan struct{}
+	log  *slog.Logger
+}
+
+// changesPolicy: kinds after which the active or shadow policy may change
+// (or a staged bundle must be compiled).
+func changesPolicy(kind string) bool {
+	switch kind {
+	case storage.KindStagePolicy, storage.KindActivatePolicy, storage.KindShadowPolicy, storage.KindRollbackPolicy, storage.KindUnstagePolicy:
+		return true
+	}
+	return false
 }
 
 func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) ([]raftcluster.Response, error) {
@@ -24,12 +43,17 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 	for i, e := range entries {
 		in[i] = storage.Entry{Index: e.Index, Data: e.Data}
 	}
-	res, err := m.db.ApplyBatch(ctx, in)
+	if m.metrics != nil {
+		m.metrics.ObserveBatch(len(in))
+	}
+	res, err := m.applyWaitingForSpace(ctx, in)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]raftcluster.Response, len(res))
+	policyChanged := false
 	for i, r := range res {
+		policyChanged = policyChanged || (r.Err == nil && changesPolicy(r.Kind))
 		switch {
 		case r.Err == nil:
 			if r.Value != nil {
@@ -56,7 +80,40 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 			}
 		}
 	}
+	if policyChanged && m.policyChanged != nil && len(entries) > 0 {
+		m.policyChanged(ctx, entries[len(entries)-1].Index)
+	}
 	return out, nil
+}
+
+// diskFullRetry is how often a batch is retried while the disk is full.
+const diskFullRetry = 500 * time.Millisecond
+
+// applyWaitingForSpace applies a batch; while it fails because the disk is
+// full it waits and retries instead of failing. The entries are committed, so
+// the node may not skip them, and exiting would only replay them into the
+// same full disk on restart. The batch is one transaction, so a failed
+// attempt left nothing behind. Other errors, and closing, end the wait.
+func (m *machine) applyWaitingForSpace(ctx context.Context, in []storage.Entry) ([]storage.Result, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := m.db.ApplyBatch(ctx, in)
+		if err == nil || !isDiskFull(err) {
+			if err == nil && attempt > 0 && m.log != nil {
+				m.log.Info("disk space returned: applying again", "attempts", attempt+1)
+			}
+			return res, err
+		}
+		if attempt == 0 && m.log != nil {
+			m.log.Warn("disk full: waiting for space to apply committed entries", "first_index", in[0].Index, "err", err)
+		}
+		select {
+		case <-m.stop:
+			return nil, err
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(diskFullRetry):
+		}
+	}
 }
 
 func (m *machine) AppliedIndex(ctx context.Context) (uint64, error) { return m.db.AppliedIndex(ctx) }
@@ -66,6 +123,11 @@ func (m *machine) SnapshotTo(ctx context.Context, path string) error {
 func (m *machine) ReplaceWith(ctx context.Context, path string) error {
 	if err := m.db.ReplaceWith(ctx, path); err != nil {
 		return err
+	}
+	if m.policyChanged != nil {
+		if idx, err := m.db.AppliedIndex(ctx); err == nil {
+			m.policyChanged(ctx, idx)
+		}
 	}
 	select {
 	case m.keysChanged <- struct{}{}:

@@ -56,6 +56,15 @@ type Config struct {
 	RaftLog io.Writer
 	// OnFatal overrides the default (exit) when the state machine fails.
 	OnFatal func(error)
+	// QueryTimeout bounds each storage read (0 = storage.DefaultQueryTimeout);
+	// SlowQuery is the slow-query log threshold (0 = storage.DefaultSlowQuery, <0 = off).
+	QueryTimeout, SlowQuery time.Duration
+	// MetricsToken, if set, lets non-loopback clients read GET /v1/metrics
+	// with "Authorization: Bearer <token>".
+	MetricsToken string
+	// DiskReserve is the free space (bytes) below which the node refuses
+	// writes with 507 (default DefaultDiskReserve).
+	DiskReserve uint64
 	// AI configures the optional model provider (nil: built-in engine only).
 	AI *llm.Config
 }
@@ -72,11 +81,14 @@ type Node struct {
 	vault       *storage.Vault
 	api         *api.Server
 	runtime     *wasm.Runtime
-	policy      *policies.Engine
+	policy      *policies.Engine // the embedded default (fallback, initial active policy)
+	pol         *policyRuntime   // the policy lifecycle (node/policy.go)
 	cluster     *raftcluster.Cluster
 	tokens      *auth.Tokens
 	newestKeyAt atomic.Int64 // creation time (ms) of the newest signing key
 	machine     *machine
+	metrics     *api.Metrics
+	disk        *diskGuard
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
@@ -133,6 +145,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	n.vault = storage.NewVault(n.keyring, n.db)
+	n.metrics = api.NewMetrics()
+	n.db.Instrument(storage.Instrumentation{QueryTimeout: cfg.QueryTimeout, SlowQuery: cfg.SlowQuery,
+		Logger: n.log.With("component", "storage"), Observe: n.metrics.ObserveStorage})
 
 	if n.runtime, err = wasm.NewRuntime(ctx, wasm.Config{CacheDir: l.CacheDir()}); err != nil {
 		return n, fmt.Errorf("policy runtime: %w", err)
@@ -146,7 +161,12 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("policy: %w", err)
 	}
 
-	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1)}
+	n.pol = newPolicyRuntime(bg, cfg.Logger, n.runtime, n.db, nf.NodeID, n.policy, cfg.Now)
+	if applied, err := n.db.AppliedIndex(ctx); err == nil {
+		n.pol.sync(ctx, applied) // the active policy as of the stored state
+	}
+	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync, metrics: n.metrics,
+		stop: bg.Done(), log: n.log}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -156,6 +176,12 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err != nil {
 		return n, err
 	}
+
+	n.pol.report = func(ctx context.Context, r storage.ReportPolicy) error {
+		_, _, err := policyAdmin{n}.apply(ctx, &r)
+		return err
+	}
+	close(n.pol.clusterUp)
 
 	n.tokens = auth.NewTokens(cfg.Now)
 	if err := n.reloadKeys(ctx); err != nil {
@@ -171,18 +197,20 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.log.Info("optional AI provider configured", "provider", cfg.AI.String())
 	}
 	handler := api.New(api.Deps{
-		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.policy },
+		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.pol.current() }, PolicyAdmin: policyAdmin{n},
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
 		AdminNets: cfg.AdminNets, AI: ai,
+		Metrics: n.metrics, MetricsToken: cfg.MetricsToken,
 	})
 	n.api = handler
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
 	}
+	n.disk = newDiskGuard(cfg.DataDir, cfg.DiskReserve, n.log)
 	n.http = &http.Server{
-		Handler:           handler,
+		Handler:           n.disk.Wrap(handler),
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{n.identity.Cert}},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -209,8 +237,26 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.trustInitialKeys(bg) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.disk.watch(bg, 250*time.Millisecond, 10*time.Second, n.leaveLeadership) }()
 	n.log.Info("node started", "https", "https://"+n.httpLn.Addr().String(), "cluster", nf.AdvertiseRaft)
 	return n, nil
+}
+
+// leaveLeadership hands leadership to another node when this one leads
+// with a nearly full disk: a leader that cannot append to its log would
+// step down on its own, but only after failing writes, and it could win
+// the next election again.
+func (n *Node) leaveLeadership() {
+	if !n.cluster.IsLeader() {
+		return
+	}
+	n.log.Warn("data disk nearly full: handing leadership to another node")
+	if err := n.cluster.TransferLeadership(); err != nil {
+		n.log.Warn("leadership transfer failed", "err", err)
+	}
 }
 
 // HTTPAddr is the address the API listens on.
@@ -232,6 +278,9 @@ func (n *Node) ready(ctx context.Context) error {
 	}
 	if err := n.db.Ping(ctx); err != nil {
 		return errors.New("storage not answering")
+	}
+	if n.disk.Low() {
+		return errors.New("data disk nearly full")
 	}
 	return nil
 }
@@ -379,6 +428,9 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, n.cluster.Close(true))
 		}
 		n.wg.Wait()
+		if n.pol != nil {
+			errs = append(errs, n.pol.close(ctx))
+		}
 		if n.policy != nil {
 			errs = append(errs, n.policy.Close(ctx))
 		}

@@ -342,9 +342,12 @@ func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) (Response, bool, e
 	}
 	if err != nil {
 		switch {
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
+			// Refused before it was appended (raft checks this first), so
+			// waiting for the next leader and sending it there is safe.
+			errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return Response{}, true, nil
-		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrRaftShutdown):
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown):
 			return Response{}, false, ErrAmbiguous
 		default:
 			return Response{}, false, fmt.Errorf("raftcluster: apply: %w", err)
@@ -458,7 +461,7 @@ func (c *Cluster) Status() Status {
 	addr, id := c.raft.LeaderWithID()
 	s := Status{
 		NodeID: c.cfg.NodeID, State: c.raft.State().String(), LeaderID: string(id), LeaderAddr: string(addr),
-		Term: u("term"), AppliedIndex: c.raft.AppliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
+		Term: u("term"), AppliedIndex: c.fsm.appliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
 	}
 	if f := c.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {
@@ -472,6 +475,16 @@ func (c *Cluster) Status() Status {
 // call (leader only); used for linearizable reads.
 func (c *Cluster) Barrier(ctx context.Context) error {
 	return c.raft.Barrier(time.Until(deadline(ctx))).Error()
+}
+
+// TransferLeadership hands leadership to another voter if this node leads
+// (e.g. its disk is full, so it can no longer append to the log); it returns
+// once another node leads or the attempt failed.
+func (c *Cluster) TransferLeadership() error {
+	if !c.IsLeader() {
+		return nil
+	}
+	return c.raft.LeadershipTransfer().Error()
 }
 
 // AddVoter adds a node (leader only; use Join from elsewhere).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Entry is one replicated log entry to apply.
@@ -31,6 +32,20 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 	results := make([]Result, len(entries))
 	db.swap.RLock()
 	defer db.swap.RUnlock()
+	start := time.Now()
+	defer func() { db.instr().record("apply", "apply_batch", time.Since(start)) }()
+	// Cached reads of what this batch writes are dropped before the commit
+	// and again after it (cache.go): none can outlive the commit.
+	var (
+		touched []string
+		flushes int
+	)
+	defer func() {
+		db.cache.end(touched, false)
+		for range flushes {
+			db.cache.end(nil, true)
+		}
+	}()
 	p := db.cur.Load()
 	tx, err := p.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -62,6 +77,13 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 		}
 		if c, ok := cmd.(*ChatTurn); ok && c.DeviceID == "" {
 			return nil, fmt.Errorf("storage: entry %d: chat turn without a device", e.Index)
+		}
+		if keys, all := touches(cmd); len(keys) > 0 || all {
+			db.cache.begin(keys, all)
+			touched = append(touched, keys...)
+			if all {
+				flushes++
+			}
 		}
 		if _, err := a.exec(qSavepoint); err != nil {
 			return nil, fmt.Errorf("storage: savepoint: %w", err)
@@ -151,6 +173,9 @@ func isDeterministic(err error) bool {
 }
 
 func applyOne(a *txApplier, c Command) (any, error) {
+	if val, ok, err := applyPolicy(a, c); ok {
+		return val, err
+	}
 	if val, ok, err := applyCatalog(a, c); ok {
 		return val, err
 	}
@@ -413,6 +438,9 @@ func applyLoginFailure(a *txApplier, c *LoginFailure) (any, error) {
 
 // auditOf names the audit event a successful command records, if any.
 func auditOf(c Command, result any) (AuditEvent, bool) {
+	if ev, ok := auditPolicy(c, result); ok {
+		return ev, true
+	}
 	if ev, ok := catalogAudit(c, result); ok {
 		return ev, true
 	}

@@ -98,6 +98,22 @@ func Decode(data []byte) (Command, error) {
 		c = &PutChildSettings{}
 	case KindRevokeDevice:
 		c = &RevokeDevice{}
+	case KindAddPolicyKey:
+		c = &AddPolicyKey{}
+	case KindStagePolicy:
+		c = &StagePolicy{}
+	case KindActivatePolicy:
+		c = &ActivatePolicy{}
+	case KindShadowPolicy:
+		c = &ShadowPolicy{}
+	case KindRollbackPolicy:
+		c = &RollbackPolicy{}
+	case KindRefusePolicy:
+		c = &RefusePolicy{}
+	case KindReportPolicy:
+		c = &ReportPolicy{}
+	case KindUnstagePolicy:
+		c = &UnstagePolicy{}
 	default:
 		if c = newStaffCommand(env.T); c == nil {
 			c = newPrivacyCommand(env.T)

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -22,6 +23,10 @@ type DB struct {
 	// swap is held shared by every query and exclusively by ReplaceWith, so a
 	// snapshot install never pulls a connection pool from under a reader.
 	swap sync.RWMutex
+
+	in    atomic.Pointer[instr] // timeouts, slow-query log, observer (see Instrument)
+	names statementNames        // SQL text → statement name for timing and the slow log
+	cache *Cache                // hot reads, invalidated by ApplyBatch (see cache.go)
 }
 
 type pools struct {
@@ -53,24 +58,42 @@ func (p *pools) reader(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// queryRow runs a read query through a prepared statement.
-func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+// queryRow runs a read query through a prepared statement, bounded by the
+// query timeout and timed (see slowlog.go) until its Scan.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *timedRow {
+	in := db.instr()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, in.timeout)
+	r := &timedRow{db: db, name: db.names.name(q), start: start, done: cancel}
 	p := db.cur.Load()
 	st, err := p.reader(ctx, q)
 	if err != nil {
-		return p.r.QueryRowContext(ctx, q, args...) // reports the error through Scan
+		r.r = p.r.QueryRowContext(ctx, q, args...) // reports the error through Scan
+		return r
 	}
-	return st.QueryRowContext(ctx, args...)
+	r.r = st.QueryRowContext(ctx, args...)
+	return r
 }
 
-// query runs a read query through a prepared statement.
-func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+// query runs a read query through a prepared statement, bounded by the
+// query timeout and timed until the rows are closed.
+func (db *DB) query(ctx context.Context, q string, args ...any) (*timedRows, error) {
+	in := db.instr()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, in.timeout)
 	p := db.cur.Load()
 	st, err := p.reader(ctx, q)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	rs, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		cancel()
+		in.record("read", db.names.name(q), time.Since(start))
+		return nil, err
+	}
+	return &timedRows{Rows: rs, db: db, name: db.names.name(q), start: start, done: cancel}, nil
 }
 
 func (p *pools) close() error {
@@ -155,7 +178,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		p.stmts[q] = st
 	}
-	db := &DB{path: path}
+	db := &DB{path: path, cache: newCache()}
+	db.in.Store(Instrumentation{}.resolve())
 	db.cur.Store(p)
 	return db, nil
 }
@@ -243,7 +267,9 @@ func (db *DB) ReplaceWith(ctx context.Context, src string) error {
 		return db.reopen(ctx, fmt.Errorf("storage: restore: %w", err))
 	}
 	os.Remove(backup)
+	db.cache.begin(nil, true)
 	db.cur.Store(ndb.cur.Load())
+	db.cache.end(nil, true)
 	return nil
 }
 
@@ -253,7 +279,9 @@ func (db *DB) reopen(ctx context.Context, cause error) error {
 	if err != nil {
 		return errors.Join(cause, fmt.Errorf("storage: reopen after failed restore: %w", err))
 	}
+	db.cache.begin(nil, true)
 	db.cur.Store(ndb.cur.Load())
+	db.cache.end(nil, true)
 	return cause
 }
 

@@ -158,11 +158,17 @@ func (f *fixture) linkDevice(parentID, childID, deviceID string) LinkedDevice {
 	return ld
 }
 
-// revokeDevice marks a device revoked directly in SQL (there is no command yet).
+// revokeDevice revokes a device through the RevokeDevice command, as a
+// parent of its child's family.
 func (f *fixture) revokeDevice(deviceID string) {
 	f.t.Helper()
-	if _, err := f.db.wr().ExecContext(f.ctx, "UPDATE devices SET revoked_at=? WHERE id=?", baseTime+5, deviceID); err != nil {
+	var childID, parentID string
+	if err := f.db.wr().QueryRowContext(f.ctx, `SELECT d.child_id, p.id FROM devices d JOIN children c ON c.id = d.child_id
+		JOIN parents p ON p.family_id = c.family_id WHERE d.id=? LIMIT 1`, deviceID).Scan(&childID, &parentID); err != nil {
 		f.t.Fatal(err)
+	}
+	if r := f.apply(&RevokeDevice{ParentID: parentID, ChildID: childID, DeviceID: deviceID, Now: baseTime + 5}); r[0].Err != nil {
+		f.t.Fatal(r[0].Err)
 	}
 }
 

@@ -138,7 +138,52 @@ CREATE TABLE companions (
 	// 5: administrators and moderators (TOTP, recovery codes, sessions,
 	// invitations); moderation reads safety events newest first.
 	staffMigration + `CREATE INDEX safety_events_created ON safety_events(created_at);`,
-	// 6: Daisy's state version (compare-and-set for concurrent turns of one
+	// 6: the policy lifecycle: trusted bundle-signing keys, staged bundles
+	// (compressed, as uploaded), the activation history (a stack: the last
+	// row is active, rollback pops it; empty = the embedded default) and
+	// the shadow candidate.
+	`
+CREATE TABLE policy_keys (
+	key_id     TEXT PRIMARY KEY,
+	public_key BLOB NOT NULL,
+	added_at   INTEGER NOT NULL,
+	added_by   TEXT NOT NULL
+);
+CREATE TABLE policy_bundles (
+	id        TEXT PRIMARY KEY,
+	bundle    BLOB NOT NULL,
+	sha256    TEXT NOT NULL,
+	key_id    TEXT NOT NULL,
+	staged_at INTEGER NOT NULL,
+	staged_by TEXT NOT NULL
+);
+CREATE TABLE policy_activations (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	bundle_id TEXT NOT NULL REFERENCES policy_bundles(id),
+	at        INTEGER NOT NULL,
+	by        TEXT NOT NULL
+);
+CREATE TABLE policy_reports (
+	node_id   TEXT NOT NULL,
+	bundle_id TEXT NOT NULL REFERENCES policy_bundles(id),
+	ok        INTEGER NOT NULL,
+	error     TEXT NOT NULL,
+	at        INTEGER NOT NULL,
+	PRIMARY KEY (node_id, bundle_id)
+);
+CREATE TABLE policy_shadow (
+	id        INTEGER PRIMARY KEY CHECK (id = 1),
+	bundle_id TEXT NOT NULL REFERENCES policy_bundles(id),
+	at        INTEGER NOT NULL,
+	by        TEXT NOT NULL
+);
+`,
+	// 7: indexes for the remaining hot-path queries (storage/explain_test.go
+	// refuses full scans of large tables).
+	`
+CREATE INDEX safety_events_kind ON safety_events(kind);
+`,
+	// 8: Daisy's state version (compare-and-set for concurrent turns of one
 	// child); the shared catalogue admins manage (one row per item, JSON);
 	// versioned content packs.
 	`

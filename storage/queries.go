@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -82,7 +83,20 @@ func (db *DB) Child(ctx context.Context, actor Actor, childID string) (ChildRow,
 }
 
 func (db *DB) child(ctx context.Context, actor Actor, childID string) (ChildRow, error) {
-	var row *sql.Row
+	var (
+		row *timedRow
+		key string
+		tok cacheToken
+	)
+	if actor.Role == RoleChild {
+		// Every child request checks its device: the hottest read there is.
+		key = keyChildDevice(childID, actor.DeviceID)
+		var v any
+		var hit bool
+		if v, hit, tok = db.cache.get(key); hit && childID == actor.ID {
+			return v.(ChildRow), nil
+		}
+	}
 	switch actor.Role {
 	case RoleParent:
 		row = db.queryRow(ctx, "SELECT "+childCols+` FROM children c JOIN parents p ON p.family_id = c.family_id
@@ -101,6 +115,9 @@ func (db *DB) child(ctx context.Context, actor Actor, childID string) (ChildRow,
 	}
 	if err != nil {
 		return c, fmt.Errorf("storage: child: %w", err)
+	}
+	if key != "" {
+		db.cache.put(key, tok, c)
 	}
 	return c, nil
 }
@@ -164,7 +181,7 @@ func (db *DB) Turns(ctx context.Context, actor Actor, childID string, beforeSeq 
 	}
 	const cols = `t.id, t.child_id, t.seq, t.created_at, t.message_sealed, t.reply_sealed, t.intent, t.in_action,
 		t.in_categories, t.out_action, t.out_categories, t.escalate, t.fail_closed, t.policy_version`
-	var rows *sql.Rows
+	var rows *timedRows
 	var err error
 	switch actor.Role {
 	case RoleChild:
@@ -233,6 +250,10 @@ type SigningKey struct {
 func (db *DB) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
+	v, hit, tok := db.cache.get(keySigningKeys)
+	if hit {
+		return slices.Clone(v.([]SigningKey)), nil
+	}
 	rows, err := db.query(ctx, "SELECT kid, public_key, private_sealed, created_at FROM signing_keys ORDER BY created_at DESC, kid")
 	if err != nil {
 		return nil, fmt.Errorf("storage: signing keys: %w", err)
@@ -246,7 +267,11 @@ func (db *DB) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 		}
 		out = append(out, k)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	db.cache.put(keySigningKeys, tok, slices.Clone(out))
+	return out, nil
 }
 
 // SafetyEventCount counts safety events of a kind (system view, for tests and metrics).
@@ -336,15 +361,20 @@ func (db *DB) Companion(ctx context.Context, actor Actor, childID string) (Compa
 	if _, err := db.child(ctx, actor, childID); err != nil {
 		return CompanionRow{}, err
 	}
+	key := keyCompanion(childID)
+	v, hit, tok := db.cache.get(key)
+	if hit {
+		return v.(CompanionRow), nil
+	}
 	row := CompanionRow{ChildID: childID}
 	err := db.queryRow(ctx, "SELECT state_sealed, state_at, state_version, settings, settings_at FROM companions WHERE child_id=?", childID).
 		Scan(&row.StateSealed, &row.StateAt, &row.StateVersion, &row.Settings, &row.SettingsAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return row, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return CompanionRow{}, fmt.Errorf("storage: companion: %w", err)
 	}
+	// "No row yet" is cached too: only PutChildSettings and ChatTurn create
+	// one, and both invalidate this key.
+	db.cache.put(key, tok, row)
 	return row, nil
 }
 

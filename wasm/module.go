@@ -23,6 +23,7 @@ type Module struct {
 	compiled     wazero.CompiledModule
 	cfg          Config
 	modCfg       wazero.ModuleConfig
+	data         []byte // handed to every instance through policy_data (nil: none)
 
 	// sem holds one token per busy instance; its capacity is the pool size.
 	// Instances are only created by a token holder when idle is empty, so
@@ -112,7 +113,7 @@ func (m *Module) Stats() Stats {
 
 func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	out, errw := newCappedBuffer(m.cfg.MaxStdioBytes), newCappedBuffer(m.cfg.MaxStdioBytes)
-	ictx, cancel := context.WithTimeout(ctx, initTimeout(m.cfg.CallTimeout))
+	ictx, cancel := context.WithTimeout(ctx, m.cfg.InitTimeout)
 	defer cancel()
 	mod, err := m.wrt.InstantiateModule(ictx, m.compiled, m.modCfg.WithStdout(out).WithStderr(errw))
 	if err != nil {
@@ -142,6 +143,12 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 			return nil
 		})
 		if err != nil {
+			_ = mod.Close(ctx)
+			return nil, err
+		}
+	}
+	if len(m.data) > 0 {
+		if err := in.loadData(ictx, m.data); err != nil {
 			_ = mod.Close(ctx)
 			return nil, err
 		}
@@ -180,15 +187,6 @@ func (in *instance) guarded(ctx context.Context, f func(context.Context) error) 
 		return ctxErr(context.Cause(ctx), "interrupted")
 	}
 	return err
-}
-
-// initTimeout bounds _initialize: runtimes (Go's included) do real work
-// there, so it gets more room than a call, but never unbounded.
-func initTimeout(call time.Duration) time.Duration {
-	if t := 20 * call; t > 5*time.Second {
-		return t
-	}
-	return 5 * time.Second
 }
 
 func (in *instance) checkABI(ctx context.Context, timeout time.Duration) error {

@@ -14,12 +14,18 @@ import (
 
 // Config bounds what guests may use. Zero values take the defaults below.
 type Config struct {
-	CacheDir         string        // on-disk compilation cache dir ("" = in-memory only)
-	PoolSize         int           // max instances kept per module, idle or busy (default 2*GOMAXPROCS)
-	CallTimeout      time.Duration // per call (default 250ms)
-	MemoryLimitPages uint32        // default 4096 (256 MiB)
-	MaxIOBytes       int           // max input/output size (default 1 MiB)
-	MaxStdioBytes    int           // captured stdout/stderr cap per instance (default 64 KiB)
+	CacheDir    string        // on-disk compilation cache dir ("" = in-memory only)
+	PoolSize    int           // max instances kept per module, idle or busy (default 2*GOMAXPROCS)
+	CallTimeout time.Duration // per call (default 250ms)
+	// InitTimeout bounds a guest's _initialize (default 30s): runtimes do
+	// real work there (the default policy builds its lexicons and model,
+	// ~0.3 s on an idle core). On the request path the caller's shorter
+	// deadline wins; the generous bound matters when a node loads a policy
+	// on a saturated machine.
+	InitTimeout      time.Duration
+	MemoryLimitPages uint32 // default 4096 (256 MiB)
+	MaxIOBytes       int    // max input/output size (default 1 MiB)
+	MaxStdioBytes    int    // captured stdout/stderr cap per instance (default 64 KiB)
 
 	// SafeCompile runs guests with wazero's WithCloseOnContextDone instead
 	// of the instrumented interrupt check (see instrument.go). Both bound
@@ -31,6 +37,7 @@ type Config struct {
 // Defaults.
 const (
 	DefaultCallTimeout      = 250 * time.Millisecond
+	DefaultInitTimeout      = 30 * time.Second
 	DefaultMemoryLimitPages = 4096
 	DefaultMaxIOBytes       = 1 << 20
 	DefaultMaxStdioBytes    = 64 << 10
@@ -42,6 +49,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.InitTimeout <= 0 {
+		c.InitTimeout = max(DefaultInitTimeout, 20*c.CallTimeout)
 	}
 	if c.MemoryLimitPages == 0 || c.MemoryLimitPages > 65536 {
 		c.MemoryLimitPages = DefaultMemoryLimitPages
@@ -169,6 +179,10 @@ func (r *Runtime) forget(m *Module) {
 // (compilation is shared); each Load returns an independent Module with
 // its own pool.
 func (r *Runtime) Load(ctx context.Context, name string, wasmBytes []byte) (*Module, error) {
+	return r.load(ctx, name, wasmBytes, nil)
+}
+
+func (r *Runtime) load(ctx context.Context, name string, wasmBytes, data []byte) (*Module, error) {
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
@@ -204,7 +218,14 @@ func (r *Runtime) Load(ctx context.Context, name string, wasmBytes []byte) (*Mod
 		_ = compiled.Close(ctx)
 		return nil, fmt.Errorf("wasm: load %q: %w", name, err)
 	}
+	if len(data) > 0 {
+		if err := checkDataExport(compiled); err != nil {
+			_ = compiled.Close(ctx)
+			return nil, fmt.Errorf("wasm: load %q: %w", name, err)
+		}
+	}
 	m := newModule(r, name, compiled, wrt, instrumented)
+	m.data = data
 
 	// Prove the module works before anyone depends on it.
 	inst, err := m.instantiate(ctx)

@@ -34,7 +34,7 @@ Usage:
   daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data
   daisydog admin create --data DIR --email ADDRESS              create the first administrator (once; password on stdin)
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
-  daisydog bench   --targets URL[,URL...] --ca FILE [-c N] [--children N] [--duration D]
+  daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]
   daisydog version
 `
 
@@ -92,6 +92,8 @@ type serveFlags struct {
 	redirect          string
 	ai                aiFlags
 	adminAllow        string
+	slowQuery         time.Duration
+	metricsTokenFile  string
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
@@ -106,6 +108,8 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.redirect, "http-redirect", "", "also listen for plain HTTP here, only to redirect to HTTPS (e.g. 127.0.0.1:8080)")
 	fs.StringVar(&s.adminAllow, "admin-allow", "", "comma-separated addresses/CIDR prefixes that may reach staff routes (default: any)")
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
+	fs.DurationVar(&s.slowQuery, "slow-query", 0, "log storage statements slower than this (default 100ms; negative = off)")
+	fs.StringVar(&s.metricsTokenFile, "metrics-token-file", "", "file holding a token that lets non-loopback clients read GET /v1/metrics")
 }
 
 type addrFlags struct {
@@ -150,6 +154,16 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	if err != nil {
 		return err
 	}
+	var metricsToken string
+	if sf.metricsTokenFile != "" {
+		b, err := os.ReadFile(sf.metricsTokenFile)
+		if err != nil {
+			return fmt.Errorf("--metrics-token-file: %w", err)
+		}
+		if metricsToken = strings.TrimSpace(string(b)); len(metricsToken) < 16 {
+			return errors.New("--metrics-token-file: the token must be at least 16 characters")
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	aiCfg, err := sf.ai.config()
@@ -159,7 +173,8 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
-		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets, AI: aiCfg,
+		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
+		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg,
 	})
 	if err != nil {
 		return err
@@ -197,6 +212,7 @@ func cmdInit(args []string) error {
 	sf.register(fs)
 	af.register(fs, "127.0.0.1:8443", "127.0.0.1:9443")
 	noServe := fs.Bool("no-serve", false, "only create the data directory")
+	policyKey := fs.String("policy-key", "", "a policy bundle-signing public key (PEM, from `daisydog policy keygen`) the new cluster trusts")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -212,6 +228,15 @@ func cmdInit(args []string) error {
 	tok, err := node.Init(node.Layout{Dir: sf.data}, af.options())
 	if err != nil {
 		return err
+	}
+	if *policyKey != "" {
+		pemBytes, err := os.ReadFile(*policyKey)
+		if err != nil {
+			return err
+		}
+		if err := node.InstallPolicyKey(node.Layout{Dir: sf.data}, pemBytes); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("Initialised cluster node %q in %s.\nJoin token for the other servers (keep it secret):\n  %s\n", af.nodeID, sf.data, tok)
 	if *noServe {
@@ -403,8 +428,27 @@ func cmdBench(args []string) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", bench.DefaultWarmup, "warm-up before measuring")
 	fs.DurationVar(&cfg.ThinkTime, "think", 0, "pause per client between turns (0 = closed loop)")
 	fs.IntVar(&cfg.MaxTurns, "max-turns", 0, "stop after this many measured turns (0 = no limit)")
+	mix := fs.String("mix", bench.DefaultMix, "operation weights (chat, feed, trick, game_start, game_move, daisy); \"chat:1\" = chat only")
+	fs.BoolVar(&cfg.OpenLoop, "open", false, "open loop: --children independent children, each sending every --think-min..--think-max")
+	fs.DurationVar(&cfg.ThinkMin, "think-min", bench.DefaultThinkMin, "open loop: shortest pause between a child's messages")
+	fs.DurationVar(&cfg.ThinkMax, "think-max", bench.DefaultThinkMax, "open loop: longest pause between a child's messages")
+	fs.StringVar(&cfg.LimitsDir, "limits-dir", "", "measure fsync latency in this directory (the data disk) and loopback RTT, and report results against them")
+	metricsTokenFile := fs.String("metrics-token-file", "", "token for the nodes' GET /v1/metrics when not on their machine")
+	fs.DurationVar(&cfg.Watch, "watch", 0, "soak: sample the nodes' goroutines, open files, RSS and DB size this often and report their growth")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	m, err := bench.ParseMix(*mix)
+	if err != nil {
+		return err
+	}
+	cfg.Mix = m
+	if *metricsTokenFile != "" {
+		b, err := os.ReadFile(*metricsTokenFile)
+		if err != nil {
+			return err
+		}
+		cfg.MetricsToken = strings.TrimSpace(string(b))
 	}
 	for _, t := range strings.Split(*targets, ",") {
 		if t = strings.TrimSpace(t); t != "" {

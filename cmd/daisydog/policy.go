@@ -27,6 +27,12 @@ const policyUsage = `Usage:
       cases (shared/eval/README.md format): recall per source and category, false
       positives on safe cases, PII span recall, latency through the WASM host.
       "eval" and --cases are accepted as aliases of "score" and --data.
+  daisydog policy train --cases FILE.jsonl --out policies/default/rules/data/model.bin
+                        [--bits 16] [--epochs 6] [--folds 5] [--seed 1]
+      Train the default policy's statistical model (deterministic: same data and
+      flags, same bytes), choose its thresholds on out-of-fold predictions and
+      print held-out scores (k-fold and leave-one-source-out). Rebuild the
+      module afterwards (make policy).
 `
 
 // cmdPolicy dispatches "daisydog policy SUBCOMMAND".
@@ -38,11 +44,16 @@ func cmdPolicy(args []string) error {
 	switch args[0] {
 	case "score", "eval":
 		return cmdPolicyScore(args[1:])
+	case "train":
+		return cmdPolicyTrain(args[1:])
 	case "-h", "--help", "help":
-		fmt.Print(policyUsage)
+		fmt.Print(policyUsage + policyLifecycleUsage)
 		return nil
 	}
-	fmt.Fprint(os.Stderr, policyUsage)
+	if ok, err := cmdPolicyLifecycle(args[0], args[1:]); ok {
+		return err
+	}
+	fmt.Fprint(os.Stderr, policyUsage+policyLifecycleUsage)
 	return fmt.Errorf("policy: unknown subcommand %q", args[0])
 }
 
@@ -133,5 +144,49 @@ func cmdPolicyScore(args []string) error {
 		return enc.Encode(rep)
 	}
 	eval.WriteTable(os.Stdout, rep)
+	return nil
+}
+
+func cmdPolicyTrain(args []string) error {
+	fs := flag.NewFlagSet("policy train", flag.ExitOnError)
+	data := fs.String("cases", "", "labelled cases, JSONL (shared/eval/README.md format)")
+	fs.StringVar(data, "data", "", "alias of --cases")
+	out := fs.String("out", "", "where to write the model (policies/default/rules/data/model.bin)")
+	bits := fs.Uint("bits", 16, "hash buckets = 2^bits")
+	epochs := fs.Int("epochs", 6, "passes over the data")
+	folds := fs.Int("folds", 5, "cross-validation folds")
+	seed := fs.Uint64("seed", 1, "seed of the example order")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *data == "" || *out == "" || fs.NArg() > 0 || *bits < 8 || *bits > 22 || *folds < 2 {
+		fmt.Fprint(os.Stderr, policyUsage)
+		return errors.New("policy train: --cases FILE and --out FILE are required")
+	}
+	f, err := os.Open(*data)
+	if err != nil {
+		return err
+	}
+	cases, err := eval.ReadCases(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := eval.Train(ctx, cases, eval.TrainOptions{Bits: uint8(*bits), Epochs: *epochs, Folds: *folds, Seed: *seed}, os.Stderr)
+	if err != nil {
+		return err
+	}
+	b, err := res.Model.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return fmt.Errorf("policy train: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	fmt.Printf("model %s: %d bytes, sha256 %s\n\n", *out, len(b), hex.EncodeToString(sum[:])[:16])
+	eval.WriteTrainTable(os.Stdout, res)
 	return nil
 }

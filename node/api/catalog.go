@@ -282,8 +282,6 @@ func (s *Server) checkContent(ctx context.Context, what string, ages companion.A
 	return nil
 }
 
-func adminActor(a storage.Actor) string { return string(a.Role) + ":" + a.ID }
-
 // getCatalog (GET /v1/admin/catalog) returns the whole catalogue.
 func (s *Server) getCatalog(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
 	c, err := s.currentCatalog(r.Context())

@@ -49,6 +49,13 @@ type safety struct {
 }
 
 func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verdict, error) {
+	t0 := time.Now()
+	release, err := s.slots.acquire(ctx, s.PolicyQueueTimeout)
+	s.Metrics.PolicyWait.Since(t0)
+	if err != nil {
+		return policies.Verdict{}, err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ctx, s.PolicyTimeout)
 	defer cancel()
 	in.ABI = 1
@@ -58,7 +65,8 @@ func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verd
 	if in.Locale == "" {
 		in.Locale = "en"
 	}
-	return s.Policy().Evaluate(ctx, in)
+	defer s.Metrics.Policy.Since(time.Now())
+	return s.policyFor(ctx).Evaluate(ctx, in)
 }
 
 // turnPlan is everything decided about a turn before it is replicated.
@@ -72,6 +80,8 @@ type turnPlan struct {
 	// answered: the companion (respond) produced the reply the child sees,
 	// so its state changes may be kept.
 	answered bool
+	// busy: no policy slot in time (admission.go); the turn is refused.
+	busy bool
 }
 
 // planTurn runs the safety pipeline: the child's message through the policy
@@ -81,9 +91,14 @@ type turnPlan struct {
 // through the policy.
 func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, recent []policies.ContextTurn, respond func(text string) companion.Reply) turnPlan {
 	pol := s.Policy()
+	ctx = withPolicy(ctx, pol) // one policy for the whole turn, even across a swap
 	p := turnPlan{stored: text, version: pol.Version()}
 	pick := func(n int) int { return rand.IntN(max(n, 1)) }
 	in, err := s.evaluate(ctx, policies.Input{Text: text, Direction: "in", AgeTier: tier, Strictness: strictness, Context: recent})
+	if errors.Is(err, errPolicyBusy) {
+		p.busy = true
+		return p
+	}
 	if err != nil {
 		s.log.Warn("policy failed on message; failing closed", "policy", p.version, "err", err)
 		p.failClosed, p.escalate, p.stored = true, true, withheldMessage
@@ -112,6 +127,10 @@ func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, re
 		p.reply = s.Companion.Blocked(tier, pick)
 	}
 	out, err := s.evaluate(ctx, policies.Input{Text: p.reply.Text, Direction: "out", AgeTier: tier, Strictness: strictness})
+	if errors.Is(err, errPolicyBusy) {
+		p.busy = true
+		return p
+	}
 	if err != nil {
 		s.log.Warn("policy failed on reply; failing closed", "policy", p.version, "err", err)
 		p.failClosed, p.escalate, p.answered = true, true, false
@@ -222,6 +241,7 @@ func (staleState) Error() string { return "companion state changed meanwhile" }
 // state (bounded), so concurrent turns all land and none loses the
 // other's changes. ai allows the optional provider for this kind of turn.
 func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor, text string, f companion.Feature, step companionStep, ai, withGame bool) error {
+	defer s.Metrics.Turn.Since(time.Now())
 	ctx := r.Context()
 	child := childOf(r)
 	dek, err := s.Vault.FamilyKey(ctx, child.FamilyID)
@@ -295,6 +315,9 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 		return t.Reply
 	}
 	p := s.planTurn(ctx, text, child.AgeTier, env.ctrl.PolicyStrictness(), recent, respond)
+	if p.busy {
+		return nil, errOverloaded // nothing decided, nothing stored: the client retries
+	}
 
 	// Daisy's new state: her own answer's changes only when the child sees
 	// that answer; usage whenever the child is within the allowed time.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -18,6 +19,9 @@ const (
 	CodeNotFound = "not_found"
 	CodeRejected = "rejected"
 )
+
+// readYourWritesWait bounds how long a write waits for this node to apply it.
+const readYourWritesWait = 5 * time.Second
 
 // replicate sends cmd through consensus. On success the result is decoded
 // into out (if not nil). Deterministic outcomes map to API errors.
@@ -31,7 +35,9 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 	if err != nil {
 		return raftcluster.Response{}, err
 	}
+	t0 := time.Now()
 	resp, err := s.Repl.Apply(ctx, data)
+	defer s.Metrics.RaftApply.Since(t0) // commit, then (below) this node applying it
 	switch {
 	case errors.Is(err, raftcluster.ErrUnavailable):
 		return resp, errUnavailable
@@ -51,7 +57,11 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 	}
 	// Read-your-writes: whatever this node answers next (history, the new
 	// child, the linked device) already includes this write.
-	if err := s.Repl.WaitApplied(ctx, resp.Index); err != nil {
+	// Bounded: a node that cannot apply (e.g. its disk is full) must not
+	// hang the client; the write is committed, so the answer says to check.
+	wctx, cancel := context.WithTimeout(ctx, readYourWritesWait)
+	defer cancel()
+	if err := s.Repl.WaitApplied(wctx, resp.Index); err != nil {
 		return resp, errAmbiguous
 	}
 	if out != nil && len(resp.Data) > 0 {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -51,18 +52,29 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Join handles the first phase of a node joining (token-authenticated); nil disables it.
 	Join http.HandlerFunc
-	// PolicyTimeout bounds each policy evaluation (default 1s).
+	// PolicyTimeout bounds each policy evaluation once it runs (default 1s).
 	PolicyTimeout time.Duration
+	// PolicySlots is how many evaluations run at once (default 2×GOMAXPROCS,
+	// the policy host's instance pool); PolicyQueueTimeout is how long a turn
+	// may wait for one before it is refused with 503 (default 5s). See admission.go.
+	PolicySlots        int
+	PolicyQueueTimeout time.Duration
 	// AuthPerMinute and AuthBurst limit unauthenticated requests (sign-up,
 	// login, refresh, device linking, join) per client IP on this node.
 	// Zero means the defaults (30/min, burst 20); negative disables.
 	AuthPerMinute, AuthBurst int
+	// PolicyAdmin runs the policy lifecycle (admin routes); nil disables them.
+	PolicyAdmin PolicyAdmin
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
 	// call the API cross-origin. Empty means none; "*" is never honoured.
 	CORSOrigins []string
 	// AdminNets, when set, is the only client networks that may reach the
 	// staff routes (/v1/admin/…, /v1/moderation/…).
 	AdminNets []netip.Prefix
+	// Metrics collects timings and counters (nil = a fresh set); GET
+	// /v1/metrics serves them to loopback clients or with MetricsToken.
+	Metrics      *Metrics
+	MetricsToken string
 }
 
 // Server is the HTTP API.
@@ -74,6 +86,7 @@ type Server struct {
 	table   routeTable
 	// declared holds the roles of the handler being registered (routes only).
 	declared []storage.Role
+	slots    policySlots
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks
 	// catalog is the Engine over the stored catalogue (see engine).
@@ -88,7 +101,17 @@ func New(d Deps) *Server {
 	if d.PolicyTimeout == 0 {
 		d.PolicyTimeout = time.Second
 	}
-	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), turnLocks: newChildLocks()}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	if d.PolicySlots <= 0 {
+		d.PolicySlots = 2 * runtime.GOMAXPROCS(0)
+	}
+	if d.PolicyQueueTimeout <= 0 {
+		d.PolicyQueueTimeout = 5 * time.Second
+	}
+	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newPolicySlots(d.PolicySlots),
+		turnLocks: newChildLocks()}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst
 		if perMin == 0 {
@@ -156,6 +179,7 @@ func (s *Server) routes() {
 	rt.GET("/healthz", s.wrap(s.healthz))
 	rt.GET("/readyz", s.wrap(s.readyz))
 	rt.GET("/.well-known/jwks.json", s.wrap(s.jwks))
+	rt.GET("/v1/metrics", s.wrap(s.metrics))
 	rt.POST("/v1/parents/signup", s.wrap(s.limited(s.signUp)))
 	rt.POST("/v1/auth/login", s.wrap(s.limited(s.login)))
 	rt.POST("/v1/auth/refresh", s.wrap(s.limited(s.refresh)))
@@ -201,14 +225,23 @@ func (s *Server) routes() {
 	rt.POST("/v1/admin/packs", staff(s.as(storage.RoleAdmin, s.loadPack)))
 	rt.DELETE("/v1/admin/packs/:id", staff(s.as(storage.RoleAdmin, s.deletePack)))
 	s.uiRoutes(rt)
+	s.policyRoutes(rt)
 	if s.Join != nil {
 		join := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error { s.Join(w, r); return nil }
 		rt.POST("/internal/join", s.wrap(s.limited(join)))
 	}
 }
 
-// ServeHTTP applies the headers every response carries, then routes.
+// ServeHTTP counts and times the request, then serves it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t0 := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	s.serve(sw, r)
+	s.Metrics.countStatus(sw.status, time.Since(t0))
+}
+
+// serve applies the headers every response carries, then routes.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +34,30 @@ type Config struct {
 	ThinkTime      time.Duration // pause between a client's turns (0 = closed loop)
 	MaxTurns       int           // stop after this many measured chat requests (0 = unlimited)
 	RequestTimeout time.Duration // per request (0 = DefaultRequestTimeout)
+
+	// Mix weights the operations each client sends (nil = chat only).
+	Mix Mix
+	// OpenLoop simulates Children independent children, each sending its
+	// next request ThinkMin..ThinkMax (uniform) after its previous one was
+	// scheduled, whatever the latency; Concurrency and MaxTurns are unused.
+	OpenLoop           bool
+	ThinkMin, ThinkMax time.Duration // open loop (0 = DefaultThinkMin, DefaultThinkMax)
+	// MetricsToken is sent to read the nodes' GET /v1/metrics when the
+	// bench is not on their machine ("" = rely on loopback access).
+	MetricsToken string
+	// LimitsDir, if set, is where the fsync probe writes (the data disk):
+	// the machine's limits are measured before the load and reported.
+	LimitsDir string
+	// Watch, if positive, samples the nodes' goroutines, open files, RSS
+	// and database size this often during the measured window (soak runs).
+	Watch time.Duration
 }
+
+// Open-loop think time defaults: a child sends a message every 3–10 s.
+const (
+	DefaultThinkMin = 3 * time.Second
+	DefaultThinkMax = 10 * time.Second
+)
 
 // Summary is the result of a run. Latencies are of successful turns only.
 type Summary struct {
@@ -50,6 +72,22 @@ type Summary struct {
 	LatencyMs      Latency          `json:"latency_ms"`
 	GoMaxProcs     int              `json:"gomaxprocs"`
 	NumCPU         int              `json:"num_cpu"`
+
+	Mode string `json:"mode"` // "closed" or "open"
+	// OfferedPerSec is the open loop's scheduled request rate.
+	OfferedPerSec float64            `json:"offered_per_sec,omitempty"`
+	PerOp         map[Op]OpSummary   `json:"per_op,omitempty"`
+	Server        *ServerSplit       `json:"server,omitempty"`
+	Machine       *MachineLimits     `json:"machine,omitempty"`
+	Ratios        map[string]float64 `json:"ratios,omitempty"`
+	Growth        *Growth            `json:"growth,omitempty"`
+}
+
+// OpSummary is one operation's share of the run.
+type OpSummary struct {
+	OK        int64   `json:"ok"`
+	Errors    int64   `json:"errors"`
+	LatencyMs Latency `json:"latency_ms"`
 }
 
 // withDefaults fills zero fields and rejects impossible values.
@@ -87,6 +125,22 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.OpenLoop {
+		if cfg.ThinkMin == 0 {
+			cfg.ThinkMin = DefaultThinkMin
+		}
+		if cfg.ThinkMax == 0 {
+			cfg.ThinkMax = DefaultThinkMax
+		}
+		if cfg.ThinkMin <= 0 || cfg.ThinkMax < cfg.ThinkMin {
+			return cfg, errors.New("bench: open loop needs 0 < ThinkMin ≤ ThinkMax")
+		}
+		if cfg.Warmup == DefaultWarmup {
+			// Children start spread over one ThinkMax: measure once all run.
+			cfg.Warmup = max(cfg.Warmup, cfg.ThinkMax)
+		}
+		cfg.Concurrency = cfg.Children
+	}
 	return cfg, nil
 }
 
@@ -116,14 +170,79 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 	fmt.Fprintf(log, "bench: setup done in %s; warm-up %s, measuring %s with %d clients\n",
 		time.Since(t0).Round(time.Millisecond), cfg.Warmup, cfg.Duration, cfg.Concurrency)
 
-	res := measure(ctx, c, cfg, children)
+	var limits *MachineLimits
+	if cfg.LimitsDir != "" {
+		m, err := MeasureLimits(ctx, cfg.LimitsDir)
+		if err != nil {
+			return Summary{}, err
+		}
+		limits = &m
+		fmt.Fprintf(log, "bench: machine: fsync p50 %.2fms p99 %.2fms (%.0f/s sequential), loopback RTT p50 %.0fµs\n",
+			m.FsyncMs.P50, m.FsyncMs.P99, m.FsyncsPerSec, m.LoopbackRTTUs.P50)
+	}
+	var before []*nodeMetrics
+	var scrapeErrs []string
+	var (
+		watchers sync.WaitGroup
+		growth   *Growth
+	)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	measured := func() {
+		before, scrapeErrs = scrape(ctx, c, cfg.MetricsToken)
+		if cfg.Watch > 0 {
+			growth = watch(watchCtx, c, cfg.MetricsToken, cfg.Watch, &watchers)
+		}
+	}
+	var res result
+	if cfg.OpenLoop {
+		res = measureOpen(ctx, c, cfg, children, measured)
+	} else {
+		res = measure(ctx, c, cfg, children, measured)
+	}
+	stopWatch()
+	watchers.Wait()
 	s := res.summary(cfg)
-	fmt.Fprintf(log, "bench: %d turns, %d errors in %.2fs (%.1f turns/s), p50 %.2fms p99 %.2fms\n",
-		s.Turns, s.Errors, s.DurationSec, s.TurnsPerSec, s.LatencyMs.P50, s.LatencyMs.P99)
+	if growth != nil {
+		growth.finish()
+		s.Growth = growth
+	}
+	after, errs := scrape(context.WithoutCancel(ctx), c, cfg.MetricsToken)
+	if before != nil {
+		s.Server = split(before, after, append(scrapeErrs, errs...))
+	}
+	if limits != nil {
+		c := readContention()
+		limits.After = &c
+	}
+	s.Machine = limits
+	s.Ratios = ratios(s)
+	fmt.Fprintf(log, "bench: %d requests, %d errors in %.2fs (%.1f/s), p50 %.2fms p99 %.2fms p99.9 %.2fms\n",
+		s.Turns, s.Errors, s.DurationSec, s.TurnsPerSec, s.LatencyMs.P50, s.LatencyMs.P99, s.LatencyMs.P999)
 	if err := ctx.Err(); err != nil {
 		return s, err
 	}
 	return s, nil
+}
+
+// ratios relate the results to the machine's limits and the server split.
+func ratios(s Summary) map[string]float64 {
+	r := map[string]float64{}
+	if m := s.Machine; m != nil && m.CommitFloorMs > 0 {
+		r["p50_over_commit_floor"] = s.LatencyMs.P50 / m.CommitFloorMs
+		if m.FsyncsPerSec > 0 {
+			r["throughput_over_sequential_fsyncs"] = s.TurnsPerSec / m.FsyncsPerSec
+		}
+	}
+	if sv := s.Server; sv != nil {
+		if t := sv.Stages["turn"]; t.MeanMs > 0 && s.LatencyMs.Mean > 0 {
+			r["server_turn_share_of_client_latency"] = t.MeanMs / s.LatencyMs.Mean
+		}
+	}
+	if len(r) == 0 {
+		return nil
+	}
+	return r
 }
 
 // result is the merged output of all workers.
@@ -132,6 +251,13 @@ type result struct {
 	lat     []time.Duration
 	errors  map[string]int64
 	nErrors int64
+	perOp   map[Op]*opResult
+	offered float64
+}
+
+type opResult struct {
+	lat    []time.Duration
+	errors int64
 }
 
 func (r result) summary(cfg Config) Summary {
@@ -150,6 +276,17 @@ func (r result) summary(cfg Config) Summary {
 	if s.DurationSec > 0 {
 		s.TurnsPerSec = float64(s.Turns) / s.DurationSec
 	}
+	s.Mode = "closed"
+	if cfg.OpenLoop {
+		s.Mode = "open"
+		s.OfferedPerSec = r.offered
+	}
+	if len(r.perOp) > 1 || (len(r.perOp) == 1 && r.perOp[OpChat] == nil) {
+		s.PerOp = map[Op]OpSummary{}
+		for op, o := range r.perOp {
+			s.PerOp[op] = OpSummary{OK: int64(len(o.lat)), Errors: o.errors, LatencyMs: summarize(o.lat)}
+		}
+	}
 	return s
 }
 
@@ -158,24 +295,76 @@ func (r result) summary(cfg Config) Summary {
 type worker struct {
 	lat    []time.Duration
 	errors map[string]int64
+	perOp  map[Op]*opResult
 }
 
-func measure(ctx context.Context, c *client, cfg Config, children []child) result {
+func newWorker() worker {
+	return worker{errors: map[string]int64{}, perOp: map[Op]*opResult{}}
+}
+
+// record tallies one measured request.
+func (w *worker) record(op Op, outcome string, d time.Duration) {
+	o := w.perOp[op]
+	if o == nil {
+		o = &opResult{}
+		w.perOp[op] = o
+	}
+	if outcome == "" {
+		w.lat = append(w.lat, d)
+		o.lat = append(o.lat, d)
+		return
+	}
+	w.errors[outcome]++
+	o.errors++
+}
+
+// merge combines the workers' tallies.
+func merge(workers []worker, window time.Duration) result {
+	r := result{errors: map[string]int64{}, perOp: map[Op]*opResult{}, window: window}
+	n := 0
+	for _, w := range workers {
+		n += len(w.lat)
+	}
+	r.lat = make([]time.Duration, 0, n)
+	for _, w := range workers {
+		r.lat = append(r.lat, w.lat...)
+		for k, v := range w.errors {
+			r.errors[k] += v
+			r.nErrors += v
+		}
+		for op, o := range w.perOp {
+			m := r.perOp[op]
+			if m == nil {
+				m = &opResult{}
+				r.perOp[op] = m
+			}
+			m.lat = append(m.lat, o.lat...)
+			m.errors += o.errors
+		}
+	}
+	return r
+}
+
+func measure(ctx context.Context, c *client, cfg Config, children []child, measuring func()) result {
 	start := time.Now()
 	warmEnd := start.Add(cfg.Warmup)
 	end := warmEnd.Add(cfg.Duration)
 	runCtx, cancel := context.WithDeadline(ctx, end)
-	defer cancel()
+	var timer sync.WaitGroup
+	// The "before" metrics scrape has finished (or never started) when this returns.
+	defer func() { cancel(); timer.Wait() }()
+	timer.Go(func() { onTime(runCtx, warmEnd, measuring) })
 
 	var (
 		reserved atomic.Int64
 		wg       sync.WaitGroup
-		msgs     = chatBodies()
+		b        = newBodies()
+		sched    = cfg.Mix.schedule()
 		workers  = make([]worker, cfg.Concurrency)
 	)
 	for i := range workers {
 		w := &workers[i]
-		w.errors = map[string]int64{}
+		*w = newWorker()
 		token := children[i%len(children)].token
 		wg.Go(func() {
 			for k := 0; ; k++ {
@@ -187,14 +376,11 @@ func measure(ctx context.Context, c *client, cfg Config, children []child) resul
 				if measured && cfg.MaxTurns > 0 && reserved.Add(1) > int64(cfg.MaxTurns) {
 					return
 				}
-				outcome, d := chat(runCtx, c, token, msgs[(i*7+k)%len(msgs)])
+				op := sched[(i*37+k)%len(sched)]
+				outcome, d := send(runCtx, c, op, token, b, i*7+k)
 				cutOff := runCtx.Err() != nil && (outcome == errTimeout || outcome == errTransport)
 				if measured && !cutOff && !now.Add(d).After(end) {
-					if outcome == "" {
-						w.lat = append(w.lat, d)
-					} else {
-						w.errors[outcome]++
-					}
+					w.record(op, outcome, d)
 				}
 				if cfg.ThinkTime > 0 {
 					t := time.NewTimer(cfg.ThinkTime)
@@ -214,23 +400,25 @@ func measure(ctx context.Context, c *client, cfg Config, children []child) resul
 	if stop.After(end) {
 		stop = end
 	}
-	r := result{errors: map[string]int64{}}
+	var window time.Duration
 	if stop.After(warmEnd) {
-		r.window = stop.Sub(warmEnd)
+		window = stop.Sub(warmEnd)
 	}
-	n := 0
-	for _, w := range workers {
-		n += len(w.lat)
+	return merge(workers, window)
+}
+
+// onTime calls f at t (or at once if t has passed), unless ctx ends first.
+func onTime(ctx context.Context, t time.Time, f func()) {
+	if f == nil {
+		return
 	}
-	r.lat = make([]time.Duration, 0, n)
-	for _, w := range workers {
-		r.lat = append(r.lat, w.lat...)
-		for k, v := range w.errors {
-			r.errors[k] += v
-			r.nErrors += v
-		}
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+		f()
 	}
-	return r
 }
 
 // chatBodies pre-encodes the chat request bodies.
@@ -241,28 +429,6 @@ func chatBodies() [][]byte {
 		out[i], _ = json.Marshal(map[string]string{"message": m}) // strings always encode
 	}
 	return out
-}
-
-// chat sends one chat turn. outcome is "" on success, else the error key.
-func chat(ctx context.Context, c *client, token string, body []byte) (outcome string, d time.Duration) {
-	t0 := time.Now()
-	r, err := c.do(ctx, "/v1/chat", token, body)
-	d = time.Since(t0)
-	if err != nil {
-		return classify(err), d
-	}
-	if r.status < 200 || r.status > 299 {
-		return strconv.Itoa(r.status), d
-	}
-	var out struct {
-		Turn *struct {
-			Reply json.RawMessage `json:"reply"`
-		} `json:"turn"`
-	}
-	if json.Unmarshal(r.body, &out) != nil || out.Turn == nil || !present(out.Turn.Reply) {
-		return errBadResponse, d
-	}
-	return "", d
 }
 
 // present reports whether a JSON value is there and not null or "".

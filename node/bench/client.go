@@ -19,15 +19,19 @@ import (
 )
 
 const (
-	maxBody         = 1 << 20 // bytes of a response body we read
-	setupAttempts   = 5       // tries per setup request on 503/429
-	maxRetryWait    = 5 * time.Second
-	minRetryWait    = 50 * time.Millisecond
-	setupParallel   = 8 // concurrent child creations during setup
-	errTimeout      = "timeout"
-	errTransport    = "transport"
-	errBadResponse  = "bad_response"
-	contentTypeJSON = "application/json"
+	maxBody          = 1 << 20 // bytes of a response body we read
+	setupAttempts    = 5       // tries per setup request on 503/429
+	maxRetryWait     = 5 * time.Second
+	minRetryWait     = 50 * time.Millisecond
+	setupParallel    = 8   // concurrent child creations during setup (at least)
+	maxSetupParallel = 48  // … and at most, for large families
+	maxOpenLoopConns = 256 // connections per target in the open loop
+	errTimeout       = "timeout"
+	errTransport     = "transport"
+	errBadResponse   = "bad_response"
+	errFailClosed    = "fail_closed"
+	errUnfinished    = "unfinished"
+	contentTypeJSON  = "application/json"
 )
 
 // client is the one shared HTTP client plus the round-robin target cursor.
@@ -39,7 +43,10 @@ type client struct {
 }
 
 func newClient(cfg Config) (*client, error) {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure} //nolint:gosec // opt-in dev flag
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure, //nolint:gosec // opt-in dev flag
+		// Apps resume TLS sessions when they reconnect; so does the bench
+		// (a full handshake per reconnect would measure the handshake).
+		ClientSessionCache: tls.NewLRUClientSessionCache(4096)}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
@@ -51,7 +58,21 @@ func newClient(cfg Config) (*client, error) {
 		}
 		tlsCfg.RootCAs = pool
 	}
-	perHost := cfg.Concurrency + setupParallel
+	perHost := cfg.Concurrency + setupWorkers(cfg.Children)
+	if cfg.OpenLoop {
+		// Children think for seconds between turns: far fewer are in
+		// flight than exist. Keep enough idle connections that no request
+		// pays a new TLS handshake, without holding one per child.
+		perHost = min(cfg.Children, maxOpenLoopConns) + setupWorkers(cfg.Children)
+	}
+	maxConns := 0 // closed loop: one connection per client, like devices
+	if cfg.OpenLoop {
+		// Thousands of children starting within seconds would otherwise
+		// open thousands of TLS connections at once and measure only the
+		// handshake storm; a request waits for a pooled connection instead
+		// (that wait counts in its latency).
+		maxConns = perHost
+	}
 	tr := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsCfg,
@@ -59,6 +80,7 @@ func newClient(cfg Config) (*client, error) {
 		MaxIdleConns:          perHost * len(cfg.Targets),
 		MaxIdleConnsPerHost:   perHost,
 		IdleConnTimeout:       90 * time.Second,
+		MaxConnsPerHost:       maxConns,
 		ResponseHeaderTimeout: cfg.RequestTimeout,
 		ExpectContinueTimeout: time.Second,
 		// HTTP/1.1 on purpose: C clients stand for C devices, each with its
@@ -96,13 +118,23 @@ type response struct {
 // do sends one POST with a per-request timeout. body is encoded JSON; nil
 // sends no body and no Content-Type.
 func (c *client) do(ctx context.Context, path, token string, body []byte) (response, error) {
+	return c.doMethod(ctx, http.MethodPost, path, token, body)
+}
+
+// doMethod is do with any method, against the next target.
+func (c *client) doMethod(ctx context.Context, method, path, token string, body []byte) (response, error) {
+	return c.doAt(ctx, c.target(), method, path, token, body)
+}
+
+// doAt sends one request to base (a target URL).
+func (c *client) doAt(ctx context.Context, base, method, path, token string, body []byte) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target()+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return response{}, err
 	}

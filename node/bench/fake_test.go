@@ -24,11 +24,14 @@ import (
 // request the way the real API will (strict JSON, Content-Type, tokens).
 type fakeAPI struct {
 	// knobs, set before serving
-	chat503Every int64         // every k-th chat gets 503 (0 = never)
-	signup503    int64         // first k signups get 503 with Retry-After: 0
-	chatDelay    time.Duration // added to each chat
-	hangChat     chan struct{} // non-nil: chat blocks until closed or the client gives up
-	badBody      bool          // chat answers 200 without a turn
+	chat503Every    int64         // every k-th chat gets 503 (0 = never)
+	signup503       int64         // first k signups get 503 with Retry-After: 0
+	chatDelay       time.Duration // added to each chat
+	hangChat        chan struct{} // non-nil: chat blocks until closed or the client gives up
+	badBody         bool          // chat answers 200 without a turn
+	badNick         string        // this nickname is refused with 422 (the nickname filter)
+	failClosedEvery int64         // every k-th chat is answered fail-closed (policy unavailable)
+	failClosed      atomic.Int64
 
 	mu          sync.Mutex
 	parents     map[string]string // email → password
@@ -38,12 +41,15 @@ type fakeAPI struct {
 	childToks   map[string]string // token → child id
 	badRequests []string
 
-	signups  atomic.Int64
-	chats    atomic.Int64
-	chatOK   atomic.Int64
-	chat503  atomic.Int64
-	newConns atomic.Int64
-	perChild sync.Map // child id → *atomic.Int64
+	signups    atomic.Int64
+	chats      atomic.Int64
+	chatOK     atomic.Int64
+	chat503    atomic.Int64
+	newConns   atomic.Int64
+	games      atomic.Int64
+	daisyReads atomic.Int64
+	scrapes    atomic.Int64
+	perChild   sync.Map // child id → *atomic.Int64
 }
 
 func newFakeAPI() *fakeAPI {
@@ -106,6 +112,10 @@ func (f *fakeAPI) bearer(r *http.Request, m map[string]string) (string, bool) {
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		f.serveGet(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
 		f.fail(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method)
 		return
@@ -157,6 +167,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			AgeTier  string `json:"age_tier"`
 		}
 		if !f.decode(w, r, &in) {
+			return
+		}
+		if in.Nickname == f.badNick {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "invalid", "message": "please choose a different nickname"}})
 			return
 		}
 		if !nickRe.MatchString(in.Nickname) || (in.AgeTier != "5-8" && in.AgeTier != "9-12" && in.AgeTier != "13-17") {
@@ -236,8 +250,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.fail(w, http.StatusServiceUnavailable, "no_leader", "try again")
 			return
 		}
-		if f.badBody {
-			writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+		if f.failClosedEvery > 0 && n%f.failClosedEvery == 0 {
+			f.failClosed.Add(1)
+			writeJSON(w, http.StatusOK, map[string]any{"turn": map[string]any{"id": tok(), "reply": "withheld", "safety": map[string]any{"fail_closed": true}}})
 			return
 		}
 		if f.badBody {
@@ -248,6 +263,61 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		seq := c.(*atomic.Int64).Add(1)
 		f.chatOK.Add(1)
 		writeJSON(w, http.StatusOK, map[string]any{"turn": map[string]any{"id": tok(), "seq": seq, "reply": "Woof! " + in.Message}})
+	case r.URL.Path == "/v1/games" || r.URL.Path == "/v1/games/current/moves":
+		if _, ok := f.bearer(r, f.childToks); !ok {
+			f.fail(w, http.StatusUnauthorized, "unauthorized", "child token")
+			return
+		}
+		var in struct {
+			Kind string `json:"kind,omitempty"`
+			Move string `json:"move,omitempty"`
+		}
+		if !f.decode(w, r, &in) {
+			return
+		}
+		if (r.URL.Path == "/v1/games") != (in.Kind != "") || (in.Kind == "" && in.Move == "") {
+			f.fail(w, http.StatusBadRequest, "invalid_game", r.URL.Path)
+			return
+		}
+		f.games.Add(1)
+		writeJSON(w, http.StatusOK, map[string]any{"turn": map[string]any{"id": tok(), "reply": "Let's play!"}, "game": nil})
+	default:
+		f.fail(w, http.StatusNotFound, "not_found", r.URL.Path)
+	}
+}
+
+// serveGet answers Daisy's state and a metrics document shaped like a node's.
+func (f *fakeAPI) serveGet(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/v1/chat/daisy":
+		if _, ok := f.bearer(r, f.childToks); !ok {
+			f.fail(w, http.StatusUnauthorized, "unauthorized", "child token")
+			return
+		}
+		f.daisyReads.Add(1)
+		writeJSON(w, http.StatusOK, map[string]any{"mood": "happy", "hunger": 2, "energy": 5})
+	case "/v1/metrics":
+		n := uint64(f.chatOK.Load() + f.games.Load())
+		// Every turn "spends" 2ms in policy (bucket ≤ 2ms) and 5ms in Raft.
+		hist := func(count uint64, ms float64, bucket int) map[string]any {
+			b := make([]map[string]any, 4)
+			for i, le := range []float64{1, 2, 5, -1} {
+				c := uint64(0)
+				if i == bucket {
+					c = count
+				}
+				b[i] = map[string]any{"le_ms": le, "count": c}
+			}
+			return map[string]any{"count": count, "sum_ms": float64(count) * ms, "buckets": b}
+		}
+		f.scrapes.Add(1)
+		writeJSON(w, http.StatusOK, map[string]any{
+			"requests": map[string]uint64{"total": n, "5xx": uint64(f.chat503.Load())},
+			"timings":  map[string]any{"turn": hist(n, 10, 3), "policy_eval": hist(2*n, 1, 0), "raft_apply": hist(n, 5, 2)},
+			"fsm":      map[string]uint64{"batches": n / 2, "entries": n},
+			"cache":    map[string]uint64{"hits": 3 * n, "misses": n},
+			"process":  map[string]int64{"goroutines": 10, "open_fds": 5},
+		})
 	default:
 		f.fail(w, http.StatusNotFound, "not_found", r.URL.Path)
 	}

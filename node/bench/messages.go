@@ -23,3 +23,13 @@ func chatMessages() []string {
 		"good night daisy",
 	}
 }
+
+// feedMessages feed Daisy (the food intent).
+func feedMessages() []string {
+	return []string{"here's a bone", "want a treat, daisy?", "I brought you some dinner", "time to eat!", "have a biscuit"}
+}
+
+// trickMessages ask for tricks (the tricks intent).
+func trickMessages() []string {
+	return []string{"daisy, roll over!", "sit!", "can you shake paws?", "show me a trick", "play dead!"}
+}

@@ -11,6 +11,7 @@ type Latency struct {
 	P50  float64 `json:"p50"`
 	P95  float64 `json:"p95"`
 	P99  float64 `json:"p99"`
+	P999 float64 `json:"p99_9"`
 	Max  float64 `json:"max"`
 	Mean float64 `json:"mean"`
 }
@@ -30,6 +31,7 @@ func summarize(lat []time.Duration) Latency {
 		P50:  ms(lat[rank(50, n)]),
 		P95:  ms(lat[rank(95, n)]),
 		P99:  ms(lat[rank(99, n)]),
+		P999: ms(lat[rank(99.9, n)]),
 		Max:  ms(lat[n-1]),
 		Mean: sum / float64(n),
 	}

@@ -137,6 +137,8 @@ type lexicon struct {
 	progs     []program
 	first     map[uint32][]int32 // word id → programs that can start with it
 	squash    []squashEntry      // joined forms for spaced-out / glued input
+	single    map[uint32][]int32 // word id → one-word main programs, for split words
+	typos     map[string]uint32  // one-typo spellings of typo-tolerant words → word id
 	normCache map[string][]string
 }
 
@@ -362,6 +364,14 @@ func (l *lexicon) candidates(s *scratch) {
 				s.ids = appendUnique(s.ids, from, l.collapsed[string(s.key)]...)
 			}
 		}
+		if n := len(w); n >= 4 && n <= 8 && t.flags&fLetter != 0 {
+			s.ids = l.disguised(s, w, from)
+		}
+		if len(s.ids) == from && len(l.typos) > 0 && len(w) >= 4 {
+			if id, ok := l.typos[string(w)]; ok { // "haet", "killd", "immigrnt"
+				s.ids = append(s.ids, id)
+			}
+		}
 		if t.flags&fWildcard != 0 {
 			for _, id := range l.byLen[len(w)] {
 				if wildMatch(w, l.wordText[id]) {
@@ -371,6 +381,168 @@ func (l *lexicon) candidates(s *scratch) {
 		}
 		s.idx = append(s.idx, int32(len(s.ids)))
 	}
+}
+
+// disguised adds the readings of letters commonly swapped for look-alikes
+// inside a rude word: x for a vowel or c ("fuxk", "shxt"), v for u
+// ("fvck") and vv for w ("tvvats"). Only whole-word lexicon entries can
+// come out of it, so ordinary words stay what they are.
+func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
+	ids := s.ids
+	hasX, hasV := false, false
+	for _, c := range w[1:] {
+		hasX = hasX || c == 'x'
+		hasV = hasV || c == 'v'
+	}
+	// k for c at the start ("kunt", "kock", "krap"), y for i inside
+	// ("shyt", "byatch").
+	if w[0] == 'k' {
+		s.key = append(append(s.key[:0], 'c'), w[1:]...)
+		if id, ok := l.words[string(s.key)]; ok {
+			ids = appendUnique(ids, from, id)
+		}
+	}
+	if n := len(w); n >= 4 {
+		s.key = append(s.key[:0], w...)
+		changed := false
+		for i := 1; i < n-1; i++ {
+			if s.key[i] == 'y' {
+				s.key[i], changed = 'i', true
+			}
+		}
+		if id, ok := l.words[string(s.key)]; ok && changed {
+			ids = appendUnique(ids, from, id)
+		}
+	}
+	if hasV {
+		s.key = s.key[:0]
+		for i := 0; i < len(w); i++ {
+			switch {
+			case w[i] == 'v' && i+1 < len(w) && w[i+1] == 'v':
+				s.key = append(s.key, 'w')
+				i++
+			case w[i] == 'v' && i > 0:
+				s.key = append(s.key, 'u')
+			default:
+				s.key = append(s.key, w[i])
+			}
+		}
+		if id, ok := l.words[string(s.key)]; ok {
+			ids = appendUnique(ids, from, id)
+		}
+	}
+	if hasX {
+		for _, id := range l.byLen[len(w)] {
+			word := l.wordText[id]
+			ok, masked := true, 0
+			for i := range w {
+				if w[i] == word[i] {
+					continue
+				}
+				if w[i] != 'x' || i == 0 || !isMaskable(word[i]) {
+					ok = false
+					break
+				}
+				masked++
+			}
+			if ok && masked == 1 {
+				ids = appendUnique(ids, from, id)
+			}
+		}
+	}
+	return ids
+}
+
+// addTypos registers one-typo spellings of word: two neighbouring letters
+// swapped (words of 4 letters or more) and one letter dropped (7 or more,
+// so "black" never reads "back" nor "threat" "treat"). Spellings that are lexicon words
+// themselves are left alone.
+func (l *lexicon) addTypos(word string) {
+	id, ok := l.words[word]
+	if !ok || len(word) < 4 {
+		return
+	}
+	for _, c := range []byte(word) {
+		if c < 'a' || c > 'z' {
+			return
+		}
+	}
+	add := func(v string) {
+		if _, real := l.words[v]; real || v == word {
+			return
+		}
+		if _, dup := l.typos[v]; !dup {
+			l.typos[v] = id
+		}
+	}
+	b := []byte(word)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == b[i+1] {
+			continue
+		}
+		b[i], b[i+1] = b[i+1], b[i]
+		add(string(b))
+		b[i], b[i+1] = b[i+1], b[i]
+	}
+	if len(word) >= 7 { // shorter ones drop into real words: "threat" → "treat"
+		for i := 1; i < len(word); i++ { // the first letter is kept
+			add(word[:i] + word[i+1:])
+		}
+	}
+}
+
+func isMaskable(c byte) bool {
+	switch c {
+	case 'a', 'e', 'i', 'o', 'u', 'c':
+		return true
+	}
+	return false
+}
+
+// splitJoins adds hits for a rude word typed in two or three pieces, one
+// of them a lone letter ("w anker", "wan k er"). Pieces that
+// are ordinary short words ("is", "to", "a") never start a join.
+func (l *lexicon) splitJoins(s *scratch) {
+	for i := range s.toks {
+		for k := 2; k <= 3 && i+k <= len(s.toks); k++ {
+			frag, n := false, 0
+			s.key = s.key[:0]
+			ok := true
+			for j := i; j < i+k; j++ {
+				t := s.toks[j]
+				w := s.norm[t.ns:t.ne]
+				if t.flags&fLetter == 0 || len(w) > 8 {
+					ok = false
+					break
+				}
+				if len(w) <= 2 && commonShort[string(w)] {
+					ok = false
+					break
+				}
+				frag = frag || len(w) == 1 // "se men", "un dress" are words, "w anker" is not
+				n += len(w)
+				s.key = append(s.key, w...)
+			}
+			if !ok || !frag || n < 4 {
+				continue
+			}
+			if id, found := l.words[string(s.key)]; found {
+				for _, pi := range l.single[id] {
+					s.hits = append(s.hits, hit{rule: l.progs[pi].rule, first: int32(i), last: int32(i + k - 1), role: roleMain})
+				}
+			}
+		}
+	}
+}
+
+// commonShort are short words that are words, not fragments.
+var commonShort = map[string]bool{
+	"a": true, "i": true, "is": true, "as": true, "in": true, "to": true, "it": true, "at": true,
+	"of": true, "on": true, "an": true, "or": true, "so": true, "no": true, "me": true, "my": true,
+	"be": true, "we": true, "he": true, "up": true, "us": true, "do": true, "go": true, "if": true,
+	"by": true, "am": true, "oh": true, "ok": true, "hi": true, "ya": true, "yo": true, "u": true,
+	"ur": true, "im": true, "id": true, "lol": true, "ah": true, "eh": true, "ha": true, "uh": true,
+	"mom": true, "dad": true, "x": true, "o": true, "ll": true, "ve": true, "re": true, "s": true, "t": true,
 }
 
 func hasLongRun(w []byte) bool {
@@ -434,6 +606,7 @@ func (l *lexicon) match(s *scratch) {
 			}
 		}
 	}
+	l.splitJoins(s)
 	// Joined and glued words: look for the squashed form of severe phrases.
 	for i, t := range s.toks {
 		if int(t.ne-t.ns) < minSquash {

@@ -86,6 +86,12 @@ func fold(r rune) (a, b byte, ok bool) {
 		return byte('a' + r - 0x1F170), 0, true
 	case r >= 0x1F1E6 && r <= 0x1F1FF: // regional indicators
 		return byte('a' + r - 0x1F1E6), 0, true
+	case r >= 0x1F110 && r <= 0x1F129: // parenthesized capitals
+		return byte('a' + r - 0x1F110), 0, true
+	case r >= 0x1E00 && r <= 0x1EFF: // Latin Extended Additional (dots, hooks, ...)
+		if b, ok := latinExtAdditional(r); ok {
+			return b, 0, true
+		}
 	}
 	if s, found := foldTable[r]; found {
 		if len(s) == 2 {
@@ -150,12 +156,29 @@ var foldTable = func() map[rune]string {
 	m['ɡ'] = "g"
 	m['ı'] = "i"
 	m['ȷ'] = "j"
+	// Small capitals, modifier letters, subscripts and other look-alikes.
+	for k, v := range map[rune]string{
+		'ᴀ': "a", 'ʙ': "b", 'ᴄ': "c", 'ᴅ': "d", 'ᴇ': "e", 'ғ': "f", 'ɢ': "g", 'ʜ': "h",
+		'ɪ': "i", 'ᴊ': "j", 'ᴋ': "k", 'ʟ': "l", 'ᴍ': "m", 'ɴ': "n", 'ᴏ': "o", 'ᴘ': "p",
+		'ʀ': "r", 'ꜱ': "s", 'ᴛ': "t", 'ᴜ': "u", 'ᴠ': "v", 'ᴡ': "w", 'ʏ': "y", 'ᴢ': "z",
+		'ᵃ': "a", 'ᵇ': "b", 'ᶜ': "c", 'ᵈ': "d", 'ᵉ': "e", 'ᶠ': "f", 'ᵍ': "g", 'ʰ': "h",
+		'ⁱ': "i", 'ᶤ': "i", 'ʲ': "j", 'ᵏ': "k", 'ˡ': "l", 'ᵐ': "m", 'ⁿ': "n", 'ᶰ': "n",
+		'ᵒ': "o", 'ᵖ': "p", 'ʳ': "r", 'ˢ': "s", 'ᵗ': "t", 'ᵘ': "u", 'ᵛ': "v", 'ʷ': "w",
+		'ˣ': "x", 'ʸ': "y", 'ᶻ': "z", 'ₐ': "a", 'ₑ': "e", 'ₒ': "o", 'ₓ': "x", 'ₕ': "h",
+		'ₖ': "k", 'ₗ': "l", 'ₘ': "m", 'ₙ': "n", 'ₚ': "p", 'ₛ': "s", 'ₜ': "t", 'ᵢ': "i",
+		'ᵣ': "r", 'ᵤ': "u", 'ᵥ': "v", 'ⱼ': "j", 'ȯ': "o", 'ȧ': "a", 'ꓘ': "k", 'ꓗ': "k",
+		'ⅰ': "i", 'ⅴ': "v", 'ⅹ': "x", 'ⅼ': "l", 'ⅽ': "c", 'ⅾ': "d", 'ⅿ': "m",
+		'µ': "u", 'μ': "u", 'ո': "n", 'ս': "u", 'օ': "o", 'ց': "g", 'հ': "h", 'ɩ': "i",
+		'¡': "i", '§': "s", '¦': "l", 'ǀ': "l", 'ı': "i",
+	} {
+		m[k] = v
+	}
 	// Cyrillic confusables (lower case).
 	for k, v := range map[rune]string{
 		'а': "a", 'в': "b", 'е': "e", 'ё': "e", 'к': "k", 'м': "m",
 		'н': "h", 'о': "o", 'р': "p", 'с': "c", 'т': "t", 'у': "y",
 		'х': "x", 'і': "i", 'ї': "i", 'ј': "j", 'ѕ': "s", 'ԁ': "d",
-		'ӏ': "l", 'ɩ': "i", 'ԛ': "q", 'ԝ': "w",
+		'ӏ': "l", 'ԛ': "q", 'ԝ': "w", 'һ': "h", 'ԍ': "g",
 	} {
 		m[k] = v
 	}
@@ -170,6 +193,32 @@ var foldTable = func() map[rune]string {
 	return m
 }()
 
+// latinExtAdditional folds U+1E00–U+1EFF (letters with dots below, hooks
+// and the like) to their base letter. The block mostly alternates capital
+// and small forms in alphabetical runs; this table lists each run's start.
+func latinExtAdditional(r rune) (byte, bool) {
+	runs := []struct {
+		lo rune
+		b  byte
+	}{
+		{0x1E00, 'a'}, {0x1E02, 'b'}, {0x1E08, 'c'}, {0x1E0A, 'd'}, {0x1E14, 'e'}, {0x1E1E, 'f'},
+		{0x1E20, 'g'}, {0x1E22, 'h'}, {0x1E2C, 'i'}, {0x1E30, 'k'}, {0x1E36, 'l'}, {0x1E3E, 'm'},
+		{0x1E44, 'n'}, {0x1E4C, 'o'}, {0x1E54, 'p'}, {0x1E58, 'r'}, {0x1E60, 's'}, {0x1E6A, 't'},
+		{0x1E72, 'u'}, {0x1E7C, 'v'}, {0x1E80, 'w'}, {0x1E8A, 'x'}, {0x1E8E, 'y'}, {0x1E90, 'z'},
+		{0x1E96, 'h'}, {0x1E97, 't'}, {0x1E98, 'w'}, {0x1E99, 'y'}, {0x1E9A, 'a'}, {0x1E9B, 's'},
+		{0x1E9C, 0}, {0x1EA0, 'a'}, {0x1EB8, 'e'}, {0x1EC8, 'i'}, {0x1ECC, 'o'}, {0x1EE4, 'u'},
+		{0x1EF2, 'y'}, {0x1EFA, 0},
+	}
+	var b byte
+	for _, run := range runs {
+		if r < run.lo {
+			break
+		}
+		b = run.b
+	}
+	return b, b != 0
+}
+
 // ignorable reports runes that must vanish without splitting a word.
 func ignorable(r rune) bool {
 	switch {
@@ -181,6 +230,7 @@ func ignorable(r rune) bool {
 		r >= 0x202A && r <= 0x202E,
 		r >= 0x2060 && r <= 0x206F,
 		r >= 0xFE00 && r <= 0xFE0F,
+		r >= 0xFC5E && r <= 0xFC63, // Arabic shadda ligatures sprinkled between letters
 		r >= 0xE0000 && r <= 0xE0FFF:
 		return true
 	}
@@ -232,18 +282,20 @@ type scratch struct {
 	ptoks   []ptok // words of the original text, for the PII scanners
 	plow    []byte // their lower-case forms, concatenated
 	plowIdx []int32
+	feats   []uint32 // hashed model features
 }
 
 // wordState accumulates the current word while normalize scans the text.
 type wordState struct {
-	active   bool
-	ns       int // start in norm
-	os       int // start in original
-	oe       int // end in original of last word rune
-	flags    uint8
-	pending  []byte // inner leet symbols waiting for a following word char
-	pendEnd  int
-	hasDigit bool
+	active    bool
+	ns        int // start in norm
+	os        int // start in original
+	oe        int // end in original of last word rune
+	flags     uint8
+	pending   []byte // inner leet symbols waiting for a following word char
+	pendEnd   int
+	hasDigit  bool
+	lowerSeen bool // an ASCII small letter was typed in this word
 }
 
 // normalize fills s.norm and s.toks from text.
@@ -325,6 +377,10 @@ func (s *scratch) normalize(text string) {
 			switch {
 			case c >= 'a' && c <= 'z':
 				a, cls = c, clLetter
+			case c == 'I' && w.active && w.lowerSeen:
+				// A capital I after a small letter is usually an l in
+				// disguise ("heII"): the '1' reading tries both.
+				a, cls = '1', clDigit
 			case c >= 'A' && c <= 'Z':
 				a, cls = c+'a'-'A', clLetter
 			case c >= '0' && c <= '9':
@@ -333,8 +389,10 @@ func (s *scratch) normalize(text string) {
 				a, cls = c, clLeet
 			case c == '!' || c == '|' || c == '*':
 				a, cls = c, clInner
-			case c == '#' || c == '^' || c == '%':
+			case c == '#' || c == '^' || c == '%' || c == '&':
 				a, cls = '*', clInner // w#nker, fu^k: a masked letter
+			case c == '<' && !w.active && i < len(text) && isAlpha(text[i]):
+				a, cls = 'c', clLeet // <unt, <vnt: a c in disguise starting a word
 			case c == '<':
 				a, cls = c, clInner // fu<k: a c in disguise
 			case (c == '.' || c == '-' || c == '_') && w.active && len(s.norm)-w.ns == 1 && len(w.pending) == 0 &&
@@ -374,7 +432,7 @@ func (s *scratch) normalize(text string) {
 			} else if unicode.IsLetter(lr) || unicode.IsDigit(lr) {
 				// A letter of another script: keep it, lower-cased.
 				if !w.active {
-					w.active, w.ns, w.os, w.flags = true, len(s.norm), start, 0
+					w.active, w.ns, w.os, w.flags, w.lowerSeen = true, len(s.norm), start, 0, false
 				}
 				s.flushPending(&w)
 				s.norm = utf8.AppendRune(s.norm, lr)
@@ -389,7 +447,11 @@ func (s *scratch) normalize(text string) {
 			continue
 		case clApos:
 			// Dropped; a word continues across it ("i'm" → "im"), but an
-			// apostrophe never starts a word.
+			// apostrophe never starts a word. "he'll" must not read "hell".
+			if w.active && len(s.norm)-w.ns == 2 && s.norm[w.ns] == 'h' && s.norm[w.ns+1] == 'e' &&
+				i+1 < len(text) && text[i]|0x20 == 'l' && text[i+1]|0x20 == 'l' {
+				s.norm = append(s.norm, 'w', 'i')
+			}
 			continue
 		case clInner:
 			if w.active {
@@ -403,9 +465,12 @@ func (s *scratch) normalize(text string) {
 			continue
 		case clLetter, clDigit, clLeet:
 			if !w.active {
-				w.active, w.ns, w.os, w.flags = true, len(s.norm), start, 0
+				w.active, w.ns, w.os, w.flags, w.lowerSeen = true, len(s.norm), start, 0, false
 			}
 			s.flushPending(&w)
+			if r >= 'a' && r <= 'z' {
+				w.lowerSeen = true
+			}
 			if cls == clLetter {
 				w.flags |= fLetter
 			} else if cls == clLeet {

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	_ "embed" // the given-name list
+	"strings"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -92,7 +94,7 @@ func lowerWord(text string, t ptok, buf []byte) []byte {
 
 var streetSuffix = setOfWords("road rd street st avenue ave av lane ln drive dr boulevard blvd court ct way place pl terrace close crescent circle cir highway hwy parkway pkwy square sq trail row grove gardens mews loop alley walk wynd strasse straße str gate gata gatan vej vei veien weg laan straat utca ulica ul rue via calle avenida rua piazza viale corso plaza")
 var streetPrefix = setOfWords("ul rue via calle avenida rua piazza viale corso avenue boulevard chemin strada")
-var unitWords = setOfWords("apt apartment suite ste unit flat room floor building bldg")
+var unitWords = setOfWords("apt apartment suite ste unit flat room floor building bldg psc box")
 var streetGlue = []string{"strasse", "straße", "gate", "gatan", "vej", "veien", "weg", "straat", "laan", "väg", "vägen", "allee", "platz", "gasse", "road", "street"}
 var schoolWords = setOfWords("school elementary primary academy middle high college prep preschool kindergarten montessori")
 var nameCue = setOfWords("hi hello hey dear mr mrs ms miss dr")
@@ -100,6 +102,33 @@ var titleCue = setOfWords("mr mrs ms miss dr")
 var passwordWords = setOfWords("password passwords passcode pin pw passwd")
 var handleWords = setOfWords("username usernames user gamertag handle ign snapchat snap insta instagram tiktok discord roblox fortnite minecraft xbox psn steam twitter kik telegram")
 var capStop = setOfWords("i i'm im the a an my your his her our their this that these those and or but if when what who why how where it its we you he she they me us them mom mum dad daddy mommy mommy grandma grandpa god jesus christmas easter halloween monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september october november december ok okay lol omg yes no hi hello hey dear thanks thank please rt daisy")
+
+//go:embed data/first_names.txt
+var firstNameData string
+
+// firstNames are common given names: a capitalised one followed by another
+// capitalised word is a full name ("Alma Jensen").
+var firstNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, line := range strings.Split(firstNameData, "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, w := range strings.Fields(line) {
+			m[w] = true
+		}
+	}
+	delete(m, "daisy") // the companion's own name
+	return m
+}()
+
+// nameIntro are words after which a capitalised word is a person's name
+// even on its own ("great grandfather was called Halldór").
+var nameIntro = setOfWords("called named surname lastname")
+
+// addressCue are words after which the rest of the clause is an address
+// once an address has been seen in it.
+var zipWords = setOfWords("zip zipcode postcode postal")
 
 func setOfWords(s string) map[string]bool {
 	m := map[string]bool{}
@@ -293,6 +322,59 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 				}
 			}
 		}
+		// A known given name followed by a capitalised surname, with an
+		// optional middle initial: "Alma Jensen", "Iva D. Grusová".
+		if t.upper && firstNames[w] && i+1 < len(toks) && !isAllCaps(text, t) {
+			j := i + 1
+			if j+1 < len(toks) && toks[j].e-toks[j].s <= 2 && toks[j].upper && !toks[j+1].nl {
+				j++ // middle initial
+			}
+			if toks[j].upper && !toks[j].nl && !toks[j].punct && !capStop[lw(j)] && !streetSuffix[lw(j)] &&
+				!schoolWords[lw(j)] && !isAllCaps(text, toks[j]) && !firstNames[lw(j)] || (j == i+2 && toks[j].upper) {
+				add(t.s, toks[j].e, KindName)
+			}
+		}
+		// "was called Halldór Árnþórsson", "Name: Iva", "surname is Lee"
+		if (nameIntro[w] || (w == "name" && i+1 < len(toks) && toks[i+1].punct)) && i+1 < len(toks) {
+			k := i + 1
+			if k+1 < len(toks) && (lw(k) == "is" || lw(k) == "was") {
+				k++
+			}
+			if toks[k].upper && !capStop[lw(k)] {
+				end, n := toks[k].e, 1
+				for m := k + 1; m < len(toks) && m <= k+2 && toks[m].upper && !toks[m].nl && !toks[m].punct && !capStop[lw(m)]; m++ {
+					end = toks[m].e
+					n++
+				}
+				// One word is a name only when a person was named ("my
+				// grandfather was called Halldór"; a dog called Rex is not).
+				person := w == "name" || w == "surname" || w == "lastname"
+				for m := i - 1; m >= 0 && m >= i-4; m-- {
+					person = person || personWords[lw(m)]
+				}
+				if n >= 2 || person {
+					add(toks[k].s, end, KindName)
+				}
+			}
+		}
+		// "my zip code is 35350", "postcode: SW1A 1AA"
+		if zipWords[w] && i+1 < len(toks) {
+			k := i + 1
+			for k < len(toks) && k <= i+3 && !hasDigitTok(text, toks[k]) {
+				if wk := lw(k); wk != "code" && wk != "is" && wk != "number" {
+					break
+				}
+				k++
+			}
+			if k < len(toks) && k <= i+3 && hasDigitTok(text, toks[k]) {
+				end := toks[k].e
+				if k+1 < len(toks) && hasDigitTok(text, toks[k+1]) && !toks[k+1].nl && toks[k+1].e-toks[k+1].s <= 4 {
+					end = toks[k+1].e // "SW1A 1AA"
+				}
+				add(toks[k].s, end, KindAddress)
+				address = true
+			}
+		}
 	}
 	// Full names: two or three capitalised words in a row (not function
 	// words), e.g. "Theodore Marshall", "Stefanie F. Schneider". Not in
@@ -324,6 +406,53 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			i = j - 1
 		}
 	}
+	for i := 0; i+2 < len(toks); i++ {
+		switch {
+		case lw(i) == "corner" && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
+			// "the corner of Beiteveien 2 and Sieda Radial"
+			add(toks[i+2].s, toks[i+2].e, KindAddress)
+			address = true
+		case (lw(i) == "apo" || lw(i) == "fpo" || lw(i) == "dpo") && isAllCaps(text, toks[i+1]) && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit:
+			add(toks[i].s, toks[i+2].e, KindAddress) // "APO AE 85103"
+			address = true
+		}
+	}
+	// Once a text holds an address, a line of just a capitalised word and
+	// a house number is a street line of it too ("Harjukuja 54").
+	if address {
+		for i := 0; i+1 < len(toks); i++ {
+			if toks[i].nl && toks[i].upper && isNumberTok(text, toks[i+1]) && !toks[i+1].nl &&
+				(i+2 >= len(toks) || toks[i+2].nl) {
+				add(toks[i].s, toks[i+1].e, KindAddress)
+			}
+		}
+	}
+	// Address cues followed by a house number: "located at 9931 14 Iliou
+	// Street", "my new address is 68954 Geddingmoor 24".
+	for i := 0; i+2 < len(toks); i++ {
+		if !addressCue[lw(i)] {
+			continue
+		}
+		k := i + 1
+		if n := lw(k); n == "at" || n == "is" || n == "to" || n == "in" || n == "on" || toks[k].punct {
+			if toks[k].punct && n != "at" && n != "is" && n != "to" && n != "in" && n != "on" {
+				k-- // "Address: 17693 Király u. 15."
+			}
+			if k+1 < len(toks) && isNumberTok(text, toks[k+1]) {
+				add(toks[k+1].s, toks[k+1].e, KindAddress)
+				address = true
+			}
+		}
+	}
+	// An address runs on to the end of its clause: street, unit, town,
+	// post code and country, possibly over several short lines.
+	if address {
+		for n := range spans {
+			if spans[n].Kind == KindAddress {
+				spans[n].Start, spans[n].End = s.extendAddress(text, toks, lw, spans[n].Start, spans[n].End)
+			}
+		}
+	}
 	// In an address, house numbers and post codes on their own too.
 	if address {
 		for i, t := range toks {
@@ -335,6 +464,77 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	}
 	spans = findCards(text, spans)
 	return spans
+}
+
+var personWords = setOfWords("grandfather grandmother grandpa grandma father mother dad mom mum brother sister son daughter uncle aunt cousin friend teacher coach man woman boy girl guy lady person he she husband wife boyfriend girlfriend neighbour neighbor")
+
+var addressCue = setOfWords("address located lives live living moved reside resides arrived")
+
+// addressWords may appear in lower case inside an address.
+var addressWords = setOfWords("and de del della di da do dos das du des la le les el van von der den z u ut út ul st rd ave apt suite unit box po nan of the am im")
+
+// extendAddress widens an address span [a, b) over the neighbouring
+// words that belong to the same address (capitalised words, numbers,
+// short particles, commas, following short lines), stopping at ordinary
+// lower-case words and sentence ends.
+func (s *scratch) extendAddress(text string, toks []ptok, lw func(int) string, a, b int) (int, int) {
+	first, last := -1, -1
+	for i, t := range toks {
+		if t.s < b && a < t.e {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return a, b
+	}
+	member := func(k int) bool {
+		t := toks[k]
+		if t.digit || t.upper || hasDigitTok(text, t) {
+			return !(t.upper && capStop[lw(k)] && lw(k) != "the")
+		}
+		return addressWords[lw(k)]
+	}
+	for k := last + 1; k < len(toks) && k <= last+14; k++ {
+		gap := text[toks[k-1].e:toks[k].s]
+		if strings.ContainsAny(gap, "?!;\"()") || (strings.Contains(gap, ". ") && toks[k].upper && toks[k-1].e-toks[k-1].s > 3 && !toks[k-1].digit) {
+			break
+		}
+		if toks[k].nl && strings.Contains(gap, "\n") {
+			// a following line belongs to the address when it is short
+			m := k
+			for m < len(toks) && (m == k || !toks[m].nl) {
+				m++
+			}
+			if m-k > 6 {
+				break
+			}
+		}
+		if !member(k) {
+			break
+		}
+		last = k
+	}
+	for k := first - 1; k >= 0 && k >= first-4; k-- {
+		gap := text[toks[k].e:toks[k+1].s]
+		if toks[k+1].nl || strings.ContainsAny(gap, ".?!:;\n") || !(toks[k].digit || (toks[k].upper && !capStop[lw(k)])) {
+			break
+		}
+		first = k
+	}
+	a, b = min(a, toks[first].s), max(b, toks[last].e)
+	return a, b
+}
+
+func hasDigitTok(text string, t ptok) bool {
+	for i := t.s; i < t.e; i++ {
+		if isDigit(text[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 func isAllCaps(text string, t ptok) bool {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	_ "embed" // the trained model
 	"fmt"
 	"strings"
 	"sync"
@@ -20,6 +21,9 @@ type Rule struct {
 	// StrictOnly rules fire only for the 5-8 age tier or the strict
 	// setting (mild words that older children may use).
 	StrictOnly bool
+	// NotRelaxed rules fire except for the 13-17 tier or the relaxed
+	// setting (mild swearing).
+	NotRelaxed bool
 	// Squash lists phrases (plain words, no pattern syntax) that are also
 	// searched with their spaces removed inside single long words:
 	// "k i l l m y s e l f" (joined by the normaliser) or "#killmyself".
@@ -42,6 +46,10 @@ type Rule struct {
 	// Exempt rules never fire; their phrases shield the words they cover
 	// from every other phrase and stem rule ("Moby Dick", "Dick Whittington").
 	Exempt bool
+	// Typos makes the words of Phrases and Targets also match with one
+	// typo ("haet", "immigrnt"): for rules whose words are long and whose
+	// hits need a second condition anyway (co-occurrence).
+	Typos bool
 }
 
 // Policy is a compiled rule set. It is immutable after Compile and safe
@@ -51,7 +59,26 @@ type Policy struct {
 	lex       *lexicon
 	words     *wordIndex
 	helplines map[string]bool
+	model     *Model
+	risk      *lexicon   // multi-turn risk stages (context.go)
+	heads     []headRule // per model head: the rule it reports as
 	pool      sync.Pool
+}
+
+// headRule is how a model head reports when it fires.
+type headRule struct {
+	id, category, action string
+	severity             int
+	escalate             bool
+}
+
+// modelHeadRules maps model head names to the verdict they produce.
+var modelHeadRules = map[string]headRule{
+	"abusive":   {"model.abusive", sdk.CategoryProfanity, sdk.ActionBlock, 2, false},
+	"hate":      {"model.hate", sdk.CategoryHate, sdk.ActionBlock, 3, false},
+	"sexual":    {"model.sexual", sdk.CategorySexual, sdk.ActionBlock, 3, false},
+	"self_harm": {"model.self_harm", sdk.CategorySelfHarm, sdk.ActionSupport, 4, true},
+	"violence":  {"model.violence", sdk.CategoryViolence, sdk.ActionBlock, 3, false},
 }
 
 var actionRank = map[string]int{
@@ -70,9 +97,21 @@ var categoryIndex = func() map[string]int {
 	return m
 }()
 
-// Compile validates and compiles rules into a Policy.
-func Compile(rules []Rule) (*Policy, error) {
-	p := &Policy{rules: rules, lex: newLexicon(), words: newWordIndex(), helplines: map[string]bool{}}
+// Compile validates and compiles rules into a Policy without a model.
+func Compile(rules []Rule) (*Policy, error) { return CompileWithModel(rules, nil) }
+
+// CompileWithModel compiles rules and attaches a trained model (nil: none).
+func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
+	p := &Policy{rules: rules, lex: newLexicon(), words: newWordIndex(), helplines: map[string]bool{}, model: m}
+	if m != nil {
+		for _, h := range m.Heads {
+			hr, ok := modelHeadRules[h.Name]
+			if !ok {
+				return nil, fmt.Errorf("model: unknown head %q", h.Name)
+			}
+			p.heads = append(p.heads, hr)
+		}
+	}
 	seen := map[string]bool{}
 	for i, r := range rules {
 		switch {
@@ -108,7 +147,7 @@ func Compile(rules []Rule) (*Policy, error) {
 			}
 		}
 		for _, st := range r.Stems {
-			if st == "" || strings.Trim(st, "*abcdefghijklmnopqrstuvwxyz") != "" {
+			if len(strings.TrimPrefix(st, "*")) < 3 || strings.Trim(st, "*abcdefghijklmnopqrstuvwxyz") != "" {
 				return nil, fmt.Errorf("rule %s: bad stem %q", r.ID, st)
 			}
 			for _, f := range p.words.addStem(st, int32(i)) {
@@ -123,7 +162,33 @@ func Compile(rules []Rule) (*Policy, error) {
 			}
 		}
 	}
+	var err error
+	if p.risk, err = compileRisk(); err != nil {
+		return nil, err
+	}
 	p.lex.normCache = nil // only needed while compiling
+	p.lex.typos = map[string]uint32{}
+	for i, r := range rules {
+		if !r.Typos {
+			continue
+		}
+		for _, pr := range p.lex.progs {
+			if pr.rule != int32(i) {
+				continue
+			}
+			for _, in := range pr.code {
+				if in.op == opWord {
+					p.lex.addTypos(p.lex.wordText[in.arg])
+				}
+			}
+		}
+	}
+	p.lex.single = map[uint32][]int32{}
+	for pi, pr := range p.lex.progs {
+		if len(pr.code) == 2 && pr.code[0].op == opWord && pr.role == roleMain {
+			p.lex.single[pr.code[0].arg] = append(p.lex.single[pr.code[0].arg], int32(pi))
+		}
+	}
 	for _, w := range fillerWords {
 		for _, n := range normWords(w) {
 			p.lex.filler[p.lex.intern(n)] = true
@@ -148,7 +213,26 @@ func MustCompile(rules []Rule) *Policy {
 	return p
 }
 
-var defaultPolicy = MustCompile(DefaultRules)
+//go:embed data/model.bin
+var modelData []byte
+
+var defaultPolicy = func() *Policy {
+	var m *Model
+	if len(modelData) > 0 { // empty only while bootstrapping the first training
+		var err error
+		if m, err = UnmarshalModel(modelData); err != nil {
+			panic("rules: embedded model: " + err.Error())
+		}
+	}
+	p, err := CompileWithModel(DefaultRules, m)
+	if err != nil {
+		panic("rules: " + err.Error())
+	}
+	return p
+}()
+
+// DefaultModel returns the embedded trained model.
+func DefaultModel() *Model { return defaultPolicy.model }
 
 // Default returns the compiled default policy.
 func Default() *Policy { return defaultPolicy }
@@ -211,6 +295,7 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 	strict := in.Strictness == sdk.StrictnessStrict || in.AgeTier == sdk.AgeTier5to8 ||
 		(in.Strictness != sdk.StrictnessRelaxed && in.Strictness != sdk.StrictnessStandard) ||
 		(in.AgeTier != sdk.AgeTier9to12 && in.AgeTier != sdk.AgeTier13to17)
+	relaxed := !strict && (in.Strictness == sdk.StrictnessRelaxed || in.AgeTier == sdk.AgeTier13to17)
 	dir := sdk.DirectionIn
 	if out {
 		dir = sdk.DirectionOut
@@ -222,9 +307,16 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 	p.lex.match(s)
 	p.looseWords(s)
 	p.resolve(s, in.Text)
+	veto := false
+	if p.model != nil {
+		veto = p.applyModel(s, out, &b)
+	}
 	for _, h := range s.hits {
 		r := &p.rules[h.rule]
-		if h.role != roleMain || (r.Direction != "" && r.Direction != dir) || (r.StrictOnly && !strict) {
+		if h.role != roleMain || (r.Direction != "" && r.Direction != dir) || (r.StrictOnly && !strict) || (r.NotRelaxed && relaxed) {
+			continue
+		}
+		if veto && softRule(r) {
 			continue
 		}
 		action, escalate := r.Action, r.Escalate
@@ -232,6 +324,11 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 			action, escalate = sdk.ActionBlock, false
 		}
 		b.add(r.ID, r.Category, action, r.Severity, escalate)
+	}
+
+	artVerdicts(in.Text, &b)
+	if !out && p.contextRisk(in) {
+		b.add(RuleGroomingPattern, sdk.CategoryGrooming, sdk.ActionRedirect, 4, true)
 	}
 
 	var spans []sdk.Span

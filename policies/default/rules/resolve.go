@@ -20,10 +20,43 @@ func (p *Policy) looseWords(s *scratch) {
 		if covered {
 			continue
 		}
-		if r := p.words.loose(s.norm[t.ns:t.ne], s.key); r >= 0 {
+		r := p.words.loose(s.norm[t.ns:t.ne], s.key)
+		if r < 0 {
+			r = p.trailingDigits(s, t)
+		}
+		if r >= 0 {
 			s.hits = append(s.hits, hit{rule: r, first: int32(i), last: int32(i), role: roleMain})
 		}
 	}
+}
+
+// trailingDigits matches a user-name-like word without the digits it ends
+// with ("fuker123", "sexmaster69"); the digits were read as leetspeak by
+// the normaliser, so the letters come from the pre-leet form.
+func (p *Policy) trailingDigits(s *scratch, t token) int32 {
+	raw := s.raw[t.ns:t.ne]
+	n := len(raw)
+	for n > 0 && raw[n-1] >= '0' && raw[n-1] <= '9' {
+		n--
+	}
+	if n == len(raw) || n < 4 {
+		return -1
+	}
+	for _, c := range raw[:n] {
+		if c < 'a' || c > 'z' {
+			return -1
+		}
+	}
+	word := raw[:n]
+	if r, ok := p.words.exact[string(word)]; ok {
+		return r
+	}
+	if id, ok := p.lex.words[string(word)]; ok {
+		for _, pi := range p.lex.single[id] {
+			return p.lex.progs[pi].rule
+		}
+	}
+	return p.words.loose(word, s.key)
 }
 
 // negators make the phrase right after them not count in a co-occurrence
@@ -32,7 +65,7 @@ var negators = map[string]bool{
 	"not": true, "never": true, "no": true, "isnt": true, "arent": true, "wasnt": true,
 	"werent": true, "dont": true, "doesnt": true, "didnt": true, "wont": true, "cant": true,
 	"cannot": true, "shouldnt": true, "wouldnt": true, "nor": true, "without": true,
-	"nothing": true, "stop": true,
+	"nothing": true, "stop": true, "opposite": true,
 }
 
 // resolve applies exemptions and co-occurrence conditions to s.hits, in
@@ -85,9 +118,17 @@ func (p *Policy) resolve(s *scratch, text string) {
 			continue
 		}
 		st := s.sent[h.first]
+		// "Those kinds of X will never fit in. They ought to be …": a
+		// target in the sentence before counts when this one refers back
+		// to it with they/them.
+		prevOK := st > 0 && p.refersBack(s, st)
 		target, unless := false, false
 		for _, o := range hits {
-			if o.rule != h.rule || (s.sent[o.first] != st && s.sent[o.last] != st) {
+			if o.rule != h.rule {
+				continue
+			}
+			same := s.sent[o.first] == st || s.sent[o.last] == st
+			if !same && !(prevOK && o.role == roleTarget && s.sent[o.last] == st-1) {
 				continue
 			}
 			switch o.role {
@@ -102,6 +143,21 @@ func (p *Policy) resolve(s *scratch, text string) {
 		}
 	}
 	s.hits = kept
+}
+
+// refersBack reports whether sentence st contains "they", "them" or
+// "their".
+func (p *Policy) refersBack(s *scratch, st int32) bool {
+	for i, t := range s.toks {
+		if s.sent[i] != st {
+			continue
+		}
+		switch string(s.norm[t.ns:t.ne]) {
+		case "they", "them", "their", "theyre":
+			return true
+		}
+	}
+	return false
 }
 
 // applyExempt returns s.hits without exempt hits and without hits that
@@ -127,9 +183,10 @@ func (p *Policy) applyExempt(s *scratch) []hit {
 	return kept
 }
 
-// negated reports whether one of the two tokens before i is a negator.
+// negated reports whether one of the three tokens before i is a negator
+// ("not let women suffer", "the very opposite of stupid").
 func (p *Policy) negated(s *scratch, i int) bool {
-	for k := i - 1; k >= 0 && k >= i-2; k-- {
+	for k := i - 1; k >= 0 && k >= i-3; k-- {
 		t := s.toks[k]
 		if negators[string(s.norm[t.ns:t.ne])] {
 			return true

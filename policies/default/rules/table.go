@@ -182,11 +182,17 @@ var DefaultRules = []Rule{
 	},
 	{
 		ID: "hate.group", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
+		Typos:   true,
 		Targets: []string{hateGroups},
 		Unless: []string{
 			"(calling|call|called|saying|say|said|says|writing|write|wrote|tweeting|tweeted|posting|posted|quote|quoting|claims|claiming|claim|statements|statement|comments|comment|remarks|words like|things like|threats like|threat like|opinions like|jokes about|slurs|slur|insults|insult|hate speech|hateful|racist|racism|bigot|bigots|bigotry|homophobic|homophobia|transphobic|transphobia|misogyny|misogynist|islamophobia|islamophobic|antisemitic|antisemitism|xenophobic|xenophobia|ableist|sexist|sexism|discrimination|prejudice|stereotype|stereotypes)",
 			"(should|must|will|would) (never|not) (be|condone|tolerate|accept)",
 			"(no one|nobody|never|not) (should|deserves|deserve)",
+			"(cant|can't|cannot|dont|don't|do not) [seriously|really|honestly|possibly] (believe|think|say|claim|mean)",
+			"(threatening|threaten|threatened|threats|threat) (to|like|against)",
+			"will (get|land) you (thrown|put|sent|locked|banned|blocked|arrested|reported)",
+			"(says|say|said|shows|show) (a lot|so much|something) about (you|how)",
+			"(dont|don't|do not) expect (them|people|anyone)",
 		},
 		Phrases: []string{
 			"(hate|hated|hating|hates|loathe|loathes|loathing|despise|despises|detest|detests|abhor|abhors|cant stand|can't stand|cannot stand|sick of|tired of|fed up with|disgust|disgusts|disgusted|disgusting|disgustingly|repulsive|repugnant|revolting|vile|gross|nasty|sickening|sicken|sickens|makes me sick|make me sick|make me furious|makes me furious|make me angry|makes me angry|make me so angry|piss me off|pissing me off|pisses me off|annoying|hatred|hatrd|hatered)",
@@ -199,6 +205,21 @@ var DefaultRules = []Rule{
 			"(should|must|need to|ought to|deserve to|deserves to) (be|get) (killed|shot|hanged|hung|executed|deported|removed|banned|locked up|punished|eradicated|exterminated|gassed|burned|beaten|sterilized|segregated)",
 			"(better off|world would be better|should not exist|shouldnt exist|shouldn't exist|have no place|has no place|dont belong|don't belong|do not belong|not welcome)",
 			"(rather have cancer|rather die|test new drugs|than be anywhere near)",
+			// Dehumanising and implicit derogation.
+			"no better than (rats|animals|dogs|pigs|vermin|cockroaches|apes|monkeys|parasites|savages|trash|garbage)",
+			"(lesser beings|lesser humans|lesser people|nothing but (refuse|trash|garbage|filth|animals|vermin|parasites))",
+			"(belong|belongs) in (a|the) (zoo|cage|cages|jail|trash|bin|gutter|sewer)",
+			"(dumped|thrown|tossed|put) in (a|the) (landfill|trash|bin|dump|gutter|sewer)",
+			"(my dog|my cat|a dog|a monkey|a rock|a goldfish) is smarter than",
+			"(like|hate) less than",
+			"(can|could|will) never be as (smart|good|intelligent|capable|clever|civilised|civilized|human) as",
+			"(not|never) let (any|them|those|these) [of] [them] live",
+			"(should|shouldnt|shouldn't) (not|never) (be|matter|be important)",
+			"never lift a finger (to|2) (save|help)",
+			"(despicable|contemptible|detestable|scorn|disdain|contempt)",
+			"(danger|threat|menace) (to|for) (our|this|the) (country|society|nation|children|kids|world)",
+			"(violent and cruel|cruel and violent|violent|cruel|savage) by nature",
+			"(ruin|ruins|will ruin|destroy|destroys|will destroy) (our|this|the) (country|society|nation)",
 		},
 	},
 	{
@@ -337,10 +358,92 @@ var DefaultRules = []Rule{
 		},
 	},
 	{
+		// Mild swearing: blocked for the younger tiers at the standard
+		// setting, allowed for 13-17 or when a parent chose "relaxed".
 		ID: "profanity.mild", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
-		StrictOnly: true,
+		NotRelaxed: true,
 		Phrases: []string{
-			"(crap|crappy|damn|dammit|damnit|goddamn|goddammit|hell|pissed|bloody hell|screw you|sucks balls)",
+			"(crap|crappy|crapola|bullcrap|horsecrap|damn|dammit|damnit|goddamn|goddamned|goddammit|godamnit|godamn|goddam|hotdamn|god dam|god damn|god damned|pissed|pissoff|bloody hell|screw you|screwyou|sucks balls|what the hell|go to hell|the hell|hell no|hell yeah|hell yes|heck no|to hell with)",
+		},
+	},
+	{
+		// "hell" on its own is also a place in a religion a child may ask
+		// about: only for the youngest tier or the strict setting.
+		ID: "profanity.mild.strict", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
+		StrictOnly: true,
+		Phrases:    []string{"(hell|hells|damned|damnation)"},
+	},
+	{
+		ID: "profanity.compound", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
+		Squash: []string{"suck my dick", "suck my cock", "suck my ass", "suck my balls", "eat my ass", "kiss my ass", "up the ass"},
+		Stems:  []string{"fook", "fekk", "feck", "ashole", "arshole", "arsehol", "basterd", "biatch", "byatch"},
+		Phrases: []string{
+			"(fack|fak|fac|fuch|fook|fuk|fuc|fck|fek|fok|phuk|fyuk|fawk|fcuk) (you|u|yo|off|u all|you all|ya)",
+			"(pedo|pedos|peedo|peedos|paedo|paedos)",
+			"(ahole|assclown|assklown|assbag|assbagger|assjacker|asspacker|asspuppies|arsepuppies|assmunch|assmuncher|asslicker|asskisser|kissass|kissmyass|suckass|fatass|gayass|bumhole|bumbandit|bum bandit|bunghole|bung hole|buttcheeks|buttfucker|buttbang|buttbanger|cornhole|poop chute|poopchute|cockblock|cockblocker|cockknocker|cockknoker|cocknose|cocksmoke|cocksmoker|cockmuncher|cocktease|cockteaser|corksucker|cocklump|cockqueen|dickbag|dickface|dickhole|dickslap|dicksucker|dicksipper|dickwhipper|dickbreath|dickless|dickforbrains|dickerlicker|whiskeydick|whiskydick|douchbag|doochbag|douch|douchenozzle|fudgepacker|fudge packer|fudgpacker|shirtlifter|shirt lifter|pillowbiter|pillow biter|carpetmuncher|rugmuncher|muffdive|muffdiving|knobjockey|nobjockey|nobjocky|knobhead|bell end|minge|mingebag|cumbucket|cumslut|cumqueen|mycum|jizzbag|spunking|shagger|shagging|shagged|whorebag|slutbag|slutwear|nastyslut|nastyho|skankee|motherfucka|muthafucka|mothafucka|muthafecker|mdrfkr|mf|mfs|fk|fkin|fking|fked|fkn|phuk|phuq|fuckwit|fucktard|shitbag|shitface|shithole|shitstain|cuntface|twatface|bitchass|ballsucker|ballbag|tosspot|tossers|tossurs|bollocs|cheekybollocs|bollox|polesmoker|meatbeater|beatyourmeat|beat your meat|spankthemonkey|spank the monkey|jerkoff|jackoffcurly|massterbait|masterbate|masterbating|masterbation|masterbations|master bates|deez nuts|dees nuts|dig bick|mike hawk|seymour butts|hugh jass|ben dover)",
+			"(f|eff) (you|u|your mother|ur mom|off)",
+			"you little (b|s|f) word",
+		},
+	},
+	{
+		ID: "sexual.more", Category: sdk.CategorySexual, Action: sdk.ActionBlock, Severity: 3,
+		Phrases: []string{
+			"(fondle|fondling|fellate|fellating|felched|feltcher|lapdance|lap dancing|stiffy|boners|jubblies|juggs|sexpot|sexbot|sextoy|sextoys|sexfarm|sexworld|worldsex|hotsex|gaysex|havesexnow|have sex now|sexting|pornhub|xvideos|xhamster|redtube|youporn|brazzers|playgirl|playbunny|play bunny|pornprincess|horniest|horney|horni|cumming|cummin|kumming|cumshots|creampies|ejakulate|jizim|jizm|kunnilingus|cunnilingis|blowjobs|blowie|rimjob|analannie|buttplugs|bootplug|nipplering|nipple ring|scantily clad|barenaked|bare naked|girls gone wild|spread your legs|spread ur legs|bend over for me|golden shower|goldenshower|brown showers|yellow showers|one guy one jar|mr hands|dirty pillows|wrinkled starfish|chocolate rosebuds|beaver shot|camel toe|vjayjay|vajayjay|peenus|peener|vagene|cumm|gloryhole|glory hole|sugar tits|big black cock|bbc porn|i climax|make me climax|climaxed|orgasmed|sexed|sexing|threesomes|orgy|orgies)",
+			"(you|u|i|she|he|they) (want|wanna|wants) (my|your|his|her|ur) (dick|cock) in",
+			"(nutt|cum|jizz) (in|on) (you|u|your|ur|all of|me)",
+			"(my dick is|my cock is) [like] (5|6|7|8|9|10|12) (inch|inches|in)",
+			"(mines6inches|mine6inches|imma nut)",
+			"(child toucher|kiddie toucher|i touch kids|itouchkids|i rape kids)",
+		},
+	},
+	{
+		ID: "hate.more", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
+		Phrases: []string{
+			"(ching chong|chingchong|chinc|chincs|jiggerboo|jiggaboo|jigaboo|jijjiboo|junglebunny|jungle bunny|jungle bunnies|towel head|rag head|zipper head|sand monkey|whitetrash|poorwhitetrash|honkey|honkeys|negroid|niglet|niglets|nigr|niga|nigas|nigguh|nigguhs|nikka|nikkas|spik|spiks|beanerino|wetbacks|qweer|qweers|qweerz|heshe|shemale|lezbo|lezbos|lezzo|lezza|dyke|bulldyke|bull dyke|diesel dyke|mcfagget|faqqot|faqqots|fagit|faggit|faggits|feggat|feggats|faig|faigs|faigt|fagget|faggets|fagot|fagots|japcrap|gooks|raghead|kike|heeb|sheeny|yid|kraut|dago|wop|mein fuhrer|white power|gas the jews|gas jews|oven dodger|holocaust was fake|holohoax)",
+			"(who has|got the|the) (china virus|kung flu|chinese virus)",
+			"(jews|judens|jewish people|muslims|blacks|gays) (belong in|should be in|back to) (the|an|a) (oven|ovens|camps|camp|gas chamber|gas chambers)",
+		},
+	},
+	{
+		ID: "harassment.wish", Category: sdk.CategoryHarassment, Action: sdk.ActionRedirect, Severity: 3,
+		Phrases: []string{
+			"(i hope|hope|i wish|wish|hopefully) (you|u|ur family|your family|your mom|ur mom) (get|gets|catch|catches) (cancer|aids|hit by a car|run over|shot|stabbed|killed|murdered|raped)",
+			"(i hope|hope|i wish|wish) (you|u) (die|dies|died|drown|burn|rot|choke)",
+			"(go|pls|please) (jump|jump out|jump off) (a|the|of a|out a|out the|off a|off the) (window|bridge|building|cliff|roof)",
+			"(get|go) (cancer|aids) and die",
+			"(i hate you|hateyou|i h8 u|i h8 you|i hate u)",
+		},
+	},
+	{
+		ID: "violence.more", Category: sdk.CategoryViolence, Action: sdk.ActionBlock, Severity: 3,
+		Phrases: []string{
+			"how (to|2|do i|do you|can i|could i) (kill|murder|poison|strangle|stab|shoot) (someone|somebody|a person|people|him|her|them|my (mom|mum|dad|brother|sister|teacher|family|parents|friend|classmate|classmates))",
+			"how (to|2) murder",
+			"(schoolshooting|school shooting|school shooter|shoot up the school|shoot up my school|shoot up a school)",
+			"(fk|fuck|f) everyone up",
+			"(cut|slit|slice) (their|his|her|your|ur|those|these) [trans|gay|black|white|female|male|disabled|muslim|jewish|immigrant|asian|brown|lesbian|queer] (throat|throats)",
+			"(snap|break|wring|twist) (that|your|their|his|her|those) [trans|gay|black|white|female|male|disabled|muslim|jewish|immigrant|asian|brown|lesbian|queer] (neck|necks)",
+		},
+	},
+	{
+		ID: "self_harm.more", Category: sdk.CategorySelfHarm, Action: sdk.ActionSupport, Severity: 4, Escalate: true,
+		Phrases: []string{
+			"take the easy way out",
+			"(burnt|burned|burning|punched|punching|starved|starving) " + self,
+			"(i|ive|i've|i have|i used to|i still) [been] (cut|cutting) (for|since|again|every|daily|whenever|to cope)",
+			"(my|the|of|to|an|dont|don't|do not|didnt|didn't|i|stop|after) (sh|s h) (scars|scar|urges|urge|cuts|wounds|again|relapse|habit|i|is|was)",
+			"(urge|urges|temptation) (to|2) (sh|cut|self harm|burn myself|hurt myself)",
+			"(relapsed|relapse|relapsing) (on|into|with) (self harm|sh|cutting)",
+			"(enjoy|like|love|keep|kept|cant stop|can't stop) thinking about (being hurt|being killed|dying|my death|hurting myself|killing myself|ending it)",
+			"(i|i really|i just) (want|wanna|need) (it|everything|the pain) (to|2) (end|stop) [forever]",
+			"(im|i'm|i am) (going to|gonna) end it",
+			"(kill|killing) (me|myself) (now|already|tonight)",
+			"(thinking|thought|think) (about|of) (dying|death|ending it|suicide|killing myself|hurting myself)",
+			"(i|i've|ive|i have) (starved|been starving|stopped eating) (myself|to be thin|to lose weight)",
+			"(pills|pill|razor|razors|blade|blades|rope) (to|2) (end it|die|kill myself|end my life|hurt myself|cut)",
+			"(nobody|no one) (cares|loves me|would care|would notice) (if i|when i) (die|died|was gone|disappeared|killed myself)",
+			"(i|i just) (cant|can't|cannot) (go on|take it anymore|do this anymore|keep going)",
+			"(i|i'm|im) (feel|feeling) (so) (hopeless|worthless|empty) (and|i) (want|wanna) (to) (die|disappear)",
 		},
 	},
 }

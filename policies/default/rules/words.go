@@ -99,12 +99,27 @@ type wordIndex struct {
 	exact    map[string]int32 // exact forms of stems (with inflections) → rule
 	strong   map[string]int32 // exact forms of '*' stems, for one-letter-extra matching
 	innocent map[string]bool
+	// First three letters of every stem, and of the '*' stems: a word
+	// holding none of them cannot contain a stem, which spares the linear
+	// scans below for almost every ordinary word.
+	tri, triAny map[[3]byte]bool
+}
+
+// hasTri reports whether s contains one of the trigrams in set.
+func hasTri(s string, set map[[3]byte]bool) bool {
+	for i := 0; i+3 <= len(s); i++ {
+		if set[[3]byte{s[i], s[i+1], s[i+2]}] {
+			return true
+		}
+	}
+	return false
 }
 
 func newWordIndex() *wordIndex {
 	w := &wordIndex{
 		short: map[string]int32{}, heads: map[string]bool{}, tails: map[string]bool{},
 		fuzzy: map[string]int32{}, exact: map[string]int32{}, strong: map[string]int32{}, innocent: map[string]bool{},
+		tri: map[[3]byte]bool{}, triAny: map[[3]byte]bool{},
 	}
 	for _, h := range compoundHeads {
 		w.heads[h] = true
@@ -126,6 +141,13 @@ func (w *wordIndex) addStem(stem string, r int32) []string {
 	anywhere := strings.HasPrefix(stem, "*")
 	stem = strings.TrimPrefix(stem, "*")
 	w.stems = append(w.stems, wordStem{text: stem, rule: r, anywhere: anywhere})
+	if len(stem) >= 3 {
+		t := [3]byte{stem[0], stem[1], stem[2]}
+		w.tri[t] = true
+		if anywhere {
+			w.triAny[t] = true
+		}
+	}
 	w.short[stem] = r
 	var forms []string
 	for _, f := range stemForms(stem) {
@@ -194,9 +216,11 @@ func (w *wordIndex) looseForm(s string, compounds bool) int32 {
 	if r, ok := w.exact[s]; ok {
 		return r
 	}
-	for _, st := range w.stems {
-		if st.anywhere && len(s) > len(st.text) && strings.Contains(s, st.text) {
-			return st.rule
+	if hasTri(s, w.triAny) {
+		for _, st := range w.stems {
+			if st.anywhere && len(s) > len(st.text) && strings.Contains(s, st.text) {
+				return st.rule
+			}
 		}
 	}
 	if compounds && w.edgeStem(s) {
@@ -280,6 +304,9 @@ func collapseDoubles(dst, word []byte) []byte {
 // edgeStem reports whether s contains a stem at all: a compound needs one,
 // and this is much cheaper than trying every split.
 func (w *wordIndex) edgeStem(s string) bool {
+	if !hasTri(s, w.tri) {
+		return false
+	}
 	for _, st := range w.stems {
 		if strings.Contains(s, st.text) { // "dumbasses": a stem, then an inflection
 			return true

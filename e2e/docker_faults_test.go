@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dockerNet is a three-node cluster of FROM-scratch containers, each on two
+// private networks: "api" (the HTTPS API, published on a loopback port of
+// the host for the test's clients) and "raft" (the cluster port, which each
+// node advertises under an alias that resolves on that network only).
+// Disconnecting a container from the raft network cuts it off from the
+// other nodes while its API stays reachable.
+type dockerNet struct {
+	t        *testing.T
+	names    []string
+	raftNet  string
+	aliases  []string
+	clusterC *cluster
+}
+
+// startDockerCluster builds the image and starts the cluster; the result
+// works with the load client, the checker and the cluster helpers.
+func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
+	t.Helper()
+	dockerAvailable(t)
+	id := strings.ToLower(randLetters(6))
+	image := buildImage(t, id)
+	apiNet, raftNet := "dd-e2e-"+id+"-api", "dd-e2e-"+id+"-raft"
+	dn := &dockerNet{t: t, raftNet: raftNet}
+	c := &cluster{env: newEnv(t), tuning: tuning}
+	for i := 1; i <= 3; i++ {
+		name := fmt.Sprintf("dd-%s-n%d", id, i)
+		dn.names = append(dn.names, name)
+		dn.aliases = append(dn.aliases, name+"-raft")
+		c.nodes = append(c.nodes, &node{id: fmt.Sprintf("n%d", i)})
+	}
+	dn.clusterC = c
+	docker(t, "network", "create", apiNet)
+	docker(t, "network", "create", raftNet)
+	t.Cleanup(func() {
+		for _, n := range dn.names {
+			if t.Failed() {
+				out, _ := exec.Command("docker", "logs", "--tail", "40", n).CombinedOutput()
+				t.Logf("--- %s logs:\n%s", n, out)
+			}
+			exec.Command("docker", "rm", "-f", n).Run()
+		}
+		exec.Command("docker", "network", "rm", apiNet).Run()
+		exec.Command("docker", "network", "rm", raftNet).Run()
+	})
+
+	start := func(i int, cmd ...string) {
+		args := []string{"create", "--name", dn.names[i], "--network", apiNet, "-p", "127.0.0.1::8443", image}
+		args = append(args, cmd...)
+		args = append(args, "--data", "/data", "--node-id", c.nodes[i].id, "--http", "0.0.0.0:8443", "--raft", "0.0.0.0:9443",
+			"--advertise-http", dn.names[i]+":8443", "--advertise-raft", dn.aliases[i]+":9443", "--log-level", "warn")
+		docker(t, append(args, tuning...)...)
+		dn.connect(i)
+		docker(t, "start", dn.names[i])
+	}
+	begin := time.Now()
+	start(0, "init")
+	tokenRE := regexp.MustCompile(`ddj1\.[0-9a-f]{64}\.[0-9a-f]{64}`)
+	var token string
+	waitFor(t, 30*time.Second, "join token in n1's output", func() (bool, string) {
+		out, _ := exec.Command("docker", "logs", dn.names[0]).CombinedOutput()
+		token = tokenRE.FindString(string(out))
+		return token != "", "no token yet"
+	})
+	for i := 1; i < 3; i++ {
+		start(i, "join", "--join", dn.names[0]+":8443", "--token", token)
+	}
+	c.caFile = filepath.Join(t.TempDir(), "ca.crt")
+	docker(t, "cp", dn.names[0]+":/data/tls/ca.crt", c.caFile)
+	c.api = newAPIClient(t, c.caFile)
+	for i, n := range c.nodes {
+		n.httpAddr = docker(t, "port", dn.names[i], "8443/tcp")
+	}
+	c.aliveOf = func(n *node) error {
+		out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", dn.name(n)).Output()
+		if err != nil || strings.TrimSpace(string(out)) != "true" {
+			return fmt.Errorf("container %s is not running (%v %s)", dn.name(n), err, out)
+		}
+		return nil
+	}
+	c.statusOf = func(n *node) (nodeStatus, error) {
+		// Ask the node's own cluster port inside its container, which
+		// works while the node is cut off from the raft network.
+		out, err := exec.Command("docker", "exec", dn.name(n), "/daisydog", "cluster", "status", "--data", "/data", "--addr", "127.0.0.1:9443").Output()
+		var st nodeStatus
+		if err == nil {
+			err = json.Unmarshal(out, &st)
+		}
+		return st, err
+	}
+	for _, n := range c.nodes {
+		c.waitReady(n)
+	}
+	c.waitMembers(c.nodes, 3)
+	t.Logf("container cluster of 3 ready in %v", time.Since(begin).Round(time.Millisecond))
+	return c, dn
+}
+
+func (dn *dockerNet) index(n *node) int {
+	for i, m := range dn.clusterC.nodes {
+		if m == n {
+			return i
+		}
+	}
+	dn.t.Fatalf("node %s is not in the container cluster", n.id)
+	return -1
+}
+
+func (dn *dockerNet) name(n *node) string { return dn.names[dn.index(n)] }
+
+// connect attaches container i to the raft network under its alias.
+func (dn *dockerNet) connect(i int) {
+	docker(dn.t, "network", "connect", "--alias", dn.aliases[i], dn.raftNet, dn.names[i])
+}
+
+// disconnect cuts n off the raft network (its API stays reachable).
+func (dn *dockerNet) disconnect(n *node) {
+	docker(dn.t, "network", "disconnect", dn.raftNet, dn.name(n))
+}
+
+// TestContainerPartitionLeader: the partition scenario (partitionLeader) on
+// containers, the leader cut off with `docker network disconnect`.
+func TestContainerPartitionLeader(t *testing.T) {
+	c, dn := startDockerCluster(t, faultTuning...)
+	partitionLeader(t, c, "partition of the leader (docker network disconnect)",
+		dn.disconnect, func(n *node) { dn.connect(dn.index(n)) })
+}

@@ -1,0 +1,462 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Fault scenarios on three processes on loopback, each under the load of
+// checker_test.go and checked by it once healed. Every scenario logs a line
+// starting with "SCENARIO" with its numbers (attempts, failures by kind, the
+// longest window without an acknowledged write).
+
+// failoverBudget is the longest a leader's loss may keep writes unavailable
+// (issue 6: under 3 s). E2E_FAILOVER_BUDGET overrides it for slow machines.
+func failoverBudget(t testing.TB) time.Duration {
+	if v := os.Getenv("E2E_FAILOVER_BUDGET"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("E2E_FAILOVER_BUDGET=%q: %v", v, err)
+		}
+		return d
+	}
+	return 3 * time.Second
+}
+
+// faultTuning is passed to every node of a fault scenario: the load signs up
+// a family per child from one address, more than the default per-IP limit.
+var faultTuning = []string{"--auth-rate", "-1"}
+
+// ackStep is how many acknowledged turns each phase of a scenario waits for
+// (about a second of load at the default rate).
+const ackStep = 200
+
+func startFaultCluster(t *testing.T, extra ...string) *cluster {
+	t.Helper()
+	return startCluster(t, 3, append(append([]string{}, faultTuning...), extra...)...)
+}
+
+// TestFaultLeaderKill: kill -9 of the leader under load. The survivors elect
+// a new leader; writes are unavailable for less than failoverBudget.
+func TestFaultLeaderKill(t *testing.T) {
+	c := startFaultCluster(t)
+	leader, lst := c.waitLeader(c.nodes, 0)
+	l := c.startLoad(defaultLoad(t), c.others(leader)[0])
+	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
+
+	c.kill(leader)
+	killedAt := time.Now()
+	l.waitAcks(ackStep, 60*time.Second, "after killing the leader")
+	newLeader, nst := c.waitLeader(c.others(leader), lst.Term+1)
+	t.Logf("new leader %s at term %d, %v after the kill", newLeader.id, nst.Term, time.Since(killedAt).Round(time.Millisecond))
+
+	c.restart(leader)
+	c.waitReady(leader)
+	l.waitAcks(ackStep, 60*time.Second, "after the old leader returned")
+	r := l.finish("leader kill", nil)
+	if budget := failoverBudget(t); r.gap > budget {
+		t.Errorf("writes were unavailable for %v after the leader was killed, want < %v", r.gap.Round(time.Millisecond), budget)
+	}
+}
+
+// TestFaultFollowerKill: kill -9 of a follower under load, then restart it.
+func TestFaultFollowerKill(t *testing.T) {
+	c := startFaultCluster(t)
+	leader, _ := c.waitLeader(c.nodes, 0)
+	victim := c.others(leader)[0]
+	l := c.startLoad(defaultLoad(t), leader)
+	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
+
+	c.kill(victim)
+	l.waitAcks(ackStep, 60*time.Second, "with "+victim.id+" down")
+	c.restart(victim)
+	c.waitReady(victim)
+	l.waitAcks(ackStep, 60*time.Second, "after "+victim.id+" returned")
+	r := l.finish("follower kill", nil)
+	// A follower's loss costs no election: only the requests it held die.
+	if budget := failoverBudget(t); r.gap > budget {
+		t.Errorf("writes were unavailable for %v when a follower died, want < %v", r.gap.Round(time.Millisecond), budget)
+	}
+}
+
+// TestFaultPowerCut: all three nodes killed -9 at once and restarted; no
+// acknowledged turn may be lost.
+func TestFaultPowerCut(t *testing.T) {
+	c := startFaultCluster(t)
+	leader, _ := c.waitLeader(c.nodes, 0)
+	l := c.startLoad(defaultLoad(t), leader)
+	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
+
+	for _, n := range c.nodes {
+		n.proc.kill()
+	}
+	cutAt := time.Now()
+	t.Logf("power cut: killed %s", ids(c.nodes))
+	for _, n := range c.nodes {
+		c.restart(n)
+	}
+	for _, n := range c.nodes {
+		c.waitReady(n)
+	}
+	t.Logf("all nodes ready %v after the power cut", time.Since(cutAt).Round(time.Millisecond))
+	l.waitAcks(ackStep, 60*time.Second, "after the restart")
+	r := l.finish("power cut", nil)
+	t.Logf("power cut: writes unavailable for %v (includes three process restarts)", r.gap.Round(time.Millisecond))
+}
+
+// TestFaultRollingRestart: every node stopped gracefully and restarted in
+// turn (followers first, the leader last), waiting until the restarted node
+// caught up before the next one. Writes must keep flowing: failures are
+// reported and bounded.
+func TestFaultRollingRestart(t *testing.T) {
+	c := startFaultCluster(t)
+	leader, _ := c.waitLeader(c.nodes, 0)
+	l := c.startLoad(defaultLoad(t), leader)
+	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
+
+	type window struct {
+		n          *node
+		from, till time.Time
+	}
+	var restarts []window
+	order := append(c.others(leader), leader)
+	for _, n := range order {
+		w := window{n: n, from: time.Now()}
+		c.stop(n)
+		c.restart(n)
+		c.waitReady(n)
+		w.till = time.Now()
+		restarts = append(restarts, w)
+		c.converge(c.nodes)
+		l.waitAcks(ackStep, 60*time.Second, "after restarting "+n.id)
+	}
+	r := l.finish("rolling restart", nil)
+	// "Zero or near-zero" failed requests. Two failures are inherent, both
+	// ambiguous (the client cannot tell whether the write happened, and the
+	// checker above verified it is stored at most once): the HTTP keep-alive
+	// race (a request sent on an idle connection just as the stopping node
+	// closes it) and, while the leader stops, a write in flight when it
+	// hands leadership over. Each hits a client at most once per restart. A
+	// definite refusal, or any failure outside a restart, fails the test.
+	perRestart := make([]int, len(restarts))
+	for _, a := range l.all() {
+		if a.outcome == acked {
+			continue
+		}
+		hit := -1
+		for i, w := range restarts {
+			if !a.end.Before(w.from) && !a.start.After(w.till) { // overlaps the restart
+				hit = i
+			}
+		}
+		if hit < 0 || a.outcome != ambiguous {
+			t.Errorf("request failed outside the inherent races of a restart: %s via %s at +%v: %d %s", a.outcome, a.node, a.start.Sub(l.begin).Round(time.Millisecond), a.status, a.detail)
+			continue
+		}
+		perRestart[hit]++
+	}
+	for i, n := range perRestart {
+		if n > l.cfg.children {
+			t.Errorf("%d requests failed while %s restarted, want at most one per child (%d)", n, restarts[i].n.id, l.cfg.children)
+		}
+	}
+	t.Logf("rolling restart: %d of %d requests failed (%v per restart of %s, all ambiguous)", r.failed(), r.attempts, perRestart, ids(order))
+	if budget := failoverBudget(t); r.gap > budget {
+		t.Errorf("writes were unavailable for %v during the rolling restart, want < %v", r.gap.Round(time.Millisecond), budget)
+	}
+}
+
+// TestFaultLongAbsence: a follower is killed, the others take enough writes
+// to snapshot and trim the log past it, and on its return it catches up by
+// installing the leader's snapshot, under load.
+func TestFaultLongAbsence(t *testing.T) {
+	const trailing = 50
+	c := startFaultCluster(t, "--snapshot-threshold", "300", "--trailing-logs", fmt.Sprint(trailing), "--snapshot-interval", "1s")
+	leader, _ := c.waitLeader(c.nodes, 0)
+	victim := c.others(leader)[0]
+	l := c.startLoad(defaultLoad(t), leader)
+	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
+
+	c.kill(victim)
+	vst := maxIndexInLog(t, c, c.others(victim))
+	need := vst + 2*trailing + 300
+	live := c.others(victim)
+	waitFor(t, 90*time.Second, fmt.Sprintf("a snapshot at index >= %d on the leader", need), func() (bool, string) {
+		ldr, _ := c.waitLeader(live, 0)
+		idx := maxSnapshotIndex(ldr.dir)
+		return idx >= need, fmt.Sprintf("leader %s latest snapshot %d", ldr.id, idx)
+	})
+	c.restart(victim)
+	c.waitReady(victim)
+	l.waitAcks(ackStep, 60*time.Second, "after "+victim.id+" returned")
+	l.finish("long absence", nil)
+	if !strings.Contains(victim.proc.stderrText(), `"snapshot restored"`) {
+		t.Errorf("%s caught up but never logged \"snapshot restored\": expected a snapshot install", victim.id)
+	}
+}
+
+// maxIndexInLog returns the highest last-log index among nodes.
+func maxIndexInLog(t *testing.T, c *cluster, nodes []*node) uint64 {
+	t.Helper()
+	var idx uint64
+	for _, n := range nodes {
+		st, err := c.status(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = max(idx, st.LastLogIndex)
+	}
+	return idx
+}
+
+// TestFaultPartitionLeader: the leader is cut off from both followers (every
+// Raft and RPC link, through the proxies of proxy_test.go) under load; see
+// partitionLeader for what must hold.
+func TestFaultPartitionLeader(t *testing.T) {
+	requireProcNet(t)
+	c := newCluster(t, 3, faultTuning...)
+	ne := newNetem(t, c)
+	c.boot()
+	partitionLeader(t, c, "partition of the leader (loopback proxies)", func(leader *node) {
+		ne.checkAttribution(t, leader)
+		ne.isolate(leader)
+	}, func(*node) { ne.heal() })
+}
+
+// partitionLeader runs the partition scenario on a started cluster: under
+// load, isolate cuts the leader off from the other nodes (the API stays
+// reachable). The majority elects a new leader and serves; the isolated
+// node refuses writes with 503 quickly; after heal it catches up, and
+// nothing it took while isolated is visible anywhere.
+func partitionLeader(t *testing.T, c *cluster, name string, isolate, heal func(*node)) {
+	t.Helper()
+	leader, lst := c.waitLeader(c.nodes, 0)
+	majority := c.others(leader)
+	l := c.startLoad(defaultLoad(t), majority[0])
+	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
+
+	isolate(leader)
+	cutAt := time.Now()
+	t.Logf("isolated leader %s", leader.id)
+	newLeader, nst := c.waitLeader(majority, lst.Term+1)
+	t.Logf("majority elected %s at term %d, %v after the cut", newLeader.id, nst.Term, time.Since(cutAt).Round(time.Millisecond))
+	l.waitAcks(ackStep, 60*time.Second, "majority serving")
+
+	// The minority refuses writes: 503 with Retry-After and a clear error.
+	waitFor(t, electionTimeout, leader.id+" to step down", func() (bool, string) {
+		st, err := c.status(leader)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.State != "Leader", st.String()
+	})
+	var refusals []time.Duration
+	for i := 0; i < 2; i++ {
+		r, err := c.chat(leader, l.fams[0], fmt.Sprintf("Daisy, are you still there? Isolated try %d.", i))
+		if err != nil {
+			t.Fatalf("write on isolated %s: %v", leader.id, err)
+		}
+		if r.Status != 503 || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("write on isolated %s answered %s (Retry-After %q), want 503 with Retry-After", leader.id, r, r.Header.Get("Retry-After"))
+		}
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		r.decode(t, &e)
+		if e.Error.Code != "unavailable" || e.Error.Message == "" {
+			t.Errorf("503 body %s, want code \"unavailable\" and a message", r)
+		}
+		if r.Elapsed > maxUnavailableAnswer {
+			t.Errorf("isolated %s took %v to refuse a write, want < %v", leader.id, r.Elapsed, maxUnavailableAnswer)
+		}
+		refusals = append(refusals, r.Elapsed.Round(time.Millisecond))
+	}
+	t.Logf("isolated %s refused writes with 503 in %v", leader.id, refusals)
+
+	heal(leader)
+	healAt := time.Now()
+	c.waitLeader(c.nodes, nst.Term)
+	l.waitAcks(ackStep, 60*time.Second, "after healing")
+	// Sent to the isolated node after the cut and answered before the heal:
+	// it could reach no other node, so it must not be anywhere.
+	isolated := func(a *attempt) bool {
+		return a.node == leader.id && a.start.After(cutAt) && a.end.Before(healAt)
+	}
+	r := l.finish(name, isolated)
+	isolatedAcks := 0
+	for _, a := range l.all() {
+		if isolated(a) && a.outcome == acked {
+			isolatedAcks++
+		}
+	}
+	if isolatedAcks > 0 {
+		t.Errorf("the isolated node acknowledged %d writes", isolatedAcks)
+	}
+	if budget := failoverBudget(t); r.gap > budget {
+		t.Errorf("writes were unavailable for %v after the leader was isolated, want < %v", r.gap.Round(time.Millisecond), budget)
+	}
+}
+
+// requireTmpfs skips unless this process may mount a tmpfs (root on Linux):
+// the disk-full scenario gives one node a small file system of its own.
+func requireTmpfs(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot mount a tmpfs (needs root on Linux): %v %s", err, strings.TrimSpace(string(out)))
+	}
+	if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		t.Fatalf("umount %s: %v %s", dir, err, out)
+	}
+}
+
+// fillDisk writes a file into dir until the file system refuses (ENOSPC)
+// and returns its path and size.
+func fillDisk(t *testing.T, dir string) (string, int64) {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatalf("creating the filler: %v", err)
+	}
+	defer f.Close()
+	var size int64
+	for _, chunk := range []int{1 << 20, 4 << 10, 512} {
+		buf := make([]byte, chunk)
+		for {
+			n, err := f.Write(buf)
+			size += int64(n)
+			if err != nil {
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("filling %s: %v", dir, err)
+				}
+				break
+			}
+		}
+	}
+	return path, size
+}
+
+// TestFaultDiskFull: one node's data directory is on a small tmpfs, filled
+// to the last byte under load. The node must refuse writes at once with 507
+// insufficient_storage, keep running (no crash, no corruption), the other
+// two keep serving, and when the space returns the node catches up and takes
+// writes again.
+func TestFaultDiskFull(t *testing.T) {
+	requireTmpfs(t)
+	for _, role := range []string{"follower", "leader"} {
+		t.Run(role, func(t *testing.T) { diskFull(t, role == "leader") })
+	}
+}
+
+func diskFull(t *testing.T, onLeader bool) {
+	c := newCluster(t, 3, faultTuning...)
+	for _, n := range c.nodes {
+		if err := os.MkdirAll(n.dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", n.dir).CombinedOutput(); err != nil {
+			t.Fatalf("mount tmpfs on %s: %v %s", n.dir, err, out)
+		}
+		t.Cleanup(func() {
+			c.killAll() // the mount is busy while the node runs
+			if out, err := exec.Command("umount", n.dir).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v %s", n.dir, err, out)
+			}
+		})
+	}
+	c.boot()
+	leader, lst := c.waitLeader(c.nodes, 0)
+	victim := c.others(leader)[0]
+	if onLeader {
+		victim = leader
+	}
+	t.Logf("leader %s; filling %s's disk (each node's data directory is on a 256 MiB tmpfs)", leader.id, victim.id)
+	// A family outside the load, to probe the full node directly (the
+	// checker would flag its turns as never sent if they were in the load's).
+	probe := c.newFamily(leader, "", "")
+	l := c.startLoad(defaultLoad(t), leader)
+	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
+
+	filler, size := fillDisk(t, victim.dir)
+	fullAt := time.Now()
+	t.Logf("filled %s's disk with %d MiB", victim.id, size>>20)
+	if onLeader {
+		// A leader that cannot append hands leadership over at once.
+		nl, nst := c.waitLeader(c.others(victim), lst.Term+1)
+		t.Logf("leadership moved to %s (term %d) %v after the disk filled", nl.id, nst.Term, time.Since(fullAt).Round(time.Millisecond))
+		if !strings.Contains(victim.proc.stderrText(), "handing leadership to another node") {
+			t.Errorf("%s lost leadership without logging the hand-over", victim.id)
+		}
+	}
+
+	// The full node refuses writes at once with a clear error.
+	for i := 0; i < 3; i++ {
+		r, err := c.chat(victim, probe, fmt.Sprintf("Daisy, is your disk full? Try %d.", i))
+		if err != nil {
+			t.Fatalf("write on %s with a full disk: %v", victim.id, err)
+		}
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		r.decode(t, &e)
+		if r.Status != 507 || e.Error.Code != "insufficient_storage" || e.Error.Message == "" {
+			t.Fatalf("write on %s with a full disk answered %s, want 507 insufficient_storage with a message", victim.id, r)
+		}
+		if r.Elapsed > time.Second {
+			t.Errorf("refusing a write on the full disk took %v, want < 1s", r.Elapsed)
+		}
+	}
+	// The other two keep serving, and the full node keeps running.
+	l.waitAcks(ackStep, 60*time.Second, "with "+victim.id+"'s disk full")
+	l.waitAcks(ackStep, 60*time.Second, "with "+victim.id+"'s disk still full")
+	c.mustRun(victim)
+	if r, err := c.api.get(victim.url("/readyz"), ""); err != nil || r.Status != 503 {
+		t.Errorf("/readyz on %s with a full disk: %v %v, want 503", victim.id, r, err)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	freedAt := time.Now()
+	t.Logf("freed %s's disk after %v", victim.id, freedAt.Sub(fullAt).Round(time.Millisecond))
+	c.waitReady(victim)
+	waitFor(t, catchUpTimeout, victim.id+" to acknowledge writes again", func() (bool, string) {
+		c.mustRun(victim)
+		r, err := c.chat(victim, probe, "Daisy, do you have room again?")
+		var sts []string
+		for _, n := range c.nodes {
+			st, serr := c.status(n)
+			sts = append(sts, fmt.Sprint(st, serr))
+		}
+		if err != nil {
+			return false, err.Error() + "; " + strings.Join(sts, "; ")
+		}
+		return r.Status == 200, r.String() + "; " + strings.Join(sts, "; ")
+	})
+	t.Logf("%s acknowledged a write %v after the space returned", victim.id, time.Since(freedAt).Round(time.Millisecond))
+	l.waitAcks(ackStep, 60*time.Second, "after the space returned")
+	r := l.finish("disk full on the "+map[bool]string{false: "follower", true: "leader"}[onLeader], nil)
+	refused := 0
+	for _, a := range l.all() {
+		if a.status == 507 {
+			refused++
+		}
+	}
+	t.Logf("disk full: %d writes refused with 507 by %s; %s recovered %v after the space returned", refused, victim.id, victim.id, time.Since(freedAt).Round(time.Millisecond))
+	if budget := failoverBudget(t); r.gap > budget {
+		t.Errorf("writes were unavailable for %v while one node's disk was full, want < %v", r.gap.Round(time.Millisecond), budget)
+	}
+	// The full node's replicated audit chain is intact.
+	if out, err := cli("audit", "verify", "--data", victim.dir); err != nil {
+		t.Errorf("audit verify on %s after the disk-full episode: %v\n%s", victim.id, err, out)
+	}
+}

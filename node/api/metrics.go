@@ -1,0 +1,296 @@
+package api
+
+import (
+	"crypto/subtle"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"daisydog/storage"
+)
+
+// Metrics are a node's counters and latency histograms: where a request's
+// time goes (policy, Raft commit, state machine, storage reads), the
+// hot-read cache's hit ratio, and the process's resources. They hold no
+// personal data: only counts and durations, labelled by fixed names.
+type Metrics struct {
+	start time.Time
+
+	Requests, Status2xx, Status4xx, Status5xx atomic.Uint64
+
+	HTTPRequest Histogram // every API request, end to end inside the node
+	Turn        Histogram // chat and game turns (the whole pipeline)
+	Policy      Histogram // one policy evaluation (message or reply), once admitted
+	PolicyWait  Histogram // waiting for a policy evaluation slot (admission.go)
+	RaftApply   Histogram // Raft commit as the API waits for it: replicate, forward, apply, wait applied
+	FSMApply    Histogram // one state-machine batch (one SQLite transaction)
+	StorageRead Histogram // one read statement
+
+	FSMBatches, FSMEntries atomic.Uint64 // batching: entries per batch = entries/batches
+}
+
+// NewMetrics returns empty metrics.
+func NewMetrics() *Metrics { return &Metrics{start: time.Now()} }
+
+// ObserveStorage is a storage.QueryObserver feeding the storage histograms.
+func (m *Metrics) ObserveStorage(kind, _ string, d time.Duration) {
+	switch kind {
+	case "apply":
+		m.FSMApply.Observe(d)
+	case "read":
+		m.StorageRead.Observe(d)
+	}
+}
+
+// ObserveBatch counts one state-machine batch of n entries.
+func (m *Metrics) ObserveBatch(n int) {
+	m.FSMBatches.Add(1)
+	m.FSMEntries.Add(uint64(n))
+}
+
+// histogramBounds are the bucket upper bounds (1-2-5 series, 10µs … 10s).
+var histogramBounds = [...]time.Duration{
+	10 * time.Microsecond, 20 * time.Microsecond, 50 * time.Microsecond,
+	100 * time.Microsecond, 200 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
+}
+
+// Histogram counts durations in fixed buckets (lock-free).
+type Histogram struct {
+	buckets [len(histogramBounds) + 1]atomic.Uint64 // last: above the largest bound
+	count   atomic.Uint64
+	sumNs   atomic.Uint64
+	maxNs   atomic.Uint64
+}
+
+// Observe records one duration.
+func (h *Histogram) Observe(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	i := 0
+	for i < len(histogramBounds) && d > histogramBounds[i] {
+		i++
+	}
+	h.buckets[i].Add(1)
+	h.count.Add(1)
+	h.sumNs.Add(uint64(d))
+	for {
+		cur := h.maxNs.Load()
+		if uint64(d) <= cur || h.maxNs.CompareAndSwap(cur, uint64(d)) {
+			break
+		}
+	}
+}
+
+// Since records the time elapsed since t0.
+func (h *Histogram) Since(t0 time.Time) { h.Observe(time.Since(t0)) }
+
+// HistogramSnapshot is a histogram as JSON. Buckets are cumulative-free
+// counts per upper bound in milliseconds (the last, le_ms = -1, is "above").
+type HistogramSnapshot struct {
+	Count   uint64   `json:"count"`
+	SumMs   float64  `json:"sum_ms"`
+	MeanMs  float64  `json:"mean_ms"`
+	MaxMs   float64  `json:"max_ms"`
+	P50Ms   float64  `json:"p50_ms"`
+	P99Ms   float64  `json:"p99_ms"`
+	Buckets []Bucket `json:"buckets"`
+}
+
+// Bucket is one histogram bucket.
+type Bucket struct {
+	LeMs  float64 `json:"le_ms"`
+	Count uint64  `json:"count"`
+}
+
+// Snapshot reads the histogram (counts may be a few observations apart).
+func (h *Histogram) Snapshot() HistogramSnapshot {
+	s := HistogramSnapshot{Count: h.count.Load(), SumMs: float64(h.sumNs.Load()) / 1e6, MaxMs: float64(h.maxNs.Load()) / 1e6}
+	s.Buckets = make([]Bucket, len(h.buckets))
+	for i := range h.buckets {
+		le := -1.0
+		if i < len(histogramBounds) {
+			le = float64(histogramBounds[i]) / 1e6
+		}
+		s.Buckets[i] = Bucket{LeMs: le, Count: h.buckets[i].Load()}
+	}
+	if s.Count > 0 {
+		s.MeanMs = s.SumMs / float64(s.Count)
+	}
+	s.P50Ms = BucketQuantile(s.Buckets, 0.50)
+	s.P99Ms = BucketQuantile(s.Buckets, 0.99)
+	return s
+}
+
+// BucketQuantile estimates quantile q (0..1) from bucket counts, by linear
+// interpolation inside the bucket holding it (an upper-bound estimate
+// accurate to the bucket's width). The open last bucket reports its lower bound.
+func BucketQuantile(b []Bucket, q float64) float64 {
+	var total uint64
+	for _, x := range b {
+		total += x.Count
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := math.Ceil(q * float64(total))
+	var seen uint64
+	lower := 0.0
+	for _, x := range b {
+		if x.Count > 0 && float64(seen+x.Count) >= rank {
+			if x.LeMs < 0 {
+				return lower
+			}
+			frac := (rank - float64(seen)) / float64(x.Count)
+			return lower + frac*(x.LeMs-lower)
+		}
+		seen += x.Count
+		if x.LeMs >= 0 {
+			lower = x.LeMs
+		}
+	}
+	return lower
+}
+
+// MetricsSnapshot is the GET /v1/metrics document.
+type MetricsSnapshot struct {
+	UptimeSec float64                      `json:"uptime_sec"`
+	Requests  map[string]uint64            `json:"requests"`
+	Timings   map[string]HistogramSnapshot `json:"timings"`
+	FSM       map[string]uint64            `json:"fsm"`
+	Cache     CacheSnapshot                `json:"cache"`
+	Process   map[string]int64             `json:"process"`
+}
+
+// CacheSnapshot is the hot-read cache's counters and hit ratio.
+type CacheSnapshot struct {
+	storage.CacheStats
+	HitRatio float64 `json:"hit_ratio"`
+}
+
+// Snapshot reads all metrics; db (may be nil) adds the cache and the
+// database size.
+func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
+	s := MetricsSnapshot{
+		UptimeSec: time.Since(m.start).Seconds(),
+		Requests: map[string]uint64{"total": m.Requests.Load(), "2xx": m.Status2xx.Load(),
+			"4xx": m.Status4xx.Load(), "5xx": m.Status5xx.Load()},
+		Timings: map[string]HistogramSnapshot{
+			"http_request": m.HTTPRequest.Snapshot(), "turn": m.Turn.Snapshot(), "policy_eval": m.Policy.Snapshot(), "policy_wait": m.PolicyWait.Snapshot(),
+			"raft_apply": m.RaftApply.Snapshot(), "fsm_apply_batch": m.FSMApply.Snapshot(), "storage_read": m.StorageRead.Snapshot(),
+		},
+		FSM:     map[string]uint64{"batches": m.FSMBatches.Load(), "entries": m.FSMEntries.Load()},
+		Process: processStats(),
+	}
+	if db != nil {
+		cs := db.CacheStats()
+		s.Cache = CacheSnapshot{CacheStats: cs}
+		if n := cs.Hits + cs.Misses; n > 0 {
+			s.Cache.HitRatio = float64(cs.Hits) / float64(n)
+		}
+		var size int64
+		for _, suffix := range []string{"", "-wal"} {
+			if st, err := os.Stat(db.Path() + suffix); err == nil {
+				size += st.Size()
+			}
+		}
+		s.Process["db_bytes"] = size
+	}
+	return s
+}
+
+// processStats are the resources a soak run watches for growth.
+func processStats() map[string]int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	p := map[string]int64{
+		"goroutines":     int64(runtime.NumGoroutine()),
+		"heap_inuse":     int64(ms.HeapInuse),
+		"sys_bytes":      int64(ms.Sys),
+		"gc_cycles":      int64(ms.NumGC),
+		"gc_pause_total": int64(ms.PauseTotalNs),
+	}
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		p["open_fds"] = int64(len(ents))
+	}
+	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 1 {
+			var pages int64
+			for _, c := range f[1] {
+				pages = pages*10 + int64(c-'0')
+			}
+			p["rss_bytes"] = pages * int64(os.Getpagesize())
+		}
+	}
+	return p
+}
+
+// metrics serves GET /v1/metrics: to loopback clients (an operator on the
+// server, the bench run on the same machine) or with the operator metrics
+// token, never to anyone else (404, as if it did not exist).
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if !s.metricsAllowed(r) {
+		return errNotFound
+	}
+	writeJSON(w, http.StatusOK, s.Metrics.Snapshot(s.DB))
+	return nil
+}
+
+func (s *Server) metricsAllowed(r *http.Request) bool {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && s.MetricsToken != "" {
+		return subtle.ConstantTimeCompare([]byte(tok), []byte(s.MetricsToken)) == 1
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (m *Metrics) countStatus(code int, d time.Duration) {
+	m.Requests.Add(1)
+	m.HTTPRequest.Observe(d)
+	switch {
+	case code >= 500:
+		m.Status5xx.Add(1)
+	case code >= 400:
+		m.Status4xx.Add(1)
+	default:
+		m.Status2xx.Add(1)
+	}
+}

@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Sample is the cluster's resources at one moment of a run (all nodes
+// together): what a soak run watches for growth.
+type Sample struct {
+	AtSec      float64 `json:"at_sec"`
+	Nodes      int     `json:"nodes"`
+	Goroutines int64   `json:"goroutines"`
+	OpenFDs    int64   `json:"open_fds"`
+	RSSBytes   int64   `json:"rss_bytes"`
+	HeapBytes  int64   `json:"heap_inuse"`
+	DBBytes    int64   `json:"db_bytes"`
+}
+
+// Growth compares the last sample with the first (after warm-up).
+type Growth struct {
+	Samples    []Sample `json:"samples"`
+	Goroutines int64    `json:"goroutines_delta"`
+	OpenFDs    int64    `json:"open_fds_delta"`
+	RSSBytes   int64    `json:"rss_bytes_delta"`
+	DBBytes    int64    `json:"db_bytes_delta"`
+}
+
+// watch samples the nodes' process metrics every interval until ctx ends.
+func watch(ctx context.Context, c *client, token string, every time.Duration, wg *sync.WaitGroup) *Growth {
+	g := &Growth{}
+	start := time.Now()
+	var mu sync.Mutex
+	take := func() {
+		ms, _ := scrape(ctx, c, token)
+		s := Sample{AtSec: time.Since(start).Seconds()}
+		for _, m := range ms {
+			if m == nil {
+				continue
+			}
+			s.Nodes++
+			s.Goroutines += m.Process["goroutines"]
+			s.OpenFDs += m.Process["open_fds"]
+			s.RSSBytes += m.Process["rss_bytes"]
+			s.HeapBytes += m.Process["heap_inuse"]
+			s.DBBytes += m.Process["db_bytes"]
+		}
+		if s.Nodes > 0 {
+			mu.Lock()
+			g.Samples = append(g.Samples, s)
+			mu.Unlock()
+		}
+	}
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		take()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				take()
+			}
+		}
+	})
+	return g
+}
+
+// finish computes the deltas (call after the watcher stopped).
+func (g *Growth) finish() {
+	if len(g.Samples) < 2 {
+		return
+	}
+	a, b := g.Samples[0], g.Samples[len(g.Samples)-1]
+	g.Goroutines = b.Goroutines - a.Goroutines
+	g.OpenFDs = b.OpenFDs - a.OpenFDs
+	g.RSSBytes = b.RSSBytes - a.RSSBytes
+	g.DBBytes = b.DBBytes - a.DBBytes
+}

@@ -1,0 +1,80 @@
+package rules
+
+import (
+	"strings"
+
+	"daisydog/policies/sdk"
+)
+
+// Rude pictures made of characters, which no word rule can see: ASCII
+// genitals ("8===>", "c====3"), the ASCII middle finger ("_|_"), the
+// middle-finger emoji, suggestive emoji combinations and hate symbols.
+
+// Rule ids of the picture checks.
+const (
+	RuleArtRude   = "art.rude"
+	RuleArtSexual = "art.sexual"
+	RuleArtHate   = "art.hate"
+)
+
+// artVerdicts adds the picture checks that text trips to b.
+func artVerdicts(text string, b *verdictBuilder) {
+	if asciiPenis(text) || asciiFinger(text) || strings.Contains(text, "🖕") {
+		b.add(RuleArtRude, sdk.CategoryProfanity, sdk.ActionBlock, 2, false)
+	}
+	if strings.Contains(text, "🍆") && (strings.Contains(text, "💦") || strings.Contains(text, "🍑") || strings.Contains(text, "👅")) {
+		b.add(RuleArtSexual, sdk.CategorySexual, sdk.ActionBlock, 3, false)
+	}
+	if strings.ContainsAny(text, "卐࿕࿖࿗࿘") { // swastikas (卍 alone is a Buddhist temple mark on maps)
+		b.add(RuleArtHate, sdk.CategoryHate, sdk.ActionBlock, 3, false)
+	}
+}
+
+// asciiPenis finds a shaft of two or more '=' between a base (8, B, 3,
+// c) and a tip (D, >, o, 3, B): "8===D", "3==>", "c=====3".
+func asciiPenis(text string) bool {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c != '8' && c != 'B' && c != '3' && c != 'c' {
+			continue
+		}
+		if i > 0 && isAlnum(text[i-1]) {
+			continue
+		}
+		j := i + 1
+		for j < len(text) && text[j] == '=' {
+			j++
+		}
+		if j-i-1 < 2 || j >= len(text) {
+			continue
+		}
+		switch text[j] {
+		case 'D', '>', 'o', '3', 'B', '0':
+			if j+1 == len(text) || !isAlnum(text[j+1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// asciiFinger finds "_|_" and its look-alikes standing alone.
+func asciiFinger(text string) bool {
+	for _, f := range []string{"_|_", "_/_", "_\\_", "_i_", "_l_", "_¦_", "_I_"} {
+		for k := 0; k < len(text); {
+			i := strings.Index(text[k:], f)
+			if i < 0 {
+				break
+			}
+			i += k
+			e := i + len(f)
+			before := i == 0 || !(isAlnum(text[i-1]) || text[i-1] == '_')
+			after := e == len(text) || !(isAlnum(text[e]) || text[e] == '_')
+			if before && after {
+				return true
+			}
+			k = i + 1
+		}
+	}
+	return false
+}

@@ -1,0 +1,119 @@
+package rules
+
+import (
+	"testing"
+
+	"daisydog/policies/sdk"
+)
+
+// Disguises added for issue 4's obfuscation target, each with innocent
+// look-alikes that must stay allowed.
+func TestDisguisesAndLookAlikes(t *testing.T) {
+	cases := []struct {
+		text    string
+		flagged bool
+	}{
+		{"go to heII", true},           // capital I for l
+		{"<vnt", true},                 // < for c, v for u
+		{"fvck off", true},             // v for u
+		{"tvvats", true},               // vv for w
+		{"fuxk", true},                 // x for a vowel or c
+		{"shyt", true},                 // y for i
+		{"kunt", true},                 // k for c
+		{"fuker123", true},             // user-name digits
+		{"w anker", true},              // one letter split off
+		{"ғᴜᴄᴋ", true},                 // small capitals and look-alikes
+		{"8===D", true},                // ASCII art
+		{"_|_", true},                  // ASCII middle finger
+		{"🖕 you", true},                // emoji
+		{"he'll be late", false},       // not "hell"
+		{"HELLO Im Sam", false},        // capital I after capitals stays i
+		{"my boxer dog", false},        // x is not a disguise here
+		{"I love my savvy cat", false}, // vv in an ordinary word
+		{"a==b in my code", false},     // not art
+		{"my_i_var is 3", false},       // identifier, not a finger
+		{"the se men were sailing", false},
+		{"un dress the doll", false},
+		{"🍆 parmesan recipe", false},
+		{"I went to Kent", false},
+	}
+	for _, c := range cases {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q: flagged = %v, want %v (%v)", c.text, got, c.flagged, v.Rules)
+		}
+	}
+}
+
+// Mild swearing is blocked for 9-12 at the standard setting and allowed
+// for 13-17 or when relaxed.
+func TestMildSwearingByTier(t *testing.T) {
+	for _, c := range []struct {
+		tier, strictness string
+		flagged          bool
+	}{
+		{sdk.AgeTier9to12, sdk.StrictnessStandard, true},
+		{sdk.AgeTier5to8, sdk.StrictnessRelaxed, true},
+		{sdk.AgeTier13to17, sdk.StrictnessStandard, false},
+		{sdk.AgeTier9to12, sdk.StrictnessRelaxed, false},
+		{sdk.AgeTier13to17, sdk.StrictnessStrict, true},
+	} {
+		v := Evaluate(sdk.Input{Text: "what the hell", Direction: sdk.DirectionIn, AgeTier: c.tier, Strictness: c.strictness})
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%s/%s: flagged = %v, want %v", c.tier, c.strictness, got, c.flagged)
+		}
+	}
+}
+
+// Ordinary child sentences that share words with the lexicon grown for
+// issue 4 must stay allowed at 9-12, standard.
+func TestOrdinarySentencesStayAllowed(t *testing.T) {
+	for _, text := range []string{
+		"I dug a hole in the garden",
+		"I scored 88 on my test",
+		"he she or they are all fine pronouns",
+		"that's really handy",
+		"I want my banana in the smoothie",
+		"there's a nut in your salad",
+		"mine is 6 inches tall",
+		"how to kill the ender dragon",
+		"how to kill time on a long drive",
+		"is hell real?",
+		"I hurt when I run",
+		"I scratched myself on a bush",
+		"she has spunk",
+		"we have door knockers shaped like lions",
+		"my grandpa told me about the war",
+		"I love my dog Daisy!",
+		"my friend Anna is coming over",
+	} {
+		v := Evaluate(sdk.Input{Text: text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, text, v)
+		if v.Action != sdk.ActionAllow {
+			t.Errorf("%q: %s %v", text, v.Action, v.Rules)
+		}
+	}
+}
+
+// hate.group tolerates one typo and follows "they" back one sentence.
+func TestHateGroupTyposAndReferenceBack(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		flagged bool
+	}{
+		{"I haet immigrnts", true},
+		{"Those immigrants will never fit in. They should be deported.", true},
+		{"Immigrants are no better than rats", true},
+		{"I treat my dog well and I hate homework", false},
+		{"we went back home, I hate rain", false},
+		{"My cousins are immigrants. They should be proud of their new home.", false},
+		{"Statements like that about immigrants are hurtful. They should be deleted.", false},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q: flagged = %v, want %v (%v)", c.text, got, c.flagged, v.Rules)
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package rules
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// The statistical model: a multi-head logistic regression over hashed
+// features of the NORMALISED text (the same tokens the phrase rules see,
+// so leetspeak, confusables and spacing are already undone). Features are
+// whole words, word pairs and character 3–5-grams of each word with its
+// boundaries ("<fu", "uck>"), hashed into 2^Bits buckets. Each bucket holds
+// one int8 weight per head (interleaved, so a feature costs one cache
+// line), dequantised with a per-head scale.
+//
+// The model reaches phrasing that word lists cannot (hateful statements
+// without slurs, sexual or self-harm talk in ordinary words) and, through
+// Veto, lets context clear a soft word-list hit ("a queer theory
+// seminar"). It never overrides the crisis, disclosure, grooming or
+// personal-data rules. It is trained reproducibly by
+// `daisydog policy train` (policies/eval/train.go); docs/safety.md has its
+// cross-validated numbers.
+
+// ModelHead is one output of the model.
+type ModelHead struct {
+	Name      string  // "abusive", "hate", "sexual", "self_harm", "violence"
+	Bias      float32 // intercept
+	Scale     float32 // weight of one int8 step
+	Threshold float32 // probability at or above which the head fires
+}
+
+// Model is an immutable trained model.
+type Model struct {
+	Bits  uint8
+	Heads []ModelHead
+	// Veto is the probability under which every head must stay for the
+	// model to clear a soft rule hit (0 disables the veto).
+	Veto float32
+	// W holds (1<<Bits) * len(Heads) quantised weights, bucket-major.
+	W []int8
+}
+
+const modelMagic = "DDM1"
+
+// MarshalBinary encodes the model (little-endian; see UnmarshalModel).
+func (m *Model) MarshalBinary() ([]byte, error) {
+	b := []byte(modelMagic)
+	b = append(b, m.Bits, byte(len(m.Heads)))
+	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(m.Veto))
+	for _, h := range m.Heads {
+		if len(h.Name) > 255 {
+			return nil, errors.New("model: head name too long")
+		}
+		b = append(b, byte(len(h.Name)))
+		b = append(b, h.Name...)
+		for _, f := range []float32{h.Bias, h.Scale, h.Threshold} {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+		}
+	}
+	for _, w := range m.W {
+		b = append(b, byte(w))
+	}
+	return b, nil
+}
+
+// UnmarshalModel decodes a model written by MarshalBinary.
+func UnmarshalModel(b []byte) (*Model, error) {
+	if len(b) < 10 || string(b[:4]) != modelMagic {
+		return nil, errors.New("model: bad magic")
+	}
+	m := &Model{Bits: b[4]}
+	n := int(b[5])
+	if m.Bits < 8 || m.Bits > 22 || n == 0 || n > 16 {
+		return nil, fmt.Errorf("model: bad shape bits=%d heads=%d", m.Bits, n)
+	}
+	m.Veto = math.Float32frombits(binary.LittleEndian.Uint32(b[6:]))
+	p := 10
+	for range n {
+		if p >= len(b) {
+			return nil, errors.New("model: truncated header")
+		}
+		l := int(b[p])
+		p++
+		if p+l+12 > len(b) {
+			return nil, errors.New("model: truncated header")
+		}
+		h := ModelHead{Name: string(b[p : p+l])}
+		p += l
+		h.Bias = math.Float32frombits(binary.LittleEndian.Uint32(b[p:]))
+		h.Scale = math.Float32frombits(binary.LittleEndian.Uint32(b[p+4:]))
+		h.Threshold = math.Float32frombits(binary.LittleEndian.Uint32(b[p+8:]))
+		p += 12
+		m.Heads = append(m.Heads, h)
+	}
+	want := (1 << m.Bits) * n
+	if len(b)-p != want {
+		return nil, fmt.Errorf("model: %d weight bytes, want %d", len(b)-p, want)
+	}
+	m.W = make([]int8, want)
+	for i := range m.W {
+		m.W[i] = int8(b[p+i])
+	}
+	return m, nil
+}
+
+// Feature hashing. Every feature kind has its own seed so that the word
+// "ass" and the 3-gram "ass" do not share a bucket by construction.
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+	seedWord  = 0x9e3779b9
+	seedPair  = 0x85ebca6b
+	seedGram  = 0xc2b2ae35
+)
+
+func fnv(h uint32, b []byte) uint32 {
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+func mix(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x7feb352d
+	h ^= h >> 15
+	h *= 0x846ca68b
+	h ^= h >> 16
+	return h
+}
+
+// features appends the hashed feature buckets of the normalised tokens in
+// s to dst. Tokens of other scripts are skipped byte-wise like any other.
+func (s *scratch) features(bits uint8, dst []uint32) []uint32 {
+	mask := uint32(1)<<bits - 1
+	var prev uint32
+	var gram [64]byte
+	for i, t := range s.toks {
+		w := s.norm[t.ns:t.ne]
+		if len(w) > 40 {
+			w = w[:40]
+		}
+		hw := fnv(fnvOffset^seedWord, w)
+		dst = append(dst, mix(hw)&mask)
+		if i > 0 {
+			dst = append(dst, mix(prev*31+hw^seedPair)&mask)
+		}
+		prev = hw
+		// character 3-, 4- and 5-grams of "<word>", hashed incrementally
+		// from each start position
+		g := append(append(append(gram[:0], '<'), w...), '>')
+		for k := 0; k+3 <= len(g); k++ {
+			h := uint32(fnvOffset ^ seedGram)
+			for n := 0; n < 5 && k+n < len(g); n++ {
+				h = (h ^ uint32(g[k+n])) * fnvPrime
+				if n >= 2 {
+					dst = append(dst, mix(h+uint32(n))&mask)
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// Features returns the hashed feature buckets of text (for training; the
+// policy computes the same features inside Evaluate).
+func Features(text string, bits uint8) []uint32 {
+	var s scratch
+	s.normalize(text)
+	return s.features(bits, nil)
+}
+
+// scores writes each head's logit for the feature buckets to out.
+func (m *Model) scores(feats []uint32, out []float32) {
+	nh := len(m.Heads)
+	var acc [16]int32
+	for _, f := range feats {
+		row := m.W[int(f)*nh : int(f)*nh+nh]
+		for h, w := range row {
+			acc[h] += int32(w)
+		}
+	}
+	inv := FeatureNorm(len(feats))
+	for h := range nh {
+		out[h] = m.Heads[h].Bias + float32(acc[h])*m.Heads[h].Scale*inv
+	}
+}
+
+// Logits returns the model's logit per head for feature buckets (for the
+// trainer's threshold search).
+func (m *Model) Logits(feats []uint32) []float32 {
+	out := make([]float32, len(m.Heads))
+	m.scores(feats, out)
+	return out
+}
+
+// FeatureNorm is the value of one feature in a message with n features:
+// 1/sqrt(n), so that long and short messages score on the same scale.
+func FeatureNorm(n int) float32 {
+	if n == 0 {
+		return 0
+	}
+	return float32(1 / math.Sqrt(float64(n)))
+}
+
+// Sigmoid is the logistic function.
+func Sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+// Logit is the inverse of Sigmoid.
+func Logit(p float32) float32 { return float32(math.Log(float64(p) / (1 - float64(p)))) }
+
+// softCategories are the categories whose word-list hits the model may
+// clear: words whose meaning depends on context. Crisis, disclosure,
+// grooming, sexual content involving minors and personal data are never
+// cleared.
+var softCategories = map[string]bool{
+	"profanity": true, "hate": true, "harassment": true, "violence": true,
+	"weapons": true, "substances": true, "sexual": true,
+}
+
+func softRule(r *Rule) bool { return softCategories[r.Category] && r.Severity <= 3 }
+
+// applyModel scores the message, adds the heads that fire to b, and
+// reports whether the model is confident enough that the message is fine
+// to clear soft rule hits (only for a child's message: Daisy's replies get
+// no benefit of the doubt).
+func (p *Policy) applyModel(s *scratch, out bool, b *verdictBuilder) bool {
+	m := p.model
+	s.feats = s.features(m.Bits, s.feats[:0])
+	var logits [16]float32
+	m.scores(s.feats, logits[:len(m.Heads)])
+	veto := m.Veto > 0 && !out
+	for i, h := range m.Heads {
+		pr := Sigmoid(logits[i])
+		if pr >= h.Threshold {
+			hr := p.heads[i]
+			action, esc := hr.action, hr.escalate
+			if out {
+				action, esc = "block", false
+			}
+			b.add(hr.id, hr.category, action, hr.severity, esc)
+			veto = false
+		}
+		if pr >= m.Veto {
+			veto = false
+		}
+	}
+	return veto
+}

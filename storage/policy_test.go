@@ -1,0 +1,126 @@
+package storage
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPolicyLifecycleCommands(t *testing.T) {
+	f := newFixture(t)
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := PolicyKeyID(pub)
+	by := "admin:ad_1"
+	stage := func(id string) *StagePolicy {
+		return &StagePolicy{ID: id, Bundle: []byte("zstd…"), SHA256: "00", KeyID: kid, By: by, At: 1}
+	}
+	state := func() PolicyState {
+		t.Helper()
+		st, err := f.db.PolicyState(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	steps := []struct {
+		name    string
+		cmd     Command
+		wantErr error
+		active  string
+		shadow  string
+	}{
+		{"stage before any key is trusted", stage("p@1"), ErrNotFound, "", ""},
+		{"bad key id", &AddPolicyKey{KeyID: "nope", PublicKey: pub, By: by, At: 1}, nil, "", ""},
+		{"trust key", &AddPolicyKey{KeyID: kid, PublicKey: pub, By: by, At: 1}, nil, "", ""},
+		{"trust key twice", &AddPolicyKey{KeyID: kid, PublicKey: pub, By: by, At: 1}, ErrConflict, "", ""},
+		{"stage p@1", stage("p@1"), nil, "", ""},
+		{"stage p@1 again", stage("p@1"), ErrConflict, "", ""},
+		{"stage p@2", stage("p@2"), nil, "", ""},
+		{"activate unknown", &ActivatePolicy{ID: "p@9", By: by, At: 2}, ErrNotFound, "", ""},
+		{"activate p@1", &ActivatePolicy{ID: "p@1", By: by, At: 2}, nil, "p@1", ""},
+		{"activate p@1 again", &ActivatePolicy{ID: "p@1", By: by, At: 2}, ErrConflict, "p@1", ""},
+		{"unstage the active one", &UnstagePolicy{ID: "p@1", By: by, At: 2}, ErrConflict, "p@1", ""},
+		{"shadow p@2", &ShadowPolicy{ID: "p@2", By: by, At: 3}, nil, "p@1", "p@2"},
+		{"activate p@2 ends its shadow", &ActivatePolicy{ID: "p@2", By: by, At: 4}, nil, "p@2", ""},
+		{"rollback to p@1", &RollbackPolicy{By: by, At: 5}, nil, "p@1", ""},
+		{"rollback to default", &RollbackPolicy{By: by, At: 6}, nil, "", ""},
+		{"nothing left to roll back", &RollbackPolicy{By: by, At: 7}, ErrNotFound, "", ""},
+		{"node report", &ReportPolicy{Node: "n2", ID: "p@2", OK: false, Error: "boom", At: 8}, nil, "", ""},
+		{"node report again", &ReportPolicy{Node: "n2", ID: "p@2", OK: true, At: 9}, nil, "", ""},
+		{"report on unknown", &ReportPolicy{Node: "n2", ID: "p@7", OK: true, At: 9}, ErrNotFound, "", ""},
+		{"refusal is recorded", &RefusePolicy{ID: "p@3", Reason: "bad signature", By: by, At: 8}, nil, "", ""},
+		{"unstage unused p@1", &UnstagePolicy{ID: "p@1", By: by, At: 9}, nil, "", ""},
+		{"unstage it again", &UnstagePolicy{ID: "p@1", By: by, At: 9}, ErrNotFound, "", ""},
+	}
+	for _, s := range steps {
+		r := f.apply(s.cmd)[0]
+		if s.name == "bad key id" {
+			if r.Err == nil {
+				t.Fatalf("%s: accepted", s.name)
+			}
+		} else {
+			wantErr(t, r.Err, s.wantErr)
+		}
+		st := state()
+		if st.Active != s.active || st.Shadow != s.shadow {
+			t.Fatalf("%s: active %q shadow %q, want %q %q", s.name, st.Active, st.Shadow, s.active, s.shadow)
+		}
+	}
+	if st := state(); len(st.Staged) != 1 || len(st.Reports) != 1 || !st.Reports[0].OK || st.Reports[0].Node != "n2" {
+		t.Fatalf("staged %+v reports %+v", st.Staged, st.Reports)
+	}
+	b, err := f.db.PolicyBundle(f.ctx, "p@2")
+	if err != nil || string(b) != "zstd…" {
+		t.Fatalf("bundle %q %v", b, err)
+	}
+	tail, err := f.db.AuditTail(f.ctx, Actor{Role: RoleSystem}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range tail {
+		if strings.HasPrefix(e.Action, "policy_") {
+			actions = append(actions, e.Action+" "+e.Target)
+		}
+	}
+	slices.Reverse(actions)
+	want := []string{
+		"policy_key_added policy_key:" + kid, "policy_staged policy:p@1", "policy_staged policy:p@2",
+		"policy_activated policy:p@1", "policy_shadow_started policy:p@2", "policy_activated policy:p@2",
+		"policy_rolled_back policy:p@1", "policy_rolled_back policy:default", "policy_failed_on_node policy:p@2", "policy_refused policy:p@3 (bad signature)", "policy_unstaged policy:p@1",
+	}
+	if !slices.Equal(actions, want) {
+		t.Fatalf("audit:\n%s\nwant:\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestPolicyCommandsRoundTrip(t *testing.T) {
+	for _, c := range []Command{
+		&AddPolicyKey{KeyID: "k", PublicKey: []byte{1}, By: "admin:a", At: 1},
+		&StagePolicy{ID: "p@1", Bundle: []byte{2}, SHA256: "s", KeyID: "k", By: "admin:a", At: 1},
+		&ActivatePolicy{ID: "p@1", By: "admin:a", At: 1},
+		&ShadowPolicy{ID: "p@1", By: "admin:a", At: 1},
+		&RollbackPolicy{By: "admin:a", At: 1},
+		&RefusePolicy{ID: "p@1", Reason: "r", By: "admin:a", At: 1},
+		&ReportPolicy{Node: "n1", ID: "p@1", OK: false, Error: "e", At: 1},
+		&UnstagePolicy{ID: "p@1", By: "admin:a", At: 1},
+	} {
+		b, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Kind(), err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("%s: got %+v, want %+v", c.Kind(), got, c)
+		}
+	}
+}
