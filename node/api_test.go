@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,13 +86,8 @@ func TestAPIBadInputs(t *testing.T) {
 }
 
 func TestLinkCodesAreSingleUseAndExpire(t *testing.T) {
-	var now time.Time
-	clock := func() time.Time {
-		if now.IsZero() {
-			return time.Now()
-		}
-		return now
-	}
+	var ahead atomic.Int64 // read by the node's background goroutines too
+	clock := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	n := startCluster(t, 1, func(c *Config) { c.Now = clock })[0]
 	fam := newFamily(t, n, "codes@example.test", "Ivy", "9-12")
 
@@ -111,12 +107,12 @@ func TestLinkCodesAreSingleUseAndExpire(t *testing.T) {
 	if st, _ := n.call(t, "POST", "/v1/children/"+fam.childID+"/link-codes", fam.parentToken, nil, &code); st != 201 {
 		t.Fatal(st)
 	}
-	now = time.Now().Add(11 * time.Minute)
+	ahead.Store(int64(11 * time.Minute))
 	if st, _ := n.call(t, "POST", "/v1/devices/link", "", map[string]string{"code": code.Code}, nil); st != 401 {
 		t.Fatalf("expired code: %d", st)
 	}
 	// Parent tokens expire after 15 minutes.
-	now = time.Now().Add(16 * time.Minute)
+	ahead.Store(int64(16 * time.Minute))
 	if st, _ := n.call(t, "GET", "/v1/children", fam.parentToken, nil, nil); st != 401 {
 		t.Fatalf("expired parent token: %d", st)
 	}

@@ -20,6 +20,7 @@ import (
 	"daisydog/node/api"
 	"daisydog/node/auth"
 	"daisydog/node/companion"
+	"daisydog/node/llm"
 	"daisydog/node/mail"
 	"daisydog/policies"
 	"daisydog/raftcluster"
@@ -78,6 +79,8 @@ type Config struct {
 	// ClusterLimits are the cluster-wide per-client limits (zero = defaults;
 	// none when AuthPerMinute < 0 and these are zero).
 	ClusterLimits api.RateLimits
+	// AI configures the optional model provider (nil: built-in engine only).
+	AI *llm.Config
 }
 
 // Node is a running DaisyDog server.
@@ -215,13 +218,22 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	} else {
 		n.log.Warn("no mail sender configured: verification and password-reset e-mails are not sent")
 	}
+	var ai api.AIProvider
+	if cfg.AI != nil {
+		c, err := llm.New(*cfg.AI)
+		if err != nil {
+			return n, err
+		}
+		ai = c
+		n.log.Info("optional AI provider configured", "provider", cfg.AI.String())
+	}
 	handler := api.New(api.Deps{
 		DB: n.db, Vault: n.vault, Repl: n.cluster, Policy: func() api.Evaluator { return n.pol.current() }, PolicyAdmin: policyAdmin{n},
 		Companion: companion.New(), Tokens: n.tokens, Hasher: auth.NewHasher(cfg.Argon2), Now: cfg.Now,
 		Logger: cfg.Logger, Ready: n.ready, Join: n.joinHandler,
 		AuthPerMinute: cfg.AuthPerMinute, AuthBurst: cfg.AuthBurst, CORSOrigins: cfg.CORSOrigins,
-		AdminNets: cfg.AdminNets,
-		Metrics:   n.metrics, MetricsToken: cfg.MetricsToken,
+		AdminNets: cfg.AdminNets, AI: ai,
+		Metrics: n.metrics, MetricsToken: cfg.MetricsToken,
 		AccountDeps: api.AccountDeps{Mail: mailer, MailLinkBase: cfg.MailLinkBase, ClusterLimits: cfg.ClusterLimits},
 	})
 	n.api = handler
@@ -333,10 +345,18 @@ func (n *Node) reloadKeys(ctx context.Context) error {
 // manageKeys makes sure a signing key exists (the leader creates the first)
 // and reloads keys whenever replicated ones change.
 func (n *Node) manageKeys(ctx context.Context) {
+	catalogSeeded := false
 	for {
 		if n.cluster.IsLeader() {
 			if err := n.rotateKeys(ctx); err != nil {
 				n.log.Warn("signing key rotation failed; will retry", "err", err)
+			}
+			if !catalogSeeded {
+				if err := n.seedCatalog(ctx); err != nil {
+					n.log.Warn("seeding the default catalogue failed; will retry", "err", err)
+				} else {
+					catalogSeeded = true
+				}
 			}
 		}
 		select {
@@ -349,6 +369,27 @@ func (n *Node) manageKeys(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// seedCatalog (leader only) stores the default catalogue on a cluster's
+// first start; the command is a no-op once seeded.
+func (n *Node) seedCatalog(ctx context.Context) error {
+	st, err := n.db.Catalog(ctx)
+	if err != nil || st.Seeded {
+		return err
+	}
+	c, err := api.SeedCatalogCommand(n.cfg.Now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	cmd, err := storage.Encode(c)
+	if err != nil {
+		return err
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = n.cluster.Apply(actx, cmd)
+	return err
 }
 
 // rotateKeys (leader only) creates the first signing key, adds a new one every

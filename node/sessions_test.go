@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -93,8 +94,8 @@ func TestSessionsRefreshLogoutAndLockoutAcrossNodes(t *testing.T) {
 }
 
 func TestLockoutExpires(t *testing.T) {
-	var offset time.Duration
-	clock := func() time.Time { return time.Now().Add(offset) }
+	var offset atomic.Int64 // read by the node's background goroutines too
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	n := startCluster(t, 1, func(c *Config) { c.Now = clock })[0]
 	creds := map[string]string{"email": "lock@example.test", "password": "correct horse battery staple"}
 	if st, _ := n.call(t, "POST", "/v1/parents/signup", "", creds, nil); st != 201 {
@@ -107,7 +108,7 @@ func TestLockoutExpires(t *testing.T) {
 	if st, _ := n.call(t, "POST", "/v1/auth/login", "", creds, nil); st != 429 {
 		t.Fatalf("locked: %d", st)
 	}
-	offset = 31 * time.Second // first lock lasts 30 s
+	offset.Store(int64(31 * time.Second)) // first lock lasts 30 s
 	if st, _ := n.call(t, "POST", "/v1/auth/login", "", creds, nil); st != 200 {
 		t.Fatalf("after the lock expired: %d", st)
 	}

@@ -176,6 +176,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 	if val, ok, err := applyPolicy(a, c); ok {
 		return val, err
 	}
+	if val, ok, err := applyCatalog(a, c); ok {
+		return val, err
+	}
 	switch c := c.(type) {
 	case *PutSigningKey:
 		_, err := a.exec(qInsertSigningKey,
@@ -310,6 +313,16 @@ func applyChatTurn(a *txApplier, c *ChatTurn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.StateBase != nil {
+		var v int64
+		err := a.row(qCompanionVersion, c.ChildID).Scan(&v)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if v != *c.StateBase {
+			return nil, outcome(ErrStale)
+		}
+	}
 	{
 		var ok int
 		err := a.row(qActiveDevice, c.DeviceID, c.ChildID).Scan(&ok)
@@ -434,6 +447,9 @@ func applyLoginFailure(a *txApplier, c *LoginFailure) (any, error) {
 // auditOf names the audit event a successful command records, if any.
 func auditOf(c Command, result any) (AuditEvent, bool) {
 	if ev, ok := auditPolicy(c, result); ok {
+		return ev, true
+	}
+	if ev, ok := catalogAudit(c, result); ok {
 		return ev, true
 	}
 	switch c := c.(type) {

@@ -38,6 +38,9 @@ var (
 	// ErrReused means a refresh token was presented a second time: its whole
 	// session was revoked (theft detection).
 	ErrReused = errors.New("refresh token reused")
+	// ErrStale means a compare-and-set command found the state changed
+	// since the caller read it (it is a kind of conflict: re-read, retry).
+	ErrStale = fmt.Errorf("state changed since it was read: %w", ErrConflict)
 )
 
 // ErrUnsupported marks a log entry this binary cannot decode (an unknown kind
@@ -127,6 +130,9 @@ func Decode(data []byte) (Command, error) {
 	default:
 		if c = newStaffCommand(env.T); c == nil {
 			c = newPrivacyCommand(env.T)
+		}
+		if c == nil {
+			c = decodeCatalogKind(env.T)
 		}
 		if c == nil {
 			return nil, fmt.Errorf("%w: unknown command kind %q", ErrUnsupported, env.T)
@@ -249,15 +255,23 @@ type ChatTurn struct {
 	// nil leaves the stored state unchanged (and is all a version 1 entry
 	// can carry). The FSM stores it verbatim and never interprets it.
 	Companion []byte `json:"companion,omitempty"`
+	// StateBase (version 3) makes the turn a compare-and-set on Daisy's
+	// state: when set, the turn applies only if the child's stored state
+	// version (CompanionRow.StateVersion, 0 before the first write) still
+	// equals *StateBase; otherwise it is refused with ErrStale and nothing
+	// is stored, so the node can re-read and retry. nil: no check.
+	StateBase *int64 `json:"base,omitempty"`
 }
 
 func (ChatTurn) Kind() string { return KindChatTurn }
 
-// Version 2 added Companion; version 1 entries still decode and apply.
-func (ChatTurn) Version() int { return 2 }
+// Version 2 added Companion, version 3 StateBase; earlier entries still
+// decode and apply. (A binary that knows only version 2 would ignore
+// StateBase and diverge, so it must refuse version 3: hence the bump.)
+func (ChatTurn) Version() int { return 3 }
 
-// AcceptsVersion: version 1 entries (no Companion) still apply.
-func (ChatTurn) AcceptsVersion(v int) bool { return v == 1 }
+// AcceptsVersion: version 1 (no Companion) and 2 (no StateBase) entries still apply.
+func (ChatTurn) AcceptsVersion(v int) bool { return v == 1 || v == 2 }
 
 // TurnResult is the result of a successful ChatTurn.
 type TurnResult struct {

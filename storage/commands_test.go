@@ -73,7 +73,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"empty kind", `{"t":"","v":1,"b":{}}`, "unknown command kind"},
 		{"version 2", `{"t":"sign_up","v":2,"b":{}}`, "version 2 not supported"},
 		{"version 0", `{"t":"chat_turn","v":0,"b":{}}`, "not supported"},
-		{"chat turn from the future", `{"t":"chat_turn","v":3,"b":{}}`, "version 3 not supported"},
+		{"chat turn from the future", `{"t":"chat_turn","v":4,"b":{}}`, "version 4 not supported"},
 		{"settings version 2", `{"t":"put_child_settings","v":2,"b":{}}`, "version 2 not supported"},
 		{"missing version", `{"t":"create_child","b":{}}`, "not supported"},
 		{"not json", `not json`, "decode envelope"},

@@ -209,6 +209,25 @@ CREATE TABLE rate_hits (
 ) WITHOUT ROWID;
 CREATE INDEX rate_hits_expiry ON rate_hits(expires_at);
 `,
+	// 9: Daisy's state version (compare-and-set for concurrent turns of one
+	// child); the shared catalogue admins manage (one row per item, JSON);
+	// versioned content packs.
+	`
+ALTER TABLE companions ADD COLUMN state_version INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE catalog_items (
+	kind       TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	doc        BLOB NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (kind, id)
+);
+CREATE TABLE content_packs (
+	id         TEXT PRIMARY KEY,
+	version    INTEGER NOT NULL,
+	doc        BLOB NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

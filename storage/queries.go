@@ -345,8 +345,11 @@ type CompanionRow struct {
 	ChildID     string
 	StateSealed []byte // sealed under the family key, FieldAAD(FieldCompanion, ChildID)
 	StateAt     int64
-	Settings    []byte // plain JSON
-	SettingsAt  int64
+	// StateVersion counts writes of StateSealed (0: never written); a
+	// ChatTurn with StateBase compares against it.
+	StateVersion int64
+	Settings     []byte // plain JSON
+	SettingsAt   int64
 }
 
 // Companion returns a child's companion row, scoped like Child: a child
@@ -364,8 +367,8 @@ func (db *DB) Companion(ctx context.Context, actor Actor, childID string) (Compa
 		return v.(CompanionRow), nil
 	}
 	row := CompanionRow{ChildID: childID}
-	err := db.queryRow(ctx, "SELECT state_sealed, state_at, settings, settings_at FROM companions WHERE child_id=?", childID).
-		Scan(&row.StateSealed, &row.StateAt, &row.Settings, &row.SettingsAt)
+	err := db.queryRow(ctx, "SELECT state_sealed, state_at, state_version, settings, settings_at FROM companions WHERE child_id=?", childID).
+		Scan(&row.StateSealed, &row.StateAt, &row.StateVersion, &row.Settings, &row.SettingsAt)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return CompanionRow{}, fmt.Errorf("storage: companion: %w", err)
 	}

@@ -44,9 +44,11 @@ const (
 	qLockAccount       = "UPDATE login_failures SET locked_until=? WHERE email_bidx=?"
 	qLastAudit         = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 	qInsertAudit       = "INSERT INTO audit_log(seq, at, actor, action, target, prev, hash) VALUES (?,?,?,?,?,?,?)"
-	qPutCompanionState = `INSERT INTO companions(child_id, state_sealed, state_at) VALUES (?,?,?)
-		ON CONFLICT(child_id) DO UPDATE SET state_sealed=excluded.state_sealed, state_at=excluded.state_at`
-	qPutSettings = `INSERT INTO companions(child_id, settings, settings_at) VALUES (?,?,?)
+	qPutCompanionState = `INSERT INTO companions(child_id, state_sealed, state_at, state_version) VALUES (?,?,?,1)
+		ON CONFLICT(child_id) DO UPDATE SET state_sealed=excluded.state_sealed, state_at=excluded.state_at,
+		state_version=companions.state_version+1`
+	qCompanionVersion = `SELECT state_version FROM companions WHERE child_id=?`
+	qPutSettings      = `INSERT INTO companions(child_id, settings, settings_at) VALUES (?,?,?)
 		ON CONFLICT(child_id) DO UPDATE SET settings=excluded.settings, settings_at=excluded.settings_at`
 	qRetireKeys = `DELETE FROM signing_keys WHERE created_at < ?
 		AND kid <> (SELECT kid FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1)`
@@ -58,6 +60,7 @@ const (
 var applyStatements = [...]string{
 	qRevokeDevice,
 	qPutCompanionState,
+	qCompanionVersion,
 	qPutSettings,
 	qRetireKeys,
 	qLastAudit,

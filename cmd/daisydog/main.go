@@ -91,6 +91,7 @@ type serveFlags struct {
 	authRate          int
 	cors              string
 	redirect          string
+	ai                aiFlags
 	adminAllow        string
 	slowQuery         time.Duration
 	metricsTokenFile  string
@@ -99,6 +100,7 @@ type serveFlags struct {
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet) {
+	s.ai.register(fs)
 	fs.StringVar(&s.data, "data", "", "data directory")
 	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Uint64Var(&s.snapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 32768)")
@@ -176,11 +178,15 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	aiCfg, err := sf.ai.config()
+	if err != nil {
+		return err
+	}
 	n, err := node.Start(ctx, node.Config{
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
-		SlowQuery: sf.slowQuery, MetricsToken: metricsToken,
+		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg,
 		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -135,7 +136,7 @@ func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, re
 	}
 	switch in.Action {
 	case "allow":
-		p.reply, p.answered = respond(text), true
+		p.reply, p.answered = respond(p.stored), true // the redacted text if the policy marked any span
 	case "redact":
 		p.reply, p.answered = respond(p.stored), true
 		p.reply.Text += " " + s.Companion.RedactReminder(tier)
@@ -170,12 +171,14 @@ func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, re
 type daisyTurn struct {
 	rested bool // parental limits: the child got the "time to rest" reply
 	turn   *companion.Turn
+	ai     bool // the optional provider was called (counts against its budget)
 }
 
 // turnEnv is what a companion step may use: the child, Daisy's stored
 // data, the parental controls in the child's zone, the clock and Daisy's
 // previous reply.
 type turnEnv struct {
+	eng   *companion.Engine // the catalogue in force for this turn
 	child storage.ChildRow
 	d     daisyData
 	ctrl  companion.Controls
@@ -191,7 +194,7 @@ type companionStep func(s *Server, env turnEnv, msg string) companion.Turn
 
 // chatStep is an ordinary chat message (routed to an active game by Respond).
 func chatStep(s *Server, env turnEnv, msg string) companion.Turn {
-	return s.Companion.Respond(companion.Input{Text: msg, Tier: env.child.AgeTier, Prev: env.prev, Now: env.now,
+	return env.eng.Respond(companion.Input{Text: msg, Tier: env.child.AgeTier, Prev: env.prev, Now: env.now,
 		Daisy: env.d.rec.Daisy, Game: env.d.rec.Game, Controls: &env.ctrl}, env.pick)
 }
 
@@ -206,15 +209,59 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	if err != nil {
 		return err
 	}
-	return s.runTurn(w, r, a, text, companion.FeatureChat, chatStep, false)
+	return s.runTurn(w, r, a, text, companion.FeatureChat, chatStep, true, false)
 }
+
+// maxTurnAttempts bounds how often one request re-reads Daisy's state and
+// retries after another turn of the same child changed it first.
+const maxTurnAttempts = 10
+
+// errBusy: the child's turns kept colliding (many devices at once).
+var errBusy = &apiError{Status: http.StatusConflict, Code: "busy", Message: "Daisy is answering another message; please send it again"}
+
+// childLocks serialises the turns of one child on this node: a fixed set
+// of stripes (no per-child map to grow or clean up), each a one-slot
+// semaphore so that waiting respects the request's context.
+type childLocks struct{ stripes [256]chan struct{} }
+
+func newChildLocks() *childLocks {
+	l := &childLocks{}
+	for i := range l.stripes {
+		l.stripes[i] = make(chan struct{}, 1)
+	}
+	return l
+}
+
+func (l *childLocks) lock(ctx context.Context, childID string) (func(), error) {
+	h := fnv.New32a()
+	h.Write([]byte(childID))
+	c := l.stripes[h.Sum32()%uint32(len(l.stripes))]
+	select {
+	case c <- struct{}{}:
+		return func() { <-c }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// staleState means another turn of the same child changed Daisy's state
+// after this one read it; index is where that was detected.
+type staleState struct{ index uint64 }
+
+func (staleState) Error() string { return "companion state changed meanwhile" }
 
 // runTurn is the whole turn pipeline shared by chat and games: safety
 // policy on the message first; only an allowed or redacted message reaches
 // the parental-controls check (feature f; outside hours or over the limit →
 // the "time to rest" reply) and then step; the reply through the policy;
 // Daisy's new state, usage and stats sealed and replicated with the turn.
-func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor, text string, f companion.Feature, step companionStep, withGame bool) error {
+//
+// The state is read, changed and written as a compare-and-set on its
+// version: when another turn of the same child landed in between, the
+// command is refused, and the whole turn is planned again from the new
+// state (bounded), so concurrent turns all land and none loses the
+// other's changes. ai allows the optional provider for this kind of turn.
+func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor, text string, f companion.Feature, step companionStep, ai, withGame bool) error {
 	defer s.Metrics.Turn.Since(time.Now())
 	ctx := r.Context()
 	child := childOf(r)
@@ -222,30 +269,75 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor
 	if err != nil {
 		return err
 	}
-	recent, prevReply, err := s.recentContext(ctx, a, dek)
+	// Turns of one child through this node take turns; only turns through
+	// different nodes can still collide (and retry).
+	unlock, err := s.turnLocks.lock(ctx, child.ID)
 	if err != nil {
 		return err
+	}
+	defer unlock()
+	for attempt := 1; ; attempt++ {
+		body, err := s.tryTurn(ctx, a, child, dek, text, f, step, ai, withGame)
+		var stale staleState
+		if !errors.As(err, &stale) {
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, body)
+			return nil
+		}
+		if attempt >= maxTurnAttempts {
+			s.log.Warn("chat turn kept colliding with others of the same child", "attempts", attempt)
+			return errBusy
+		}
+		// Read the winner's state next: wait until this node applied it,
+		// then back off a little (jittered) so colliding turns spread out.
+		if err := s.Repl.WaitApplied(ctx, stale.index); err != nil {
+			return errAmbiguous
+		}
+		t := time.NewTimer(time.Duration(rand.IntN(attempt*4)+1) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// tryTurn plans and replicates one turn from the state as read now; a
+// staleState error means it must be planned again.
+func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.ChildRow, dek []byte, text string, f companion.Feature, step companionStep, ai, withGame bool) (map[string]any, error) {
+	recent, prevReply, err := s.recentContext(ctx, a, dek)
+	if err != nil {
+		return nil, err
 	}
 	d, err := s.loadDaisy(ctx, a, a.ID, dek)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.Now()
-	env := turnEnv{child: child, d: d, ctrl: d.settings.controls(), loc: d.settings.location(), now: now, prev: prevReply,
+	env := turnEnv{eng: s.engine(ctx), child: child, d: d, ctrl: d.settings.controls(), loc: d.settings.location(), now: now, prev: prevReply,
 		pick: func(n int) int { return rand.IntN(max(n, 1)) }}
 	var dt daisyTurn
 	respond := func(msg string) companion.Reply {
-		if ok, rest := s.Companion.Allowed(env.ctrl, d.rec.Usage, child.AgeTier, now, env.loc, f); !ok {
+		if ok, rest := env.eng.Allowed(env.ctrl, d.rec.Usage, child.AgeTier, now, env.loc, f); !ok {
 			dt.rested = true
 			return rest
 		}
 		t := step(s, env, msg)
+		if f == companion.FeatureChat {
+			t = s.packReply(ctx, env, t)
+		}
+		if ai {
+			t, dt.ai = s.aiReply(ctx, env, msg, t)
+		}
 		dt.turn = &t
 		return t.Reply
 	}
 	p := s.planTurn(ctx, text, child.AgeTier, env.ctrl.PolicyStrictness(), recent, respond)
 	if p.busy {
-		return errOverloaded // nothing decided, nothing stored: the client retries
+		return nil, errOverloaded // nothing decided, nothing stored: the client retries
 	}
 
 	// Daisy's new state: her own answer's changes only when the child sees
@@ -256,8 +348,14 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor
 		rec.Daisy, rec.Game, outcome = dt.turn.Daisy, dt.turn.Game, dt.turn.Outcome
 		for _, ev := range dt.turn.Events {
 			rec.Stats, _ = companion.Award(rec.Stats, ev)
+			if ev.Kind == companion.EventGameStart {
+				rec.Usage = companion.TrackGame(rec.Usage, now, env.loc)
+			}
 		}
 		changed = true
+	}
+	if dt.ai {
+		rec.Usage, changed = companion.TrackAI(rec.Usage, now, env.loc), true
 	}
 	if companion.Check(env.ctrl, d.rec.Usage, now, env.loc, companion.FeatureChat).OK {
 		rec.Usage = companion.Track(rec.Usage, now, env.loc)
@@ -280,11 +378,11 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor
 	turnID := newID("tu_")
 	msgSealed, err := storage.Seal(dek, []byte(p.stored), storage.FieldAAD(storage.FieldMessage, turnID))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	replySealed, err := storage.Seal(dek, []byte(p.reply.Text), storage.FieldAAD(storage.FieldReply, turnID))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nowMs := now.UnixMilli()
 	cmd := &storage.ChatTurn{
@@ -295,18 +393,24 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor
 	}
 	if changed {
 		if cmd.Companion, err = sealDaisy(dek, child.ID, rec); err != nil {
-			return err
+			return nil, err
 		}
+		base := d.version
+		cmd.StateBase = &base
 	}
 	if p.escalate || p.failClosed {
 		cmd.EventID = newID("ev_")
 	}
 	var res storage.TurnResult
-	if _, err := s.replicate(ctx, cmd, &res); err != nil {
-		if err == errNotFound {
-			return errUnauthorized // the device was revoked meanwhile
+	resp, err := s.apply(ctx, cmd, &res)
+	if err != nil {
+		if resp.Code == CodeConflict {
+			return nil, staleState{index: resp.Index}
 		}
-		return err
+		if err == errNotFound {
+			return nil, errUnauthorized // the device was revoked meanwhile
+		}
+		return nil, err
 	}
 	body := map[string]any{"turn": turnView{
 		ID: turnID, Seq: res.Seq, CreatedAt: millis(nowMs), Message: p.stored, Reply: p.reply.Text,
@@ -319,8 +423,7 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor
 			body["outcome"] = outcome
 		}
 	}
-	writeJSON(w, http.StatusOK, body)
-	return nil
+	return body, nil
 }
 
 func nonNil(s []string) []string {

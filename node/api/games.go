@@ -28,7 +28,7 @@ func (s *Server) startGame(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	kind := req.Kind
 	step := func(s *Server, env turnEnv, _ string) companion.Turn {
-		d, g, reply := s.Companion.Start(env.d.rec.Daisy, kind, env.child.AgeTier, env.now, env.pick)
+		d, g, reply := env.eng.Start(env.d.rec.Daisy, kind, env.child.AgeTier, env.now, env.pick)
 		t := companion.Turn{Reply: reply, Daisy: d, Game: env.d.rec.Game,
 			Events: []companion.Event{{Kind: companion.EventChat, At: env.now}}}
 		if g.Active(env.now) {
@@ -37,7 +37,7 @@ func (s *Server) startGame(w http.ResponseWriter, r *http.Request, _ httprouter.
 		}
 		return t
 	}
-	return s.runTurn(w, r, a, "let's play "+strings.ReplaceAll(kind, "_", " "), companion.FeatureGames, step, true)
+	return s.runTurn(w, r, a, "let's play "+strings.ReplaceAll(kind, "_", " "), companion.FeatureGames, step, false, true)
 }
 
 // gameMove plays a move in the current game (POST /v1/games/current/moves
@@ -55,5 +55,5 @@ func (s *Server) gameMove(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	if err != nil {
 		return err
 	}
-	return s.runTurn(w, r, a, text, companion.FeatureGames, chatStep, true)
+	return s.runTurn(w, r, a, text, companion.FeatureGames, chatStep, false, true)
 }

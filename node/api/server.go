@@ -42,10 +42,12 @@ type Deps struct {
 	Repl      Replicator
 	Policy    func() Evaluator // the currently active policy
 	Companion *companion.Engine
-	Tokens    *auth.Tokens
-	Hasher    *auth.Hasher
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// AI is the optional model provider (nil: built-in engine only).
+	AI     AIProvider
+	Tokens *auth.Tokens
+	Hasher *auth.Hasher
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Ready reports whether this node can serve (leader known, keys and policy loaded).
 	Ready func(ctx context.Context) error
 	// Join handles the first phase of a node joining (token-authenticated); nil disables it.
@@ -88,6 +90,10 @@ type Server struct {
 	declared []storage.Role
 	slots    policySlots
 	verdicts *verdictCache
+	// turnLocks serialises one child's turns on this node (see runTurn).
+	turnLocks *childLocks
+	// catalog is the Engine over the stored catalogue (see engine).
+	catalog catalogCache
 }
 
 // New builds the API handler.
@@ -108,7 +114,7 @@ func New(d Deps) *Server {
 		d.PolicyQueueTimeout = 5 * time.Second
 	}
 	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newPolicySlots(d.PolicySlots),
-		verdicts: newVerdictCache(verdictCacheSize)}
+		verdicts: newVerdictCache(verdictCacheSize), turnLocks: newChildLocks()}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst
 		if perMin == 0 {
@@ -202,6 +208,8 @@ func (s *Server) routes() {
 	rt.DELETE("/v1/children/:id/devices/:device", s.wrap(s.as(storage.RoleParent, s.revokeDevice)))
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
+	rt.GET("/v1/children/:id/usage", s.wrap(s.as(storage.RoleParent, s.childUsage)))
+	rt.GET("/v1/packs", s.wrap(s.as(storage.RoleParent, s.listPacks(false))))
 	staff := func(h handler) httprouter.Handle { return s.wrap(s.staffOnly(h)) }
 	rt.POST("/v1/admin/bootstrap", staff(s.limited(s.bootstrapAdmin)))
 	rt.POST("/v1/admin/login", staff(s.limited(s.staffLogin)))
@@ -214,6 +222,16 @@ func (s *Server) routes() {
 	rt.DELETE("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.deleteChild)))
 	rt.GET("/v1/family/export", s.wrap(s.as(storage.RoleParent, s.exportFamily)))
 	rt.DELETE("/v1/family", s.wrap(s.as(storage.RoleParent, s.deleteFamily)))
+	rt.GET("/v1/admin/catalog", staff(s.as(storage.RoleAdmin, s.getCatalog)))
+	for path, kind := range catalogPaths {
+		rt.GET("/v1/admin/catalog/"+path, staff(s.as(storage.RoleAdmin, s.listCatalog(kind))))
+		rt.POST("/v1/admin/catalog/"+path, staff(s.as(storage.RoleAdmin, s.putCatalog(kind, true))))
+		rt.PUT("/v1/admin/catalog/"+path+"/:id", staff(s.as(storage.RoleAdmin, s.putCatalog(kind, false))))
+		rt.DELETE("/v1/admin/catalog/"+path+"/:id", staff(s.as(storage.RoleAdmin, s.deleteCatalog(kind))))
+	}
+	rt.GET("/v1/admin/packs", staff(s.as(storage.RoleAdmin, s.listPacks(true))))
+	rt.POST("/v1/admin/packs", staff(s.as(storage.RoleAdmin, s.loadPack)))
+	rt.DELETE("/v1/admin/packs/:id", staff(s.as(storage.RoleAdmin, s.deletePack)))
 	s.uiRoutes(rt)
 	s.policyRoutes(rt)
 	if s.Join != nil {

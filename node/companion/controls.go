@@ -171,6 +171,11 @@ type Usage struct {
 	Day     string    `json:"day"`     // local date "2006-01-02" Seconds belongs to
 	Seconds int       `json:"seconds"` // time used on Day
 	Last    time.Time `json:"last,omitzero"`
+	// Counters for Day: messages (Track), games started (TrackGame) and
+	// calls to the optional AI provider (TrackAI, its daily budget).
+	Turns   int `json:"turns,omitempty"`
+	Games   int `json:"games,omitempty"`
+	AICalls int `json:"ai_calls,omitempty"`
 }
 
 // LocalDay is the calendar date of now in loc (nil loc: UTC).
@@ -202,8 +207,22 @@ func UsageAt(u Usage, now time.Time, loc *time.Location) Usage {
 	}
 	u.V = UsageVersion
 	if day := LocalDay(now, loc); u.Day != day {
-		u.Day, u.Seconds = day, 0
+		u.Day, u.Seconds, u.Turns, u.Games, u.AICalls = day, 0, 0, 0, 0
 	}
+	return u
+}
+
+// TrackGame counts a game started at now (on the child's local day).
+func TrackGame(u Usage, now time.Time, loc *time.Location) Usage {
+	u = UsageAt(u, now, loc)
+	u.Games++
+	return u
+}
+
+// TrackAI counts a call to the optional AI provider at now.
+func TrackAI(u Usage, now time.Time, loc *time.Location) Usage {
+	u = UsageAt(u, now, loc)
+	u.AICalls++
 	return u
 }
 
@@ -225,6 +244,7 @@ func Track(u Usage, now time.Time, loc *time.Location) Usage {
 		credit = now.Sub(from)
 	}
 	u.Seconds += int(credit / time.Second)
+	u.Turns++
 	if now.After(prevLast) {
 		u.Last = stamp(now)
 	} else {

@@ -244,3 +244,34 @@ func TestCheckPrecedenceAndAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageCounters: turns, games and AI calls count per local day and
+// start from zero on the next one (in the child's zone, not UTC).
+func TestUsageCounters(t *testing.T) {
+	ny := mustLoc(t, "America/New_York")
+	morning := time.Date(2026, 3, 10, 9, 0, 0, 0, ny)
+	steps := []struct {
+		name                  string
+		do                    func(Usage) Usage
+		turns, games, aiCalls int
+	}{
+		{"message", func(u Usage) Usage { return Track(u, morning, ny) }, 1, 0, 0},
+		{"game", func(u Usage) Usage { return TrackGame(u, morning.Add(time.Minute), ny) }, 1, 1, 0},
+		{"ai call", func(u Usage) Usage { return TrackAI(u, morning.Add(time.Minute), ny) }, 1, 1, 1},
+		{"another message", func(u Usage) Usage { return Track(u, morning.Add(2*time.Minute), ny) }, 2, 1, 1},
+		// 23:30 local is after midnight UTC: still the same local day.
+		{"late evening", func(u Usage) Usage { return Track(u, time.Date(2026, 3, 10, 23, 30, 0, 0, ny), ny) }, 3, 1, 1},
+		{"next local day", func(u Usage) Usage { return TrackGame(u, time.Date(2026, 3, 11, 0, 5, 0, 0, ny), ny) }, 0, 1, 0},
+		{"ai the next day", func(u Usage) Usage { return TrackAI(u, time.Date(2026, 3, 11, 0, 6, 0, 0, ny), ny) }, 0, 1, 1},
+	}
+	var u Usage
+	for _, st := range steps {
+		u = st.do(u)
+		if u.Turns != st.turns || u.Games != st.games || u.AICalls != st.aiCalls {
+			t.Fatalf("%s: %+v, want turns %d games %d ai %d", st.name, u, st.turns, st.games, st.aiCalls)
+		}
+	}
+	if u.Day != "2026-03-11" {
+		t.Fatalf("day %q", u.Day)
+	}
+}
