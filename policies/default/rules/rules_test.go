@@ -403,3 +403,30 @@ func TestLongInputsStayLinear(t *testing.T) {
 		}
 	}
 }
+
+// Daisy's own lines (and a model's) never propose meeting, secrecy or visits.
+func TestRepliesNeverProposeMeetingsOrSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		text  string
+		allow bool
+	}{
+		{"Let's meet up at the park after school, just you and me.", false},
+		{"We should meet in person sometime!", false},
+		{"Come over to my house after school!", false},
+		{"Don't tell your mom about our chats.", false},
+		{"It can be just you and me.", false},
+		{"Let's play fetch! Woof!", true},
+		{"I love it when we play together!", true},
+		{"Ask a grown-up you trust to help you.", true},
+		{"Meet my friend the cat in this story!", true},
+	} {
+		v := Evaluate(sdk.Input{ABI: 1, Text: tc.text, Direction: "out", AgeTier: "9-12", Strictness: "standard"})
+		if (v.Action == sdk.ActionAllow) != tc.allow {
+			t.Errorf("reply %q: %s %v, want allow=%v", tc.text, v.Action, v.Categories, tc.allow)
+		}
+	}
+	// A child saying it to Daisy is not a reply: this rule does not apply to it.
+	if v := Evaluate(sdk.Input{ABI: 1, Text: "let's hang out at the park", Direction: "in", AgeTier: "9-12", Strictness: "standard"}); v.Action != sdk.ActionAllow {
+		t.Errorf("child's message flagged: %+v", v)
+	}
+}

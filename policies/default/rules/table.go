@@ -314,6 +314,17 @@ var DefaultRules = []Rule{
 		},
 	},
 	{
+		// Daisy's (or a model's) reply never proposes meeting, secrecy
+		// between the two, or visits: she is a dog on a screen.
+		ID: "grooming.reply", Category: sdk.CategoryGrooming, Action: sdk.ActionRedirect, Severity: 4, Direction: sdk.DirectionOut,
+		Phrases: []string{
+			"(lets|let's|we could|we can|we should|i want to|i wanna|wanna|want to|how about we|shall we|i'd like to|id like to) (meet|meet up|hang out|get together|see each other) (in person|irl|in real life|at|after|before|tonight|tomorrow|somewhere|alone|outside|near)",
+			"(come|come over|sneak out) (to|over to) (my|our) (house|place|home|car|van)",
+			"just (you and me|you and i|the two of us|us two)",
+			"(dont|don't|do not|never) (tell|show) (your|ur) (mom|mum|dad|parents|mother|father|teacher|family)",
+		},
+	},
+	{
 		ID: "pii.solicitation", Category: sdk.CategoryPIISolicitation, Action: sdk.ActionRedirect, Severity: 3, Escalate: true,
 		Phrases: []string{
 			"(whats|what's|what is|where is|give me|send me|tell me|can i have|can i get) your (address|home address|phone number|number|cell number|cell|mobile|mobile number|email|email address|school|real name|full name|last name|surname|password|location|zip code|postcode|post code)",
