@@ -11,13 +11,15 @@
 #        deploy/bench-local.sh c16 open1000 …   chosen runs (cN = closed loop, openN = open loop)
 # Env:   DURATION (20s), CHILDREN (256, closed loop), MIX (bench default),
 #        OUT (bench/results-$(date)), PPROF_BASE (e.g. 606 → pprof on 127.0.0.1:6061..6063),
-#        KEEP=1 keeps the nodes' data and logs (printed at the end)
+#        KEEP=1 keeps the nodes' data and logs (printed at the end),
+#        EXTRA (more `daisydog bench` flags, e.g. "--watch 30s" for a soak run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/daisydog}
 DURATION=${DURATION:-20s}
 CHILDREN=${CHILDREN:-256}
 MIX=${MIX:-}
+read -r -a extra <<<"${EXTRA:-}"
 RUNS=("$@")
 [ ${#RUNS[@]} -gt 0 ] || RUNS=(c16 c64 c256 open1000 open10000)
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
@@ -72,7 +74,7 @@ for run in "${RUNS[@]}"; do
   esac
   echo "--- $run" >&2
   if "$BIN" bench --targets "$targets" --ca "$work/n1/tls/ca.crt" --duration "$DURATION" \
-    --limits-dir "$work/n1" "${mixflag[@]}" "${args[@]}" >"$work/run.json" 2>"$work/run.err"; then
+    --limits-dir "$work/n1" "${mixflag[@]}" "${extra[@]}" "${args[@]}" >"$work/run.json" 2>"$work/run.err"; then
     cat "$work/run.err" >&2
     jq -c --arg run "$run" '{run: $run} + .' "$work/run.json" >>"$work/results.jsonl"
     cat "$work/run.json"
