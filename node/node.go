@@ -38,6 +38,10 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
 	Argon2            auth.Argon2Params
+	// PolicyCacheDir is wazero's on-disk compilation cache (default: the
+	// data directory's cache/wasm). Tests share one across nodes so each
+	// policy version compiles once per run, not once per node.
+	PolicyCacheDir string
 	// PolicyModule replaces the embedded default policy (tests, operators).
 	PolicyModule []byte
 	// AuthPerMinute/AuthBurst limit unauthenticated requests per client IP
@@ -165,7 +169,11 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.db.Instrument(storage.Instrumentation{QueryTimeout: cfg.QueryTimeout, SlowQuery: cfg.SlowQuery,
 		Logger: n.log.With("component", "storage"), Observe: n.metrics.ObserveStorage})
 
-	if n.runtime, err = wasm.NewRuntime(ctx, wasm.Config{CacheDir: l.CacheDir()}); err != nil {
+	cacheDir := cfg.PolicyCacheDir
+	if cacheDir == "" {
+		cacheDir = l.CacheDir()
+	}
+	if n.runtime, err = wasm.NewRuntime(ctx, wasm.Config{CacheDir: cacheDir}); err != nil {
 		return n, fmt.Errorf("policy runtime: %w", err)
 	}
 	if cfg.PolicyModule != nil {
