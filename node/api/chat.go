@@ -292,7 +292,10 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor
 		}
 		// Read the winner's state next: wait until this node applied it,
 		// then back off a little (jittered) so colliding turns spread out.
-		if err := s.Repl.WaitApplied(ctx, stale.index); err != nil {
+		wctx, cancel := context.WithTimeout(ctx, readYourWritesWait)
+		err = s.Repl.WaitApplied(wctx, stale.index)
+		cancel()
+		if err != nil {
 			return errAmbiguous
 		}
 		t := time.NewTimer(time.Duration(rand.IntN(attempt*4)+1) * time.Millisecond)
