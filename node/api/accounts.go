@@ -142,18 +142,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 		p, err = s.DB.ParentByEmailIndex(ctx, storage.Actor{Role: storage.RoleSystem}, bidx)
 		return err
 	})
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		// Spend the same work as a real check so timing does not reveal the account.
-		_ = s.Hasher.Verify(ctx, req.Password, dummyHash)
-		return s.loginFailed(ctx, bidx, ipKey)
-	case err != nil:
-		return err
-	}
-	if err := s.Hasher.Verify(ctx, req.Password, p.PasswordHash); err != nil {
-		if errors.Is(err, auth.ErrMismatch) {
-			return s.loginFailed(ctx, bidx, ipKey)
-		}
+	if err := s.checkPassword(ctx, req.Password, p.PasswordHash, err, bidx, ipKey); err != nil {
 		return err
 	}
 	sessionID := newID("se_")
@@ -805,5 +794,26 @@ func (s *Server) confirmPasswordReset(w http.ResponseWriter, r *http.Request, _ 
 	}
 	s.log.Info("password reset; every session of the parent revoked", "parent", res.ParentID)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// checkPassword finishes a password login step after the account lookup
+// (lookupErr): an unknown account costs the same argon2id work as a known
+// one, and both count as a failure for lockout and the client's limit.
+func (s *Server) checkPassword(ctx context.Context, password, hash string, lookupErr error, bidx, ipKey []byte) error {
+	switch {
+	case errors.Is(lookupErr, storage.ErrNotFound):
+		// Spend the same work as a real check so timing does not reveal the account.
+		_ = s.Hasher.Verify(ctx, password, dummyHash)
+		return s.loginFailed(ctx, bidx, ipKey)
+	case lookupErr != nil:
+		return lookupErr
+	}
+	if err := s.Hasher.Verify(ctx, password, hash); err != nil {
+		if errors.Is(err, auth.ErrMismatch) {
+			return s.loginFailed(ctx, bidx, ipKey)
+		}
+		return err
+	}
 	return nil
 }

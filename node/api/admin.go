@@ -149,17 +149,7 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request, _ httprouter
 		st, err = s.DB.StaffByEmailIndex(ctx, storage.Actor{Role: storage.RoleSystem}, bidx)
 		return err
 	})
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		_ = s.Hasher.Verify(ctx, req.Password, dummyHash)
-		return s.loginFailed(ctx, bidx, ipKey)
-	case err != nil:
-		return err
-	}
-	if err := s.Hasher.Verify(ctx, req.Password, st.PasswordHash); err != nil {
-		if errors.Is(err, auth.ErrMismatch) {
-			return s.loginFailed(ctx, bidx, ipKey)
-		}
+	if err := s.checkPassword(ctx, req.Password, st.PasswordHash, err, bidx, ipKey); err != nil {
 		return err
 	}
 	resp := staffLoginResponse{MFA: "verify"}
