@@ -354,14 +354,6 @@ func TestFaultDiskFull(t *testing.T) {
 	requireTmpfs(t)
 	for _, role := range []string{"follower", "leader"} {
 		t.Run(role, func(t *testing.T) {
-			// KNOWN BUG (open in issue 6): after the integration of
-			// 2026-11-26 a follower whose disk filled sometimes never resumes
-			// applying once space returns (its writes then time out as
-			// "could not be confirmed"). Until that is fixed the follower
-			// case runs only on request.
-			if role == "follower" && os.Getenv("E2E_DISKFULL_FOLLOWER") != "1" {
-				t.Skip("known bug: a follower's state machine may not resume after its disk was full; E2E_DISKFULL_FOLLOWER=1 runs it")
-			}
 			diskFull(t, role == "leader")
 		})
 	}

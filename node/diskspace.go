@@ -67,21 +67,29 @@ func (g *diskGuard) Low() bool {
 	return low
 }
 
-// watch calls onLow every time it finds the disk low, checking every
-// interval until ctx ends, but at most once per quiet period: the node hands
-// its leadership over (onLow), and if every node's disk is low, leadership
-// must not bounce between them.
-func (g *diskGuard) watch(ctx context.Context, interval, quiet time.Duration, onLow func()) {
+// watch checks the disk every interval until ctx ends. onChange (if not
+// nil) is called with the new state each time the disk goes low or has
+// space again: the node stops or resumes campaigning in elections. onLow is
+// called every time the disk is found low, but at most once per quiet
+// period: the node hands its leadership over, and if every node's disk is
+// low, leadership must not bounce between them.
+func (g *diskGuard) watch(ctx context.Context, interval, quiet time.Duration, onLow func(), onChange func(low bool)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var last time.Time
+	wasLow := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if g.Low() && time.Since(last) >= quiet {
+		low := g.Low()
+		if low != wasLow && onChange != nil {
+			onChange(low)
+		}
+		wasLow = low
+		if low && time.Since(last) >= quiet {
 			last = time.Now()
 			onLow()
 		}

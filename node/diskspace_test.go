@@ -124,11 +124,12 @@ func TestDiskGuardWatchCallsOnLowOncePerQuietPeriod(t *testing.T) {
 	g.free = func(string) (uint64, error) { return free.Load(), nil }
 	free.Store(5000)
 	calls := make(chan struct{}, 16)
+	changes := make(chan bool, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g.watch(ctx, time.Millisecond, time.Hour, func() { calls <- struct{}{} })
+		g.watch(ctx, time.Millisecond, time.Hour, func() { calls <- struct{}{} }, func(low bool) { changes <- low })
 	}()
 	// Plenty of space: for 50 ms (about 50 ticks) no call.
 	deadline := time.Now().Add(50 * time.Millisecond)
@@ -146,6 +147,9 @@ func TestDiskGuardWatchCallsOnLowOncePerQuietPeriod(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("onLow not called within 5s of the disk going low")
 	}
+	if low := <-changes; !low {
+		t.Fatal("onChange(false) when the disk went low")
+	}
 	// Still low, but within the quiet period: no second call.
 	deadline = time.Now().Add(50 * time.Millisecond)
 	for time.Now().Before(deadline) {
@@ -155,6 +159,18 @@ func TestDiskGuardWatchCallsOnLowOncePerQuietPeriod(t *testing.T) {
 		default:
 		}
 		runtime.Gosched()
+	}
+	if len(changes) != 0 {
+		t.Fatalf("onChange called again while the disk stayed low")
+	}
+	free.Store(5000)
+	select {
+	case low := <-changes:
+		if low {
+			t.Fatal("onChange(true) when space returned")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("onChange not called within 5s of space returning")
 	}
 	cancel()
 	select {

@@ -280,7 +280,10 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.trustInitialKeys(bg) }()
 	n.wg.Add(1)
-	go func() { defer n.wg.Done(); n.disk.watch(bg, 250*time.Millisecond, 10*time.Second, n.leaveLeadership) }()
+	go func() {
+		defer n.wg.Done()
+		n.disk.watch(bg, 250*time.Millisecond, 10*time.Second, n.leaveLeadership, n.diskCandidacy)
+	}()
 	n.log.Info("node started", "https", "https://"+n.httpLn.Addr().String(), "cluster", nf.AdvertiseRaft)
 	return n, nil
 }
@@ -296,6 +299,15 @@ func (n *Node) leaveLeadership() {
 	n.log.Warn("data disk nearly full: handing leadership to another node")
 	if err := n.cluster.TransferLeadership(); err != nil {
 		n.log.Warn("leadership transfer failed", "err", err)
+	}
+}
+
+// diskCandidacy keeps a node whose disk is nearly full out of elections
+// (it could not append the first entry of its own term) and lets it
+// campaign again once space returns.
+func (n *Node) diskCandidacy(low bool) {
+	if err := n.cluster.SetCandidacy(!low); err != nil {
+		n.log.Warn("could not change election candidacy", "disk_low", low, "err", err)
 	}
 }
 

@@ -66,8 +66,11 @@ type Cluster struct {
 	fsm    *fsm
 	// raftRef is raft, published for goroutines that may run before Start returns.
 	raftRef atomic.Pointer[raft.Raft]
-	client  *http.Client
-	log     *slog.Logger
+	// trans carries Raft's RPCs; it drops this node's vote requests while
+	// SetCandidacy(false) holds.
+	trans  *gatedTransport
+	client *http.Client
+	log    *slog.Logger
 
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{}
@@ -119,7 +122,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftcluster: open log store: %w", err)
 	}
-	logs, err := raft.NewLogCache(1024, store)
+	trans := &gatedTransport{}
+	logs, err := raft.NewLogCache(1024, &spaceWatchedLogs{LogStore: store, trans: trans})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -143,9 +147,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c.mux = m
 	stream := &streamLayer{chanListener: m.raft, advertise: tcpAddr(cfg.Advertise), dial: c.dialer.dial}
-	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	trans.NetworkTransport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: stream, MaxPool: 5, Timeout: 10 * time.Second, Logger: hlog,
 	})
+	c.trans = trans
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
@@ -485,6 +490,44 @@ func (c *Cluster) TransferLeadership() error {
 		return nil
 	}
 	return c.raft.LeadershipTransfer().Error()
+}
+
+// SetCandidacy controls whether this node may win elections. A node whose
+// disk is full must not: it would win (its log is as long as anyone's),
+// fail to append the first entry of its term, step down, and win again,
+// leaving the cluster without a working leader for as long as the disk
+// stays full. With candidacy off the node still follows, replicates and
+// votes for others, but its own vote requests are not sent, so it never
+// gathers a majority (and with pre-vote its term does not climb, so it
+// does not disturb the leader the others elect). A leader keeps leading
+// until it steps down or hands over (TransferLeadership). A single-voter
+// cluster keeps its candidacy: there is nobody else to lead.
+func (c *Cluster) SetCandidacy(allowed bool) error {
+	if !allowed && c.voters() < 2 {
+		return nil
+	}
+	if allowed {
+		c.trans.fullAt.Store(0) // the node found space: no need to wait
+	}
+	if c.trans.noCampaign.Swap(!allowed) != !allowed {
+		c.log.Info("election candidacy changed", "allowed", allowed)
+	}
+	return nil
+}
+
+// voters counts the voting members of the current configuration.
+func (c *Cluster) voters() int {
+	f := c.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	n := 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			n++
+		}
+	}
+	return n
 }
 
 // AddVoter adds a node (leader only; use Join from elsewhere).

@@ -569,6 +569,38 @@ func TestCluster(t *testing.T) {
 		tc.voters(10*time.Second, "n1", "n2", "n3")
 	})
 
+	t.Run("a node without candidacy never leads", func(t *testing.T) {
+		old := tc.mustLeader(5 * time.Second)
+		fs := tc.followers()
+		if len(fs) != 2 {
+			t.Fatalf("%d followers, want 2", len(fs))
+		}
+		held, other := fs[0], fs[1]
+		if err := held.c.SetCandidacy(false); err != nil {
+			t.Fatal(err)
+		}
+		// The leader dies without handing over: only the other follower
+		// may take over (without the hold-off either would, half the time).
+		tc.stop(old, false)
+		next := tc.mustLeader(10 * time.Second)
+		if next != other {
+			t.Fatalf("%s leads with its candidacy off; want %s", next.id, other.id)
+		}
+		if _, err := next.c.Apply(ctxFor(t, 5*time.Second), []byte("after-holdoff")); err != nil {
+			t.Fatal(err)
+		}
+		// Its term did not climb past the leader's (pre-vote kept it from
+		// starting real elections), so the new leader was never disturbed.
+		if ht, nt := held.c.Status().Term, next.c.Status().Term; ht > nt {
+			t.Fatalf("held node at term %d, leader at %d", ht, nt)
+		}
+		tc.start(old, false)
+		if err := held.c.SetCandidacy(true); err != nil {
+			t.Fatal(err)
+		}
+		tc.voters(10*time.Second, "n1", "n2", "n3")
+	})
+
 	t.Run("close with transfer hands over leadership", func(t *testing.T) {
 		old := tc.mustLeader(5 * time.Second)
 		term := old.c.Status().Term
