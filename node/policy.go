@@ -622,6 +622,9 @@ func (a policyAdmin) Activate(ctx context.Context, by, id string) (uint64, error
 }
 
 func (a policyAdmin) activate(ctx context.Context, by, id string) (uint64, error) {
+	if err := a.checkSigner(ctx, id); err != nil {
+		return 0, err
+	}
 	idx, _, err := a.apply(ctx, &storage.ActivatePolicy{ID: id, By: by, At: a.n.cfg.Now().UnixMilli()})
 	if err != nil {
 		return 0, fmt.Errorf("activating %s: %w", id, err)
@@ -684,8 +687,53 @@ func (a policyAdmin) Shadow(ctx context.Context, by, id string) (uint64, error) 
 			return 0, err
 		}
 	}
+	if id != "" {
+		if err := a.checkSigner(ctx, id); err != nil {
+			return 0, err
+		}
+	}
 	idx, _, err := a.apply(ctx, &storage.ShadowPolicy{ID: id, By: by, At: a.n.cfg.Now().UnixMilli()})
 	return idx, err
+}
+
+// checkSigner explains, before anything is proposed, why a bundle signed by
+// a revoked key cannot be used (the state machine refuses it anyway, but
+// its refusal carries only a code).
+func (a policyAdmin) checkSigner(ctx context.Context, id string) error {
+	st, err := a.n.db.PolicyState(ctx)
+	if err != nil {
+		return err
+	}
+	trusted, err := trustedKeys(ctx, a.n.db)
+	if err != nil {
+		return err
+	}
+	for _, b := range st.Staged {
+		if b.ID == id {
+			if _, ok := trusted[b.KeyID]; !ok {
+				return fmt.Errorf("%w: %s was signed by key %s, which is no longer trusted", storage.ErrConflict, id, b.KeyID)
+			}
+			return nil
+		}
+	}
+	return nil // not staged: the state machine says so
+}
+
+// Revoke stops trusting a policy-signing key cluster-wide. It returns the
+// version in force if that key signed it ("" otherwise): it stays in force
+// until replaced.
+func (a policyAdmin) Revoke(ctx context.Context, by, kid string) (string, error) {
+	_, data, err := a.apply(ctx, &storage.RevokePolicyKey{KeyID: kid, By: by, At: a.n.cfg.Now().UnixMilli()})
+	if err != nil {
+		return "", fmt.Errorf("revoking policy key %s: %w", kid, err)
+	}
+	var r storage.KeyRevoked
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &r); err != nil {
+			return "", err
+		}
+	}
+	return r.ActiveSignedByKey, nil
 }
 
 // Rollback returns to the previously active version at one log index.

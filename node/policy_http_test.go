@@ -137,6 +137,30 @@ func TestPolicyAdminHTTP(t *testing.T) {
 		t.Fatalf("unstage twice: %d", st)
 	}
 
+	// Revoking the key that signed the policy in force: it stays in force,
+	// and the answer says so.
+	keyPath := "/v1/admin/policy-keys/" + kid.KeyID
+	if st, _ := n.call(t, "DELETE", keyPath, fam.parentToken, nil, nil); st != 403 {
+		t.Fatalf("parent revoking a key: %d", st)
+	}
+	if st, _ := n.call(t, "DELETE", "/v1/admin/policy-keys/NOT-A-KID", admin.token, nil, nil); st != 422 {
+		t.Fatalf("revoking a malformed key id: %d", st)
+	}
+	var rev struct {
+		Revoked string `json:"revoked"`
+		Active  string `json:"active_signed_by_key"`
+		Warning string `json:"warning"`
+	}
+	if st, _ := n.call(t, "DELETE", keyPath, admin.token, nil, &rev); st != 200 || rev.Revoked != kid.KeyID || rev.Active != "http@1" || rev.Warning == "" {
+		t.Fatalf("revoke: %d %+v", st, rev)
+	}
+	if st, _ := n.call(t, "DELETE", keyPath, admin.token, nil, nil); st != 404 {
+		t.Fatalf("revoking twice: %d", st)
+	}
+	if _, tr := n.chat(t, fam.childToken, "I like my dog"); tr.Turn.Safety.Action != "redirect" {
+		t.Fatalf("the policy in force changed when its key was revoked: %+v", tr.Turn.Safety)
+	}
+
 	// Roll back to the default; then there is nothing left to roll back.
 	var rb struct{ Active string }
 	if st, _ := n.call(t, "POST", "/v1/admin/policy-rollback", admin.token, nil, &rb); st != 200 || rb.Active != "default" {
@@ -147,6 +171,10 @@ func TestPolicyAdminHTTP(t *testing.T) {
 	}
 	if _, tr := n.chat(t, fam.childToken, "I like my dog"); tr.Turn.Safety.Action != "allow" {
 		t.Fatalf("after rollback: %+v", tr.Turn.Safety)
+	}
+	// A bundle signed by the revoked key cannot come back.
+	if st, _, body := n.raw(t, "POST", "/v1/admin/policies/http@1/activate", admin.token, "application/json", []byte(`{}`)); st != 409 || !strings.Contains(string(body), "no longer trusted") {
+		t.Fatalf("activating a bundle signed by a revoked key: %d %s", st, body)
 	}
 }
 

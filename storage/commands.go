@@ -105,6 +105,8 @@ func Decode(data []byte) (Command, error) {
 		c = &RevokeDevice{}
 	case KindAddPolicyKey:
 		c = &AddPolicyKey{}
+	case KindRevokePolicyKey:
+		c = &RevokePolicyKey{}
 	case KindStagePolicy:
 		c = &StagePolicy{}
 	case KindActivatePolicy:

@@ -20,6 +20,29 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 			return nil, true, outcome(fmt.Errorf("%w: policy key %s is already trusted", ErrConflict, c.KeyID))
 		}
 		return nil, true, err
+	case *RevokePolicyKey:
+		res, err := a.exec("DELETE FROM policy_keys WHERE key_id=?", c.KeyID)
+		if err != nil {
+			return nil, true, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, true, outcome(fmt.Errorf("%w: policy key %q is not trusted", ErrNotFound, c.KeyID))
+		}
+		active, err := activePolicy(a)
+		if err != nil {
+			return nil, true, err
+		}
+		out := KeyRevoked{}
+		if active != "" {
+			kid, err := bundleKey(a, active)
+			if err != nil {
+				return nil, true, err
+			}
+			if kid == c.KeyID {
+				out.ActiveSignedByKey = active
+			}
+		}
+		return out, true, nil
 	case *StagePolicy:
 		var n int
 		if err := a.row("SELECT count(*) FROM policy_keys WHERE key_id=?", c.KeyID).Scan(&n); err != nil {
@@ -36,6 +59,9 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 		return nil, true, err
 	case *ActivatePolicy:
 		if err := requireStaged(a, c.ID); err != nil {
+			return nil, true, err
+		}
+		if err := requireTrustedSigner(a, c.ID); err != nil {
 			return nil, true, err
 		}
 		active, err := activePolicy(a)
@@ -58,6 +84,9 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 		if err := requireStaged(a, c.ID); err != nil {
 			return nil, true, err
 		}
+		if err := requireTrustedSigner(a, c.ID); err != nil {
+			return nil, true, err
+		}
 		_, err := a.exec("INSERT INTO policy_shadow(id, bundle_id, at, by) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET bundle_id=excluded.bundle_id, at=excluded.at, by=excluded.by", c.ID, c.At, c.By)
 		return nil, true, err
 	case *RollbackPolicy:
@@ -69,7 +98,15 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 			return nil, true, outcome(fmt.Errorf("%w: nothing to roll back (the embedded default is active)", ErrNotFound))
 		}
 		active, err := activePolicy(a)
-		return PolicyActivation{Active: active}, true, err
+		if err != nil {
+			return nil, true, err
+		}
+		if active != "" {
+			if err := requireTrustedSigner(a, active); err != nil {
+				return nil, true, outcome(fmt.Errorf("%w; activate a version signed by a trusted key instead", err))
+			}
+		}
+		return PolicyActivation{Active: active}, true, nil
 	case *RefusePolicy:
 		return nil, true, nil
 	case *UnstagePolicy:
@@ -110,6 +147,31 @@ func requireStaged(a *txApplier, id string) error {
 	return nil
 }
 
+// bundleKey returns the key that signed a staged bundle.
+func bundleKey(a *txApplier, id string) (string, error) {
+	var kid string
+	if err := a.row("SELECT key_id FROM policy_bundles WHERE id=?", id).Scan(&kid); err != nil {
+		return "", fmt.Errorf("storage: signing key of %s: %w", id, err)
+	}
+	return kid, nil
+}
+
+// requireTrustedSigner refuses a bundle whose signing key was revoked.
+func requireTrustedSigner(a *txApplier, id string) error {
+	kid, err := bundleKey(a, id)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := a.row("SELECT count(*) FROM policy_keys WHERE key_id=?", kid).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return outcome(fmt.Errorf("%w: policy %s was signed by key %s, which is no longer trusted", ErrConflict, id, kid))
+	}
+	return nil
+}
+
 func activePolicy(a *txApplier) (string, error) {
 	var id string
 	err := a.row("SELECT bundle_id FROM policy_activations ORDER BY seq DESC LIMIT 1").Scan(&id)
@@ -124,6 +186,8 @@ func auditPolicy(c Command, result any) (AuditEvent, bool) {
 	switch c := c.(type) {
 	case *AddPolicyKey:
 		return AuditEvent{At: c.At, Actor: c.By, Action: "policy_key_added", Target: "policy_key:" + c.KeyID}, true
+	case *RevokePolicyKey:
+		return AuditEvent{At: c.At, Actor: c.By, Action: "policy_key_revoked", Target: "policy_key:" + c.KeyID}, true
 	case *StagePolicy:
 		return AuditEvent{At: c.At, Actor: c.By, Action: "policy_staged", Target: "policy:" + c.ID}, true
 	case *ActivatePolicy:

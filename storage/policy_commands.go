@@ -11,14 +11,15 @@ import (
 // and rollback only name a staged version, so every node switches at the
 // same log index.
 const (
-	KindAddPolicyKey   = "add_policy_key"
-	KindStagePolicy    = "stage_policy"
-	KindActivatePolicy = "activate_policy"
-	KindShadowPolicy   = "shadow_policy"
-	KindRollbackPolicy = "rollback_policy"
-	KindRefusePolicy   = "refuse_policy"
-	KindReportPolicy   = "report_policy"
-	KindUnstagePolicy  = "unstage_policy"
+	KindAddPolicyKey    = "add_policy_key"
+	KindStagePolicy     = "stage_policy"
+	KindActivatePolicy  = "activate_policy"
+	KindShadowPolicy    = "shadow_policy"
+	KindRollbackPolicy  = "rollback_policy"
+	KindRefusePolicy    = "refuse_policy"
+	KindReportPolicy    = "report_policy"
+	KindUnstagePolicy   = "unstage_policy"
+	KindRevokePolicyKey = "revoke_policy_key"
 )
 
 // PolicyKeyID identifies a policy-signing public key: the first 16 hex
@@ -38,6 +39,26 @@ type AddPolicyKey struct {
 
 func (AddPolicyKey) Kind() string { return KindAddPolicyKey }
 func (AddPolicyKey) Version() int { return 1 }
+
+// RevokePolicyKey stops trusting a policy-signing key: bundles it signed
+// can no longer be staged, activated, shadowed or rolled back to. The
+// policy in force stays in force (revoking a key does not change what
+// children are protected by); replace it by pushing one signed with a
+// trusted key.
+type RevokePolicyKey struct {
+	KeyID string `json:"kid"`
+	By    string `json:"by"`
+	At    int64  `json:"at"`
+}
+
+func (RevokePolicyKey) Kind() string { return KindRevokePolicyKey }
+func (RevokePolicyKey) Version() int { return 1 }
+
+// KeyRevoked is the result of RevokePolicyKey: the version in force when
+// it was signed by the revoked key ("" otherwise), for the admin to replace.
+type KeyRevoked struct {
+	ActiveSignedByKey string `json:"active_signed_by_key,omitempty"`
+}
 
 // StagePolicy stores a verified bundle (zstd-compressed, as uploaded) under
 // its ID "name@version". The proposing node verified the signature and ran

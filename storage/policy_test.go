@@ -100,6 +100,81 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 	}
 }
 
+// A revoked signing key: its bundles can no longer be staged, activated,
+// shadowed or rolled back to; the version in force stays and is reported.
+func TestRevokePolicyKey(t *testing.T) {
+	f := newFixture(t)
+	newKey := func() ([]byte, string) {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pub, PolicyKeyID(pub)
+	}
+	oldPub, oldKid := newKey()
+	newPub, newKid := newKey()
+	by := "admin:ad_1"
+	stage := func(id, kid string) *StagePolicy {
+		return &StagePolicy{ID: id, Bundle: []byte("b"), SHA256: "00", KeyID: kid, By: by, At: 1}
+	}
+	for _, c := range []Command{
+		&AddPolicyKey{KeyID: oldKid, PublicKey: oldPub, By: by, At: 1},
+		&AddPolicyKey{KeyID: newKid, PublicKey: newPub, By: by, At: 1},
+		stage("old@1", oldKid), stage("old@2", oldKid), stage("new@1", newKid),
+		&ActivatePolicy{ID: "old@1", By: by, At: 2},
+		&ActivatePolicy{ID: "new@1", By: by, At: 2},
+	} {
+		if r := f.apply(c)[0]; r.Err != nil {
+			t.Fatalf("%s: %v", c.Kind(), r.Err)
+		}
+	}
+	steps := []struct {
+		name    string
+		cmd     Command
+		wantErr error
+		value   any
+		active  string
+	}{
+		{"revoke an unknown key", &RevokePolicyKey{KeyID: "0123456789abcdef", By: by, At: 3}, ErrNotFound, nil, "new@1"},
+		{"revoke the old key (not in force)", &RevokePolicyKey{KeyID: oldKid, By: by, At: 3}, nil, KeyRevoked{}, "new@1"},
+		{"revoke it again", &RevokePolicyKey{KeyID: oldKid, By: by, At: 3}, ErrNotFound, nil, "new@1"},
+		{"stage with the revoked key", stage("old@3", oldKid), ErrNotFound, nil, "new@1"},
+		{"activate a bundle it signed", &ActivatePolicy{ID: "old@2", By: by, At: 4}, ErrConflict, nil, "new@1"},
+		{"shadow a bundle it signed", &ShadowPolicy{ID: "old@2", By: by, At: 4}, ErrConflict, nil, "new@1"},
+		{"roll back to a version it signed", &RollbackPolicy{By: by, At: 4}, ErrConflict, nil, "new@1"},
+		{"revoke the key in force", &RevokePolicyKey{KeyID: newKid, By: by, At: 5}, nil, KeyRevoked{ActiveSignedByKey: "new@1"}, "new@1"},
+		{"trust the old key again", &AddPolicyKey{KeyID: oldKid, PublicKey: oldPub, By: by, At: 6}, nil, nil, "new@1"},
+		{"roll back works again", &RollbackPolicy{By: by, At: 7}, nil, PolicyActivation{Active: "old@1"}, "old@1"},
+	}
+	for _, s := range steps {
+		r := f.apply(s.cmd)[0]
+		wantErr(t, r.Err, s.wantErr)
+		if s.wantErr == nil && !reflect.DeepEqual(r.Value, s.value) {
+			t.Errorf("%s: value %#v, want %#v", s.name, r.Value, s.value)
+		}
+		st, err := f.db.PolicyState(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Active != s.active {
+			t.Fatalf("%s: active %q, want %q", s.name, st.Active, s.active)
+		}
+	}
+	tail, err := f.db.AuditTail(f.ctx, Actor{Role: RoleSystem}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := 0
+	for _, e := range tail {
+		if e.Action == "policy_key_revoked" {
+			revoked++
+		}
+	}
+	if revoked != 2 {
+		t.Errorf("%d policy_key_revoked audit events, want 2 (one per successful revocation)", revoked)
+	}
+}
+
 func TestPolicyCommandsRoundTrip(t *testing.T) {
 	for _, c := range []Command{
 		&AddPolicyKey{KeyID: "k", PublicKey: []byte{1}, By: "admin:a", At: 1},
@@ -110,6 +185,7 @@ func TestPolicyCommandsRoundTrip(t *testing.T) {
 		&RefusePolicy{ID: "p@1", Reason: "r", By: "admin:a", At: 1},
 		&ReportPolicy{Node: "n1", ID: "p@1", OK: false, Error: "e", At: 1},
 		&UnstagePolicy{ID: "p@1", By: "admin:a", At: 1},
+		&RevokePolicyKey{KeyID: "k", By: "admin:a", At: 1},
 	} {
 		b, err := Encode(c)
 		if err != nil {

@@ -31,6 +31,9 @@ const policyLifecycleUsage = `
       Build and sign a policy bundle (module, data files, test vectors, manifest), zstd-compressed.
   daisydog policy trust  --url https://HOST:PORT --token ADMIN_TOKEN --ca CA.crt --pub K.pub
       Add a bundle-signing public key to the cluster's trusted keys.
+  daisydog policy untrust KEY_ID --url … --token … --ca …
+      Stop trusting a signing key (e.g. it leaked): its bundles can no longer be staged,
+      activated, shadowed or rolled back to; the policy in force stays until replaced.
   daisydog policy push   BUNDLE --url https://HOST:PORT --token ADMIN_TOKEN --ca CA.crt [--stage-only]
       Upload a bundle: verified, compiled and self-tested on every node, then activated
       at one log index cluster-wide (unless --stage-only).
@@ -50,7 +53,7 @@ func cmdPolicyLifecycle(sub string, args []string) (bool, error) {
 		return true, cmdPolicyKeygen(args)
 	case "bundle":
 		return true, cmdPolicyBundle(args)
-	case "trust", "push", "activate", "shadow", "rollback", "status", "unstage":
+	case "trust", "untrust", "push", "activate", "shadow", "rollback", "status", "unstage":
 		return true, cmdPolicyAdmin(sub, args)
 	}
 	return false, nil
@@ -287,6 +290,11 @@ func cmdPolicyAdmin(sub string, args []string) error {
 		if err := c.do(ctx, "POST", "/v1/admin/policy-keys", "application/json", body, &out); err != nil {
 			return err
 		}
+	case "untrust":
+		if err := need(1, "KEY_ID"); err != nil {
+			return err
+		}
+		err = c.do(ctx, "DELETE", "/v1/admin/policy-keys/"+url.PathEscape(pos[0]), "", nil, &out)
 	case "status":
 		if err := c.do(ctx, "GET", "/v1/admin/policies", "", nil, &out); err != nil {
 			return err

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,23 +27,69 @@ var errPolicyBusy = errors.New("policy: all evaluation slots busy")
 // errOverloaded is the API error for a turn refused by admission.
 var errOverloaded = &apiError{Status: 503, Code: "unavailable", Message: "the server is busy; retry shortly", RetryAfter: 1}
 
-// policySlots limits concurrent policy evaluations on this node.
-type policySlots chan struct{}
+// Controlled delay. Under sustained overload (more turns arrive than the
+// node can evaluate) a queue forms and stays: every turn would wait the
+// whole PolicyQueueTimeout and most would then be refused anyway, so the
+// node served almost nothing in time (measured: 10,000 children at
+// 1,538 turns/s offered on a 2-core machine completed none within the
+// run). As in CoDel, a queue counts as standing when no evaluation got its
+// slot within shedTarget for shedInterval; while it stands, a new turn
+// waits at most shedWait and is otherwise refused at once with 503, so
+// the turns that are admitted are answered quickly and the rest learn
+// within milliseconds to retry. The reply check of a turn already under
+// way (its message was evaluated) always gets the full wait: refusing it
+// would waste the work done.
+const (
+	shedTarget   = 20 * time.Millisecond
+	shedInterval = 200 * time.Millisecond
+	shedWait     = 20 * time.Millisecond
+)
 
-func newPolicySlots(n int) policySlots { return make(policySlots, n) }
+// policySlots limits concurrent policy evaluations on this node and sheds
+// new turns while a queue stands.
+type policySlots struct {
+	slots chan struct{}
+	// lastGood is when an evaluation last got its slot within shedTarget
+	// (unix nanoseconds).
+	lastGood atomic.Int64
+	now      func() time.Time
+}
 
-// acquire waits for a slot at most wait (and while ctx lives).
-func (s policySlots) acquire(ctx context.Context, wait time.Duration) (release func(), err error) {
+func newPolicySlots(n int) *policySlots {
+	p := &policySlots{slots: make(chan struct{}, n), now: time.Now}
+	p.lastGood.Store(p.now().UnixNano())
+	return p
+}
+
+// standing reports whether no evaluation got a slot quickly for shedInterval.
+func (s *policySlots) standing(now time.Time) bool {
+	return now.UnixNano()-s.lastGood.Load() > int64(shedInterval)
+}
+
+func (s *policySlots) admitted(start time.Time) (release func(), err error) {
+	if now := s.now(); now.Sub(start) < shedTarget {
+		s.lastGood.Store(now.UnixNano())
+	}
+	return func() { <-s.slots }, nil
+}
+
+// acquire waits for a slot at most wait (and while ctx lives); a new turn
+// (newTurn) waits at most shedWait while a queue stands.
+func (s *policySlots) acquire(ctx context.Context, wait time.Duration, newTurn bool) (release func(), err error) {
+	start := s.now()
 	select {
-	case s <- struct{}{}:
-		return func() { <-s }, nil
+	case s.slots <- struct{}{}:
+		return s.admitted(start)
 	default:
+	}
+	if newTurn && s.standing(start) {
+		wait = min(wait, shedWait)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case s <- struct{}{}:
-		return func() { <-s }, nil
+	case s.slots <- struct{}{}:
+		return s.admitted(start)
 	case <-t.C:
 		return nil, errPolicyBusy
 	case <-ctx.Done():

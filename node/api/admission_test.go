@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func TestPolicyQueueWaitIsNotPolicyTimeout(t *testing.T) {
 // nothing to store.
 func TestPolicyBusyRefusesTheTurn(t *testing.T) {
 	s := admissionServer(1, 0, time.Second, 30*time.Millisecond)
-	release, err := s.slots.acquire(context.Background(), time.Second)
+	release, err := s.slots.acquire(context.Background(), time.Second, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +78,74 @@ func TestPolicyBusyRefusesTheTurn(t *testing.T) {
 	s = admissionServer(1, 200*time.Millisecond, 20*time.Millisecond, time.Second)
 	if p := s.planTurn(context.Background(), "hi daisy", "9-12", "standard", nil, respondHello); !p.failClosed || p.busy {
 		t.Fatalf("slow policy: failClosed %v busy %v", p.failClosed, p.busy)
+	}
+}
+
+// fakeClock is a settable clock for the admission tests.
+type fakeClock struct{ t atomic.Int64 }
+
+func (c *fakeClock) now() time.Time          { return time.Unix(0, c.t.Load()) }
+func (c *fakeClock) advance(d time.Duration) { c.t.Add(int64(d)) }
+
+// Controlled delay: while a queue stands (no quick admission for
+// shedInterval), a new turn waits at most shedWait; a reply check still
+// gets the full wait; one quick admission ends the standing state.
+func TestAdmissionShedsNewTurnsWhileAQueueStands(t *testing.T) {
+	clock := &fakeClock{}
+	clock.t.Store(time.Unix(1e9, 0).UnixNano())
+	s := newPolicySlots(1)
+	s.now = clock.now
+	s.lastGood.Store(clock.now().UnixNano())
+	hold, err := s.acquire(context.Background(), time.Second, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not standing yet: a new turn waits its whole bound.
+	start := time.Now()
+	if _, err := s.acquire(context.Background(), 150*time.Millisecond, true); err == nil {
+		t.Fatal("acquired a taken slot")
+	}
+	if waited := time.Since(start); waited < 150*time.Millisecond {
+		t.Fatalf("new turn gave up after %v before the queue stood, want the full 150ms", waited)
+	}
+	clock.advance(shedInterval + time.Millisecond)
+	if !s.standing(clock.now()) {
+		t.Fatal("no quick admission for longer than shedInterval, but not standing")
+	}
+	start = time.Now()
+	if _, err := s.acquire(context.Background(), 5*time.Second, true); err == nil {
+		t.Fatal("acquired a taken slot")
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Fatalf("new turn waited %v while a queue stood, want about %v", waited, shedWait)
+	}
+	// A reply check is not shed: it gets the slot once it frees up, even
+	// though that takes longer than shedWait.
+	got := make(chan error, 1)
+	go func() {
+		rel, err := s.acquire(context.Background(), 5*time.Second, false)
+		if err == nil {
+			rel()
+		}
+		got <- err
+	}()
+	time.Sleep(3 * shedWait) // let the reply check queue past shedWait
+	select {
+	case err := <-got:
+		t.Fatalf("reply check returned (%v) while the slot was still taken", err)
+	default:
+	}
+	hold()
+	if err := <-got; err != nil {
+		t.Fatalf("reply check refused while a queue stood: %v", err)
+	}
+	// The slot is free: a quick admission ends the standing state.
+	rel, err := s.acquire(context.Background(), time.Second, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel()
+	if s.standing(clock.now()) {
+		t.Fatal("still standing after a quick admission")
 	}
 }

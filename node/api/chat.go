@@ -71,7 +71,9 @@ func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verd
 
 func (s *Server) evaluatePolicy(ctx context.Context, in policies.Input) (policies.Verdict, error) {
 	t0 := time.Now()
-	release, err := s.slots.acquire(ctx, s.PolicyQueueTimeout)
+	// A message starts a turn (it may be shed under overload); a reply
+	// belongs to a turn already under way (admission.go).
+	release, err := s.slots.acquire(ctx, s.PolicyQueueTimeout, in.Direction == "in")
 	s.Metrics.PolicyWait.Since(t0)
 	if err != nil {
 		return policies.Verdict{}, err

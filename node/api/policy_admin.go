@@ -30,6 +30,9 @@ type PolicyAdmin interface {
 	Unstage(ctx context.Context, by, id string) (uint64, error)
 	Rollback(ctx context.Context, by string) (active string, index uint64, err error)
 	Trust(ctx context.Context, by string, pub ed25519.PublicKey) (keyID string, err error)
+	// Revoke stops trusting a signing key; activeSignedBy is the version in
+	// force if that key signed it (it stays in force until replaced).
+	Revoke(ctx context.Context, by, keyID string) (activeSignedBy string, err error)
 	Status(ctx context.Context) (PolicyStatus, error)
 }
 
@@ -129,6 +132,7 @@ func (s *Server) policyRoutes(rt *routeTable) {
 	rt.DELETE("/v1/admin/policy-shadow", admin(s.endShadow))
 	rt.POST("/v1/admin/policy-rollback", admin(s.rollbackPolicy))
 	rt.POST("/v1/admin/policy-keys", admin(s.trustPolicyKey))
+	rt.DELETE("/v1/admin/policy-keys/:kid", admin(s.revokePolicyKey))
 }
 
 func adminActor(a storage.Actor) string { return "admin:" + a.ID }
@@ -284,6 +288,38 @@ func (s *Server) trustPolicyKey(w http.ResponseWriter, r *http.Request, _ httpro
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"key_id": kid})
 	return nil
+}
+
+// revokePolicyKey stops trusting a bundle-signing key (e.g. it leaked).
+func (s *Server) revokePolicyKey(w http.ResponseWriter, r *http.Request, ps httprouter.Params, a storage.Actor) error {
+	kid := ps.ByName("kid")
+	if !validKeyID(kid) {
+		return errInvalid("kid must be a policy key id: 16 lower-case hex digits (daisydog policy status lists them)")
+	}
+	active, err := s.PolicyAdmin.Revoke(r.Context(), adminActor(a), kid)
+	if err != nil {
+		return policyError(err)
+	}
+	out := map[string]any{"revoked": kid}
+	if active != "" {
+		out["active_signed_by_key"] = active
+		out["warning"] = "the policy in force was signed by this key and stays in force until you push a replacement signed by a trusted key"
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// validKeyID: the first 16 hex digits of the key's SHA-256.
+func validKeyID(kid string) bool {
+	if len(kid) != 16 {
+		return false
+	}
+	for _, c := range kid {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // policyError maps lifecycle errors to the error envelope. Refusals carry

@@ -56,7 +56,8 @@ type Deps struct {
 	PolicyTimeout time.Duration
 	// PolicySlots is how many evaluations run at once (default 2×GOMAXPROCS,
 	// the policy host's instance pool); PolicyQueueTimeout is how long a turn
-	// may wait for one before it is refused with 503 (default 5s). See admission.go.
+	// may wait for one before it is refused with 503 (default 1s; less for a
+	// new turn while a queue stands). See admission.go.
 	PolicySlots        int
 	PolicyQueueTimeout time.Duration
 	// AuthPerMinute and AuthBurst limit unauthenticated requests (sign-up,
@@ -88,7 +89,7 @@ type Server struct {
 	table   routeTable
 	// declared holds the roles of the handler being registered (routes only).
 	declared []storage.Role
-	slots    policySlots
+	slots    *policySlots
 	verdicts *verdictCache
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks
@@ -111,7 +112,7 @@ func New(d Deps) *Server {
 		d.PolicySlots = 2 * runtime.GOMAXPROCS(0)
 	}
 	if d.PolicyQueueTimeout <= 0 {
-		d.PolicyQueueTimeout = 5 * time.Second
+		d.PolicyQueueTimeout = time.Second
 	}
 	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newPolicySlots(d.PolicySlots),
 		verdicts: newVerdictCache(verdictCacheSize), turnLocks: newChildLocks()}
