@@ -54,6 +54,9 @@ type Config struct {
 	AdminNets []netip.Prefix
 	// RedirectAddr, if set, serves plain HTTP there that only redirects to HTTPS.
 	RedirectAddr string
+	// ShadowReportEvery is how often a node replicates its shadow-run counts
+	// so every node shows cluster-wide totals (default 10s).
+	ShadowReportEvery time.Duration
 	// KeyRotation is how often the leader adds a new token-signing key
 	// (default 7 days). Old keys stay until every token they signed expired.
 	KeyRotation time.Duration
@@ -205,7 +208,17 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		_, _, err := policyAdmin{n}.apply(ctx, &r)
 		return err
 	}
+	n.pol.reportShadow = func(ctx context.Context, r storage.ReportShadow) error {
+		_, _, err := policyAdmin{n}.apply(ctx, &r)
+		return err
+	}
 	close(n.pol.clusterUp)
+	every := cfg.ShadowReportEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.pol.reportShadowEvery(bg, every) }()
 
 	n.tokens = auth.NewTokens(cfg.Now)
 	if err := n.reloadKeys(ctx); err != nil {

@@ -65,8 +65,10 @@ type policyRuntime struct {
 	bg       context.Context // compiles and reports run under it
 	// report replicates this node's compile result; it is only called
 	// after clusterUp is closed.
-	report    func(ctx context.Context, r storage.ReportPolicy) error
-	clusterUp chan struct{}
+	report func(ctx context.Context, r storage.ReportPolicy) error
+	// reportShadow replicates this node's shadow counts (deltas).
+	reportShadow func(ctx context.Context, r storage.ReportShadow) error
+	clusterUp    chan struct{}
 
 	// load compiles and tests a verified bundle (bundle.Load; tests may
 	// replace it before the first push to make this node fail).
@@ -110,6 +112,9 @@ type shadowRun struct {
 	active string // the active version it is compared with
 
 	evaluated, disagreed, errors, skipped atomic.Uint64
+	// reported is what reportShadowEvery has replicated so far (only that
+	// goroutine touches it).
+	reported storage.ReportShadow
 
 	mu      sync.Mutex
 	samples []api.ShadowSample // newest last, at most maxShadowSamples
@@ -183,6 +188,50 @@ func (p *policyRuntime) runShadow(run *shadowRun, in policies.Input, active poli
 	}()
 }
 
+// reportShadowEvery replicates this node's shadow counts every interval
+// (only what changed since the last report), so that the status on any
+// node shows the whole cluster's comparison. A report that fails is
+// retried with the next one (its deltas are kept); one whose answer was
+// lost may be counted twice: these are statistics, not records.
+func (p *policyRuntime) reportShadowEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := p.flushShadow(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("replicating shadow counts failed; will retry", "err", err)
+		}
+	}
+}
+
+// flushShadow replicates the current shadow run's counts since its last report.
+func (p *policyRuntime) flushShadow(ctx context.Context) error {
+	run := p.current().shadow
+	if run == nil || p.reportShadow == nil {
+		return nil
+	}
+	now := storage.ReportShadow{Evaluated: run.evaluated.Load(), Disagreed: run.disagreed.Load(), Errors: run.errors.Load(), Skipped: run.skipped.Load()}
+	d := storage.ReportShadow{
+		Node: p.nodeID, ID: run.id, Against: run.active, At: p.now().UnixMilli(),
+		Evaluated: now.Evaluated - run.reported.Evaluated, Disagreed: now.Disagreed - run.reported.Disagreed,
+		Errors: now.Errors - run.reported.Errors, Skipped: now.Skipped - run.reported.Skipped,
+	}
+	if d.Evaluated == 0 && d.Skipped == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := p.reportShadow(ctx, d); err != nil {
+		return err
+	}
+	run.reported = now
+	return nil
+}
+
 // sameDecision: same action, escalation and category set.
 func sameDecision(a, b policies.Verdict) bool {
 	if a.Action != b.Action || a.Escalate != b.Escalate {
@@ -202,6 +251,22 @@ func trustedKeys(ctx context.Context, db *storage.DB) (map[string]ed25519.Public
 		m[k.KeyID] = ed25519.PublicKey(k.PublicKey)
 	}
 	return m, nil
+}
+
+// clusterShadow sums the nodes' replicated counts for one comparison.
+func clusterShadow(counts []storage.ShadowCount, id, against string) *api.ShadowTotals {
+	t := &api.ShadowTotals{Nodes: map[string]api.ShadowNodeCount{}}
+	for _, c := range counts {
+		if c.ID != id || c.Against != against {
+			continue
+		}
+		t.Evaluated += c.Evaluated
+		t.Disagreed += c.Disagreed
+		t.Errors += c.Errors
+		t.Skipped += c.Skipped
+		t.Nodes[c.Node] = api.ShadowNodeCount{Evaluated: c.Evaluated, Disagreed: c.Disagreed, Errors: c.Errors, Skipped: c.Skipped, ReportedAt: time.UnixMilli(c.At).UTC()}
+	}
+	return t
 }
 
 // loadLocked returns the entry for id, starting its compile if needed.
@@ -505,6 +570,11 @@ func (p *policyRuntime) status(ctx context.Context) (api.PolicyStatus, error) {
 		}
 		out.Shadow = &api.ShadowStatus{Policy: r.id, Against: r.active, Since: r.since, Evaluated: r.evaluated.Load(),
 			Disagreed: r.disagreed.Load(), Errors: r.errors.Load(), Skipped: r.skipped.Load(), Recent: recent}
+		counts, err := p.db.ShadowCounts(ctx)
+		if err != nil {
+			return api.PolicyStatus{}, err
+		}
+		out.Shadow.Cluster = clusterShadow(counts, r.id, r.active)
 	} else if st.Shadow != "" {
 		out.Shadow = &api.ShadowStatus{Policy: st.Shadow, NotLoaded: true, Recent: []api.ShadowSample{}}
 	}

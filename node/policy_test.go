@@ -149,7 +149,7 @@ func TestPolicyPushUnderLoad(t *testing.T) {
 	// The fallback is a tiny module: on this shared 2-core box the real
 	// default's start-up can exceed its init budget under -race. The e2e
 	// test swaps from the real embedded default.
-	nodes := startCluster(t, 3, constFallback)
+	nodes := startCluster(t, 3, func(c *Config) { constFallback(c); c.ShadowReportEvery = 100 * time.Millisecond })
 	leader, _ := leaderOf(t, nodes)
 	admin := policyAdmin{leader.Node}
 	const by = "admin:ad_test"
@@ -231,6 +231,29 @@ func TestPolicyPushUnderLoad(t *testing.T) {
 		}
 		if st.Shadow == nil || st.Shadow.Disagreed == 0 || len(st.Shadow.Recent) == 0 || st.Shadow.Recent[0].ShadowAction != "allow" {
 			return fmt.Errorf("shadow %+v", st.Shadow)
+		}
+		return nil
+	})
+	// Every node chatted once with the candidate in shadow: the leader's
+	// status shows each node's replicated disagreements.
+	waitFor(t, 10*time.Second, "cluster-wide shadow counts", func() error {
+		st, err := admin.Status(ctx)
+		if err != nil {
+			return err
+		}
+		c := st.Shadow.Cluster
+		if c == nil || len(c.Nodes) != len(nodes) {
+			return fmt.Errorf("cluster counts %+v", c)
+		}
+		var sum uint64
+		for id, nc := range c.Nodes {
+			if nc.Disagreed == 0 || nc.Evaluated < nc.Disagreed {
+				return fmt.Errorf("%s: %+v", id, nc)
+			}
+			sum += nc.Disagreed
+		}
+		if sum != c.Disagreed {
+			return fmt.Errorf("total disagreed %d, nodes sum to %d", c.Disagreed, sum)
 		}
 		return nil
 	})

@@ -186,7 +186,7 @@ func touches(c Command) (keys []string, all bool) {
 	case *PutSigningKey, *RetireSigningKeys:
 		return []string{keySigningKeys}, false
 	case *SignUp, *CreateChild, *CreateLinkCode, *RedeemLinkCode, *StartSession,
-		*RotateRefresh, *RevokeSessions, *LoginFailure:
+		*RotateRefresh, *RevokeSessions, *LoginFailure, *ReportShadow:
 		// New rows only (the cache holds no "absent" answers), or rows no
 		// cached read depends on.
 		return nil, false

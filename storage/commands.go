@@ -107,6 +107,8 @@ func Decode(data []byte) (Command, error) {
 		c = &AddPolicyKey{}
 	case KindRevokePolicyKey:
 		c = &RevokePolicyKey{}
+	case KindReportShadow:
+		c = &ReportShadow{}
 	case KindStagePolicy:
 		c = &StagePolicy{}
 	case KindActivatePolicy:

@@ -228,6 +228,21 @@ CREATE TABLE content_packs (
 	updated_at INTEGER NOT NULL
 );
 `,
+	// 10: each node's shadow-run counts (deltas added as nodes report), so
+	// any node can show the cluster-wide comparison of a shadow candidate.
+	`
+CREATE TABLE policy_shadow_counts (
+	node_id   TEXT NOT NULL,
+	bundle_id TEXT NOT NULL,
+	against   TEXT NOT NULL,
+	evaluated INTEGER NOT NULL,
+	disagreed INTEGER NOT NULL,
+	errors    INTEGER NOT NULL,
+	skipped   INTEGER NOT NULL,
+	at        INTEGER NOT NULL,
+	PRIMARY KEY (node_id, bundle_id, against)
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

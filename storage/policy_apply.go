@@ -74,9 +74,16 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 		if _, err := a.exec("INSERT INTO policy_activations(bundle_id, at, by) VALUES (?, ?, ?)", c.ID, c.At, c.By); err != nil {
 			return nil, true, err
 		}
-		_, err = a.exec("DELETE FROM policy_shadow WHERE bundle_id=?", c.ID)
+		if _, err = a.exec("DELETE FROM policy_shadow WHERE bundle_id=?", c.ID); err != nil {
+			return nil, true, err
+		}
+		_, err = a.exec("DELETE FROM policy_shadow_counts WHERE bundle_id=?", c.ID)
 		return PolicyActivation{Active: c.ID}, true, err
 	case *ShadowPolicy:
+		// A new (or no) shadow run starts counting from zero.
+		if _, err := a.exec("DELETE FROM policy_shadow_counts"); err != nil {
+			return nil, true, err
+		}
 		if c.ID == "" {
 			_, err := a.exec("DELETE FROM policy_shadow")
 			return nil, true, err
@@ -109,6 +116,20 @@ func applyPolicy(a *txApplier, c Command) (val any, ok bool, err error) {
 		return PolicyActivation{Active: active}, true, nil
 	case *RefusePolicy:
 		return nil, true, nil
+	case *ReportShadow:
+		var n int
+		if err := a.row("SELECT count(*) FROM policy_shadow WHERE bundle_id=?", c.ID).Scan(&n); err != nil {
+			return nil, true, err
+		}
+		if n == 0 {
+			return nil, true, nil // the run ended while the report was in flight
+		}
+		_, err := a.exec(`INSERT INTO policy_shadow_counts(node_id, bundle_id, against, evaluated, disagreed, errors, skipped, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(node_id, bundle_id, against) DO UPDATE SET evaluated=evaluated+excluded.evaluated,
+			disagreed=disagreed+excluded.disagreed, errors=errors+excluded.errors, skipped=skipped+excluded.skipped, at=excluded.at`,
+			c.Node, c.ID, c.Against, int64(c.Evaluated), int64(c.Disagreed), int64(c.Errors), int64(c.Skipped), c.At)
+		return nil, true, err
 	case *UnstagePolicy:
 		if err := requireStaged(a, c.ID); err != nil {
 			return nil, true, err

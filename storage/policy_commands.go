@@ -20,6 +20,7 @@ const (
 	KindReportPolicy    = "report_policy"
 	KindUnstagePolicy   = "unstage_policy"
 	KindRevokePolicyKey = "revoke_policy_key"
+	KindReportShadow    = "report_shadow"
 )
 
 // PolicyKeyID identifies a policy-signing public key: the first 16 hex
@@ -145,6 +146,24 @@ type ReportPolicy struct {
 
 func (ReportPolicy) Kind() string { return KindReportPolicy }
 func (ReportPolicy) Version() int { return 1 }
+
+// ReportShadow adds one node's shadow-run counts since its last report
+// (deltas), so every node can show cluster-wide totals. A report for a
+// candidate that is no longer the shadow (it ended while the report was
+// in flight) changes nothing.
+type ReportShadow struct {
+	Node      string `json:"node"`
+	ID        string `json:"id"`      // the shadow candidate
+	Against   string `json:"against"` // the active version it was compared with
+	Evaluated uint64 `json:"evaluated"`
+	Disagreed uint64 `json:"disagreed"`
+	Errors    uint64 `json:"errors"`
+	Skipped   uint64 `json:"skipped"`
+	At        int64  `json:"at"`
+}
+
+func (ReportShadow) Kind() string { return KindReportShadow }
+func (ReportShadow) Version() int { return 1 }
 
 // PolicyActivation is the result of ActivatePolicy and RollbackPolicy: the
 // version now active ("" = the embedded default).

@@ -134,3 +134,31 @@ func (db *DB) PolicyBundle(ctx context.Context, id string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// ShadowCount is one node's shadow-run counts for a candidate compared
+// with an active version.
+type ShadowCount struct {
+	Node, ID, Against                     string
+	Evaluated, Disagreed, Errors, Skipped uint64
+	At                                    int64 // last report (unix ms)
+}
+
+// ShadowCounts returns every node's reported shadow counts.
+func (db *DB) ShadowCounts(ctx context.Context) ([]ShadowCount, error) {
+	rows, err := db.query(ctx, "SELECT node_id, bundle_id, against, evaluated, disagreed, errors, skipped, at FROM policy_shadow_counts ORDER BY bundle_id, against, node_id")
+	if err != nil {
+		return nil, fmt.Errorf("storage: shadow counts: %w", err)
+	}
+	defer rows.Close()
+	var out []ShadowCount
+	for rows.Next() {
+		var c ShadowCount
+		var ev, dis, er, sk int64
+		if err := rows.Scan(&c.Node, &c.ID, &c.Against, &ev, &dis, &er, &sk, &c.At); err != nil {
+			return nil, fmt.Errorf("storage: shadow counts: %w", err)
+		}
+		c.Evaluated, c.Disagreed, c.Errors, c.Skipped = uint64(ev), uint64(dis), uint64(er), uint64(sk)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

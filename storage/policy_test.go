@@ -3,6 +3,7 @@ package storage
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -175,6 +176,66 @@ func TestRevokePolicyKey(t *testing.T) {
 	}
 }
 
+// Shadow counts: each node's deltas add up per (node, candidate, active);
+// a report for a candidate that is not the shadow changes nothing; a new
+// shadow run, its end, or the candidate's activation starts from zero.
+func TestReportShadowCounts(t *testing.T) {
+	f := newFixture(t)
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, by := PolicyKeyID(pub), "admin:ad_1"
+	for _, c := range []Command{
+		&AddPolicyKey{KeyID: kid, PublicKey: pub, By: by, At: 1},
+		&StagePolicy{ID: "p@1", Bundle: []byte("b"), SHA256: "00", KeyID: kid, By: by, At: 1},
+		&StagePolicy{ID: "p@2", Bundle: []byte("b"), SHA256: "00", KeyID: kid, By: by, At: 1},
+		&ActivatePolicy{ID: "p@1", By: by, At: 2},
+	} {
+		if r := f.apply(c)[0]; r.Err != nil {
+			t.Fatalf("%s: %v", c.Kind(), r.Err)
+		}
+	}
+	report := func(node string, ev, dis uint64) *ReportShadow {
+		return &ReportShadow{Node: node, ID: "p@2", Against: "p@1", Evaluated: ev, Disagreed: dis, Errors: 1, Skipped: 2, At: 9}
+	}
+	counts := func() string {
+		t.Helper()
+		cs, err := f.db.ShadowCounts(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, fmt.Sprintf("%s %s/%s %d/%d/%d/%d", c.Node, c.ID, c.Against, c.Evaluated, c.Disagreed, c.Errors, c.Skipped))
+		}
+		return strings.Join(out, "; ")
+	}
+	steps := []struct {
+		name string
+		cmd  Command
+		want string
+	}{
+		{"report before any shadow run: ignored", report("n1", 5, 1), ""},
+		{"shadow p@2", &ShadowPolicy{ID: "p@2", By: by, At: 3}, ""},
+		{"n1 reports", report("n1", 5, 1), "n1 p@2/p@1 5/1/1/2"},
+		{"n1 reports more", report("n1", 3, 2), "n1 p@2/p@1 8/3/2/4"},
+		{"n2 reports", report("n2", 4, 0), "n1 p@2/p@1 8/3/2/4; n2 p@2/p@1 4/0/1/2"},
+		{"shadow restarted: from zero", &ShadowPolicy{ID: "p@2", By: by, At: 4}, ""},
+		{"n2 reports again", report("n2", 1, 1), "n2 p@2/p@1 1/1/1/2"},
+		{"activating the candidate ends its counts", &ActivatePolicy{ID: "p@2", By: by, At: 5}, ""},
+		{"a late report for the ended run: ignored", report("n1", 7, 7), ""},
+	}
+	for _, s := range steps {
+		if r := f.apply(s.cmd)[0]; r.Err != nil {
+			t.Fatalf("%s: %v", s.name, r.Err)
+		}
+		if got := counts(); got != s.want {
+			t.Fatalf("%s: counts %q, want %q", s.name, got, s.want)
+		}
+	}
+}
+
 func TestPolicyCommandsRoundTrip(t *testing.T) {
 	for _, c := range []Command{
 		&AddPolicyKey{KeyID: "k", PublicKey: []byte{1}, By: "admin:a", At: 1},
@@ -186,6 +247,7 @@ func TestPolicyCommandsRoundTrip(t *testing.T) {
 		&ReportPolicy{Node: "n1", ID: "p@1", OK: false, Error: "e", At: 1},
 		&UnstagePolicy{ID: "p@1", By: "admin:a", At: 1},
 		&RevokePolicyKey{KeyID: "k", By: "admin:a", At: 1},
+		&ReportShadow{Node: "n1", ID: "p@2", Against: "p@1", Evaluated: 5, Disagreed: 2, Errors: 1, Skipped: 3, At: 1},
 	} {
 		b, err := Encode(c)
 		if err != nil {

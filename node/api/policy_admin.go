@@ -81,7 +81,8 @@ type PolicyStatus struct {
 	Compiled    map[string]string `json:"compiled"` // this node's engines: id → "ok" | "compiling" | error
 }
 
-// ShadowStatus reports a shadow run on this node.
+// ShadowStatus reports a shadow run: this node's live counts and samples,
+// and the whole cluster's replicated counts (Cluster).
 type ShadowStatus struct {
 	Policy    string         `json:"policy"`
 	Against   string         `json:"against"`
@@ -92,6 +93,26 @@ type ShadowStatus struct {
 	Skipped   uint64         `json:"skipped"`
 	Recent    []ShadowSample `json:"recent_disagreements"`
 	NotLoaded bool           `json:"not_loaded,omitempty"`
+	Cluster   *ShadowTotals  `json:"cluster,omitempty"`
+}
+
+// ShadowTotals are the shadow counts every node replicated (each node
+// reports what changed every few seconds, so they trail the live counts).
+type ShadowTotals struct {
+	Evaluated uint64                     `json:"evaluated"`
+	Disagreed uint64                     `json:"disagreed"`
+	Errors    uint64                     `json:"errors"`
+	Skipped   uint64                     `json:"skipped"`
+	Nodes     map[string]ShadowNodeCount `json:"nodes"`
+}
+
+// ShadowNodeCount is one node's replicated shadow counts.
+type ShadowNodeCount struct {
+	Evaluated  uint64    `json:"evaluated"`
+	Disagreed  uint64    `json:"disagreed"`
+	Errors     uint64    `json:"errors"`
+	Skipped    uint64    `json:"skipped"`
+	ReportedAt time.Time `json:"reported_at"`
 }
 
 // ShadowSample is one disagreement, without the message (no personal data).
