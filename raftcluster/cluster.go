@@ -74,6 +74,9 @@ type Cluster struct {
 
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{}
+	// noLeaderSince is when this node last lost sight of a leader (unix
+	// nanoseconds; 0 while it knows one). See leaderlessFailFast.
+	noLeaderSince atomic.Int64
 	observer      *raft.Observer
 	obsCh         chan raft.Observation
 	done          chan struct{}
@@ -188,6 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c.raft = r
 	c.raftRef.Store(r)
+	c.noLeaderSince.Store(time.Now().UnixNano()) // until it first sees one
 	c.obsCh = make(chan raft.Observation, 16)
 	c.observer = raft.NewObserver(c.obsCh, false, func(o *raft.Observation) bool {
 		_, ok := o.Data.(raft.LeaderObservation)
@@ -234,12 +238,37 @@ func (c *Cluster) watchLeader() {
 		case <-c.done:
 			return
 		case <-c.obsCh:
+			addr, _ := c.raft.LeaderWithID()
+			c.noteLeader(addr != "")
 			c.leaderMu.Lock()
 			close(c.leaderChanged)
 			c.leaderChanged = make(chan struct{})
 			c.leaderMu.Unlock()
 		}
 	}
+}
+
+// leaderlessFailFast: a write or read that finds no leader waits for one
+// (an election takes about a second) unless this node has already been
+// without a leader this long. Then it is most likely cut off from the
+// majority, and clients are told at once (503) instead of after the full
+// ApplyTimeout, so they can use another node.
+const leaderlessFailFast = 2 * time.Second
+
+// noteLeader records whether this node currently knows a leader.
+func (c *Cluster) noteLeader(known bool) {
+	if known {
+		c.noLeaderSince.Store(0)
+	} else {
+		c.noLeaderSince.CompareAndSwap(0, time.Now().UnixNano())
+	}
+}
+
+// longLeaderless reports whether this node has been without a leader for
+// longer than leaderlessFailFast.
+func (c *Cluster) longLeaderless() bool {
+	since := c.noLeaderSince.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) > leaderlessFailFast
 }
 
 func (c *Cluster) leaderChange() <-chan struct{} {
@@ -304,6 +333,9 @@ func (c *Cluster) Apply(ctx context.Context, cmd []byte) (Response, error) {
 	for {
 		ch := c.leaderChange()
 		addr, id := c.raft.LeaderWithID()
+		if addr != "" {
+			c.noteLeader(true)
+		}
 		switch {
 		case string(id) == c.cfg.NodeID:
 			resp, retry, err := c.applyLocal(ctx, cmd)
@@ -314,6 +346,10 @@ func (c *Cluster) Apply(ctx context.Context, cmd []byte) (Response, error) {
 			resp, retry, err := c.forward(ctx, string(addr), cmd)
 			if !retry {
 				return resp, err
+			}
+		default:
+			if c.noteLeader(false); c.longLeaderless() {
+				return Response{}, ErrUnavailable
 			}
 		}
 		select {
@@ -407,6 +443,9 @@ func (c *Cluster) SyncRead(ctx context.Context) error {
 	for {
 		ch := c.leaderChange()
 		addr, id := c.raft.LeaderWithID()
+		if addr != "" {
+			c.noteLeader(true)
+		}
 		var idx uint64
 		var err error
 		switch {
@@ -424,6 +463,9 @@ func (c *Cluster) SyncRead(ctx context.Context) error {
 				err = fmt.Errorf("leader answered %d", status)
 			}
 		default:
+			if c.noteLeader(false); c.longLeaderless() {
+				return ErrUnavailable
+			}
 			err = ErrUnavailable
 		}
 		if err == nil {

@@ -642,6 +642,23 @@ func TestCluster(t *testing.T) {
 		if err := survivor.c.SyncRead(context.Background()); !errors.Is(err, ErrUnavailable) || time.Since(start) > testApplyTimeout+time.Second {
 			t.Fatalf("SyncRead without quorum = %v after %v", err, time.Since(start))
 		}
+		// Long without a leader, the node stops waiting for one: writes
+		// and reads are refused at once, so clients move to another node.
+		eventually(t, 2*leaderlessFailFast, "leaderless for longer than leaderlessFailFast", func() error {
+			if !survivor.c.longLeaderless() {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+		start = time.Now()
+		_, err := survivor.c.Apply(context.Background(), []byte("no-quorum-fast"))
+		if took := time.Since(start); !errors.Is(err, ErrUnavailable) || took > 500*time.Millisecond {
+			t.Fatalf("Apply long after losing the leader = %v after %v, want ErrUnavailable at once", err, took)
+		}
+		start = time.Now()
+		if err := survivor.c.SyncRead(context.Background()); !errors.Is(err, ErrUnavailable) || time.Since(start) > 500*time.Millisecond {
+			t.Fatalf("SyncRead long after losing the leader = %v after %v, want ErrUnavailable at once", err, time.Since(start))
+		}
 	})
 
 	for _, n := range tc.nodes {
