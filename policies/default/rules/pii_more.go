@@ -389,6 +389,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 		}
 	}
 	titleCase := words >= 4 && caps*2 > words
+	findNames(text, toks, lw, titleCase, add)
 	for i := 0; i+1 < len(toks) && !titleCase; i++ {
 		if !toks[i].upper || capStop[lw(i)] || isAllCaps(text, toks[i]) {
 			continue
@@ -401,7 +402,9 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 		// blocks, signatures, "> Lina Artemova"): capitalised pairs inside
 		// sentences are as often places, teams or titles as people.
 		alone := toks[i].nl && (j >= len(toks) || toks[j].nl)
-		if j-i >= 2 && alone {
+		// not a heading of ordinary words ("View Profile", "Local News")
+		named := nameWord(text, toks, lw, i) && nameWord(text, toks, lw, j-1)
+		if j-i >= 2 && alone && named {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 		}

@@ -1,0 +1,97 @@
+package rules
+
+import "strings"
+
+// Person names beyond a known given name: capitalised words that are not
+// ordinary English words (dictionary in dict.go), two or more in a row,
+// and surnames after a speech or question cue.
+
+var nameParticle = setOfWords("van von de der den ten ter da di du del della le la bin al el dos das y")
+
+// speechCue are words after which a lone capitalised non-dictionary word
+// is a surname ("…, says Hartvigsson.").
+var speechCue = setOfWords("says said asks asked replies replied explains explained writes wrote adds added")
+
+// nameWord reports whether token k can be part of a person's name:
+// capitalised, not all capitals, not a function word, street or school
+// word, and a known given name or not an ordinary lower-case English word.
+func nameWord(text string, toks []ptok, lw func(int) string, k int) bool {
+	t := toks[k]
+	if !t.upper || t.digit || t.e-t.s < 2 || isAllCaps(text, t) || hasDigitTok(text, t) {
+		return false
+	}
+	if t.s > 0 && (text[t.s-1] == '@' || text[t.s-1] == '#' || text[t.s-1] == '_') || t.e < len(text) && (text[t.e] == '_' || text[t.e] == '@') {
+		return false // handles and hashtags
+	}
+	w := lw(k)
+	if a := strings.IndexAny(w, "'’"); a >= 0 {
+		switch w[a:] {
+		case "'s", "’s", "'", "’":
+			w = w[:a] // "Sheen's"
+		default:
+			return false // "Don't", "That's"
+		}
+	}
+	if len(w) < 2 || capStop[w] || streetSuffix[w] || streetPrefix[w] || schoolWords[w] || unitWords[w] || nameCue[w] {
+		return false
+	}
+	return firstNames[w] || !isCommonWord(w)
+}
+
+// initialTok reports a middle initial: one capital letter, maybe with a dot.
+func initialTok(text string, t ptok) bool {
+	return t.upper && (t.e-t.s <= 2 || t.e-t.s == 3 && text[t.e-1] == '.' && text[t.s] >= 0xC0)
+}
+
+// findNames calls add for full names (two or more name words in a row on
+// one line, with middle initials and particles: "Weronika Martinsen",
+// "Stefanía K. Oddgeirsdóttir", "Willemine ten Pas") and for surnames
+// after a speech cue. In title-case text (headlines, where most words are
+// capitalised) a run counts only when it starts with a known given name.
+func findNames(text string, toks []ptok, lw func(int) string, titleCase bool, add func(a, b int, kind string)) {
+	for i := 0; i < len(toks); i++ {
+		if !nameWord(text, toks, lw, i) {
+			continue
+		}
+		if i > 0 && !toks[i].nl && !toks[i].punct && isNumberTok(text, toks[i-1]) {
+			continue // "5049 Harjukuja": a street, the address scanner's
+		}
+		j, real := i+1, 1
+		for j < len(toks) && j < i+5 && !toks[j].nl && !toks[j].punct && spaceGap(text, toks[j-1].e, toks[j].s) {
+			switch {
+			case nameWord(text, toks, lw, j):
+				real++
+				j++
+				continue
+			case j+1 < len(toks) && !toks[j+1].nl && !toks[j+1].punct && spaceGap(text, toks[j].e, toks[j+1].s) &&
+				(initialTok(text, toks[j]) && nameWord(text, toks, lw, j+1) ||
+					nameParticle[lw(j)] && !toks[j].upper && toks[j+1].upper && !isAllCaps(text, toks[j+1]) && !capStop[lw(j+1)]):
+				// "K. Oddgeirsdóttir", "ten Pas" (after a particle any capitalised word)
+				j += 2
+				real++
+				continue
+			}
+			break
+		}
+		if real >= 2 && (!titleCase || firstNames[lw(i)]) {
+			add(toks[i].s, toks[j-1].e, KindName)
+			i = j - 1
+			continue
+		}
+		// A lone surname after a speech cue: "says Hartvigsson."
+		if real == 1 && i > 0 && speechCue[lw(i-1)] && !toks[i].nl && !firstNames[lw(i)] {
+			add(toks[i].s, toks[i].e, KindName)
+		}
+	}
+}
+
+// spaceGap reports whether text[a:b] holds only spaces (or a dot and
+// spaces after a middle initial).
+func spaceGap(text string, a, b int) bool {
+	for i := a; i < b; i++ {
+		if text[i] != ' ' && !(text[i] == '.' && i == a) {
+			return false
+		}
+	}
+	return b > a
+}
