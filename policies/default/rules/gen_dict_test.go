@@ -119,3 +119,20 @@ func TestFindNames(t *testing.T) {
 		}
 	}
 }
+
+func TestIBANValid(t *testing.T) {
+	for _, tc := range []struct {
+		s  string
+		ok bool
+	}{
+		{"GB82WEST12345698765432", true},
+		{"GB82 WEST 1234 5698 7654 32", true},
+		{"DE89370400440532013000", true},
+		{"GB82WEST12345698765433", false},
+		{"AB12CDEF34567890", false},
+	} {
+		if got := ibanValid(tc.s); got != tc.ok {
+			t.Errorf("ibanValid(%q) = %v", tc.s, got)
+		}
+	}
+}

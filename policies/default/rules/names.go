@@ -78,8 +78,10 @@ func findNames(text string, toks []ptok, lw func(int) string, titleCase bool, ad
 			i = j - 1
 			continue
 		}
-		// A lone surname after a speech cue: "says Hartvigsson."
-		if real == 1 && i > 0 && speechCue[lw(i-1)] && !toks[i].nl && !firstNames[lw(i)] {
+		// A lone surname after a speech cue ("says Hartvigsson.") or as
+		// the answer to a question about a name ("last name? Boyle").
+		if real == 1 && i > 0 && !firstNames[lw(i)] && (speechCue[lw(i-1)] && !toks[i].nl ||
+			lw(i-1) == "name" && strings.ContainsAny(text[toks[i-1].e:toks[i].s], "?:")) {
 			add(toks[i].s, toks[i].e, KindName)
 		}
 	}
@@ -94,4 +96,20 @@ func spaceGap(text string, a, b int) bool {
 		}
 	}
 	return b > a
+}
+
+// headline reports title-case text: most ordinary dictionary words that do
+// not start a sentence are capitalised ("Local News And Weather Today").
+func headline(text string, toks []ptok, lw func(int) string) bool {
+	caps, words := 0, 0
+	for k, t := range toks {
+		if t.nl || t.digit || isAllCaps(text, t) || !isCommonWord(lw(k)) {
+			continue
+		}
+		words++
+		if t.upper {
+			caps++
+		}
+	}
+	return words >= 3 && caps*2 > words
 }

@@ -389,7 +389,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 		}
 	}
 	titleCase := words >= 4 && caps*2 > words
-	findNames(text, toks, lw, titleCase, add)
+	findNames(text, toks, lw, headline(text, toks, lw), add)
 	for i := 0; i+1 < len(toks) && !titleCase; i++ {
 		if !toks[i].upper || capStop[lw(i)] || isAllCaps(text, toks[i]) {
 			continue
@@ -565,13 +565,16 @@ func findCards(text string, spans []sdk.Span) []sdk.Span {
 		if i+4 < len(text) && isAlpha(text[i]) && isAlpha(text[i+1]) && text[i] <= 'Z' && text[i+1] <= 'Z' && isDigit(text[i+2]) && isDigit(text[i+3]) {
 			j := i + 4
 			n := 0
-			for j < len(text) && (isDigit(text[j]) || (text[j] >= 'A' && text[j] <= 'Z') || (text[j] == ' ' && j+1 < len(text) && isAlnum(text[j+1]))) {
+			for j < len(text) && (isDigit(text[j]) || (text[j] >= 'A' && text[j] <= 'Z') || (text[j] == ' ' && j+1 < len(text) && (isDigit(text[j+1]) || text[j+1] >= 'A' && text[j+1] <= 'Z'))) {
 				if text[j] != ' ' {
 					n++
 				}
 				j++
 			}
-			if n >= 10 && n <= 30 && (j == len(text) || !isAlnum(text[j])) {
+			for j > i && text[j-1] == ' ' {
+				j--
+			}
+			if n >= 10 && n <= 30 && (j == len(text) || !isAlnum(text[j])) && ibanValid(text[i:j]) {
 				spans = append(spans, sdk.Span{Start: i, End: j, Category: sdk.CategoryPIIDisclosure, Kind: KindIBAN})
 				i = j
 				continue
@@ -593,6 +596,35 @@ func findCards(text string, spans []sdk.Span) []sdk.Span {
 		i = j
 	}
 	return spans
+}
+
+// ibanValid checks the IBAN checksum (ISO 13616: move the first four
+// characters to the end, letters as 10–35, the number mod 97 is 1).
+func ibanValid(s string) bool {
+	rem, n := 0, 0
+	step := func(c byte) {
+		switch {
+		case isDigit(c):
+			rem = (rem*10 + int(c-'0')) % 97
+		case c >= 'A' && c <= 'Z':
+			rem = (rem*100 + int(c-'A') + 10) % 97
+		}
+	}
+	for k := 0; k < len(s); k++ {
+		if s[k] != ' ' {
+			if n >= 4 {
+				step(s[k])
+			}
+			n++
+		}
+	}
+	for k, m := 0, 0; k < len(s) && m < 4; k++ {
+		if s[k] != ' ' {
+			step(s[k])
+			m++
+		}
+	}
+	return rem == 1
 }
 
 // unsafeString views b as a string without copying; the caller must not
