@@ -112,8 +112,12 @@ func TestFindNames(t *testing.T) {
 		}
 		idx = append(idx, int32(len(low)))
 		lw := func(i int) string { return string(low[idx[i]:idx[i+1]]) }
+		var cls []uint32
+		for i := range toks {
+			cls = append(cls, piiClass[lw(i)])
+		}
 		var got []string
-		findNames(tc.text, toks, lw, false, func(a, b int, _ string) { got = append(got, tc.text[a:b]) })
+		findNames(tc.text, toks, lw, cls, false, func(a, b int, _ string) { got = append(got, tc.text[a:b]) })
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%q: names %q, want %q", tc.text, got, tc.want)
 		}

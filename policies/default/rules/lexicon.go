@@ -596,6 +596,11 @@ const maxFillerSkips = 2
 // one per program and start word).
 func (l *lexicon) match(s *scratch) {
 	s.hits = s.hits[:0]
+	// Filler flags once per token, not once per failed program step.
+	s.fill = s.fill[:0]
+	for j := range s.toks {
+		s.fill = append(s.fill, l.isFiller(s.ids[s.idx[j]:s.idx[j+1]]))
+	}
 	for j := range s.toks {
 		for _, id := range s.ids[s.idx[j]:s.idx[j+1]] {
 			for _, pi := range l.first[id] {
@@ -654,7 +659,7 @@ func (l *lexicon) run(s *scratch, code []inst, pc, j, first, skips int) (int, bo
 					return last, true
 				}
 			}
-			if j == first || skips >= maxFillerSkips || !l.isFiller(ids) {
+			if j == first || skips >= maxFillerSkips || !s.fill[j] {
 				return 0, false
 			}
 			j, skips = j+1, skips+1

@@ -15,7 +15,7 @@ var speechCue = setOfWords("says said asks asked replies replied explains explai
 // nameWord reports whether token k can be part of a person's name:
 // capitalised, not all capitals, not a function word, street or school
 // word, and a known given name or not an ordinary lower-case English word.
-func nameWord(text string, toks []ptok, lw func(int) string, k int) bool {
+func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int) bool {
 	t := toks[k]
 	if !t.upper || t.digit || t.e-t.s < 2 || isAllCaps(text, t) || hasDigitTok(text, t) {
 		return false
@@ -23,19 +23,20 @@ func nameWord(text string, toks []ptok, lw func(int) string, k int) bool {
 	if t.s > 0 && (text[t.s-1] == '@' || text[t.s-1] == '#' || text[t.s-1] == '_') || t.e < len(text) && (text[t.e] == '_' || text[t.e] == '@') {
 		return false // handles and hashtags
 	}
-	w := lw(k)
+	w, c := lw(k), cls[k]
 	if a := strings.IndexAny(w, "'’"); a >= 0 {
 		switch w[a:] {
 		case "'s", "’s", "'", "’":
 			w = w[:a] // "Sheen's"
+			c = piiClass[w]
 		default:
 			return false // "Don't", "That's"
 		}
 	}
-	if len(w) < 2 || capStop[w] || streetSuffix[w] || streetPrefix[w] || schoolWords[w] || unitWords[w] || nameCue[w] {
+	if len(w) < 2 || c&(cCapStop|cStreetSuffix|cStreetPrefix|cSchoolWords|cUnitWords|cNameCue) != 0 {
 		return false
 	}
-	return firstNames[w] || !isCommonWord(w)
+	return c&cFirstNames != 0 || !isCommonWord(w)
 }
 
 // initialTok reports a middle initial: one capital letter, maybe with a dot.
@@ -48,9 +49,9 @@ func initialTok(text string, t ptok) bool {
 // "Stefanía K. Oddgeirsdóttir", "Willemine ten Pas") and for surnames
 // after a speech cue. In title-case text (headlines, where most words are
 // capitalised) a run counts only when it starts with a known given name.
-func findNames(text string, toks []ptok, lw func(int) string, titleCase bool, add func(a, b int, kind string)) {
+func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase bool, add func(a, b int, kind string)) {
 	for i := 0; i < len(toks); i++ {
-		if !nameWord(text, toks, lw, i) {
+		if !nameWord(text, toks, lw, cls, i) {
 			continue
 		}
 		if i > 0 && !toks[i].nl && !toks[i].punct && isNumberTok(text, toks[i-1]) {
@@ -59,13 +60,13 @@ func findNames(text string, toks []ptok, lw func(int) string, titleCase bool, ad
 		j, real := i+1, 1
 		for j < len(toks) && j < i+5 && !toks[j].nl && !toks[j].punct && spaceGap(text, toks[j-1].e, toks[j].s) {
 			switch {
-			case nameWord(text, toks, lw, j):
+			case nameWord(text, toks, lw, cls, j):
 				real++
 				j++
 				continue
 			case j+1 < len(toks) && !toks[j+1].nl && !toks[j+1].punct && spaceGap(text, toks[j].e, toks[j+1].s) &&
-				(initialTok(text, toks[j]) && nameWord(text, toks, lw, j+1) ||
-					nameParticle[lw(j)] && !toks[j].upper && toks[j+1].upper && !isAllCaps(text, toks[j+1]) && !capStop[lw(j+1)]):
+				(initialTok(text, toks[j]) && nameWord(text, toks, lw, cls, j+1) ||
+					cls[j]&cNameParticle != 0 && !toks[j].upper && toks[j+1].upper && !isAllCaps(text, toks[j+1]) && cls[j+1]&cCapStop == 0):
 				// "K. Oddgeirsdóttir", "ten Pas" (after a particle any capitalised word)
 				j += 2
 				real++
@@ -73,14 +74,14 @@ func findNames(text string, toks []ptok, lw func(int) string, titleCase bool, ad
 			}
 			break
 		}
-		if real >= 2 && (!titleCase || firstNames[lw(i)]) {
+		if real >= 2 && (!titleCase || cls[i]&cFirstNames != 0) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 			continue
 		}
 		// A lone surname after a speech cue ("says Hartvigsson.") or as
 		// the answer to a question about a name ("last name? Boyle").
-		if real == 1 && i > 0 && !firstNames[lw(i)] && (speechCue[lw(i-1)] && !toks[i].nl ||
+		if real == 1 && i > 0 && cls[i]&cFirstNames == 0 && (cls[i-1]&cSpeechCue != 0 && !toks[i].nl ||
 			lw(i-1) == "name" && strings.ContainsAny(text[toks[i-1].e:toks[i].s], "?:")) {
 			add(toks[i].s, toks[i].e, KindName)
 		}
