@@ -22,11 +22,12 @@ import (
 
 const policyUsage = `Usage:
   daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--strictness standard]
-                        [--json] [--verdicts OUT.jsonl] [--show-misses]
+                        [--json] [--verdicts OUT.jsonl] [--show-misses] [--half tune|check]
       Score a policy module (default: the embedded default policy) against labelled
       cases (shared/eval/README.md format): recall per source and category, false
       positives on safe cases, PII span recall, latency through the WASM host.
-      "eval" and --cases are accepted as aliases of "score" and --data.
+      "eval" and --cases are accepted as aliases of "score" and --data. --half keeps
+      one half of the cases, split by a hash of their id (tune on one, check on the other).
   daisydog policy train --cases FILE.jsonl --out policies/default/rules/data/model.bin
                         [--bits 16] [--epochs 6] [--folds 5] [--seed 1]
       Train the default policy's statistical model (deterministic: same data and
@@ -67,6 +68,7 @@ func cmdPolicyScore(args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
 	verdicts := fs.String("verdicts", "", "also write one JSON line per case (id, action, categories, spans) to this file")
 	misses := fs.Bool("show-misses", false, "list the ids (never the texts) of missed unsafe and flagged safe cases")
+	half := fs.String("half", "", "score only one half of the cases, split by id hash: tune or check")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -82,6 +84,9 @@ func cmdPolicyScore(args []string) error {
 	f.Close()
 	if err != nil {
 		return err
+	}
+	if cases, err = eval.SplitHalf(cases, *half); err != nil {
+		return fmt.Errorf("policy score: %w", err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -35,6 +35,10 @@ func TestDevSetHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// DAISYDOG_EVAL_HALF=tune|check scores one half (split by id hash).
+	if cases, err = SplitHalf(cases, os.Getenv("DAISYDOG_EVAL_HALF")); err != nil {
+		t.Fatal(err)
+	}
 	opt := Options{}
 	if out := os.Getenv("DAISYDOG_EVAL_VERDICTS"); out != "" {
 		vf, err := os.Create(out)

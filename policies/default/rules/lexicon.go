@@ -140,6 +140,29 @@ type lexicon struct {
 	single    map[uint32][]int32 // word id → one-word main programs, for split words
 	typos     map[string]uint32  // one-typo spellings of typo-tolerant words → word id
 	normCache map[string][]string
+	// Dense copies of first and filler indexed by word id (freeze): the
+	// matcher's per-word look-ups are slice indexing, not map probes.
+	firstByID  [][]int32
+	fillerByID []bool
+}
+
+// freeze builds the dense per-word-id tables once compiling is done.
+func (l *lexicon) freeze() {
+	l.firstByID = make([][]int32, len(l.wordText))
+	for id, ps := range l.first {
+		l.firstByID[id] = ps
+	}
+	l.fillerByID = make([]bool, len(l.wordText))
+	for id, f := range l.filler {
+		l.fillerByID[id] = f
+	}
+}
+
+func (l *lexicon) programsFor(id uint32) []int32 {
+	if int(id) < len(l.firstByID) {
+		return l.firstByID[id]
+	}
+	return l.first[id]
 }
 
 type squashEntry struct {
@@ -596,9 +619,14 @@ const maxFillerSkips = 2
 // one per program and start word).
 func (l *lexicon) match(s *scratch) {
 	s.hits = s.hits[:0]
+	// Filler flags once per token, not once per failed program step.
+	s.fill = s.fill[:0]
+	for j := range s.toks {
+		s.fill = append(s.fill, l.isFiller(s.ids[s.idx[j]:s.idx[j+1]]))
+	}
 	for j := range s.toks {
 		for _, id := range s.ids[s.idx[j]:s.idx[j+1]] {
-			for _, pi := range l.first[id] {
+			for _, pi := range l.programsFor(id) {
 				p := &l.progs[pi]
 				if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
 					s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
@@ -654,7 +682,7 @@ func (l *lexicon) run(s *scratch, code []inst, pc, j, first, skips int) (int, bo
 					return last, true
 				}
 			}
-			if j == first || skips >= maxFillerSkips || !l.isFiller(ids) {
+			if j == first || skips >= maxFillerSkips || !s.fill[j] {
 				return 0, false
 			}
 			j, skips = j+1, skips+1
@@ -664,7 +692,11 @@ func (l *lexicon) run(s *scratch, code []inst, pc, j, first, skips int) (int, bo
 
 func (l *lexicon) isFiller(ids []uint32) bool {
 	for _, id := range ids {
-		if l.filler[id] {
+		if int(id) < len(l.fillerByID) {
+			if l.fillerByID[id] {
+				return true
+			}
+		} else if l.filler[id] {
 			return true
 		}
 	}

@@ -272,6 +272,8 @@ type scratch struct {
 	toks []token
 	ids  []uint32 // candidate word ids, flat
 	idx  []int32  // token i's ids are ids[idx[i]:idx[i+1]]
+	fill []bool   // token i is a filler word a phrase may skip (lexicon.match)
+	pcls []uint32 // word classes of the PII scanner's words (findPersonal)
 	key  []byte   // temporary key buffer
 	raw  []byte   // norm before leet mapping, same offsets
 	hits []hit

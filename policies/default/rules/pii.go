@@ -126,8 +126,11 @@ func phoneAt(text string, i int) (end, next int, ok bool) {
 	}
 	// Groups of one digit are only allowed first (country or trunk code
 	// "+1 555…", "1-800-…", "0 800…"). A later one ends the candidate.
+	// "+46 (0)8 928 571 38": a trunk zero in brackets after the country
+	// code, then a one-digit area code.
+	trunk := plus && n > 2 && sizes[1] == 1 && text[starts[1]-1] == '(' && starts[1]+1 < len(text) && text[starts[1]+1] == ')'
 	for k := 1; k < n; k++ {
-		if sizes[k] < 2 {
+		if sizes[k] < 2 && !(trunk && k <= 2) {
 			digits = 0
 			for m := 0; m < k; m++ {
 				digits += sizes[m]

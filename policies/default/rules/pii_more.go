@@ -179,6 +179,12 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	}
 	s.plowIdx = append(s.plowIdx, int32(len(s.plow)))
 	lw := func(i int) string { return unsafeString(s.plow[s.plowIdx[i]:s.plowIdx[i+1]]) }
+	// Word classes of every word, one map look-up each.
+	s.pcls = s.pcls[:0]
+	for i := range toks {
+		s.pcls = append(s.pcls, piiClass[lw(i)])
+	}
+	cls := s.pcls
 	address := false
 	for i := range toks {
 		t := toks[i]
@@ -189,10 +195,9 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 				if toks[j].nl && j > i+1 {
 					break
 				}
-				wj := lw(j)
-				if streetSuffix[wj] && j > i+1 || (j > i && streetPrefix[wj] && j+1 < len(toks)) {
+				if cls[j]&cStreetSuffix != 0 && j > i+1 || (j > i && cls[j]&cStreetPrefix != 0 && j+1 < len(toks)) {
 					end := toks[j].e
-					if streetPrefix[wj] { // "772 ul. Narewska 94"
+					if cls[j]&cStreetPrefix != 0 { // "772 ul. Narewska 94"
 						k := j + 1
 						for k < len(toks) && k <= j+4 && !toks[k].nl && !toks[k].punct {
 							end = toks[k].e
@@ -212,7 +217,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// "ul. Narewska 94", "rue des Lilas 5", "Via Franscini 71"
-		if streetPrefix[w] && i+1 < len(toks) && (t.upper || (i > 0 && isNumberTok(text, toks[i-1]))) {
+		if cls[i]&cStreetPrefix != 0 && i+1 < len(toks) && (t.upper || (i > 0 && isNumberTok(text, toks[i-1]))) {
 			for k := i + 1; k < len(toks) && k <= i+5 && !toks[k].nl; k++ {
 				if isNumberTok(text, toks[k]) && k > i+1 {
 					add(t.s, toks[k].e, KindAddress)
@@ -234,7 +239,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// "Apt. 478", "Suite 838", "Flat 3"
-		if unitWords[w] && i+1 < len(toks) && isNumberTok(text, toks[i+1]) {
+		if cls[i]&cUnitWords != 0 && i+1 < len(toks) && isNumberTok(text, toks[i+1]) {
 			add(t.s, toks[i+1].e, KindAddress)
 			address = true
 		}
@@ -257,11 +262,11 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// schools: "Lincoln Elementary", "my school is Oak Hill"
-		if schoolWords[w] && i > 0 && w != "high" && w != "middle" {
+		if cls[i]&cSchoolWords != 0 && i > 0 && w != "high" && w != "middle" {
 			a := -1
 			for k := i - 1; k >= 0 && k >= i-4 && !toks[k+1].nl; k-- {
 				wk := lw(k)
-				if !toks[k].upper || capStop[wk] || wk == "school" {
+				if !toks[k].upper || cls[k]&cCapStop != 0 || wk == "school" {
 					break
 				}
 				a = toks[k].s
@@ -283,7 +288,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// passwords: "my password is sunshine99", "pin: 1234"
-		if passwordWords[w] && i+1 < len(toks) {
+		if cls[i]&cPasswordWords != 0 && i+1 < len(toks) {
 			k := i + 1
 			if n := lw(k); (n == "is" || n == "s") && k+1 < len(toks) {
 				k++
@@ -293,7 +298,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// handles: "my username is sky_kid", "my snap is @kid"
-		if handleWords[w] && i+2 < len(toks) && lw(i+1) == "is" {
+		if cls[i]&cHandleWords != 0 && i+2 < len(toks) && lw(i+1) == "is" {
 			a := toks[i+2].s
 			if a > 0 && text[a-1] == '@' {
 				a--
@@ -306,43 +311,43 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 		}
 		// Full names after a cue: "my name is Sam Lee", "Hi Lily Nolan",
 		// "Mr. Becker". A first name alone is fine to share.
-		if (w == "name" && i+2 < len(toks) && (lw(i+1) == "is" || lw(i+1) == "s")) || (nameCue[w] && i+1 < len(toks) && toks[i+1].upper) {
+		if (w == "name" && i+2 < len(toks) && (lw(i+1) == "is" || lw(i+1) == "s")) || (cls[i]&cNameCue != 0 && i+1 < len(toks) && toks[i+1].upper) {
 			k := i + 1
 			if w == "name" {
 				k = i + 2
 			}
-			if k < len(toks) && (toks[k].upper || w == "name") && !capStop[lw(k)] {
+			if k < len(toks) && (toks[k].upper || w == "name") && cls[k]&cCapStop == 0 {
 				end, n := toks[k].e, 1
-				for m := k + 1; m < len(toks) && m <= k+2 && (toks[m].upper || w == "name") && !toks[m].nl && !toks[m].punct && !capStop[lw(m)]; m++ {
+				for m := k + 1; m < len(toks) && m <= k+2 && (toks[m].upper || w == "name") && !toks[m].nl && !toks[m].punct && cls[m]&cCapStop == 0; m++ {
 					end = toks[m].e
 					n++
 				}
-				if n >= 2 || titleCue[w] {
+				if n >= 2 || cls[i]&cTitleCue != 0 {
 					add(toks[k].s, end, KindName)
 				}
 			}
 		}
 		// A known given name followed by a capitalised surname, with an
 		// optional middle initial: "Alma Jensen", "Iva D. Grusová".
-		if t.upper && firstNames[w] && i+1 < len(toks) && !isAllCaps(text, t) {
+		if t.upper && cls[i]&cFirstNames != 0 && i+1 < len(toks) && !isAllCaps(text, t) {
 			j := i + 1
 			if j+1 < len(toks) && toks[j].e-toks[j].s <= 2 && toks[j].upper && !toks[j+1].nl {
 				j++ // middle initial
 			}
-			if toks[j].upper && !toks[j].nl && !toks[j].punct && !capStop[lw(j)] && !streetSuffix[lw(j)] &&
-				!schoolWords[lw(j)] && !isAllCaps(text, toks[j]) && !firstNames[lw(j)] || (j == i+2 && toks[j].upper) {
+			if toks[j].upper && !toks[j].nl && !toks[j].punct && cls[j]&cCapStop == 0 && cls[j]&cStreetSuffix == 0 &&
+				cls[j]&cSchoolWords == 0 && !isAllCaps(text, toks[j]) && cls[j]&cFirstNames == 0 || (j == i+2 && toks[j].upper) {
 				add(t.s, toks[j].e, KindName)
 			}
 		}
 		// "was called Halldór Árnþórsson", "Name: Iva", "surname is Lee"
-		if (nameIntro[w] || (w == "name" && i+1 < len(toks) && toks[i+1].punct)) && i+1 < len(toks) {
+		if (cls[i]&cNameIntro != 0 || (w == "name" && i+1 < len(toks) && toks[i+1].punct)) && i+1 < len(toks) {
 			k := i + 1
 			if k+1 < len(toks) && (lw(k) == "is" || lw(k) == "was") {
 				k++
 			}
-			if toks[k].upper && !capStop[lw(k)] {
+			if toks[k].upper && cls[k]&cCapStop == 0 {
 				end, n := toks[k].e, 1
-				for m := k + 1; m < len(toks) && m <= k+2 && toks[m].upper && !toks[m].nl && !toks[m].punct && !capStop[lw(m)]; m++ {
+				for m := k + 1; m < len(toks) && m <= k+2 && toks[m].upper && !toks[m].nl && !toks[m].punct && cls[m]&cCapStop == 0; m++ {
 					end = toks[m].e
 					n++
 				}
@@ -350,7 +355,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 				// grandfather was called Halldór"; a dog called Rex is not).
 				person := w == "name" || w == "surname" || w == "lastname"
 				for m := i - 1; m >= 0 && m >= i-4; m-- {
-					person = person || personWords[lw(m)]
+					person = person || cls[m]&cPersonWords != 0
 				}
 				if n >= 2 || person {
 					add(toks[k].s, end, KindName)
@@ -358,7 +363,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// "my zip code is 35350", "postcode: SW1A 1AA"
-		if zipWords[w] && i+1 < len(toks) {
+		if cls[i]&cZipWords != 0 && i+1 < len(toks) {
 			k := i + 1
 			for k < len(toks) && k <= i+3 && !hasDigitTok(text, toks[k]) {
 				if wk := lw(k); wk != "code" && wk != "is" && wk != "number" {
@@ -389,19 +394,22 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 		}
 	}
 	titleCase := words >= 4 && caps*2 > words
+	findNames(text, toks, lw, cls, headline(text, toks, lw), add)
 	for i := 0; i+1 < len(toks) && !titleCase; i++ {
-		if !toks[i].upper || capStop[lw(i)] || isAllCaps(text, toks[i]) {
+		if !toks[i].upper || cls[i]&cCapStop != 0 || isAllCaps(text, toks[i]) {
 			continue
 		}
 		j := i + 1
-		for j < len(toks) && j <= i+2 && toks[j].upper && !toks[j].nl && !toks[j].punct && !capStop[lw(j)] && !isAllCaps(text, toks[j]) {
+		for j < len(toks) && j <= i+2 && toks[j].upper && !toks[j].nl && !toks[j].punct && cls[j]&cCapStop == 0 && !isAllCaps(text, toks[j]) {
 			j++
 		}
 		// Only a line that holds nothing but the name counts (address
 		// blocks, signatures, "> Lina Artemova"): capitalised pairs inside
 		// sentences are as often places, teams or titles as people.
 		alone := toks[i].nl && (j >= len(toks) || toks[j].nl)
-		if j-i >= 2 && alone {
+		// not a heading of ordinary words ("View Profile", "Local News")
+		named := nameWord(text, toks, lw, cls, i) && nameWord(text, toks, lw, cls, j-1)
+		if j-i >= 2 && alone && named {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 		}
@@ -430,7 +438,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	// Address cues followed by a house number: "located at 9931 14 Iliou
 	// Street", "my new address is 68954 Geddingmoor 24".
 	for i := 0; i+2 < len(toks); i++ {
-		if !addressCue[lw(i)] {
+		if cls[i]&cAddressCue == 0 {
 			continue
 		}
 		k := i + 1
@@ -465,6 +473,60 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	spans = findCards(text, spans)
 	return spans
 }
+
+// Word classes for the PII scanners (bits of piiClass).
+const (
+	cStreetSuffix uint32 = 1 << iota
+	cStreetPrefix
+	cUnitWords
+	cSchoolWords
+	cNameCue
+	cTitleCue
+	cPasswordWords
+	cHandleWords
+	cCapStop
+	cFirstNames
+	cNameIntro
+	cZipWords
+	cPersonWords
+	cAddressCue
+	cAddressWords
+	cSpeechCue
+	cNameParticle
+)
+
+// piiClass maps a lower-case word to its classes, so that the scanners
+// look each word up once instead of once per word set.
+var piiClass = func() map[string]uint32 {
+	m := map[string]uint32{}
+	for _, e := range []struct {
+		set map[string]bool
+		bit uint32
+	}{
+		{streetSuffix, cStreetSuffix},
+		{streetPrefix, cStreetPrefix},
+		{unitWords, cUnitWords},
+		{schoolWords, cSchoolWords},
+		{nameCue, cNameCue},
+		{titleCue, cTitleCue},
+		{passwordWords, cPasswordWords},
+		{handleWords, cHandleWords},
+		{capStop, cCapStop},
+		{firstNames, cFirstNames},
+		{nameIntro, cNameIntro},
+		{zipWords, cZipWords},
+		{personWords, cPersonWords},
+		{addressCue, cAddressCue},
+		{addressWords, cAddressWords},
+		{speechCue, cSpeechCue},
+		{nameParticle, cNameParticle},
+	} {
+		for w := range e.set {
+			m[w] |= e.bit
+		}
+	}
+	return m
+}()
 
 var personWords = setOfWords("grandfather grandmother grandpa grandma father mother dad mom mum brother sister son daughter uncle aunt cousin friend teacher coach man woman boy girl guy lady person he she husband wife boyfriend girlfriend neighbour neighbor")
 
@@ -562,13 +624,16 @@ func findCards(text string, spans []sdk.Span) []sdk.Span {
 		if i+4 < len(text) && isAlpha(text[i]) && isAlpha(text[i+1]) && text[i] <= 'Z' && text[i+1] <= 'Z' && isDigit(text[i+2]) && isDigit(text[i+3]) {
 			j := i + 4
 			n := 0
-			for j < len(text) && (isDigit(text[j]) || (text[j] >= 'A' && text[j] <= 'Z') || (text[j] == ' ' && j+1 < len(text) && isAlnum(text[j+1]))) {
+			for j < len(text) && (isDigit(text[j]) || (text[j] >= 'A' && text[j] <= 'Z') || (text[j] == ' ' && j+1 < len(text) && (isDigit(text[j+1]) || text[j+1] >= 'A' && text[j+1] <= 'Z'))) {
 				if text[j] != ' ' {
 					n++
 				}
 				j++
 			}
-			if n >= 10 && n <= 30 && (j == len(text) || !isAlnum(text[j])) {
+			for j > i && text[j-1] == ' ' {
+				j--
+			}
+			if n >= 10 && n <= 30 && (j == len(text) || !isAlnum(text[j])) && ibanValid(text[i:j]) {
 				spans = append(spans, sdk.Span{Start: i, End: j, Category: sdk.CategoryPIIDisclosure, Kind: KindIBAN})
 				i = j
 				continue
@@ -590,6 +655,35 @@ func findCards(text string, spans []sdk.Span) []sdk.Span {
 		i = j
 	}
 	return spans
+}
+
+// ibanValid checks the IBAN checksum (ISO 13616: move the first four
+// characters to the end, letters as 10–35, the number mod 97 is 1).
+func ibanValid(s string) bool {
+	rem, n := 0, 0
+	step := func(c byte) {
+		switch {
+		case isDigit(c):
+			rem = (rem*10 + int(c-'0')) % 97
+		case c >= 'A' && c <= 'Z':
+			rem = (rem*100 + int(c-'A') + 10) % 97
+		}
+	}
+	for k := 0; k < len(s); k++ {
+		if s[k] != ' ' {
+			if n >= 4 {
+				step(s[k])
+			}
+			n++
+		}
+	}
+	for k, m := 0, 0; k < len(s) && m < 4; k++ {
+		if s[k] != ' ' {
+			step(s[k])
+			m++
+		}
+	}
+	return rem == 1
 }
 
 // unsafeString views b as a string without copying; the caller must not

@@ -197,6 +197,7 @@ func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
 	for _, h := range helplineDigits {
 		p.helplines[h] = true
 	}
+	p.lex.freeze()
 	p.pool.New = func() any { return new(scratch) }
 	return p, nil
 }

@@ -1,0 +1,116 @@
+package rules
+
+import "strings"
+
+// Person names beyond a known given name: capitalised words that are not
+// ordinary English words (dictionary in dict.go), two or more in a row,
+// and surnames after a speech or question cue.
+
+var nameParticle = setOfWords("van von de der den ten ter da di du del della le la bin al el dos das y")
+
+// speechCue are words after which a lone capitalised non-dictionary word
+// is a surname ("…, says Hartvigsson.").
+var speechCue = setOfWords("says said asks asked replies replied explains explained writes wrote adds added")
+
+// nameWord reports whether token k can be part of a person's name:
+// capitalised, not all capitals, not a function word, street or school
+// word, and a known given name or not an ordinary lower-case English word.
+func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int) bool {
+	t := toks[k]
+	if !t.upper || t.digit || t.e-t.s < 2 || isAllCaps(text, t) || hasDigitTok(text, t) {
+		return false
+	}
+	if t.s > 0 && (text[t.s-1] == '@' || text[t.s-1] == '#' || text[t.s-1] == '_') || t.e < len(text) && (text[t.e] == '_' || text[t.e] == '@') {
+		return false // handles and hashtags
+	}
+	w, c := lw(k), cls[k]
+	if a := strings.IndexAny(w, "'’"); a >= 0 {
+		switch w[a:] {
+		case "'s", "’s", "'", "’":
+			w = w[:a] // "Sheen's"
+			c = piiClass[w]
+		default:
+			return false // "Don't", "That's"
+		}
+	}
+	if len(w) < 2 || c&(cCapStop|cStreetSuffix|cStreetPrefix|cSchoolWords|cUnitWords|cNameCue) != 0 {
+		return false
+	}
+	return c&cFirstNames != 0 || !isCommonWord(w)
+}
+
+// initialTok reports a middle initial: one capital letter, maybe with a dot.
+func initialTok(text string, t ptok) bool {
+	return t.upper && (t.e-t.s <= 2 || t.e-t.s == 3 && text[t.e-1] == '.' && text[t.s] >= 0xC0)
+}
+
+// findNames calls add for full names (two or more name words in a row on
+// one line, with middle initials and particles: "Weronika Martinsen",
+// "Stefanía K. Oddgeirsdóttir", "Willemine ten Pas") and for surnames
+// after a speech cue. In title-case text (headlines, where most words are
+// capitalised) a run counts only when it starts with a known given name.
+func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase bool, add func(a, b int, kind string)) {
+	for i := 0; i < len(toks); i++ {
+		if !nameWord(text, toks, lw, cls, i) {
+			continue
+		}
+		if i > 0 && !toks[i].nl && !toks[i].punct && isNumberTok(text, toks[i-1]) {
+			continue // "5049 Harjukuja": a street, the address scanner's
+		}
+		j, real := i+1, 1
+		for j < len(toks) && j < i+5 && !toks[j].nl && !toks[j].punct && spaceGap(text, toks[j-1].e, toks[j].s) {
+			switch {
+			case nameWord(text, toks, lw, cls, j):
+				real++
+				j++
+				continue
+			case j+1 < len(toks) && !toks[j+1].nl && !toks[j+1].punct && spaceGap(text, toks[j].e, toks[j+1].s) &&
+				(initialTok(text, toks[j]) && nameWord(text, toks, lw, cls, j+1) ||
+					cls[j]&cNameParticle != 0 && !toks[j].upper && toks[j+1].upper && !isAllCaps(text, toks[j+1]) && cls[j+1]&cCapStop == 0):
+				// "K. Oddgeirsdóttir", "ten Pas" (after a particle any capitalised word)
+				j += 2
+				real++
+				continue
+			}
+			break
+		}
+		if real >= 2 && (!titleCase || cls[i]&cFirstNames != 0) {
+			add(toks[i].s, toks[j-1].e, KindName)
+			i = j - 1
+			continue
+		}
+		// A lone surname after a speech cue ("says Hartvigsson.") or as
+		// the answer to a question about a name ("last name? Boyle").
+		if real == 1 && i > 0 && cls[i]&cFirstNames == 0 && (cls[i-1]&cSpeechCue != 0 && !toks[i].nl ||
+			lw(i-1) == "name" && strings.ContainsAny(text[toks[i-1].e:toks[i].s], "?:")) {
+			add(toks[i].s, toks[i].e, KindName)
+		}
+	}
+}
+
+// spaceGap reports whether text[a:b] holds only spaces (or a dot and
+// spaces after a middle initial).
+func spaceGap(text string, a, b int) bool {
+	for i := a; i < b; i++ {
+		if text[i] != ' ' && !(text[i] == '.' && i == a) {
+			return false
+		}
+	}
+	return b > a
+}
+
+// headline reports title-case text: most ordinary dictionary words that do
+// not start a sentence are capitalised ("Local News And Weather Today").
+func headline(text string, toks []ptok, lw func(int) string) bool {
+	caps, words := 0, 0
+	for k, t := range toks {
+		if t.nl || t.digit || isAllCaps(text, t) || !isCommonWord(lw(k)) {
+			continue
+		}
+		words++
+		if t.upper {
+			caps++
+		}
+	}
+	return words >= 3 && caps*2 > words
+}
