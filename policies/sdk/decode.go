@@ -237,6 +237,47 @@ func (d *decoder) number() error {
 	return nil
 }
 
+// internString returns b as a string, without allocating for the keys and
+// enumerated values every input document repeats (a Go guest's allocations
+// and collections are a large part of its per-call cost).
+func internString(b []byte) string {
+	switch string(b) { // no allocation: the compiler compares in place
+	case "abi":
+		return "abi"
+	case "text":
+		return "text"
+	case "direction":
+		return "direction"
+	case "age_tier":
+		return "age_tier"
+	case "strictness":
+		return "strictness"
+	case "locale":
+		return "locale"
+	case "context":
+		return "context"
+	case DirectionIn:
+		return DirectionIn
+	case DirectionOut:
+		return DirectionOut
+	case AgeTier5to8:
+		return AgeTier5to8
+	case AgeTier9to12:
+		return AgeTier9to12
+	case AgeTier13to17:
+		return AgeTier13to17
+	case StrictnessRelaxed:
+		return StrictnessRelaxed
+	case StrictnessStandard:
+		return StrictnessStandard
+	case StrictnessStrict:
+		return StrictnessStrict
+	case "en":
+		return "en"
+	}
+	return string(b)
+}
+
 // str parses a JSON string (or null → unchanged). Invalid UTF-8 and lone
 // surrogates become U+FFFD, as in encoding/json.
 func (d *decoder) str(out *string) error {
@@ -252,7 +293,7 @@ func (d *decoder) str(out *string) error {
 	for d.pos < len(d.b) {
 		c := d.b[d.pos]
 		if c == '"' {
-			*out = string(d.b[start:d.pos])
+			*out = internString(d.b[start:d.pos])
 			d.pos++
 			return nil
 		}

@@ -19,8 +19,20 @@ const (
 
 // artVerdicts adds the picture checks that text trips to b.
 func artVerdicts(text string, b *verdictBuilder) {
-	if asciiPenis(text) || asciiFinger(text) || strings.Contains(text, "🖕") {
+	// The emoji and symbols below are all outside ASCII; most messages are
+	// plain ASCII and skip those searches.
+	ascii := true
+	for i := 0; i < len(text); i++ {
+		if text[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if asciiPenis(text) || asciiFinger(text) || (!ascii && strings.Contains(text, "🖕")) {
 		b.add(RuleArtRude, sdk.CategoryProfanity, sdk.ActionBlock, 2, false)
+	}
+	if ascii {
+		return
 	}
 	if strings.Contains(text, "🍆") && (strings.Contains(text, "💦") || strings.Contains(text, "🍑") || strings.Contains(text, "👅")) {
 		b.add(RuleArtSexual, sdk.CategorySexual, sdk.ActionBlock, 3, false)
@@ -60,6 +72,9 @@ func asciiPenis(text string) bool {
 
 // asciiFinger finds "_|_" and its look-alikes standing alone.
 func asciiFinger(text string) bool {
+	if strings.IndexByte(text, '_') < 0 {
+		return false
+	}
 	for _, f := range []string{"_|_", "_/_", "_\\_", "_i_", "_l_", "_¦_", "_I_"} {
 		for k := 0; k < len(text); {
 			i := strings.Index(text[k:], f)

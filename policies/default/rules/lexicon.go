@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -118,7 +119,14 @@ type program struct {
 	code []inst
 	rule int32
 	role uint8 // roleMain, roleTarget or roleUnless (co-occurrence rules)
+	// need lists words that every match of the program consumes (besides
+	// the word it starts with, up to maxNeed): when one of them is absent
+	// from the message, the program cannot match and is not run.
+	need []uint32
 }
+
+// maxNeed bounds program.need.
+const maxNeed = 3
 
 // Roles of a phrase within its rule.
 const (
@@ -262,7 +270,7 @@ func (l *lexicon) addRole(pattern string, r int32, role uint8) error {
 			return fmt.Errorf("pattern %q: can match no words", pattern)
 		}
 		pi := int32(len(l.progs))
-		l.progs = append(l.progs, program{code: code, rule: r, role: role})
+		l.progs = append(l.progs, program{code: code, rule: r, role: role, need: l.neededWords(code, first)})
 		for id := range first {
 			l.first[id] = append(l.first[id], pi)
 		}
@@ -304,6 +312,60 @@ func (l *lexicon) emit(code []inst, n *patNode) []inst {
 		}
 		return code
 	}
+}
+
+// neededWords returns up to maxNeed words, none of them a possible first
+// word, that every path from the start of code to opMatch consumes: a
+// word w is needed when opMatch is unreachable once the opWord
+// instructions for w are blocked. Longer words come first (they are the
+// rarer ones, so the check rejects sooner).
+func (l *lexicon) neededWords(code []inst, first map[uint32]bool) []uint32 {
+	var cands []uint32
+	seenWord := map[uint32]bool{}
+	for _, in := range code {
+		if in.op == opWord && !first[in.arg] && !seenWord[in.arg] {
+			seenWord[in.arg] = true
+			cands = append(cands, in.arg)
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return len(l.wordText[cands[i]]) > len(l.wordText[cands[j]]) })
+	seen := make([]bool, len(code))
+	var need []uint32
+	for _, w := range cands {
+		clear(seen)
+		if !reachesMatch(code, 0, w, seen) {
+			need = append(need, w)
+			if len(need) == maxNeed {
+				break
+			}
+		}
+	}
+	return need
+}
+
+// reachesMatch reports whether opMatch is reachable from pc without
+// passing an opWord for blocked.
+func reachesMatch(code []inst, pc int, blocked uint32, seen []bool) bool {
+	for pc < len(code) && !seen[pc] {
+		seen[pc] = true
+		switch in := code[pc]; in.op {
+		case opMatch:
+			return true
+		case opWord:
+			if in.arg == blocked {
+				return false
+			}
+			pc++
+		case opJmp:
+			pc = int(in.x)
+		case opSplit:
+			if reachesMatch(code, int(in.x), blocked, seen) {
+				return true
+			}
+			pc = int(in.y)
+		}
+	}
+	return false
 }
 
 // firstWords returns the word ids a program can start with, and whether
@@ -433,8 +495,10 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 				s.key[i], changed = 'i', true
 			}
 		}
-		if id, ok := l.words[string(s.key)]; ok && changed {
-			ids = appendUnique(ids, from, id)
+		if changed {
+			if id, ok := l.words[string(s.key)]; ok {
+				ids = appendUnique(ids, from, id)
+			}
 		}
 	}
 	if hasV {
@@ -624,10 +688,28 @@ func (l *lexicon) match(s *scratch) {
 	for j := range s.toks {
 		s.fill = append(s.fill, l.isFiller(s.ids[s.idx[j]:s.idx[j+1]]))
 	}
+	// Which words occur at all, for the programs' needed words.
+	n := (len(l.wordText) + 63) / 64
+	if cap(s.present) < n {
+		s.present = make([]uint64, n)
+	}
+	s.present = s.present[:n]
+	clear(s.present)
+	for _, id := range s.ids {
+		if int(id) < len(l.wordText) {
+			s.present[id/64] |= 1 << (id % 64)
+		}
+	}
 	for j := range s.toks {
 		for _, id := range s.ids[s.idx[j]:s.idx[j+1]] {
+		progs:
 			for _, pi := range l.programsFor(id) {
 				p := &l.progs[pi]
+				for _, w := range p.need {
+					if s.present[w/64]&(1<<(w%64)) == 0 {
+						continue progs
+					}
+				}
 				if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
 					s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
 				}

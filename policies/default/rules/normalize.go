@@ -273,11 +273,14 @@ type scratch struct {
 	ids  []uint32 // candidate word ids, flat
 	idx  []int32  // token i's ids are ids[idx[i]:idx[i+1]]
 	fill []bool   // token i is a filler word a phrase may skip (lexicon.match)
-	pcls []uint32 // word classes of the PII scanner's words (findPersonal)
-	key  []byte   // temporary key buffer
-	raw  []byte   // norm before leet mapping, same offsets
-	hits []hit
-	tmp  []hit
+	// present has bit id set when some token can stand for word id
+	// (lexicon.match)
+	present []uint64
+	pcls    []uint32 // word classes of the PII scanner's words (findPersonal)
+	key     []byte   // temporary key buffer
+	raw     []byte   // norm before leet mapping, same offsets
+	hits    []hit
+	tmp     []hit
 	// per token: sentence index and whether it is inside double quotes
 	sent    []int32
 	quoted  []bool

@@ -227,8 +227,12 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// "Villacher Strasse 89", "Trenerys gate 232", "Elm Street 5"
+		// (The cheap test first: most words are not followed by a number.)
 		for _, g := range streetGlue {
-			if (len(w) > len(g) && w[len(w)-len(g):] == g || w == g) && i+1 < len(toks) && isNumberTok(text, toks[i+1]) && !toks[i+1].nl {
+			if i+1 >= len(toks) || toks[i+1].nl || !isNumberTok(text, toks[i+1]) {
+				break
+			}
+			if len(w) > len(g) && w[len(w)-len(g):] == g || w == g {
 				a := t.s
 				if w == g && i > 0 && !toks[i].nl {
 					a = toks[i-1].s

@@ -102,24 +102,62 @@ type wordIndex struct {
 	// First three letters of every stem, and of the '*' stems: a word
 	// holding none of them cannot contain a stem, which spares the linear
 	// scans below for almost every ordinary word.
-	tri, triAny map[[3]byte]bool
+	// They are bit sets indexed by triIndex (stems are plain a-z).
+	tri, triAny *triSet
+	// delPre marks the first two letters (a-z) of every key of fuzzy and
+	// strong: a one-letter deletion of a word keeps its first letter, so
+	// most words need no deletion look-ups at all.
+	delPre [26 * 26]bool
+}
+
+// triSet is a set of a-z trigrams.
+type triSet [(26*26*26 + 63) / 64]uint64
+
+func triIndex(a, b, c byte) (int, bool) {
+	a, b, c = a-'a', b-'a', c-'a'
+	if a >= 26 || b >= 26 || c >= 26 {
+		return 0, false
+	}
+	return (int(a)*26+int(b))*26 + int(c), true
+}
+
+func (t *triSet) add(s string) {
+	if i, ok := triIndex(s[0], s[1], s[2]); ok {
+		t[i/64] |= 1 << (i % 64)
+	}
 }
 
 // hasTri reports whether s contains one of the trigrams in set.
-func hasTri(s string, set map[[3]byte]bool) bool {
+func hasTri(s string, set *triSet) bool {
 	for i := 0; i+3 <= len(s); i++ {
-		if set[[3]byte{s[i], s[i+1], s[i+2]}] {
+		if j, ok := triIndex(s[i], s[i+1], s[i+2]); ok && set[j/64]&(1<<(j%64)) != 0 {
 			return true
 		}
 	}
 	return false
 }
 
+// markDelPre records key's first two letters in delPre.
+func (w *wordIndex) markDelPre(key string) {
+	if len(key) >= 2 {
+		if a, b := key[0]-'a', key[1]-'a'; a < 26 && b < 26 {
+			w.delPre[int(a)*26+int(b)] = true
+		}
+	}
+}
+
+// hasDelPre reports whether some fuzzy or strong key starts with a, b;
+// anything that is not a-z is answered true (no filtering).
+func (w *wordIndex) hasDelPre(a, b byte) bool {
+	a, b = a-'a', b-'a'
+	return a >= 26 || b >= 26 || w.delPre[int(a)*26+int(b)]
+}
+
 func newWordIndex() *wordIndex {
 	w := &wordIndex{
 		short: map[string]int32{}, heads: map[string]bool{}, tails: map[string]bool{},
 		fuzzy: map[string]int32{}, exact: map[string]int32{}, strong: map[string]int32{}, innocent: map[string]bool{},
-		tri: map[[3]byte]bool{}, triAny: map[[3]byte]bool{},
+		tri: new(triSet), triAny: new(triSet),
 	}
 	for _, h := range compoundHeads {
 		w.heads[h] = true
@@ -142,10 +180,9 @@ func (w *wordIndex) addStem(stem string, r int32) []string {
 	stem = strings.TrimPrefix(stem, "*")
 	w.stems = append(w.stems, wordStem{text: stem, rule: r, anywhere: anywhere})
 	if len(stem) >= 3 {
-		t := [3]byte{stem[0], stem[1], stem[2]}
-		w.tri[t] = true
+		w.tri.add(stem)
 		if anywhere {
-			w.triAny[t] = true
+			w.triAny.add(stem)
 		}
 	}
 	w.short[stem] = r
@@ -160,12 +197,14 @@ func (w *wordIndex) addStem(stem string, r int32) []string {
 		forms = append(forms, f)
 		if anywhere {
 			w.strong[f] = r
+			w.markDelPre(f)
 		}
 		if anywhere && len(f) >= 6 {
 			for i := range len(f) {
 				d := f[:i] + f[i+1:]
 				if _, dup := w.fuzzy[d]; !dup {
 					w.fuzzy[d] = r
+					w.markDelPre(d)
 				}
 			}
 		}
@@ -229,11 +268,20 @@ func (w *wordIndex) looseForm(s string, compounds bool) int32 {
 		}
 	}
 	if len(s) >= 5 && len(s) <= 24 {
-		if r, ok := w.fuzzy[s]; ok { // one letter missing: "fcker"
+		// Deleting letter 1 leaves s[0], s[2] in front; deleting a later
+		// one leaves s[0], s[1] (and so does s itself).
+		at1, later := w.hasDelPre(s[0], s[2]), w.hasDelPre(s[0], s[1])
+		if !at1 && !later {
+			return -1
+		}
+		if r, ok := w.fuzzy[s]; ok && later { // one letter missing: "fcker"
 			return r
 		}
 		var buf [24]byte
 		for i := 1; i < len(s); i++ { // the first letter is kept
+			if (i == 1 && !at1) || (i > 1 && !later) {
+				continue
+			}
 			d := append(append(buf[:0], s[:i]...), s[i+1:]...)
 			if r, ok := w.strong[string(d)]; ok && len(d) >= 5 { // one letter extra: "nzigger"
 				return r
