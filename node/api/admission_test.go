@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"daisydog/node/companion"
 	"daisydog/policies"
+	"daisydog/storage"
 )
 
 // slowPolicy allows everything after a fixed delay.
@@ -93,7 +95,7 @@ func (c *fakeClock) advance(d time.Duration) { c.t.Add(int64(d)) }
 func TestAdmissionShedsNewTurnsWhileAQueueStands(t *testing.T) {
 	clock := &fakeClock{}
 	clock.t.Store(time.Unix(1e9, 0).UnixNano())
-	s := newPolicySlots(1)
+	s := newSlotQueue(1)
 	s.now = clock.now
 	s.lastGood.Store(clock.now().UnixNano())
 	hold, err := s.acquire(context.Background(), time.Second, true)
@@ -147,5 +149,39 @@ func TestAdmissionShedsNewTurnsWhileAQueueStands(t *testing.T) {
 	rel()
 	if s.standing(clock.now()) {
 		t.Fatal("still standing after a quick admission")
+	}
+}
+
+// A turn that finds every turn slot taken waits at most TurnQueueTimeout,
+// and while a queue stands it is refused at once: 503, counted as shed,
+// before it reads or decides anything.
+func TestTurnAdmissionRefusesWhenFull(t *testing.T) {
+	s := New(Deps{
+		Policy: func() Evaluator { return slowPolicy{0} }, Companion: companion.New(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TurnSlots: 1, TurnQueueTimeout: 200 * time.Millisecond,
+	})
+	hold, err := s.turns.acquire(context.Background(), time.Second, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold()
+	turn := func() (time.Duration, error) {
+		start := time.Now()
+		r := httptest.NewRequest("POST", "/v1/children/x/chat", nil)
+		err := s.runTurn(httptest.NewRecorder(), r, storage.Actor{}, "hi daisy", companion.FeatureChat, chatStep, false, false)
+		return time.Since(start), err
+	}
+	took, err := turn()
+	if err != errOverloaded || took < 200*time.Millisecond {
+		t.Fatalf("turn with every slot taken: %v after %v, want errOverloaded after the 200ms queue bound", err, took)
+	}
+	// Make the queue stand: nobody was admitted quickly for longer than shedInterval.
+	s.turns.lastGood.Store(time.Now().Add(-2 * shedInterval).UnixNano())
+	took, err = turn()
+	if err != errOverloaded || took > 150*time.Millisecond {
+		t.Fatalf("turn while a queue stands: %v after %v, want errOverloaded within about %v", err, took, shedWait)
+	}
+	if n := s.Metrics.Shed.Load(); n != 2 {
+		t.Fatalf("shed counter %d, want 2", n)
 	}
 }

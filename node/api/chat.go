@@ -71,9 +71,9 @@ func (s *Server) evaluate(ctx context.Context, in policies.Input) (policies.Verd
 
 func (s *Server) evaluatePolicy(ctx context.Context, in policies.Input) (policies.Verdict, error) {
 	t0 := time.Now()
-	// A message starts a turn (it may be shed under overload); a reply
-	// belongs to a turn already under way (admission.go).
-	release, err := s.slots.acquire(ctx, s.PolicyQueueTimeout, in.Direction == "in")
+	// Never shed here: a turn was admitted (or refused) as a whole before
+	// it got this far (admission.go).
+	release, err := s.slots.acquire(ctx, s.PolicyQueueTimeout, false)
 	s.Metrics.PolicyWait.Since(t0)
 	if err != nil {
 		return policies.Verdict{}, err
@@ -266,6 +266,16 @@ func (staleState) Error() string { return "companion state changed meanwhile" }
 func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, a storage.Actor, text string, f companion.Feature, step companionStep, ai, withGame bool) error {
 	defer s.Metrics.Turn.Since(time.Now())
 	ctx := r.Context()
+	// Turn admission (admission.go): at most TurnSlots turns in progress
+	// on this node; under sustained overload new turns are refused at once.
+	t0 := time.Now()
+	release, err := s.turns.acquire(ctx, s.TurnQueueTimeout, true)
+	s.Metrics.TurnWait.Since(t0)
+	if err != nil {
+		s.Metrics.Shed.Add(1)
+		return errOverloaded
+	}
+	defer release()
 	child := childOf(r)
 	dek, err := s.Vault.FamilyKey(ctx, child.FamilyID)
 	if err != nil {

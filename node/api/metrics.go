@@ -29,11 +29,13 @@ type Metrics struct {
 	Turn        Histogram // chat and game turns (the whole pipeline)
 	Policy      Histogram // one policy evaluation (message or reply), once admitted
 	PolicyWait  Histogram // waiting for a policy evaluation slot (admission.go)
+	TurnWait    Histogram // waiting for a turn slot (admission.go)
 	RaftApply   Histogram // Raft commit as the API waits for it: replicate, forward, apply, wait applied
 	FSMApply    Histogram // one state-machine batch (one SQLite transaction)
 	StorageRead Histogram // one read statement
 
 	FSMBatches, FSMEntries atomic.Uint64 // batching: entries per batch = entries/batches
+	Shed                   atomic.Uint64 // turns refused by admission (503)
 }
 
 // NewMetrics returns empty metrics.
@@ -173,6 +175,8 @@ type MetricsSnapshot struct {
 	// ReplyVerdicts counts the output-policy verdict cache (Daisy's lines).
 	ReplyVerdicts map[string]uint64 `json:"reply_verdict_cache"`
 	Process       map[string]int64  `json:"process"`
+	// Shed counts turns refused by admission under overload (503).
+	Shed uint64 `json:"turns_shed"`
 }
 
 // CacheSnapshot is the hot-read cache's counters and hit ratio.
@@ -190,9 +194,11 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 			"4xx": m.Status4xx.Load(), "5xx": m.Status5xx.Load()},
 		Timings: map[string]HistogramSnapshot{
 			"http_request": m.HTTPRequest.Snapshot(), "turn": m.Turn.Snapshot(), "policy_eval": m.Policy.Snapshot(), "policy_wait": m.PolicyWait.Snapshot(),
+			"turn_wait":  m.TurnWait.Snapshot(),
 			"raft_apply": m.RaftApply.Snapshot(), "fsm_apply_batch": m.FSMApply.Snapshot(), "storage_read": m.StorageRead.Snapshot(),
 		},
 		FSM:     map[string]uint64{"batches": m.FSMBatches.Load(), "entries": m.FSMEntries.Load()},
+		Shed:    m.Shed.Load(),
 		Process: processStats(),
 	}
 	if db != nil {

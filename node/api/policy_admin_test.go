@@ -34,7 +34,7 @@ func TestTurnPinsItsPolicyAcrossASwap(t *testing.T) {
 	var cur atomic.Pointer[recorder]
 	cur.Store(oldP)
 	s := &Server{Deps: Deps{Policy: func() Evaluator { return cur.Load() }, Companion: companion.New(), PolicyTimeout: time.Second,
-		Metrics: NewMetrics()}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), slots: newPolicySlots(2)}
+		Metrics: NewMetrics()}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), slots: newSlotQueue(2)}
 	respond := func(text string) companion.Reply {
 		cur.Store(newP) // the swap lands while the companion is answering
 		return companion.Reply{Intent: "default", Text: "Woof!"}

@@ -56,10 +56,14 @@ type Deps struct {
 	PolicyTimeout time.Duration
 	// PolicySlots is how many evaluations run at once (default 2×GOMAXPROCS,
 	// the policy host's instance pool); PolicyQueueTimeout is how long a turn
-	// may wait for one before it is refused with 503 (default 1s; less for a
-	// new turn while a queue stands). See admission.go.
+	// may wait for one before it is refused with 503 (default 5s). See admission.go.
 	PolicySlots        int
 	PolicyQueueTimeout time.Duration
+	// TurnSlots is how many turns may be in progress on this node at once
+	// (default 256); TurnQueueTimeout is how long a turn may wait for one
+	// (default 1s; 50ms while a queue stands). See admission.go.
+	TurnSlots        int
+	TurnQueueTimeout time.Duration
 	// AuthPerMinute and AuthBurst limit unauthenticated requests (sign-up,
 	// login, refresh, device linking, join) per client IP on this node.
 	// Zero means the defaults (30/min, burst 20); negative disables.
@@ -89,7 +93,8 @@ type Server struct {
 	table   routeTable
 	// declared holds the roles of the handler being registered (routes only).
 	declared []storage.Role
-	slots    *policySlots
+	slots    *slotQueue // policy evaluations
+	turns    *slotQueue // turns in progress
 	verdicts *verdictCache
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks
@@ -112,9 +117,15 @@ func New(d Deps) *Server {
 		d.PolicySlots = 2 * runtime.GOMAXPROCS(0)
 	}
 	if d.PolicyQueueTimeout <= 0 {
-		d.PolicyQueueTimeout = time.Second
+		d.PolicyQueueTimeout = 5 * time.Second
 	}
-	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newPolicySlots(d.PolicySlots),
+	if d.TurnSlots <= 0 {
+		d.TurnSlots = defaultTurnSlots
+	}
+	if d.TurnQueueTimeout <= 0 {
+		d.TurnQueueTimeout = time.Second
+	}
+	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newSlotQueue(d.PolicySlots), turns: newSlotQueue(d.TurnSlots),
 		verdicts: newVerdictCache(verdictCacheSize), turnLocks: newChildLocks()}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst

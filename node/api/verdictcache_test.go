@@ -19,7 +19,7 @@ func TestReplyVerdictsCachedPerPolicyVersion(t *testing.T) {
 	var cur atomic.Pointer[recorder]
 	cur.Store(v1)
 	s := &Server{Deps: Deps{Policy: func() Evaluator { return cur.Load() }, Companion: companion.New(), PolicyTimeout: time.Second,
-		Metrics: NewMetrics()}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), slots: newPolicySlots(2),
+		Metrics: NewMetrics()}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), slots: newSlotQueue(2),
 		verdicts: newVerdictCache(16)}
 	respond := func(string) companion.Reply { return companion.Reply{Intent: "default", Text: "Woof! Let's play!"} }
 	turn := func() { s.planTurn(context.Background(), "hello", "9-12", "standard", nil, respond) }
