@@ -49,7 +49,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func startTestNode(t *testing.T, dir string, mod func(*Config)) *testNode {
 	t.Helper()
-	cfg := Config{DataDir: dir, Logger: testLogger(t), Argon2: fastArgon, AuthPerMinute: -1, OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
+	cfg := Config{DataDir: dir, Logger: testLogger(t), Argon2: fastArgon, AuthPerMinute: -1, NoPolicyWarm: true, OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
 		PolicyCacheDir: sharedPolicyCache}
 	if !testing.Verbose() {
 		cfg.RaftLog = io.Discard

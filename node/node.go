@@ -42,6 +42,10 @@ type Config struct {
 	// data directory's cache/wasm). Tests share one across nodes so each
 	// policy version compiles once per run, not once per node.
 	PolicyCacheDir string
+	// NoPolicyWarm leaves policy instance pools to fill on demand instead
+	// of in the background (tests that start many nodes; see
+	// policies.Engine.KeepWarm).
+	NoPolicyWarm bool
 	// PolicyModule replaces the embedded default policy (tests, operators).
 	PolicyModule []byte
 	// AuthPerMinute/AuthBurst limit unauthenticated requests per client IP
@@ -187,8 +191,12 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err != nil {
 		return n, fmt.Errorf("policy: %w", err)
 	}
+	if !cfg.NoPolicyWarm {
+		n.policy.KeepWarm()
+	}
 
 	n.pol = newPolicyRuntime(bg, cfg.Logger, n.runtime, n.db, nf.NodeID, n.policy, cfg.Now)
+	n.pol.warm = !cfg.NoPolicyWarm
 	if applied, err := n.db.AppliedIndex(ctx); err == nil {
 		n.pol.sync(ctx, applied) // the active policy as of the stored state
 	}

@@ -74,6 +74,9 @@ type policyRuntime struct {
 	// replace it before the first push to make this node fail).
 	load func(ctx context.Context, rt *wasm.Runtime, b *bundle.Bundle) (*policies.Engine, error)
 
+	// warm keeps the pools of loaded bundles full (policies.Engine.KeepWarm).
+	warm bool
+
 	cur       atomic.Pointer[policySet]
 	shadowSem chan struct{}
 
@@ -332,6 +335,9 @@ func (p *policyRuntime) compile(ctx context.Context, id string) (*policies.Engin
 		return nil, sha, err
 	}
 	e, err := p.load(ctx, p.rt, b)
+	if err == nil && p.warm {
+		e.KeepWarm()
+	}
 	return e, sha, err
 }
 

@@ -363,3 +363,32 @@ func TestDefaultPolicyUnderSafeCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeepWarmDefaultPolicy: a warm engine's pool fills in the background,
+// so evaluations do not instantiate the module (about 0.2 s each).
+func TestKeepWarmDefaultPolicy(t *testing.T) {
+	ctx := context.Background()
+	e, err := NewDefaultEngine(ctx, testRT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	e.KeepWarm()
+	pool := testRT.Config().PoolSize
+	deadline := time.Now().Add(30 * time.Second)
+	for e.Stats().Idle < pool {
+		if time.Now().After(deadline) {
+			t.Fatalf("pool not filled within 30s: %+v", e.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := e.Stats().Instantiated
+	for i := 0; i < 2*pool; i++ {
+		if _, err := e.Evaluate(ctx, Input{Text: "hi daisy", Direction: "in", AgeTier: "9-12"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := e.Stats(); st.Instantiated != before {
+		t.Fatalf("evaluations on a warm pool instantiated %d more", st.Instantiated-before)
+	}
+}

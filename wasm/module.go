@@ -35,8 +35,18 @@ type Module struct {
 	idle   []*instance
 	closed bool
 
-	calls, failures, created, discarded atomic.Uint64
-	live                                atomic.Int64
+	// Warming (KeepWarm): a goroutine keeps the pool full in the
+	// background, so that no call pays for instantiating (the default
+	// policy's initialisation takes about 0.2 s, more under load, which a
+	// call would spend out of its own timeout and fail closed).
+	warm   atomic.Bool
+	refill chan struct{} // wakes the warmer (buffered, 1)
+	bg     context.Context
+	stopBG context.CancelFunc
+	wg     sync.WaitGroup
+
+	calls, failures, created, discarded, warmed atomic.Uint64
+	live                                        atomic.Int64
 }
 
 // Stats are counters of a module, for metrics.
@@ -44,6 +54,7 @@ type Stats struct {
 	Calls        uint64 // Call invocations that reached an instance
 	Failures     uint64 // of which failed (and discarded their instance)
 	Instantiated uint64 // instances created, including Load's
+	Warmed       uint64 // of which by KeepWarm's background filling
 	Discarded    uint64 // instances closed after an error
 	Live         int64  // instances currently alive (idle or busy)
 	Idle         int    // instances currently idle
@@ -76,6 +87,7 @@ func newModule(r *Runtime, name string, compiled wazero.CompiledModule, wrt waze
 	if !instrumented {
 		modCfg = modCfg.WithStartFunctions(exportInitialize)
 	}
+	bg, stop := context.WithCancel(context.Background())
 	return &Module{
 		rt:           r,
 		wrt:          wrt,
@@ -86,6 +98,63 @@ func newModule(r *Runtime, name string, compiled wazero.CompiledModule, wrt waze
 		modCfg:       modCfg,
 		sem:          make(chan struct{}, r.cfg.PoolSize),
 		done:         make(chan struct{}),
+		refill:       make(chan struct{}, 1),
+		bg:           bg,
+		stopBG:       stop,
+	}
+}
+
+// KeepWarm fills the pool to its size in the background and, from then
+// on, replaces every instance discarded after a failure, so that calls
+// find an idle instance instead of instantiating one inside their own
+// time limit. Calling it again does nothing.
+func (m *Module) KeepWarm() {
+	if m.warm.Swap(true) {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			m.fill()
+			select {
+			case <-m.refill:
+			case <-m.done:
+				return
+			}
+		}
+	}()
+	m.wakeWarmer()
+}
+
+func (m *Module) wakeWarmer() {
+	select {
+	case m.refill <- struct{}{}:
+	default:
+	}
+}
+
+// fill instantiates instances until the pool is full. Like a caller, it
+// holds a pool token while it creates one, so idle+busy never exceeds the
+// pool size. A failure ends this round (the next discard retries).
+func (m *Module) fill() {
+	for m.live.Load() < int64(m.cfg.PoolSize) {
+		select {
+		case m.sem <- struct{}{}:
+		case <-m.done:
+			return
+		}
+		if m.live.Load() >= int64(m.cfg.PoolSize) {
+			<-m.sem
+			return
+		}
+		in, err := m.instantiate(m.bg)
+		if err != nil {
+			<-m.sem
+			return
+		}
+		m.warmed.Add(1)
+		m.release(m.bg, in, true)
 	}
 }
 
@@ -106,6 +175,7 @@ func (m *Module) Stats() Stats {
 		Failures:     m.failures.Load(),
 		Instantiated: m.created.Load(),
 		Discarded:    m.discarded.Load(),
+		Warmed:       m.warmed.Load(),
 		Live:         m.live.Load(),
 		Idle:         idle,
 	}
@@ -284,6 +354,9 @@ func (m *Module) release(ctx context.Context, in *instance, healthy bool) {
 	in.close(context.WithoutCancel(ctx))
 	m.live.Add(-1)
 	<-m.sem
+	if m.warm.Load() {
+		m.wakeWarmer()
+	}
 }
 
 // Call runs evaluate on input and returns a copy of the result. It takes
@@ -372,6 +445,8 @@ func (m *Module) Close(ctx context.Context) error {
 	m.idle = nil
 	close(m.done)
 	m.mu.Unlock()
+	m.stopBG()
+	m.wg.Wait() // the warmer closes what it was creating (release sees closed)
 	for _, in := range idle {
 		in.close(ctx)
 		m.live.Add(-1)

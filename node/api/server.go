@@ -60,7 +60,7 @@ type Deps struct {
 	PolicySlots        int
 	PolicyQueueTimeout time.Duration
 	// TurnSlots is how many turns may be in progress on this node at once
-	// (default 256); TurnQueueTimeout is how long a turn may wait for one
+	// (default 64); TurnQueueTimeout is how long a turn may wait for one
 	// (default 1s; 50ms while a queue stands). See admission.go.
 	TurnSlots        int
 	TurnQueueTimeout time.Duration

@@ -377,13 +377,16 @@ func measure(ctx context.Context, c *client, cfg Config, children []child, measu
 					return
 				}
 				op := sched[(i*37+k)%len(sched)]
-				outcome, d := send(runCtx, c, op, token, b, i*7+k)
+				outcome, d, backoff := send(runCtx, c, op, token, b, i*7+k)
 				cutOff := runCtx.Err() != nil && (outcome == errTimeout || outcome == errTransport)
 				if measured && !cutOff && !now.Add(d).After(end) {
 					w.record(op, outcome, d)
 				}
-				if cfg.ThinkTime > 0 {
-					t := time.NewTimer(cfg.ThinkTime)
+				// Like a device, a client told to come back later (503 or
+				// 429 with Retry-After) waits that long; the refusal still
+				// counts as an error.
+				if pause := max(cfg.ThinkTime, backoff); pause > 0 {
+					t := time.NewTimer(pause)
 					select {
 					case <-runCtx.Done():
 						t.Stop()

@@ -110,7 +110,7 @@ func newBodies() bodies {
 }
 
 // send performs op for a child; outcome is "" on success, else the error key.
-func send(ctx context.Context, c *client, op Op, token string, b bodies, k int) (outcome string, d time.Duration) {
+func send(ctx context.Context, c *client, op Op, token string, b bodies, k int) (outcome string, d, wait time.Duration) {
 	method, path := http.MethodPost, "/v1/chat"
 	switch op {
 	case OpGameStart:
@@ -128,11 +128,27 @@ func send(ctx context.Context, c *client, op Op, token string, b bodies, k int) 
 	r, err := c.doMethod(ctx, method, path, token, body)
 	d = time.Since(t0)
 	if err != nil {
-		return classify(err), d
+		return classify(err), d, 0
 	}
 	if r.status < 200 || r.status > 299 {
-		return strconv.Itoa(r.status), d
+		outcome = strconv.Itoa(r.status)
+		return outcome, d, backoffAfter(outcome, r.retryAfter)
 	}
+	outcome, d = checkBody(op, r, d)
+	return outcome, d, 0
+}
+
+// backoffAfter is how long a device waits before its next request after
+// this answer: the Retry-After of a 503 or 429 (capped), else nothing.
+func backoffAfter(outcome, retryAfter string) time.Duration {
+	if outcome != "503" && outcome != "429" {
+		return 0
+	}
+	return retryWait(retryAfter, 0)
+}
+
+// checkBody classifies a 2xx answer.
+func checkBody(op Op, r response, d time.Duration) (outcome string, _ time.Duration) {
 	if op == OpDaisy {
 		var out struct {
 			Mood *string `json:"mood"`

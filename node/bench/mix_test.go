@@ -205,3 +205,23 @@ func TestOpenLoopReportsUnfinished(t *testing.T) {
 		t.Fatalf("hanging server: turns %d errors %v, want every child's due request unfinished", s.Turns, s.ErrorsByStatus)
 	}
 }
+
+func TestBackoffAfter(t *testing.T) {
+	for _, c := range []struct {
+		outcome, retryAfter string
+		want                time.Duration
+	}{
+		{"503", "1", time.Second},
+		{"429", "2", 2 * time.Second},
+		{"503", "600", maxRetryWait},
+		{"503", "", 200 * time.Millisecond},
+		{"503", "0", minRetryWait},
+		{"500", "1", 0},
+		{"", "1", 0},
+		{errTimeout, "", 0},
+	} {
+		if got := backoffAfter(c.outcome, c.retryAfter); got != c.want {
+			t.Errorf("backoffAfter(%q, %q) = %v, want %v", c.outcome, c.retryAfter, got, c.want)
+		}
+	}
+}
