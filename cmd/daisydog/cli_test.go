@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	stdlog "log"
 	"log/slog"
@@ -901,4 +902,112 @@ func TestAdminCreate(t *testing.T) {
 		})
 		wantErrContains(t, err, "certificate")
 	})
+}
+
+// TestPolicyScoreModule scores a module that blocks everything on made-up
+// cases: every case is blocked, the report and the verdicts file say so.
+func TestPolicyScoreModule(t *testing.T) {
+	dir := t.TempDir()
+	module := filepath.Join(dir, "blockall.wasm")
+	if err := os.WriteFile(module, wasmtest.ConstModule([]byte(`{"action":"block","categories":["hate"],"rules":["all"]}`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	var ids []string
+	for i := range 6 {
+		label, cat := "safe", "none"
+		if i%2 == 1 {
+			label, cat = "unsafe", "hate"
+		}
+		id := fmt.Sprintf("c%d", i)
+		ids = append(ids, id)
+		_ = enc.Encode(map[string]string{"id": id, "source": "made-up", "label": label, "category": cat, "direction": "input",
+			"text": fmt.Sprintf("made-up case number %d", i)})
+	}
+	cases := filepath.Join(dir, "cases.jsonl")
+	if err := os.WriteFile(cases, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	verdicts := filepath.Join(dir, "verdicts.jsonl")
+	out, _, err := capture(t, func() error {
+		return cmdPolicy([]string{"score", "--data", cases, "--module", module, "--json", "--verdicts", verdicts, "--tier", "5-8"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Policy  string         `json:"policy"`
+		AgeTier string         `json:"age_tier"`
+		Cases   int            `json:"cases"`
+		Actions map[string]int `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	if rep.Cases != 6 || rep.Actions["block"] != 6 || rep.AgeTier != "5-8" || !strings.HasPrefix(rep.Policy, "blockall@") {
+		t.Fatalf("report = %+v", rep)
+	}
+	lines := strings.Split(strings.TrimSpace(string(mustRead(t, verdicts))), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d verdict lines, want 6", len(lines))
+	}
+	for i, line := range lines {
+		var v struct {
+			ID, Action string
+			Categories []string
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.ID != ids[i] || v.Action != "block" || !reflect.DeepEqual(v.Categories, []string{"hate"}) {
+			t.Fatalf("verdict line %d = %+v", i, v)
+		}
+		if strings.Contains(line, "made-up case") {
+			t.Fatal("a verdict line holds the case text")
+		}
+	}
+
+	// Table output, one half of the cases.
+	out, _, err = capture(t, func() error {
+		return cmdPolicy([]string{"eval", "--cases", cases, "--module", module, "--half", "tune"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "blockall@") {
+		t.Fatalf("table does not name the policy:\n%s", out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"score", "--data", cases, "--half", "both"}, "unknown half"},
+		{[]string{"score", "--data", cases, "--module", filepath.Join(dir, "none.wasm")}, "no such file"},
+		{[]string{"score", "--data", cases, "--module", cases}, ""},
+		{[]string{"score", "--data", module}, ""},
+		{[]string{"score", "--data", cases, "--module", module, "--verdicts", filepath.Join(dir, "no", "v.jsonl")}, "no such file"},
+	} {
+		_, _, err := capture(t, func() error { return cmdPolicy(tc.args) })
+		if err == nil {
+			t.Fatalf("%v accepted", tc.args)
+		}
+		if tc.want != "" {
+			wantErrContains(t, err, tc.want)
+		}
+	}
+}
+
+func TestPrintOutbox(t *testing.T) {
+	var buf bytes.Buffer
+	printOutbox(&buf, "")
+	if buf.Len() != 0 {
+		t.Fatalf("no outbox printed %q", buf.String())
+	}
+	dir := t.TempDir()
+	printOutbox(&buf, filepath.Join(dir, "mail.jsonl"))
+	if !strings.Contains(buf.String(), filepath.Join(dir, "mail.jsonl")) || !strings.Contains(buf.String(), "not sent") {
+		t.Fatalf("outbox notice: %q", buf.String())
+	}
 }
