@@ -262,3 +262,29 @@ func TestPolicyCommandsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyKeysListsTrusted(t *testing.T) {
+	f := newFixture(t)
+	var kids []string
+	for i := range 3 {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kid := PolicyKeyID(pub)
+		kids = append(kids, kid)
+		f.must(&AddPolicyKey{KeyID: kid, PublicKey: pub, By: "admin:ad_1", At: int64(10 - i)})
+	}
+	f.must(&RevokePolicyKey{KeyID: kids[1], By: "admin:ad_1", At: 20})
+	keys, err := f.db.PolicyKeys(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ordered by the time they were added: kids[2] (at 8) before kids[0] (at 10).
+	if len(keys) != 2 || keys[0].KeyID != kids[2] || keys[1].KeyID != kids[0] {
+		t.Fatalf("PolicyKeys = %+v, want %s then %s", keys, kids[2], kids[0])
+	}
+	if keys[1].AddedAt != 10 || keys[1].AddedBy != "admin:ad_1" || PolicyKeyID(keys[1].PublicKey) != kids[0] {
+		t.Fatalf("key row = %+v", keys[1])
+	}
+}
