@@ -8,8 +8,11 @@
 //   - Entries are opaque bytes to this package; it never interprets commands.
 //   - The StateMachine applies each batch atomically and records the index it
 //     reached; replay of an already-applied entry is a no-op.
-//   - If the StateMachine fails to apply (I/O, disk full) the node stops
-//     instead of diverging from the log.
+//   - If the StateMachine fails to apply (I/O) the node stops instead of
+//     diverging from the log (the node's StateMachine waits out a full disk).
+//   - A node whose log store is out of space, or whose owner turned its
+//     candidacy off (SetCandidacy), never wins an election: its own vote
+//     requests are withheld (gate.go); it still votes and replicates.
 //   - Every connection on the cluster port is TLS 1.3 with a client certificate
 //     issued by the cluster CA; the certificate's common name is the node ID.
 //   - A write is acknowledged only after the leader committed it on a quorum.
