@@ -92,13 +92,14 @@ func verifyAudit(ctx context.Context, q *sql.DB) (int, error) {
 		if err := rows.Scan(&seq, &e.At, &e.Actor, &e.Action, &e.Target, &rowPrev, &hash); err != nil {
 			return int(n), fmt.Errorf("storage: audit: %w", err)
 		}
-		n++
-		if seq != n {
-			return int(n), fmt.Errorf("%w: entry %d is missing (found %d)", ErrAuditTampered, n, seq)
+		// On a failure n is the number of entries verified before it.
+		if seq != n+1 {
+			return int(n), fmt.Errorf("%w: entry %d is missing (found %d)", ErrAuditTampered, n+1, seq)
 		}
 		if !bytes.Equal(rowPrev, prev) || !bytes.Equal(hash, auditHash(prev, seq, e)) {
 			return int(n), fmt.Errorf("%w: entry %d was altered", ErrAuditTampered, seq)
 		}
+		n++
 		prev = hash
 	}
 	return int(n), rows.Err()

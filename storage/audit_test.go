@@ -54,9 +54,12 @@ func TestAuditChain(t *testing.T) {
 	}
 
 	// Someone with file access drops the guard and edits history: verification catches it.
-	tamper := []struct{ name, sql string }{
-		{"edit an action", "UPDATE audit_log SET action='sign_up' WHERE seq=3"},
-		{"delete an entry", "DELETE FROM audit_log WHERE seq=2"},
+	tamper := []struct {
+		name, sql string
+		verified  int // entries verified before the damage
+	}{
+		{"edit an action", "UPDATE audit_log SET action='sign_up' WHERE seq=3", 2},
+		{"delete an entry", "DELETE FROM audit_log WHERE seq=2", 1},
 	}
 	for _, tc := range tamper {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,8 +80,12 @@ func TestAuditChain(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			if _, err := VerifyAuditFile(g.ctx, g.db.Path()); !errors.Is(err, ErrAuditTampered) {
+			n, err := VerifyAuditFile(g.ctx, g.db.Path())
+			if !errors.Is(err, ErrAuditTampered) {
 				t.Fatalf("tampering not detected: %v", err)
+			}
+			if n != tc.verified {
+				t.Fatalf("verified %d entries before the damage, want %d", n, tc.verified)
 			}
 		})
 	}
