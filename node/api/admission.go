@@ -34,19 +34,21 @@ var errPolicyBusy = errors.New("policy: all evaluation slots busy")
 // errOverloaded is the API error for a turn refused by admission.
 var errOverloaded = &apiError{Status: 503, Code: "unavailable", Message: "the server is busy; retry shortly", RetryAfter: 1}
 
+// defaultTurnSlots: turns in progress per node. Enough for Raft to batch
+// well (up to 192 in flight over three nodes), few enough that admitted
+// turns are not slowed by the rest. Measured on the 2-core machine with
+// 10,000 children offering 1,538 turns/s (bench/admission-2026-11-26/):
+// 64 per node with the constants below served 663 turns/s with p99 1.5 s;
+// without a bound, 148/s with p99 16 s; 256 per node thrashed like no
+// bound. It does not prevent the collapse when other work loads the
+// machine heavily (run 5 there).
+const defaultTurnSlots = 64
+
 // Controlled delay (as in CoDel): a queue counts as standing when no
 // request got its slot within shedTarget for shedInterval. While it
 // stands, a sheddable request (a new turn) waits at most shedWait and is
 // otherwise refused at once, so the rest learn within milliseconds to
 // retry; others get their full wait.
-// defaultTurnSlots: turns in progress per node. Enough for Raft to batch
-// well (up to 192 in flight over three nodes), few enough that admitted
-// turns are not slowed by the rest. Measured on the 2-core machine with
-// 10,000 children offering 1,538 turns/s: 64 per node served 663 turns/s
-// with p99 1.5 s; 128 served 523/s with p99 3.1 s; 256 served 2/s (the
-// node thrashed, like no bound at all: 148/s, p99 16 s).
-const defaultTurnSlots = 64
-
 const (
 	shedTarget   = 20 * time.Millisecond
 	shedInterval = 200 * time.Millisecond
