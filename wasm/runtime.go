@@ -75,6 +75,14 @@ type Runtime struct {
 	mu      sync.Mutex
 	closed  bool
 	modules map[*Module]struct{}
+	// compileMu serialises CompileModule. wazero v1.12 publishes a module
+	// loaded from the on-disk cache to its in-memory table before it has
+	// compiled the module's entry preambles; a concurrent CompileModule of
+	// the same bytes can take it from there half-built, and instantiating
+	// it then panics (index out of range in wazevo's NewFunction). Seen
+	// when a restarted node compiled two bundles that share a module
+	// (words@1 and words@2: same module, different data) at once.
+	compileMu sync.Mutex
 	safe    wazero.Runtime // WithCloseOnContextDone, created on first need
 }
 
@@ -210,7 +218,9 @@ func (r *Runtime) load(ctx context.Context, name string, wasmBytes, data []byte)
 			return nil, fmt.Errorf("wasm: load %q: %w: %v", name, ErrInvalidModule, err)
 		}
 	}
+	r.compileMu.Lock()
 	compiled, err := wrt.CompileModule(ctx, code)
+	r.compileMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("wasm: load %q: %w: %v", name, ErrInvalidModule, err)
 	}
