@@ -83,7 +83,7 @@ type Runtime struct {
 	// when a restarted node compiled two bundles that share a module
 	// (words@1 and words@2: same module, different data) at once.
 	compileMu sync.Mutex
-	safe    wazero.Runtime // WithCloseOnContextDone, created on first need
+	safe      wazero.Runtime // WithCloseOnContextDone, created on first need
 }
 
 // NewRuntime creates a runtime. With cfg.CacheDir set, compiled machine
