@@ -343,7 +343,9 @@ func (c *Cluster) Apply(ctx context.Context, cmd []byte) (Response, error) {
 				return resp, err
 			}
 		case addr != "":
-			resp, retry, err := c.forward(ctx, string(addr), cmd)
+			fctx, stop := c.whileLeaderIs(ctx, string(addr), ch)
+			resp, retry, err := c.forward(fctx, string(addr), cmd)
+			stop()
 			if !retry {
 				return resp, err
 			}
@@ -361,6 +363,50 @@ func (c *Cluster) Apply(ctx context.Context, cmd []byte) (Response, error) {
 			// us (e.g. a forward hit a node that just stepped down).
 		}
 	}
+}
+
+// whileLeaderIs returns a context that ends with ctx or as soon as this node
+// sees a leader other than addr (or none). A forward to a leader that has been
+// cut off may otherwise wait out the whole ApplyTimeout: a partitioned peer
+// often does not refuse the connection, it just never answers, while the
+// majority has long elected a new leader. Abandoning the forward is safe: if
+// the request may have reached the old leader, forward reports ErrAmbiguous
+// (never a retry); if it was not sent, Apply retries on the new leader.
+// changed is the leader-change channel read before addr was looked up. stop
+// must be called when the forward returns.
+func (c *Cluster) whileLeaderIs(ctx context.Context, addr string, changed <-chan struct{}) (context.Context, func()) {
+	return cancelOnLeaderMove(ctx, addr, changed, func() (string, <-chan struct{}) {
+		ch := c.leaderChange()
+		a, _ := c.raft.LeaderWithID()
+		return string(a), ch
+	})
+}
+
+// cancelOnLeaderMove is whileLeaderIs with the leader lookup passed in:
+// current returns the leader's address and the channel closed at its next
+// change (read before the address, so no change is missed).
+func cancelOnLeaderMove(ctx context.Context, addr string, changed <-chan struct{}, current func() (string, <-chan struct{})) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	var once sync.Once
+	go func() {
+		ch := changed
+		for {
+			select {
+			case <-stopped:
+				return
+			case <-ctx.Done():
+				return
+			case <-ch:
+				var now string
+				if now, ch = current(); now != addr {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { once.Do(func() { close(stopped); cancel() }) }
 }
 
 // applyLocal applies on this node as leader. retry reports that nothing was
