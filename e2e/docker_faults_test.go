@@ -100,6 +100,13 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 		}
 		return st, err
 	}
+	c.killOf = func(n *node) { docker(t, "kill", "--signal", "KILL", dn.name(n)) }
+	c.restartOf = func(n *node) {
+		// Same container, same command line, same /data; Docker publishes
+		// the API on a new host port.
+		docker(t, "start", dn.name(n))
+		n.httpAddr = docker(t, "port", dn.name(n), "8443/tcp")
+	}
 	for _, n := range c.nodes {
 		c.waitReady(n)
 	}
@@ -136,4 +143,18 @@ func TestContainerPartitionLeader(t *testing.T) {
 	c, dn := startDockerCluster(t, faultTuning...)
 	partitionLeader(t, c, "partition of the leader (docker network disconnect)",
 		dn.disconnect, func(n *node) { dn.connect(dn.index(n)) })
+}
+
+// TestContainerLeaderKill: the leader-kill scenario (leaderKill, with the
+// checker) on containers, the leader's container killed with SIGKILL.
+func TestContainerLeaderKill(t *testing.T) {
+	c, _ := startDockerCluster(t, faultTuning...)
+	leaderKill(t, c, "leader kill (docker kill)")
+}
+
+// TestContainerPowerCut: all three containers killed at once and started
+// again; no acknowledged turn may be lost.
+func TestContainerPowerCut(t *testing.T) {
+	c, _ := startDockerCluster(t, faultTuning...)
+	powerCut(t, c, "power cut (docker kill of every container)")
 }

@@ -46,7 +46,10 @@ func startFaultCluster(t *testing.T, extra ...string) *cluster {
 // TestFaultLeaderKill: kill -9 of the leader under load. The survivors elect
 // a new leader; writes are unavailable for less than failoverBudget.
 func TestFaultLeaderKill(t *testing.T) {
-	c := startFaultCluster(t)
+	leaderKill(t, startFaultCluster(t), "leader kill")
+}
+
+func leaderKill(t *testing.T, c *cluster, name string) {
 	leader, lst := c.waitLeader(c.nodes, 0)
 	l := c.startLoad(defaultLoad(t), c.others(leader)[0])
 	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
@@ -60,7 +63,7 @@ func TestFaultLeaderKill(t *testing.T) {
 	c.restart(leader)
 	c.waitReady(leader)
 	l.waitAcks(ackStep, 60*time.Second, "after the old leader returned")
-	r := l.finish("leader kill", nil)
+	r := l.finish(name, nil)
 	if budget := failoverBudget(t); r.gap > budget {
 		t.Errorf("writes were unavailable for %v after the leader was killed, want < %v", r.gap.Round(time.Millisecond), budget)
 	}
@@ -89,13 +92,16 @@ func TestFaultFollowerKill(t *testing.T) {
 // TestFaultPowerCut: all three nodes killed -9 at once and restarted; no
 // acknowledged turn may be lost.
 func TestFaultPowerCut(t *testing.T) {
-	c := startFaultCluster(t)
+	powerCut(t, startFaultCluster(t), "power cut")
+}
+
+func powerCut(t *testing.T, c *cluster, name string) {
 	leader, _ := c.waitLeader(c.nodes, 0)
 	l := c.startLoad(defaultLoad(t), leader)
 	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
 
 	for _, n := range c.nodes {
-		n.proc.kill()
+		c.kill(n)
 	}
 	cutAt := time.Now()
 	t.Logf("power cut: killed %s", ids(c.nodes))
@@ -107,7 +113,7 @@ func TestFaultPowerCut(t *testing.T) {
 	}
 	t.Logf("all nodes ready %v after the power cut", time.Since(cutAt).Round(time.Millisecond))
 	l.waitAcks(ackStep, 60*time.Second, "after the restart")
-	r := l.finish("power cut", nil)
+	r := l.finish(name, nil)
 	t.Logf("power cut: writes unavailable for %v (includes three process restarts)", r.gap.Round(time.Millisecond))
 }
 

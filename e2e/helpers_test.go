@@ -296,6 +296,9 @@ type cluster struct {
 	// for its status and whether it runs. nil = the local process and CLI.
 	statusOf func(n *node) (nodeStatus, error)
 	aliveOf  func(n *node) error
+	// killOf SIGKILLs a node; restartOf starts a killed node again on its
+	// existing data. nil = the local process.
+	killOf, restartOf func(n *node)
 }
 
 // nodeStatus is the JSON printed by `daisydog cluster status`.
@@ -555,6 +558,11 @@ func (c *cluster) converge(nodes []*node) uint64 {
 // kill SIGKILLs n's process.
 func (c *cluster) kill(n *node) {
 	c.t.Helper()
+	if c.killOf != nil {
+		c.killOf(n)
+		c.t.Logf("killed %s", n.id)
+		return
+	}
 	n.proc.kill()
 	c.t.Logf("killed %s (%s)", n.id, n.proc.state())
 }
@@ -602,6 +610,10 @@ func (c *cluster) stopAll() {
 // restart starts n again with `daisydog serve --data D` (plus tuning flags).
 func (c *cluster) restart(n *node) {
 	c.t.Helper()
+	if c.restartOf != nil {
+		c.restartOf(n)
+		return
+	}
 	if n.running() {
 		c.t.Fatalf("restart %s: still running", n.id)
 	}
