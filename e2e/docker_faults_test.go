@@ -56,8 +56,11 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 		exec.Command("docker", "network", "rm", raftNet).Run()
 	})
 
+	// A fixed host port per container: a restarted container keeps its
+	// address, so nothing that load goroutines read changes under them.
+	published := freeAddrs(t, 3)
 	start := func(i int, cmd ...string) {
-		args := []string{"create", "--name", dn.names[i], "--network", apiNet, "-p", "127.0.0.1::8443", image}
+		args := []string{"create", "--name", dn.names[i], "--network", apiNet, "-p", published[i] + ":8443", image}
 		args = append(args, cmd...)
 		args = append(args, "--data", "/data", "--node-id", c.nodes[i].id, "--http", "0.0.0.0:8443", "--raft", "0.0.0.0:9443",
 			"--advertise-http", dn.names[i]+":8443", "--advertise-raft", dn.aliases[i]+":9443", "--log-level", "warn")
@@ -81,7 +84,7 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 	docker(t, "cp", dn.names[0]+":/data/tls/ca.crt", c.caFile)
 	c.api = newAPIClient(t, c.caFile)
 	for i, n := range c.nodes {
-		n.httpAddr = docker(t, "port", dn.names[i], "8443/tcp")
+		n.httpAddr = published[i]
 	}
 	c.aliveOf = func(n *node) error {
 		out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", dn.name(n)).Output()
@@ -102,10 +105,8 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 	}
 	c.killOf = func(n *node) { docker(t, "kill", "--signal", "KILL", dn.name(n)) }
 	c.restartOf = func(n *node) {
-		// Same container, same command line, same /data; Docker publishes
-		// the API on a new host port.
+		// Same container, same command line, same /data, same host port.
 		docker(t, "start", dn.name(n))
-		n.httpAddr = docker(t, "port", dn.name(n), "8443/tcp")
 	}
 	for _, n := range c.nodes {
 		c.waitReady(n)
