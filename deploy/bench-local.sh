@@ -89,8 +89,8 @@ jq -s --arg date "$stamp" --arg machine "$machine" --arg version "$("$BIN" versi
 {
   echo "Benchmark $stamp — $("$BIN" version) — $machine. Duration $DURATION per run; three nodes on loopback, TLS, durable Raft commits."
   echo
-  echo "| run | req/s | offered/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | errors | policy ms/turn | raft commit ms (p50) | fsm batch ms (p50) | entries/batch | cache hits | fsync p50 ms | RTT p50 µs | CPU pressure |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| run | req/s | offered/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | errors | policy ms/turn | raft commit ms (p50) | fsm batch ms (p50) | entries/batch | cache hits | CPU ms/req nodes+client | CPU ceiling req/s | fsync p50 ms | RTT p50 µs | CPU pressure |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   jq -r '.runs[] | if .failed then "| \(.run) | failed: \(.failed) |" else [ .run,
       (.turns_per_sec|floor), (if .offered_per_sec then (.offered_per_sec|floor) else "—" end),
       (.latency_ms.p50*10|round/10), (.latency_ms.p95*10|round/10), (.latency_ms.p99*10|round/10),
@@ -100,9 +100,13 @@ jq -s --arg date "$stamp" --arg machine "$machine" --arg version "$("$BIN" versi
       ((.server.stages.fsm_apply_batch.p50_ms // 0)*10|round/10),
       ((.server.fsm_entries_per_batch // 0)*10|round/10),
       (((.server.cache_hit_ratio // 0)*100|round|tostring) + "%"),
+      (if .cpu then "\((.cpu.server_ms_per_request*100|round/100)) + \((.cpu.client_ms_per_request*100|round/100))" else "—" end),
+      (if .cpu then (.cpu.ceiling_requests_per_sec|floor) else "—" end),
       ((.machine.fsync_ms.p50 // 0)*100|round/100), ((.machine.loopback_rtt_us.p50 // 0)|round),
       (((.machine.contention_after.cpu_pressure_some_avg10_pct // 0)|round|tostring) + "%")
     ] | "| " + (map(tostring) | join(" | ")) + " |" end' "$OUT.json"
+  echo
+  echo "CPU ms/req: CPU time (user + system) the three nodes together, and the load generator, spent per request in the measured window (refused requests included). CPU ceiling: the request rate at which both cores would be busy at that cost — the most this machine can serve with this software, however the work is scheduled."
   echo
   echo "CPU pressure: share of the last 10 s in which some task on the machine waited for a core (Linux PSI) at the end of the run; high values mean the numbers measure the machine's other load as much as DaisyDog."
 } >"$OUT.md"

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -223,11 +224,20 @@ func processStats() map[string]int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p := map[string]int64{
-		"goroutines":     int64(runtime.NumGoroutine()),
-		"heap_inuse":     int64(ms.HeapInuse),
-		"sys_bytes":      int64(ms.Sys),
+		"goroutines": int64(runtime.NumGoroutine()),
+		"heap_inuse": int64(ms.HeapInuse),
+		"sys_bytes":  int64(ms.Sys),
+		// What the Go runtime holds from the OS: RSS beyond it is memory
+		// outside Go (SQLite's allocator, compiled policy code).
+		"go_held_bytes":  int64(ms.Sys - ms.HeapReleased),
 		"gc_cycles":      int64(ms.NumGC),
 		"gc_pause_total": int64(ms.PauseTotalNs),
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		// CPU time the process used (user + system): a bench run divides
+		// its growth by the requests served to get CPU cost per request.
+		p["cpu_ns"] = ru.Utime.Nano() + ru.Stime.Nano()
 	}
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		p["open_fds"] = int64(len(ents))

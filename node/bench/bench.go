@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -81,6 +82,20 @@ type Summary struct {
 	Machine       *MachineLimits     `json:"machine,omitempty"`
 	Ratios        map[string]float64 `json:"ratios,omitempty"`
 	Growth        *Growth            `json:"growth,omitempty"`
+	CPU           *CPUCost           `json:"cpu,omitempty"`
+}
+
+// CPUCost is what a request cost in CPU time during the measured window, on
+// the nodes (all together) and in this load generator, and the request rate
+// at which the machine's cores would be fully busy at that cost: the ceiling
+// this machine puts on the run, whatever the software's latency.
+type CPUCost struct {
+	ServerMsPerRequest float64 `json:"server_ms_per_request"`
+	ClientMsPerRequest float64 `json:"client_ms_per_request"`
+	Cores              int     `json:"cores"`
+	CeilingPerSec      float64 `json:"ceiling_requests_per_sec"`
+	// BusyShare is the share of the cores the nodes and the client used.
+	BusyShare float64 `json:"busy_share"`
 }
 
 // OpSummary is one operation's share of the run.
@@ -188,7 +203,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 	)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
+	var clientCPU0 time.Duration
 	measured := func() {
+		clientCPU0 = selfCPU()
 		before, scrapeErrs = scrape(ctx, c, cfg.MetricsToken)
 		if cfg.Watch > 0 {
 			growth = watch(watchCtx, c, cfg.MetricsToken, cfg.Watch, &watchers)
@@ -200,6 +217,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 	} else {
 		res = measure(ctx, c, cfg, children, measured)
 	}
+	clientCPU := selfCPU() - clientCPU0
 	stopWatch()
 	watchers.Wait()
 	s := res.summary(cfg)
@@ -211,6 +229,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 	if before != nil {
 		s.Server = split(before, after, append(scrapeErrs, errs...))
 	}
+	s.CPU = cpuCost(s, clientCPU)
 	if limits != nil {
 		c := readContention()
 		limits.After = &c
@@ -223,6 +242,35 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Summary, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// selfCPU is the CPU time this process has used (user + system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuCost divides the CPU time used during the window by the requests made
+// in it (successful or not: a refused request costs CPU too). nil when the
+// nodes' CPU time could not be read.
+func cpuCost(s Summary, client time.Duration) *CPUCost {
+	reqs := float64(s.Turns + s.Errors)
+	if s.Server == nil || s.Server.CPUSec <= 0 || reqs == 0 || s.DurationSec <= 0 {
+		return nil
+	}
+	c := &CPUCost{
+		ServerMsPerRequest: s.Server.CPUSec * 1000 / reqs,
+		ClientMsPerRequest: client.Seconds() * 1000 / reqs,
+		Cores:              runtime.NumCPU(),
+	}
+	if per := c.ServerMsPerRequest + c.ClientMsPerRequest; per > 0 {
+		c.CeilingPerSec = float64(c.Cores) * 1000 / per
+	}
+	c.BusyShare = (s.Server.CPUSec + client.Seconds()) / (s.DurationSec * float64(c.Cores))
+	return c
 }
 
 // ratios relate the results to the machine's limits and the server split.

@@ -44,17 +44,20 @@ type StageTime struct {
 // ServerSplit is where the time went inside the nodes during the measured
 // window (the difference of their metrics before and after it).
 type ServerSplit struct {
-	Nodes               int                  `json:"nodes"`
-	Stages              map[string]StageTime `json:"stages"`
-	EntriesPerBatch     float64              `json:"fsm_entries_per_batch"`
-	CacheHitRatio       float64              `json:"cache_hit_ratio"`
-	Requests5xx         uint64               `json:"requests_5xx"`
-	Goroutines          int64                `json:"goroutines"` // all nodes, after the run
-	OpenFDs             int64                `json:"open_fds"`
-	RSSBytes            int64                `json:"rss_bytes"`
-	DBBytes             int64                `json:"db_bytes"`
-	ScrapeErrors        []string             `json:"scrape_errors,omitempty"`
-	FSMApplyPerNodeNote string               `json:"note"`
+	Nodes           int                  `json:"nodes"`
+	Stages          map[string]StageTime `json:"stages"`
+	EntriesPerBatch float64              `json:"fsm_entries_per_batch"`
+	CacheHitRatio   float64              `json:"cache_hit_ratio"`
+	Requests5xx     uint64               `json:"requests_5xx"`
+	Goroutines      int64                `json:"goroutines"` // all nodes, after the run
+	OpenFDs         int64                `json:"open_fds"`
+	RSSBytes        int64                `json:"rss_bytes"`
+	DBBytes         int64                `json:"db_bytes"`
+	// CPUSec is the CPU time (user + system) the nodes used during the
+	// measured window, all nodes together.
+	CPUSec              float64  `json:"cpu_sec"`
+	ScrapeErrors        []string `json:"scrape_errors,omitempty"`
+	FSMApplyPerNodeNote string   `json:"note"`
 }
 
 // scrape reads every target's metrics; failures are reported, not fatal
@@ -128,6 +131,7 @@ func split(before, after []*nodeMetrics, errs []string) *ServerSplit {
 		s.OpenFDs += a.Process["open_fds"]
 		s.RSSBytes += a.Process["rss_bytes"]
 		s.DBBytes += a.Process["db_bytes"]
+		s.CPUSec += float64(a.Process["cpu_ns"]-b.Process["cpu_ns"]) / 1e9
 	}
 	if s.Nodes == 0 {
 		return s

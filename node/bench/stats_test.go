@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -110,5 +111,46 @@ func TestRetryWait(t *testing.T) {
 		if got := retryWait(tt.header, tt.attempt); got != tt.want {
 			t.Errorf("retryWait(%q,%d) = %s, want %s", tt.header, tt.attempt, got, tt.want)
 		}
+	}
+}
+
+func TestCPUCost(t *testing.T) {
+	tests := []struct {
+		name              string
+		s                 Summary
+		client            time.Duration
+		wantNil           bool
+		server, clientPer float64
+		busy              float64
+	}{
+		{"no server metrics", Summary{Turns: 10, DurationSec: 1}, time.Second, true, 0, 0, 0},
+		{"no requests", Summary{DurationSec: 1, Server: &ServerSplit{CPUSec: 1}}, time.Second, true, 0, 0, 0},
+		// 1,000 requests (900 ok, 100 refused) in 2 s; the nodes used 1.5 s
+		// of CPU, the client 0.5 s: 1.5 ms + 0.5 ms per request.
+		{"errors count as requests", Summary{Turns: 900, Errors: 100, DurationSec: 2, Server: &ServerSplit{CPUSec: 1.5}},
+			500 * time.Millisecond, false, 1.5, 0.5, 2.0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cpuCost(tc.s, tc.client)
+			if tc.wantNil {
+				if c != nil {
+					t.Fatalf("got %+v, want nil", c)
+				}
+				return
+			}
+			if c == nil {
+				t.Fatal("got nil")
+			}
+			near := func(what string, got, want float64) {
+				if math.Abs(got-want) > 1e-9 {
+					t.Errorf("%s = %v, want %v", what, got, want)
+				}
+			}
+			near("server ms/request", c.ServerMsPerRequest, tc.server)
+			near("client ms/request", c.ClientMsPerRequest, tc.clientPer)
+			near("ceiling", c.CeilingPerSec, float64(c.Cores)*1000/(tc.server+tc.clientPer))
+			near("busy share", c.BusyShare*float64(c.Cores), tc.busy/tc.s.DurationSec)
+		})
 	}
 }

@@ -15,7 +15,11 @@ type Sample struct {
 	OpenFDs    int64   `json:"open_fds"`
 	RSSBytes   int64   `json:"rss_bytes"`
 	HeapBytes  int64   `json:"heap_inuse"`
-	DBBytes    int64   `json:"db_bytes"`
+	// GoHeldBytes is what the Go runtimes hold from the OS (Sys minus
+	// released heap); RSSBytes minus it is memory outside Go (SQLite's
+	// allocator, compiled policy code), so growth can be attributed.
+	GoHeldBytes int64 `json:"go_held_bytes"`
+	DBBytes     int64 `json:"db_bytes"`
 }
 
 // Growth compares the last sample with the first (after warm-up).
@@ -24,6 +28,7 @@ type Growth struct {
 	Goroutines int64    `json:"goroutines_delta"`
 	OpenFDs    int64    `json:"open_fds_delta"`
 	RSSBytes   int64    `json:"rss_bytes_delta"`
+	GoHeld     int64    `json:"go_held_bytes_delta"`
 	DBBytes    int64    `json:"db_bytes_delta"`
 }
 
@@ -44,6 +49,7 @@ func watch(ctx context.Context, c *client, token string, every time.Duration, wg
 			s.OpenFDs += m.Process["open_fds"]
 			s.RSSBytes += m.Process["rss_bytes"]
 			s.HeapBytes += m.Process["heap_inuse"]
+			s.GoHeldBytes += m.Process["go_held_bytes"]
 			s.DBBytes += m.Process["db_bytes"]
 		}
 		if s.Nodes > 0 {
@@ -77,5 +83,6 @@ func (g *Growth) finish() {
 	g.Goroutines = b.Goroutines - a.Goroutines
 	g.OpenFDs = b.OpenFDs - a.OpenFDs
 	g.RSSBytes = b.RSSBytes - a.RSSBytes
+	g.GoHeld = b.GoHeldBytes - a.GoHeldBytes
 	g.DBBytes = b.DBBytes - a.DBBytes
 }
