@@ -22,13 +22,14 @@
 // longest window without an acknowledged write (its unavailability;
 // E2E_FAILOVER_BUDGET, default 3s, bounds it where an election is
 // involved). Scenarios: leader kill -9 (also on containers: `docker kill`
-// of the leader's), follower kill -9 and restart, a
+// of the leader's), follower kill -9 and restart (also on containers), a
 // partition isolating the leader (loopback: a TCP proxy per node in the
 // test process that attributes each connection to the node process that
 // opened it and cuts chosen links, proxy_test.go; containers: `docker
 // network disconnect` of the raft network), power cut of all three (also
 // on containers: `docker kill` of each), rolling
-// restart, disk full on a follower and on the leader (a tmpfs per node;
+// restart (also on containers: `docker stop`, which must end in exit code 0,
+// and `docker start`, leader last), disk full on a follower and on the leader (a tmpfs per node;
 // needs root, skipped otherwise), and a node returning after a long absence
 // (catches up by snapshot).
 //

@@ -104,6 +104,18 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 		return st, err
 	}
 	c.killOf = func(n *node) { docker(t, "kill", "--signal", "KILL", dn.name(n)) }
+	c.stopOf = func(n *node) error {
+		// docker stop sends SIGTERM, then SIGKILL after the grace period.
+		docker(t, "stop", "--time", fmt.Sprint(int(stopTimeout.Seconds())), dn.name(n))
+		out, err := exec.Command("docker", "inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", dn.name(n)).Output()
+		if err != nil {
+			return fmt.Errorf("docker inspect: %w", err)
+		}
+		if got := strings.TrimSpace(string(out)); got != "0 false" {
+			return fmt.Errorf("container exited with code and OOM flag %q, want \"0 false\"", got)
+		}
+		return nil
+	}
 	c.restartOf = func(n *node) {
 		// Same container, same command line, same /data, same host port.
 		docker(t, "start", dn.name(n))
@@ -158,4 +170,19 @@ func TestContainerLeaderKill(t *testing.T) {
 func TestContainerPowerCut(t *testing.T) {
 	c, _ := startDockerCluster(t, faultTuning...)
 	powerCut(t, c, "power cut (docker kill of every container)")
+}
+
+// TestContainerFollowerKill: a follower's container killed with SIGKILL
+// under load and started again (followerKill, with the checker).
+func TestContainerFollowerKill(t *testing.T) {
+	c, _ := startDockerCluster(t, faultTuning...)
+	followerKill(t, c, "follower kill (docker kill)")
+}
+
+// TestContainerRollingRestart: each container stopped with SIGTERM (`docker
+// stop`, which must end in exit code 0) and started again in turn, the
+// leader last — the upgrade path with the same image (rollingRestart).
+func TestContainerRollingRestart(t *testing.T) {
+	c, _ := startDockerCluster(t, faultTuning...)
+	rollingRestart(t, c, "rolling restart (docker stop, docker start)")
 }

@@ -71,7 +71,10 @@ func leaderKill(t *testing.T, c *cluster, name string) {
 
 // TestFaultFollowerKill: kill -9 of a follower under load, then restart it.
 func TestFaultFollowerKill(t *testing.T) {
-	c := startFaultCluster(t)
+	followerKill(t, startFaultCluster(t), "follower kill")
+}
+
+func followerKill(t *testing.T, c *cluster, name string) {
 	leader, _ := c.waitLeader(c.nodes, 0)
 	victim := c.others(leader)[0]
 	l := c.startLoad(defaultLoad(t), leader)
@@ -82,7 +85,7 @@ func TestFaultFollowerKill(t *testing.T) {
 	c.restart(victim)
 	c.waitReady(victim)
 	l.waitAcks(ackStep, 60*time.Second, "after "+victim.id+" returned")
-	r := l.finish("follower kill", nil)
+	r := l.finish(name, nil)
 	// A follower's loss costs no election: only the requests it held die.
 	if budget := failoverBudget(t); r.gap > budget {
 		t.Errorf("writes were unavailable for %v when a follower died, want < %v", r.gap.Round(time.Millisecond), budget)
@@ -122,7 +125,10 @@ func powerCut(t *testing.T, c *cluster, name string) {
 // caught up before the next one. Writes must keep flowing: failures are
 // reported and bounded.
 func TestFaultRollingRestart(t *testing.T) {
-	c := startFaultCluster(t)
+	rollingRestart(t, startFaultCluster(t), "rolling restart")
+}
+
+func rollingRestart(t *testing.T, c *cluster, name string) {
 	leader, _ := c.waitLeader(c.nodes, 0)
 	l := c.startLoad(defaultLoad(t), leader)
 	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
@@ -143,7 +149,7 @@ func TestFaultRollingRestart(t *testing.T) {
 		c.converge(c.nodes)
 		l.waitAcks(ackStep, 60*time.Second, "after restarting "+n.id)
 	}
-	r := l.finish("rolling restart", nil)
+	r := l.finish(name, nil)
 	// "Zero or near-zero" failed requests. Two failures are inherent, both
 	// ambiguous (the client cannot tell whether the write happened, and the
 	// checker above verified it is stored at most once): the HTTP keep-alive
@@ -173,7 +179,7 @@ func TestFaultRollingRestart(t *testing.T) {
 			t.Errorf("%d requests failed while %s restarted, want at most one per child (%d)", n, restarts[i].n.id, l.cfg.children)
 		}
 	}
-	t.Logf("rolling restart: %d of %d requests failed (%v per restart of %s, all ambiguous)", r.failed(), r.attempts, perRestart, ids(order))
+	t.Logf("%s: %d of %d requests failed (%v per restart of %s, all ambiguous)", name, r.failed(), r.attempts, perRestart, ids(order))
 	if budget := failoverBudget(t); r.gap > budget {
 		t.Errorf("writes were unavailable for %v during the rolling restart, want < %v", r.gap.Round(time.Millisecond), budget)
 	}

@@ -296,9 +296,11 @@ type cluster struct {
 	// for its status and whether it runs. nil = the local process and CLI.
 	statusOf func(n *node) (nodeStatus, error)
 	aliveOf  func(n *node) error
-	// killOf SIGKILLs a node; restartOf starts a killed node again on its
-	// existing data. nil = the local process.
+	// killOf SIGKILLs a node; stopOf stops it with SIGTERM and reports
+	// whether it exited cleanly; restartOf starts a stopped or killed node
+	// again on its existing data. nil = the local process.
 	killOf, restartOf func(n *node)
+	stopOf            func(n *node) error
 }
 
 // nodeStatus is the JSON printed by `daisydog cluster status`.
@@ -571,6 +573,13 @@ func (c *cluster) kill(n *node) {
 func (c *cluster) stop(n *node) {
 	c.t.Helper()
 	begin := time.Now()
+	if c.stopOf != nil {
+		if err := c.stopOf(n); err != nil {
+			c.t.Errorf("%s did not stop cleanly after SIGTERM: %v", n.id, err)
+		}
+		c.t.Logf("stopped %s in %v", n.id, time.Since(begin).Round(time.Millisecond))
+		return
+	}
 	n.proc.signal(syscall.SIGTERM)
 	if !n.proc.wait(stopTimeout) {
 		n.proc.kill()
