@@ -31,7 +31,7 @@
 // restart (also on containers: `docker stop`, which must end in exit code 0,
 // and `docker start`, leader last), disk full on a follower and on the leader (a tmpfs per node;
 // needs root, skipped otherwise), and a node returning after a long absence
-// (catches up by snapshot).
+// (catches up by snapshot; also on containers).
 //
 // The package has no non-test code besides this file. The binary comes from
 // $DAISYDOG_BIN, or TestMain builds it with `make build` at the repository

@@ -186,3 +186,16 @@ func TestContainerRollingRestart(t *testing.T) {
 	c, _ := startDockerCluster(t, faultTuning...)
 	rollingRestart(t, c, "rolling restart (docker stop, docker start)")
 }
+
+// TestContainerLongAbsence: a follower's container killed and left down
+// until the leader snapshotted far past it; started again, it catches up by
+// snapshot install (its container log must say so).
+func TestContainerLongAbsence(t *testing.T) {
+	// Info level (the last --log-level wins): "snapshot restored" is an info line.
+	tuning := append(append(append([]string{}, faultTuning...), longAbsenceTuning...), "--log-level", "info")
+	c, dn := startDockerCluster(t, tuning...)
+	longAbsence(t, c, "long absence (docker kill, docker start)", func(n *node) string {
+		out, _ := exec.Command("docker", "logs", dn.name(n)).CombinedOutput()
+		return string(out)
+	})
+}

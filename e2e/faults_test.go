@@ -189,8 +189,20 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 // to snapshot and trim the log past it, and on its return it catches up by
 // installing the leader's snapshot, under load.
 func TestFaultLongAbsence(t *testing.T) {
-	const trailing = 50
-	c := startFaultCluster(t, "--snapshot-threshold", "300", "--trailing-logs", fmt.Sprint(trailing), "--snapshot-interval", "1s")
+	c := startFaultCluster(t, longAbsenceTuning...)
+	longAbsence(t, c, "long absence", func(n *node) string { return n.proc.stderrText() })
+}
+
+const longAbsenceTrailing = 50
+
+var longAbsenceTuning = []string{"--snapshot-threshold", "300", "--trailing-logs", fmt.Sprint(longAbsenceTrailing), "--snapshot-interval", "1s"}
+
+// longAbsence: a follower killed under load stays away until the leader's
+// latest snapshot (from its cluster status) is far past the follower's log,
+// with the entries between trimmed; restarted, it must catch up through a
+// snapshot install (logsOf returns its log output, which must say so).
+func longAbsence(t *testing.T, c *cluster, name string, logsOf func(n *node) string) {
+	const trailing = longAbsenceTrailing
 	leader, _ := c.waitLeader(c.nodes, 0)
 	victim := c.others(leader)[0]
 	l := c.startLoad(defaultLoad(t), leader)
@@ -201,15 +213,20 @@ func TestFaultLongAbsence(t *testing.T) {
 	need := vst + 2*trailing + 300
 	live := c.others(victim)
 	waitFor(t, 90*time.Second, fmt.Sprintf("a snapshot at index >= %d on the leader", need), func() (bool, string) {
-		ldr, _ := c.waitLeader(live, 0)
-		idx := maxSnapshotIndex(ldr.dir)
-		return idx >= need, fmt.Sprintf("leader %s latest snapshot %d", ldr.id, idx)
+		ldr, st := c.waitLeader(live, 0)
+		if ldr.dir != "" && c.statusOf == nil {
+			// Cross-check the status against the files on disk.
+			if files := maxSnapshotIndex(ldr.dir); files < st.LastSnapIdx {
+				return false, fmt.Sprintf("leader %s reports snapshot %d but its newest file is %d", ldr.id, st.LastSnapIdx, files)
+			}
+		}
+		return st.LastSnapIdx >= need, fmt.Sprintf("leader %s latest snapshot %d", ldr.id, st.LastSnapIdx)
 	})
 	c.restart(victim)
 	c.waitReady(victim)
 	l.waitAcks(ackStep, 60*time.Second, "after "+victim.id+" returned")
-	l.finish("long absence", nil)
-	if !strings.Contains(victim.proc.stderrText(), `"snapshot restored"`) {
+	l.finish(name, nil)
+	if !strings.Contains(logsOf(victim), `"snapshot restored"`) {
 		t.Errorf("%s caught up but never logged \"snapshot restored\": expected a snapshot install", victim.id)
 	}
 }

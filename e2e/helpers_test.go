@@ -313,6 +313,7 @@ type nodeStatus struct {
 	AppliedIndex uint64 `json:"applied_index"`
 	CommitIndex  uint64 `json:"commit_index"`
 	LastLogIndex uint64 `json:"last_log_index"`
+	LastSnapIdx  uint64 `json:"last_snapshot_index"`
 	Nodes        []struct {
 		ID       string `json:"id"`
 		Address  string `json:"address"`

@@ -528,15 +528,19 @@ func (c *Cluster) SyncRead(ctx context.Context) error {
 
 // Status describes the node and the cluster as this node sees it.
 type Status struct {
-	NodeID       string       `json:"node_id"`
-	State        string       `json:"state"`
-	LeaderID     string       `json:"leader_id"`
-	LeaderAddr   string       `json:"leader_addr"`
-	Term         uint64       `json:"term"`
-	AppliedIndex uint64       `json:"applied_index"`
-	CommitIndex  uint64       `json:"commit_index"`
-	LastLogIndex uint64       `json:"last_log_index"`
-	Nodes        []NodeStatus `json:"nodes"`
+	NodeID       string `json:"node_id"`
+	State        string `json:"state"`
+	LeaderID     string `json:"leader_id"`
+	LeaderAddr   string `json:"leader_addr"`
+	Term         uint64 `json:"term"`
+	AppliedIndex uint64 `json:"applied_index"`
+	CommitIndex  uint64 `json:"commit_index"`
+	LastLogIndex uint64 `json:"last_log_index"`
+	// LastSnapshotIndex is the index of this node's latest snapshot (0 if
+	// none): entries up to it, less the trailing logs kept, may be gone
+	// from its log, so a peer further behind catches up by snapshot.
+	LastSnapshotIndex uint64       `json:"last_snapshot_index"`
+	Nodes             []NodeStatus `json:"nodes"`
 }
 
 // NodeStatus is one member of the configuration.
@@ -555,6 +559,7 @@ func (c *Cluster) Status() Status {
 	s := Status{
 		NodeID: c.cfg.NodeID, State: c.raft.State().String(), LeaderID: string(id), LeaderAddr: string(addr),
 		Term: u("term"), AppliedIndex: c.fsm.appliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
+		LastSnapshotIndex: u("last_snapshot_index"),
 	}
 	if f := c.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {
