@@ -29,7 +29,8 @@
 // network disconnect` of the raft network), power cut of all three (also
 // on containers: `docker kill` of each), rolling
 // restart (also on containers: `docker stop`, which must end in exit code 0,
-// and `docker start`, leader last), disk full on a follower and on the leader (a tmpfs per node;
+// and `docker start`, leader last), disk full (also on containers, /data
+// bind-mounted from a tmpfs of the host) on a follower and on the leader (a tmpfs per node;
 // needs root, skipped otherwise), and a node returning after a long absence
 // (catches up by snapshot; also on containers).
 //

@@ -29,6 +29,14 @@ type dockerNet struct {
 // works with the load client, the checker and the cluster helpers.
 func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 	t.Helper()
+	return startDockerClusterOn(t, nil, tuning...)
+}
+
+// startDockerClusterOn is startDockerCluster with each node's /data
+// bind-mounted from a directory of this host (dataDirs[i], which becomes
+// the node's dir); nil keeps /data inside the containers.
+func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*cluster, *dockerNet) {
+	t.Helper()
 	dockerAvailable(t)
 	id := strings.ToLower(randLetters(6))
 	image := buildImage(t, id)
@@ -39,7 +47,11 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 		name := fmt.Sprintf("dd-%s-n%d", id, i)
 		dn.names = append(dn.names, name)
 		dn.aliases = append(dn.aliases, name+"-raft")
-		c.nodes = append(c.nodes, &node{id: fmt.Sprintf("n%d", i)})
+		n := &node{id: fmt.Sprintf("n%d", i)}
+		if dataDirs != nil {
+			n.dir = dataDirs[i-1]
+		}
+		c.nodes = append(c.nodes, n)
 	}
 	dn.clusterC = c
 	docker(t, "network", "create", apiNet)
@@ -60,7 +72,11 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 	// address, so nothing that load goroutines read changes under them.
 	published := freeAddrs(t, 3)
 	start := func(i int, cmd ...string) {
-		args := []string{"create", "--name", dn.names[i], "--network", apiNet, "-p", published[i] + ":8443", image}
+		args := []string{"create", "--name", dn.names[i], "--network", apiNet, "-p", published[i] + ":8443"}
+		if dataDirs != nil {
+			args = append(args, "-v", dataDirs[i]+":/data")
+		}
+		args = append(args, image)
 		args = append(args, cmd...)
 		args = append(args, "--data", "/data", "--node-id", c.nodes[i].id, "--http", "0.0.0.0:8443", "--raft", "0.0.0.0:9443",
 			"--advertise-http", dn.names[i]+":8443", "--advertise-raft", dn.aliases[i]+":9443", "--log-level", "warn")
@@ -198,4 +214,33 @@ func TestContainerLongAbsence(t *testing.T) {
 		out, _ := exec.Command("docker", "logs", dn.name(n)).CombinedOutput()
 		return string(out)
 	})
+}
+
+// TestContainerDiskFull: each container's /data is a 256 MiB tmpfs of this
+// host, bind-mounted; one node's is filled to the last byte under load
+// (diskFull: 507 at once, the others serve, recovery when space returns, the
+// audit chain intact), on a follower and on the leader.
+func TestContainerDiskFull(t *testing.T) {
+	requireTmpfs(t)
+	for _, role := range []string{"follower", "leader"} {
+		t.Run(role, func(t *testing.T) {
+			dockerAvailable(t)
+			root := t.TempDir()
+			dirs := []string{filepath.Join(root, "n1"), filepath.Join(root, "n2"), filepath.Join(root, "n3")}
+			var names []string
+			// Registered before the containers exist, so it runs after their
+			// removal: removing them first frees the mounts.
+			mountTmpfs(t, dirs, func() {
+				for _, n := range names {
+					exec.Command("docker", "rm", "-f", n).Run()
+				}
+			})
+			c, dn := startDockerClusterOn(t, dirs, faultTuning...)
+			names = dn.names
+			diskFull(t, c, role == "leader", func(n *node) string {
+				out, _ := exec.Command("docker", "logs", dn.name(n)).CombinedOutput()
+				return string(out)
+			})
+		})
+	}
 }

@@ -383,28 +383,43 @@ func TestFaultDiskFull(t *testing.T) {
 	requireTmpfs(t)
 	for _, role := range []string{"follower", "leader"} {
 		t.Run(role, func(t *testing.T) {
-			diskFull(t, role == "leader")
+			c := newCluster(t, 3, faultTuning...)
+			dirs := make([]string, len(c.nodes))
+			for i, n := range c.nodes {
+				dirs[i] = n.dir
+			}
+			mountTmpfs(t, dirs, c.killAll) // the mount is busy while the node runs
+			c.boot()
+			diskFull(t, c, role == "leader", func(n *node) string { return n.proc.stderrText() })
 		})
 	}
 }
 
-func diskFull(t *testing.T, onLeader bool) {
-	c := newCluster(t, 3, faultTuning...)
-	for _, n := range c.nodes {
-		if err := os.MkdirAll(n.dir, 0o700); err != nil {
+// mountTmpfs mounts a 256 MiB tmpfs on each directory (created if needed)
+// and unmounts it when the test ends, after calling release (which must
+// stop whatever keeps the mount busy).
+func mountTmpfs(t *testing.T, dirs []string, release func()) {
+	t.Helper()
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", n.dir).CombinedOutput(); err != nil {
-			t.Fatalf("mount tmpfs on %s: %v %s", n.dir, err, out)
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+			t.Fatalf("mount tmpfs on %s: %v %s", dir, err, out)
 		}
 		t.Cleanup(func() {
-			c.killAll() // the mount is busy while the node runs
-			if out, err := exec.Command("umount", n.dir).CombinedOutput(); err != nil {
-				t.Errorf("umount %s: %v %s", n.dir, err, out)
+			release()
+			if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v %s", dir, err, out)
 			}
 		})
 	}
-	c.boot()
+}
+
+// diskFull fills one node's data directory (n.dir, a tmpfs on this host)
+// under load and checks the node refuses writes with 507, the others serve,
+// and it recovers when the space returns; logsOf returns a node's log output.
+func diskFull(t *testing.T, c *cluster, onLeader bool, logsOf func(n *node) string) {
 	leader, lst := c.waitLeader(c.nodes, 0)
 	victim := c.others(leader)[0]
 	if onLeader {
@@ -427,7 +442,7 @@ func diskFull(t *testing.T, onLeader bool) {
 		// Either the disk guard hands leadership over (logged), or Raft steps
 		// down on its own when appending to the full log fails first; both
 		// are correct, the rest of the scenario checks the outcome.
-		if strings.Contains(victim.proc.stderrText(), "handing leadership to another node") {
+		if strings.Contains(logsOf(victim), "handing leadership to another node") {
 			t.Logf("%s handed leadership over (disk guard)", victim.id)
 		} else {
 			t.Logf("%s stepped down before the disk guard's next check (Raft could not append)", victim.id)
