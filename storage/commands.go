@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Command kinds. The kind and version travel in every log entry; an FSM that
@@ -60,21 +62,98 @@ type envelope struct {
 	B json.RawMessage `json:"b"`
 }
 
-// Encode serialises a command for the Raft log.
+// Encode serialises a command for the Raft log: {"t":KIND,"v":N,"b":BODY}.
+// The envelope is written directly rather than by a second json.Marshal,
+// which would scan and copy the body again; the bytes are the same
+// (TestEncodeMatchesGenericEnvelope).
 func Encode(c Command) ([]byte, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("storage: encode %s: %w", c.Kind(), err)
 	}
-	return json.Marshal(envelope{T: c.Kind(), V: c.Version(), B: b})
+	kind := c.Kind()
+	if !plainKind(kind) {
+		return json.Marshal(envelope{T: kind, V: c.Version(), B: b})
+	}
+	out := make([]byte, 0, len(b)+len(kind)+24)
+	out = append(out, `{"t":"`...)
+	out = append(out, kind...)
+	out = append(out, `","v":`...)
+	out = strconv.AppendInt(out, int64(c.Version()), 10)
+	out = append(out, `,"b":`...)
+	out = append(out, b...)
+	return append(out, '}'), nil
 }
 
-// Decode parses a log entry into its typed command.
+// plainKind reports whether a kind needs no JSON escaping ([a-z0-9_]+).
+func plainKind(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// splitEnvelope recognises exactly the layout Encode writes and returns its
+// parts without scanning the body; ok is false for anything else (the
+// generic decoder then handles it, with the same result or error).
+func splitEnvelope(data []byte) (kind string, v int, body []byte, ok bool) {
+	rest, found := bytes.CutPrefix(data, []byte(`{"t":"`))
+	if !found {
+		return "", 0, nil, false
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || !plainKind(string(rest[:i])) {
+		return "", 0, nil, false
+	}
+	kind, rest = string(rest[:i]), rest[i+1:]
+	if rest, found = bytes.CutPrefix(rest, []byte(`,"v":`)); !found {
+		return "", 0, nil, false
+	}
+	n := 0
+	for n < len(rest) && n < 9 && rest[n] >= '0' && rest[n] <= '9' {
+		v = v*10 + int(rest[n]-'0')
+		n++
+	}
+	// JSON numbers have no leading zeros; anything unusual goes the generic way.
+	if n == 0 || (rest[0] == '0' && n > 1) {
+		return "", 0, nil, false
+	}
+	if rest, found = bytes.CutPrefix(rest[n:], []byte(`,"b":`)); !found || len(rest) < 2 || rest[len(rest)-1] != '}' {
+		return "", 0, nil, false
+	}
+	return kind, v, rest[:len(rest)-1], true
+}
+
+// Decode parses a log entry into its typed command. Entries in Encode's
+// layout are parsed in one pass over the body; if that fails for any
+// reason, the generic decoder runs and its result (or error) stands, so
+// both paths always agree.
 func Decode(data []byte) (Command, error) {
+	if kind, v, body, ok := splitEnvelope(data); ok {
+		if c, err := decodeBody(kind, v, body); err == nil {
+			return c, nil
+		}
+	}
+	return decodeGeneric(data)
+}
+
+// decodeGeneric parses the envelope with encoding/json, then the body.
+func decodeGeneric(data []byte) (Command, error) {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("storage: decode envelope: %w", err)
 	}
+	return decodeBody(env.T, env.V, env.B)
+}
+
+// decodeBody decodes the body of a kind-v command.
+func decodeBody(kind string, v int, body []byte) (Command, error) {
+	env := envelope{T: kind, V: v, B: body}
 	var c Command
 	switch env.T {
 	case KindPutSigningKey:

@@ -92,3 +92,86 @@ func TestDecodeRejects(t *testing.T) {
 		})
 	}
 }
+
+// Encode writes the envelope itself; its bytes must be exactly what
+// json.Marshal of the envelope struct writes (older nodes decode them).
+func TestEncodeMatchesGenericEnvelope(t *testing.T) {
+	for _, c := range allCommands() {
+		t.Run(c.Kind(), func(t *testing.T) {
+			got, err := Encode(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(envelope{T: c.Kind(), V: c.Version(), B: b})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("Encode:\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+// decodeSeeds are log entries in and around Encode's layout: every one must
+// decode to the same command, or fail with the same error, on the fast path
+// (Decode) and the generic one (what older binaries run).
+func decodeSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, c := range allCommands() {
+		data, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, data)
+	}
+	for _, s := range []string{
+		`{"t":"sign_up","v":1,"b":{"family":"f"},"b":{"family":"g"}}`, // duplicate key: the last wins
+		`{"t":"sign_up","v":1,"b":{"family":"f"},"x":1}`,              // an extra field
+		`{"t":"sign_up","v":01,"b":{}}`,                               // a leading zero is not JSON
+		`{"t":"sign_up","v":-1,"b":{}}`,
+		`{"t":"sign_up","v":1.0,"b":{}}`,
+		`{"t":"sign\u005fup","v":1,"b":{}}`, // an escaped kind
+		`{"t":"sign_up","v":1,"b":{}} `,     // trailing space
+		`{"t":"sign_up","v":1,"b":{}}}`,
+		`{"t":"sign_up","v":1,"b":}`,
+		`{"t":"sign_up","v":1,"b":{"family":"f"}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"x","msg":"bm90IGJhc2U2NA"}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"x"} , "t":"sign_up"}`,
+		`{"t":"chat_turn","v":3,"b":null}`,
+		`{"t":"chat_turn","v":99999999999,"b":{}}`,
+		` {"t":"sign_up","v":1,"b":{}}`,
+		`{"t":"","v":1,"b":{}}`,
+	} {
+		seeds = append(seeds, []byte(s))
+	}
+	return seeds
+}
+
+func checkDecodeAgrees(t *testing.T, data []byte) {
+	got, err := Decode(data)
+	want, werr := decodeGeneric(data)
+	if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+		t.Fatalf("%s: Decode error %v, generic %v", data, err, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: Decode %#v, generic %#v", data, got, want)
+	}
+}
+
+func TestDecodeFastPathAgreesWithGeneric(t *testing.T) {
+	for _, data := range decodeSeeds(t) {
+		checkDecodeAgrees(t, data)
+	}
+}
+
+func FuzzDecodeAgreesWithGeneric(f *testing.F) {
+	for _, data := range decodeSeeds(f) {
+		f.Add(data)
+	}
+	f.Fuzz(checkDecodeAgrees)
+}
