@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +31,7 @@ import (
 	"daisydog/node"
 	"daisydog/node/api"
 	"daisydog/node/auth"
+	"daisydog/node/llm"
 	"daisydog/node/mail"
 )
 
@@ -54,6 +56,56 @@ type apiNode struct {
 	clock  *testClock
 	base   string
 	client *http.Client
+	ai     *aiStandIn
+}
+
+// aiBudget is the test node's daily AI provider calls per child.
+const aiBudget = 3
+
+// aiStandIn is a local HTTP server standing in for the external
+// OpenAI-compatible provider: it answers with status and reply, and
+// records the user message of every call.
+type aiStandIn struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	status int
+	reply  string
+	sent   []string
+}
+
+func newAIStandIn() *aiStandIn {
+	p := &aiStandIn{status: http.StatusOK, reply: "Woof!"}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Messages []struct{ Role, Content string } `json:"messages"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		p.sent = append(p.sent, req.Messages[len(req.Messages)-1].Content)
+		status, reply := p.status, p.reply
+		p.mu.Unlock()
+		if status != http.StatusOK {
+			http.Error(w, "provider failure", status)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": reply}}}})
+	}))
+	return p
+}
+
+func (p *aiStandIn) set(status int, reply string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.status, p.reply = status, reply
+}
+
+func (p *aiStandIn) calls() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.sent...)
 }
 
 var (
@@ -68,6 +120,7 @@ func TestMain(m *testing.M) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_ = shared.Close(ctx)
 		cancel()
+		shared.ai.srv.Close()
 		os.RemoveAll(shared.root)
 	}
 	os.Exit(code)
@@ -92,7 +145,7 @@ func testNode(t *testing.T) *apiNode {
 	return shared
 }
 
-func startNode() (*apiNode, error) {
+func startNode() (_ *apiNode, err error) {
 	root, err := os.MkdirTemp("", "daisydog-api-test-")
 	if err != nil {
 		return nil, err
@@ -106,6 +159,12 @@ func startNode() (*apiNode, error) {
 	if _, err := node.Init(node.Layout{Dir: dir}, node.InitOptions{NodeID: "n1", HTTPAddr: httpAddr, RaftAddr: raftAddr}); err != nil {
 		return nil, err
 	}
+	ai := newAIStandIn()
+	defer func() {
+		if err != nil {
+			ai.srv.Close()
+		}
+	}()
 	clock := &testClock{}
 	clock.set(time.Now())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -115,7 +174,8 @@ func startNode() (*apiNode, error) {
 		// Every cluster-wide limit is on (so its checks run) but out of
 		// reach, except verification e-mails, which are per parent.
 		ClusterLimits: api.RateLimits{SignUp: 100000, PasswordReset: 100000, FailedLogins: 100000, FailedLinks: 100000,
-			VerifyMail: verifyMailLimit, Period: time.Hour}}
+			VerifyMail: verifyMailLimit, Period: time.Hour},
+		AI: &llm.Config{URL: ai.srv.URL + "/v1", Model: "stand-in", Timeout: 2 * time.Second, DailyBudget: aiBudget, BreakerFailures: 1000}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	n, err := node.Start(ctx, cfg)
@@ -128,7 +188,7 @@ func startNode() (*apiNode, error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	an := &apiNode{Node: n, root: root, clock: clock, base: "https://" + n.HTTPAddr(),
+	an := &apiNode{Node: n, root: root, clock: clock, base: "https://" + n.HTTPAddr(), ai: ai,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 	// Ready: a leader, signing keys, and the seeded catalogue.
 	deadline := time.Now().Add(60 * time.Second)
