@@ -257,3 +257,28 @@ func TestLoginLockout(t *testing.T) {
 	n.clock.add(2 * time.Hour)
 	n.must(t, http.StatusOK, "POST", "/v1/auth/login", "", map[string]string{"email": p.email, "password": goodPassword}, nil)
 }
+
+// The metrics endpoint on a running node (loopback client) counts requests
+// and reports storage and process figures.
+func TestMetricsOnANode(t *testing.T) {
+	n := testNode(t)
+	n.must(t, http.StatusOK, "GET", "/healthz", "", nil, nil)
+	n.do(t, "GET", "/v1/nope", "", "", nil)
+	var m struct {
+		Requests map[string]uint64 `json:"requests"`
+		Timings  map[string]struct {
+			Count uint64 `json:"count"`
+		} `json:"timings"`
+		Process map[string]int64 `json:"process"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/metrics", "", nil, &m)
+	if m.Requests["total"] < 2 || m.Requests["2xx"] < 1 || m.Requests["4xx"] < 1 {
+		t.Errorf("request counts %v", m.Requests)
+	}
+	if m.Timings["http_request"].Count < 2 || m.Timings["fsm_apply_batch"].Count == 0 {
+		t.Errorf("timings %v", m.Timings)
+	}
+	if m.Process["db_bytes"] <= 0 || m.Process["goroutines"] <= 0 {
+		t.Errorf("process %v", m.Process)
+	}
+}

@@ -328,3 +328,35 @@ func TestStatusWriterRecordsImplicitOK(t *testing.T) {
 		t.Fatal("Unwrap does not reach the underlying writer")
 	}
 }
+
+// Turn admission: with every turn slot taken, a new turn waits at most
+// TurnQueueTimeout and is refused with 503 + Retry-After before anything
+// is read or stored (this server has no storage: reaching it would panic).
+func TestTurnRefusedWhenEverySlotIsTaken(t *testing.T) {
+	s := bareServer(Deps{TurnSlots: 1, TurnQueueTimeout: 30 * time.Millisecond})
+	release, err := s.turns.acquire(context.Background(), time.Second, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/v1/chat", nil)
+	w := httptest.NewRecorder()
+	start := time.Now()
+	err = s.runTurn(w, r, storage.Actor{Role: storage.RoleChild, ID: "ch_1"}, "hello", "chat", chatStep, false, false)
+	if err != errOverloaded {
+		t.Fatalf("turn with no free slot: %v, want errOverloaded", err)
+	}
+	if waited := time.Since(start); waited < 30*time.Millisecond {
+		t.Fatalf("refused after %v, before the queue timeout", waited)
+	}
+	s.writeError(w, r, err)
+	if w.Code != 503 || w.Header().Get("Retry-After") != "1" || errCodeOf(t, w) != "unavailable" {
+		t.Fatalf("refusal answered %d %s Retry-After %q", w.Code, w.Body.String(), w.Header().Get("Retry-After"))
+	}
+	if shed := s.Metrics.Snapshot(nil).Shed; shed != 1 {
+		t.Fatalf("turns_shed = %d, want 1", shed)
+	}
+	release()
+	if _, err := s.turns.acquire(context.Background(), time.Second, true); err != nil {
+		t.Fatalf("slot not free after release: %v", err)
+	}
+}

@@ -263,6 +263,37 @@ func TestCatalogueAdmin(t *testing.T) {
 	if res := n.do(t, "DELETE", "/v1/admin/catalog/jokes/"+id, admin.token, "", nil); res.status != 404 {
 		t.Fatalf("delete twice: %d", res.status)
 	}
+	// Every kind decodes its own shape; unknown fields of one kind are refused.
+	for _, c := range []struct {
+		path, id, body string
+	}{
+		{"facts", "api-fact", `{"id":"api-fact","text":"A dog's nose print is unique, like a fingerprint.","min_tier":"5-8"}`},
+		{"stories", "api-story", `{"id":"api-story","title":"The Sleepy Pup","text":"Once upon a time a sleepy pup curled up in a sunny spot and dreamed of bones."}`},
+		{"tricks", "api-trick", `{"id":"api-trick","name":"Moonwalk","words":["moonwalk"],"description":"Daisy slides backwards like a dancer.","difficulty":2,"energy_cost":1,
+			"lines":["Daisy slides backwards across the floor in a wobbly moonwalk!"]}`},
+	} {
+		var got map[string]any
+		n.must(t, http.StatusCreated, "POST", "/v1/admin/catalog/"+c.path, admin.token, c.body, &got)
+		if got["id"] != c.id {
+			t.Errorf("%s: created %v", c.path, got)
+		}
+		if res := n.do(t, "POST", "/v1/admin/catalog/"+c.path, admin.token, "", `{"id":"x","rating":5}`); res.status != 400 || res.code() != "bad_request" {
+			t.Errorf("%s with an unknown field: %d %s", c.path, res.status, res.body)
+		}
+		n.must(t, http.StatusNoContent, "DELETE", "/v1/admin/catalog/"+c.path+"/"+c.id, admin.token, nil, nil)
+	}
+	var games struct {
+		Items []map[string]any `json:"items"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/admin/catalog/games", admin.token, nil, &games)
+	g := games.Items[0]
+	g["description"] = "An updated description of the game."
+	var updated map[string]any
+	n.must(t, http.StatusOK, "PUT", "/v1/admin/catalog/games/"+g["kind"].(string), admin.token, g, &updated)
+	if updated["description"] != "An updated description of the game." {
+		t.Errorf("game update answered %v", updated)
+	}
+
 	// A tier must keep at least one trick: deleting them all stops at the last.
 	var tricks struct {
 		Items []struct {
