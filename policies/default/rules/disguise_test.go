@@ -117,3 +117,51 @@ func TestHateGroupTyposAndReferenceBack(t *testing.T) {
 		}
 	}
 }
+
+// Spelling by sound (phonKey) reaches disguises no single edit does, but
+// only in words that no dictionary knows.
+func TestSoundAlikeSpellings(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		flagged bool
+	}{
+		{"you fukka", true},           // -a for -er, k for ck
+		{"what a dikkhead", true},     // kk for ck
+		{"such skumbagz", true},       // k for c, z for s
+		{"phukkerz everywhere", true}, // ph for f
+		{"the cox shouted at the rowers", false},
+		{"we watched the grand prix", false},
+		{"I like spicy food", false},
+		{"my cousin Zak is here", false},
+		{"the quokka is cute", false},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q: flagged = %v, want %v (%v)", c.text, got, c.flagged, v.Rules)
+		}
+	}
+}
+
+func TestPhonKey(t *testing.T) {
+	for _, c := range []struct{ a, b string }{
+		{"fucker", "phukker"},
+		{"scumbag", "skumbag"},
+		{"lesbian", "lezbian"},
+		{"wanker", "whanker"},
+		{"cocksucker", "koksucka"},
+	} {
+		if ka, kb := string(phonKey(nil, c.a)), string(phonKey(nil, c.b)); ka != kb {
+			t.Errorf("phonKey(%q) = %q, phonKey(%q) = %q; want equal", c.a, ka, c.b, kb)
+		}
+	}
+	for _, c := range []struct{ a, b string }{
+		{"prix", "pricks"}, // x stays x
+		{"shot", "shit"},   // vowels are kept
+		{"baiza", "baiser"},
+	} {
+		if ka, kb := string(phonKey(nil, c.a)), string(phonKey(nil, c.b)); ka == kb {
+			t.Errorf("phonKey(%q) = phonKey(%q) = %q; want different", c.a, c.b, ka)
+		}
+	}
+}
