@@ -165,3 +165,31 @@ func TestPhonKey(t *testing.T) {
 		}
 	}
 }
+
+// Swearing, slurs and insults quoted as a report (aimed at the child, or
+// judged by the message) do not count against the child; a bare quotation,
+// a quotation without a report, sexual words and threats still do, and
+// Daisy may never quote them.
+func TestReportedSpeech(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		dir     string
+		flagged bool
+	}{
+		{`kids at school yelled "shithead" at me and I was sad`, sdk.DirectionIn, false},
+		{`he keeps sending me "you are a bitch"`, sdk.DirectionIn, false},
+		{`saying "fuck off" to your friends is rude`, sdk.DirectionIn, false},
+		{`"fuck off"`, sdk.DirectionIn, true},                                 // only a quotation
+		{`"fuck off" lol`, sdk.DirectionIn, true},                             // no report word
+		{`my cousin said "fuck off" lol`, sdk.DirectionIn, true},              // a report, but neither aimed at me nor judged
+		{`he texted me "send me nudes"`, sdk.DirectionIn, true},               // sexual words always count
+		{`she texted me "I will kill you"`, sdk.DirectionIn, true},            // a threat always counts
+		{`saying "fuck off" to your friends is rude`, sdk.DirectionOut, true}, // Daisy never quotes it
+	} {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: c.dir, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%s %q: flagged = %v, want %v (%v)", c.dir, c.text, got, c.flagged, v.Rules)
+		}
+	}
+}

@@ -343,6 +343,9 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 		if veto && softRule(r) {
 			continue
 		}
+		if !out && reportable[r.Category] && softRule(r) && p.reported(s, h) {
+			continue
+		}
 		action, escalate := r.Action, r.Escalate
 		if out {
 			action, escalate = sdk.ActionBlock, false
