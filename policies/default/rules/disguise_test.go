@@ -193,3 +193,25 @@ func TestReportedSpeech(t *testing.T) {
 		}
 	}
 }
+
+// A redaction placeholder ("<Person>", "[NAME]") is where personal data
+// was, not personal data; a real name beside it is still redacted.
+func TestPlaceholdersAreNotNames(t *testing.T) {
+	for _, c := range []struct {
+		text     string
+		redacted bool
+	}{
+		{"my teacher Mrs. <Person> gave us homework", false},
+		{"as Dr. [NAME] wrote in the paper", false},
+		{"<Person> and <Person> went to the park", false},
+		{"my teacher Mrs. Okonkwo-Hartley gave us homework", true},
+		{"my name is <Sam Lee>", true},
+		{"Weronika Martinsen and <Person> will come", true},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		if got := len(v.Spans) > 0; got != c.redacted {
+			t.Errorf("%q: redacted = %v, want %v (%v %v)", c.text, got, c.redacted, v.Rules, v.Spans)
+		}
+	}
+}
