@@ -215,3 +215,27 @@ func TestPlaceholdersAreNotNames(t *testing.T) {
 		}
 	}
 }
+
+// In title-case text a run of capitalised words is a name when it has a
+// middle initial or no word of it is in the dictionary, even as a proper
+// noun; headings and places stay.
+func TestNamesInTitleCase(t *testing.T) {
+	for _, c := range []struct {
+		text, name string // name "" = nothing redacted
+	}{
+		{"The Big Night Out\nProduced By: Oskar T. Brightwater", "Oskar T. Brightwater"},
+		{"The Big Night Out\nProduced By: Jørgine Kvaalvik", "Jørgine Kvaalvik"},
+		{"The Big Night Out\nFilmed In: Saudi Arabia", ""},
+		{"The Big Night Out\nRead The Full Story Here", ""},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		var got string
+		for _, sp := range v.Spans {
+			got += c.text[sp.Start:sp.End]
+		}
+		if got != c.name {
+			t.Errorf("%q: redacted %q, want %q", c.text, got, c.name)
+		}
+	}
+}
