@@ -256,10 +256,11 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 	}
 	// Spelling by sound, only for a word no dictionary knows: "kok" for
 	// "cock" is a disguise, "Cox" (a proper noun) is a name.
-	if len(w.phon) > 0 && !isCommonWord(s) && !isProperNoun(s) {
+	// The dictionary is consulted last: almost every word has no key.
+	if len(w.phon) > 0 {
 		buf = phonKey(buf[:0], s)
 		if len(buf) >= 5 { // four-letter keys are too often someone's name or a loan word
-			if r, ok := w.phon[unsafeString(buf)]; ok {
+			if r, ok := w.phon[unsafeString(buf)]; ok && !isCommonWord(s) && !isProperNoun(s) {
 				return r
 			}
 		}
