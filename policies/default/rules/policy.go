@@ -104,7 +104,15 @@ func Compile(rules []Rule) (*Policy, error) { return CompileWithModel(rules, nil
 
 // CompileWithModel compiles rules and attaches a trained model (nil: none).
 func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
+	return compile(rules, m, nil)
+}
+
+// compile is CompileWithModel with extra innocent words (bundle data).
+func compile(rules []Rule, m *Model, innocent []string) (*Policy, error) {
 	p := &Policy{rules: rules, lex: newLexicon(), words: newWordIndex(), helplines: map[string]bool{}, model: m}
+	for _, w := range innocent {
+		p.words.innocent[w] = true
+	}
 	if m != nil {
 		for _, h := range m.Heads {
 			hr, ok := modelHeadRules[h.Name]
