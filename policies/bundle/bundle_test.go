@@ -198,3 +198,42 @@ func TestKeysRoundTrip(t *testing.T) {
 		t.Fatal("ValidID")
 	}
 }
+
+// The default module is data-driven: two bundles with the same module
+// bytes and different data give different verdicts, and each bundle's
+// vectors run against its own data.
+func TestDefaultModuleWithChangedData(t *testing.T) {
+	ctx := context.Background()
+	_, priv := bundletest.Key(t)
+	rt := newRuntime(t)
+	vectors := []byte(`{"abi":1,"vectors":[{"name":"extra word","input":{"text":"you zorblax","direction":"in","age_tier":"9-12"},"expect":{"action":"block","categories":["profanity"],"severity":2}}]}`)
+	for _, c := range []struct {
+		version string
+		data    map[string]string
+		vectors []byte
+		want    string
+	}{
+		{"1.0.0", nil, policies.DefaultVectors(), "allow"},
+		{"1.0.1", map[string]string{"phrases/profanity.strong.txt": "zorblax\n"}, vectors, "block"},
+	} {
+		raw, err := bundle.Build(bundle.Spec{Name: "default-data", Version: c.version, Module: policies.DefaultModule(), Data: c.data, Vectors: c.vectors, Now: time.Now()}, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := bundle.Open(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := bundle.Load(ctx, rt, b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.version, err)
+		}
+		v, err := e.Evaluate(ctx, policies.Input{Text: "you zorblax", Direction: "in", AgeTier: "9-12"})
+		if err != nil || v.Action != c.want {
+			t.Errorf("%s: %+v %v, want %s", c.version, v, err, c.want)
+		}
+		if err := e.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

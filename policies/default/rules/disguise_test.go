@@ -117,3 +117,125 @@ func TestHateGroupTyposAndReferenceBack(t *testing.T) {
 		}
 	}
 }
+
+// Spelling by sound (phonKey) reaches disguises no single edit does, but
+// only in words that no dictionary knows.
+func TestSoundAlikeSpellings(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		flagged bool
+	}{
+		{"you fukka", true},           // -a for -er, k for ck
+		{"what a dikkhead", true},     // kk for ck
+		{"such skumbagz", true},       // k for c, z for s
+		{"phukkerz everywhere", true}, // ph for f
+		{"the cox shouted at the rowers", false},
+		{"we watched the grand prix", false},
+		{"I like spicy food", false},
+		{"my cousin Zak is here", false},
+		{"the quokka is cute", false},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q: flagged = %v, want %v (%v)", c.text, got, c.flagged, v.Rules)
+		}
+	}
+}
+
+func TestPhonKey(t *testing.T) {
+	for _, c := range []struct{ a, b string }{
+		{"fucker", "phukker"},
+		{"scumbag", "skumbag"},
+		{"lesbian", "lezbian"},
+		{"wanker", "whanker"},
+		{"cocksucker", "koksucka"},
+	} {
+		if ka, kb := string(phonKey(nil, c.a)), string(phonKey(nil, c.b)); ka != kb {
+			t.Errorf("phonKey(%q) = %q, phonKey(%q) = %q; want equal", c.a, ka, c.b, kb)
+		}
+	}
+	for _, c := range []struct{ a, b string }{
+		{"prix", "pricks"}, // x stays x
+		{"shot", "shit"},   // vowels are kept
+		{"baiza", "baiser"},
+	} {
+		if ka, kb := string(phonKey(nil, c.a)), string(phonKey(nil, c.b)); ka == kb {
+			t.Errorf("phonKey(%q) = phonKey(%q) = %q; want different", c.a, c.b, ka)
+		}
+	}
+}
+
+// Swearing, slurs and insults quoted as a report (aimed at the child, or
+// judged by the message) do not count against the child; a bare quotation,
+// a quotation without a report, sexual words and threats still do, and
+// Daisy may never quote them.
+func TestReportedSpeech(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		dir     string
+		flagged bool
+	}{
+		{`kids at school yelled "shithead" at me and I was sad`, sdk.DirectionIn, false},
+		{`he keeps sending me "you are a bitch"`, sdk.DirectionIn, false},
+		{`saying "fuck off" to your friends is rude`, sdk.DirectionIn, false},
+		{`"fuck off"`, sdk.DirectionIn, true},                                 // only a quotation
+		{`"fuck off" lol`, sdk.DirectionIn, true},                             // no report word
+		{`my cousin said "fuck off" lol`, sdk.DirectionIn, true},              // a report, but neither aimed at me nor judged
+		{`he texted me "send me nudes"`, sdk.DirectionIn, true},               // sexual words always count
+		{`she texted me "I will kill you"`, sdk.DirectionIn, true},            // a threat always counts
+		{`saying "fuck off" to your friends is rude`, sdk.DirectionOut, true}, // Daisy never quotes it
+	} {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: c.dir, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%s %q: flagged = %v, want %v (%v)", c.dir, c.text, got, c.flagged, v.Rules)
+		}
+	}
+}
+
+// A redaction placeholder ("<Person>", "[NAME]") is where personal data
+// was, not personal data; a real name beside it is still redacted.
+func TestPlaceholdersAreNotNames(t *testing.T) {
+	for _, c := range []struct {
+		text     string
+		redacted bool
+	}{
+		{"my teacher Mrs. <Person> gave us homework", false},
+		{"as Dr. [NAME] wrote in the paper", false},
+		{"<Person> and <Person> went to the park", false},
+		{"my teacher Mrs. Okonkwo-Hartley gave us homework", true},
+		{"my name is <Sam Lee>", true},
+		{"Weronika Martinsen and <Person> will come", true},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		if got := len(v.Spans) > 0; got != c.redacted {
+			t.Errorf("%q: redacted = %v, want %v (%v %v)", c.text, got, c.redacted, v.Rules, v.Spans)
+		}
+	}
+}
+
+// In title-case text a run of capitalised words is a name when it has a
+// middle initial or no word of it is in the dictionary, even as a proper
+// noun; headings and places stay.
+func TestNamesInTitleCase(t *testing.T) {
+	for _, c := range []struct {
+		text, name string // name "" = nothing redacted
+	}{
+		{"The Big Night Out\nProduced By: Oskar T. Brightwater", "Oskar T. Brightwater"},
+		{"The Big Night Out\nProduced By: Jørgine Kvaalvik", "Jørgine Kvaalvik"},
+		{"The Big Night Out\nFilmed In: Saudi Arabia", ""},
+		{"The Big Night Out\nRead The Full Story Here", ""},
+	} {
+		v := Evaluate(in(c.text))
+		checkInvariants(t, c.text, v)
+		var got string
+		for _, sp := range v.Spans {
+			got += c.text[sp.Start:sp.End]
+		}
+		if got != c.name {
+			t.Errorf("%q: redacted %q, want %q", c.text, got, c.name)
+		}
+	}
+}

@@ -8,18 +8,22 @@
 // match phrase rules on whole words (lexicon.go: a small pattern language
 // compiled to word-level programs, with filler-word skipping and joined
 // "squash" forms) → loose stem matching of rude words in words that are not
-// ordinary English (words.go; data/innocent.txt is generated from a word
-// list by TestGenerateInnocent) → exemptions and co-occurrence rules
-// (resolve.go) → a trained linear model over hashed n-grams of the
+// ordinary English, including spelling by sound in words no dictionary
+// knows (words.go; data/innocent.txt is generated from a word list by
+// TestGenerateInnocent) → exemptions and co-occurrence rules, and quoted
+// reported speech in a child's message (resolve.go) → a trained linear model over hashed n-grams of the
 // normalised text (model.go; weights in data/model.bin, trained by
 // `daisydog policy train`) that adds hits and may clear soft word-list
 // hits → character pictures (art.go) → multi-turn grooming risk over the
 // child's recent turns in Input.Context (context.go) → scan the ORIGINAL
 // text for personal data (pii.go: phones, e-mail addresses incl.
 // spelled-out forms, links; pii_more.go: addresses, schools, passwords,
-// handles, full names, post codes, card numbers, IBANs) → combine
-// (policy.go). The rule tables are data (table.go). How the policy is
-// scored, and its numbers: docs/safety.md.
+// handles, full names, post codes, card numbers, IBANs; redaction
+// placeholders such as "<Person>" are not personal data) → combine
+// (policy.go). The rule tables are data (table.go); a bundle's data can
+// extend or switch off rules and set the model's thresholds without a
+// recompile (data.go, CompileData). How the policy is scored, and its
+// numbers: docs/safety.md.
 //
 // Invariants:
 //

@@ -48,7 +48,9 @@ func initialTok(text string, t ptok) bool {
 // one line, with middle initials and particles: "Weronika Martinsen",
 // "Stefanía K. Oddgeirsdóttir", "Willemine ten Pas") and for surnames
 // after a speech cue. In title-case text (headlines, where most words are
-// capitalised) a run counts only when it starts with a known given name.
+// capitalised) a run counts only when it starts with a known given name,
+// has a middle initial ("Gladys L. Leblanc"), or no word of it is in the
+// dictionary even as a proper noun.
 func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase bool, add func(a, b int, kind string)) {
 	for i := 0; i < len(toks); i++ {
 		if !nameWord(text, toks, lw, cls, i) {
@@ -57,7 +59,7 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 		if i > 0 && !toks[i].nl && !toks[i].punct && isNumberTok(text, toks[i-1]) {
 			continue // "5049 Harjukuja": a street, the address scanner's
 		}
-		j, real := i+1, 1
+		j, real, initial := i+1, 1, false
 		for j < len(toks) && j < i+5 && !toks[j].nl && !toks[j].punct && spaceGap(text, toks[j-1].e, toks[j].s) {
 			switch {
 			case nameWord(text, toks, lw, cls, j):
@@ -68,13 +70,14 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 				(initialTok(text, toks[j]) && nameWord(text, toks, lw, cls, j+1) ||
 					cls[j]&cNameParticle != 0 && !toks[j].upper && toks[j+1].upper && !isAllCaps(text, toks[j+1]) && cls[j+1]&cCapStop == 0):
 				// "K. Oddgeirsdóttir", "ten Pas" (after a particle any capitalised word)
+				initial = initial || initialTok(text, toks[j])
 				j += 2
 				real++
 				continue
 			}
 			break
 		}
-		if real >= 2 && (!titleCase || cls[i]&cFirstNames != 0) {
+		if real >= 2 && (!titleCase || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 			continue
@@ -86,6 +89,25 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 			add(toks[i].s, toks[i].e, KindName)
 		}
 	}
+}
+
+// unknownRun reports whether no word of toks[i:j] longer than an initial
+// is in the dictionary at all, not even as a proper noun: in a headline,
+// "Lukas Ostermann" is a person, "Saudi Arabia" or "Public Data" is not.
+func unknownRun(toks []ptok, lw func(int) string, i, j int) bool {
+	for k := i; k < j; k++ {
+		w := lw(k)
+		if toks[k].e-toks[k].s <= 2 {
+			continue
+		}
+		if a := strings.IndexAny(w, "'’"); a >= 0 {
+			w = w[:a]
+		}
+		if isCommonWord(w) || isProperNoun(w) {
+			return false
+		}
+	}
+	return true
 }
 
 // spaceGap reports whether text[a:b] holds only spaces (or a dot and

@@ -166,7 +166,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	toks := piiTokens(text, s.ptoks)
 	s.ptoks = toks
 	add := func(a, b int, kind string) {
-		if a < b {
+		if a < b && !placeholderOnly(text, a, b) {
 			spans = append(spans, sdk.Span{Start: a, End: b, Category: sdk.CategoryPIIDisclosure, Kind: kind})
 		}
 	}
@@ -698,4 +698,27 @@ func unsafeString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
+}
+
+// placeholderOnly reports whether every word of text[a:b] is a redaction
+// placeholder: a word wrapped in angle or square brackets ("<Person>",
+// "[NAME]"), which is where personal data used to be, not personal data.
+func placeholderOnly(text string, a, b int) bool {
+	words := 0
+	for i := a; i < b; {
+		if !isAlpha(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isAlpha(text[j]) {
+			j++
+		}
+		if i == 0 || j >= len(text) || !(text[i-1] == '<' && text[j] == '>' || text[i-1] == '[' && text[j] == ']') {
+			return false
+		}
+		words++
+		i = j
+	}
+	return words > 0
 }

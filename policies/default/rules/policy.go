@@ -3,6 +3,8 @@ package rules
 import (
 	_ "embed" // the trained model
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -102,7 +104,15 @@ func Compile(rules []Rule) (*Policy, error) { return CompileWithModel(rules, nil
 
 // CompileWithModel compiles rules and attaches a trained model (nil: none).
 func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
+	return compile(rules, m, nil)
+}
+
+// compile is CompileWithModel with extra innocent words (bundle data).
+func compile(rules []Rule, m *Model, innocent []string) (*Policy, error) {
 	p := &Policy{rules: rules, lex: newLexicon(), words: newWordIndex(), helplines: map[string]bool{}, model: m}
+	for _, w := range innocent {
+		p.words.innocent[w] = true
+	}
 	if m != nil {
 		for _, h := range m.Heads {
 			hr, ok := modelHeadRules[h.Name]
@@ -189,6 +199,21 @@ func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
 			p.lex.single[pr.code[0].arg] = append(p.lex.single[pr.code[0].arg], int32(pi))
 		}
 	}
+	// Phonetic keys: stem forms first, then one-word phrases of the
+	// categories whose words children disguise by sound.
+	// Sorted, so that a key two rules share always goes to the same one.
+	for _, f := range slices.Sorted(maps.Keys(p.words.exact)) {
+		p.words.addPhon(f, p.words.exact[f])
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.lex.single)) {
+		for _, pi := range p.lex.single[id] {
+			r := p.lex.progs[pi].rule
+			if phonCategories[p.rules[r].Category] && !p.rules[r].Exempt && len(p.rules[r].Targets) == 0 {
+				p.words.addPhon(p.lex.wordText[id], r)
+				break
+			}
+		}
+	}
 	for _, w := range fillerWords {
 		for _, n := range normWords(w) {
 			p.lex.filler[p.lex.intern(n)] = true
@@ -200,6 +225,12 @@ func CompileWithModel(rules []Rule, m *Model) (*Policy, error) {
 	p.lex.freeze()
 	p.pool.New = func() any { return new(scratch) }
 	return p, nil
+}
+
+// phonCategories are the categories whose one-word phrases also match by
+// sound in words no dictionary knows (words.go, phonKey).
+var phonCategories = map[string]bool{
+	sdk.CategoryProfanity: true, sdk.CategorySexual: true, sdk.CategoryHate: true, sdk.CategoryHarassment: true,
 }
 
 func knownCategory(c string) bool { _, ok := categoryIndex[c]; return ok }
@@ -318,6 +349,9 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 			continue
 		}
 		if veto && softRule(r) {
+			continue
+		}
+		if !out && reportable[r.Category] && softRule(r) && p.reported(s, h) {
 			continue
 		}
 		action, escalate := r.Action, r.Escalate

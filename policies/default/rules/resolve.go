@@ -194,3 +194,112 @@ func (p *Policy) negated(s *scratch, i int) bool {
 	}
 	return false
 }
+
+// reportable are the categories whose words, quoted as reported speech,
+// are not held against the child who reports them. Sexual words, threats
+// and everything graver still count: a child repeating what someone asked
+// them for or threatened them with must reach the grooming, crisis and
+// escalation rules, not be waved through.
+var reportable = map[string]bool{"profanity": true, "hate": true, "harassment": true}
+
+// reportWords, outside the quotes and near them, mark quoted words as
+// reported speech: `people who send me messages like "…"`, `he called me
+// "…"`, `statements like "…" are hurtful`. A report counts when it is
+// aimed at the child ("called me", "sent us") or the message judges it
+// (condemnWords): a retweet or a saying quoted for fun is not a report.
+var reportWords = map[string]bool{
+	"say": true, "says": true, "said": true, "saying": true,
+	"call": true, "calls": true, "called": true, "calling": true,
+	"write": true, "writes": true, "wrote": true, "writing": true, "written": true,
+	"tweet": true, "tweets": true, "tweeted": true, "post": true, "posts": true, "posted": true,
+	"text": true, "texts": true, "texted": true, "message": true, "messages": true,
+	"statement": true, "statements": true, "comment": true, "comments": true,
+	"word": true, "words": true, "phrase": true, "phrases": true, "things": true,
+	"threat": true, "threats": true, "slur": true, "slurs": true, "insult": true, "insults": true,
+	"quote": true, "quotes": true, "quoted": true, "yell": true, "yelled": true, "yells": true,
+	"shout": true, "shouted": true, "shouts": true, "scream": true, "screamed": true,
+	"told": true, "tells": true, "telling": true, "sent": true, "sends": true, "send": true,
+	"sending": true, "texting": true, "posting": true, "tweeting": true, "yelling": true,
+	"shouting": true, "screaming": true,
+}
+
+// condemnWords judge what was said.
+var condemnWords = map[string]bool{
+	"wrong": true, "hurtful": true, "hurts": true, "hurt": true, "horrible": true, "awful": true,
+	"terrible": true, "unacceptable": true, "offensive": true, "hateful": true, "racist": true,
+	"sexist": true, "bigoted": true, "bigot": true, "homophobic": true, "transphobic": true,
+	"blocked": true, "block": true, "report": true, "reported": true, "banned": true, "ban": true,
+	"court": true, "prison": true, "jail": true, "police": true, "arrested": true,
+	"mean": true, "rude": true, "bully": true, "bullies": true, "bullying": true, "bullied": true,
+	"upset": true, "sad": true, "cry": true, "cried": true, "crying": true, "scared": true,
+	"respect": true, "disrespect": true, "disrespectful": true, "ignorant": true, "shameful": true,
+	"stop": true, "shouldnt": true, "mustnt": true, "never": true, "not": true, "dont": true,
+}
+
+// reportSpan is how many unquoted words before the opening quote or after
+// the closing quote may hold the report word.
+const reportSpan = 6
+
+// reported reports whether hit h lies wholly inside double quotes that
+// some words of the message stand outside of, with a report word that
+// counts (reportCounts) among the reportSpan unquoted words on either side
+// of the quotation. A child telling us what someone wrote is not swearing;
+// a message that is only a quotation, or quotes without a report, still
+// counts.
+func (p *Policy) reported(s *scratch, h hit) bool {
+	if len(s.quoted) != len(s.toks) || int(h.last) >= len(s.toks) {
+		return false
+	}
+	for i := h.first; i <= h.last; i++ {
+		if !s.quoted[i] {
+			return false
+		}
+	}
+	a, b := int(h.first), int(h.last)
+	for a > 0 && s.quoted[a-1] {
+		a--
+	}
+	for b+1 < len(s.toks) && s.quoted[b+1] {
+		b++
+	}
+	for k := a - 1; k >= 0 && k >= a-reportSpan; k-- {
+		if s.quoted[k] {
+			break
+		}
+		if reportWords[p.tokText(s, k)] {
+			return p.reportCounts(s, k)
+		}
+	}
+	for k := b + 1; k < len(s.toks) && k <= b+reportSpan; k++ {
+		if s.quoted[k] {
+			break
+		}
+		if reportWords[p.tokText(s, k)] {
+			return p.reportCounts(s, k)
+		}
+	}
+	return false
+}
+
+// reportCounts reports whether the report word at k is aimed at the child
+// ("called me", "sent us", "said to me") or some unquoted word of the
+// message condemns what was said.
+func (p *Policy) reportCounts(s *scratch, k int) bool {
+	for j := k + 1; j < len(s.toks) && j <= k+2 && !s.quoted[j]; j++ {
+		switch p.tokText(s, j) {
+		case "me", "us":
+			return true
+		}
+	}
+	for j := range s.toks {
+		if !s.quoted[j] && condemnWords[p.tokText(s, j)] {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Policy) tokText(s *scratch, k int) string {
+	t := s.toks[k]
+	return unsafeString(s.norm[t.ns:t.ne])
+}

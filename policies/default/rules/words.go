@@ -108,6 +108,11 @@ type wordIndex struct {
 	// strong: a one-letter deletion of a word keeps its first letter, so
 	// most words need no deletion look-ups at all.
 	delPre [26 * 26]bool
+	// phon maps the phonetic key (phonKey) of every exact stem form and
+	// of every one-word phrase to its rule: "skumbag", "lezbian", "fukka"
+	// read as "scumbag", "lesbian", "fucker". Used only for words that
+	// are not in the dictionary at all (common or proper).
+	phon map[string]int32
 }
 
 // triSet is a set of a-z trigrams.
@@ -157,7 +162,8 @@ func newWordIndex() *wordIndex {
 	w := &wordIndex{
 		short: map[string]int32{}, heads: map[string]bool{}, tails: map[string]bool{},
 		fuzzy: map[string]int32{}, exact: map[string]int32{}, strong: map[string]int32{}, innocent: map[string]bool{},
-		tri: new(triSet), triAny: new(triSet),
+		phon: map[string]int32{},
+		tri:  new(triSet), triAny: new(triSet),
 	}
 	for _, h := range compoundHeads {
 		w.heads[h] = true
@@ -248,7 +254,89 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 			}
 		}
 	}
+	// Spelling by sound, only for a word no dictionary knows: "kok" for
+	// "cock" is a disguise, "Cox" (a proper noun) is a name.
+	// The dictionary is consulted last: almost every word has no key.
+	if len(w.phon) > 0 {
+		buf = phonKey(buf[:0], s)
+		if len(buf) >= 5 { // four-letter keys are too often someone's name or a loan word
+			if r, ok := w.phon[unsafeString(buf)]; ok && !isCommonWord(s) && !isProperNoun(s) {
+				return r
+			}
+		}
+	}
 	return -1
+}
+
+// addPhon registers the phonetic key of a rude word form for rule r. The
+// first rule to claim a key keeps it.
+func (w *wordIndex) addPhon(form string, r int32) {
+	for i := 0; i < len(form); i++ {
+		if form[i] < 'a' || form[i] > 'z' {
+			return
+		}
+	}
+	k := string(phonKey(nil, form))
+	if len(k) < 5 {
+		return
+	}
+	if _, dup := w.phon[k]; !dup {
+		w.phon[k] = r
+	}
+}
+
+// phonKey appends a spelling-by-sound key of the lower-case word s: ck, c
+// and q read k; z reads s; ph reads f; a leading wh reads w; a final -a or -ah after
+// five letters reads -er ("cocksucka"); then runs of one letter collapse.
+// Two spellings that sound alike get the same key. (x as ks and oo as u
+// were tried: they turned "prix" and "coontie" rude.)
+func phonKey(dst []byte, s string) []byte {
+	n := len(s)
+	switch {
+	case n > 6 && strings.HasSuffix(s, "ah"):
+		n -= 2
+	case n > 5 && s[n-1] == 'a' && !strings.ContainsRune("aeiou", rune(s[n-2])):
+		n--
+	default:
+		n = -1
+	}
+	end := len(s)
+	if n >= 0 {
+		end = n
+	}
+	put := func(c byte) {
+		if len(dst) > 0 && dst[len(dst)-1] == c {
+			return
+		}
+		dst = append(dst, c)
+	}
+	for i := 0; i < end; i++ {
+		c := s[i]
+		var next byte
+		if i+1 < end {
+			next = s[i+1]
+		}
+		switch {
+		case c == 'c' && next == 'k':
+			c = 'k'
+			i++
+		case c == 'c' || c == 'q':
+			c = 'k'
+		case c == 'z':
+			c = 's'
+		case c == 'p' && next == 'h':
+			c = 'f'
+			i++
+		case c == 'w' && next == 'h' && i == 0:
+			i++
+		}
+		put(c)
+	}
+	if n >= 0 {
+		put('e')
+		put('r')
+	}
+	return dst
 }
 
 func (w *wordIndex) looseForm(s string, compounds bool) int32 {
