@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -241,6 +242,22 @@ func processStats() map[string]int64 {
 	}
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		p["open_fds"] = int64(len(ents))
+	}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		// RSS split: anonymous memory (Go heap, SQLite's allocator) and
+		// file-backed pages (the binary, the Raft log's memory map, which
+		// the kernel can drop at will).
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok || (k != "RssAnon" && k != "RssFile") {
+				continue
+			}
+			if f := strings.Fields(v); len(f) == 2 && f[1] == "kB" {
+				if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					p[map[string]string{"RssAnon": "rss_anon_bytes", "RssFile": "rss_file_bytes"}[k]] = n << 10
+				}
+			}
+		}
 	}
 	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
 		if f := strings.Fields(string(b)); len(f) > 1 {

@@ -19,7 +19,12 @@ type Sample struct {
 	// released heap); RSSBytes minus it is memory outside Go (SQLite's
 	// allocator, compiled policy code), so growth can be attributed.
 	GoHeldBytes int64 `json:"go_held_bytes"`
-	DBBytes     int64 `json:"db_bytes"`
+	// RSSAnonBytes and RSSFileBytes split RSSBytes: anonymous memory, and
+	// file-backed pages (the binary, the Raft log store's memory map —
+	// page cache the kernel reclaims under pressure, not a leak).
+	RSSAnonBytes int64 `json:"rss_anon_bytes"`
+	RSSFileBytes int64 `json:"rss_file_bytes"`
+	DBBytes      int64 `json:"db_bytes"`
 }
 
 // Growth compares the last sample with the first (after warm-up).
@@ -29,6 +34,8 @@ type Growth struct {
 	OpenFDs    int64    `json:"open_fds_delta"`
 	RSSBytes   int64    `json:"rss_bytes_delta"`
 	GoHeld     int64    `json:"go_held_bytes_delta"`
+	RSSAnon    int64    `json:"rss_anon_bytes_delta"`
+	RSSFile    int64    `json:"rss_file_bytes_delta"`
 	DBBytes    int64    `json:"db_bytes_delta"`
 }
 
@@ -50,6 +57,8 @@ func watch(ctx context.Context, c *client, token string, every time.Duration, wg
 			s.RSSBytes += m.Process["rss_bytes"]
 			s.HeapBytes += m.Process["heap_inuse"]
 			s.GoHeldBytes += m.Process["go_held_bytes"]
+			s.RSSAnonBytes += m.Process["rss_anon_bytes"]
+			s.RSSFileBytes += m.Process["rss_file_bytes"]
 			s.DBBytes += m.Process["db_bytes"]
 		}
 		if s.Nodes > 0 {
@@ -84,5 +93,7 @@ func (g *Growth) finish() {
 	g.OpenFDs = b.OpenFDs - a.OpenFDs
 	g.RSSBytes = b.RSSBytes - a.RSSBytes
 	g.GoHeld = b.GoHeldBytes - a.GoHeldBytes
+	g.RSSAnon = b.RSSAnonBytes - a.RSSAnonBytes
+	g.RSSFile = b.RSSFileBytes - a.RSSFileBytes
 	g.DBBytes = b.DBBytes - a.DBBytes
 }

@@ -1,0 +1,36 @@
+package api
+
+import (
+	"runtime"
+	"testing"
+)
+
+// processStats reports what a soak run watches; on Linux every value is
+// read from the process itself and must be plausible.
+func TestProcessStats(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	p := processStats()
+	for _, k := range []string{"goroutines", "heap_inuse", "sys_bytes", "go_held_bytes", "open_fds", "rss_bytes", "rss_anon_bytes", "rss_file_bytes", "cpu_ns"} {
+		if p[k] <= 0 {
+			t.Errorf("%s = %d, want > 0", k, p[k])
+		}
+	}
+	if p["rss_anon_bytes"]+p["rss_file_bytes"] > p["rss_bytes"]+1<<20 {
+		t.Errorf("anon %d + file %d exceed RSS %d", p["rss_anon_bytes"], p["rss_file_bytes"], p["rss_bytes"])
+	}
+	if p["go_held_bytes"] > p["sys_bytes"] {
+		t.Errorf("go_held %d > sys %d", p["go_held_bytes"], p["sys_bytes"])
+	}
+	// CPU time only grows.
+	before := p["cpu_ns"]
+	x := 0
+	for i := 0; i < 20_000_000; i++ {
+		x += i
+	}
+	_ = x
+	if after := processStats()["cpu_ns"]; after < before {
+		t.Errorf("cpu_ns went back: %d → %d", before, after)
+	}
+}
