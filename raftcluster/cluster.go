@@ -50,10 +50,21 @@ type Config struct {
 	SnapshotInterval  time.Duration // how often to check (default 30s)
 	TrailingLogs      uint64        // entries kept after a snapshot (default 16384)
 	ApplyTimeout      time.Duration // bound for a write including leader wait (default 4s)
+	// ElectionTimeout is how long a follower waits without hearing from a
+	// leader before it stands for election (randomised between 1× and 2×),
+	// and a candidate before it tries again. Default 600ms; see DESIGN.md
+	// "Election timing".
+	ElectionTimeout time.Duration
 	// OnFatal is called when the state machine cannot apply committed entries.
 	// The default logs and exits the process so that a restart replays the log.
 	OnFatal func(error)
 }
+
+// DefaultElectionTimeout bounds how long a cluster stays without a leader
+// after one dies: in the worst case (the first follower to notice is refused
+// by one that still believes in the old leader, and has the longer log, so
+// it must try again) about four times this.
+const DefaultElectionTimeout = 600 * time.Millisecond
 
 // Cluster is a running Raft node.
 type Cluster struct {
@@ -103,6 +114,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	if cfg.ApplyTimeout == 0 {
 		cfg.ApplyTimeout = 4 * time.Second
+	}
+	if cfg.ElectionTimeout == 0 {
+		cfg.ElectionTimeout = DefaultElectionTimeout
 	}
 	log := cfg.Logger.With("component", "raft", "node", cfg.NodeID)
 	if cfg.OnFatal == nil {
@@ -161,6 +175,11 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs
+	rc.HeartbeatTimeout = cfg.ElectionTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	// The leader steps down after this long without a quorum's contact; it
+	// must not exceed the heartbeat timeout.
+	rc.LeaderLeaseTimeout = min(500*time.Millisecond, cfg.ElectionTimeout)
 	rc.BatchApplyCh = true
 	rc.MaxAppendEntries = 512
 
