@@ -1,12 +1,18 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"daisydog/policies/bundle"
 	"daisydog/policies/bundle/bundletest"
 )
+
+// lifecycleRuns numbers the runs of TestPolicyLifecycleHTTP in this process.
+var lifecycleRuns atomic.Int64
 
 // TestPolicyLifecycleHTTP drives the successful policy routes with real
 // signed bundles: trust a key, push (activated and staged), shadow, end the
@@ -25,6 +31,9 @@ func TestPolicyLifecycleHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	kid := bundle.KeyID(pub)
+	// Staged versions stay stored: a fresh name per run (-count=2).
+	name := fmt.Sprintf("cov%d", lifecycleRuns.Add(1))
+	id := func(v string) string { return name + "@" + v }
 	t.Cleanup(func() {
 		// Leave the shared node as found even if a step failed.
 		for range 4 {
@@ -81,18 +90,22 @@ func TestPolicyLifecycleHTTP(t *testing.T) {
 	_, defaultVersion := judgedBy()
 
 	// Pushed and activated at once.
-	if p := push(bundletest.Const(t, priv, "cov", "1", "redirect", "grooming"), ""); p.ID != "cov@1" || !p.Activated {
+	if p := push(bundletest.Const(t, priv, name, "1", "redirect", "grooming"), ""); p.ID != id("1") || !p.Activated {
 		t.Fatalf("push cov@1 = %+v", p)
 	}
-	if st := policyStatus(); st.Active != "cov@1" {
+	if st := policyStatus(); st.Active != id("1") {
 		t.Fatalf("active %q after pushing cov@1", st.Active)
 	}
 	if action, _ := judgedBy(); action != "redirect" {
 		t.Fatalf("turn judged %q; cov@1 redirects everything", action)
 	}
+	// Nicknames pass the same policy: under cov@1 none is accepted.
+	if res := n.do(t, "POST", "/v1/children", f.token, "", map[string]string{"nickname": "Pip", "age_tier": "9-12"}); res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "choose a different nickname") {
+		t.Fatalf("child created under a policy that refuses every nickname: %d %s", res.status, res.body)
+	}
 
 	// Staged only, then shadowed: cov@1 still decides.
-	if p := push(bundletest.Const(t, priv, "cov", "2", "allow"), "?activate=false"); p.ID != "cov@2" || p.Activated {
+	if p := push(bundletest.Const(t, priv, name, "2", "allow"), "?activate=false"); p.ID != id("2") || p.Activated {
 		t.Fatalf("stage cov@2 = %+v", p)
 	}
 	var idx struct {
@@ -100,11 +113,11 @@ func TestPolicyLifecycleHTTP(t *testing.T) {
 		Shadow string `json:"shadow"`
 		Index  uint64 `json:"index"`
 	}
-	n.must(t, http.StatusOK, "POST", "/v1/admin/policies/cov@2/shadow", admin.token, nil, &idx)
-	if idx.Shadow != "cov@2" || idx.Index == 0 {
+	n.must(t, http.StatusOK, "POST", "/v1/admin/policies/"+id("2")+"/shadow", admin.token, nil, &idx)
+	if idx.Shadow != id("2") || idx.Index == 0 {
 		t.Fatalf("shadow answer %+v", idx)
 	}
-	if st := policyStatus(); st.Active != "cov@1" || st.Shadow.Policy != "cov@2" {
+	if st := policyStatus(); st.Active != id("1") || st.Shadow.Policy != id("2") {
 		t.Fatalf("status while shadowing %+v", st)
 	}
 	if action, _ := judgedBy(); action != "redirect" {
@@ -121,8 +134,8 @@ func TestPolicyLifecycleHTTP(t *testing.T) {
 		Shadow string `json:"shadow"`
 		Index  uint64 `json:"index"`
 	}{}
-	n.must(t, http.StatusOK, "POST", "/v1/admin/policies/cov@2/activate", admin.token, nil, &idx)
-	if idx.Active != "cov@2" || idx.Index == 0 {
+	n.must(t, http.StatusOK, "POST", "/v1/admin/policies/"+id("2")+"/activate", admin.token, nil, &idx)
+	if idx.Active != id("2") || idx.Index == 0 {
 		t.Fatalf("activate answer %+v", idx)
 	}
 	if action, _ := judgedBy(); action != "allow" {
@@ -130,9 +143,9 @@ func TestPolicyLifecycleHTTP(t *testing.T) {
 	}
 
 	// An unused staged version can be unstaged, once.
-	push(bundletest.Const(t, priv, "cov", "3", "block", "violence"), "?activate=false")
-	n.must(t, http.StatusNoContent, "DELETE", "/v1/admin/policies/cov@3", admin.token, nil, nil)
-	if res := n.do(t, "DELETE", "/v1/admin/policies/cov@3", admin.token, "", nil); res.status != http.StatusNotFound {
+	push(bundletest.Const(t, priv, name, "3", "block", "violence"), "?activate=false")
+	n.must(t, http.StatusNoContent, "DELETE", "/v1/admin/policies/"+id("3"), admin.token, nil, nil)
+	if res := n.do(t, "DELETE", "/v1/admin/policies/"+id("3"), admin.token, "", nil); res.status != http.StatusNotFound {
 		t.Fatalf("unstage twice: %d %s", res.status, res.body)
 	}
 
@@ -141,7 +154,7 @@ func TestPolicyLifecycleHTTP(t *testing.T) {
 		Active string `json:"active"`
 	}
 	n.must(t, http.StatusOK, "POST", "/v1/admin/policy-rollback", admin.token, nil, &rb)
-	if rb.Active != "cov@1" {
+	if rb.Active != id("1") {
 		t.Fatalf("first rollback to %q, want cov@1", rb.Active)
 	}
 	if action, _ := judgedBy(); action != "redirect" {
@@ -155,7 +168,7 @@ func TestPolicyLifecycleHTTP(t *testing.T) {
 		Warning string `json:"warning"`
 	}
 	n.must(t, http.StatusOK, "DELETE", "/v1/admin/policy-keys/"+kid, admin.token, nil, &rev)
-	if rev.Revoked != kid || rev.Active != "cov@1" || rev.Warning == "" {
+	if rev.Revoked != kid || rev.Active != id("1") || rev.Warning == "" {
 		t.Fatalf("revoke answer %+v", rev)
 	}
 
