@@ -119,6 +119,9 @@ func TestInstrumentRefusesMalformedBodies(t *testing.T) {
 		{"unknown 0xfd op", []byte{0xfd, 0x80, 0x04}},
 		{"v128.const cut short", []byte{0xfd, 12, 1, 2}},
 		{"call_indirect cut short", []byte{0x11}},
+		// The builder ends the body with 0x0b, read here as an immediate.
+		{"load without offset", []byte{0x28}},
+		{"multi-memory load without offset", []byte{0x28, 0x40}},
 	}
 	rt := newRuntime(t, Config{})
 	for _, tc := range tests {

@@ -39,43 +39,48 @@ Usage:
   daisydog version
 `
 
-func main() {
-	if len(os.Args) < 2 {
+func main() { os.Exit(dispatch(os.Args[1:])) }
+
+// dispatch runs the command named by args[0] and returns the process exit
+// code: 2 for a usage error, 1 for a failed command, 0 otherwise.
+func dispatch(args []string) int {
+	if len(args) < 1 {
 		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+		return 2
 	}
 	var err error
-	switch os.Args[1] {
+	switch args[0] {
 	case "run":
-		err = cmdRun(os.Args[2:])
+		err = cmdRun(args[1:])
 	case "init":
-		err = cmdInit(os.Args[2:])
+		err = cmdInit(args[1:])
 	case "join":
-		err = cmdJoin(os.Args[2:])
+		err = cmdJoin(args[1:])
 	case "serve":
-		err = cmdServe(os.Args[2:])
+		err = cmdServe(args[1:])
 	case "cluster":
-		err = cmdCluster(os.Args[2:])
+		err = cmdCluster(args[1:])
 	case "bench":
-		err = cmdBench(os.Args[2:])
+		err = cmdBench(args[1:])
 	case "audit":
-		err = cmdAudit(os.Args[2:])
+		err = cmdAudit(args[1:])
 	case "policy":
-		err = cmdPolicy(os.Args[2:])
+		err = cmdPolicy(args[1:])
 	case "admin":
-		err = cmdAdmin(os.Args[2:])
+		err = cmdAdmin(args[1:])
 	case "version":
 		fmt.Println("daisydog", version)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
-		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", args[0], usage)
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "daisydog:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 var version = "dev"

@@ -34,6 +34,11 @@ type smtpServer struct {
 	starttls bool // offer STARTTLS
 	user     string
 	pass     string
+	// greeting replaces the 220 greeting; refuse maps a verb (or
+	// "DATA-END", the reply after the message body) to a reply line sent
+	// instead of the normal one.
+	greeting string
+	refuse   map[string]string
 
 	mu   sync.Mutex
 	got  []received
@@ -73,13 +78,20 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 
 func startSMTP(t *testing.T, starttls bool) (*smtpServer, *x509.CertPool) {
 	t.Helper()
+	return startScriptedSMTP(t, starttls, "", nil)
+}
+
+// startScriptedSMTP is startSMTP with a replaced greeting and refused steps
+// (see smtpServer), fixed before the server accepts its first connection.
+func startScriptedSMTP(t *testing.T, starttls bool, greeting string, refuse map[string]string) (*smtpServer, *x509.CertPool) {
+	t.Helper()
 	cert, pool := selfSigned(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &smtpServer{ln: ln, tls: &tls.Config{Certificates: []tls.Certificate{cert}}, starttls: starttls,
-		user: "daisy", pass: "s3cret-smtp-pass", done: make(chan struct{}, 8)}
+		user: "daisy", pass: "s3cret-smtp-pass", greeting: greeting, refuse: refuse, done: make(chan struct{}, 8)}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -98,6 +110,10 @@ func (s *smtpServer) serve(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	tp := textproto.NewConn(conn)
 	var r received
+	if s.greeting != "" {
+		tp.PrintfLine("%s", s.greeting)
+		return
+	}
 	tp.PrintfLine("220 stand-in ESMTP")
 	for {
 		line, err := tp.ReadLine()
@@ -105,6 +121,10 @@ func (s *smtpServer) serve(conn net.Conn) {
 			return
 		}
 		verb, arg, _ := strings.Cut(line, " ")
+		if reply, ok := s.refuse[strings.ToUpper(verb)]; ok {
+			tp.PrintfLine("%s", reply)
+			continue
+		}
 		switch strings.ToUpper(verb) {
 		case "EHLO":
 			ext := []string{"250-stand-in", "250-8BITMIME"}
@@ -162,6 +182,10 @@ func (s *smtpServer) serve(conn net.Conn) {
 				return
 			}
 			r.data = string(data)
+			if reply, ok := s.refuse["DATA-END"]; ok {
+				tp.PrintfLine("%s", reply)
+				continue
+			}
 			s.mu.Lock()
 			s.got = append(s.got, r)
 			s.mu.Unlock()

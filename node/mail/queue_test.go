@@ -200,3 +200,56 @@ func TestSMTPHonoursCancellation(t *testing.T) {
 		t.Fatal("Send did not return after cancellation")
 	}
 }
+
+// TestSMTPServerRefusesAStep: each step of the submission the server
+// refuses ends Send with an error naming that step, and nothing is
+// reported as delivered.
+func TestSMTPServerRefusesAStep(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tests := []struct {
+		name     string
+		greeting string
+		refuse   map[string]string
+		want     string
+	}{
+		{"greeting refused", "554 not accepting mail", nil, "not accepting mail"},
+		{"EHLO refused", "", map[string]string{"EHLO": "550 who are you"}, "mail: EHLO"},
+		{"MAIL FROM refused", "", map[string]string{"MAIL": "553 sender not allowed"}, "mail: MAIL FROM"},
+		{"DATA refused", "", map[string]string{"DATA": "554 no data today"}, "mail: DATA"},
+		{"message refused after the body", "", map[string]string{"DATA-END": "554 message rejected"}, "mail: DATA"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, pool := startScriptedSMTP(t, true, tc.greeting, tc.refuse)
+			s := &SMTP{Addr: srv.ln.Addr().String(), From: "a@b.test", RootCAs: pool, HelloName: "node1.example.test"}
+			err := s.Send(ctx, Message{To: "p@example.test", Subject: "s", Body: "b"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Send = %v, want an error containing %q", err, tc.want)
+			}
+			if n := len(srv.received()); n != 0 {
+				t.Fatalf("%d messages recorded as delivered", n)
+			}
+		})
+	}
+}
+
+// TestOutboxRefusals: the outbox applies the same header checks as SMTP and
+// reports a failed write.
+func TestOutboxRefusals(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.jsonl")
+	err := NewOutbox(path, nil).Send(context.Background(), Message{To: "p@example.test", Subject: "x\r\nBcc: e@example.test"})
+	if !errors.Is(err, ErrHeader) {
+		t.Fatalf("subject with a line break = %v, want ErrHeader", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused message created the outbox: %v", err)
+	}
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full to fail writes")
+	}
+	err = NewOutbox("/dev/full", nil).Send(context.Background(), Message{To: "p@example.test", Subject: "s", Body: "b"})
+	if err == nil || !strings.Contains(err.Error(), "mail: outbox write") {
+		t.Fatalf("write to a full device = %v", err)
+	}
+}
