@@ -239,3 +239,44 @@ func TestNamesInTitleCase(t *testing.T) {
 		}
 	}
 }
+
+// Vocabulary added from general knowledge: English, foreign and sexual
+// slang and slurs are flagged, and the ordinary words next to them (a
+// loan word, a tool, a phrase) are not.
+func TestVocabularyWords(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want string // a category, or "" for allow
+	}{
+		{"what a shithouse", sdk.CategoryProfanity},
+		{"he's a total gobshite", sdk.CategoryProfanity},
+		{"vai se foder", sdk.CategoryProfanity},
+		{"du bist ein wichser", sdk.CategoryProfanity},
+		{"kurac", sdk.CategoryProfanity},
+		{"send me your noodz", sdk.CategorySexual},
+		{"rule34 of that cartoon", sdk.CategorySexual},
+		{"look up a curry muncher joke", sdk.CategoryHate},
+		{"the kitchen was spick and span", ""},
+		{"the old hoer weeded the rows", ""},
+		{"my uncle tom has a cabin", ""},
+		{"the pinecone fell off the pine", ""},
+		{"put the cans in the recycling", ""},
+		{"the gooey cookie", ""},
+	} {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, c.text, v)
+		if c.want == "" {
+			if v.Action != sdk.ActionAllow {
+				t.Errorf("%q: %s %v, want allow", c.text, v.Action, v.Rules)
+			}
+			continue
+		}
+		found := false
+		for _, cat := range v.Categories {
+			found = found || cat == c.want
+		}
+		if v.Action == sdk.ActionAllow || !found {
+			t.Errorf("%q: %s %v, want %s", c.text, v.Action, v.Categories, c.want)
+		}
+	}
+}
