@@ -280,3 +280,31 @@ func TestVocabularyWords(t *testing.T) {
 		}
 	}
 }
+
+// Counter-speech and denial: a threat or a sexual-violence word quoted
+// about a group and condemned, or denied outright, is not held against the
+// child; the same words aimed at the child, feared, or disclosed still are.
+func TestCounterSpeechAndDenial(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		flagged bool
+	}{
+		{`Statements like "slaughter the gays" are unacceptable.`, false},
+		{`Saying "women should be raped" is disgusting.`, false},
+		{"Women should never be raped.", false},
+		{"No woman deserves to be raped.", false},
+		{"No immigrant deserves to die.", false},
+		{"I would never want trans people to suffer.", false},
+		{`He said "I will slaughter you" and it was horrible.`, true},
+		{`They told me "slaughter the gays".`, true},
+		{"I don't want to be raped.", true},
+		{"he raped me", true},
+		{"No immigrants should be allowed in this country, they are vermin.", true},
+	} {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q: %s %v, flagged = %v, want %v", c.text, v.Action, v.Rules, got, c.flagged)
+		}
+	}
+}

@@ -195,6 +195,13 @@ var DefaultRules = []Rule{
 			"will (get|land) you (thrown|put|sent|locked|banned|blocked|arrested|reported)",
 			"(says|say|said|shows|show) (a lot|so much|something) about (you|how)",
 			"(dont|don't|do not) expect (them|people|anyone)",
+			// Negation over the whole statement: the negator comes before
+			// the group ("no immigrant deserves …", "I would never want
+			// … to suffer", "I have never thought of … as …").
+			"no " + hateGroups + " (deserves|deserve|should ever|should have to|has to|have to)",
+			"(never|not|dont|don't|do not|didnt|didn't) (want|wanted|wish|wished) " + hateGroups + " (to|2) (suffer|die|be hurt|be harmed|be killed|feel|be)",
+			"(never|not once|didnt|didn't|dont|don't|do not) [ever] (thought of|think of|thinks of|see|saw|seen|view|viewed|regard|regarded|consider|considered|treat|treated|called|call) " + hateGroups + " (as|like)",
+			"never (will|would|did|have|had|could) (i|we)",
 		},
 		Phrases: []string{
 			"(hate|hated|hating|hates|loathe|loathes|loathing|despise|despises|detest|detests|abhor|abhors|cant stand|can't stand|cannot stand|sick of|tired of|fed up with|disgust|disgusts|disgusted|disgusting|disgustingly|repulsive|repugnant|revolting|vile|gross|nasty|sickening|sicken|sickens|makes me sick|make me sick|make me furious|makes me furious|make me angry|makes me angry|make me so angry|piss me off|pissing me off|pisses me off|annoying|hatred|hatrd|hatered)",
@@ -368,6 +375,20 @@ var DefaultRules = []Rule{
 			"(wine gums|root beer|ginger beer|rum raisin|gin rummy|cocktail sausage|cocktail sausages)",
 			"(chicken breast|chicken breasts|breast stroke|breaststroke)",
 			"(hot dog|hot dogs|cream puff)",
+		},
+	},
+	{
+		// Sexual violence denied, not described or asked for: "… should
+		// never be raped", "no one deserves to be raped". A child who
+		// fears it ("I don't want to be raped") or discloses it is not
+		// shielded: the negation must govern the word itself.
+		ID: "exempt.negated", Category: sdk.CategorySexual, Action: sdk.ActionAllow, Exempt: true,
+		Phrases: []string{
+			"(should|must|would|will|could|can|ought to) (never|not) [ever] (be|get) (raped|molested|sexually assaulted|sexually abused)",
+			"(shouldnt|shouldn't|mustnt|mustn't|wouldnt|wouldn't|wont|won't|cant|can't|cannot) [ever] (be|get) (raped|molested|sexually assaulted|sexually abused)",
+			"(no one|nobody|noone|no woman|no women|no man|no person|no human|no girl|no boy|no child|no one ever) (deserves|deserve|should|should ever|asks|asked) (to be|to get|be|get) (raped|molested|sexually assaulted|sexually abused)",
+			"(should|would|will|could) never (rape|molest|sexually assault)",
+			"(not|never|wont|won't|cant|can't|cannot|shouldnt|shouldn't|mustnt|mustn't|dont|don't|do not) (allow|let|permit|tolerate|accept) [any|anyone|our|the|these|those|any of our] " + hateGroups + " [(in|of|from|at|around) (this|our|the|my|your|their) (country|society|world|community|city|town|area|school|family|neighbourhood|neighborhood|land)] [ever] (to be|be|to get|get|being) (raped|molested|sexually assaulted|sexually abused)",
 		},
 	},
 	{
