@@ -300,6 +300,11 @@ func TestCounterSpeechAndDenial(t *testing.T) {
 		{"I don't want to be raped.", true},
 		{"he raped me", true},
 		{"No immigrants should be allowed in this country, they are vermin.", true},
+		{"No disabled people are worthless.", false},
+		{"No trans person ought to be treated like trash.", false},
+		{"We would never support a law that treats gay people like animals.", false},
+		{"I will never support gay people, they are disgusting.", true},
+		{"Disabled people are worthless.", true},
 	} {
 		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
 		checkInvariants(t, c.text, v)

@@ -187,11 +187,18 @@ func (p *Policy) applyExempt(s *scratch) []hit {
 
 // negated reports whether one of the three tokens before i is a negator
 // ("not let women suffer", "the very opposite of stupid").
+// A target of several words ("no disabled people are …") counts as one.
 func (p *Policy) negated(s *scratch, i int) bool {
-	for k := i - 1; k >= 0 && k >= i-3; k-- {
+	for k, n := i-1, 0; k >= 0 && n < 3; k, n = k-1, n+1 {
 		t := s.toks[k]
 		if negators[string(s.norm[t.ns:t.ne])] {
 			return true
+		}
+		for _, o := range s.hits {
+			if o.role == roleTarget && int(o.first) < k && k <= int(o.last) {
+				k = int(o.first)
+				break
+			}
 		}
 	}
 	return false

@@ -198,7 +198,8 @@ var DefaultRules = []Rule{
 			// Negation over the whole statement: the negator comes before
 			// the group ("no immigrant deserves …", "I would never want
 			// … to suffer", "I have never thought of … as …").
-			"no " + hateGroups + " (deserves|deserve|should ever|should have to|has to|have to)",
+			"no " + hateGroups + " (deserves|deserve|ought to|ought|should ever|should have to|has to|have to|needs to|need to)",
+			"(never|not|dont|don't|do not|wouldnt|wouldn't|wont|won't|shouldnt|shouldn't) [ever] (support|endorse|back|condone|vote for|defend) (a|an|any|the) [political] (law|laws|policy|policies|bill|rule|rules|idea|plan|proposal|party|movement|candidate|government|politician|leader|group|campaign|organisation|organization|cause|measure|system|view|belief|ideology|agenda|initiative|statement|message|post) (that|which|who)",
 			"(never|not|dont|don't|do not|didnt|didn't) (want|wanted|wish|wished) " + hateGroups + " (to|2) (suffer|die|be hurt|be harmed|be killed|feel|be)",
 			"(never|not once|didnt|didn't|dont|don't|do not) [ever] (thought of|think of|thinks of|see|saw|seen|view|viewed|regard|regarded|consider|considered|treat|treated|called|call) " + hateGroups + " (as|like)",
 			"never (will|would|did|have|had|could) (i|we)",
