@@ -239,3 +239,77 @@ func TestNamesInTitleCase(t *testing.T) {
 		}
 	}
 }
+
+// Vocabulary added from general knowledge: English, foreign and sexual
+// slang and slurs are flagged, and the ordinary words next to them (a
+// loan word, a tool, a phrase) are not.
+func TestVocabularyWords(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want string // a category, or "" for allow
+	}{
+		{"what a shithouse", sdk.CategoryProfanity},
+		{"he's a total gobshite", sdk.CategoryProfanity},
+		{"vai se foder", sdk.CategoryProfanity},
+		{"du bist ein wichser", sdk.CategoryProfanity},
+		{"kurac", sdk.CategoryProfanity},
+		{"send me your noodz", sdk.CategorySexual},
+		{"rule34 of that cartoon", sdk.CategorySexual},
+		{"look up a curry muncher joke", sdk.CategoryHate},
+		{"the kitchen was spick and span", ""},
+		{"the old hoer weeded the rows", ""},
+		{"my uncle tom has a cabin", ""},
+		{"the pinecone fell off the pine", ""},
+		{"put the cans in the recycling", ""},
+		{"the gooey cookie", ""},
+	} {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, c.text, v)
+		if c.want == "" {
+			if v.Action != sdk.ActionAllow {
+				t.Errorf("%q: %s %v, want allow", c.text, v.Action, v.Rules)
+			}
+			continue
+		}
+		found := false
+		for _, cat := range v.Categories {
+			found = found || cat == c.want
+		}
+		if v.Action == sdk.ActionAllow || !found {
+			t.Errorf("%q: %s %v, want %s", c.text, v.Action, v.Categories, c.want)
+		}
+	}
+}
+
+// Counter-speech and denial: a threat or a sexual-violence word quoted
+// about a group and condemned, or denied outright, is not held against the
+// child; the same words aimed at the child, feared, or disclosed still are.
+func TestCounterSpeechAndDenial(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		flagged bool
+	}{
+		{`Statements like "slaughter the gays" are unacceptable.`, false},
+		{`Saying "women should be raped" is disgusting.`, false},
+		{"Women should never be raped.", false},
+		{"No woman deserves to be raped.", false},
+		{"No immigrant deserves to die.", false},
+		{"I would never want trans people to suffer.", false},
+		{`He said "I will slaughter you" and it was horrible.`, true},
+		{`They told me "slaughter the gays".`, true},
+		{"I don't want to be raped.", true},
+		{"he raped me", true},
+		{"No immigrants should be allowed in this country, they are vermin.", true},
+		{"No disabled people are worthless.", false},
+		{"No trans person ought to be treated like trash.", false},
+		{"We would never support a law that treats gay people like animals.", false},
+		{"I will never support gay people, they are disgusting.", true},
+		{"Disabled people are worthless.", true},
+	} {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
+		checkInvariants(t, c.text, v)
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q: %s %v, flagged = %v, want %v", c.text, v.Action, v.Rules, got, c.flagged)
+		}
+	}
+}

@@ -11,7 +11,10 @@
 // ordinary English, including spelling by sound in words no dictionary
 // knows (words.go; data/innocent.txt is generated from a word list by
 // TestGenerateInnocent) → exemptions and co-occurrence rules, and quoted
-// reported speech in a child's message (resolve.go) → a trained linear model over hashed n-grams of the
+// reported speech in a child's message, counter-speech (a threat or a
+// sexual-violence word quoted about a group and condemned) and denial
+// ("no one deserves to be raped"; a negator before a group of several words
+// counts as near) (resolve.go) → a trained linear model over hashed n-grams of the
 // normalised text (model.go; weights in data/model.bin, trained by
 // `daisydog policy train`) that adds hits and may clear soft word-list
 // hits → character pictures (art.go) → multi-turn grooming risk over the

@@ -354,6 +354,9 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 		if !out && reportable[r.Category] && softRule(r) && p.reported(s, h) {
 			continue
 		}
+		if !out && counterCategories[r.Category] && softRule(r) && p.counterQuoted(s, h) {
+			continue
+		}
 		action, escalate := r.Action, r.Escalate
 		if out {
 			action, escalate = sdk.ActionBlock, false

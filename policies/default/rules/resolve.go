@@ -1,5 +1,7 @@
 package rules
 
+import "daisydog/policies/sdk"
+
 // looseWords adds stem hits (words.go) for tokens no phrase matched.
 func (p *Policy) looseWords(s *scratch) {
 	if len(p.words.stems) == 0 {
@@ -185,11 +187,18 @@ func (p *Policy) applyExempt(s *scratch) []hit {
 
 // negated reports whether one of the three tokens before i is a negator
 // ("not let women suffer", "the very opposite of stupid").
+// A target of several words ("no disabled people are …") counts as one.
 func (p *Policy) negated(s *scratch, i int) bool {
-	for k := i - 1; k >= 0 && k >= i-3; k-- {
+	for k, n := i-1, 0; k >= 0 && n < 3; k, n = k-1, n+1 {
 		t := s.toks[k]
 		if negators[string(s.norm[t.ns:t.ne])] {
 			return true
+		}
+		for _, o := range s.hits {
+			if o.role == roleTarget && int(o.first) < k && k <= int(o.last) {
+				k = int(o.first)
+				break
+			}
 		}
 	}
 	return false
@@ -201,6 +210,11 @@ func (p *Policy) negated(s *scratch, i int) bool {
 // them for or threatened them with must reach the grooming, crisis and
 // escalation rules, not be waved through.
 var reportable = map[string]bool{"profanity": true, "hate": true, "harassment": true}
+
+// counterCategories are the graver categories whose words count as
+// counter-speech only when quoted about a group and condemned
+// (counterQuoted).
+var counterCategories = map[string]bool{"violence": true, "sexual": true}
 
 // reportWords, outside the quotes and near them, mark quoted words as
 // reported speech: `people who send me messages like "…"`, `he called me
@@ -234,6 +248,8 @@ var condemnWords = map[string]bool{
 	"upset": true, "sad": true, "cry": true, "cried": true, "crying": true, "scared": true,
 	"respect": true, "disrespect": true, "disrespectful": true, "ignorant": true, "shameful": true,
 	"stop": true, "shouldnt": true, "mustnt": true, "never": true, "not": true, "dont": true,
+	"disgusting": true, "vile": true, "evil": true, "appalling": true, "disgraceful": true,
+	"abhorrent": true, "outrageous": true, "inexcusable": true, "despicable": true,
 }
 
 // reportSpan is how many unquoted words before the opening quote or after
@@ -247,27 +263,23 @@ const reportSpan = 6
 // a message that is only a quotation, or quotes without a report, still
 // counts.
 func (p *Policy) reported(s *scratch, h hit) bool {
-	if len(s.quoted) != len(s.toks) || int(h.last) >= len(s.toks) {
-		return false
-	}
-	for i := h.first; i <= h.last; i++ {
-		if !s.quoted[i] {
-			return false
-		}
-	}
-	a, b := int(h.first), int(h.last)
-	for a > 0 && s.quoted[a-1] {
-		a--
-	}
-	for b+1 < len(s.toks) && s.quoted[b+1] {
-		b++
+	k := p.reportWord(s, h)
+	return k >= 0 && p.reportCounts(s, k)
+}
+
+// reportWord returns the index of the report word that makes hit h
+// reported speech (see reported), or -1.
+func (p *Policy) reportWord(s *scratch, h hit) int {
+	a, b, ok := p.quotation(s, h)
+	if !ok {
+		return -1
 	}
 	for k := a - 1; k >= 0 && k >= a-reportSpan; k-- {
 		if s.quoted[k] {
 			break
 		}
 		if reportWords[p.tokText(s, k)] {
-			return p.reportCounts(s, k)
+			return k
 		}
 	}
 	for k := b + 1; k < len(s.toks) && k <= b+reportSpan; k++ {
@@ -275,7 +287,79 @@ func (p *Policy) reported(s *scratch, h hit) bool {
 			break
 		}
 		if reportWords[p.tokText(s, k)] {
-			return p.reportCounts(s, k)
+			return k
+		}
+	}
+	return -1
+}
+
+// quotation returns the token range [a, b] of the quotation that holds
+// hit h wholly, if it does.
+func (p *Policy) quotation(s *scratch, h hit) (a, b int, ok bool) {
+	if len(s.quoted) != len(s.toks) || int(h.last) >= len(s.toks) {
+		return 0, 0, false
+	}
+	for i := h.first; i <= h.last; i++ {
+		if !s.quoted[i] {
+			return 0, 0, false
+		}
+	}
+	a, b = int(h.first), int(h.last)
+	for a > 0 && s.quoted[a-1] {
+		a--
+	}
+	for b+1 < len(s.toks) && s.quoted[b+1] {
+		b++
+	}
+	return a, b, true
+}
+
+// personalWords in a quotation make it about someone in particular — the
+// child or a person near them — not about a group.
+// The speaker's own "I" does not count: `"I will … all of them"` is about a group.
+var personalWords = map[string]bool{
+	"me": true, "my": true, "mine": true, "myself": true,
+	"you": true, "u": true, "ya": true, "your": true, "ur": true, "youre": true, "yourself": true,
+	"him": true, "his": true, "her": true, "hers": true,
+}
+
+// counterQuoted reports whether hit h, a threat or a sexual-violence word,
+// is counter-speech: it lies inside a quotation about a group (a hate
+// rule's target stands in the quotation and no personal word does: "…
+// all of them" is about a group, "I'll … you" is not), the report word
+// next to the quotation is not aimed at the child, and an unquoted word
+// condemns what was said (`statements like "…" are unacceptable`). A
+// child repeating a threat made to them or about a person still counts.
+func (p *Policy) counterQuoted(s *scratch, h hit) bool {
+	k := p.reportWord(s, h)
+	if k < 0 {
+		return false
+	}
+	for j := k + 1; j < len(s.toks) && j <= k+2 && !s.quoted[j]; j++ {
+		switch p.tokText(s, j) {
+		case "me", "us":
+			return false
+		}
+	}
+	a, b, _ := p.quotation(s, h)
+	for j := a; j <= b; j++ {
+		if personalWords[p.tokText(s, j)] {
+			return false
+		}
+	}
+	group := false
+	for _, o := range s.hits {
+		if o.role == roleTarget && p.rules[o.rule].Category == sdk.CategoryHate && int(o.first) >= a && int(o.last) <= b {
+			group = true
+			break
+		}
+	}
+	if !group {
+		return false
+	}
+	for j := range s.toks {
+		if !s.quoted[j] && condemnWords[p.tokText(s, j)] {
+			return true
 		}
 	}
 	return false

@@ -149,6 +149,8 @@ var DefaultRules = []Rule{
 			"(wtf|stfu|gtfo|omfg|fml|lmfao|mfer|mfers|smfh|fubar|milf|dilf|gilf|nsfw)",
 			"(fanny|fannies|fannyflaps|pissflaps|pussi|pussies|poonani|punany|punani|punanny|poontang|queef|queefs|queaf|pube|pubes|scrote|scrot|scrotum|choad|chode|chodes|smegma|felch|feltch|felching|feltching|skeet|skeeting|schlong|nutsack|ballsack|cameltoe|camel toe|coochie|cooch|twink|spooge|splooge|jerkoff|jerk0ff|jackoff|jack off|circlejerk|circle jerk|fugly|shiz|shizzle|gaylord|lezzy|lezzie|lezzies|lesbo|lesbos|gypo|gyppo|squaw|pickaninny|bohunk|muff|muffdiver|muff diver|dingleberry|dingleberries|dickweed|dickwad|dumass|dumbass|jerkass|buttface|buttwipe|buttmunch|butthead|assface|asswipe|hobag|whoor|hoar)",
 			"(merda|porra|caralho|foda|fodase|buceta|zorra|zorras|estupido|estúpido|estupida|estúpida|hijo de puta|hijo de perra|hija de puta|maricon|maricón|culero|chinga|chingada|chingar|hostia|хуй|хуйня|пидор|пидорас|пиздец|пизда|сука|блять|блядь|бля|проститутка|мудак|говно|ебать|鸡巴|傻逼|操你妈|他妈的|hurensohn|arschloch|scheisse|scheiße|pendejo|pendeja|mierda|carajo|cabron|cabrón|puta|putas|puto|joder|coño|gilipollas|couillon|enfoiré|enfoire|connard|connasse|salaud|salope|pétasse|petasse|merde|putain|vaffanculo|fanculo|coglione|stronzo|zoccola|cazzo|figa|minchia|kurwa|blyat|suka|cyka|pizda|chuj|penchod|bhenchod|madarchod|chutiya|randi)",
+			"(bint|buggered|bumboy|bum boy|buttpirate|butt pirate|clunge|cockwomble|dickcheese|dick cheese|dickish|dickmilk|dicknose|dickweasel|dickwod|douchecanoe|douche canoe|fartknocker|fleshflute|jackhole|jerkwad|jism|meatflap|meat curtains|nads|pecker|peckers|peckerhead|pissant|poofter|poofters|poonanny|pusy|quim|rentboy|rent boy|shitfaced|shithouse|shitless|shitbird|shitweasel|slapper|smeg|smeghead|sodding|spunkbubble|tallywhacker|todger|twunt|vag|vadge|bellendy|knobcheese|gobshite|gobshites|pissflap|ho bag|skeezy|skeeze|turdburglar|turd burglar|fannybaws|bawbag|bawbags|arsebadger|clitty|clitface|cocksniffer|dickbeaters|dickmonger|gaywad|kootch|lameass|panooch|penispuffer|shitbagger|shitcanned|shitspitter|shiznit|numbnuts|shitgibbon|twatbadger|spunkmonkey|scuzzbag|shitehawk|wankpuffin|bellendery|renob|perv|pervs|pervy|perve|sexpest|sex pest)",
+			"(pinche|cabrona|cabrones|chingas|chingate|chinga tu madre|mamon|mamones|puneta|punetas|huevon|huevona|weon|weona|marica|maricas|joto|jotos|cojones|boludo|boluda|pelotudo|pelotuda|sorete|hijueputa|hijoputa|malparido|malparida|cojudo|conchatumadre|concha tu madre|concha de tu madre|me cago en|foder|fodido|fodida|fodase|cuzao|viado|viados|arrombado|arrombada|cacete|desgracado|desgracada|vai se foder|vai tomar no cu|pqp|otario|otaria|babaca|encule|enculee|encules|niquer|nique|nique ta mere|ta gueule|fils de pute|pute|putes|foutre|couille|couilles|chier|branleur|branleuse|branler|batard|connards|pouffiasse|stronza|stronzi|puttana|puttane|porca puttana|porco dio|fottiti|fottuto|fottuta|figlio di puttana|cornuto|pompino|fotze|wichser|wixxer|fick dich|schlampe|schwuchtel|missgeburt|spast|verpiss dich|leck mich|kacke|arsch|hure|klootzak|godverdomme|teringlijer|kankerlijer|mongool|flikker|slet|kurwy|pierdol|pierdolic|pierdole|jebac|jebany|jebana|skurwysyn|spierdalaj|kutas|cipa|pizdec|nahui|nahuy|khuy|yebat|mudak|pidor|pidoras|pidaras|gandon|zalupa|jebem|jebote|jebiga|picka|picku|kurac|govno|orospu|siktir|yarrak|sharmouta|sharmoota|sharmuta|kos omak|kos omok|kus emek|ben zona|zamel|chutiye|behenchod|bhenchodd|bhosdike|bhosdiwale|bhosdi|bhosda|gaand|gaandu|gandu|lavda|lawda|lodu|bsdk|putang ina|putangina|tangina|tang ina|gago|pokpok|kantot|bangsat|kontol|memek|ngentot|pepek|jancok|pukimak|caonima|cao ni ma|tamade|ta ma de|sha bi|shabi|chinko|manko|chinpo|yariman|sibal|shibal|ssibal|gaesaekki|byungsin|knulla|javla|vittu|perkele|kyrpa|huora|kurva|fasz|geci|bazmeg|picsa|curak|zmrd|kokot|malaka|malakas|poutana|gamoto|pousti|muie|fokken|fok jou)",
 			"(swastika|swastikas|neonazi|neo nazi|white power|heil hitler|sieg heil|1488|kkk|white supremacy|white supremacist|natsoc)",
 		},
 	},
@@ -193,6 +195,14 @@ var DefaultRules = []Rule{
 			"will (get|land) you (thrown|put|sent|locked|banned|blocked|arrested|reported)",
 			"(says|say|said|shows|show) (a lot|so much|something) about (you|how)",
 			"(dont|don't|do not) expect (them|people|anyone)",
+			// Negation over the whole statement: the negator comes before
+			// the group ("no immigrant deserves …", "I would never want
+			// … to suffer", "I have never thought of … as …").
+			"no " + hateGroups + " (deserves|deserve|ought to|ought|should ever|should have to|has to|have to|needs to|need to)",
+			"(never|not|dont|don't|do not|wouldnt|wouldn't|wont|won't|shouldnt|shouldn't) [ever] (support|endorse|back|condone|vote for|defend) (a|an|any|the) [political] (law|laws|policy|policies|bill|rule|rules|idea|plan|proposal|party|movement|candidate|government|politician|leader|group|campaign|organisation|organization|cause|measure|system|view|belief|ideology|agenda|initiative|statement|message|post) (that|which|who)",
+			"(never|not|dont|don't|do not|didnt|didn't) (want|wanted|wish|wished) " + hateGroups + " (to|2) (suffer|die|be hurt|be harmed|be killed|feel|be)",
+			"(never|not once|didnt|didn't|dont|don't|do not) [ever] (thought of|think of|thinks of|see|saw|seen|view|viewed|regard|regarded|consider|considered|treat|treated|called|call) " + hateGroups + " (as|like)",
+			"never (will|would|did|have|had|could) (i|we)",
 		},
 		Phrases: []string{
 			"(hate|hated|hating|hates|loathe|loathes|loathing|despise|despises|detest|detests|abhor|abhors|cant stand|can't stand|cannot stand|sick of|tired of|fed up with|disgust|disgusts|disgusted|disgusting|disgustingly|repulsive|repugnant|revolting|vile|gross|nasty|sickening|sicken|sickens|makes me sick|make me sick|make me furious|makes me furious|make me angry|makes me angry|make me so angry|piss me off|pissing me off|pisses me off|annoying|hatred|hatrd|hatered)",
@@ -369,6 +379,20 @@ var DefaultRules = []Rule{
 		},
 	},
 	{
+		// Sexual violence denied, not described or asked for: "… should
+		// never be raped", "no one deserves to be raped". A child who
+		// fears it ("I don't want to be raped") or discloses it is not
+		// shielded: the negation must govern the word itself.
+		ID: "exempt.negated", Category: sdk.CategorySexual, Action: sdk.ActionAllow, Exempt: true,
+		Phrases: []string{
+			"(should|must|would|will|could|can|ought to) (never|not) [ever] (be|get) (raped|molested|sexually assaulted|sexually abused)",
+			"(shouldnt|shouldn't|mustnt|mustn't|wouldnt|wouldn't|wont|won't|cant|can't|cannot) [ever] (be|get) (raped|molested|sexually assaulted|sexually abused)",
+			"(no one|nobody|noone|no woman|no women|no man|no person|no human|no girl|no boy|no child|no one ever) (deserves|deserve|should|should ever|asks|asked) (to be|to get|be|get) (raped|molested|sexually assaulted|sexually abused)",
+			"(should|would|will|could) never (rape|molest|sexually assault)",
+			"(not|never|wont|won't|cant|can't|cannot|shouldnt|shouldn't|mustnt|mustn't|dont|don't|do not) (allow|let|permit|tolerate|accept) [any|anyone|our|the|these|those|any of our] " + hateGroups + " [(in|of|from|at|around) (this|our|the|my|your|their) (country|society|world|community|city|town|area|school|family|neighbourhood|neighborhood|land)] [ever] (to be|be|to get|get|being) (raped|molested|sexually assaulted|sexually abused)",
+		},
+	},
+	{
 		// Mild swearing: blocked for the younger tiers at the standard
 		// setting, allowed for 13-17 or when a parent chose "relaxed".
 		ID: "profanity.mild", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
@@ -400,6 +424,7 @@ var DefaultRules = []Rule{
 		ID: "sexual.more", Category: sdk.CategorySexual, Action: sdk.ActionBlock, Severity: 3,
 		Phrases: []string{
 			"(fondle|fondling|fellate|fellating|felched|feltcher|lapdance|lap dancing|stiffy|boners|jubblies|juggs|sexpot|sexbot|sextoy|sextoys|sexfarm|sexworld|worldsex|hotsex|gaysex|havesexnow|have sex now|sexting|pornhub|xvideos|xhamster|redtube|youporn|brazzers|playgirl|playbunny|play bunny|pornprincess|horniest|horney|horni|cumming|cummin|kumming|cumshots|creampies|ejakulate|jizim|jizm|kunnilingus|cunnilingis|blowjobs|blowie|rimjob|analannie|buttplugs|bootplug|nipplering|nipple ring|scantily clad|barenaked|bare naked|girls gone wild|spread your legs|spread ur legs|bend over for me|golden shower|goldenshower|brown showers|yellow showers|one guy one jar|mr hands|dirty pillows|wrinkled starfish|chocolate rosebuds|beaver shot|camel toe|vjayjay|vajayjay|peenus|peener|vagene|cumm|gloryhole|glory hole|sugar tits|big black cock|bbc porn|i climax|make me climax|climaxed|orgasmed|sexed|sexing|threesomes|orgy|orgies)",
+			"(ahegao|blowbang|camshow|camshows|cam show|chaturbate|clussy|bussy|cuck|cucks|cucked|cuckolding|deepthroating|facesitting|face sitting|fingerbanging|footfetish|foot fetish|futa|hotwife|lewds|lewding|noodz|rule34|rule 34|r34|sexdoll|sex doll|sexdolls|spitroast|spit roast|spitroasted|tribbing|yiff|yiffy|coomer|coomers|coom|gooning|3some|sexparty|sex party|upskirts|downblouse|nip slip|nipslip|sideboob|underboob|braless|g string|gstring|creampied|horndog|breeding kink|eat her out|eating her out|eat him out|sixtynine|69ing|jack me off|jerk him off|jerk her off|rub one out|rubbing one out|choke the chicken|choking the chicken|tiddies|tiddy|gooch|grundle|meat spin|trouser snake|blow my load|blew my load|busting a nut|bust a nut|busted a nut|nutt|precum|pre cum|buttsex|butt sex|assplay|maledom|findom|paypig|sissy hypno|sissification|chastity cage|ageplay|ddlg|rapeplay|rape play|oppai|paizuri|nakadashi|sugar daddies|happy ending massage|stripclub|strip clubs|stripclubs|strip tease|peep show|sexworker|sexworkers|sex worker|sex workers|brothels|whorehouses|wifeswap|cuckolding|giving head|gave head|give head|dtf|netflix and chill|creepshot|creepshots|upskirting|dickpic|dickpics|dick pic|dick pics|onlyfan|fansly|manyvids|camming|sexytime|sexy time|shagadelic|horizontal tango)",
 			"(you|u|i|she|he|they) (want|wanna|wants) (my|your|his|her|ur) (dick|cock) in",
 			"(nutt|cum|jizz) (in|on) (you|u|your|ur|all of|me)",
 			"(my dick is|my cock is) [like] (5|6|7|8|9|10|12) (inch|inches|in)",
@@ -411,6 +436,7 @@ var DefaultRules = []Rule{
 		ID: "hate.more", Category: sdk.CategoryHate, Action: sdk.ActionBlock, Severity: 3,
 		Phrases: []string{
 			"(ching chong|chingchong|chinc|chincs|jiggerboo|jiggaboo|jigaboo|jijjiboo|junglebunny|jungle bunny|jungle bunnies|towel head|rag head|zipper head|sand monkey|whitetrash|poorwhitetrash|honkey|honkeys|negroid|niglet|niglets|nigr|niga|nigas|nigguh|nigguhs|nikka|nikkas|spik|spiks|beanerino|wetbacks|qweer|qweers|qweerz|heshe|shemale|lezbo|lezbos|lezzo|lezza|dyke|bulldyke|bull dyke|diesel dyke|mcfagget|faqqot|faqqots|fagit|faggit|faggits|feggat|feggats|faig|faigs|faigt|fagget|faggets|fagot|fagots|japcrap|gooks|raghead|kike|heeb|sheeny|yid|kraut|dago|wop|mein fuhrer|white power|gas the jews|gas jews|oven dodger|holocaust was fake|holohoax)",
+			"(cameljockey|abbo|abbos|boong|boongs|bogtrotter|bogtrotters|curry muncher|curry munchers|darky|dindu|dindus|gippo|gippos|greaseball|greaseballs|halfbreed|halfbreeds|half breed|half breeds|hymie|hymies|injun|injuns|sheboon|sheboons|slopehead|slopeheads|slanty|taig|taigs|wigga|wiggas|spearchucker|spear chucker|batty boy|battyboy|battyman|batty man|chi chi man|lezzer|lezzers|spacker|spackers|spacca|window licker|nignog|nig nog|groid|groids|chinamen|golliwogs|sambos|polack|polacks|gweilo|yellow peril|zionazi|zionazis|jewboy|jew boy|christ killer|christ killers|nigaboo|queerbait|queerhole|dothead|dot head|dotheads|durka durka)",
 			"(who has|got the|the) (china virus|kung flu|chinese virus)",
 			"(jews|judens|jewish people|muslims|blacks|gays) (belong in|should be in|back to) (the|an|a) (oven|ovens|camps|camp|gas chamber|gas chambers)",
 		},
