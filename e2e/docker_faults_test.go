@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -62,6 +63,8 @@ func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*c
 				out, _ := exec.Command("docker", "logs", "--tail", "40", n).CombinedOutput()
 				t.Logf("--- %s logs:\n%s", n, out)
 			}
+			// A clean stop lets the node write its coverage counters.
+			exec.Command("docker", "stop", "--time", "10", n).Run()
 			exec.Command("docker", "rm", "-f", n).Run()
 		}
 		exec.Command("docker", "network", "rm", apiNet).Run()
@@ -75,6 +78,11 @@ func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*c
 		args := []string{"create", "--name", dn.names[i], "--network", apiNet, "-p", published[i] + ":8443"}
 		if dataDirs != nil {
 			args = append(args, "-v", dataDirs[i]+":/data")
+		}
+		if dir := os.Getenv("GOCOVERDIR"); dir != "" {
+			// The image's binary is the one under test, built with coverage
+			// counters in `make e2e`: collect them like the processes'.
+			args = append(args, "-e", "GOCOVERDIR=/cover", "-v", dir+":/cover")
 		}
 		args = append(args, image)
 		args = append(args, cmd...)

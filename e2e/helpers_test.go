@@ -160,7 +160,7 @@ func newEnv(t *testing.T) *env {
 	}
 	// Registered after TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
-		e.killAll()
+		e.endAll()
 		if t.Failed() || os.Getenv("E2E_VERBOSE") != "" {
 			e.dumpLogs()
 		}
@@ -217,6 +217,29 @@ func (e *env) killAll() {
 		p.kill()
 	}
 }
+
+// endAll ends the processes still running when a test is over: SIGTERM to
+// all, and SIGKILL for any that has not exited within endGrace. A node
+// that exits normally writes its coverage counters (GOCOVERDIR), so the
+// integration coverage counts what every test exercised, not only what the
+// tests that stop nodes themselves did.
+func (e *env) endAll() {
+	e.mu.Lock()
+	procs := append([]*proc(nil), e.procs...)
+	e.mu.Unlock()
+	for _, p := range procs {
+		p.signal(syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(endGrace)
+	for _, p := range procs {
+		if !p.wait(time.Until(deadline)) {
+			p.kill()
+		}
+	}
+}
+
+// endGrace bounds the clean shutdown at the end of a test.
+const endGrace = 10 * time.Second
 
 // dumpLogs logs the tail of each process's output.
 func (e *env) dumpLogs() {
