@@ -462,7 +462,9 @@ func TestJoinHandlerRefusals(t *testing.T) {
 			h := &Node{layout: tc.layout, nf: n.nf, log: n.log}
 			rec := httptest.NewRecorder()
 			h.joinHandler(rec, httptest.NewRequest("POST", "/internal/join", strings.NewReader(tc.body)))
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
 				t.Fatalf("body %q: %v", rec.Body, err)
 			}
