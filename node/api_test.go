@@ -258,6 +258,14 @@ func TestBrowserSafetyCORSRedirectAndJWKS(t *testing.T) {
 		t.Fatalf("redirect: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 
+	if n.RedirectAddr() != redirect {
+		t.Fatalf("RedirectAddr %q, want %q", n.RedirectAddr(), redirect)
+	}
+	// A second redirect listener on the same address cannot start.
+	if err := n.startRedirect(redirect); err == nil || !strings.Contains(err.Error(), "listen "+redirect) {
+		t.Fatalf("redirect on a busy address: %v", err)
+	}
+
 	// JWKS lists the replicated signing key, which verifies issued tokens.
 	var jwks struct {
 		Keys []struct{ Kid, Kty, Crv, X string }

@@ -176,6 +176,14 @@ func TestPolicyAdminHTTP(t *testing.T) {
 	if st, _, body := n.raw(t, "POST", "/v1/admin/policies/http@1/activate", admin.token, "application/json", []byte(`{}`)); st != 409 || !strings.Contains(string(body), "no longer trusted") {
 		t.Fatalf("activating a bundle signed by a revoked key: %d %s", st, body)
 	}
+	// ... nor run in shadow.
+	if st, _, body := n.raw(t, "POST", "/v1/admin/policies/http@1/shadow", admin.token, "application/json", []byte(`{}`)); st != 409 || !strings.Contains(string(body), "no longer trusted") {
+		t.Fatalf("shadowing a bundle signed by a revoked key: %d %s", st, body)
+	}
+	status.Shadow.Policy = ""
+	if st, _ := n.call(t, "GET", "/v1/admin/policies", admin.token, nil, &status); st != 200 || status.Shadow.Policy != "" {
+		t.Fatalf("status after a refused shadow: %d %+v", st, status.Shadow)
+	}
 }
 
 // TestPolicyKeyGivenAtInit: a key installed at init becomes trusted
