@@ -393,7 +393,7 @@ func (c *Cluster) Apply(ctx context.Context, cmd []byte) (Response, error) {
 // (never a retry); if it was not sent, Apply retries on the new leader.
 // changed is the leader-change channel read before addr was looked up. stop
 // must be called when the forward returns.
-func (c *Cluster) whileLeaderIs(ctx context.Context, addr string, changed <-chan struct{}) (context.Context, func()) {
+func (c *Cluster) whileLeaderIs(ctx context.Context, addr string, changed <-chan struct{}) (context.Context, context.CancelFunc) {
 	return cancelOnLeaderMove(ctx, addr, changed, func() (string, <-chan struct{}) {
 		ch := c.leaderChange()
 		a, _ := c.raft.LeaderWithID()
@@ -404,17 +404,13 @@ func (c *Cluster) whileLeaderIs(ctx context.Context, addr string, changed <-chan
 // cancelOnLeaderMove is whileLeaderIs with the leader lookup passed in:
 // current returns the leader's address and the channel closed at its next
 // change (read before the address, so no change is missed).
-func cancelOnLeaderMove(ctx context.Context, addr string, changed <-chan struct{}, current func() (string, <-chan struct{})) (context.Context, func()) {
+func cancelOnLeaderMove(ctx context.Context, addr string, changed <-chan struct{}, current func() (string, <-chan struct{})) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	var once sync.Once
 	go func() {
 		ch := changed
 		for {
 			select {
-			case <-stopped:
-				return
-			case <-ctx.Done():
+			case <-ctx.Done(): // the forward returned (stop) or its caller gave up
 				return
 			case <-ch:
 				var now string
@@ -425,7 +421,7 @@ func cancelOnLeaderMove(ctx context.Context, addr string, changed <-chan struct{
 			}
 		}
 	}()
-	return ctx, func() { once.Do(func() { close(stopped); cancel() }) }
+	return ctx, cancel
 }
 
 // applyLocal applies on this node as leader. retry reports that nothing was

@@ -248,13 +248,11 @@ func processStats() map[string]int64 {
 		// file-backed pages (the binary, the Raft log's memory map, which
 		// the kernel can drop at will).
 		for _, line := range strings.Split(string(b), "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if !ok || (k != "RssAnon" && k != "RssFile") {
-				continue
-			}
-			if f := strings.Fields(v); len(f) == 2 && f[1] == "kB" {
+			k, v, _ := strings.Cut(line, ":")
+			name := map[string]string{"RssAnon": "rss_anon_bytes", "RssFile": "rss_file_bytes"}[k]
+			if f := strings.Fields(v); name != "" && len(f) == 2 && f[1] == "kB" {
 				if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					p[map[string]string{"RssAnon": "rss_anon_bytes", "RssFile": "rss_file_bytes"}[k]] = n << 10
+					p[name] = n << 10
 				}
 			}
 		}
