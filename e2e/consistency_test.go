@@ -16,6 +16,10 @@ func TestReadYourWritesThroughFollower(t *testing.T) {
 	c.converge(c.nodes)
 
 	const rounds = 20
+	// Plain names: a random string can spell something the safety policy
+	// refuses as a nickname (about 1 in 1,000), which this test is not about.
+	names := []string{"Amber", "Basil", "Clover", "Dot", "Ember", "Fern", "Ginger", "Hazel", "Iris", "Juniper",
+		"Kiwi", "Lark", "Maple", "Nutmeg", "Olive", "Pepper", "Quill", "Robin", "Sage", "Tansy"}
 	var childMiss, linkMiss, turnMiss int
 	for i := 0; i < rounds; i++ {
 		// Create a child, then read it back at once.
@@ -23,7 +27,7 @@ func TestReadYourWritesThroughFollower(t *testing.T) {
 			ID string `json:"id"`
 		}
 		c.api.must(201, "POST", fol.url("/v1/children"), f.parentToken,
-			map[string]string{"nickname": "Kit" + randLetters(6), "age_tier": "5-8"}).decode(t, &child)
+			map[string]string{"nickname": "Kit " + names[i%len(names)], "age_tier": "5-8"}).decode(t, &child)
 		r, err := c.api.get(fol.url("/v1/children/"+child.ID), f.parentToken)
 		if err != nil {
 			t.Fatal(err)
