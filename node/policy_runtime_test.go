@@ -350,9 +350,14 @@ func TestPolicyRuntimeLoadFailureFailsClosed(t *testing.T) {
 	if r.OK || r.ID != id || r.Node != "n1" || len(r.Error) != 500 || !strings.HasPrefix(r.Error, "no memory for you") {
 		t.Fatalf("report %+v (error length %d)", r, len(r.Error))
 	}
-	if st := h.status(); st.Staged[0].Nodes["n1"] != r.Error {
-		t.Fatalf("staged status %+v", st.Staged[0])
-	}
+	// The report is recorded when the harness has applied it, just after
+	// the report callback: wait for the status to show it.
+	waitFor(t, 10*time.Second, "the report in the staged status", func() error {
+		if st := h.status(); st.Staged[0].Nodes["n1"] != r.Error {
+			return fmt.Errorf("staged status %+v", st.Staged[0])
+		}
+		return nil
+	})
 
 	// A shadow candidate that cannot load leaves no shadow run; status says
 	// it is not loaded here.
