@@ -6,7 +6,7 @@ DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' -o -name '*.txt' 2>/dev/null)
 
-.PHONY: cover-all all build policy run test vet fmt-check static-check unit e2e fuzz image bench clean browser
+.PHONY: policy-bundle cover-all all build policy run test vet fmt-check static-check unit e2e fuzz image bench clean browser
 
 all: build
 
@@ -14,6 +14,20 @@ all: build
 policy: policies/default.wasm
 policies/default.wasm: $(POLICY_SRC)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./policies/default
+
+# The default policy as a signed bundle for `daisydog policy push` (named $(POLICY_NAME): "default"
+# is reserved for the embedded copy): the module, its test vectors and,
+# with POLICY_DATA=DIR, adjustment files (policies/ABI.md "Data"). Signed with POLICY_KEY.key, made on
+# first use (a development key: in production keep the signing key offline and trust its .pub).
+POLICY_KEY     ?= $(DATA)/policy-signing
+POLICY_VERSION ?= $(VERSION)
+POLICY_NAME    ?= daisydog-default
+POLICY_BUNDLE  ?= bin/$(POLICY_NAME)-$(POLICY_VERSION).ddpb
+policy-bundle: build
+	@mkdir -p $(dir $(POLICY_KEY)) bin
+	@[ -f $(POLICY_KEY).key ] || ./$(BIN) policy keygen --out $(POLICY_KEY)
+	./$(BIN) policy bundle --module policies/default.wasm --vectors policies/default/vectors.json \
+	  --name $(POLICY_NAME) --version $(POLICY_VERSION) --key $(POLICY_KEY).key $(if $(POLICY_DATA),--data $(POLICY_DATA)) -o $(POLICY_BUNDLE)
 
 # One static binary.
 build: policy

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,16 +17,20 @@ import (
 	"syscall"
 
 	"daisydog/policies"
+	"daisydog/policies/bundle"
 	"daisydog/policies/eval"
 	"daisydog/wasm"
 )
 
 const policyUsage = `Usage:
-  daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--strictness standard]
+  daisydog policy score --data FILE.jsonl [--module X.wasm | --bundle B.ddpb [--pub K.pub]]
+                        [--tier 9-12] [--strictness standard]
                         [--json] [--verdicts OUT.jsonl] [--show-misses] [--half tune|check]
-      Score a policy module (default: the embedded default policy) against labelled
-      cases (shared/eval/README.md format): recall per source and category, false
-      positives on safe cases, PII span recall, latency through the WASM host.
+      Score a policy against labelled cases (shared/eval/README.md format): recall
+      per source and category, false positives on safe cases, PII span recall,
+      latency through the WASM host. The policy is the embedded default, a module
+      (--module), or a signed bundle (--bundle: its module with its data, once its
+      own test vectors pass; --pub also checks the signature).
       "eval" and --cases are accepted as aliases of "score" and --data. --half keeps
       one half of the cases, split by a hash of their id (tune on one, check on the other).
   daisydog policy train --cases FILE.jsonl --out policies/default/rules/data/model.bin
@@ -63,6 +68,8 @@ func cmdPolicyScore(args []string) error {
 	data := fs.String("data", "", "labelled cases, JSONL (shared/eval/README.md format)")
 	fs.StringVar(data, "cases", "", "alias of --data")
 	module := fs.String("module", "", "policy module (.wasm) to score (default: the embedded default policy)")
+	bundleFile := fs.String("bundle", "", "signed policy bundle (.ddpb) to score: its module with its data, after its own test vectors pass")
+	pubFile := fs.String("pub", "", "with --bundle: public key (from policy keygen) the bundle's signature must verify with")
 	tier := fs.String("tier", "9-12", "age tier: 5-8, 9-12 or 13-17")
 	strictness := fs.String("strictness", "standard", "relaxed, standard or strict")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
@@ -75,6 +82,12 @@ func cmdPolicyScore(args []string) error {
 	if *data == "" || fs.NArg() > 0 {
 		fmt.Fprint(os.Stderr, policyUsage)
 		return errors.New("policy score: --data FILE is required")
+	}
+	if *module != "" && *bundleFile != "" {
+		return errors.New("policy score: give --module or --bundle, not both")
+	}
+	if *pubFile != "" && *bundleFile == "" {
+		return errors.New("policy score: --pub needs --bundle")
 	}
 	f, err := os.Open(*data)
 	if err != nil {
@@ -97,9 +110,12 @@ func cmdPolicyScore(args []string) error {
 	}
 	defer rt.Close(context.Background())
 	var eng *policies.Engine
-	if *module == "" {
+	switch {
+	case *bundleFile != "":
+		eng, err = loadBundleForScore(ctx, rt, *bundleFile, *pubFile)
+	case *module == "":
 		eng, err = policies.NewDefaultEngine(ctx, rt)
-	} else {
+	default:
 		var b []byte
 		if b, err = os.ReadFile(*module); err != nil {
 			return err
@@ -150,6 +166,41 @@ func cmdPolicyScore(args []string) error {
 	}
 	eval.WriteTable(os.Stdout, rep)
 	return nil
+}
+
+// loadBundleForScore opens a bundle, checks its parts against its manifest
+// (and its signature, given a public key), compiles its module with its
+// data and runs its test vectors — what a node does before staging it,
+// except that trust in the signer is only checked when pubFile is given.
+func loadBundleForScore(ctx context.Context, rt *wasm.Runtime, file, pubFile string) (*policies.Engine, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("policy score: %w", err)
+	}
+	b, err := bundle.Open(raw)
+	if err != nil {
+		return nil, fmt.Errorf("policy score: %s: %w", file, err)
+	}
+	if pubFile == "" {
+		if err := b.CheckParts(); err != nil {
+			return nil, fmt.Errorf("policy score: %s: %w", file, err)
+		}
+		fmt.Fprintf(os.Stderr, "bundle %s, signed by key %s: signature not checked (give --pub to check it)\n", b.ID(), b.Signature.KeyID)
+	} else {
+		pemBytes, err := os.ReadFile(pubFile)
+		if err != nil {
+			return nil, fmt.Errorf("policy score: %w", err)
+		}
+		pub, err := bundle.ParsePublicKey(pemBytes)
+		if err != nil {
+			return nil, fmt.Errorf("policy score: %s: %w", pubFile, err)
+		}
+		if err := b.Verify(map[string]ed25519.PublicKey{bundle.KeyID(pub): pub}); err != nil {
+			return nil, fmt.Errorf("policy score: %s: %w", file, err)
+		}
+		fmt.Fprintf(os.Stderr, "bundle %s: signature verified with key %s\n", b.ID(), bundle.KeyID(pub))
+	}
+	return bundle.Load(ctx, rt, b)
 }
 
 func cmdPolicyTrain(args []string) error {
