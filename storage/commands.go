@@ -135,7 +135,7 @@ func splitEnvelope(data []byte) (kind string, v int, body []byte, ok bool) {
 // both paths always agree.
 func Decode(data []byte) (Command, error) {
 	if kind, v, body, ok := splitEnvelope(data); ok {
-		if c, err := decodeBody(kind, v, body); err == nil {
+		if c, err := decodeBody(kind, v, body, true); err == nil {
 			return c, nil
 		}
 	}
@@ -148,11 +148,14 @@ func decodeGeneric(data []byte) (Command, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("storage: decode envelope: %w", err)
 	}
-	return decodeBody(env.T, env.V, env.B)
+	return decodeBody(env.T, env.V, env.B, false)
 }
 
-// decodeBody decodes the body of a kind-v command.
-func decodeBody(kind string, v int, body []byte) (Command, error) {
+// decodeBody decodes the body of a kind-v command. fast allows a kind's own
+// decoder (chat turns, chatturn_decode.go) before encoding/json; without it
+// only encoding/json runs, which is the reference the fast paths are tested
+// against.
+func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 	env := envelope{T: kind, V: v, B: body}
 	var c Command
 	switch env.T {
@@ -223,6 +226,13 @@ func decodeBody(kind string, v int, body []byte) (Command, error) {
 	}
 	if !acceptsVersion(c, env.V) {
 		return nil, fmt.Errorf("%w: %s version %d not supported (this binary supports %d)", ErrUnsupported, env.T, env.V, c.Version())
+	}
+	if ct, ok := c.(*ChatTurn); ok && fast {
+		var t ChatTurn
+		if decodeChatTurnFast(env.B, &t) {
+			*ct = t
+			return c, nil
+		}
 	}
 	if err := json.Unmarshal(env.B, c); err != nil {
 		return nil, fmt.Errorf("storage: decode %s: %w", env.T, err)

@@ -146,6 +146,30 @@ func decodeSeeds(t testing.TB) [][]byte {
 		`{"t":"chat_turn","v":99999999999,"b":{}}`,
 		` {"t":"sign_up","v":1,"b":{}}`,
 		`{"t":"","v":1,"b":{}}`,
+		// Chat turn bodies: what the fast body decoder takes, and what it must hand to encoding/json.
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","child":"c1","device":"d1","at":1700000000123,"msg":"AAEC","reply":"","intent":"joke","in_action":"allow","in_cats":[],"out_action":"allow","out_cats":["pii","grooming"],"escalate":true,"fail_closed":false,"policy":"default@1","event":"e1","companion":"eyJ2IjoxfQ==","base":7}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","in_cats":null,"out_cats":null,"msg":null,"companion":null,"base":null}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","base":-0,"at":-5}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","at":1e3}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","at":1.5}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","at":012}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","at":99999999999999999999}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t\u0031","intent":"café"}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","id":"t2"}}`,
+		`{"t":"chat_turn","v":3,"b":{"ID":"t1","Intent":"x"}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1", "at":1}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1","extra":1}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":null,"escalate":null}}`,
+		`{"t":"chat_turn","v":3,"b":{"msg":"not base64!"}}`,
+		`{"t":"chat_turn","v":3,"b":{"msg":"AAE="}}`,
+		`{"t":"chat_turn","v":3,"b":{"msg":"AAE"}}`,
+		`{"t":"chat_turn","v":3,"b":{"in_cats":["a",null]}}`,
+		`{"t":"chat_turn","v":3,"b":{"in_cats":["a","b",]}}`,
+		`{"t":"chat_turn","v":3,"b":{"escalate":"true"}}`,
+		`{"t":"chat_turn","v":3,"b":{"id":"t1",}}`,
+		`{"t":"chat_turn","v":3,"b":{}}`,
+		`{"t":"chat_turn","v":2,"b":{"id":"t1","companion":"AA=="}}`,
+		`{"t":"chat_turn","v":4,"b":{"id":"t1"}}`,
 	} {
 		seeds = append(seeds, []byte(s))
 	}
@@ -174,4 +198,39 @@ func FuzzDecodeAgreesWithGeneric(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(checkDecodeAgrees)
+}
+
+// TestChatTurnFastPathTakesEncodeOutput: the chat turn decoder handles
+// what Encode writes (else it would silently always fall back), including
+// empty and nil fields, and gives what encoding/json gives.
+func TestChatTurnFastPathTakesEncodeOutput(t *testing.T) {
+	base := int64(41)
+	for _, c := range []*ChatTurn{
+		{TurnID: "t-1", ChildID: "c-1", DeviceID: "d-1", CreatedAt: 1700000000123, MessageSealed: []byte{0, 1, 2, 250},
+			ReplySealed: []byte("sealed reply"), Intent: "joke", InAction: "redact", InCategories: []string{"pii"},
+			OutAction: "allow", OutCategories: []string{}, Escalate: true, FailClosed: true, PolicyVersion: "default@1.2.3",
+			EventID: "ev-1", Companion: make([]byte, 700), StateBase: &base},
+		{TurnID: "t-2", MessageSealed: []byte{}},
+		{},
+	} {
+		data, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, body, ok := splitEnvelope(data)
+		if !ok {
+			t.Fatalf("envelope of %s not recognised", data)
+		}
+		var fast ChatTurn
+		if !decodeChatTurnFast(body, &fast) {
+			t.Fatalf("fast decoder refused Encode's output %s", body)
+		}
+		var ref ChatTurn
+		if err := json.Unmarshal(body, &ref); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, ref) {
+			t.Fatalf("fast %#v\nwant %#v", fast, ref)
+		}
+	}
 }
