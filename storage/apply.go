@@ -37,11 +37,14 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 	// Cached reads of what this batch writes are dropped before the commit
 	// and again after it (cache.go): none can outlive the commit.
 	var (
-		touched []string
-		flushes int
+		touched   []string
+		flushes   int
+		updates   batchUpdates
+		committed bool
 	)
 	defer func() {
 		db.cache.end(touched, false)
+		updates.finish(db.cache, committed)
 		for range flushes {
 			db.cache.end(nil, true)
 		}
@@ -80,10 +83,19 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 		}
 		if keys, all := touches(cmd); len(keys) > 0 || all {
 			db.cache.begin(keys, all)
+			updates.drop(keys, all)
 			touched = append(touched, keys...)
 			if all {
 				flushes++
 			}
+		}
+		var comp, recent *batchValue
+		turn, isTurn := cmd.(*ChatTurn)
+		if isTurn {
+			if turn.Companion != nil {
+				comp = updates.take(db.cache, keyCompanion(turn.ChildID))
+			}
+			recent = updates.take(db.cache, keyRecentTurns(turn.ChildID))
 		}
 		if _, err := a.exec(qSavepoint); err != nil {
 			return nil, fmt.Errorf("storage: savepoint: %w", err)
@@ -105,6 +117,9 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 		if _, err := a.exec(qReleaseSavepoint); err != nil {
 			return nil, fmt.Errorf("storage: release savepoint: %w", err)
 		}
+		if isTurn && cerr == nil {
+			updates.chatTurn(db.cache, turn, val.(TurnResult).Seq, comp, recent)
+		}
 		results[i] = Result{Kind: cmd.Kind(), Value: val, Err: cerr}
 	}
 	if last > uint64(applied) {
@@ -116,6 +131,7 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("storage: commit apply: %w", err)
 	}
+	committed = true
 	return results, nil
 }
 

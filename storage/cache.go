@@ -2,12 +2,14 @@ package storage
 
 import (
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// Cache holds hot reads (a child device's profile, Daisy's per-child row,
-// the token-signing keys) in memory. Its invalidation is exact: ApplyBatch
+// Cache holds hot reads (a child device's profile, Daisy's per-child row, a
+// child's recent turns, the token-signing keys) in memory. Its invalidation is exact: ApplyBatch
 // names the keys every command touches and the cache forgets them around
 // the commit, so no reader ever gets a value older than what its node has
 // applied (see DESIGN.md "Hot-read cache"). A command kind the cache does not
@@ -142,6 +144,133 @@ func (c *Cache) flushAll() {
 	}
 }
 
+// take begins a write of key, like begin, and returns the value it held
+// (ok = false when none, or when a flush is in progress).
+func (c *Cache) take(key string) (any, bool) {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[key]
+	if s.pending == nil {
+		s.pending = make(map[string]int)
+	}
+	s.pending[key]++
+	s.gen++
+	delete(s.m, key)
+	return v, ok && c.flushing.Load() == 0
+}
+
+// settle stores v, the value key has once a batch that took it committed,
+// after end released the key. It stores nothing while the key is written
+// again or a flush is in progress.
+func (c *Cache) settle(key string, v any) {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.flushing.Load() != 0 || s.pending[key] != 0 {
+		return
+	}
+	if s.m == nil {
+		s.m = make(map[string]any)
+	}
+	if _, ok := s.m[key]; !ok && len(s.m) >= cacheShardCapacity {
+		for k := range s.m {
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[key] = v
+}
+
+// batchUpdates are the cached values one ApplyBatch updates in place
+// instead of dropping: Daisy's row and the recent turns of each child a
+// chat turn is for. Every node applies the same turns, so each keeps its
+// cached copies current without reading them back, and a child's next
+// turn, on whichever node, finds them cached. Each key is taken once per
+// batch (its value before the batch), updated by every chat turn that
+// succeeds, and stored when the batch has committed — or dropped, when the
+// batch fails, when another command kind touches the key, or when the
+// value was not cached to begin with.
+type batchUpdates struct {
+	vals map[string]*batchValue
+}
+
+type batchValue struct {
+	v  any
+	ok bool
+}
+
+func (b *batchUpdates) take(c *Cache, key string) *batchValue {
+	if bv, ok := b.vals[key]; ok {
+		return bv
+	}
+	v, ok := c.take(key)
+	bv := &batchValue{v: v, ok: ok}
+	if b.vals == nil {
+		b.vals = make(map[string]*batchValue)
+	}
+	b.vals[key] = bv
+	return bv
+}
+
+// drop forgets the updates of keys (all: every key) that another command
+// kind changes.
+func (b *batchUpdates) drop(keys []string, all bool) {
+	for k, bv := range b.vals {
+		if all || slices.Contains(keys, k) {
+			bv.ok = false
+		}
+	}
+}
+
+// chatTurn updates the values a committed chat turn changes: Daisy's row
+// (a new sealed state, one version up) and the child's recent turns.
+func (b *batchUpdates) chatTurn(c *Cache, t *ChatTurn, seq int64, comp, recent *batchValue) {
+	if comp != nil && comp.ok {
+		row := comp.v.(CompanionRow)
+		row.StateSealed, row.StateAt, row.StateVersion = t.Companion, t.CreatedAt, row.StateVersion+1
+		comp.v = row
+	}
+	if recent.ok {
+		old := recent.v.(recentTurns)
+		rows := make([]TurnRow, 0, min(len(old.rows)+1, recentTurnsCap))
+		rows = append(rows, turnRowOf(t, seq))
+		rows = append(rows, old.rows[:min(len(old.rows), recentTurnsCap-1)]...)
+		recent.v = recentTurns{rows: rows, complete: old.complete && len(old.rows) < recentTurnsCap}
+	}
+}
+
+// finish ends every taken key and, if the batch committed, stores the
+// values still valid.
+func (b *batchUpdates) finish(c *Cache, committed bool) {
+	for k, bv := range b.vals {
+		c.end([]string{k}, false)
+		if committed && bv.ok {
+			c.settle(k, bv.v)
+		}
+	}
+}
+
+// recentTurns is a child's newest turns, newest first (at most
+// recentTurnsCap); complete when they are all the turns the child has.
+type recentTurns struct {
+	rows     []TurnRow
+	complete bool
+}
+
+// recentTurnsCap bounds the cached turns per child: enough for the
+// policy's context (node/api contextTurns) with room to spare.
+const recentTurnsCap = 8
+
+// turnRowOf is the row Turns reads back for a chat turn stored with seq.
+func turnRowOf(t *ChatTurn, seq int64) TurnRow {
+	return TurnRow{ID: t.TurnID, ChildID: t.ChildID, Seq: seq, CreatedAt: t.CreatedAt,
+		MessageSealed: t.MessageSealed, ReplySealed: t.ReplySealed, Intent: t.Intent,
+		InAction: t.InAction, InCategories: splitList(strings.Join(t.InCategories, ",")),
+		OutAction: t.OutAction, OutCategories: splitList(strings.Join(t.OutCategories, ",")),
+		Escalate: t.Escalate, FailClosed: t.FailClosed, PolicyVersion: t.PolicyVersion}
+}
+
 // CacheStats are the hot-read cache's counters since the node started.
 type CacheStats struct {
 	Hits          uint64 `json:"hits"`
@@ -166,6 +295,7 @@ func (db *DB) CacheStats() CacheStats {
 // Cache keys. Each names the rows a cached read depends on.
 func keyChildDevice(childID, deviceID string) string { return "cd\x00" + childID + "\x00" + deviceID }
 func keyCompanion(childID string) string             { return "co\x00" + childID }
+func keyRecentTurns(childID string) string           { return "rt\x00" + childID }
 
 const keySigningKeys = "keys"
 
@@ -175,9 +305,7 @@ const keySigningKeys = "keys"
 func touches(c Command) (keys []string, all bool) {
 	switch c := c.(type) {
 	case *ChatTurn:
-		if c.Companion != nil {
-			return []string{keyCompanion(c.ChildID)}, false
-		}
+		// Daisy's row and the recent turns: updated in place (batchUpdates).
 		return nil, false
 	case *PutChildSettings:
 		return []string{keyCompanion(c.ChildID)}, false

@@ -3,9 +3,11 @@ package storage
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,4 +211,196 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Chat turns update Daisy's row and the child's recent turns in the cache
+// in place: after every batch (turns for two children, a stale turn, a turn
+// from a revoked device, an unknown kind that flushes, settings that drop
+// the row, a batch that fails as a whole) every read through the cache
+// equals the database, and reads after a batch of turns are cache hits.
+func TestChatTurnsUpdateTheCacheInPlace(t *testing.T) {
+	f := scopeWorld(t)
+	ctx := context.Background()
+	kids := []struct {
+		id, device string
+		actor      Actor
+	}{
+		{"ch-a", "dev-a", scopeActors["child A (own device)"]},
+		{"ch-a2", "dev-a2", scopeActors["sibling A2"]},
+	}
+	parent := scopeActors["parent A"]
+	version := map[string]int64{}
+	check := func(step string) {
+		t.Helper()
+		for _, k := range kids {
+			for _, a := range []Actor{k.actor, parent} {
+				for limit := 1; limit <= recentTurnsCap+2; limit++ {
+					got, err := f.db.Turns(ctx, a, k.id, 0, limit)
+					if err != nil {
+						t.Fatalf("%s: Turns(%s, %d): %v", step, k.id, limit, err)
+					}
+					want, err := f.db.turns(ctx, scopeActors["system"], k.id, 0, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Fatalf("%s: Turns(%s, limit %d) from the cache:\n%+v\nthe database:\n%+v", step, k.id, limit, got, want)
+					}
+				}
+			}
+			got, err := f.db.Companion(ctx, k.actor, k.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := CompanionRow{ChildID: k.id}
+			err = f.db.wr().QueryRowContext(ctx, "SELECT state_sealed, state_at, state_version, settings, settings_at FROM companions WHERE child_id=?", k.id).
+				Scan(&want.StateSealed, &want.StateAt, &want.StateVersion, &want.Settings, &want.SettingsAt)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: Companion(%s) from the cache %+v, the database %+v", step, k.id, got, want)
+			}
+			version[k.id] = want.StateVersion
+		}
+	}
+	turn := func(k int, n int) *ChatTurn {
+		c := f.turnCmd("fam-a", kids[k].id, kids[k].device, fmt.Sprintf("c%d-%d", k, n), fmt.Sprintf("message %d", n))
+		c.Companion = fmt.Appendf(nil, "state %d of %s", n, kids[k].id)
+		c.InCategories = []string{"pii"}
+		base := version[kids[k].id]
+		c.StateBase = &base
+		version[kids[k].id]++
+		return c
+	}
+	check("start")
+	n := 0
+	for round := range 6 {
+		var cmds []Command
+		for j := 0; j <= round; j++ {
+			n++
+			cmds = append(cmds, turn(j%2, n))
+		}
+		if round == 2 {
+			stale := turn(0, 1000)
+			stale.TurnID = "stale"
+			*stale.StateBase = 0 // long gone: refused with ErrStale, nothing stored
+			cmds = append(cmds, stale)
+		}
+		if round == 3 {
+			revoked := f.turnCmd("fam-a", "ch-a", "dev-a-old", "revoked", "from a revoked device")
+			cmds = append(cmds, revoked)
+		}
+		res := f.apply(cmds...)
+		for i, r := range res {
+			id := cmds[i].(*ChatTurn).TurnID
+			if (id == "stale" || id == "revoked") != (r.Err != nil) {
+				t.Fatalf("round %d: turn %s: %v", round, id, r.Err)
+			}
+		}
+		// Stale versions of the failed turns' bases do not count.
+		check(fmt.Sprintf("round %d", round))
+		before := f.db.CacheStats()
+		if _, err := f.db.Turns(ctx, kids[0].actor, "ch-a", 0, 4); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.Companion(ctx, kids[0].actor, "ch-a"); err != nil {
+			t.Fatal(err)
+		}
+		turnsHit := f.db.CacheStats()
+		n++
+		f.must(turn(0, n))
+		mid := f.db.CacheStats()
+		if _, err := f.db.Turns(ctx, kids[0].actor, "ch-a", 0, 4); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.Companion(ctx, kids[0].actor, "ch-a"); err != nil {
+			t.Fatal(err)
+		}
+		after := f.db.CacheStats()
+		if turnsHit.Misses != before.Misses || after.Misses != mid.Misses {
+			t.Fatalf("round %d: reads after a chat turn missed the cache (%+v → %+v, %+v → %+v)", round, before, turnsHit, mid, after)
+		}
+		check(fmt.Sprintf("round %d, one more turn", round))
+	}
+
+	// Settings drop Daisy's row (not updated in place) even in the batch of a turn.
+	n++
+	f.apply(turn(0, n), &PutChildSettings{ParentID: "par-a", ChildID: "ch-a", Settings: []byte(`{"x":1}`), UpdatedAt: baseTime + 9999})
+	check("turn and settings")
+
+	// A kind the cache does not list flushes everything, in the batch of a
+	// turn too: nothing is stored from that batch, reads go to the database.
+	n++
+	f.apply(turn(0, n), &AddPolicyKey{KeyID: "nope", PublicKey: []byte("p"), By: "admin:x", At: 1})
+	before := f.db.CacheStats()
+	if _, err := f.db.Turns(ctx, kids[0].actor, "ch-a", 0, 4); err != nil {
+		t.Fatal(err)
+	}
+	if f.db.CacheStats().Misses == before.Misses {
+		t.Fatal("recent turns were served from the cache after a batch that flushed it")
+	}
+	check("turn and a flush")
+	// A batch that fails as a whole (an entry this binary cannot decode)
+	// changes nothing, in the database or in the cache.
+	n++
+	bad := []Entry{f.entry(turn(0, n)), {Index: f.idx + 1, Data: []byte(`{"t":"no_such_kind","v":1,"b":{}}`)}}
+	f.idx++
+	if _, err := f.db.ApplyBatch(ctx, bad); err == nil {
+		t.Fatal("a batch with an undecodable entry applied")
+	}
+	version["ch-a"]--
+	check("after a failing batch")
+}
+
+// Readers racing the FSM never see recent turns or Daisy's row older than
+// what was applied before their read began (the in-place updates keep the
+// begin/end guarantee of the cache).
+func TestCacheInPlaceUpdatesNeverServeOldTurns(t *testing.T) {
+	f := scopeWorld(t)
+	ctx := context.Background()
+	child := scopeActors["child A (own device)"]
+	var committed atomic.Int64 // turns of ch-a applied beyond the 3 of scopeWorld
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var bad atomic.Value
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				want := committed.Load()
+				rows, err := f.db.Turns(ctx, child, "ch-a", 0, 2)
+				if err != nil {
+					bad.Store(err.Error())
+					return
+				}
+				row, err := f.db.Companion(ctx, child, "ch-a")
+				if err != nil {
+					bad.Store(err.Error())
+					return
+				}
+				if len(rows) == 0 || rows[0].Seq < 3+want || row.StateVersion < want {
+					bad.Store(fmt.Sprintf("after %d turns applied: newest seq %v, state version %d", want, rows, row.StateVersion))
+				}
+			}
+		})
+	}
+	for n := int64(1); n <= 200; n++ {
+		c := f.turnCmd("fam-a", "ch-a", "dev-a", fmt.Sprintf("race-%d", n), "hi")
+		c.Companion = []byte("state")
+		f.must(c)
+		committed.Store(n)
+	}
+	close(stop)
+	wg.Wait()
+	if v := bad.Load(); v != nil {
+		t.Fatal(v)
+	}
+	if st := f.db.CacheStats(); st.Hits == 0 {
+		t.Fatalf("cache stats %+v: no hits", st)
+	}
 }

@@ -168,9 +168,6 @@ type TurnRow struct {
 // (0 = from the newest). A child reads only its own turns, a parent only
 // their own family's; anything else is ErrNotFound.
 func (db *DB) Turns(ctx context.Context, actor Actor, childID string, beforeSeq int64, limit int) ([]TurnRow, error) {
-	if beforeSeq <= 0 {
-		beforeSeq = 1<<62 - 1
-	}
 	if limit < 1 {
 		return nil, fmt.Errorf("storage: turns: limit must be positive")
 	}
@@ -178,6 +175,35 @@ func (db *DB) Turns(ctx context.Context, actor Actor, childID string, beforeSeq 
 	defer db.swap.RUnlock()
 	if _, err := db.child(ctx, actor, childID); err != nil {
 		return nil, err
+	}
+	if beforeSeq > 0 || limit > recentTurnsCap {
+		return db.turns(ctx, actor, childID, beforeSeq, limit)
+	}
+	// The newest few (the policy's context on every chat turn): cached, and
+	// kept current by the FSM as it applies turns (batchUpdates). The
+	// actor's access was checked above, so the rows are the same for every
+	// actor allowed to read them.
+	key := keyRecentTurns(childID)
+	v, hit, tok := db.cache.get(key)
+	if !hit {
+		rows, err := db.turns(ctx, actor, childID, 0, recentTurnsCap)
+		if err != nil {
+			return nil, err
+		}
+		v = recentTurns{rows: rows, complete: len(rows) < recentTurnsCap}
+		db.cache.put(key, tok, v)
+	}
+	r := v.(recentTurns)
+	if len(r.rows) < limit && !r.complete {
+		return db.turns(ctx, actor, childID, 0, limit)
+	}
+	return slices.Clone(r.rows[:min(limit, len(r.rows))]), nil
+}
+
+// turns reads turns from the database (the access check is the caller's).
+func (db *DB) turns(ctx context.Context, actor Actor, childID string, beforeSeq int64, limit int) ([]TurnRow, error) {
+	if beforeSeq <= 0 {
+		beforeSeq = 1<<62 - 1
 	}
 	const cols = `t.id, t.child_id, t.seq, t.created_at, t.message_sealed, t.reply_sealed, t.intent, t.in_action,
 		t.in_categories, t.out_action, t.out_categories, t.escalate, t.fail_closed, t.policy_version`
