@@ -321,33 +321,20 @@ func applyRedeem(a *txApplier, c *RedeemLinkCode) (any, error) {
 }
 
 func applyChatTurn(a *txApplier, c *ChatTurn) (any, error) {
-	var seq int64
-	err := a.row(qNextSeq, c.ChildID, c.ChildID).Scan(&seq)
+	var seq, version int64
+	var active bool
+	err := a.row(qTurnChecks, c.ChildID, c.ChildID, c.DeviceID, c.ChildID, c.ChildID).Scan(&seq, &version, &active)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, outcome(ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if c.StateBase != nil {
-		var v int64
-		err := a.row(qCompanionVersion, c.ChildID).Scan(&v)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
-		}
-		if v != *c.StateBase {
-			return nil, outcome(ErrStale)
-		}
+	if c.StateBase != nil && version != *c.StateBase {
+		return nil, outcome(ErrStale)
 	}
-	{
-		var ok int
-		err := a.row(qActiveDevice, c.DeviceID, c.ChildID).Scan(&ok)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, outcome(ErrNotFound)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if !active {
+		return nil, outcome(ErrNotFound)
 	}
 	_, err = a.exec(qInsertTurn,
 		c.TurnID, c.ChildID, seq, c.CreatedAt, c.MessageSealed, c.ReplySealed, c.Intent,

@@ -23,10 +23,14 @@ const (
 		WHERE l.code_hash=? AND l.used_at IS NULL AND l.expires_at > ?`
 	qUseLinkCode  = "UPDATE link_codes SET used_at=? WHERE code_hash=?"
 	qInsertDevice = "INSERT INTO devices(id, child_id, created_at) VALUES (?,?,?)"
-	qNextSeq      = `SELECT COALESCE((SELECT MAX(seq) FROM turns WHERE child_id=?),0)+1
+	// qTurnChecks is everything a chat turn checks before it writes, in one
+	// statement: the next seq (no row: no such child), Daisy's state version
+	// (0 before the first write) and whether the device is active.
+	qTurnChecks = `SELECT COALESCE((SELECT MAX(seq) FROM turns WHERE child_id=?),0)+1,
+		COALESCE((SELECT state_version FROM companions WHERE child_id=?),0),
+		EXISTS(SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL)
 		FROM children WHERE id=?`
-	qActiveDevice = "SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL"
-	qInsertTurn   = `INSERT INTO turns(id, child_id, seq, created_at, message_sealed, reply_sealed, intent,
+	qInsertTurn = `INSERT INTO turns(id, child_id, seq, created_at, message_sealed, reply_sealed, intent,
 		in_action, in_categories, out_action, out_categories, escalate, fail_closed, policy_version)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	qInsertSafetyEvent = `INSERT INTO safety_events(id, child_id, turn_id, kind, categories, policy_version, created_at)
@@ -47,8 +51,7 @@ const (
 	qPutCompanionState = `INSERT INTO companions(child_id, state_sealed, state_at, state_version) VALUES (?,?,?,1)
 		ON CONFLICT(child_id) DO UPDATE SET state_sealed=excluded.state_sealed, state_at=excluded.state_at,
 		state_version=companions.state_version+1`
-	qCompanionVersion = `SELECT state_version FROM companions WHERE child_id=?`
-	qPutSettings      = `INSERT INTO companions(child_id, settings, settings_at) VALUES (?,?,?)
+	qPutSettings = `INSERT INTO companions(child_id, settings, settings_at) VALUES (?,?,?)
 		ON CONFLICT(child_id) DO UPDATE SET settings=excluded.settings, settings_at=excluded.settings_at`
 	qRetireKeys = `DELETE FROM signing_keys WHERE created_at < ?
 		AND kid <> (SELECT kid FROM signing_keys ORDER BY created_at DESC, kid LIMIT 1)`
@@ -60,7 +63,6 @@ const (
 var applyStatements = [...]string{
 	qRevokeDevice,
 	qPutCompanionState,
-	qCompanionVersion,
 	qPutSettings,
 	qRetireKeys,
 	qLastAudit,
@@ -91,8 +93,7 @@ var applyStatements = [...]string{
 	qLiveLinkCode,
 	qUseLinkCode,
 	qInsertDevice,
-	qNextSeq,
-	qActiveDevice,
+	qTurnChecks,
 	qInsertTurn,
 	qInsertSafetyEvent,
 }
