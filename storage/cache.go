@@ -297,7 +297,12 @@ func keyChildDevice(childID, deviceID string) string { return "cd\x00" + childID
 func keyCompanion(childID string) string             { return "co\x00" + childID }
 func keyRecentTurns(childID string) string           { return "rt\x00" + childID }
 
-const keySigningKeys = "keys"
+const (
+	keySigningKeys = "keys"
+	// keyCatalogRev is the catalogue's revision: catalogue commands flush
+	// the whole cache (touches does not list them).
+	keyCatalogRev = "catalog_rev"
+)
 
 // touches lists the cache keys a command may change; all = true when the
 // command is unknown to the cache (every entry must go). Kinds that change

@@ -250,10 +250,17 @@ type CatalogState struct {
 func (db *DB) CatalogRevision(ctx context.Context) (int64, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
+	// Asked on every chat turn; cached. The catalogue commands are not
+	// listed in touches, so each of them flushes the cache.
+	v, hit, tok := db.cache.get(keyCatalogRev)
+	if hit {
+		return v.(int64), nil
+	}
 	var rev int64
 	if err := db.queryRow(ctx, "SELECT COALESCE((SELECT v FROM meta WHERE k='catalog_rev'),0)").Scan(&rev); err != nil {
 		return 0, fmt.Errorf("storage: catalog revision: %w", err)
 	}
+	db.cache.put(keyCatalogRev, tok, rev)
 	return rev, nil
 }
 
