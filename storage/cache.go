@@ -237,6 +237,7 @@ func (b *batchUpdates) chatTurn(c *Cache, t *ChatTurn, seq int64, comp, recent *
 		rows = append(rows, turnRowOf(t, seq))
 		rows = append(rows, old.rows[:min(len(old.rows), recentTurnsCap-1)]...)
 		recent.v = recentTurns{rows: rows, complete: old.complete && len(old.rows) < recentTurnsCap}
+		recent.ok = sealedBytes(rows) <= recentTurnsMaxBytes
 	}
 }
 
@@ -258,9 +259,23 @@ type recentTurns struct {
 	complete bool
 }
 
-// recentTurnsCap bounds the cached turns per child: enough for the
-// policy's context (node/api contextTurns) with room to spare.
-const recentTurnsCap = 8
+// recentTurnsCap bounds the cached turns per child: the policy's context
+// (node/api contextTurns). recentTurnsMaxBytes bounds their sealed texts:
+// a child who sends long messages reads them from the database instead, so
+// an entry stays small (typically about 1 KiB).
+const (
+	recentTurnsCap      = 4
+	recentTurnsMaxBytes = 8 << 10
+)
+
+// sealedBytes is the size of the sealed texts of rows.
+func sealedBytes(rows []TurnRow) int {
+	n := 0
+	for _, r := range rows {
+		n += len(r.MessageSealed) + len(r.ReplySealed)
+	}
+	return n
+}
 
 // turnRowOf is the row Turns reads back for a chat turn stored with seq.
 func turnRowOf(t *ChatTurn, seq int64) TurnRow {

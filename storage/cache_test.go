@@ -404,3 +404,33 @@ func TestCacheInPlaceUpdatesNeverServeOldTurns(t *testing.T) {
 		t.Fatalf("cache stats %+v: no hits", st)
 	}
 }
+
+// Long messages are not kept in the cache (an entry stays small): reads of
+// such a child's recent turns go to the database, and are still right.
+func TestRecentTurnsOfLongMessagesAreNotCached(t *testing.T) {
+	f := scopeWorld(t)
+	ctx := context.Background()
+	child := scopeActors["child A (own device)"]
+	read := func() (TurnRow, bool) {
+		t.Helper()
+		before := f.db.CacheStats().Misses
+		rows, err := f.db.Turns(ctx, child, "ch-a", 0, 1)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("Turns: %v, %v", rows, err)
+		}
+		_, _ = f.db.Child(ctx, child, "ch-a") // keep the device entry warm: only the turns can miss
+		return rows[0], f.db.CacheStats().Misses == before
+	}
+	read() // warm
+	f.must(f.turnCmd("fam-a", "ch-a", "dev-a", "short", "hello"))
+	if row, hit := read(); !hit || row.ID != "short" {
+		t.Fatalf("short turn: newest %s, hit %v", row.ID, hit)
+	}
+	f.must(f.turnCmd("fam-a", "ch-a", "dev-a", "long", strings.Repeat("a very long message ", 500)))
+	if row, hit := read(); hit || row.ID != "long" {
+		t.Fatalf("long turn: newest %s, hit %v; want a database read", row.ID, hit)
+	}
+	if row, hit := read(); hit || row.ID != "long" {
+		t.Fatalf("long turn, read again: newest %s, hit %v; want a database read", row.ID, hit)
+	}
+}

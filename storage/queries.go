@@ -191,7 +191,9 @@ func (db *DB) Turns(ctx context.Context, actor Actor, childID string, beforeSeq 
 			return nil, err
 		}
 		v = recentTurns{rows: rows, complete: len(rows) < recentTurnsCap}
-		db.cache.put(key, tok, v)
+		if sealedBytes(rows) <= recentTurnsMaxBytes {
+			db.cache.put(key, tok, v)
+		}
 	}
 	r := v.(recentTurns)
 	if len(r.rows) < limit && !r.complete {
