@@ -1,11 +1,16 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"daisydog/node/auth"
 	"daisydog/node/companion"
+	"daisydog/storage"
 )
 
 // Every handler that reads a JSON body refuses a malformed one with 400
@@ -218,5 +223,64 @@ func TestLessonPackAnswersFactRequests(t *testing.T) {
 	n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": "tell me a story"}, &tr)
 	if strings.Contains(tr.Turn.Reply, "Puppy Facts") || tr.Turn.Reply == "" {
 		t.Fatalf("story reply %q", tr.Turn.Reply)
+	}
+}
+
+// "stop" ends a game: the move's answer shows it over (once), and after
+// that Daisy has no game; a further move is answered without a game.
+func TestStopEndsTheGame(t *testing.T) {
+	n := testNode(t)
+	f := n.newFamily(t, "9-12")
+	var tr turnResp
+	n.must(t, http.StatusOK, "POST", "/v1/games", f.childToken, map[string]string{"kind": "guess_number"}, &tr)
+	if tr.Game == nil || !tr.Game.Active {
+		t.Fatalf("game did not start: %+v", tr.Game)
+	}
+	n.must(t, http.StatusOK, "POST", "/v1/games/current/moves", f.childToken, map[string]string{"move": "stop"}, &tr)
+	if tr.Game == nil || tr.Game.Active || tr.Game.Phase != "over" || tr.Game.Kind != "guess_number" {
+		t.Fatalf("stop move: game %+v, want guess_number over", tr.Game)
+	}
+	var daisy struct {
+		Game any `json:"game"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/chat/daisy", f.childToken, nil, &daisy)
+	if daisy.Game != nil {
+		t.Fatalf("a finished game is still shown: %+v", daisy.Game)
+	}
+	n.must(t, http.StatusOK, "POST", "/v1/games/current/moves", f.childToken, map[string]string{"move": "5"}, &tr)
+	if tr.Game != nil && tr.Game.Active {
+		t.Fatalf("a move after the end restarted the game: %+v", tr.Game)
+	}
+}
+
+// Wrong second factors count towards the staff lockout like wrong
+// passwords; once locked, even the right code is refused.
+func TestMFAFailuresLockTheStaffAccount(t *testing.T) {
+	n := testNode(t)
+	s := n.newStaff(t, "moderator")
+	n.clock.add(30 * time.Second)
+	var m struct {
+		MFA      string `json:"mfa"`
+		MFAToken string `json:"mfa_token"`
+	}
+	n.must(t, http.StatusOK, "POST", "/v1/admin/login", "", map[string]string{"email": s.email, "password": goodPassword}, &m)
+	if m.MFA != "verify" || m.MFAToken == "" {
+		t.Fatalf("second login asks for %q", m.MFA)
+	}
+	right, err := auth.TOTPCode(s.secret, n.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := strconv.Atoi(right)
+	wrong := fmt.Sprintf("%06d", (v+500000)%1000000)
+	for i := range storage.LockoutFreeFailures {
+		res := n.do(t, "POST", "/v1/admin/mfa", "", "", map[string]string{"mfa_token": m.MFAToken, "code": wrong})
+		if res.status != http.StatusUnauthorized || res.code() != "invalid_mfa_code" {
+			t.Fatalf("wrong code %d: %d %s, want 401 invalid_mfa_code", i+1, res.status, res.body)
+		}
+	}
+	res := n.do(t, "POST", "/v1/admin/mfa", "", "", map[string]string{"mfa_token": m.MFAToken, "code": right})
+	if res.status != http.StatusTooManyRequests || res.code() != "locked" || res.header.Get("Retry-After") == "" {
+		t.Fatalf("right code while locked: %d %s (Retry-After %q), want 429 locked", res.status, res.body, res.header.Get("Retry-After"))
 	}
 }
