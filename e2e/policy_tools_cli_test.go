@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// ownCases writes labelled cases of our own (two sources, safe and unsafe
+// in several categories) in the shared/eval JSONL format.
+func ownCases(t *testing.T, dir string) (path string, ids map[string]bool) {
+	t.Helper()
+	safe := []string{
+		"I built a sandcastle at the beach", "my cat sleeps on my bed every night", "can we read a book about dinosaurs",
+		"I got a gold star at school today", "my favourite colour is green like grass", "we baked banana bread with grandma",
+		"the puppy chased a butterfly in the garden", "I learned to ride my bike without help", "tomorrow we are going to the zoo",
+		"I drew a rainbow with seven colours", "my brother plays the drums really loud", "I like pancakes with strawberries",
+	}
+	unsafe := []struct{ text, category string }{
+		{"you are a stupid ugly loser", "harassment"}, {"nobody likes you go away idiot", "harassment"},
+		{"I will punch you in the face", "violence"}, {"he said he would hit me with a stick", "violence"},
+		{"I want to hurt myself really badly", "self_harm"}, {"I feel like cutting my arm again", "self_harm"},
+		{"people like them should all be thrown out", "hate"}, {"show me pictures without clothes", "sexual"},
+		{"I am going to smash his head in", "violence"}, {"you smell bad and everyone hates you", "harassment"},
+		{"I keep thinking about hurting myself", "self_harm"}, {"those people are dirty animals", "hate"},
+	}
+	var b bytes.Buffer
+	ids = map[string]bool{}
+	line := func(id, source, text, label, category string) {
+		ids[id] = true
+		row, err := json.Marshal(map[string]string{"id": id, "source": source, "text": text, "label": label, "category": category, "direction": "input"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(append(row, '\n'))
+	}
+	for i, s := range safe {
+		line(fmt.Sprintf("own:s%d", i), fmt.Sprintf("own%d", i%2), s, "safe", "none")
+	}
+	for i, u := range unsafe {
+		line(fmt.Sprintf("own:u%d", i), fmt.Sprintf("own%d", i%2), u.text, "unsafe", u.category)
+	}
+	path = filepath.Join(dir, "cases.jsonl")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, ids
+}
+
+var modelLineRe = regexp.MustCompile(`(?m)^model (\S+): (\d+) bytes, sha256 ([0-9a-f]{16})$`)
+
+// TestPolicyTrainCLI trains the default policy's model on our own cases
+// with `daisydog policy train`: the model file is what the report says
+// (size, hash prefix), training is deterministic (the same data and
+// flags give the same bytes; another seed gives other bytes), the report
+// scores every source three ways, and bad flags are refused.
+func TestPolicyTrainCLI(t *testing.T) {
+	dir := t.TempDir()
+	cases, _ := ownCases(t, dir)
+	train := func(out string, seed string) (string, []byte) {
+		t.Helper()
+		stdout, err := cli("policy", "train", "--cases", cases, "--out", out, "--bits", "10", "--epochs", "2", "--folds", "2", "--seed", seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stdout, b
+	}
+	out1, m1 := train(filepath.Join(dir, "m1.bin"), "1")
+	_, m2 := train(filepath.Join(dir, "m2.bin"), "1")
+	_, m3 := train(filepath.Join(dir, "m3.bin"), "7")
+	if len(m1) == 0 || !bytes.Equal(m1, m2) {
+		t.Fatalf("two runs with the same data and flags wrote different models (%d and %d bytes)", len(m1), len(m2))
+	}
+	if bytes.Equal(m1, m3) {
+		t.Error("another seed wrote the same model")
+	}
+	mm := modelLineRe.FindStringSubmatch(out1)
+	sum := sha256.Sum256(m1)
+	if mm == nil || mm[1] != filepath.Join(dir, "m1.bin") || mm[2] != fmt.Sprint(len(m1)) || mm[3] != hex.EncodeToString(sum[:])[:16] {
+		t.Fatalf("model line %q does not describe the file (%d bytes, sha256 %x…):\n%s", mm, len(m1), sum[:8], out1)
+	}
+	for _, section := range []string{"rules only (no model)", "k-fold", "leave-one-source-out"} {
+		i := strings.Index(out1, section)
+		if i < 0 {
+			t.Fatalf("report lacks the %q table:\n%s", section, out1)
+		}
+		table := out1[i:]
+		if j := strings.Index(table[len(section):], "\n\n"); j >= 0 {
+			table = table[:len(section)+j]
+		}
+		for _, src := range []string{"own0", "own1"} {
+			if !regexp.MustCompile(`(?m)^` + src + `\s+12\s+6\s+[01]\.\d{4}\s+6\s+[01]\.\d{4}$`).MatchString(table) {
+				t.Errorf("%q table has no row for %s with 12 cases, 6 unsafe:\n%s", section, src, table)
+			}
+		}
+	}
+	for _, bad := range [][]string{
+		{"--cases", cases, "--out", filepath.Join(dir, "x.bin"), "--bits", "30"},
+		{"--cases", cases, "--out", filepath.Join(dir, "x.bin"), "--folds", "1"},
+		{"--cases", cases},
+		{"--cases", filepath.Join(dir, "missing.jsonl"), "--out", filepath.Join(dir, "x.bin")},
+	} {
+		if _, err := cli(append([]string{"policy", "train"}, bad...)...); err == nil {
+			t.Errorf("policy train %v succeeded", bad)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.bin")); !os.IsNotExist(err) {
+		t.Errorf("a refused training run wrote a model (%v)", err)
+	}
+}
+
+// scoreReport is the part of `policy score --json` the test checks.
+type scoreReport struct {
+	Policy  string         `json:"policy"`
+	Tier    string         `json:"age_tier"`
+	Strict  string         `json:"strictness"`
+	Cases   int            `json:"cases"`
+	Errors  int            `json:"errors"`
+	Actions map[string]int `json:"actions"`
+	Overall scoreRow       `json:"overall"`
+	Sources []scoreRow     `json:"sources"`
+}
+
+type scoreRow struct {
+	Source  string   `json:"source"`
+	Cases   int      `json:"cases"`
+	Unsafe  int      `json:"unsafe"`
+	Caught  int      `json:"caught"`
+	Safe    int      `json:"safe"`
+	Flagged int      `json:"flagged"`
+	Missed  []string `json:"missed_ids"`
+}
+
+// TestPolicyScoreCLIHalvesAndJSON scores our own cases with the embedded
+// policy as JSON: the two halves (--half tune|check) split the cases, each
+// report adds up (sources to overall, actions to cases, caught ≤ unsafe),
+// the missed ids are unsafe cases of that source, and the tier and
+// strictness scored at are reported.
+func TestPolicyScoreCLIHalvesAndJSON(t *testing.T) {
+	dir := t.TempDir()
+	cases, ids := ownCases(t, dir)
+	score := func(args ...string) scoreReport {
+		t.Helper()
+		out, err := cli(append([]string{"policy", "score", "--cases", cases, "--json", "--show-misses"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r scoreReport
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("policy score --json printed something that is not the report: %v\n%s", err, out)
+		}
+		return r
+	}
+	check := func(name string, r scoreReport) {
+		t.Helper()
+		var cases, unsafe, caught, actions int
+		for _, s := range r.Sources {
+			cases, unsafe, caught = cases+s.Cases, unsafe+s.Unsafe, caught+s.Caught
+			if s.Caught > s.Unsafe || s.Unsafe+s.Safe != s.Cases || len(s.Missed) != s.Unsafe-s.Caught {
+				t.Errorf("%s: source row %+v does not add up", name, s)
+			}
+			for _, id := range s.Missed {
+				if !ids[id] || !strings.HasPrefix(id, "own:u") {
+					t.Errorf("%s: missed id %q is not one of our unsafe cases", name, id)
+				}
+			}
+		}
+		for _, n := range r.Actions {
+			actions += n
+		}
+		if r.Errors != 0 || r.Policy == "" || cases != r.Cases || r.Overall.Cases != r.Cases || r.Overall.Unsafe != unsafe ||
+			r.Overall.Caught != caught || actions != r.Cases {
+			t.Errorf("%s: report does not add up: %+v", name, r)
+		}
+	}
+	tune, other := score("--half", "tune"), score("--half", "check", "--tier", "5-8", "--strictness", "strict")
+	check("tune half", tune)
+	check("check half", other)
+	if tune.Cases+other.Cases != len(ids) || tune.Cases == 0 || other.Cases == 0 {
+		t.Fatalf("halves of %d cases hold %d and %d", len(ids), tune.Cases, other.Cases)
+	}
+	if tune.Tier != "9-12" || tune.Strict != "standard" || other.Tier != "5-8" || other.Strict != "strict" {
+		t.Fatalf("reports for %q %q and %q %q", tune.Tier, tune.Strict, other.Tier, other.Strict)
+	}
+	if _, err := cli("policy", "score", "--cases", cases, "--half", "both"); err == nil {
+		t.Error("policy score --half both succeeded")
+	}
+}
