@@ -53,11 +53,13 @@ func TestAPIFlows(t *testing.T) {
 	t.Run("parent account", func(t *testing.T) { fl.in(t).accounts(t, n1, n2, n3) })
 	t.Run("parent controls", func(t *testing.T) { fl.in(t).controls(t, n1, n2, n3) })
 	t.Run("play", func(t *testing.T) { fl.in(t).play(t, n1, n2, n3) })
+	t.Run("games to the end", func(t *testing.T) { fl.in(t).games(t, c.nodes) })
 	t.Run("AI provider", func(t *testing.T) { fl.in(t).aiProvider(t, ai, n1, n3) })
 	t.Run("staff and moderation", func(t *testing.T) { fl.in(t).staff(t, n1, n2, n3) })
 	t.Run("catalogue and packs", func(t *testing.T) { fl.in(t).catalogue(t, n1, n2, n3) })
 	t.Run("policy admin", func(t *testing.T) { fl.in(t).policyAdmin(t, n1, n2, n3) })
 	t.Run("error answers", func(t *testing.T) { fl.in(t).errorAnswers(t, n1, n2) })
+	t.Run("parent console session", func(t *testing.T) { fl.in(t).console(t, n1, n2, n3) })
 	t.Run("privacy", func(t *testing.T) { fl.in(t).privacy(t, n1, n2, n3) })
 }
 
@@ -567,6 +569,176 @@ func (f *flows) play(t *testing.T, n1, n2, n3 *node) {
 	}
 }
 
+// gameView is the game part of a turn or of Daisy's state.
+type gameView struct {
+	Kind    string   `json:"kind"`
+	Phase   string   `json:"phase"`
+	Active  bool     `json:"active"`
+	Turns   int      `json:"turns"`
+	Tries   int      `json:"tries_left"`
+	Score   int      `json:"score"`
+	Won     bool     `json:"won"`
+	Rope    int      `json:"rope"`
+	Letters string   `json:"letters"`
+	Spots   []string `json:"spots"`
+	Checked []string `json:"checked"`
+}
+
+// games plays every game to its end, each move through the next node in
+// turn, so each move is decided on a node that may not yet have applied
+// the one before: the game state must still advance exactly one move at
+// a time (tries counting down by one, no move lost or applied twice).
+func (f *flows) games(t *testing.T, nodes []*node) {
+	fam := f.newFamily(nodes[0], "", "")
+	next := 0
+	move := func(m string) (turn, *gameView) {
+		t.Helper()
+		n := nodes[next%len(nodes)]
+		next++
+		var r struct {
+			Turn turn      `json:"turn"`
+			Game *gameView `json:"game"`
+		}
+		f.api.must(200, "POST", n.url("/v1/games/current/moves"), fam.childToken, map[string]string{"move": m}).decode(t, &r)
+		if r.Turn.Message != m || r.Turn.Reply == "" {
+			t.Fatalf("move %q through %s: %+v", m, n.id, r.Turn)
+		}
+		return r.Turn, r.Game
+	}
+	start := func(kind string) *gameView {
+		t.Helper()
+		n := nodes[next%len(nodes)]
+		next++
+		var r struct {
+			Game *gameView `json:"game"`
+		}
+		f.api.must(200, "POST", n.url("/v1/games"), fam.childToken, map[string]string{"kind": kind}).decode(t, &r)
+		if r.Game == nil || r.Game.Kind != kind || !r.Game.Active || r.Game.Turns != 0 {
+			t.Fatalf("start %s through %s: %+v", kind, n.id, r.Game)
+		}
+		return r.Game
+	}
+	over := func(g *gameView, kind string) {
+		t.Helper()
+		if g == nil || g.Kind != kind || g.Phase != "over" || g.Active {
+			t.Fatalf("%s did not end: %+v", kind, g)
+		}
+	}
+
+	// Guess the number: 1, 2, 3, … until it ends; each wrong guess costs
+	// exactly one try, a hint none; a win scores the tries left.
+	g := start("guess_number")
+	tries := g.Tries
+	if _, h := move("hint please"); h == nil || h.Tries != tries || !h.Active {
+		t.Fatalf("a hint changed the game: %+v (tries %d)", h, tries)
+	}
+	guesses := 0
+	for n := 1; n <= 10 && g.Active; n++ {
+		prev := g.Tries
+		_, g = move(strconv.Itoa(n))
+		guesses++
+		if g == nil {
+			t.Fatal("a guess answered without the game")
+		}
+		if g.Active && g.Tries != prev-1 {
+			t.Fatalf("guess %d: tries %d → %d, want one fewer", n, prev, g.Tries)
+		}
+		if g.Turns != guesses+1 {
+			t.Fatalf("guess %d: the game counts %d moves, want %d", n, g.Turns, guesses+1)
+		}
+	}
+	over(g, "guess_number")
+	if g.Won && g.Score != g.Tries {
+		t.Fatalf("won guess_number with score %d and %d tries left", g.Score, g.Tries)
+	}
+
+	// Fetch: throws until none are left.
+	g = start("fetch")
+	throws := g.Tries
+	if throws <= 0 {
+		t.Fatalf("fetch starts with %d throws", throws)
+	}
+	for i := 0; i < throws; i++ {
+		prev := g.Tries
+		_, g = move("throw the ball far")
+		if g == nil || g.Tries != prev-1 {
+			t.Fatalf("throw %d: %+v, want %d throws left", i+1, g, prev-1)
+		}
+	}
+	over(g, "fetch")
+
+	// Tug of war ends (a win, a loss or a tie) within a bounded number of pulls.
+	g = start("tug_of_war")
+	for i := 0; i < 20 && g.Active; i++ {
+		_, g = move("pull harder")
+	}
+	over(g, "tug_of_war")
+	if g.Won && g.Rope <= 0 {
+		t.Fatalf("won tug of war with the rope at %d", g.Rope)
+	}
+
+	// Word scramble: wrong words until the tries run out.
+	g = start("word_scramble")
+	if g.Letters == "" {
+		t.Fatalf("word scramble shows no letters: %+v", g)
+	}
+	for _, w := range []string{"hint", "zzzzq", "qqqzx", "xzqqz", "zqxzq"} {
+		if !g.Active {
+			break
+		}
+		_, g = move(w)
+	}
+	over(g, "word_scramble")
+	if g.Won {
+		t.Fatal("won word scramble with nonsense words")
+	}
+
+	// Hide and seek, Daisy hides: look in each spot not checked yet.
+	g = start("hide_and_seek")
+	_, g = move("you hide and i will seek")
+	if g == nil || g.Phase != "seek" || len(g.Spots) == 0 {
+		t.Fatalf("Daisy hiding: %+v", g)
+	}
+	for _, spot := range g.Spots {
+		if !g.Active {
+			break
+		}
+		checked := len(g.Checked)
+		_, g = move("is she " + spot)
+		if g.Active && len(g.Checked) != checked+1 {
+			t.Fatalf("looking %s: checked %v", spot, g.Checked)
+		}
+	}
+	over(g, "hide_and_seek")
+
+	// Hide and seek, the child hides: Daisy searches until she finds the
+	// child or gives up.
+	g = start("hide_and_seek")
+	_, g = move("i will hide")
+	if g == nil || g.Phase != "hide" || len(g.Spots) == 0 {
+		t.Fatalf("the child hiding: %+v", g)
+	}
+	_, g = move(g.Spots[0])
+	for i := 0; i < 20 && g.Active; i++ {
+		if g.Phase != "search" {
+			t.Fatalf("Daisy searching: %+v", g)
+		}
+		_, g = move("ready")
+	}
+	over(g, "hide_and_seek")
+
+	// Every move is one turn, on every node; the usage counts the games.
+	var u struct {
+		TurnsToday int `json:"turns_today"`
+		GamesToday int `json:"games_today"`
+	}
+	for _, n := range nodes {
+		f.getUntil(t, "the games in the usage through "+n.id, n.url("/v1/children/"+fam.childID+"/usage"), fam.parentToken, &u, func() bool {
+			return u.TurnsToday == next && u.GamesToday == 6
+		})
+	}
+}
+
 // aiStub stands in for an OpenAI-compatible provider.
 type aiStub struct {
 	srv   *httptest.Server
@@ -1065,4 +1237,76 @@ func (f *flows) privacy(t *testing.T, n1, n2, n3 *node) {
 	f.api.must(204, "DELETE", n1.url("/v1/family"), fam.parentToken, map[string]string{"password": fam.password})
 	f.errUntil(t, "the deleted family's token, on n2", func() apiResp { return f.do(t, "GET", n2.url("/v1/children"), fam.parentToken, nil) }, 401, "unauthorized")
 	wantErr(t, "the deleted family's login", f.do(t, "POST", n3.url("/v1/auth/login"), "", map[string]string{"email": fam.email, "password": fam.password}), 401, "invalid_credentials")
+}
+
+// cookieOf returns the Set-Cookie of name in r (nil if none).
+func cookieOf(r apiResp, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// console runs the parent console's cookie session: login (the refresh
+// token only in an HttpOnly cookie), refresh (needs the CSRF header and
+// rotates the cookie), logout (ends the session on every node and clears
+// the cookies), each step through another node.
+func (f *flows) console(t *testing.T, n1, n2, n3 *node) {
+	fam := f.newFamily(n1, "", "")
+	creds, err := json.Marshal(map[string]string{"email": fam.email, "password": fam.password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "console login from another site", f.raw(t, "POST", n1.url("/v1/ui/login"), "", "application/json", creds, "Origin", "https://evil.example.test"), 403, "csrf")
+	wantErr(t, "console login with a wrong password", f.raw(t, "POST", n1.url("/v1/ui/login"), "", "application/json",
+		[]byte(`{"email":"`+fam.email+`","password":"not the password at all"}`), "Origin", "https://"+n1.httpAddr), 401, "invalid_credentials")
+	r := f.raw(t, "POST", n1.url("/v1/ui/login"), "", "application/json", creds, "Origin", "https://"+n1.httpAddr)
+	if r.Status != 200 {
+		t.Fatalf("console login: %s", r)
+	}
+	var sess struct {
+		AccessToken  string `json:"access_token"`
+		CSRFToken    string `json:"csrf_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	r.decode(t, &sess)
+	refresh, csrf := cookieOf(r, "__Host-dd_refresh"), cookieOf(r, "__Host-dd_csrf")
+	if refresh == nil || csrf == nil || refresh.Value == "" || !refresh.HttpOnly || !refresh.Secure || refresh.SameSite != http.SameSiteStrictMode ||
+		refresh.Path != "/" || csrf.HttpOnly || csrf.Value != sess.CSRFToken || sess.RefreshToken != "" || sess.AccessToken == "" {
+		t.Fatalf("console login: cookies %+v %+v, body %s", refresh, csrf, r.Body)
+	}
+	if bytes.Contains(r.Body, []byte(refresh.Value)) {
+		t.Fatal("the refresh token is in the response body")
+	}
+	f.api.must(200, "GET", n2.url("/v1/children"), sess.AccessToken, nil)
+
+	cookies := func(refresh, csrf string) string { return "__Host-dd_refresh=" + refresh + "; __Host-dd_csrf=" + csrf }
+	wantErr(t, "refresh without the CSRF header", f.raw(t, "POST", n2.url("/v1/ui/refresh"), "", "", nil, "Cookie", cookies(refresh.Value, csrf.Value)), 403, "csrf")
+	wantErr(t, "refresh with another CSRF token", f.raw(t, "POST", n2.url("/v1/ui/refresh"), "", "", nil,
+		"Cookie", cookies(refresh.Value, csrf.Value), "X-CSRF-Token", "forged"), 403, "csrf")
+	r = f.raw(t, "POST", n2.url("/v1/ui/refresh"), "", "", nil, "Cookie", cookies(refresh.Value, csrf.Value), "X-CSRF-Token", csrf.Value)
+	if r.Status != 200 {
+		t.Fatalf("console refresh through n2: %s", r)
+	}
+	r.decode(t, &sess)
+	refresh2, csrf2 := cookieOf(r, "__Host-dd_refresh"), cookieOf(r, "__Host-dd_csrf")
+	if refresh2 == nil || csrf2 == nil || refresh2.Value == refresh.Value || csrf2.Value != sess.CSRFToken || sess.AccessToken == "" {
+		t.Fatalf("console refresh did not rotate the session: %+v %+v", refresh2, csrf2)
+	}
+	f.api.must(200, "GET", n3.url("/v1/children"), sess.AccessToken, nil)
+
+	r = f.raw(t, "POST", n3.url("/v1/ui/logout"), "", "", nil, "Cookie", cookies(refresh2.Value, csrf2.Value), "X-CSRF-Token", csrf2.Value)
+	if r.Status != 204 {
+		t.Fatalf("console logout through n3: %s", r)
+	}
+	for _, name := range []string{"__Host-dd_refresh", "__Host-dd_csrf"} {
+		if c := cookieOf(r, name); c == nil || c.Value != "" || c.MaxAge >= 0 {
+			t.Fatalf("logout did not clear %s: %+v", name, c)
+		}
+	}
+	f.errUntil(t, "the console's access token after logout, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/children"), sess.AccessToken, nil) }, 401, "unauthorized")
+	wantErr(t, "refresh after logout", f.raw(t, "POST", n1.url("/v1/ui/refresh"), "", "", nil,
+		"Cookie", cookies(refresh2.Value, csrf2.Value), "X-CSRF-Token", csrf2.Value), 401, "unauthorized")
 }
