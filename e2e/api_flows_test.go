@@ -3,7 +3,12 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +21,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"daisydog/node/auth"
 )
 
 // TestAPIFlows drives one three-node cluster of the real binary through
@@ -51,6 +54,7 @@ func TestAPIFlows(t *testing.T) {
 	fl := &flows{cluster: c, outbox: outbox, adm: &adminState{}}
 
 	t.Run("parent account", func(t *testing.T) { fl.in(t).accounts(t, n1, n2, n3) })
+	t.Run("lockout across nodes", func(t *testing.T) { fl.in(t).lockout(t, c.nodes) })
 	t.Run("parent controls", func(t *testing.T) { fl.in(t).controls(t, n1, n2, n3) })
 	t.Run("play", func(t *testing.T) { fl.in(t).play(t, n1, n2, n3) })
 	t.Run("games to the end", func(t *testing.T) { fl.in(t).games(t, c.nodes) })
@@ -307,6 +311,36 @@ func (f *flows) accounts(t *testing.T, n1, n2, n3 *node) {
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s <= 0 {
 		t.Fatalf("Retry-After %q on a rate-limited answer", r.Header.Get("Retry-After"))
 	}
+}
+
+// lockout fails logins for one address through each node in turn until
+// the address is locked; then even the right password is refused on
+// every node, with Retry-After, while another address still logs in.
+func (f *flows) lockout(t *testing.T, nodes []*node) {
+	fam := f.newFamily(nodes[0], "", "")
+	other := f.newFamily(nodes[1], "", "")
+	wrong := map[string]string{"email": fam.email, "password": "not the password at all"}
+	failures := 0
+	for ; failures < 30; failures++ {
+		r := f.do(t, "POST", nodes[failures%len(nodes)].url("/v1/auth/login"), "", wrong)
+		if r.Status == 429 && errCode(r) == "locked" {
+			break
+		}
+		wantErr(t, fmt.Sprintf("failure %d", failures+1), r, 401, "invalid_credentials")
+	}
+	if failures < 2 || failures == 30 {
+		t.Fatalf("locked after %d failures", failures)
+	}
+	for _, n := range nodes {
+		r := f.do(t, "POST", n.url("/v1/auth/login"), "", map[string]string{"email": fam.email, "password": fam.password})
+		wantErr(t, "the right password while locked, on "+n.id, r, 429, "locked")
+		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs <= 0 {
+			t.Fatalf("Retry-After %q while locked", r.Header.Get("Retry-After"))
+		}
+	}
+	f.login(t, nodes[2], other.email, other.password)
+	// The sessions the family already had still work (a lockout stops logins only).
+	f.api.must(200, "GET", nodes[1].url("/v1/children"), fam.parentToken, nil)
 }
 
 type settings struct {
@@ -822,6 +856,24 @@ func (f *flows) admin(t *testing.T, n *node) string {
 	return f.adm.token
 }
 
+// totpCode is what an authenticator app shows for secret (base32, no
+// padding) at now: RFC 6238 with HMAC-SHA1, 30 s steps, 6 digits.
+func totpCode(t *testing.T, secret string, now time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(secret))
+	if err != nil {
+		t.Fatalf("TOTP secret %q: %v", secret, err)
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(now.Unix()/30))
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", v%1000000)
+}
+
 func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 	admin := f.admin(t, n1)
 	fam := f.newFamily(n2, "", "")
@@ -856,10 +908,7 @@ func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 	if m.MFA != "enroll" || m.TOTPSecret == "" {
 		t.Fatalf("first staff login: %+v", m)
 	}
-	code, err := auth.TOTPCode(m.TOTPSecret, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	code := totpCode(t, m.TOTPSecret, time.Now())
 	wantErr(t, "MFA with both factors", f.do(t, "POST", n2.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "code": code, "recovery_code": "x"}), 422, "invalid")
 	var mod struct {
 		AccessToken   string   `json:"access_token"`
@@ -931,6 +980,24 @@ func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 		t.Fatalf("%d flagged events of the child, want the one flagged turn", mine)
 	}
 
+	// Paging: the next page starts before the last event of this one.
+	var page struct {
+		Events []struct {
+			EventID string `json:"event_id"`
+		} `json:"events"`
+		NextBefore string `json:"next_before"`
+	}
+	f.api.must(200, "GET", n1.url("/v1/moderation/flagged?reason=paging+check&limit=1"), admin, nil).decode(t, &page)
+	if len(page.Events) != 1 || page.NextBefore == "" {
+		t.Fatalf("first page of flagged events: %+v", page)
+	}
+	first := page.Events[0].EventID
+	page.Events = nil
+	f.api.must(200, "GET", n1.url("/v1/moderation/flagged?reason=paging+check&limit=1&before="+page.NextBefore), admin, nil).decode(t, &page)
+	if len(page.Events) == 1 && page.Events[0].EventID == first {
+		t.Fatal("the next page of flagged events repeats the first")
+	}
+
 	// Staff logout ends the session on every node.
 	f.api.must(204, "POST", n1.url("/v1/admin/logout"), mod.AccessToken, nil)
 	f.errUntil(t, "the moderator after logout, on n2", func() apiResp {
@@ -993,6 +1060,54 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 	})
 	f.api.must(204, "DELETE", n3.url("/v1/admin/catalog/jokes/"+id), admin, nil)
 	wantErr(t, "delete the joke twice", f.do(t, "DELETE", n1.url("/v1/admin/catalog/jokes/"+id), admin, nil), 404, "not_found")
+
+	// Every kind of item: created through n2, read back through n3,
+	// removed through n1; a game's description updated.
+	for _, k := range []struct{ path, id, body string }{
+		{"facts", "e2e-fact", `{"id":"e2e-fact","text":"A dog's nose print is unique, like a fingerprint.","min_tier":"5-8"}`},
+		{"stories", "e2e-story", `{"id":"e2e-story","title":"The Sleepy Pup","text":"Once upon a time a sleepy pup curled up in a sunny spot and dreamed of bones."}`},
+		{"tricks", "e2e-trick", `{"id":"e2e-trick","name":"Moonwalk","words":["moonwalk"],"description":"Daisy slides backwards like a dancer.","difficulty":2,"energy_cost":1,"lines":["Daisy slides backwards across the floor in a wobbly moonwalk!"]}`},
+	} {
+		r := f.raw(t, "POST", n2.url("/v1/admin/catalog/"+k.path), admin, "application/json", []byte(k.body))
+		if r.Status != 201 {
+			t.Fatalf("create %s: %s", k.path, r)
+		}
+		var items struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		f.getUntil(t, "the new "+k.path+" item through n3", n3.url("/v1/admin/catalog/"+k.path), admin, &items, func() bool {
+			for _, it := range items.Items {
+				if it.ID == k.id {
+					return true
+				}
+			}
+			return false
+		})
+		wantErr(t, k.path+" with an unknown field", f.raw(t, "POST", n2.url("/v1/admin/catalog/"+k.path), admin, "application/json", []byte(`{"id":"x","rating":5}`)), 400, "bad_request")
+		f.api.must(204, "DELETE", n1.url("/v1/admin/catalog/"+k.path+"/"+k.id), admin, nil)
+	}
+	var games struct {
+		Items []map[string]any `json:"items"`
+	}
+	f.api.must(200, "GET", n1.url("/v1/admin/catalog/games"), admin, nil).decode(t, &games)
+	if len(games.Items) == 0 {
+		t.Fatal("no games in the catalogue")
+	}
+	g := games.Items[0]
+	g["description"] = "An updated description of the game."
+	f.api.must(200, "PUT", n2.url("/v1/admin/catalog/games/"+g["kind"].(string)), admin, g)
+	f.getUntil(t, "the updated game through n3", n3.url("/v1/admin/catalog/games"), admin, &games, func() bool {
+		for _, it := range games.Items {
+			if it["kind"] == g["kind"] {
+				return it["description"] == "An updated description of the game."
+			}
+		}
+		return false
+	})
+	wantErr(t, "an unknown game kind", f.raw(t, "POST", n1.url("/v1/admin/catalog/games"), admin, "application/json",
+		[]byte(`{"kind":"chess","name":"Chess","description":"Daisy plays chess.","rules":"Move the pieces.","energy_cost":0}`)), 422, "invalid")
 
 	// A content pack: loaded through n2, listed for parents through n3,
 	// opted into through n1, its story told.
