@@ -299,6 +299,7 @@ func TestSingleNodeOperatorFlags(t *testing.T) {
 // invocation with an error exit and say why.
 func TestCLIRefusesBadInvocations(t *testing.T) {
 	dir := t.TempDir()
+	addrs := freeAddrs(t, 2) // never the default ports: the machine is shared
 	out, err := cli("version")
 	if err != nil || !strings.HasPrefix(out, "daisydog ") {
 		t.Fatalf("version: %q %v", out, err)
@@ -312,9 +313,9 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 		want string // in the error (stderr)
 	}{
 		{"unknown command", []string{"fly"}, `unknown command "fly"`},
-		{"run with a non-loopback pprof", []string{"run", "--data", filepath.Join(dir, "a"), "--pprof", "0.0.0.0:6060"}, "loopback"},
-		{"smtp flags without an address", []string{"run", "--data", filepath.Join(dir, "b"), "--smtp-from", "a@b.test"}, "--smtp-addr"},
-		{"smtp and outbox together", []string{"run", "--data", filepath.Join(dir, "c"), "--smtp-addr", "127.0.0.1:1", "--smtp-from", "a@b.test", "--mail-outbox", filepath.Join(dir, "o")}, "exclude"},
+		{"smtp flags without an address", []string{"run", "--data", filepath.Join(dir, "b"), "--http", addrs[0], "--raft", addrs[1], "--smtp-from", "a@b.test"}, "--smtp-addr"},
+		{"smtp and outbox together", []string{"run", "--data", filepath.Join(dir, "c"), "--http", addrs[0], "--raft", addrs[1],
+			"--smtp-addr", "127.0.0.1:1", "--smtp-from", "a@b.test", "--mail-outbox", filepath.Join(dir, "o")}, "exclude"},
 		{"serve an empty directory", []string{"serve", "--data", filepath.Join(dir, "empty")}, ""},
 		{"join without a token", []string{"join", "--data", filepath.Join(dir, "d"), "--join", "127.0.0.1:1"}, ""},
 		{"admin create without an e-mail", []string{"admin", "create", "--data", filepath.Join(dir, "e")}, ""},
