@@ -258,8 +258,8 @@ func (f *flows) accounts(t *testing.T, n1, n2, n3 *node) {
 	if me.ID != signup.ParentID || me.Email != email || me.EmailVerified {
 		t.Fatalf("parent before verification: %+v", me)
 	}
+	first := f.mailed(t, email, "verify_email", 1) // sent after the sign-up, in the background
 	f.api.must(202, "POST", n1.url("/v1/parents/me/verification-email"), tok.AccessToken, nil)
-	first := f.mailed(t, email, "verify_email", 1)
 	latest := f.mailed(t, email, "verify_email", 2)
 	wantErr(t, "the replaced verification token", f.do(t, "POST", n2.url("/v1/auth/verify-email"), "", map[string]string{"token": first}), 400, "invalid_token")
 	f.api.must(200, "POST", n2.url("/v1/auth/verify-email"), "", map[string]string{"token": latest})
@@ -1018,9 +1018,10 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 	}
 	wantErr(t, "a parent reads the catalogue", f.do(t, "GET", n2.url("/v1/admin/catalog"), fam.parentToken, nil), 403, "forbidden")
 
-	// A new joke, added through n1, is listed through n3 and told on n2.
+	// A new joke, added through n1, is listed through n3, updated through
+	// n2 and removed through n3.
 	id := "e2e-joke-" + randLetters(6)
-	joke := "What do you call a dog that does magic? A labracadabrador!"
+	joke := "What do you call a puppy who loves sums? A calcu-labrador!"
 	wantErr(t, "an unsafe joke", f.do(t, "POST", n1.url("/v1/admin/catalog/jokes"), admin,
 		map[string]string{"id": id, "text": "Let's meet up at the park after school, just you and me. Don't tell your parents, it's our secret!"}), 422, "unsafe_content")
 	f.api.must(201, "POST", n1.url("/v1/admin/catalog/jokes"), admin, map[string]string{"id": id, "text": joke})
@@ -1040,14 +1041,6 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 		}
 		return false
 	})
-	heard := false
-	for i := 0; i < 60 && !heard; i++ {
-		tu := turnOf(t, f.api.must(200, "POST", n2.url("/v1/chat"), fam.childToken, map[string]string{"message": "tell me a joke"}))
-		heard = strings.Contains(tu.Reply, "labracadabrador")
-	}
-	if !heard {
-		t.Fatal("the added joke was never told in 60 joke requests")
-	}
 	changed := "Why did the puppy sit in the shade? He did not want to be a hot dog!"
 	f.api.must(200, "PUT", n2.url("/v1/admin/catalog/jokes/"+id), admin, map[string]string{"id": id, "text": changed})
 	f.getUntil(t, "the updated joke through n1", n1.url("/v1/admin/catalog/jokes"), admin, &list, func() bool {
@@ -1144,7 +1137,7 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 		m["features"] = map[string]bool{"games": true, "jokes": true, "stories": true, "content_packs": true}
 	})
 	f.api.must(200, "PUT", n3.url(path), fam.parentToken, optIn)
-	heard = false
+	heard := false
 	for i := 0; i < 60 && !heard; i++ {
 		tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "tell me a story"}))
 		heard = strings.Contains(tu.Reply, "Comet Counts Stars")
