@@ -34,9 +34,14 @@ import (
 // one node and are read back through another, so every effect checked is
 // a replicated one.
 func TestAPIFlows(t *testing.T) {
-	ai := newAIStub()
-	t.Cleanup(ai.srv.Close)
 	dir := t.TempDir()
+	aiKey := "sk-test-" + randLetters(20)
+	aiKeyFile := filepath.Join(dir, "ai.key")
+	if err := os.WriteFile(aiKeyFile, []byte(aiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ai := newAIStub(aiKey)
+	t.Cleanup(ai.srv.Close)
 	outbox := filepath.Join(dir, "mail.jsonl")
 	metricsToken := "metrics-" + randLetters(24)
 	tokenFile := filepath.Join(dir, "metrics.token")
@@ -45,7 +50,7 @@ func TestAPIFlows(t *testing.T) {
 	}
 	c := startCluster(t, 3,
 		"--mail-outbox", outbox, // every node appends to it (one write per e-mail)
-		"--ai-url", ai.srv.URL+"/v1", "--ai-model", "stand-in", "--ai-daily-budget", "5",
+		"--ai-url", ai.srv.URL+"/v1", "--ai-model", "stand-in", "--ai-daily-budget", "5", "--ai-key-file", aiKeyFile,
 		"--metrics-token-file", tokenFile,
 		"--cors-origins", "https://console.example.test",
 		"--limit-password-reset", "3",
@@ -774,19 +779,26 @@ func (f *flows) games(t *testing.T, nodes []*node) {
 }
 
 // aiStub stands in for an OpenAI-compatible provider.
+// It answers only requests carrying its API key, and fails with 500 while
+// failing is set.
 type aiStub struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	reply string
-	sent  []string
+	srv     *httptest.Server
+	mu      sync.Mutex
+	reply   string
+	failing bool
+	sent    []string
 }
 
-func newAIStub() *aiStub {
+func newAIStub(key string) *aiStub {
 	a := &aiStub{reply: "Woof!"}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Model    string `json:"model"`
 			Messages []struct{ Role, Content string }
+		}
+		if r.Header.Get("Authorization") != "Bearer "+key {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
 		}
 		if r.URL.Path != "/v1/chat/completions" || json.NewDecoder(r.Body).Decode(&req) != nil || len(req.Messages) == 0 || req.Model != "stand-in" {
 			http.Error(w, "bad request", http.StatusBadRequest)
@@ -794,8 +806,12 @@ func newAIStub() *aiStub {
 		}
 		a.mu.Lock()
 		a.sent = append(a.sent, req.Messages[len(req.Messages)-1].Content)
-		reply := a.reply
+		reply, failing := a.reply, a.failing
 		a.mu.Unlock()
+		if failing {
+			http.Error(w, "provider failure", http.StatusInternalServerError)
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": reply}}}})
 	}))
 	return a
@@ -804,7 +820,13 @@ func newAIStub() *aiStub {
 func (a *aiStub) set(reply string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.reply = reply
+	a.reply, a.failing = reply, false
+}
+
+func (a *aiStub) fail() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failing = true
 }
 
 func (a *aiStub) calls() []string {
@@ -843,6 +865,26 @@ func (f *flows) aiProvider(t *testing.T, ai *aiStub, n1, n3 *node) {
 	tu = turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "daisy, roll over!"}))
 	if tu.Intent != "tricks" || len(ai.calls()) != before+2 {
 		t.Fatalf("a trick went to the provider: %+v", tu)
+	}
+
+	// A failing provider: every turn still gets the built-in reply, and
+	// after a few failures in a row the node stops asking (the breaker is
+	// per node, so all turns go through n1).
+	shy := f.newFamily(n1, "", "")
+	f.api.must(200, "PUT", n1.url("/v1/children/"+shy.childID+"/settings"), shy.parentToken, settingsBody(func(m map[string]any) {
+		m["ai_third_party_consent"] = true
+		m["features"] = map[string]bool{"games": true, "jokes": true, "stories": true, "ai_mode": true}
+	}))
+	ai.fail()
+	before = len(ai.calls())
+	for i := 0; i < 5; i++ {
+		tu := turnOf(t, f.api.must(200, "POST", n1.url("/v1/chat"), shy.childToken, map[string]string{"message": "hello daisy"}))
+		if tu.Reply == "" || tu.Safety == nil || tu.Safety.Action != "allow" {
+			t.Fatalf("turn %d with a failing provider: %+v", i+1, tu)
+		}
+	}
+	if n := len(ai.calls()) - before; n == 0 || n >= 5 {
+		t.Fatalf("the failing provider was asked %d times in 5 turns; want the breaker to stop the asking", n)
 	}
 }
 
