@@ -204,13 +204,14 @@ type fakeRepl struct {
 	resp     raftcluster.Response
 	applyErr error
 	waitErr  error
+	syncErr  error
 }
 
 func (f fakeRepl) Apply(context.Context, []byte) (raftcluster.Response, error) {
 	return f.resp, f.applyErr
 }
 func (f fakeRepl) WaitApplied(context.Context, uint64) error { return f.waitErr }
-func (f fakeRepl) SyncRead(context.Context) error            { return nil }
+func (f fakeRepl) SyncRead(context.Context) error            { return f.syncErr }
 
 // Every outcome of consensus maps to the API answer the docs promise:
 // no leader → 503 retry, unknown outcome → 503 check first, deterministic
@@ -255,5 +256,60 @@ func TestReplicateOutcomes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A per-client limit that is off costs nothing: no read-index, no count
+// read, no replicated hit (the server here has no cluster or database at
+// all, so any of those would fail the test).
+func TestRateLimitsOffTouchNothing(t *testing.T) {
+	s := &Server{Deps: Deps{AuthPerMinute: -1, AccountDeps: AccountDeps{ClusterLimits: RateLimits{SignUp: -1, PasswordReset: -1, FailedLogins: -1, FailedLinks: -1, VerifyMail: -1}}}}
+	key := []byte("client-net")
+	for _, class := range []string{rateSignUp, rateReset, rateLoginFailed, rateLinkFailed, rateVerifyMail} {
+		if err := s.rateGate(context.Background(), class, key); err != nil {
+			t.Errorf("%s: rateGate = %v", class, err)
+		}
+		if err := s.rateCheck(context.Background(), class, key); err != nil {
+			t.Errorf("%s: rateCheck = %v", class, err)
+		}
+		if err := s.rateTake(context.Background(), class, key); err != nil {
+			t.Errorf("%s: rateTake = %v", class, err)
+		}
+		if err := s.rateRecord(context.Background(), class, key); err != nil {
+			t.Errorf("%s: rateRecord = %v", class, err)
+		}
+	}
+}
+
+// fresh reads locally; only a "not found" makes it catch up with the
+// leader and read once more. When catching up fails, the local answer
+// stands (it is not turned into an outage).
+func TestFreshReadsAgainOnlyAfterCatchingUp(t *testing.T) {
+	disk := errors.New("disk")
+	cases := []struct {
+		name    string
+		syncErr error
+		first   error
+		reads   int
+		want    error
+	}{
+		{"found locally", nil, nil, 1, nil},
+		{"other error is final", nil, disk, 1, disk},
+		{"not found, caught up, found", nil, storage.ErrNotFound, 2, nil},
+		{"not found, cannot catch up", raftcluster.ErrUnavailable, storage.ErrNotFound, 1, storage.ErrNotFound},
+	}
+	for _, c := range cases {
+		s := &Server{Deps: Deps{Repl: fakeRepl{syncErr: c.syncErr}}}
+		reads := 0
+		err := s.fresh(context.Background(), func() error {
+			reads++
+			if reads == 1 {
+				return c.first
+			}
+			return nil
+		})
+		if reads != c.reads || err != c.want {
+			t.Errorf("%s: %d reads, err %v; want %d reads, err %v", c.name, reads, err, c.reads, c.want)
+		}
 	}
 }
