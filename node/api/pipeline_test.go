@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -311,5 +312,76 @@ func TestFreshReadsAgainOnlyAfterCatchingUp(t *testing.T) {
 		if reads != c.reads || err != c.want {
 			t.Errorf("%s: %d reads, err %v; want %d reads, err %v", c.name, reads, err, c.reads, c.want)
 		}
+	}
+}
+
+// engine serves the built-in catalogue until one is stored, then the
+// stored one (rebuilt once per revision); a stored catalogue that does not
+// build keeps the last good Engine. Real SQLite, commands applied as the
+// state machine applies them.
+func TestEngineFollowsTheStoredCatalogue(t *testing.T) {
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := &Server{Deps: Deps{DB: db, Companion: companion.New()}, log: discardLogger()}
+	if e := s.engine(ctx); e != s.Companion {
+		t.Fatal("before seeding, the engine is not the built-in one")
+	}
+	index := uint64(0)
+	apply := func(c storage.Command) {
+		t.Helper()
+		index++
+		if _, err := db.Apply(ctx, index, c); err != nil {
+			t.Fatalf("apply %s: %v", c.Kind(), err)
+		}
+	}
+	seed, err := SeedCatalogCommand(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(seed)
+	seeded := s.engine(ctx)
+	if seeded == s.Companion || s.engine(ctx) != seeded {
+		t.Fatal("the seeded catalogue is not served, or rebuilt on every call")
+	}
+	got, def := seeded.Catalog(), companion.DefaultCatalog()
+	if len(got.Jokes) != len(def.Jokes) || len(got.Facts) != len(def.Facts) || len(got.Stories) != len(def.Stories) ||
+		len(got.Tricks) != len(def.Tricks) || len(got.Games) != len(def.Games) {
+		t.Fatal("the seeded engine serves another catalogue")
+	}
+	ids := map[string]bool{}
+	for _, j := range got.Jokes {
+		ids[j.ID] = true
+	}
+	for _, j := range def.Jokes {
+		if !ids[j.ID] {
+			t.Fatalf("seeded engine lacks joke %s", j.ID)
+		}
+	}
+
+	joke := companion.Joke{ID: "api-engine-joke", Text: "What do you call a sleepy puppy? A nap-rador!"}
+	doc, _ := json.Marshal(joke)
+	apply(&storage.PutCatalogItem{Item: storage.CatalogItem{Kind: kindJoke, ID: joke.ID, Doc: doc, UpdatedAt: 2}, Create: true})
+	withJoke := s.engine(ctx)
+	found := false
+	for _, j := range withJoke.Catalog().Jokes {
+		found = found || j == joke
+	}
+	if withJoke == seeded || !found {
+		t.Fatal("an added joke did not reach the engine")
+	}
+
+	// Broken stored items (a bug elsewhere): the last good engine stays.
+	apply(&storage.PutCatalogItem{Item: storage.CatalogItem{Kind: kindJoke, ID: "broken-doc", Doc: []byte("{"), UpdatedAt: 3}, Create: true})
+	if s.engine(ctx) != withJoke {
+		t.Fatal("an undecodable stored item replaced the engine")
+	}
+	empty, _ := json.Marshal(companion.Joke{ID: "broken-doc"})
+	apply(&storage.PutCatalogItem{Item: storage.CatalogItem{Kind: kindJoke, ID: "broken-doc", Doc: empty, UpdatedAt: 4}})
+	if s.engine(ctx) != withJoke {
+		t.Fatal("a catalogue that does not validate replaced the engine")
 	}
 }
