@@ -193,7 +193,14 @@ func TestLessonPackAnswersFactRequests(t *testing.T) {
 		"source": map[string]string{"name": "Example Library", "url": "https://library.example.test/puppies", "license": "CC BY 4.0"},
 		"items":  []map[string]string{{"id": "eyes", "kind": "lesson", "title": "Puppy Eyes", "text": lesson}}}
 	n.must(t, http.StatusCreated, "POST", "/v1/admin/packs", admin.token, pack, nil)
-	t.Cleanup(func() { n.do(t, "DELETE", "/v1/admin/packs/api-lessons", n.admin(t).token, "", nil) })
+	other := map[string]any{"id": "api-lessons-other", "version": 1, "title": "Other Facts", "description": "Lessons nobody opted into.",
+		"source": map[string]string{"name": "Example Library", "url": "https://library.example.test/other", "license": "CC BY 4.0"},
+		"items":  []map[string]string{{"id": "tails", "kind": "lesson", "title": "Wagging Tails", "text": "Dogs wag their tails to the right when they are happy."}}}
+	n.must(t, http.StatusCreated, "POST", "/v1/admin/packs", admin.token, other, nil)
+	t.Cleanup(func() {
+		n.do(t, "DELETE", "/v1/admin/packs/api-lessons", n.admin(t).token, "", nil)
+		n.do(t, "DELETE", "/v1/admin/packs/api-lessons-other", n.admin(t).token, "", nil)
+	})
 	ask := func() string {
 		var tr turnResp
 		n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": "tell me a fact"}, &tr)
@@ -213,7 +220,11 @@ func TestLessonPackAnswersFactRequests(t *testing.T) {
 	n.must(t, http.StatusOK, "PUT", "/v1/children/"+f.childID+"/settings", f.token, settings, nil)
 	heard := false
 	for i := 0; i < 40 && !heard; i++ {
-		heard = ask() == "Here's something from Puppy Facts: Puppy Eyes. "+lesson
+		r := ask()
+		heard = r == "Here's something from Puppy Facts: Puppy Eyes. "+lesson
+		if strings.Contains(r, "Other Facts") {
+			t.Fatalf("a pack the parent did not opt into answered: %q", r)
+		}
 	}
 	if !heard {
 		t.Fatal("never heard the pack lesson in 40 fact requests after opting in")

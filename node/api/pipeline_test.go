@@ -326,9 +326,17 @@ func TestEngineFollowsTheStoredCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s := &Server{Deps: Deps{DB: db, Companion: companion.New()}, log: discardLogger()}
+	s := &Server{Deps: Deps{DB: db, Companion: companion.New(), Repl: fakeRepl{}}, log: discardLogger()}
 	if e := s.engine(ctx); e != s.Companion {
 		t.Fatal("before seeding, the engine is not the built-in one")
+	}
+	// Admins edit the default catalogue until one is stored.
+	if cur, err := s.currentCatalog(ctx); err != nil || len(cur.Jokes) != len(companion.DefaultCatalog().Jokes) {
+		t.Fatalf("current catalogue before seeding: %d jokes, %v", len(cur.Jokes), err)
+	}
+	cut := &Server{Deps: Deps{DB: db, Repl: fakeRepl{syncErr: raftcluster.ErrUnavailable}}, log: discardLogger()}
+	if _, err := cut.currentCatalog(ctx); err != errUnavailable {
+		t.Fatalf("current catalogue without the leader: %v, want errUnavailable", err)
 	}
 	index := uint64(0)
 	apply := func(c storage.Command) {
@@ -383,5 +391,19 @@ func TestEngineFollowsTheStoredCatalogue(t *testing.T) {
 	apply(&storage.PutCatalogItem{Item: storage.CatalogItem{Kind: kindJoke, ID: "broken-doc", Doc: empty, UpdatedAt: 4}})
 	if s.engine(ctx) != withJoke {
 		t.Fatal("a catalogue that does not validate replaced the engine")
+	}
+	// Once seeded, admins edit the stored catalogue.
+	cur, err := s.currentCatalog(ctx)
+	found = false
+	for _, j := range cur.Jokes {
+		found = found || j == joke
+	}
+	if err != nil || !found {
+		t.Fatalf("current catalogue after seeding lacks the added joke (%v)", err)
+	}
+	// A failing read keeps the current engine too.
+	db.Close()
+	if s.engine(ctx) != withJoke {
+		t.Fatal("a failing catalogue read replaced the engine")
 	}
 }
