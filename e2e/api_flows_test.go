@@ -1,0 +1,1462 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestAPIFlows drives one three-node cluster of the real binary through
+// the API flows the other e2e tests do not: parent accounts (e-mail
+// verification and password reset through the mail outbox, refresh and
+// logout), a parent's controls (settings, time limits, bedtime, usage,
+// devices, history, export and deletion), play (tricks, feeding, games),
+// the optional AI provider (a stand-in in this process), staff (admin
+// created with the CLI, invites, MFA, moderation), the catalogue and
+// content packs, the policy admin, and error answers. Writes go through
+// one node and are read back through another, so every effect checked is
+// a replicated one.
+func TestAPIFlows(t *testing.T) {
+	dir := t.TempDir()
+	aiKey := "sk-test-" + randLetters(20)
+	aiKeyFile := filepath.Join(dir, "ai.key")
+	if err := os.WriteFile(aiKeyFile, []byte(aiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ai := newAIStub(aiKey)
+	t.Cleanup(ai.srv.Close)
+	outbox := filepath.Join(dir, "mail.jsonl")
+	metricsToken := "metrics-" + randLetters(24)
+	tokenFile := filepath.Join(dir, "metrics.token")
+	if err := os.WriteFile(tokenFile, []byte(metricsToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t, 3,
+		"--mail-outbox", outbox, // every node appends to it (one write per e-mail)
+		"--ai-url", ai.srv.URL+"/v1", "--ai-model", "stand-in", "--ai-daily-budget", "5", "--ai-key-file", aiKeyFile,
+		"--metrics-token-file", tokenFile,
+		"--cors-origins", "https://console.example.test",
+		"--limit-password-reset", "3",
+		"--auth-rate", "600")
+	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
+	fl := &flows{cluster: c, outbox: outbox, adm: &adminState{}}
+
+	t.Run("parent account", func(t *testing.T) { fl.in(t).accounts(t, n1, n2, n3) })
+	t.Run("lockout across nodes", func(t *testing.T) { fl.in(t).lockout(t, c.nodes) })
+	t.Run("parent controls", func(t *testing.T) { fl.in(t).controls(t, n1, n2, n3) })
+	t.Run("play", func(t *testing.T) { fl.in(t).play(t, n1, n2, n3) })
+	t.Run("games to the end", func(t *testing.T) { fl.in(t).games(t, c.nodes) })
+	t.Run("AI provider", func(t *testing.T) { fl.in(t).aiProvider(t, ai, n1, n3) })
+	t.Run("staff and moderation", func(t *testing.T) { fl.in(t).staff(t, n1, n2, n3) })
+	t.Run("catalogue and packs", func(t *testing.T) { fl.in(t).catalogue(t, n1, n2, n3) })
+	t.Run("policy admin", func(t *testing.T) { fl.in(t).policyAdmin(t, n1, n2, n3) })
+	t.Run("error answers", func(t *testing.T) { fl.in(t).errorAnswers(t, n1, n2) })
+	t.Run("parent console session", func(t *testing.T) { fl.in(t).console(t, n1, n2, n3) })
+	t.Run("privacy", func(t *testing.T) { fl.in(t).privacy(t, n1, n2, n3) })
+}
+
+// flows is the shared cluster seen from one subtest (helpers that fail
+// the test must fail the subtest running them).
+type flows struct {
+	*cluster
+	outbox string
+	adm    *adminState
+}
+
+type adminState struct {
+	once  sync.Once
+	token string
+}
+
+// in returns f bound to subtest t: the cluster's helpers and API client
+// report to t. The processes stay with the parent test.
+func (f *flows) in(t *testing.T) *flows {
+	c := *f.cluster
+	c.env = &env{t: t, root: f.root, logDir: f.logDir, count: map[string]int{}}
+	c.api = &apiClient{t: t, hc: f.api.hc}
+	return &flows{cluster: &c, outbox: f.outbox, adm: f.adm}
+}
+
+// raw sends body as is with content type ctype (and extra header pairs).
+func (f *flows) raw(t *testing.T, method, url, token, ctype string, body []byte, hdr ...string) apiResp {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := f.api.hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiResp{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// errCode is the code of an error envelope ("" if none).
+func errCode(r apiResp) string {
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// replicaWait bounds how long a change made through one node may take to
+// show on another. A node reads locally; it catches up with the leader
+// first only when it does not know the object at all, so an update
+// (a logout, new settings) reaches the others as they apply the log.
+const replicaWait = 10 * time.Second
+
+// getUntil polls GET url on another node until it answers 200 with a body
+// (decoded into out, a pointer, zeroed first) for which ok holds.
+func (f *flows) getUntil(t *testing.T, what, url, token string, out any, ok func() bool) {
+	t.Helper()
+	waitFor(t, replicaWait, what, func() (bool, string) {
+		r := f.do(t, "GET", url, token, nil)
+		if r.Status != 200 {
+			return false, r.String()
+		}
+		reflect.ValueOf(out).Elem().SetZero() // fields the answer omits must not keep old values
+		r.decode(t, out)
+		return ok(), r.String()
+	})
+}
+
+// errUntil polls a request until it answers status with code.
+func (f *flows) errUntil(t *testing.T, what string, req func() apiResp, status int, code string) {
+	t.Helper()
+	waitFor(t, replicaWait, what, func() (bool, string) {
+		r := req()
+		return r.Status == status && errCode(r) == code, r.String()
+	})
+}
+
+// wantErr checks an error answer's status and code.
+func wantErr(t *testing.T, what string, r apiResp, status int, code string) {
+	t.Helper()
+	if r.Status != status || errCode(r) != code {
+		t.Fatalf("%s: %s, want %d %s", what, r, status, code)
+	}
+}
+
+// do sends a JSON request and fails the test on a transport error.
+func (f *flows) do(t *testing.T, method, url, token string, body any) apiResp {
+	t.Helper()
+	r, err := f.api.do(method, url, token, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return r
+}
+
+var mailTokenRe = regexp.MustCompile(`\b(ev|pr)_[A-Za-z0-9_-]{43}\b`)
+
+// mailed waits for the nth (1-based) e-mail of kind to address in the
+// outbox and returns the token it carries.
+func (f *flows) mailed(t *testing.T, to, kind string, nth int) string {
+	t.Helper()
+	var tok string
+	waitFor(t, 20*time.Second, "e-mail "+kind+" #"+strconv.Itoa(nth)+" to "+to, func() (bool, string) {
+		b, err := os.ReadFile(f.outbox)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		seen := 0
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e struct{ To, Kind, Body string }
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("outbox line %q: %v", sc.Text(), err)
+			}
+			if e.To == to && e.Kind == kind {
+				if seen++; seen == nth {
+					tok = mailTokenRe.FindString(e.Body)
+					if tok == "" {
+						t.Fatalf("%s e-mail carries no token: %q", kind, e.Body)
+					}
+					return true, ""
+				}
+			}
+		}
+		return false, strconv.Itoa(seen) + " so far"
+	})
+	return tok
+}
+
+type tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+func (f *flows) login(t *testing.T, n *node, email, password string) tokens {
+	t.Helper()
+	var tok tokens
+	f.api.must(200, "POST", n.url("/v1/auth/login"), "", map[string]string{"email": email, "password": password}).decode(t, &tok)
+	if tok.AccessToken == "" || tok.RefreshToken == "" {
+		t.Fatalf("login gave no tokens: %+v", tok)
+	}
+	return tok
+}
+
+func (f *flows) accounts(t *testing.T, n1, n2, n3 *node) {
+	email := "acct-" + randLetters(10) + "@example.test"
+	password := "correct horse battery " + randLetters(6)
+	creds := map[string]string{"email": email, "password": password}
+
+	wantErr(t, "sign-up with a weak password", f.do(t, "POST", n1.url("/v1/parents/signup"), "", map[string]string{"email": email, "password": "short"}), 422, "invalid")
+	wantErr(t, "sign-up with a bad address", f.do(t, "POST", n1.url("/v1/parents/signup"), "", map[string]string{"email": "not-an-address", "password": password}), 422, "invalid")
+	var signup struct {
+		ParentID      string `json:"parent_id"`
+		EmailVerified bool   `json:"email_verified"`
+	}
+	f.api.must(201, "POST", n2.url("/v1/parents/signup"), "", creds).decode(t, &signup)
+	if !strings.HasPrefix(signup.ParentID, "pa_") || signup.EmailVerified {
+		t.Fatalf("sign-up answer %+v", signup)
+	}
+	wantErr(t, "second sign-up with the address, on another node", f.do(t, "POST", n3.url("/v1/parents/signup"), "", creds), 409, "conflict")
+
+	// E-mail verification: the token from the mail works once, on any node.
+	tok := f.login(t, n1, email, password)
+	var me struct {
+		ID            string `json:"id"`
+		Email         string `json:"email"`
+		EmailVerified bool   `json:"email_verified"`
+	}
+	f.api.must(200, "GET", n3.url("/v1/parents/me"), tok.AccessToken, nil).decode(t, &me)
+	if me.ID != signup.ParentID || me.Email != email || me.EmailVerified {
+		t.Fatalf("parent before verification: %+v", me)
+	}
+	first := f.mailed(t, email, "verify_email", 1) // sent after the sign-up, in the background
+	f.api.must(202, "POST", n1.url("/v1/parents/me/verification-email"), tok.AccessToken, nil)
+	latest := f.mailed(t, email, "verify_email", 2)
+	wantErr(t, "the replaced verification token", f.do(t, "POST", n2.url("/v1/auth/verify-email"), "", map[string]string{"token": first}), 400, "invalid_token")
+	f.api.must(200, "POST", n2.url("/v1/auth/verify-email"), "", map[string]string{"token": latest})
+	wantErr(t, "the verification token again", f.do(t, "POST", n3.url("/v1/auth/verify-email"), "", map[string]string{"token": latest}), 410, "token_used")
+	f.getUntil(t, "the address verified, through n3", n3.url("/v1/parents/me"), tok.AccessToken, &me, func() bool { return me.EmailVerified })
+	wantErr(t, "resend when verified", f.do(t, "POST", n1.url("/v1/parents/me/verification-email"), tok.AccessToken, nil), 409, "already_verified")
+
+	// Refresh rotates; a spent refresh token ends the session everywhere.
+	var next tokens
+	f.api.must(200, "POST", n2.url("/v1/auth/refresh"), "", map[string]string{"refresh_token": tok.RefreshToken}).decode(t, &next)
+	if next.RefreshToken == tok.RefreshToken || next.TokenType != "Bearer" || next.ExpiresIn <= 0 {
+		t.Fatalf("refresh answer %+v", next)
+	}
+	f.api.must(200, "GET", n3.url("/v1/children"), next.AccessToken, nil)
+	wantErr(t, "reused refresh token", f.do(t, "POST", n3.url("/v1/auth/refresh"), "", map[string]string{"refresh_token": tok.RefreshToken}), 401, "token_reused")
+	f.errUntil(t, "access token after reuse detection, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/children"), next.AccessToken, nil) }, 401, "unauthorized")
+
+	// Logout ends one session, logout-all every one, on every node.
+	a, b := f.login(t, n1, email, password), f.login(t, n2, email, password)
+	f.api.must(204, "POST", n1.url("/v1/auth/logout"), a.AccessToken, nil)
+	f.errUntil(t, "logged-out token on n3", func() apiResp { return f.do(t, "GET", n3.url("/v1/children"), a.AccessToken, nil) }, 401, "unauthorized")
+	f.api.must(200, "GET", n3.url("/v1/children"), b.AccessToken, nil)
+	f.api.must(204, "POST", n3.url("/v1/auth/logout-all"), b.AccessToken, map[string]any{})
+	f.errUntil(t, "after logout-all, on n2", func() apiResp { return f.do(t, "GET", n2.url("/v1/children"), b.AccessToken, nil) }, 401, "unauthorized")
+
+	// Password reset: the same answer for unknown addresses; the mailed
+	// token sets a new password once and ends every session.
+	c := f.login(t, n1, email, password)
+	var known, unknown map[string]string
+	f.api.must(202, "POST", n1.url("/v1/auth/password-reset"), "", map[string]string{"email": email}).decode(t, &known)
+	f.api.must(202, "POST", n2.url("/v1/auth/password-reset"), "", map[string]string{"email": "nobody-" + randLetters(8) + "@example.test"}).decode(t, &unknown)
+	if known["status"] != "accepted" || known["message"] != unknown["message"] {
+		t.Fatalf("reset answers differ: known %v unknown %v", known, unknown)
+	}
+	reset := f.mailed(t, email, "password_reset", 1)
+	newPassword := "a brand new horse " + randLetters(6)
+	wantErr(t, "reset with a weak password", f.do(t, "POST", n3.url("/v1/auth/password-reset/confirm"), "", map[string]string{"token": reset, "password": "short"}), 422, "invalid")
+	f.api.must(204, "POST", n3.url("/v1/auth/password-reset/confirm"), "", map[string]string{"token": reset, "password": newPassword})
+	wantErr(t, "the reset token again", f.do(t, "POST", n1.url("/v1/auth/password-reset/confirm"), "", map[string]string{"token": reset, "password": newPassword}), 410, "token_used")
+	f.errUntil(t, "session after the reset, on n2", func() apiResp { return f.do(t, "GET", n2.url("/v1/children"), c.AccessToken, nil) }, 401, "unauthorized")
+	wantErr(t, "old password", f.do(t, "POST", n2.url("/v1/auth/login"), "", creds), 401, "invalid_credentials")
+	f.login(t, n1, email, newPassword)
+
+	// The reset limit (3 an hour here) is cluster-wide: the third request
+	// went through n1, the fourth is refused by n3.
+	f.api.must(202, "POST", n1.url("/v1/auth/password-reset"), "", map[string]string{"email": email})
+	r := f.do(t, "POST", n3.url("/v1/auth/password-reset"), "", map[string]string{"email": email})
+	wantErr(t, "fourth reset request", r, 429, "rate_limited")
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s <= 0 {
+		t.Fatalf("Retry-After %q on a rate-limited answer", r.Header.Get("Retry-After"))
+	}
+}
+
+// lockout fails logins for one address through each node in turn until
+// the address is locked; then even the right password is refused on
+// every node, with Retry-After, while another address still logs in.
+func (f *flows) lockout(t *testing.T, nodes []*node) {
+	fam := f.newFamily(nodes[0], "", "")
+	other := f.newFamily(nodes[1], "", "")
+	wrong := map[string]string{"email": fam.email, "password": "not the password at all"}
+	failures := 0
+	for ; failures < 30; failures++ {
+		r := f.do(t, "POST", nodes[failures%len(nodes)].url("/v1/auth/login"), "", wrong)
+		if r.Status == 429 && errCode(r) == "locked" {
+			break
+		}
+		wantErr(t, fmt.Sprintf("failure %d", failures+1), r, 401, "invalid_credentials")
+	}
+	if failures < 2 || failures == 30 {
+		t.Fatalf("locked after %d failures", failures)
+	}
+	for _, n := range nodes {
+		r := f.do(t, "POST", n.url("/v1/auth/login"), "", map[string]string{"email": fam.email, "password": fam.password})
+		wantErr(t, "the right password while locked, on "+n.id, r, 429, "locked")
+		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs <= 0 {
+			t.Fatalf("Retry-After %q while locked", r.Header.Get("Retry-After"))
+		}
+	}
+	f.login(t, nodes[2], other.email, other.password)
+	// The sessions the family already had still work (a lockout stops logins only).
+	f.api.must(200, "GET", nodes[1].url("/v1/children"), fam.parentToken, nil)
+}
+
+type settings struct {
+	DailyLimitMinutes int `json:"daily_limit_minutes"`
+	Bedtime           struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+	} `json:"bedtime"`
+	TimeZone string `json:"time_zone"`
+	Features struct {
+		Games        bool `json:"games"`
+		Jokes        bool `json:"jokes"`
+		Stories      bool `json:"stories"`
+		AIMode       bool `json:"ai_mode"`
+		ContentPacks bool `json:"content_packs"`
+	} `json:"features"`
+	Strictness   string   `json:"strictness"`
+	AIConsent    bool     `json:"ai_third_party_consent"`
+	ContentPacks []string `json:"content_packs"`
+}
+
+func settingsBody(mod func(m map[string]any)) map[string]any {
+	m := map[string]any{"time_zone": "UTC", "strictness": "standard", "features": map[string]bool{"games": true, "jokes": true, "stories": true}}
+	if mod != nil {
+		mod(m)
+	}
+	return m
+}
+
+type daisyView struct {
+	Mood      string `json:"mood"`
+	Hunger    int    `json:"hunger"`
+	Energy    int    `json:"energy"`
+	Available bool   `json:"available"`
+	Reason    string `json:"reason"`
+	Game      *struct {
+		Kind   string `json:"kind"`
+		Phase  string `json:"phase"`
+		Active bool   `json:"active"`
+	} `json:"game"`
+}
+
+func (f *flows) controls(t *testing.T, n1, n2, n3 *node) {
+	fam := f.newFamily(n1, "", "")
+	other := f.newFamily(n2, "", "")
+	path := "/v1/children/" + fam.childID + "/settings"
+
+	var def settings
+	f.api.must(200, "GET", n2.url(path), fam.parentToken, nil).decode(t, &def)
+	if def.TimeZone != "UTC" || def.Strictness != "standard" || !def.Features.Games || def.DailyLimitMinutes != 0 {
+		t.Fatalf("default settings %+v", def)
+	}
+	wantErr(t, "unknown time zone", f.do(t, "PUT", n1.url(path), fam.parentToken, settingsBody(func(m map[string]any) { m["time_zone"] = "Mars/Olympus" })), 422, "invalid")
+	wantErr(t, "half a bedtime", f.do(t, "PUT", n1.url(path), fam.parentToken, settingsBody(func(m map[string]any) { m["bedtime"] = map[string]string{"start": "20:00"} })), 422, "invalid")
+	wantErr(t, "another family's child", f.do(t, "PUT", n1.url("/v1/children/"+other.childID+"/settings"), fam.parentToken, settingsBody(nil)), 404, "not_found")
+	wantErr(t, "the child's own token", f.do(t, "GET", n1.url(path), fam.childToken, nil), 403, "forbidden")
+
+	// Written through n2, read back through n3.
+	f.api.must(200, "PUT", n2.url(path), fam.parentToken, settingsBody(func(m map[string]any) {
+		m["time_zone"], m["strictness"], m["daily_limit_minutes"] = "Europe/Berlin", "strict", 45
+		m["features"] = map[string]bool{"games": false, "jokes": true, "stories": true}
+	}))
+	var back settings
+	f.getUntil(t, "the settings through n3", n3.url(path), fam.parentToken, &back, func() bool {
+		return back.TimeZone == "Europe/Berlin" && back.Strictness == "strict" && back.DailyLimitMinutes == 45 && !back.Features.Games && back.Features.Jokes
+	})
+	var otherBack settings
+	f.api.must(200, "GET", n3.url("/v1/children/"+other.childID+"/settings"), other.parentToken, nil).decode(t, &otherBack)
+	if otherBack.TimeZone != "UTC" {
+		t.Fatalf("another family's settings changed: %+v", otherBack)
+	}
+
+	// Games off: a game request gets a reply but no game.
+	var g struct {
+		Turn turn `json:"turn"`
+		Game any  `json:"game"`
+	}
+	f.api.must(200, "POST", n3.url("/v1/games"), fam.childToken, map[string]string{"kind": "fetch"}).decode(t, &g)
+	if g.Game != nil || g.Turn.Reply == "" {
+		t.Fatalf("game started although games are off: %+v", g)
+	}
+
+	// Usage counts the turns; the time limit is shown.
+	f.api.must(200, "POST", n1.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello daisy"})
+	var u struct {
+		TurnsToday        int    `json:"turns_today"`
+		DailyLimitMinutes int    `json:"daily_limit_minutes"`
+		MinutesLeft       int    `json:"minutes_left"`
+		Available         bool   `json:"available"`
+		Reason            string `json:"reason"`
+		TimeZone          string `json:"time_zone"`
+		Achievements      []struct {
+			Earned bool `json:"earned"`
+		} `json:"achievements"`
+	}
+	f.getUntil(t, "usage after two turns, through n2", n2.url("/v1/children/"+fam.childID+"/usage"), fam.parentToken, &u, func() bool {
+		return u.TurnsToday == 2 && u.DailyLimitMinutes == 45 && u.MinutesLeft >= 0 && u.MinutesLeft <= 45 && u.Available && u.TimeZone == "Europe/Berlin" && len(u.Achievements) > 0
+	})
+	wantErr(t, "another family's usage", f.do(t, "GET", n2.url("/v1/children/"+other.childID+"/usage"), fam.parentToken, nil), 404, "not_found")
+
+	// Bedtime around now: Daisy rests (on every node) and says so.
+	now := time.Now().UTC()
+	f.api.must(200, "PUT", n1.url(path), fam.parentToken, settingsBody(func(m map[string]any) {
+		m["bedtime"] = map[string]string{"start": now.Add(-time.Hour).Format("15:04"), "end": now.Add(time.Hour).Format("15:04")}
+	}))
+	var d daisyView
+	f.getUntil(t, "Daisy resting at bedtime, through n3", n3.url("/v1/chat/daisy"), fam.childToken, &d, func() bool { return !d.Available && d.Reason != "" })
+	f.getUntil(t, "usage at bedtime, through n2", n2.url("/v1/children/"+fam.childID+"/usage"), fam.parentToken, &u, func() bool { return !u.Available })
+	if u.Reason != d.Reason {
+		t.Fatalf("usage at bedtime gives the reason %q, Daisy %q", u.Reason, d.Reason)
+	}
+	tu := turnOf(t, f.api.must(200, "POST", n2.url("/v1/chat"), fam.childToken, map[string]string{"message": "tell me a joke"}))
+	if tu.Intent == "jokes" || tu.Reply == "" {
+		t.Fatalf("a turn at bedtime was answered as usual: %+v", tu)
+	}
+	f.api.must(200, "PUT", n1.url(path), fam.parentToken, settingsBody(nil))
+	f.getUntil(t, "Daisy back after bedtime was removed, through n3", n3.url("/v1/chat/daisy"), fam.childToken, &d, func() bool { return d.Available })
+
+	// Children and devices: a second child, a second device, revocation.
+	var child struct {
+		ID       string `json:"id"`
+		Nickname string `json:"nickname"`
+		AgeTier  string `json:"age_tier"`
+	}
+	wantErr(t, "bad age tier", f.do(t, "POST", n1.url("/v1/children"), fam.parentToken, map[string]string{"nickname": "Ada", "age_tier": "3-4"}), 422, "invalid")
+	f.api.must(201, "POST", n1.url("/v1/children"), fam.parentToken, map[string]string{"nickname": "Ada", "age_tier": "5-8"}).decode(t, &child)
+	var list struct {
+		Children []struct {
+			ID       string `json:"id"`
+			Nickname string `json:"nickname"`
+		} `json:"children"`
+	}
+	f.getUntil(t, "both children through n3", n3.url("/v1/children"), fam.parentToken, &list, func() bool {
+		names := map[string]string{}
+		for _, ch := range list.Children {
+			names[ch.ID] = ch.Nickname
+		}
+		return len(names) == 2 && names[child.ID] == "Ada" && names[fam.childID] == fam.nickname
+	})
+	f.api.must(200, "GET", n2.url("/v1/children/"+child.ID), fam.parentToken, nil).decode(t, &child)
+	if child.Nickname != "Ada" || child.AgeTier != "5-8" {
+		t.Fatalf("child read through n2: %+v", child)
+	}
+	wantErr(t, "another family's child", f.do(t, "GET", n2.url("/v1/children/"+other.childID), fam.parentToken, nil), 404, "not_found")
+
+	type devices struct {
+		Devices []struct {
+			ID        string `json:"id"`
+			RevokedAt string `json:"revoked_at"`
+		} `json:"devices"`
+	}
+	var ds devices
+	f.api.must(200, "GET", n3.url("/v1/children/"+fam.childID+"/devices"), fam.parentToken, nil).decode(t, &ds)
+	if len(ds.Devices) != 1 || ds.Devices[0].RevokedAt != "" {
+		t.Fatalf("devices of a new family: %+v", ds)
+	}
+	revoked := ds.Devices[0].ID
+	var code struct {
+		Code string `json:"code"`
+	}
+	f.api.must(201, "POST", n2.url("/v1/children/"+fam.childID+"/link-codes"), fam.parentToken, nil).decode(t, &code)
+	wantErr(t, "malformed link code", f.do(t, "POST", n1.url("/v1/devices/link"), "", map[string]string{"code": "nope"}), 401, "invalid_code")
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	f.api.must(201, "POST", n3.url("/v1/devices/link"), "", map[string]string{"code": code.Code}).decode(t, &dev)
+	wantErr(t, "link code used twice", f.do(t, "POST", n1.url("/v1/devices/link"), "", map[string]string{"code": code.Code}), 401, "invalid_code")
+	f.getUntil(t, "two devices through n1", n1.url("/v1/children/"+fam.childID+"/devices"), fam.parentToken, &ds, func() bool { return len(ds.Devices) == 2 })
+	// Revoking the first device (through n2) ends its access on n3; the
+	// second keeps working.
+	f.api.must(204, "DELETE", n2.url("/v1/children/"+fam.childID+"/devices/"+revoked), fam.parentToken, nil)
+	f.errUntil(t, "the revoked device on n3", func() apiResp { return f.do(t, "GET", n3.url("/v1/chat/daisy"), fam.childToken, nil) }, 401, "unauthorized")
+	f.api.must(200, "GET", n3.url("/v1/chat/daisy"), dev.AccessToken, nil)
+	f.getUntil(t, "the revocation in the device list through n1", n1.url("/v1/children/"+fam.childID+"/devices"), fam.parentToken, &ds, func() bool {
+		for _, dv := range ds.Devices {
+			if (dv.RevokedAt != "") != (dv.ID == revoked) {
+				return false
+			}
+		}
+		return len(ds.Devices) == 2
+	})
+	wantErr(t, "revoke twice", f.do(t, "DELETE", n2.url("/v1/children/"+fam.childID+"/devices/"+revoked), fam.parentToken, nil), 404, "not_found")
+}
+
+func (f *flows) play(t *testing.T, n1, n2, n3 *node) {
+	fam := f.newFamily(n1, "", "")
+	var before daisyView
+	f.api.must(200, "GET", n2.url("/v1/chat/daisy"), fam.childToken, nil).decode(t, &before)
+	if !before.Available || before.Mood == "" || before.Game != nil {
+		t.Fatalf("Daisy before playing: %+v", before)
+	}
+	cases := []struct {
+		via       *node
+		msg, want string
+	}{
+		{n1, "daisy, roll over!", "tricks"},
+		{n2, "here's a bone", "food"},
+		{n3, "tell me a joke", "jokes"},
+		{n1, "tell me a story", "stories"},
+		{n2, "tell me a fact", "facts"},
+	}
+	for _, c := range cases {
+		tu := turnOf(t, f.api.must(200, "POST", c.via.url("/v1/chat"), fam.childToken, map[string]string{"message": c.msg}))
+		if tu.Intent != c.want || tu.Reply == "" || tu.Safety == nil || tu.Safety.Action != "allow" {
+			t.Fatalf("%q through %s: %+v, want intent %s", c.msg, c.via.id, tu, c.want)
+		}
+	}
+	var fed daisyView
+	f.api.must(200, "GET", n2.url("/v1/chat/daisy"), fam.childToken, nil).decode(t, &fed)
+	if fed.Hunger >= before.Hunger && before.Hunger > 0 {
+		t.Errorf("feeding did not lower hunger: %d → %d", before.Hunger, fed.Hunger)
+	}
+
+	// A game: started on n1, played on n2, seen on n3, stopped on n1.
+	type gameResp struct {
+		Turn turn `json:"turn"`
+		Game *struct {
+			Kind   string `json:"kind"`
+			Phase  string `json:"phase"`
+			Active bool   `json:"active"`
+			Score  int    `json:"score"`
+		} `json:"game"`
+	}
+	wantErr(t, "unknown game", f.do(t, "POST", n1.url("/v1/games"), fam.childToken, map[string]string{"kind": "chess"}), 422, "invalid")
+	wantErr(t, "a parent starts a game", f.do(t, "POST", n1.url("/v1/games"), fam.parentToken, map[string]string{"kind": "fetch"}), 403, "forbidden")
+	var g gameResp
+	f.api.must(200, "POST", n1.url("/v1/games"), fam.childToken, map[string]string{"kind": "fetch"}).decode(t, &g)
+	if g.Game == nil || !g.Game.Active || g.Game.Kind != "fetch" {
+		t.Fatalf("fetch did not start: %+v", g)
+	}
+	g = gameResp{}
+	f.api.must(200, "POST", n2.url("/v1/games/current/moves"), fam.childToken, map[string]string{"move": "throw the ball"}).decode(t, &g)
+	if g.Game == nil || g.Game.Kind != "fetch" || g.Turn.Message != "throw the ball" {
+		t.Fatalf("fetch move: %+v", g)
+	}
+	var d daisyView
+	f.getUntil(t, "the game through n3", n3.url("/v1/chat/daisy"), fam.childToken, &d, func() bool { return d.Game != nil && d.Game.Kind == "fetch" && d.Game.Active })
+	g = gameResp{}
+	f.api.must(200, "POST", n1.url("/v1/games/current/moves"), fam.childToken, map[string]string{"move": "stop"}).decode(t, &g)
+	if g.Game == nil || g.Game.Active || g.Game.Phase != "over" {
+		t.Fatalf("stop move: %+v", g.Game)
+	}
+	f.getUntil(t, "no game through n2 after the stop", n2.url("/v1/chat/daisy"), fam.childToken, &d, func() bool { return d.Game == nil })
+
+	// Every turn is in the history, in order, on every node; the parent
+	// sees the verdicts, the child does not.
+	var hist []turn
+	waitFor(t, replicaWait, "every turn in the parent's history through n3", func() (bool, string) {
+		hist = f.history(n3, fam, true)
+		return len(hist) == len(cases)+3, strconv.Itoa(len(hist)) + " turns"
+	})
+	for i, tu := range hist {
+		if tu.Seq != int64(len(hist)-i) || tu.Safety == nil {
+			t.Fatalf("parent's history turn %d: %+v", i, tu)
+		}
+	}
+	own := f.history(n2, fam, false)
+	if len(own) != len(hist) || own[0].ID != hist[0].ID || own[0].Safety != nil {
+		t.Fatalf("child's history through n2: %d turns, newest %+v", len(own), own[0])
+	}
+}
+
+// gameView is the game part of a turn or of Daisy's state.
+type gameView struct {
+	Kind    string   `json:"kind"`
+	Phase   string   `json:"phase"`
+	Active  bool     `json:"active"`
+	Turns   int      `json:"turns"`
+	Tries   int      `json:"tries_left"`
+	Score   int      `json:"score"`
+	Won     bool     `json:"won"`
+	Rope    int      `json:"rope"`
+	Letters string   `json:"letters"`
+	Spots   []string `json:"spots"`
+	Checked []string `json:"checked"`
+}
+
+// games plays every game to its end, each move through the next node in
+// turn, so each move is decided on a node that may not yet have applied
+// the one before: the game state must still advance exactly one move at
+// a time (tries counting down by one, no move lost or applied twice).
+func (f *flows) games(t *testing.T, nodes []*node) {
+	fam := f.newFamily(nodes[0], "", "")
+	next := 0
+	move := func(m string) (turn, *gameView) {
+		t.Helper()
+		n := nodes[next%len(nodes)]
+		next++
+		var r struct {
+			Turn turn      `json:"turn"`
+			Game *gameView `json:"game"`
+		}
+		f.api.must(200, "POST", n.url("/v1/games/current/moves"), fam.childToken, map[string]string{"move": m}).decode(t, &r)
+		if r.Turn.Message != m || r.Turn.Reply == "" {
+			t.Fatalf("move %q through %s: %+v", m, n.id, r.Turn)
+		}
+		return r.Turn, r.Game
+	}
+	start := func(kind string) *gameView {
+		t.Helper()
+		n := nodes[next%len(nodes)]
+		next++
+		var r struct {
+			Game *gameView `json:"game"`
+		}
+		f.api.must(200, "POST", n.url("/v1/games"), fam.childToken, map[string]string{"kind": kind}).decode(t, &r)
+		if r.Game == nil || r.Game.Kind != kind || !r.Game.Active || r.Game.Turns != 0 {
+			t.Fatalf("start %s through %s: %+v", kind, n.id, r.Game)
+		}
+		return r.Game
+	}
+	over := func(g *gameView, kind string) {
+		t.Helper()
+		if g == nil || g.Kind != kind || g.Phase != "over" || g.Active {
+			t.Fatalf("%s did not end: %+v", kind, g)
+		}
+	}
+
+	// Guess the number: 1, 2, 3, … until it ends; each wrong guess costs
+	// exactly one try, a hint none; a win scores the tries left.
+	g := start("guess_number")
+	tries := g.Tries
+	if _, h := move("hint please"); h == nil || h.Tries != tries || !h.Active {
+		t.Fatalf("a hint changed the game: %+v (tries %d)", h, tries)
+	}
+	guesses := 0
+	for n := 1; n <= 10 && g.Active; n++ {
+		prev := g.Tries
+		_, g = move(strconv.Itoa(n))
+		guesses++
+		if g == nil {
+			t.Fatal("a guess answered without the game")
+		}
+		if g.Active && g.Tries != prev-1 {
+			t.Fatalf("guess %d: tries %d → %d, want one fewer", n, prev, g.Tries)
+		}
+		if g.Turns != guesses+1 {
+			t.Fatalf("guess %d: the game counts %d moves, want %d", n, g.Turns, guesses+1)
+		}
+	}
+	over(g, "guess_number")
+	if g.Won && g.Score != g.Tries {
+		t.Fatalf("won guess_number with score %d and %d tries left", g.Score, g.Tries)
+	}
+
+	// Fetch: throws until none are left.
+	g = start("fetch")
+	throws := g.Tries
+	if throws <= 0 {
+		t.Fatalf("fetch starts with %d throws", throws)
+	}
+	for i := 0; i < throws; i++ {
+		prev := g.Tries
+		_, g = move("throw the ball far")
+		if g == nil || g.Tries != prev-1 {
+			t.Fatalf("throw %d: %+v, want %d throws left", i+1, g, prev-1)
+		}
+	}
+	over(g, "fetch")
+
+	// Tug of war ends (a win, a loss or a tie) within a bounded number of pulls.
+	g = start("tug_of_war")
+	for i := 0; i < 20 && g.Active; i++ {
+		_, g = move("pull harder")
+	}
+	over(g, "tug_of_war")
+	if g.Won && g.Rope <= 0 {
+		t.Fatalf("won tug of war with the rope at %d", g.Rope)
+	}
+
+	// Word scramble: wrong words until the tries run out.
+	g = start("word_scramble")
+	if g.Letters == "" {
+		t.Fatalf("word scramble shows no letters: %+v", g)
+	}
+	for _, w := range []string{"hint", "zzzzq", "qqqzx", "xzqqz", "zqxzq"} {
+		if !g.Active {
+			break
+		}
+		_, g = move(w)
+	}
+	over(g, "word_scramble")
+	if g.Won {
+		t.Fatal("won word scramble with nonsense words")
+	}
+
+	// Hide and seek, Daisy hides: look in each spot not checked yet.
+	g = start("hide_and_seek")
+	_, g = move("you hide and i will seek")
+	if g == nil || g.Phase != "seek" || len(g.Spots) == 0 {
+		t.Fatalf("Daisy hiding: %+v", g)
+	}
+	for _, spot := range g.Spots {
+		if !g.Active {
+			break
+		}
+		checked := len(g.Checked)
+		_, g = move("is she " + spot)
+		if g.Active && len(g.Checked) != checked+1 {
+			t.Fatalf("looking %s: checked %v", spot, g.Checked)
+		}
+	}
+	over(g, "hide_and_seek")
+
+	// Hide and seek, the child hides: Daisy searches until she finds the
+	// child or gives up.
+	g = start("hide_and_seek")
+	_, g = move("i will hide")
+	if g == nil || g.Phase != "hide" || len(g.Spots) == 0 {
+		t.Fatalf("the child hiding: %+v", g)
+	}
+	_, g = move(g.Spots[0])
+	for i := 0; i < 20 && g.Active; i++ {
+		if g.Phase != "search" {
+			t.Fatalf("Daisy searching: %+v", g)
+		}
+		_, g = move("ready")
+	}
+	over(g, "hide_and_seek")
+
+	// Every move is one turn, on every node; the usage counts the games.
+	var u struct {
+		TurnsToday int `json:"turns_today"`
+		GamesToday int `json:"games_today"`
+	}
+	for _, n := range nodes {
+		f.getUntil(t, "the games in the usage through "+n.id, n.url("/v1/children/"+fam.childID+"/usage"), fam.parentToken, &u, func() bool {
+			return u.TurnsToday == next && u.GamesToday == 6
+		})
+	}
+}
+
+// aiStub stands in for an OpenAI-compatible provider.
+// It answers only requests carrying its API key, and fails with 500 while
+// failing is set.
+type aiStub struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	reply   string
+	failing bool
+	sent    []string
+}
+
+func newAIStub(key string) *aiStub {
+	a := &aiStub{reply: "Woof!"}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model    string `json:"model"`
+			Messages []struct{ Role, Content string }
+		}
+		if r.Header.Get("Authorization") != "Bearer "+key {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path != "/v1/chat/completions" || json.NewDecoder(r.Body).Decode(&req) != nil || len(req.Messages) == 0 || req.Model != "stand-in" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		a.mu.Lock()
+		a.sent = append(a.sent, req.Messages[len(req.Messages)-1].Content)
+		reply, failing := a.reply, a.failing
+		a.mu.Unlock()
+		if failing {
+			http.Error(w, "provider failure", http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": reply}}}})
+	}))
+	return a
+}
+
+func (a *aiStub) set(reply string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reply, a.failing = reply, false
+}
+
+func (a *aiStub) fail() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failing = true
+}
+
+func (a *aiStub) calls() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.sent...)
+}
+
+func (f *flows) aiProvider(t *testing.T, ai *aiStub, n1, n3 *node) {
+	fam := f.newFamily(n1, "", "")
+	good := "Woof woof! Hello there, I was just chasing my tail in the sunshine."
+	ai.set(good)
+	before := len(ai.calls())
+	// Off by default: the provider is not asked.
+	if tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello daisy"})); tu.Reply == good || len(ai.calls()) != before {
+		t.Fatalf("the provider answered without AI mode: %+v", tu)
+	}
+	f.api.must(200, "PUT", n1.url("/v1/children/"+fam.childID+"/settings"), fam.parentToken, settingsBody(func(m map[string]any) {
+		m["ai_third_party_consent"] = true
+		m["features"] = map[string]bool{"games": true, "jokes": true, "stories": true, "ai_mode": true}
+	}))
+	var st settings
+	f.getUntil(t, "AI mode through n3", n3.url("/v1/children/"+fam.childID+"/settings"), fam.parentToken, &st, func() bool { return st.Features.AIMode && st.AIConsent })
+	tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello daisy"}))
+	if sent := ai.calls()[before:]; tu.Reply != good || len(sent) != 1 || sent[0] != "hello daisy" {
+		t.Fatalf("AI mode on: reply %q, provider was sent %v", tu.Reply, sent)
+	}
+	// A reply the output policy refuses never reaches the child.
+	rude := "Woof! This fucking squirrel keeps stealing my bone."
+	ai.set(rude)
+	tu = turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello again daisy"}))
+	if tu.Reply == rude || tu.Reply == "" || len(ai.calls()) != before+2 {
+		t.Fatalf("refused provider reply: %q (calls %d)", tu.Reply, len(ai.calls())-before)
+	}
+	// A trick stays with the built-in engine.
+	tu = turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "daisy, roll over!"}))
+	if tu.Intent != "tricks" || len(ai.calls()) != before+2 {
+		t.Fatalf("a trick went to the provider: %+v", tu)
+	}
+
+	// A failing provider: every turn still gets the built-in reply, and
+	// after a few failures in a row the node stops asking (the breaker is
+	// per node, so all turns go through n1).
+	shy := f.newFamily(n1, "", "")
+	f.api.must(200, "PUT", n1.url("/v1/children/"+shy.childID+"/settings"), shy.parentToken, settingsBody(func(m map[string]any) {
+		m["ai_third_party_consent"] = true
+		m["features"] = map[string]bool{"games": true, "jokes": true, "stories": true, "ai_mode": true}
+	}))
+	ai.fail()
+	before = len(ai.calls())
+	for i := 0; i < 5; i++ {
+		tu := turnOf(t, f.api.must(200, "POST", n1.url("/v1/chat"), shy.childToken, map[string]string{"message": "hello daisy"}))
+		if tu.Reply == "" || tu.Safety == nil || tu.Safety.Action != "allow" {
+			t.Fatalf("turn %d with a failing provider: %+v", i+1, tu)
+		}
+	}
+	if n := len(ai.calls()) - before; n == 0 || n >= 5 {
+		t.Fatalf("the failing provider was asked %d times in 5 turns; want the breaker to stop the asking", n)
+	}
+}
+
+// admin returns an administrator token (created once with the CLI on n1).
+func (f *flows) admin(t *testing.T, n *node) string {
+	t.Helper()
+	f.adm.once.Do(func() { f.adm.token = f.adminToken(n) })
+	if f.adm.token == "" {
+		t.Fatal("no administrator (an earlier step failed)")
+	}
+	return f.adm.token
+}
+
+// totpCode is what an authenticator app shows for secret (base32, no
+// padding) at now: RFC 6238 with HMAC-SHA1, 30 s steps, 6 digits.
+func totpCode(t *testing.T, secret string, now time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(secret))
+	if err != nil {
+		t.Fatalf("TOTP secret %q: %v", secret, err)
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(now.Unix()/30))
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", v%1000000)
+}
+
+func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
+	admin := f.admin(t, n1)
+	fam := f.newFamily(n2, "", "")
+	var inv struct {
+		InviteToken string `json:"invite_token"`
+		Role        string `json:"role"`
+	}
+	wantErr(t, "a parent invites", f.do(t, "POST", n1.url("/v1/admin/invites"), fam.parentToken, map[string]string{"role": "moderator"}), 403, "forbidden")
+	wantErr(t, "invite a parent", f.do(t, "POST", n1.url("/v1/admin/invites"), admin, map[string]string{"role": "parent"}), 422, "invalid")
+	f.api.must(201, "POST", n2.url("/v1/admin/invites"), admin, map[string]string{"role": "moderator"}).decode(t, &inv)
+	if inv.Role != "moderator" || inv.InviteToken == "" {
+		t.Fatalf("invite %+v", inv)
+	}
+	modEmail, modPassword := "mod-"+randLetters(8)+"@example.test", "correct horse battery staple"
+	wantErr(t, "invite accepted as admin", f.do(t, "POST", n3.url("/v1/admin/invites/accept"), "", map[string]string{"invite_token": inv.InviteToken,
+		"role": "admin", "email": modEmail, "password": modPassword}), 401, "invalid_invite")
+	var acc struct {
+		StaffID string `json:"staff_id"`
+	}
+	f.api.must(201, "POST", n3.url("/v1/admin/invites/accept"), "", map[string]string{"invite_token": inv.InviteToken,
+		"role": "moderator", "email": modEmail, "password": modPassword}).decode(t, &acc)
+	wantErr(t, "invite used twice", f.do(t, "POST", n1.url("/v1/admin/invites/accept"), "", map[string]string{"invite_token": inv.InviteToken,
+		"role": "moderator", "email": "mod2-" + randLetters(8) + "@example.test", "password": modPassword}), 401, "invalid_invite")
+
+	// First login enrols TOTP (through n1), confirmed through n2.
+	var m struct {
+		MFA        string `json:"mfa"`
+		MFAToken   string `json:"mfa_token"`
+		TOTPSecret string `json:"totp_secret"`
+	}
+	f.api.must(200, "POST", n1.url("/v1/admin/login"), "", map[string]string{"email": modEmail, "password": modPassword}).decode(t, &m)
+	if m.MFA != "enroll" || m.TOTPSecret == "" {
+		t.Fatalf("first staff login: %+v", m)
+	}
+	code := totpCode(t, m.TOTPSecret, time.Now())
+	wantErr(t, "MFA with both factors", f.do(t, "POST", n2.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "code": code, "recovery_code": "x"}), 422, "invalid")
+	var mod struct {
+		AccessToken   string   `json:"access_token"`
+		Role          string   `json:"role"`
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	f.api.must(200, "POST", n2.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "code": code}).decode(t, &mod)
+	if mod.Role != "moderator" || mod.AccessToken == "" || len(mod.RecoveryCodes) == 0 {
+		t.Fatalf("MFA answer: role %q, %d recovery codes", mod.Role, len(mod.RecoveryCodes))
+	}
+	// The second login asks to verify; a recovery code works once.
+	m.MFA, m.MFAToken, m.TOTPSecret = "", "", ""
+	f.api.must(200, "POST", n3.url("/v1/admin/login"), "", map[string]string{"email": modEmail, "password": modPassword}).decode(t, &m)
+	if m.MFA != "verify" || m.TOTPSecret != "" {
+		t.Fatalf("second staff login: %+v", m)
+	}
+	var rec struct {
+		AccessToken string `json:"access_token"`
+	}
+	f.api.must(200, "POST", n3.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "recovery_code": mod.RecoveryCodes[0]}).decode(t, &rec)
+	wantErr(t, "recovery code reused", f.do(t, "POST", n1.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "recovery_code": mod.RecoveryCodes[0]}), 401, "invalid_mfa_code")
+
+	var list struct {
+		Staff []struct {
+			ID   string `json:"id"`
+			Role string `json:"role"`
+		} `json:"staff"`
+	}
+	f.api.must(200, "GET", n3.url("/v1/admin/staff"), admin, nil).decode(t, &list)
+	roles := map[string]string{}
+	for _, s := range list.Staff {
+		roles[s.ID] = s.Role
+	}
+	if roles[acc.StaffID] != "moderator" || len(roles) < 2 {
+		t.Fatalf("staff list through n3: %+v", list.Staff)
+	}
+	wantErr(t, "a moderator lists staff", f.do(t, "GET", n1.url("/v1/admin/staff"), mod.AccessToken, nil), 403, "forbidden")
+
+	// Moderation: a flagged turn (sent through n1) is listed through n3
+	// without the phone number it carried.
+	for _, msg := range []string{"hello daisy", "a stranger online wants to meet me at the park and my number is 555 010 4477"} {
+		f.api.must(200, "POST", n1.url("/v1/chat"), fam.childToken, map[string]string{"message": msg})
+	}
+	wantErr(t, "flagged without a reason", f.do(t, "GET", n3.url("/v1/moderation/flagged"), mod.AccessToken, nil), 422, "invalid")
+	wantErr(t, "a parent reads flagged turns", f.do(t, "GET", n3.url("/v1/moderation/flagged?reason=weekly+review"), fam.parentToken, nil), 403, "forbidden")
+	var flagged struct {
+		Events []struct {
+			ChildID    string   `json:"child_id"`
+			TurnID     string   `json:"turn_id"`
+			Categories []string `json:"categories"`
+			Excerpt    string   `json:"excerpt"`
+		} `json:"events"`
+	}
+	mine := 0
+	f.getUntil(t, "the flagged turn through n3", n3.url("/v1/moderation/flagged?reason=weekly+safety+review&limit=50"), mod.AccessToken, &flagged, func() bool {
+		mine = 0
+		for _, e := range flagged.Events {
+			if e.ChildID != fam.childID {
+				continue
+			}
+			mine++
+			if strings.Contains(e.Excerpt, "4477") || e.TurnID == "" || len(e.Categories) == 0 {
+				t.Fatalf("flagged event %+v leaks the number or lacks detail", e)
+			}
+		}
+		return mine > 0
+	})
+	if mine != 1 {
+		t.Fatalf("%d flagged events of the child, want the one flagged turn", mine)
+	}
+
+	// Paging: the next page starts before the last event of this one.
+	var page struct {
+		Events []struct {
+			EventID string `json:"event_id"`
+		} `json:"events"`
+		NextBefore string `json:"next_before"`
+	}
+	f.api.must(200, "GET", n1.url("/v1/moderation/flagged?reason=paging+check&limit=1"), admin, nil).decode(t, &page)
+	if len(page.Events) != 1 || page.NextBefore == "" {
+		t.Fatalf("first page of flagged events: %+v", page)
+	}
+	first := page.Events[0].EventID
+	page.Events = nil
+	f.api.must(200, "GET", n1.url("/v1/moderation/flagged?reason=paging+check&limit=1&before="+page.NextBefore), admin, nil).decode(t, &page)
+	if len(page.Events) == 1 && page.Events[0].EventID == first {
+		t.Fatal("the next page of flagged events repeats the first")
+	}
+
+	// Staff logout ends the session on every node.
+	f.api.must(204, "POST", n1.url("/v1/admin/logout"), mod.AccessToken, nil)
+	f.errUntil(t, "the moderator after logout, on n2", func() apiResp {
+		return f.do(t, "GET", n2.url("/v1/moderation/flagged?reason=weekly+review"), mod.AccessToken, nil)
+	}, 401, "unauthorized")
+	f.api.must(200, "GET", n2.url("/v1/moderation/flagged?reason=weekly+review"), rec.AccessToken, nil)
+}
+
+func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
+	admin := f.admin(t, n1)
+	fam := f.newFamily(n3, "", "")
+	var cat struct {
+		Jokes, Facts, Tricks, Games, Stories []json.RawMessage
+	}
+	f.api.must(200, "GET", n2.url("/v1/admin/catalog"), admin, nil).decode(t, &cat)
+	if len(cat.Jokes) == 0 || len(cat.Facts) == 0 || len(cat.Tricks) == 0 || len(cat.Games) == 0 || len(cat.Stories) == 0 {
+		t.Fatalf("catalogue: %d jokes %d facts %d tricks %d games %d stories", len(cat.Jokes), len(cat.Facts), len(cat.Tricks), len(cat.Games), len(cat.Stories))
+	}
+	wantErr(t, "a parent reads the catalogue", f.do(t, "GET", n2.url("/v1/admin/catalog"), fam.parentToken, nil), 403, "forbidden")
+
+	// A new joke, added through n1, is listed through n3, updated through
+	// n2 and removed through n3.
+	id := "e2e-joke-" + randLetters(6)
+	joke := "What do you call a puppy who loves sums? A calcu-labrador!"
+	wantErr(t, "an unsafe joke", f.do(t, "POST", n1.url("/v1/admin/catalog/jokes"), admin,
+		map[string]string{"id": id, "text": "Let's meet up at the park after school, just you and me. Don't tell your parents, it's our secret!"}), 422, "unsafe_content")
+	f.api.must(201, "POST", n1.url("/v1/admin/catalog/jokes"), admin, map[string]string{"id": id, "text": joke})
+	wantErr(t, "the joke again", f.do(t, "POST", n2.url("/v1/admin/catalog/jokes"), admin, map[string]string{"id": id, "text": joke}), 409, "conflict")
+	var list struct {
+		Kind  string `json:"kind"`
+		Items []struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		} `json:"items"`
+	}
+	f.getUntil(t, "the new joke listed through n3", n3.url("/v1/admin/catalog/jokes"), admin, &list, func() bool {
+		for _, it := range list.Items {
+			if it.ID == id && it.Text == joke {
+				return list.Kind == "joke"
+			}
+		}
+		return false
+	})
+	changed := "Why did the puppy sit in the shade? He did not want to be a hot dog!"
+	f.api.must(200, "PUT", n2.url("/v1/admin/catalog/jokes/"+id), admin, map[string]string{"id": id, "text": changed})
+	f.getUntil(t, "the updated joke through n1", n1.url("/v1/admin/catalog/jokes"), admin, &list, func() bool {
+		for _, it := range list.Items {
+			if it.ID == id {
+				return it.Text == changed
+			}
+		}
+		return false
+	})
+	f.api.must(204, "DELETE", n3.url("/v1/admin/catalog/jokes/"+id), admin, nil)
+	wantErr(t, "delete the joke twice", f.do(t, "DELETE", n1.url("/v1/admin/catalog/jokes/"+id), admin, nil), 404, "not_found")
+
+	// Every kind of item: created through n2, read back through n3,
+	// removed through n1; a game's description updated.
+	for _, k := range []struct{ path, id, body string }{
+		{"facts", "e2e-fact", `{"id":"e2e-fact","text":"A dog's nose print is unique, like a fingerprint.","min_tier":"5-8"}`},
+		{"stories", "e2e-story", `{"id":"e2e-story","title":"The Sleepy Pup","text":"Once upon a time a sleepy pup curled up in a sunny spot and dreamed of bones."}`},
+		{"tricks", "e2e-trick", `{"id":"e2e-trick","name":"Moonwalk","words":["moonwalk"],"description":"Daisy slides backwards like a dancer.","difficulty":2,"energy_cost":1,"lines":["Daisy slides backwards across the floor in a wobbly moonwalk!"]}`},
+	} {
+		r := f.raw(t, "POST", n2.url("/v1/admin/catalog/"+k.path), admin, "application/json", []byte(k.body))
+		if r.Status != 201 {
+			t.Fatalf("create %s: %s", k.path, r)
+		}
+		var items struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		f.getUntil(t, "the new "+k.path+" item through n3", n3.url("/v1/admin/catalog/"+k.path), admin, &items, func() bool {
+			for _, it := range items.Items {
+				if it.ID == k.id {
+					return true
+				}
+			}
+			return false
+		})
+		wantErr(t, k.path+" with an unknown field", f.raw(t, "POST", n2.url("/v1/admin/catalog/"+k.path), admin, "application/json", []byte(`{"id":"x","rating":5}`)), 400, "bad_request")
+		f.api.must(204, "DELETE", n1.url("/v1/admin/catalog/"+k.path+"/"+k.id), admin, nil)
+	}
+	var games struct {
+		Items []map[string]any `json:"items"`
+	}
+	f.api.must(200, "GET", n1.url("/v1/admin/catalog/games"), admin, nil).decode(t, &games)
+	if len(games.Items) == 0 {
+		t.Fatal("no games in the catalogue")
+	}
+	g := games.Items[0]
+	g["description"] = "An updated description of the game."
+	f.api.must(200, "PUT", n2.url("/v1/admin/catalog/games/"+g["kind"].(string)), admin, g)
+	f.getUntil(t, "the updated game through n3", n3.url("/v1/admin/catalog/games"), admin, &games, func() bool {
+		for _, it := range games.Items {
+			if it["kind"] == g["kind"] {
+				return it["description"] == "An updated description of the game."
+			}
+		}
+		return false
+	})
+	wantErr(t, "an unknown game kind", f.raw(t, "POST", n1.url("/v1/admin/catalog/games"), admin, "application/json",
+		[]byte(`{"kind":"chess","name":"Chess","description":"Daisy plays chess.","rules":"Move the pieces.","energy_cost":0}`)), 422, "invalid")
+
+	// A content pack: loaded through n2, listed for parents through n3,
+	// opted into through n1, its story told.
+	packID := "e2e-pack-" + randLetters(5)
+	story := "Once upon a time, a little dog named Comet counted every star in the sky until she fell asleep."
+	pack := map[string]any{"id": packID, "version": 1, "title": "Space Pups", "description": "Stories about dogs and stars.",
+		"source": map[string]string{"name": "Example Library", "url": "https://library.example.test/space", "license": "CC BY 4.0"},
+		"items": []map[string]string{
+			{"id": "comet", "kind": "story", "title": "Comet Counts Stars", "text": story},
+			{"id": "moon", "kind": "lesson", "title": "The Moon", "text": "The Moon goes around the Earth about once a month."},
+		}}
+	wantErr(t, "a parent loads a pack", f.do(t, "POST", n2.url("/v1/admin/packs"), fam.parentToken, pack), 403, "forbidden")
+	f.api.must(201, "POST", n2.url("/v1/admin/packs"), admin, pack)
+	wantErr(t, "the same pack version again", f.do(t, "POST", n1.url("/v1/admin/packs"), admin, pack), 409, "conflict")
+	var packs struct {
+		Packs []struct {
+			ID      string `json:"id"`
+			Stories int    `json:"stories"`
+			Lessons int    `json:"lessons"`
+		} `json:"packs"`
+	}
+	f.getUntil(t, "the pack offered to parents through n3", n3.url("/v1/packs"), fam.parentToken, &packs, func() bool {
+		for _, p := range packs.Packs {
+			if p.ID == packID {
+				return p.Stories == 1 && p.Lessons == 1
+			}
+		}
+		return false
+	})
+	f.api.must(200, "GET", n1.url("/v1/admin/packs"), admin, nil)
+	path := "/v1/children/" + fam.childID + "/settings"
+	optIn := settingsBody(func(m map[string]any) {
+		m["content_packs"] = []string{packID}
+		m["features"] = map[string]bool{"games": true, "jokes": true, "stories": true, "content_packs": true}
+	})
+	f.api.must(200, "PUT", n3.url(path), fam.parentToken, optIn)
+	heard := false
+	for i := 0; i < 60 && !heard; i++ {
+		tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "tell me a story"}))
+		heard = strings.Contains(tu.Reply, "Comet Counts Stars")
+	}
+	if !heard {
+		t.Fatal("the pack story was never told in 60 story requests")
+	}
+	f.api.must(204, "DELETE", n2.url("/v1/admin/packs/"+packID), admin, nil)
+	f.errUntil(t, "opting into the deleted pack, on n3", func() apiResp { return f.do(t, "PUT", n3.url(path), fam.parentToken, optIn) }, 422, "invalid")
+}
+
+func (f *flows) policyAdmin(t *testing.T, n1, n2, n3 *node) {
+	admin := f.admin(t, n1)
+	var active string
+	for _, n := range []*node{n1, n2, n3} {
+		st, err := f.policyStatus(n, admin)
+		if err != nil {
+			t.Fatalf("policy status of %s: %v", n.id, err)
+		}
+		if st.Node != n.id || st.Active == "" || (active != "" && st.Active != active) {
+			t.Fatalf("policy status of %s: %+v (n1 runs %q)", n.id, st, active)
+		}
+		active = st.Active
+	}
+	wantErr(t, "a bundle as JSON", f.raw(t, "POST", n2.url("/v1/admin/policies"), admin, "application/json", []byte(`{}`)), 415, "unsupported_media_type")
+	wantErr(t, "garbage bundle", f.raw(t, "POST", n2.url("/v1/admin/policies?activate=false"), admin, "application/octet-stream", []byte("not a bundle")), 422, "policy_refused")
+	wantErr(t, "activate an unknown policy", f.do(t, "POST", n3.url("/v1/admin/policies/ghost@1.0.0/activate"), admin, nil), 404, "not_found")
+	wantErr(t, "nothing to roll back", f.do(t, "POST", n1.url("/v1/admin/policy-rollback"), admin, nil), 409, "nothing_to_roll_back")
+	wantErr(t, "trust garbage", f.do(t, "POST", n1.url("/v1/admin/policy-keys"), admin, map[string]string{"public_key_pem": "not a key"}), 422, "invalid")
+
+	// A key made with `daisydog policy keygen`, trusted through n1, is
+	// listed by n3, then revoked through n2.
+	prefix := filepath.Join(t.TempDir(), "signer")
+	if out, err := cli("policy", "keygen", "--out", prefix); err != nil {
+		t.Fatalf("policy keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(prefix + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trusted struct {
+		KeyID string `json:"key_id"`
+	}
+	f.api.must(201, "POST", n1.url("/v1/admin/policy-keys"), admin, map[string]string{"public_key_pem": string(pub)}).decode(t, &trusted)
+	keys := func(n *node) []string {
+		var st struct {
+			TrustedKeys []string `json:"trusted_keys"`
+		}
+		f.api.must(200, "GET", n.url("/v1/admin/policies"), admin, nil).decode(t, &st)
+		return st.TrustedKeys
+	}
+	has := func(list []string) bool {
+		for _, k := range list {
+			if strings.Contains(k, trusted.KeyID) {
+				return true
+			}
+		}
+		return false
+	}
+	if trusted.KeyID == "" {
+		t.Fatal("trusting a key answered no key id")
+	}
+	waitFor(t, replicaWait, "the trusted key listed through n3", func() (bool, string) { k := keys(n3); return has(k), strings.Join(k, ",") })
+	var rev map[string]any
+	f.api.must(200, "DELETE", n2.url("/v1/admin/policy-keys/"+trusted.KeyID), admin, nil).decode(t, &rev)
+	if rev["revoked"] != trusted.KeyID {
+		t.Fatalf("revoke answered %v", rev)
+	}
+	waitFor(t, replicaWait, "the key gone through n1", func() (bool, string) { k := keys(n1); return !has(k), strings.Join(k, ",") })
+	var shadow map[string]any
+	f.api.must(200, "DELETE", n3.url("/v1/admin/policy-shadow"), admin, nil).decode(t, &shadow)
+}
+
+func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
+	fam := f.newFamily(n1, "", "")
+	chat := n2.url("/v1/chat")
+	cases := []struct {
+		name, method, url, token, ctype string
+		body                            []byte
+		status                          int
+		code                            string
+	}{
+		{"unknown path", "GET", n1.url("/v1/nothing-here"), "", "", nil, 404, "not_found"},
+		{"wrong method", "PATCH", n1.url("/v1/children"), fam.parentToken, "", nil, 405, "method_not_allowed"},
+		{"no token", "POST", chat, "", "application/json", []byte(`{"message":"hi"}`), 401, "unauthorized"},
+		{"garbage token", "POST", chat, "not.a.token", "application/json", []byte(`{"message":"hi"}`), 401, "unauthorized"},
+		{"parent token on a child route", "POST", chat, fam.parentToken, "application/json", []byte(`{"message":"hi"}`), 403, "forbidden"},
+		{"child token on a parent route", "GET", n1.url("/v1/children"), fam.childToken, "", nil, 403, "forbidden"},
+		{"malformed JSON", "POST", chat, fam.childToken, "application/json", []byte(`{"message":`), 400, "bad_request"},
+		{"two objects", "POST", chat, fam.childToken, "application/json", []byte(`{"message":"a"}{"message":"b"}`), 400, "bad_request"},
+		{"unknown field", "POST", chat, fam.childToken, "application/json", []byte(`{"message":"a","mood":"x"}`), 400, "bad_request"},
+		{"wrong content type", "POST", chat, fam.childToken, "text/plain", []byte(`{"message":"hi"}`), 415, "unsupported_media_type"},
+		{"oversized body", "POST", chat, fam.childToken, "application/json", []byte(`{"message":"` + strings.Repeat("a", 9000) + `"}`), 413, "too_large"},
+		{"invalid UTF-8", "POST", chat, fam.childToken, "application/json", []byte("{\"message\":\"\xff\"}"), 400, "bad_request"},
+		{"blank message", "POST", chat, fam.childToken, "application/json", []byte(`{"message":"   "}`), 422, "invalid"},
+		{"bad history limit", "GET", n1.url("/v1/chat?limit=0"), fam.childToken, "", nil, 422, "invalid"},
+		{"oversized sign-up", "POST", n1.url("/v1/parents/signup"), "", "application/json", []byte(`{"email":"` + strings.Repeat("a", 5000) + `"}`), 413, "too_large"},
+	}
+	for _, c := range cases {
+		r := f.raw(t, c.method, c.url, c.token, c.ctype, c.body)
+		wantErr(t, c.name, r, c.status, c.code)
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: security headers missing: %v", c.name, r.Header)
+		}
+	}
+	if h := f.history(n1, fam, false); len(h) != 0 {
+		t.Fatalf("refused requests stored %d turns", len(h))
+	}
+
+	// CORS: the configured origin may ask, another may not.
+	r := f.raw(t, "OPTIONS", n2.url("/v1/chat"), "", "", nil, "Origin", "https://console.example.test", "Access-Control-Request-Method", "POST")
+	if r.Status != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://console.example.test" || !strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight from the allowed origin: %s %v", r, r.Header)
+	}
+	r = f.raw(t, "OPTIONS", n2.url("/v1/chat"), "", "", nil, "Origin", "https://evil.example.test", "Access-Control-Request-Method", "POST")
+	wantErr(t, "preflight from another origin", r, 403, "forbidden")
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("another origin was allowed: %v", r.Header)
+	}
+
+	// Public endpoints.
+	var h map[string]string
+	f.api.must(200, "GET", n1.url("/healthz"), "", nil).decode(t, &h)
+	if h["status"] != "ok" {
+		t.Fatalf("healthz %v", h)
+	}
+	var jwks struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	f.api.must(200, "GET", n2.url("/.well-known/jwks.json"), "", nil).decode(t, &jwks)
+	if len(jwks.Keys) == 0 || jwks.Keys[0]["kty"] == nil {
+		t.Fatalf("jwks %+v", jwks)
+	}
+	var met map[string]any
+	f.api.must(200, "GET", n1.url("/v1/metrics"), "", nil).decode(t, &met)
+	if len(met) == 0 {
+		t.Fatal("empty metrics")
+	}
+	// The parent console is served with its own policy.
+	r = f.raw(t, "GET", n1.url("/ui/"), "", "", nil)
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !bytes.Contains(r.Body, []byte("<html")) {
+		t.Fatalf("GET /ui/: %d %s", r.Status, r.Header.Get("Content-Type"))
+	}
+	wantErr(t, "a missing console file", f.raw(t, "GET", n1.url("/ui/nothing.js"), "", "", nil), 404, "not_found")
+}
+
+func (f *flows) privacy(t *testing.T, n1, n2, n3 *node) {
+	fam := f.newFamily(n1, "", "")
+	f.api.must(200, "POST", n2.url("/v1/chat"), fam.childToken, map[string]string{"message": "I love my dog Rex"})
+	second := struct {
+		ID string `json:"id"`
+	}{}
+	f.api.must(201, "POST", n1.url("/v1/children"), fam.parentToken, map[string]string{"nickname": "Ada", "age_tier": "5-8"}).decode(t, &second)
+
+	type export struct {
+		FamilyID string `json:"family_id"`
+		Parents  []struct {
+			Email string `json:"email"`
+		} `json:"parents"`
+		Children []struct {
+			ID       string `json:"id"`
+			Nickname string `json:"nickname"`
+			Devices  []struct {
+				ID string `json:"id"`
+			} `json:"devices"`
+			Turns []struct {
+				Message string `json:"message"`
+			} `json:"turns"`
+		} `json:"children"`
+	}
+	var ex export
+	r := f.api.must(200, "GET", n3.url("/v1/family/export"), fam.parentToken, nil)
+	if !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("export Content-Disposition %q", r.Header.Get("Content-Disposition"))
+	}
+	f.getUntil(t, "both children and the turn in the export through n3", n3.url("/v1/family/export"), fam.parentToken, &ex, func() bool {
+		return len(ex.Children) == 2 && (len(ex.Children[0].Turns)+len(ex.Children[1].Turns)) == 1
+	})
+	if ex.FamilyID == "" || len(ex.Parents) != 1 || ex.Parents[0].Email != fam.email {
+		t.Fatalf("export through n3: %+v", ex)
+	}
+	for _, ch := range ex.Children {
+		switch ch.ID {
+		case fam.childID:
+			if ch.Nickname != fam.nickname || len(ch.Devices) != 1 || len(ch.Turns) != 1 || ch.Turns[0].Message != "I love my dog Rex" {
+				t.Fatalf("exported child %+v", ch)
+			}
+		case second.ID:
+			if ch.Nickname != "Ada" || len(ch.Turns) != 0 {
+				t.Fatalf("exported second child %+v", ch)
+			}
+		default:
+			t.Fatalf("export holds another family's child %s", ch.ID)
+		}
+	}
+	wantErr(t, "a child exports", f.do(t, "GET", n3.url("/v1/family/export"), fam.childToken, nil), 403, "forbidden")
+
+	// Deleting a child (through n2) removes it and its device everywhere.
+	f.api.must(204, "DELETE", n2.url("/v1/children/"+fam.childID), fam.parentToken, nil)
+	f.errUntil(t, "the deleted child, on n3", func() apiResp { return f.do(t, "GET", n3.url("/v1/children/"+fam.childID), fam.parentToken, nil) }, 404, "not_found")
+	f.errUntil(t, "the deleted child's device, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/chat/daisy"), fam.childToken, nil) }, 401, "unauthorized")
+
+	// Deleting the family needs the password; then nothing of it is left.
+	wantErr(t, "family deletion with a wrong password", f.do(t, "DELETE", n1.url("/v1/family"), fam.parentToken, map[string]string{"password": "wrong horse battery staple"}), 401, "invalid_credentials")
+	f.api.must(204, "DELETE", n1.url("/v1/family"), fam.parentToken, map[string]string{"password": fam.password})
+	f.errUntil(t, "the deleted family's token, on n2", func() apiResp { return f.do(t, "GET", n2.url("/v1/children"), fam.parentToken, nil) }, 401, "unauthorized")
+	wantErr(t, "the deleted family's login", f.do(t, "POST", n3.url("/v1/auth/login"), "", map[string]string{"email": fam.email, "password": fam.password}), 401, "invalid_credentials")
+}
+
+// cookieOf returns the Set-Cookie of name in r (nil if none).
+func cookieOf(r apiResp, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// console runs the parent console's cookie session: login (the refresh
+// token only in an HttpOnly cookie), refresh (needs the CSRF header and
+// rotates the cookie), logout (ends the session on every node and clears
+// the cookies), each step through another node.
+func (f *flows) console(t *testing.T, n1, n2, n3 *node) {
+	fam := f.newFamily(n1, "", "")
+	creds, err := json.Marshal(map[string]string{"email": fam.email, "password": fam.password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "console login from another site", f.raw(t, "POST", n1.url("/v1/ui/login"), "", "application/json", creds, "Origin", "https://evil.example.test"), 403, "csrf")
+	wantErr(t, "console login with a wrong password", f.raw(t, "POST", n1.url("/v1/ui/login"), "", "application/json",
+		[]byte(`{"email":"`+fam.email+`","password":"not the password at all"}`), "Origin", "https://"+n1.httpAddr), 401, "invalid_credentials")
+	r := f.raw(t, "POST", n1.url("/v1/ui/login"), "", "application/json", creds, "Origin", "https://"+n1.httpAddr)
+	if r.Status != 200 {
+		t.Fatalf("console login: %s", r)
+	}
+	var sess struct {
+		AccessToken  string `json:"access_token"`
+		CSRFToken    string `json:"csrf_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	r.decode(t, &sess)
+	refresh, csrf := cookieOf(r, "__Host-dd_refresh"), cookieOf(r, "__Host-dd_csrf")
+	if refresh == nil || csrf == nil || refresh.Value == "" || !refresh.HttpOnly || !refresh.Secure || refresh.SameSite != http.SameSiteStrictMode ||
+		refresh.Path != "/" || csrf.HttpOnly || csrf.Value != sess.CSRFToken || sess.RefreshToken != "" || sess.AccessToken == "" {
+		t.Fatalf("console login: cookies %+v %+v, body %s", refresh, csrf, r.Body)
+	}
+	if bytes.Contains(r.Body, []byte(refresh.Value)) {
+		t.Fatal("the refresh token is in the response body")
+	}
+	f.api.must(200, "GET", n2.url("/v1/children"), sess.AccessToken, nil)
+
+	cookies := func(refresh, csrf string) string { return "__Host-dd_refresh=" + refresh + "; __Host-dd_csrf=" + csrf }
+	wantErr(t, "refresh without the CSRF header", f.raw(t, "POST", n2.url("/v1/ui/refresh"), "", "", nil, "Cookie", cookies(refresh.Value, csrf.Value)), 403, "csrf")
+	wantErr(t, "refresh with another CSRF token", f.raw(t, "POST", n2.url("/v1/ui/refresh"), "", "", nil,
+		"Cookie", cookies(refresh.Value, csrf.Value), "X-CSRF-Token", "forged"), 403, "csrf")
+	r = f.raw(t, "POST", n2.url("/v1/ui/refresh"), "", "", nil, "Cookie", cookies(refresh.Value, csrf.Value), "X-CSRF-Token", csrf.Value)
+	if r.Status != 200 {
+		t.Fatalf("console refresh through n2: %s", r)
+	}
+	r.decode(t, &sess)
+	refresh2, csrf2 := cookieOf(r, "__Host-dd_refresh"), cookieOf(r, "__Host-dd_csrf")
+	if refresh2 == nil || csrf2 == nil || refresh2.Value == refresh.Value || csrf2.Value != sess.CSRFToken || sess.AccessToken == "" {
+		t.Fatalf("console refresh did not rotate the session: %+v %+v", refresh2, csrf2)
+	}
+	f.api.must(200, "GET", n3.url("/v1/children"), sess.AccessToken, nil)
+
+	r = f.raw(t, "POST", n3.url("/v1/ui/logout"), "", "", nil, "Cookie", cookies(refresh2.Value, csrf2.Value), "X-CSRF-Token", csrf2.Value)
+	if r.Status != 204 {
+		t.Fatalf("console logout through n3: %s", r)
+	}
+	for _, name := range []string{"__Host-dd_refresh", "__Host-dd_csrf"} {
+		if c := cookieOf(r, name); c == nil || c.Value != "" || c.MaxAge >= 0 {
+			t.Fatalf("logout did not clear %s: %+v", name, c)
+		}
+	}
+	f.errUntil(t, "the console's access token after logout, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/children"), sess.AccessToken, nil) }, 401, "unauthorized")
+	wantErr(t, "refresh after logout", f.raw(t, "POST", n1.url("/v1/ui/refresh"), "", "", nil,
+		"Cookie", cookies(refresh2.Value, csrf2.Value), "X-CSRF-Token", csrf2.Value), 401, "unauthorized")
+}
