@@ -1011,3 +1011,31 @@ func TestPrintOutbox(t *testing.T) {
 		t.Fatalf("outbox notice: %q", buf.String())
 	}
 }
+
+// TestServeCommandsRefuseBadPprofFirst: run, init, join and serve refuse a
+// non-loopback --pprof before they create, open or bind anything.
+func TestServeCommandsRefuseBadPprofFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func([]string) error
+		args []string
+	}{
+		{"run", cmdRun, nil},
+		{"init", cmdInit, []string{"--node-id", "n1"}},
+		{"join", cmdJoin, []string{"--node-id", "n2", "--join", "127.0.0.1:1", "--token", "x"}},
+		{"serve", cmdServe, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			args := append([]string{"--data", data, "--http", "127.0.0.1:0", "--raft", "127.0.0.1:0", "--pprof", "0.0.0.0:6060"}, tc.args...)
+			if tc.name == "serve" {
+				args = []string{"--data", data, "--pprof", "0.0.0.0:6060"}
+			}
+			err := tc.run(args)
+			wantErrContains(t, err, "--pprof must be a loopback address")
+			if _, err := os.Stat(data); !os.IsNotExist(err) {
+				t.Fatalf("the data directory was touched before the flag was refused: %v", err)
+			}
+		})
+	}
+}

@@ -104,6 +104,15 @@ type serveFlags struct {
 	limits            api.RateLimits
 }
 
+// check refuses flag values that are wrong on their face, before a command
+// creates or opens anything.
+func (s serveFlags) check() error {
+	if s.pprof != "" {
+		return checkPprofAddr(s.pprof)
+	}
+	return nil
+}
+
 func (s *serveFlags) register(fs *flag.FlagSet) {
 	s.ai.register(fs)
 	fs.StringVar(&s.data, "data", "", "data directory")
@@ -220,6 +229,9 @@ func cmdServe(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := sf.check(); err != nil {
+		return err
+	}
 	return serve(sf, nil)
 }
 
@@ -232,6 +244,9 @@ func cmdInit(args []string) error {
 	noServe := fs.Bool("no-serve", false, "only create the data directory")
 	policyKey := fs.String("policy-key", "", "a policy bundle-signing public key (PEM, from `daisydog policy keygen`) the new cluster trusts")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
 		return err
 	}
 	if sf.data == "" {
@@ -273,6 +288,9 @@ func cmdJoin(args []string) error {
 	token := fs.String("token", "", "join token printed by 'daisydog init'")
 	noServe := fs.Bool("no-serve", false, "only fetch credentials and create the data directory")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
 		return err
 	}
 	if sf.data == "" || *joinAddr == "" || *token == "" {
@@ -322,6 +340,9 @@ func cmdRun(args []string) error {
 	sf.register(fs)
 	af.register(fs, "127.0.0.1:8443", "127.0.0.1:9443")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
 		return err
 	}
 	if sf.data == "" {

@@ -9,14 +9,22 @@ import (
 	"time"
 )
 
-// startPprof serves the Go profiler on a loopback address only.
-func startPprof(addr string, log *slog.Logger) error {
+// checkPprofAddr accepts loopback addresses only.
+func checkPprofAddr(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--pprof: %w", err)
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("--pprof must be a loopback address, got %q", addr)
+	}
+	return nil
+}
+
+// startPprof serves the Go profiler on a loopback address only.
+func startPprof(addr string, log *slog.Logger) error {
+	if err := checkPprofAddr(addr); err != nil {
+		return err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
