@@ -152,6 +152,8 @@ type lexicon struct {
 	// matcher's per-word look-ups are slice indexing, not map probes.
 	firstByID  [][]int32
 	fillerByID []bool
+	// Tables of words and typos for Evaluate (strtab.go), built by freeze.
+	wordsTab, typosTab *strTab
 }
 
 // freeze builds the dense per-word-id tables once compiling is done.
@@ -164,6 +166,28 @@ func (l *lexicon) freeze() {
 	for id, f := range l.filler {
 		l.fillerByID[id] = f
 	}
+	l.wordsTab = newStrTab(l.words)
+	l.typosTab = newStrTab(l.typos)
+}
+
+// wordID returns the id of the lexicon word w.
+func (l *lexicon) wordID(w []byte) (uint32, bool) {
+	if l.wordsTab == nil {
+		id, ok := l.words[string(w)]
+		return id, ok
+	}
+	id, ok := l.wordsTab.get(unsafeString(w))
+	return uint32(id), ok
+}
+
+// typoID returns the id of the lexicon word that w is a typo of.
+func (l *lexicon) typoID(w []byte) (uint32, bool) {
+	if l.typosTab == nil {
+		id, ok := l.typos[string(w)]
+		return id, ok
+	}
+	id, ok := l.typosTab.get(unsafeString(w))
+	return uint32(id), ok
 }
 
 func (l *lexicon) programsFor(id uint32) []int32 {
@@ -425,7 +449,7 @@ func (l *lexicon) candidates(s *scratch) {
 	for _, t := range s.toks {
 		w := s.norm[t.ns:t.ne]
 		from := len(s.ids)
-		if id, ok := l.words[string(w)]; ok {
+		if id, ok := l.wordID(w); ok {
 			s.ids = append(s.ids, id)
 		}
 		if t.flags&fLongRun != 0 {
@@ -441,7 +465,7 @@ func (l *lexicon) candidates(s *scratch) {
 				}
 				s.key = append(s.key, c)
 			}
-			if id, ok := l.words[string(s.key)]; ok {
+			if id, ok := l.wordID(s.key); ok {
 				s.ids = appendUnique(s.ids, from, id)
 			}
 			if hasLongRun(s.key) {
@@ -453,7 +477,7 @@ func (l *lexicon) candidates(s *scratch) {
 			s.ids = l.disguised(s, w, from)
 		}
 		if len(s.ids) == from && len(l.typos) > 0 && len(w) >= 4 {
-			if id, ok := l.typos[string(w)]; ok { // "haet", "killd", "immigrnt"
+			if id, ok := l.typoID(w); ok { // "haet", "killd", "immigrnt"
 				s.ids = append(s.ids, id)
 			}
 		}
@@ -483,7 +507,7 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 	// ("shyt", "byatch").
 	if w[0] == 'k' {
 		s.key = append(append(s.key[:0], 'c'), w[1:]...)
-		if id, ok := l.words[string(s.key)]; ok {
+		if id, ok := l.wordID(s.key); ok {
 			ids = appendUnique(ids, from, id)
 		}
 	}
@@ -496,7 +520,7 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 			}
 		}
 		if changed {
-			if id, ok := l.words[string(s.key)]; ok {
+			if id, ok := l.wordID(s.key); ok {
 				ids = appendUnique(ids, from, id)
 			}
 		}
@@ -514,7 +538,7 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 				s.key = append(s.key, w[i])
 			}
 		}
-		if id, ok := l.words[string(s.key)]; ok {
+		if id, ok := l.wordID(s.key); ok {
 			ids = appendUnique(ids, from, id)
 		}
 	}
@@ -602,7 +626,7 @@ func (l *lexicon) splitJoins(s *scratch) {
 					ok = false
 					break
 				}
-				if len(w) <= 2 && commonShort[string(w)] {
+				if len(w) <= 2 && commonShortTab.has(unsafeString(w)) {
 					ok = false
 					break
 				}
@@ -613,7 +637,7 @@ func (l *lexicon) splitJoins(s *scratch) {
 			if !ok || !frag || n < 4 {
 				continue
 			}
-			if id, found := l.words[string(s.key)]; found {
+			if id, found := l.wordID(s.key); found {
 				for _, pi := range l.single[id] {
 					s.hits = append(s.hits, hit{rule: l.progs[pi].rule, first: int32(i), last: int32(i + k - 1), role: roleMain})
 				}
@@ -621,6 +645,8 @@ func (l *lexicon) splitJoins(s *scratch) {
 		}
 	}
 }
+
+var commonShortTab = newStrTab(commonShort)
 
 // commonShort are short words that are words, not fragments.
 var commonShort = map[string]bool{
@@ -722,15 +748,15 @@ func (l *lexicon) match(s *scratch) {
 		if int(t.ne-t.ns) < minSquash {
 			continue
 		}
-		w := s.norm[t.ns:t.ne]
+		w := unsafeString(s.norm[t.ns:t.ne])
 		var c []byte
 		for _, e := range l.squash {
-			found := strings.Contains(string(w), e.text)
+			found := strings.Contains(w, e.text)
 			if !found && t.flags&fLongRun != 0 {
 				if c == nil {
-					c = collapse1(nil, w)
+					c = collapse1(nil, s.norm[t.ns:t.ne])
 				}
-				found = strings.Contains(string(c), e.collapsed)
+				found = strings.Contains(unsafeString(c), e.collapsed)
 			}
 			if found {
 				s.hits = append(s.hits, hit{rule: e.rule, first: int32(i), last: int32(i)})

@@ -24,7 +24,7 @@ func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int
 		return false // handles and hashtags
 	}
 	w, c := lw(k), cls[k]
-	if a := strings.IndexAny(w, "'’"); a >= 0 {
+	if a := indexApostrophe(w); a >= 0 {
 		switch w[a:] {
 		case "'s", "’s", "'", "’":
 			w = w[:a] // "Sheen's"
@@ -37,6 +37,23 @@ func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int
 		return false
 	}
 	return c&cFirstNames != 0 || !isCommonWord(w)
+}
+
+// indexApostrophe is strings.IndexAny(w, "'’") without decoding w rune by
+// rune (slow in a wasm guest): neither character's bytes can occur inside
+// another character's encoding.
+func indexApostrophe(w string) int {
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case '\'':
+			return i
+		case 0xE2:
+			if i+2 < len(w) && w[i+1] == 0x80 && w[i+2] == 0x99 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // initialTok reports a middle initial: one capital letter, maybe with a dot.
@@ -100,7 +117,7 @@ func unknownRun(toks []ptok, lw func(int) string, i, j int) bool {
 		if toks[k].e-toks[k].s <= 2 {
 			continue
 		}
-		if a := strings.IndexAny(w, "'’"); a >= 0 {
+		if a := indexApostrophe(w); a >= 0 {
 			w = w[:a]
 		}
 		if isCommonWord(w) || isProperNoun(w) {

@@ -182,7 +182,8 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	// Word classes of every word, one map look-up each.
 	s.pcls = s.pcls[:0]
 	for i := range toks {
-		s.pcls = append(s.pcls, piiClass[lw(i)])
+		c, _ := piiClassTab.get(lw(i))
+		s.pcls = append(s.pcls, uint32(c))
 	}
 	cls := s.pcls
 	address := false
@@ -498,6 +499,9 @@ const (
 	cSpeechCue
 	cNameParticle
 )
+
+// piiClassTab is piiClass for the per-word look-ups (strtab.go).
+var piiClassTab = newStrTab(piiClass)
 
 // piiClass maps a lower-case word to its classes, so that the scanners
 // look each word up once instead of once per word set.

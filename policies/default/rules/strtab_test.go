@@ -1,0 +1,38 @@
+package rules
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestStrTabMatchesMap checks that a table answers every look-up exactly
+// like the map it was built from: present keys with their values, the
+// empty key, false booleans, and absent keys that share a prefix, a length
+// or (by brute force over many keys) a probe sequence with present ones.
+func TestStrTabMatchesMap(t *testing.T) {
+	ints := map[string]int32{"": 7, "a": -1, "fuck": 3, "fucks": 4, "fuc": 0}
+	for i := range 3000 {
+		ints[fmt.Sprintf("w%dx", i)] = int32(i)
+	}
+	bools := map[string]bool{"yes": true, "no": false, "maybe": true}
+	ti, tb := newStrTab(ints), newStrTab(bools)
+	probe := []string{"", "a", "b", "fu", "fuc", "fuck", "fucks", "fuckss", "yes", "no", "maybe", "ye", "yess", "w12", "w12x", "w2999x", "w3000x"}
+	for i := range 6000 {
+		probe = append(probe, fmt.Sprintf("w%dx", i), fmt.Sprintf("v%dx", i))
+	}
+	for _, k := range probe {
+		wv, wok := ints[k]
+		if v, ok := ti.get(k); v != wv || ok != wok {
+			t.Fatalf("int table %q = %d,%v; map %d,%v", k, v, ok, wv, wok)
+		}
+		if got, want := tb.has(k), bools[k]; got != want {
+			t.Fatalf("bool table has(%q) = %v; map %v", k, got, want)
+		}
+	}
+	if v, ok := newStrTab(map[string]uint32{"x": 1 << 31}).get("x"); !ok || uint32(v) != 1<<31 {
+		t.Fatalf("uint32 value lost: %d %v", v, ok)
+	}
+	if _, ok := newStrTab(map[string]int32{}).get("x"); ok {
+		t.Fatal("empty table found a key")
+	}
+}
