@@ -36,3 +36,46 @@ func TestStrTabMatchesMap(t *testing.T) {
 		t.Fatal("empty table found a key")
 	}
 }
+
+// TestDeletionBloomLosesNothing checks that the deletion filter of
+// looseForm never hides a match: for words one letter away from every
+// fuzzy and strong key (a letter added or changed), looseForm answers the
+// same with the filter and without it.
+func TestDeletionBloomLosesNothing(t *testing.T) {
+	w := Default().words
+	if w.delBloom == nil {
+		t.Fatal("no deletion filter built")
+	}
+	plain := *w
+	plain.delBloom = nil
+	var keys []string
+	for k := range w.strong {
+		keys = append(keys, k)
+	}
+	for k := range w.fuzzy {
+		keys = append(keys, k)
+	}
+	checked, matched := 0, 0
+	for _, k := range keys {
+		for i := 1; i <= len(k); i++ {
+			for _, c := range "aeiouxzq" {
+				for _, v := range []string{k[:i] + string(c) + k[i:], k[:i-1] + string(c) + k[i:]} {
+					if len(v) < 5 || len(v) > 24 {
+						continue
+					}
+					got, want := w.looseForm(v, true), plain.looseForm(v, true)
+					if got != want {
+						t.Fatalf("looseForm(%q) = %d with the filter, %d without", v, got, want)
+					}
+					checked++
+					if got >= 0 {
+						matched++
+					}
+				}
+			}
+		}
+	}
+	if matched < checked/2 {
+		t.Fatalf("only %d of %d near-miss words matched: the test words are not near misses", matched, checked)
+	}
+}

@@ -123,6 +123,42 @@ type wordIndex struct {
 	phon map[string]int32
 	// Tables of the maps above for Evaluate (strtab.go), built by freeze.
 	tabs *wordTabs
+	// delBloom is a Bloom filter (one hash, polyHash) of the keys of fuzzy
+	// and strong, built by freeze: a word's one-letter deletions are
+	// looked up only when their hash is in it. The polynomial hash of
+	// every deletion of a word comes from one prefix and one suffix pass,
+	// so most words need no look-up for their deletions at all.
+	delBloom *[delBloomBits / 64]uint64
+}
+
+const (
+	delBloomBits = 1 << 16
+	polyBase     = 0x01000193
+)
+
+// polyHash is the polynomial hash sum s[i]·polyBase^i (mod 2^32).
+func polyHash(s string) uint32 {
+	var h, p uint32 = 0, 1
+	for i := 0; i < len(s); i++ {
+		h += uint32(s[i]) * p
+		p *= polyBase
+	}
+	return h
+}
+
+func (w *wordIndex) bloomAdd(h uint32) {
+	i := mix(h) >> 16
+	w.delBloom[i/64] |= 1 << (i % 64)
+}
+
+// bloomMaybe reports whether a key with polyHash h may be in fuzzy or
+// strong (always true before freeze).
+func (w *wordIndex) bloomMaybe(h uint32) bool {
+	if w.delBloom == nil {
+		return true
+	}
+	i := mix(h) >> 16
+	return w.delBloom[i/64]&(1<<(i%64)) != 0
 }
 
 type wordTabs struct {
@@ -135,6 +171,13 @@ func (w *wordIndex) freeze() {
 		innocent: newStrTab(w.innocent), exact: newStrTab(w.exact),
 		fuzzy: newStrTab(w.fuzzy), strong: newStrTab(w.strong), phon: newStrTab(w.phon),
 		short: newStrTab(w.short), heads: newStrTab(w.heads), tails: newStrTab(w.tails),
+	}
+	w.delBloom = new([delBloomBits / 64]uint64)
+	for k := range w.fuzzy {
+		w.bloomAdd(polyHash(k))
+	}
+	for k := range w.strong {
+		w.bloomAdd(polyHash(k))
 	}
 }
 
@@ -496,12 +539,27 @@ func (w *wordIndex) looseForm(s string, compounds bool) int32 {
 		if !at1 && !later {
 			return -1
 		}
-		if r, ok := w.fuzzyRule(s); ok && later { // one letter missing: "fcker"
-			return r
+		// Polynomial hashes of s's prefixes and suffixes: the hash of s
+		// without letter i is pre[i] + pw[i]·suf[i+1].
+		n := len(s)
+		var pre, pw [25]uint32
+		var suf [26]uint32
+		pw[0] = 1
+		for i := 0; i < n; i++ {
+			pre[i+1] = pre[i] + uint32(s[i])*pw[i]
+			pw[i+1] = pw[i] * polyBase
+		}
+		for i := n - 1; i >= 0; i-- {
+			suf[i] = uint32(s[i]) + polyBase*suf[i+1]
+		}
+		if later && w.bloomMaybe(pre[n]) {
+			if r, ok := w.fuzzyRule(s); ok { // one letter missing: "fcker"
+				return r
+			}
 		}
 		var buf [24]byte
 		for i := 1; i < len(s); i++ { // the first letter is kept
-			if (i == 1 && !at1) || (i > 1 && !later) {
+			if (i == 1 && !at1) || (i > 1 && !later) || !w.bloomMaybe(pre[i]+pw[i]*suf[i+1]) {
 				continue
 			}
 			d := append(append(buf[:0], s[:i]...), s[i+1:]...)
