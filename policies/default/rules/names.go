@@ -68,7 +68,10 @@ func initialTok(text string, t ptok) bool {
 // capitalised) a run counts only when it starts with a known given name,
 // has a middle initial ("Gladys L. Leblanc"), or no word of it is in the
 // dictionary even as a proper noun.
-func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase bool, add func(a, b int, kind string)) {
+//
+// titleCase is asked only when a run needs it (it costs a dictionary
+// look-up per word of the message, and most messages have no run).
+func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase func() bool, add func(a, b int, kind string)) {
 	for i := 0; i < len(toks); i++ {
 		if !nameWord(text, toks, lw, cls, i) {
 			continue
@@ -94,7 +97,7 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 			}
 			break
 		}
-		if real >= 2 && (!titleCase || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
+		if real >= 2 && (!titleCase() || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 			continue

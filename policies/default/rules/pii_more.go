@@ -399,7 +399,16 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 		}
 	}
 	titleCase := words >= 4 && caps*2 > words
-	findNames(text, toks, lw, cls, headline(text, toks, lw), add)
+	tc := -1 // headline(text, …), once, when findNames first asks
+	findNames(text, toks, lw, cls, func() bool {
+		if tc < 0 {
+			tc = 0
+			if headline(text, toks, lw) {
+				tc = 1
+			}
+		}
+		return tc == 1
+	}, add)
 	for i := 0; i+1 < len(toks) && !titleCase; i++ {
 		if !toks[i].upper || cls[i]&cCapStop != 0 || isAllCaps(text, toks[i]) {
 			continue
