@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -543,23 +544,28 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 		}
 	}
 	if hasX {
-		for _, id := range l.byLen[len(w)] {
-			word := l.wordText[id]
-			ok, masked := true, 0
-			for i := range w {
-				if w[i] == word[i] {
-					continue
-				}
-				if w[i] != 'x' || i == 0 || !isMaskable(word[i]) {
-					ok = false
-					break
-				}
-				masked++
+		// The lexicon words equal to w but for one x (not the first
+		// letter) standing for a maskable letter: look up each such
+		// reading instead of comparing w with every word of its length,
+		// and add them in id order, as that scan did.
+		var found [48]uint32 // at most 7 x × 6 letters in an 8-letter word
+		nf := 0
+		s.key = append(s.key[:0], w...)
+		for i := 1; i < len(w); i++ {
+			if w[i] != 'x' {
+				continue
 			}
-			if ok && masked == 1 {
-				ids = appendUnique(ids, from, id)
+			for _, c := range maskable {
+				s.key[i] = c
+				if id, ok := l.wordID(s.key); ok && nf < len(found) {
+					found[nf] = id
+					nf++
+				}
 			}
+			s.key[i] = 'x'
 		}
+		slices.Sort(found[:nf])
+		ids = appendUnique(ids, from, found[:nf]...)
 	}
 	return ids
 }
@@ -601,6 +607,9 @@ func (l *lexicon) addTypos(word string) {
 		}
 	}
 }
+
+// maskable are the letters isMaskable accepts.
+var maskable = [...]byte{'a', 'e', 'i', 'o', 'u', 'c'}
 
 func isMaskable(c byte) bool {
 	switch c {
