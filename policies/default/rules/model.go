@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // The statistical model: a multi-head logistic regression over hashed
@@ -178,7 +179,8 @@ func (m *Model) logits(s *scratch, out []float32) {
 		return
 	}
 	mask := uint32(1)<<m.Bits - 1
-	W := m.W[:(int(mask)+1)*5]
+	// The weights as rows of five: one bounds check per feature.
+	W := unsafe.Slice((*[5]int8)(unsafe.Pointer(unsafe.SliceData(m.W))), len(m.W)/5)
 	var a0, a1, a2, a3, a4 int32
 	nf := 0
 	var prev uint32
@@ -189,13 +191,11 @@ func (m *Model) logits(s *scratch, out []float32) {
 			w = w[:40]
 		}
 		hw := fnv(fnvOffset^seedWord, w)
-		f := int(mix(hw)&mask) * 5
-		r := W[f : f+5 : f+5]
+		r := &W[mix(hw)&mask]
 		a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
 		nf++
 		if i > 0 {
-			f = int(mix(prev*31+hw^seedPair)&mask) * 5
-			r = W[f : f+5 : f+5]
+			r = &W[mix(prev*31+hw^seedPair)&mask]
 			a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
 			nf++
 		}
@@ -206,8 +206,7 @@ func (m *Model) logits(s *scratch, out []float32) {
 			for n := 0; n < 5 && k+n < len(g); n++ {
 				h = (h ^ uint32(g[k+n])) * fnvPrime
 				if n >= 2 {
-					f = int(mix(h+uint32(n))&mask) * 5
-					r = W[f : f+5 : f+5]
+					r = &W[mix(h+uint32(n))&mask]
 					a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
 					nf++
 				}
