@@ -735,20 +735,41 @@ func (l *lexicon) match(s *scratch) {
 			s.present[id/64] |= 1 << (id % 64)
 		}
 	}
+	// The programs of each distinct word that pass the needed-words
+	// filter, worked out on the word's first occurrence.
+	if len(s.progStamp) < len(l.wordText) {
+		s.progStamp = make([]uint32, len(l.wordText))
+		s.progFrom = make([]int32, len(l.wordText))
+		s.progTo = make([]int32, len(l.wordText))
+		s.stamp = 0
+	}
+	if s.stamp++; s.stamp == 0 {
+		clear(s.progStamp)
+		s.stamp = 1
+	}
+	s.progList = s.progList[:0]
 	for j := range s.toks {
 		for _, id := range s.ids[s.idx[j]:s.idx[j+1]] {
-		progs:
-			for _, pi := range l.programsFor(id) {
-				p := &l.progs[pi]
-				for _, w := range p.need {
-					if s.present[w/64]&(1<<(w%64)) == 0 {
-						continue progs
+			cached := int(id) < len(s.progStamp)
+			if !cached || s.progStamp[id] != s.stamp {
+				from := len(s.progList)
+			progs:
+				for _, pi := range l.programsFor(id) {
+					for _, w := range l.progs[pi].need {
+						if s.present[w/64]&(1<<(w%64)) == 0 {
+							continue progs
+						}
 					}
+					s.progList = append(s.progList, pi)
 				}
-				if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
-					s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
+				if !cached { // not a lexicon word id: no cache slot
+					l.runAll(s, s.progList[from:], j)
+					s.progList = s.progList[:from]
+					continue
 				}
+				s.progStamp[id], s.progFrom[id], s.progTo[id] = s.stamp, int32(from), int32(len(s.progList))
 			}
+			l.runAll(s, s.progList[s.progFrom[id]:s.progTo[id]], j)
 		}
 	}
 	l.splitJoins(s)
@@ -770,6 +791,16 @@ func (l *lexicon) match(s *scratch) {
 			if found {
 				s.hits = append(s.hits, hit{rule: e.rule, first: int32(i), last: int32(i)})
 			}
+		}
+	}
+}
+
+// runAll runs programs from word j and records their matches.
+func (l *lexicon) runAll(s *scratch, progs []int32, j int) {
+	for _, pi := range progs {
+		p := &l.progs[pi]
+		if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
+			s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
 		}
 	}
 }

@@ -36,8 +36,8 @@ func piiTokens(text string, dst []ptok) []ptok {
 	dst = dst[:0]
 	nl, punct := true, false
 	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+		r, size, alnum := alnumAt(text, i)
+		if !alnum {
 			switch r {
 			case '\n', '.', '!', '?', '>':
 				nl = true
@@ -50,8 +50,8 @@ func piiTokens(text string, dst []ptok) []ptok {
 		start := i
 		digit, upper := true, unicode.IsUpper(r)
 		for i < len(text) {
-			r, size = utf8.DecodeRuneInString(text[i:])
-			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			r, size, alnum = alnumAt(text, i)
+			if alnum {
 				if r < '0' || r > '9' {
 					digit = false
 				}
@@ -78,6 +78,17 @@ func piiTokens(text string, dst []ptok) []ptok {
 		nl, punct = false, false
 	}
 	return dst
+}
+
+// alnumAt decodes the character at text[i] and reports whether it is a
+// letter or a digit (unicode.IsLetter or unicode.IsDigit), without the
+// decoder and table calls for ASCII, which is most text.
+func alnumAt(text string, i int) (rune, int, bool) {
+	if c := text[i]; c < utf8.RuneSelf {
+		return rune(c), 1, c-'a' < 26 || c-'A' < 26 || c-'0' < 10
+	}
+	r, size := utf8.DecodeRuneInString(text[i:])
+	return r, size, unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // lowerWord appends the lower-case form of t (dots dropped) to buf.
