@@ -155,6 +155,7 @@ type lexicon struct {
 	fillerByID []bool
 	// Tables of words and typos for Evaluate (strtab.go), built by freeze.
 	wordsTab, typosTab *strTab
+	squashIdx          *squashIndex // built by freeze
 }
 
 // freeze builds the dense per-word-id tables once compiling is done.
@@ -169,6 +170,7 @@ func (l *lexicon) freeze() {
 	}
 	l.wordsTab = newStrTab(l.words)
 	l.typosTab = newStrTab(l.typos)
+	l.squashIdx = newSquashIndex(l.squash)
 }
 
 // wordID returns the id of the lexicon word w.
@@ -780,19 +782,117 @@ func (l *lexicon) match(s *scratch) {
 		}
 		w := unsafeString(s.norm[t.ns:t.ne])
 		var c []byte
-		for _, e := range l.squash {
-			found := strings.Contains(w, e.text)
-			if !found && t.flags&fLongRun != 0 {
-				if c == nil {
-					c = collapse1(nil, s.norm[t.ns:t.ne])
+		if t.flags&fLongRun != 0 {
+			c = collapse1(nil, s.norm[t.ns:t.ne])
+		}
+		if l.squashIdx == nil {
+			for _, e := range l.squash {
+				found := strings.Contains(w, e.text)
+				if !found && c != nil {
+					found = strings.Contains(unsafeString(c), e.collapsed)
 				}
-				found = strings.Contains(unsafeString(c), e.collapsed)
+				if found {
+					s.hits = append(s.hits, hit{rule: e.rule, first: int32(i), last: int32(i)})
+				}
 			}
-			if found {
-				s.hits = append(s.hits, hit{rule: e.rule, first: int32(i), last: int32(i)})
+			continue
+		}
+		found := l.squashIdx.find(w, c)
+		for k := 0; found != 0; k++ {
+			if found&1 != 0 {
+				s.hits = append(s.hits, hit{rule: l.squash[k].rule, first: int32(i), last: int32(i)})
+			}
+			found >>= 1
+		}
+	}
+}
+
+// squashIndex finds which squash entries occur in a word without a
+// substring search per entry: an entry can only start where the word has
+// its first trigram, and few positions of a word start one.
+type squashIndex struct {
+	entries    []squashEntry
+	text, coll *triSet // first trigrams of the texts and collapsed forms
+	textTri    []int32 // per entry: triIndex of text[:3], or -1
+	collTri    []int32 // per entry: triIndex of collapsed[:3], or -1
+	other      []int   // entries with a form whose start is not a-z (searched plainly)
+}
+
+// newSquashIndex indexes up to 64 entries (nil for more: the caller
+// searches plainly).
+func newSquashIndex(entries []squashEntry) *squashIndex {
+	if len(entries) > 64 {
+		return nil
+	}
+	x := &squashIndex{entries: entries, text: new(triSet), coll: new(triSet)}
+	tri := func(f string) int32 {
+		if len(f) < 3 {
+			return -1
+		}
+		j, ok := triIndex(f[0], f[1], f[2])
+		if !ok {
+			return -1
+		}
+		return int32(j)
+	}
+	for k, e := range entries {
+		tt, tc := tri(e.text), tri(e.collapsed)
+		x.textTri = append(x.textTri, tt)
+		x.collTri = append(x.collTri, tc)
+		if tt < 0 || tc < 0 {
+			x.other = append(x.other, k)
+		}
+		if tt >= 0 {
+			x.text.add(e.text)
+		}
+		if tc >= 0 {
+			x.coll.add(e.collapsed)
+		}
+	}
+	return x
+}
+
+// find returns the set (bit k = entry k) of entries whose text occurs in
+// w or, when c is not nil, whose collapsed form occurs in c: the same set
+// as strings.Contains over every entry.
+func (x *squashIndex) find(w string, c []byte) uint64 {
+	var found uint64
+	for _, k := range x.other {
+		e := &x.entries[k]
+		if strings.Contains(w, e.text) || (c != nil && strings.Contains(unsafeString(c), e.collapsed)) {
+			found |= 1 << k
+		}
+	}
+	found |= x.scan(w, x.text, x.textTri, false)
+	if c != nil {
+		found |= x.scan(unsafeString(c), x.coll, x.collTri, true)
+	}
+	return found
+}
+
+// scan sets the bits of the a-z-started entries whose text (or collapsed
+// form) starts at some position of w.
+func (x *squashIndex) scan(w string, set *triSet, firstTri []int32, collapsed bool) uint64 {
+	var found uint64
+	for i := 0; i+3 <= len(w); i++ {
+		j, ok := triIndex(w[i], w[i+1], w[i+2])
+		if !ok || set[j/64]&(1<<(j%64)) == 0 {
+			continue
+		}
+		for k, tk := range firstTri {
+			if tk != int32(j) {
+				continue
+			}
+			f := x.entries[k].text
+			if collapsed {
+				f = x.entries[k].collapsed
+			}
+			if strings.HasPrefix(w[i:], f) {
+				found |= 1 << k
 			}
 		}
 	}
+	return found
 }
 
 // runAll runs programs from word j and records their matches.

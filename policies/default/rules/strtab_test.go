@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -77,5 +78,44 @@ func TestDeletionBloomLosesNothing(t *testing.T) {
 	}
 	if matched < checked/2 {
 		t.Fatalf("only %d of %d near-miss words matched: the test words are not near misses", matched, checked)
+	}
+}
+
+// TestSquashIndexMatchesContains checks the squash index against a plain
+// strings.Contains over every entry, on words that hold an entry (plain,
+// elongated, glued to other letters) and on words that hold none.
+func TestSquashIndexMatchesContains(t *testing.T) {
+	lex := Default().lex
+	x := lex.squashIdx
+	if x == nil {
+		t.Fatal("no squash index built")
+	}
+	var words []string
+	for _, e := range lex.squash {
+		words = append(words, e.text, "xx"+e.text+"yy", e.text+e.text, strings.Repeat(e.text[:1], 3)+e.text[1:],
+			e.text[:3]+strings.Repeat(e.text[3:4], 4)+e.text[4:], e.text[1:], e.text[:len(e.text)-1]+"q")
+	}
+	words = append(words, "abcdefghijk", "notarudephraseatall", "zzzzzzzzzzz", "1234567", "κιλλμυσελφ")
+	hits := 0
+	for _, w := range words {
+		var c []byte
+		if hasLongRun([]byte(w)) {
+			c = collapse1(nil, []byte(w))
+		}
+		var want uint64
+		for k, e := range lex.squash {
+			if strings.Contains(w, e.text) || (c != nil && strings.Contains(string(c), e.collapsed)) {
+				want |= 1 << k
+			}
+		}
+		if got := x.find(w, c); got != want {
+			t.Fatalf("find(%q) = %b, want %b", w, got, want)
+		}
+		if want != 0 {
+			hits++
+		}
+	}
+	if hits < len(lex.squash) {
+		t.Fatalf("only %d test words hold an entry", hits)
 	}
 }
