@@ -324,6 +324,31 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
+// longMessage is a long child's message (about 900 bytes, written for this
+// benchmark): the p99 of the dev-set latency is set by rows this long.
+const longMessage = `So today was the best day ever!!! First we went to the aquarium with my class ` +
+	`and Mrs. Okafor let us touch a starfish, it felt kind of rough and squishy at the same time. ` +
+	`Then my friend Priya said the sharks were sleeping but I think they were just bored lol. ` +
+	`After lunch we watched a movie about octopuses, did you know they have three hearts and blue blood?? ` +
+	`That is sooo weird. On the bus home Tomas kept singing the same song over and over and everybody ` +
+	`got annoyed but it was also funny. When I got home my little brother had built a giant castle out ` +
+	`of cardboard boxes and he wanted me to be the dragon, so I roared really loud and the dog started ` +
+	`barking at us. Mom made pancakes for dinner which is the best because we never have pancakes for ` +
+	`dinner. Tomorrow we have a spelling test and I am a bit nervous about the word "necessary" because ` +
+	`I always forget if it has two s or two c. Can you help me practise? Also what is your favourite sea animal?`
+
+// BenchmarkEvaluateLong evaluates longMessage through the WASM host.
+func BenchmarkEvaluateLong(b *testing.B) {
+	ctx := context.Background()
+	input := Input{Text: longMessage, Direction: "in", AgeTier: "9-12"}
+	b.SetBytes(int64(len(longMessage)))
+	for b.Loop() {
+		if _, err := testEngine.Evaluate(ctx, input); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkEvaluateParallel(b *testing.B) {
 	ctx := context.Background()
 	input := Input{Text: "Hi Daisy! Can you tell me a joke about cats? I have 3 of them.", Direction: "in", AgeTier: "9-12"}

@@ -37,10 +37,18 @@ func artVerdicts(text string, b *verdictBuilder) {
 	if strings.Contains(text, "🍆") && (strings.Contains(text, "💦") || strings.Contains(text, "🍑") || strings.Contains(text, "👅")) {
 		b.add(RuleArtSexual, sdk.CategorySexual, sdk.ActionBlock, 3, false)
 	}
-	if strings.ContainsAny(text, "卐࿕࿖࿗࿘") { // swastikas (卍 alone is a Buddhist temple mark on maps)
-		b.add(RuleArtHate, sdk.CategoryHate, sdk.ActionBlock, 3, false)
+	for _, sw := range swastikas {
+		if strings.Contains(text, sw) {
+			b.add(RuleArtHate, sdk.CategoryHate, sdk.ActionBlock, 3, false)
+			break
+		}
 	}
 }
+
+// swastikas (卍 alone is a Buddhist temple mark on maps). Searched one by
+// one with strings.Contains: strings.ContainsAny with non-ASCII characters
+// decodes the text rune by rune, which is slow in a wasm guest.
+var swastikas = []string{"卐", "࿕", "࿖", "࿗", "࿘"}
 
 // asciiPenis finds a shaft of two or more '=' between a base (8, B, 3,
 // c) and a tip (D, >, o, 3, B): "8===D", "3==>", "c=====3".

@@ -101,6 +101,7 @@ func compileRisk() (*lexicon, error) {
 		}
 	}
 	l.normCache = nil
+	l.freeze()
 	return l, nil
 }
 

@@ -117,7 +117,7 @@ func TestFindNames(t *testing.T) {
 			cls = append(cls, piiClass[lw(i)])
 		}
 		var got []string
-		findNames(tc.text, toks, lw, cls, false, func(a, b int, _ string) { got = append(got, tc.text[a:b]) })
+		findNames(tc.text, toks, lw, cls, func() bool { return false }, func(a, b int, _ string) { got = append(got, tc.text[a:b]) })
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%q: names %q, want %q", tc.text, got, tc.want)
 		}

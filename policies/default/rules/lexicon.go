@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -152,6 +153,9 @@ type lexicon struct {
 	// matcher's per-word look-ups are slice indexing, not map probes.
 	firstByID  [][]int32
 	fillerByID []bool
+	// Tables of words and typos for Evaluate (strtab.go), built by freeze.
+	wordsTab, typosTab *strTab
+	squashIdx          *squashIndex // built by freeze
 }
 
 // freeze builds the dense per-word-id tables once compiling is done.
@@ -164,6 +168,29 @@ func (l *lexicon) freeze() {
 	for id, f := range l.filler {
 		l.fillerByID[id] = f
 	}
+	l.wordsTab = newStrTab(l.words)
+	l.typosTab = newStrTab(l.typos)
+	l.squashIdx = newSquashIndex(l.squash)
+}
+
+// wordID returns the id of the lexicon word w.
+func (l *lexicon) wordID(w []byte) (uint32, bool) {
+	if l.wordsTab == nil {
+		id, ok := l.words[string(w)]
+		return id, ok
+	}
+	id, ok := l.wordsTab.get(unsafeString(w))
+	return uint32(id), ok
+}
+
+// typoID returns the id of the lexicon word that w is a typo of.
+func (l *lexicon) typoID(w []byte) (uint32, bool) {
+	if l.typosTab == nil {
+		id, ok := l.typos[string(w)]
+		return id, ok
+	}
+	id, ok := l.typosTab.get(unsafeString(w))
+	return uint32(id), ok
 }
 
 func (l *lexicon) programsFor(id uint32) []int32 {
@@ -425,7 +452,7 @@ func (l *lexicon) candidates(s *scratch) {
 	for _, t := range s.toks {
 		w := s.norm[t.ns:t.ne]
 		from := len(s.ids)
-		if id, ok := l.words[string(w)]; ok {
+		if id, ok := l.wordID(w); ok {
 			s.ids = append(s.ids, id)
 		}
 		if t.flags&fLongRun != 0 {
@@ -441,7 +468,7 @@ func (l *lexicon) candidates(s *scratch) {
 				}
 				s.key = append(s.key, c)
 			}
-			if id, ok := l.words[string(s.key)]; ok {
+			if id, ok := l.wordID(s.key); ok {
 				s.ids = appendUnique(s.ids, from, id)
 			}
 			if hasLongRun(s.key) {
@@ -453,7 +480,7 @@ func (l *lexicon) candidates(s *scratch) {
 			s.ids = l.disguised(s, w, from)
 		}
 		if len(s.ids) == from && len(l.typos) > 0 && len(w) >= 4 {
-			if id, ok := l.typos[string(w)]; ok { // "haet", "killd", "immigrnt"
+			if id, ok := l.typoID(w); ok { // "haet", "killd", "immigrnt"
 				s.ids = append(s.ids, id)
 			}
 		}
@@ -483,7 +510,7 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 	// ("shyt", "byatch").
 	if w[0] == 'k' {
 		s.key = append(append(s.key[:0], 'c'), w[1:]...)
-		if id, ok := l.words[string(s.key)]; ok {
+		if id, ok := l.wordID(s.key); ok {
 			ids = appendUnique(ids, from, id)
 		}
 	}
@@ -496,7 +523,7 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 			}
 		}
 		if changed {
-			if id, ok := l.words[string(s.key)]; ok {
+			if id, ok := l.wordID(s.key); ok {
 				ids = appendUnique(ids, from, id)
 			}
 		}
@@ -514,28 +541,33 @@ func (l *lexicon) disguised(s *scratch, w []byte, from int) []uint32 {
 				s.key = append(s.key, w[i])
 			}
 		}
-		if id, ok := l.words[string(s.key)]; ok {
+		if id, ok := l.wordID(s.key); ok {
 			ids = appendUnique(ids, from, id)
 		}
 	}
 	if hasX {
-		for _, id := range l.byLen[len(w)] {
-			word := l.wordText[id]
-			ok, masked := true, 0
-			for i := range w {
-				if w[i] == word[i] {
-					continue
-				}
-				if w[i] != 'x' || i == 0 || !isMaskable(word[i]) {
-					ok = false
-					break
-				}
-				masked++
+		// The lexicon words equal to w but for one x (not the first
+		// letter) standing for a maskable letter: look up each such
+		// reading instead of comparing w with every word of its length,
+		// and add them in id order, as that scan did.
+		var found [48]uint32 // at most 7 x × 6 letters in an 8-letter word
+		nf := 0
+		s.key = append(s.key[:0], w...)
+		for i := 1; i < len(w); i++ {
+			if w[i] != 'x' {
+				continue
 			}
-			if ok && masked == 1 {
-				ids = appendUnique(ids, from, id)
+			for _, c := range maskable {
+				s.key[i] = c
+				if id, ok := l.wordID(s.key); ok && nf < len(found) {
+					found[nf] = id
+					nf++
+				}
 			}
+			s.key[i] = 'x'
 		}
+		slices.Sort(found[:nf])
+		ids = appendUnique(ids, from, found[:nf]...)
 	}
 	return ids
 }
@@ -578,6 +610,9 @@ func (l *lexicon) addTypos(word string) {
 	}
 }
 
+// maskable are the letters isMaskable accepts.
+var maskable = [...]byte{'a', 'e', 'i', 'o', 'u', 'c'}
+
 func isMaskable(c byte) bool {
 	switch c {
 	case 'a', 'e', 'i', 'o', 'u', 'c':
@@ -602,7 +637,7 @@ func (l *lexicon) splitJoins(s *scratch) {
 					ok = false
 					break
 				}
-				if len(w) <= 2 && commonShort[string(w)] {
+				if len(w) <= 2 && commonShortTab.has(unsafeString(w)) {
 					ok = false
 					break
 				}
@@ -613,7 +648,7 @@ func (l *lexicon) splitJoins(s *scratch) {
 			if !ok || !frag || n < 4 {
 				continue
 			}
-			if id, found := l.words[string(s.key)]; found {
+			if id, found := l.wordID(s.key); found {
 				for _, pi := range l.single[id] {
 					s.hits = append(s.hits, hit{rule: l.progs[pi].rule, first: int32(i), last: int32(i + k - 1), role: roleMain})
 				}
@@ -621,6 +656,8 @@ func (l *lexicon) splitJoins(s *scratch) {
 		}
 	}
 }
+
+var commonShortTab = newStrTab(commonShort)
 
 // commonShort are short words that are words, not fragments.
 var commonShort = map[string]bool{
@@ -700,20 +737,41 @@ func (l *lexicon) match(s *scratch) {
 			s.present[id/64] |= 1 << (id % 64)
 		}
 	}
+	// The programs of each distinct word that pass the needed-words
+	// filter, worked out on the word's first occurrence.
+	if len(s.progStamp) < len(l.wordText) {
+		s.progStamp = make([]uint32, len(l.wordText))
+		s.progFrom = make([]int32, len(l.wordText))
+		s.progTo = make([]int32, len(l.wordText))
+		s.stamp = 0
+	}
+	if s.stamp++; s.stamp == 0 {
+		clear(s.progStamp)
+		s.stamp = 1
+	}
+	s.progList = s.progList[:0]
 	for j := range s.toks {
 		for _, id := range s.ids[s.idx[j]:s.idx[j+1]] {
-		progs:
-			for _, pi := range l.programsFor(id) {
-				p := &l.progs[pi]
-				for _, w := range p.need {
-					if s.present[w/64]&(1<<(w%64)) == 0 {
-						continue progs
+			cached := int(id) < len(s.progStamp)
+			if !cached || s.progStamp[id] != s.stamp {
+				from := len(s.progList)
+			progs:
+				for _, pi := range l.programsFor(id) {
+					for _, w := range l.progs[pi].need {
+						if s.present[w/64]&(1<<(w%64)) == 0 {
+							continue progs
+						}
 					}
+					s.progList = append(s.progList, pi)
 				}
-				if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
-					s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
+				if !cached { // not a lexicon word id: no cache slot
+					l.runAll(s, s.progList[from:], j)
+					s.progList = s.progList[:from]
+					continue
 				}
+				s.progStamp[id], s.progFrom[id], s.progTo[id] = s.stamp, int32(from), int32(len(s.progList))
 			}
+			l.runAll(s, s.progList[s.progFrom[id]:s.progTo[id]], j)
 		}
 	}
 	l.splitJoins(s)
@@ -722,19 +780,127 @@ func (l *lexicon) match(s *scratch) {
 		if int(t.ne-t.ns) < minSquash {
 			continue
 		}
-		w := s.norm[t.ns:t.ne]
+		w := unsafeString(s.norm[t.ns:t.ne])
 		var c []byte
-		for _, e := range l.squash {
-			found := strings.Contains(string(w), e.text)
-			if !found && t.flags&fLongRun != 0 {
-				if c == nil {
-					c = collapse1(nil, w)
+		if t.flags&fLongRun != 0 {
+			c = collapse1(nil, s.norm[t.ns:t.ne])
+		}
+		if l.squashIdx == nil {
+			for _, e := range l.squash {
+				found := strings.Contains(w, e.text)
+				if !found && c != nil {
+					found = strings.Contains(unsafeString(c), e.collapsed)
 				}
-				found = strings.Contains(string(c), e.collapsed)
+				if found {
+					s.hits = append(s.hits, hit{rule: e.rule, first: int32(i), last: int32(i)})
+				}
 			}
-			if found {
-				s.hits = append(s.hits, hit{rule: e.rule, first: int32(i), last: int32(i)})
+			continue
+		}
+		found := l.squashIdx.find(w, c)
+		for k := 0; found != 0; k++ {
+			if found&1 != 0 {
+				s.hits = append(s.hits, hit{rule: l.squash[k].rule, first: int32(i), last: int32(i)})
 			}
+			found >>= 1
+		}
+	}
+}
+
+// squashIndex finds which squash entries occur in a word without a
+// substring search per entry: an entry can only start where the word has
+// its first trigram, and few positions of a word start one.
+type squashIndex struct {
+	entries    []squashEntry
+	text, coll *triSet // first trigrams of the texts and collapsed forms
+	textTri    []int32 // per entry: triIndex of text[:3], or -1
+	collTri    []int32 // per entry: triIndex of collapsed[:3], or -1
+	other      []int   // entries with a form whose start is not a-z (searched plainly)
+}
+
+// newSquashIndex indexes up to 64 entries (nil for more: the caller
+// searches plainly).
+func newSquashIndex(entries []squashEntry) *squashIndex {
+	if len(entries) > 64 {
+		return nil
+	}
+	x := &squashIndex{entries: entries, text: new(triSet), coll: new(triSet)}
+	tri := func(f string) int32 {
+		if len(f) < 3 {
+			return -1
+		}
+		j, ok := triIndex(f[0], f[1], f[2])
+		if !ok {
+			return -1
+		}
+		return int32(j)
+	}
+	for k, e := range entries {
+		tt, tc := tri(e.text), tri(e.collapsed)
+		x.textTri = append(x.textTri, tt)
+		x.collTri = append(x.collTri, tc)
+		if tt < 0 || tc < 0 {
+			x.other = append(x.other, k)
+		}
+		if tt >= 0 {
+			x.text.add(e.text)
+		}
+		if tc >= 0 {
+			x.coll.add(e.collapsed)
+		}
+	}
+	return x
+}
+
+// find returns the set (bit k = entry k) of entries whose text occurs in
+// w or, when c is not nil, whose collapsed form occurs in c: the same set
+// as strings.Contains over every entry.
+func (x *squashIndex) find(w string, c []byte) uint64 {
+	var found uint64
+	for _, k := range x.other {
+		e := &x.entries[k]
+		if strings.Contains(w, e.text) || (c != nil && strings.Contains(unsafeString(c), e.collapsed)) {
+			found |= 1 << k
+		}
+	}
+	found |= x.scan(w, x.text, x.textTri, false)
+	if c != nil {
+		found |= x.scan(unsafeString(c), x.coll, x.collTri, true)
+	}
+	return found
+}
+
+// scan sets the bits of the a-z-started entries whose text (or collapsed
+// form) starts at some position of w.
+func (x *squashIndex) scan(w string, set *triSet, firstTri []int32, collapsed bool) uint64 {
+	var found uint64
+	for i := 0; i+3 <= len(w); i++ {
+		j, ok := triIndex(w[i], w[i+1], w[i+2])
+		if !ok || set[j/64]&(1<<(j%64)) == 0 {
+			continue
+		}
+		for k, tk := range firstTri {
+			if tk != int32(j) {
+				continue
+			}
+			f := x.entries[k].text
+			if collapsed {
+				f = x.entries[k].collapsed
+			}
+			if strings.HasPrefix(w[i:], f) {
+				found |= 1 << k
+			}
+		}
+	}
+	return found
+}
+
+// runAll runs programs from word j and records their matches.
+func (l *lexicon) runAll(s *scratch, progs []int32, j int) {
+	for _, pi := range progs {
+		p := &l.progs[pi]
+		if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
+			s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // The statistical model: a multi-head logistic regression over hashed
@@ -165,6 +166,60 @@ func (s *scratch) features(bits uint8, dst []uint32) []uint32 {
 	return dst
 }
 
+// logits writes each head's logit for the normalised tokens in s to out:
+// features and scores in one pass, without materialising the feature
+// list. It must agree exactly with features followed by scores
+// (TestLogitsMatchFeatures); it exists because the two passes, with a
+// per-head inner loop, cost a wasm guest several times more than this.
+func (m *Model) logits(s *scratch, out []float32) {
+	nh := len(m.Heads)
+	if nh != 5 {
+		s.feats = s.features(m.Bits, s.feats[:0])
+		m.scores(s.feats, out)
+		return
+	}
+	mask := uint32(1)<<m.Bits - 1
+	// The weights as rows of five: one bounds check per feature.
+	W := unsafe.Slice((*[5]int8)(unsafe.Pointer(unsafe.SliceData(m.W))), len(m.W)/5)
+	var a0, a1, a2, a3, a4 int32
+	nf := 0
+	var prev uint32
+	var gram [64]byte
+	for i, t := range s.toks {
+		w := s.norm[t.ns:t.ne]
+		if len(w) > 40 {
+			w = w[:40]
+		}
+		hw := fnv(fnvOffset^seedWord, w)
+		r := &W[mix(hw)&mask]
+		a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
+		nf++
+		if i > 0 {
+			r = &W[mix(prev*31+hw^seedPair)&mask]
+			a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
+			nf++
+		}
+		prev = hw
+		g := append(append(append(gram[:0], '<'), w...), '>')
+		for k := 0; k+3 <= len(g); k++ {
+			h := uint32(fnvOffset ^ seedGram)
+			for n := 0; n < 5 && k+n < len(g); n++ {
+				h = (h ^ uint32(g[k+n])) * fnvPrime
+				if n >= 2 {
+					r = &W[mix(h+uint32(n))&mask]
+					a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
+					nf++
+				}
+			}
+		}
+	}
+	inv := FeatureNorm(nf)
+	acc := [5]int32{a0, a1, a2, a3, a4}
+	for h := range 5 {
+		out[h] = m.Heads[h].Bias + float32(acc[h])*m.Heads[h].Scale*inv
+	}
+}
+
 // Features returns the hashed feature buckets of text (for training; the
 // policy computes the same features inside Evaluate).
 func Features(text string, bits uint8) []uint32 {
@@ -229,9 +284,8 @@ func softRule(r *Rule) bool { return softCategories[r.Category] && r.Severity <=
 // no benefit of the doubt).
 func (p *Policy) applyModel(s *scratch, out bool, b *verdictBuilder) bool {
 	m := p.model
-	s.feats = s.features(m.Bits, s.feats[:0])
 	var logits [16]float32
-	m.scores(s.feats, logits[:len(m.Heads)])
+	m.logits(s, logits[:len(m.Heads)])
 	veto := m.Veto > 0 && !out
 	for i, h := range m.Heads {
 		pr := Sigmoid(logits[i])

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -107,4 +108,36 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// TestLogitsMatchFeatures checks that the one-pass scorer used by Evaluate
+// gives exactly the logits of Features followed by scores, for the shipped
+// five-head model and for a model of another shape (the general path).
+func TestLogitsMatchFeatures(t *testing.T) {
+	two := &Model{Bits: 10, Heads: []ModelHead{{Name: "hate", Bias: -1, Scale: 0.03}, {Name: "sexual", Bias: 0.5, Scale: 0.02}}}
+	two.W = make([]int8, (1<<10)*2)
+	for i := range two.W {
+		two.W[i] = int8(i*37 + 11)
+	}
+	texts := []string{
+		"", "hi", "I love my dog Daisy!", "y o u   a r e   s o   d u m b",
+		"f.u.c.k th1s sh1t, you absolute w@nker",
+		strings.Repeat("supercalifragilisticexpialidocious-and-then-some ", 20),
+		"Ünïcödé wörds, 東京 and emoji 🙂 mixed with plain words",
+		"the quick brown fox jumps over the lazy dog\nagain and again",
+	}
+	for _, m := range []*Model{DefaultModel(), two} {
+		for _, text := range texts {
+			var s scratch
+			s.normalize(text)
+			want := m.Logits(Features(text, m.Bits))
+			got := make([]float32, len(m.Heads))
+			m.logits(&s, got)
+			for h := range want {
+				if got[h] != want[h] {
+					t.Errorf("%d heads, %q: head %d logit %v, want %v", len(m.Heads), text, h, got[h], want[h])
+				}
+			}
+		}
+	}
 }

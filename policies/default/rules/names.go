@@ -24,7 +24,7 @@ func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int
 		return false // handles and hashtags
 	}
 	w, c := lw(k), cls[k]
-	if a := strings.IndexAny(w, "'’"); a >= 0 {
+	if a := indexApostrophe(w); a >= 0 {
 		switch w[a:] {
 		case "'s", "’s", "'", "’":
 			w = w[:a] // "Sheen's"
@@ -39,6 +39,23 @@ func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int
 	return c&cFirstNames != 0 || !isCommonWord(w)
 }
 
+// indexApostrophe is strings.IndexAny(w, "'’") without decoding w rune by
+// rune (slow in a wasm guest): neither character's bytes can occur inside
+// another character's encoding.
+func indexApostrophe(w string) int {
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case '\'':
+			return i
+		case 0xE2:
+			if i+2 < len(w) && w[i+1] == 0x80 && w[i+2] == 0x99 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // initialTok reports a middle initial: one capital letter, maybe with a dot.
 func initialTok(text string, t ptok) bool {
 	return t.upper && (t.e-t.s <= 2 || t.e-t.s == 3 && text[t.e-1] == '.' && text[t.s] >= 0xC0)
@@ -51,7 +68,10 @@ func initialTok(text string, t ptok) bool {
 // capitalised) a run counts only when it starts with a known given name,
 // has a middle initial ("Gladys L. Leblanc"), or no word of it is in the
 // dictionary even as a proper noun.
-func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase bool, add func(a, b int, kind string)) {
+//
+// titleCase is asked only when a run needs it (it costs a dictionary
+// look-up per word of the message, and most messages have no run).
+func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase func() bool, add func(a, b int, kind string)) {
 	for i := 0; i < len(toks); i++ {
 		if !nameWord(text, toks, lw, cls, i) {
 			continue
@@ -77,7 +97,7 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 			}
 			break
 		}
-		if real >= 2 && (!titleCase || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
+		if real >= 2 && (!titleCase() || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 			continue
@@ -100,7 +120,7 @@ func unknownRun(toks []ptok, lw func(int) string, i, j int) bool {
 		if toks[k].e-toks[k].s <= 2 {
 			continue
 		}
-		if a := strings.IndexAny(w, "'’"); a >= 0 {
+		if a := indexApostrophe(w); a >= 0 {
 			w = w[:a]
 		}
 		if isCommonWord(w) || isProperNoun(w) {

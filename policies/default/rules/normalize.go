@@ -288,6 +288,13 @@ type scratch struct {
 	plow    []byte // their lower-case forms, concatenated
 	plowIdx []int32
 	feats   []uint32 // hashed model features
+	// Per word id, the programs that start with it and pass the needed-
+	// words filter in this message (lexicon.match): computed once per
+	// distinct word, valid where progStamp[id] == stamp.
+	stamp            uint32
+	progStamp        []uint32
+	progFrom, progTo []int32
+	progList         []int32
 }
 
 // wordState accumulates the current word while normalize scans the text.

@@ -36,8 +36,8 @@ func piiTokens(text string, dst []ptok) []ptok {
 	dst = dst[:0]
 	nl, punct := true, false
 	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+		r, size, alnum := alnumAt(text, i)
+		if !alnum {
 			switch r {
 			case '\n', '.', '!', '?', '>':
 				nl = true
@@ -50,8 +50,8 @@ func piiTokens(text string, dst []ptok) []ptok {
 		start := i
 		digit, upper := true, unicode.IsUpper(r)
 		for i < len(text) {
-			r, size = utf8.DecodeRuneInString(text[i:])
-			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			r, size, alnum = alnumAt(text, i)
+			if alnum {
 				if r < '0' || r > '9' {
 					digit = false
 				}
@@ -78,6 +78,17 @@ func piiTokens(text string, dst []ptok) []ptok {
 		nl, punct = false, false
 	}
 	return dst
+}
+
+// alnumAt decodes the character at text[i] and reports whether it is a
+// letter or a digit (unicode.IsLetter or unicode.IsDigit), without the
+// decoder and table calls for ASCII, which is most text.
+func alnumAt(text string, i int) (rune, int, bool) {
+	if c := text[i]; c < utf8.RuneSelf {
+		return rune(c), 1, c-'a' < 26 || c-'A' < 26 || c-'0' < 10
+	}
+	r, size := utf8.DecodeRuneInString(text[i:])
+	return r, size, unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // lowerWord appends the lower-case form of t (dots dropped) to buf.
@@ -182,7 +193,8 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	// Word classes of every word, one map look-up each.
 	s.pcls = s.pcls[:0]
 	for i := range toks {
-		s.pcls = append(s.pcls, piiClass[lw(i)])
+		c, _ := piiClassTab.get(lw(i))
+		s.pcls = append(s.pcls, uint32(c))
 	}
 	cls := s.pcls
 	address := false
@@ -398,7 +410,16 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 		}
 	}
 	titleCase := words >= 4 && caps*2 > words
-	findNames(text, toks, lw, cls, headline(text, toks, lw), add)
+	tc := -1 // headline(text, …), once, when findNames first asks
+	findNames(text, toks, lw, cls, func() bool {
+		if tc < 0 {
+			tc = 0
+			if headline(text, toks, lw) {
+				tc = 1
+			}
+		}
+		return tc == 1
+	}, add)
 	for i := 0; i+1 < len(toks) && !titleCase; i++ {
 		if !toks[i].upper || cls[i]&cCapStop != 0 || isAllCaps(text, toks[i]) {
 			continue
@@ -498,6 +519,9 @@ const (
 	cSpeechCue
 	cNameParticle
 )
+
+// piiClassTab is piiClass for the per-word look-ups (strtab.go).
+var piiClassTab = newStrTab(piiClass)
 
 // piiClass maps a lower-case word to its classes, so that the scanners
 // look each word up once instead of once per word set.

@@ -172,6 +172,7 @@ func compile(rules []Rule, m *Model, innocent []string) (*Policy, error) {
 			}
 		}
 	}
+	p.words.indexStems()
 	var err error
 	if p.risk, err = compileRisk(); err != nil {
 		return nil, err
@@ -223,6 +224,7 @@ func compile(rules []Rule, m *Model, innocent []string) (*Policy, error) {
 		p.helplines[h] = true
 	}
 	p.lex.freeze()
+	p.words.freeze()
 	p.pool.New = func() any { return new(scratch) }
 	return p, nil
 }

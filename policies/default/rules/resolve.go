@@ -50,10 +50,10 @@ func (p *Policy) trailingDigits(s *scratch, t token) int32 {
 		}
 	}
 	word := raw[:n]
-	if r, ok := p.words.exact[string(word)]; ok {
+	if r, ok := p.words.exactRule(unsafeString(word)); ok {
 		return r
 	}
-	if id, ok := p.lex.words[string(word)]; ok {
+	if id, ok := p.lex.wordID(word); ok {
 		for _, pi := range p.lex.single[id] {
 			return p.lex.progs[pi].rule
 		}

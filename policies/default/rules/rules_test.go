@@ -385,6 +385,26 @@ func BenchmarkEvaluateRules(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluateRulesLong is BenchmarkEvaluateLong of package policies
+// (the same 957-byte child's message, written for it) without the WASM host.
+func BenchmarkEvaluateRulesLong(b *testing.B) {
+	msg := in(`So today was the best day ever!!! First we went to the aquarium with my class ` +
+		`and Mrs. Okafor let us touch a starfish, it felt kind of rough and squishy at the same time. ` +
+		`Then my friend Priya said the sharks were sleeping but I think they were just bored lol. ` +
+		`After lunch we watched a movie about octopuses, did you know they have three hearts and blue blood?? ` +
+		`That is sooo weird. On the bus home Tomas kept singing the same song over and over and everybody ` +
+		`got annoyed but it was also funny. When I got home my little brother had built a giant castle out ` +
+		`of cardboard boxes and he wanted me to be the dragon, so I roared really loud and the dog started ` +
+		`barking at us. Mom made pancakes for dinner which is the best because we never have pancakes for ` +
+		`dinner. Tomorrow we have a spelling test and I am a bit nervous about the word "necessary" because ` +
+		`I always forget if it has two s or two c. Can you help me practise? Also what is your favourite sea animal?`)
+	b.SetBytes(int64(len(msg.Text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Evaluate(msg)
+	}
+}
+
 // TestLongInputsStayLinear feeds inputs shaped to make naive scanners
 // quadratic; with linear scanners each takes well under a second.
 func TestLongInputsStayLinear(t *testing.T) {

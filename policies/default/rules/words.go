@@ -104,6 +104,14 @@ type wordIndex struct {
 	// scans below for almost every ordinary word.
 	// They are bit sets indexed by triIndex (stems are plain a-z).
 	tri, triAny *triSet
+	// triStems lists, for every trigram (triIndex), the indices into
+	// stems of the stems that start with it, in order: triStems[i] is
+	// triStemIdx[triStart[i]:triStart[i+1]] (built by indexStems). A stem
+	// occurs in a word exactly where the word has the stem's first
+	// trigram, so a search for stems walks the word once instead of
+	// searching it for every stem.
+	triStart   []int32
+	triStemIdx []int32
 	// delPre marks the first two letters (a-z) of every key of fuzzy and
 	// strong: a one-letter deletion of a word keeps its first letter, so
 	// most words need no deletion look-ups at all.
@@ -113,6 +121,125 @@ type wordIndex struct {
 	// read as "scumbag", "lesbian", "fucker". Used only for words that
 	// are not in the dictionary at all (common or proper).
 	phon map[string]int32
+	// Tables of the maps above for Evaluate (strtab.go), built by freeze.
+	tabs *wordTabs
+	// delBloom is a Bloom filter (one hash, polyHash) of the keys of fuzzy
+	// and strong, built by freeze: a word's one-letter deletions are
+	// looked up only when their hash is in it. The polynomial hash of
+	// every deletion of a word comes from one prefix and one suffix pass,
+	// so most words need no look-up for their deletions at all.
+	delBloom *[delBloomBits / 64]uint64
+}
+
+const (
+	delBloomBits = 1 << 16
+	polyBase     = 0x01000193
+)
+
+// polyHash is the polynomial hash sum s[i]·polyBase^i (mod 2^32).
+func polyHash(s string) uint32 {
+	var h, p uint32 = 0, 1
+	for i := 0; i < len(s); i++ {
+		h += uint32(s[i]) * p
+		p *= polyBase
+	}
+	return h
+}
+
+func (w *wordIndex) bloomAdd(h uint32) {
+	i := mix(h) >> 16
+	w.delBloom[i/64] |= 1 << (i % 64)
+}
+
+// bloomMaybe reports whether a key with polyHash h may be in fuzzy or
+// strong (always true before freeze).
+func (w *wordIndex) bloomMaybe(h uint32) bool {
+	if w.delBloom == nil {
+		return true
+	}
+	i := mix(h) >> 16
+	return w.delBloom[i/64]&(1<<(i%64)) != 0
+}
+
+type wordTabs struct {
+	innocent, exact, fuzzy, strong, phon, short, heads, tails *strTab
+}
+
+// freeze builds the look-up tables once every stem is added.
+func (w *wordIndex) freeze() {
+	w.tabs = &wordTabs{
+		innocent: newStrTab(w.innocent), exact: newStrTab(w.exact),
+		fuzzy: newStrTab(w.fuzzy), strong: newStrTab(w.strong), phon: newStrTab(w.phon),
+		short: newStrTab(w.short), heads: newStrTab(w.heads), tails: newStrTab(w.tails),
+	}
+	w.delBloom = new([delBloomBits / 64]uint64)
+	for k := range w.fuzzy {
+		w.bloomAdd(polyHash(k))
+	}
+	for k := range w.strong {
+		w.bloomAdd(polyHash(k))
+	}
+}
+
+func (w *wordIndex) shortRule(s string) (int32, bool) {
+	if w.tabs == nil {
+		r, ok := w.short[s]
+		return r, ok
+	}
+	return w.tabs.short.get(s)
+}
+
+func (w *wordIndex) isHead(s string) bool {
+	if w.tabs == nil {
+		return w.heads[s]
+	}
+	return w.tabs.heads.has(s)
+}
+
+func (w *wordIndex) isTail(s string) bool {
+	if w.tabs == nil {
+		return w.tails[s]
+	}
+	return w.tabs.tails.has(s)
+}
+
+func (w *wordIndex) isInnocent(s string) bool {
+	if w.tabs == nil {
+		return w.innocent[s]
+	}
+	return w.tabs.innocent.has(s)
+}
+
+func (w *wordIndex) exactRule(s string) (int32, bool) {
+	if w.tabs == nil {
+		r, ok := w.exact[s]
+		return r, ok
+	}
+	return w.tabs.exact.get(s)
+}
+
+func (w *wordIndex) fuzzyRule(s string) (int32, bool) {
+	if w.tabs == nil {
+		r, ok := w.fuzzy[s]
+		return r, ok
+	}
+	return w.tabs.fuzzy.get(s)
+}
+
+func (w *wordIndex) strongRule(s string) (int32, bool) {
+	if w.tabs == nil {
+		r, ok := w.strong[s]
+		return r, ok
+	}
+	return w.tabs.strong.get(s)
+}
+
+func (w *wordIndex) phonRule(s string) (int32, bool) {
+	if w.tabs == nil {
+		r, ok := w.phon[s]
+		return r, ok
+	}
+	return w.tabs.phon.get(s)
 }
 
 // triSet is a set of a-z trigrams.
@@ -218,6 +345,58 @@ func (w *wordIndex) addStem(stem string, r int32) []string {
 	return forms
 }
 
+// indexStems builds triStart and triStemIdx once every stem is added.
+func (w *wordIndex) indexStems() {
+	const n = 26 * 26 * 26
+	counts := make([]int, n+1)
+	for _, st := range w.stems {
+		if i, ok := triIndex(st.text[0], st.text[1], st.text[2]); ok {
+			counts[i+1]++
+		}
+	}
+	w.triStart = make([]int32, n+1)
+	for i := 1; i <= n; i++ {
+		counts[i] += counts[i-1]
+		w.triStart[i] = int32(counts[i])
+	}
+	w.triStemIdx = make([]int32, counts[n])
+	next := counts[:n]
+	for k, st := range w.stems {
+		if i, ok := triIndex(st.text[0], st.text[1], st.text[2]); ok {
+			w.triStemIdx[next[i]] = int32(k)
+			next[i]++
+		}
+	}
+}
+
+// stemsAt returns the indices of the stems whose first trigram is s[i:i+3]
+// (s has at least i+3 bytes).
+func (w *wordIndex) stemsAt(s string, i int) []int32 {
+	j, ok := triIndex(s[i], s[i+1], s[i+2])
+	if !ok || w.triStart == nil {
+		return nil
+	}
+	return w.triStemIdx[w.triStart[j]:w.triStart[j+1]]
+}
+
+// firstAnywhere returns the rule of the first stem (in stems order) marked
+// '*' that is shorter than s and occurs in it, or -1.
+func (w *wordIndex) firstAnywhere(s string) int32 {
+	best := -1
+	for i := 0; i+3 <= len(s); i++ {
+		for _, k := range w.stemsAt(s, i) {
+			st := &w.stems[k]
+			if (best < 0 || int(k) < best) && st.anywhere && len(s) > len(st.text) && strings.HasPrefix(s[i:], st.text) {
+				best = int(k)
+			}
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return w.stems[best].rule
+}
+
 // loose returns the rule a single normalised word loosely matches, or -1.
 func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 	if len(word) < 4 {
@@ -229,7 +408,7 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 		}
 	}
 	s := unsafeString(word) // word is not modified while s is in use
-	if w.innocent[s] {
+	if w.isInnocent(s) {
 		return -1
 	}
 	if r := w.looseForm(s, true); r >= 0 {
@@ -238,15 +417,15 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 	// Doubled letters ("fucck", "shiit") and ph for f ("phuck"); no
 	// compounds on these readings ("appetit" is not "ape"+"tit").
 	buf = collapseDoubles(buf[:0], word)
-	if len(buf) != len(word) && len(buf) >= 4 && !w.innocent[string(buf)] {
+	if len(buf) != len(word) && len(buf) >= 4 && !w.isInnocent(unsafeString(buf)) {
 		if r := w.looseForm(unsafeString(buf), false); r >= 0 {
 			return r
 		}
 	}
 	if strings.Contains(s, "ph") {
 		f := strings.ReplaceAll(s, "ph", "f")
-		if !w.innocent[f] {
-			if r, ok := w.exact[f]; ok {
+		if !w.isInnocent(f) {
+			if r, ok := w.exactRule(f); ok {
 				return r
 			}
 			if r := w.looseForm(f, false); r >= 0 {
@@ -260,7 +439,7 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 	if len(w.phon) > 0 {
 		buf = phonKey(buf[:0], s)
 		if len(buf) >= 5 { // four-letter keys are too often someone's name or a loan word
-			if r, ok := w.phon[unsafeString(buf)]; ok && !isCommonWord(s) && !isProperNoun(s) {
+			if r, ok := w.phonRule(unsafeString(buf)); ok && !isCommonWord(s) && !isProperNoun(s) {
 				return r
 			}
 		}
@@ -340,14 +519,12 @@ func phonKey(dst []byte, s string) []byte {
 }
 
 func (w *wordIndex) looseForm(s string, compounds bool) int32 {
-	if r, ok := w.exact[s]; ok {
+	if r, ok := w.exactRule(s); ok {
 		return r
 	}
 	if hasTri(s, w.triAny) {
-		for _, st := range w.stems {
-			if st.anywhere && len(s) > len(st.text) && strings.Contains(s, st.text) {
-				return st.rule
-			}
+		if r := w.firstAnywhere(s); r >= 0 {
+			return r
 		}
 	}
 	if compounds && w.edgeStem(s) {
@@ -362,20 +539,35 @@ func (w *wordIndex) looseForm(s string, compounds bool) int32 {
 		if !at1 && !later {
 			return -1
 		}
-		if r, ok := w.fuzzy[s]; ok && later { // one letter missing: "fcker"
-			return r
+		// Polynomial hashes of s's prefixes and suffixes: the hash of s
+		// without letter i is pre[i] + pw[i]·suf[i+1].
+		n := len(s)
+		var pre, pw [25]uint32
+		var suf [26]uint32
+		pw[0] = 1
+		for i := 0; i < n; i++ {
+			pre[i+1] = pre[i] + uint32(s[i])*pw[i]
+			pw[i+1] = pw[i] * polyBase
+		}
+		for i := n - 1; i >= 0; i-- {
+			suf[i] = uint32(s[i]) + polyBase*suf[i+1]
+		}
+		if later && w.bloomMaybe(pre[n]) {
+			if r, ok := w.fuzzyRule(s); ok { // one letter missing: "fcker"
+				return r
+			}
 		}
 		var buf [24]byte
 		for i := 1; i < len(s); i++ { // the first letter is kept
-			if (i == 1 && !at1) || (i > 1 && !later) {
+			if (i == 1 && !at1) || (i > 1 && !later) || !w.bloomMaybe(pre[i]+pw[i]*suf[i+1]) {
 				continue
 			}
 			d := append(append(buf[:0], s[:i]...), s[i+1:]...)
-			if r, ok := w.strong[string(d)]; ok && len(d) >= 5 { // one letter extra: "nzigger"
+			if r, ok := w.strongRule(unsafeString(d)); ok && len(d) >= 5 { // one letter extra: "nzigger"
 				return r
 			}
 			if len(s) >= 8 {
-				if r, ok := w.fuzzy[string(d)]; ok { // one letter changed: "fvcker"
+				if r, ok := w.fuzzyRule(unsafeString(d)); ok { // one letter changed: "fvcker"
 					return r
 				}
 			}
@@ -390,22 +582,22 @@ func (w *wordIndex) looseForm(s string, compounds bool) int32 {
 func (w *wordIndex) compound(s string, depth int) int32 {
 	for i := 2; i <= len(s)-2; i++ {
 		a, b := s[:i], s[i:]
-		ra, aStem := w.short[a]
-		rb, bStem := w.short[b]
+		ra, aStem := w.shortRule(a)
+		rb, bStem := w.shortRule(b)
 		if !bStem {
-			if e, ok := w.exact[b]; ok {
+			if e, ok := w.exactRule(b); ok {
 				rb, bStem = e, true
 			}
 		}
 		if !aStem {
-			if e, ok := w.exact[a]; ok {
+			if e, ok := w.exactRule(a); ok {
 				ra, aStem = e, true
 			}
 		}
 		switch {
-		case aStem && (bStem || w.tails[b] || w.tails[trimInflection(b)]):
+		case aStem && (bStem || w.isTail(b) || w.isTail(trimInflection(b))):
 			return ra
-		case bStem && w.heads[a] && (len(b) > 3 || shortStemHeads[a]):
+		case bStem && w.isHead(a) && (len(b) > 3 || shortStemHeads[a]):
 			return rb
 		case aStem && depth == 0:
 			if r := w.compound(b, 1); r >= 0 {
@@ -440,12 +632,11 @@ func collapseDoubles(dst, word []byte) []byte {
 // edgeStem reports whether s contains a stem at all: a compound needs one,
 // and this is much cheaper than trying every split.
 func (w *wordIndex) edgeStem(s string) bool {
-	if !hasTri(s, w.tri) {
-		return false
-	}
-	for _, st := range w.stems {
-		if strings.Contains(s, st.text) { // "dumbasses": a stem, then an inflection
-			return true
+	for i := 0; i+3 <= len(s); i++ { // "dumbasses": a stem, then an inflection
+		for _, k := range w.stemsAt(s, i) {
+			if strings.HasPrefix(s[i:], w.stems[k].text) {
+				return true
+			}
 		}
 	}
 	return false

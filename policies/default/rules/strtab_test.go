@@ -1,0 +1,121 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestStrTabMatchesMap checks that a table answers every look-up exactly
+// like the map it was built from: present keys with their values, the
+// empty key, false booleans, and absent keys that share a prefix, a length
+// or (by brute force over many keys) a probe sequence with present ones.
+func TestStrTabMatchesMap(t *testing.T) {
+	ints := map[string]int32{"": 7, "a": -1, "fuck": 3, "fucks": 4, "fuc": 0}
+	for i := range 3000 {
+		ints[fmt.Sprintf("w%dx", i)] = int32(i)
+	}
+	bools := map[string]bool{"yes": true, "no": false, "maybe": true}
+	ti, tb := newStrTab(ints), newStrTab(bools)
+	probe := []string{"", "a", "b", "fu", "fuc", "fuck", "fucks", "fuckss", "yes", "no", "maybe", "ye", "yess", "w12", "w12x", "w2999x", "w3000x"}
+	for i := range 6000 {
+		probe = append(probe, fmt.Sprintf("w%dx", i), fmt.Sprintf("v%dx", i))
+	}
+	for _, k := range probe {
+		wv, wok := ints[k]
+		if v, ok := ti.get(k); v != wv || ok != wok {
+			t.Fatalf("int table %q = %d,%v; map %d,%v", k, v, ok, wv, wok)
+		}
+		if got, want := tb.has(k), bools[k]; got != want {
+			t.Fatalf("bool table has(%q) = %v; map %v", k, got, want)
+		}
+	}
+	if v, ok := newStrTab(map[string]uint32{"x": 1 << 31}).get("x"); !ok || uint32(v) != 1<<31 {
+		t.Fatalf("uint32 value lost: %d %v", v, ok)
+	}
+	if _, ok := newStrTab(map[string]int32{}).get("x"); ok {
+		t.Fatal("empty table found a key")
+	}
+}
+
+// TestDeletionBloomLosesNothing checks that the deletion filter of
+// looseForm never hides a match: for words one letter away from every
+// fuzzy and strong key (a letter added or changed), looseForm answers the
+// same with the filter and without it.
+func TestDeletionBloomLosesNothing(t *testing.T) {
+	w := Default().words
+	if w.delBloom == nil {
+		t.Fatal("no deletion filter built")
+	}
+	plain := *w
+	plain.delBloom = nil
+	var keys []string
+	for k := range w.strong {
+		keys = append(keys, k)
+	}
+	for k := range w.fuzzy {
+		keys = append(keys, k)
+	}
+	checked, matched := 0, 0
+	for _, k := range keys {
+		for i := 1; i <= len(k); i++ {
+			for _, c := range "aeiouxzq" {
+				for _, v := range []string{k[:i] + string(c) + k[i:], k[:i-1] + string(c) + k[i:]} {
+					if len(v) < 5 || len(v) > 24 {
+						continue
+					}
+					got, want := w.looseForm(v, true), plain.looseForm(v, true)
+					if got != want {
+						t.Fatalf("looseForm(%q) = %d with the filter, %d without", v, got, want)
+					}
+					checked++
+					if got >= 0 {
+						matched++
+					}
+				}
+			}
+		}
+	}
+	if matched < checked/2 {
+		t.Fatalf("only %d of %d near-miss words matched: the test words are not near misses", matched, checked)
+	}
+}
+
+// TestSquashIndexMatchesContains checks the squash index against a plain
+// strings.Contains over every entry, on words that hold an entry (plain,
+// elongated, glued to other letters) and on words that hold none.
+func TestSquashIndexMatchesContains(t *testing.T) {
+	lex := Default().lex
+	x := lex.squashIdx
+	if x == nil {
+		t.Fatal("no squash index built")
+	}
+	var words []string
+	for _, e := range lex.squash {
+		words = append(words, e.text, "xx"+e.text+"yy", e.text+e.text, strings.Repeat(e.text[:1], 3)+e.text[1:],
+			e.text[:3]+strings.Repeat(e.text[3:4], 4)+e.text[4:], e.text[1:], e.text[:len(e.text)-1]+"q")
+	}
+	words = append(words, "abcdefghijk", "notarudephraseatall", "zzzzzzzzzzz", "1234567", "κιλλμυσελφ")
+	hits := 0
+	for _, w := range words {
+		var c []byte
+		if hasLongRun([]byte(w)) {
+			c = collapse1(nil, []byte(w))
+		}
+		var want uint64
+		for k, e := range lex.squash {
+			if strings.Contains(w, e.text) || (c != nil && strings.Contains(string(c), e.collapsed)) {
+				want |= 1 << k
+			}
+		}
+		if got := x.find(w, c); got != want {
+			t.Fatalf("find(%q) = %b, want %b", w, got, want)
+		}
+		if want != 0 {
+			hits++
+		}
+	}
+	if hits < len(lex.squash) {
+		t.Fatalf("only %d test words hold an entry", hits)
+	}
+}
