@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +18,26 @@ import (
 	"daisydog/wasm/wasmtest"
 )
 
+// compileCache is an on-disk compilation cache shared by the package's
+// runtimes, as a node has one: the default module (4.7 MB) is compiled
+// once for all tests instead of once per load (seconds each under -race).
+var compileCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bundle-test-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	compileCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 func newRuntime(t *testing.T) *wasm.Runtime {
 	t.Helper()
-	rt, err := wasm.NewRuntime(context.Background(), wasm.Config{PoolSize: 2})
+	rt, err := wasm.NewRuntime(context.Background(), wasm.Config{PoolSize: 2, CacheDir: compileCache})
 	if err != nil {
 		t.Fatal(err)
 	}
