@@ -399,6 +399,7 @@ var DefaultRules = []Rule{
 		// setting, allowed for 13-17 or when a parent chose "relaxed".
 		ID: "profanity.mild", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
 		NotRelaxed: true,
+		Squash:     []string{"go to hell"},
 		Phrases: []string{
 			"(crap|crappy|crapola|bullcrap|horsecrap|damn|dammit|damnit|goddamn|goddamned|goddammit|godamnit|godamn|goddam|hotdamn|god dam|god damn|god damned|pissed|pissoff|bloody hell|screw you|screwyou|sucks balls|what the hell|go to hell|the hell|hell no|hell yeah|hell yes|heck no|to hell with)",
 		},
@@ -471,9 +472,9 @@ var DefaultRules = []Rule{
 	{
 		// Sexual slang beyond sexual.explicit: acts, body parts, services.
 		ID: "sexual.slang", Category: sdk.CategorySexual, Action: sdk.ActionBlock, Severity: 3,
-		Squash: []string{"cum in me", "cum on me", "in the ass", "i eat ass", "i rape kids"},
+		Squash: []string{"cum in me", "cum on me", "in the ass", "i eat ass", "i rape kids", "up the butt"},
 		Phrases: []string{
-			"(phallus|phallic|areola|areolas|areolae|dogging|daterape|daterapes|daterapist|date rapist|date raped|roofie|roofies|roofied|rohypnol|lovemaking|love making|foreplay|nookie|nooky|boink|boinks|boinking|boinked|shag|shags|camslut|camsluts|camwhore|camwhores|cam whore|ball gag|ballgag|ball gravy|baby batter|figging|frotting|frottage|tribade|tribades|tribadist|tribadists|furburger|fur burger|perversion|perversions|raunch|knobbing|urethra play|ponyplay|pony play|sex slave|sex slaves|sexslave|love juice|love juices|pussy juice|pussyjuice|cum dump|cumdump|cum guzzler|cumguzzler|panty|pantys|bullet vibe)",
+			"(phallus|phallic|areola|areolas|areolae|dogging|daterape|daterapes|daterapist|date rapist|date raped|roofie|roofies|roofied|rohypnol|lovemaking|love making|foreplay|nookie|nooky|boink|boinks|boinking|boinked|shag|shags|camslut|camsluts|camwhore|camwhores|cam whore|ball gag|ballgag|ball gravy|baby batter|figging|frotting|frottage|tribade|tribades|tribadist|tribadists|furburger|fur burger|perversion|perversions|raunch|knobbing|urethra play|ponyplay|pony play|sex slave|sex slaves|sexslave|love juice|love juices|pussy juice|pussyjuice|cum dump|cumdump|cum guzzler|cumguzzler|panty|pantys|bullet vibe|cherrypopper|cherry popper|moneyshot|givehead|lovejuice|lovemuscle|love muscle|mastabate|mastabater|mastabating|mastrabate|mastrabator|mastrabating|masterbater|masterbator|masterbaiter|masterbaiting|masturbator|masturbater|suckme|suck me off|suckmeoff|suckoff|suck off|suckmytit|suck my tit|suck my tits|beatoff|beat your meat|bulldike|bull dike|butchdyke|butch dyke|butchdike|buttstain|buttstains)",
 			"(good|easy|great|quick) lay",
 			"(mines|my dick is|my cock is|his dick is|my dicks|his dicks) [like] (4|5|6|7|8|9|10|11|12) (inch|inches)",
 		},

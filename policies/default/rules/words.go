@@ -52,7 +52,8 @@ var compoundHeads = []string{
 	"jack", "beat", "choke", "whack", "smart", "old", "cheap", "mega", "super", "uber",
 	"battle", "bat", "cluster", "ape", "chicken", "moon", "jungle", "porch", "sand", "rag",
 	"towel", "tar", "carpet", "rug", "pillow", "fudge", "bean", "spunk", "cream", "hot",
-	"hardcore", "softcore", "kinky", "rough", "anal", "group", "phone", "cyber", "lazy",
+	"hardcore", "softcore", "kinky", "rough", "anal", "group", "phone", "cyber", "easy", "nasty",
+	"drip",
 }
 
 // shortStemHeads may precede a stem of three letters or less ("dumb"+"ass");
@@ -86,7 +87,8 @@ var compoundTails = []string{
 	"cowboy", "cowboys", "can", "cans", "fit", "fits", "smoker", "smokers", "sniffer", "sniffers",
 	"gobbler", "gobblers", "pusher", "pushers", "packer", "packers", "plug", "plugs", "knocker",
 	"knockers", "magnet", "fiend", "fiends", "weasel", "weasels", "guzzler", "guzzlers", "slurper",
-	"monger", "mongers", "flap", "flaps", "wagon", "shoveler", "muffin",
+	"monger", "mongers", "flap", "flaps", "wagon", "shoveler", "muffin", "rider", "riders",
+	"smith", "nob", "forbrains", "full", "happens", "flick", "flicks", "king", "queen", "stuffer",
 }
 
 // wordStem is a rude stem for loose matching.
