@@ -401,7 +401,7 @@ var DefaultRules = []Rule{
 		NotRelaxed: true,
 		Squash:     []string{"go to hell"},
 		Phrases: []string{
-			"(crap|crappy|crapola|bullcrap|horsecrap|damn|dammit|damnit|goddamn|goddamned|goddammit|godamnit|godamn|goddam|hotdamn|god dam|god damn|god damned|pissed|pissoff|bloody hell|screw you|screwyou|sucks balls|what the hell|go to hell|the hell|hell no|hell yeah|hell yes|heck no|to hell with)",
+			"(wth|crap|crappy|crapola|bullcrap|horsecrap|damn|dammit|damnit|goddamn|goddamned|goddammit|godamnit|godamn|goddam|hotdamn|god dam|god damn|god damned|pissed|pissoff|bloody hell|screw you|screwyou|sucks balls|what the hell|go to hell|the hell|hell no|hell yeah|hell yes|heck no|to hell with)",
 		},
 	},
 	{
@@ -440,7 +440,7 @@ var DefaultRules = []Rule{
 		Phrases: []string{
 			"(ching chong|chingchong|chinc|chincs|jiggerboo|jiggaboo|jigaboo|jijjiboo|junglebunny|jungle bunny|jungle bunnies|towel head|rag head|zipper head|sand monkey|whitetrash|poorwhitetrash|honkey|honkeys|negroid|niglet|niglets|nigr|niga|nigas|nigguh|nigguhs|nikka|nikkas|spik|spiks|beanerino|wetbacks|qweer|qweers|qweerz|heshe|shemale|lezbo|lezbos|lezzo|lezza|dyke|bulldyke|bull dyke|diesel dyke|mcfagget|faqqot|faqqots|fagit|faggit|faggits|feggat|feggats|faig|faigs|faigt|fagget|faggets|fagot|fagots|japcrap|gooks|raghead|kike|heeb|sheeny|yid|kraut|dago|wop|mein fuhrer|white power|gas the jews|gas jews|oven dodger|holocaust was fake|holohoax)",
 			"(cameljockey|abbo|abbos|boong|boongs|bogtrotter|bogtrotters|curry muncher|curry munchers|darky|dindu|dindus|gippo|gippos|greaseball|greaseballs|halfbreed|halfbreeds|half breed|half breeds|hymie|hymies|injun|injuns|sheboon|sheboons|slopehead|slopeheads|slanty|taig|taigs|wigga|wiggas|spearchucker|spear chucker|batty boy|battyboy|battyman|batty man|chi chi man|lezzer|lezzers|spacker|spackers|spacca|window licker|nignog|nig nog|groid|groids|chinamen|golliwogs|sambos|polack|polacks|gweilo|yellow peril|zionazi|zionazis|jewboy|jew boy|christ killer|christ killers|nigaboo|queerbait|queerhole|dothead|dot head|dotheads|durka durka)",
-			"(niggur|niggurs|niggor|niggors|nigor|nigors|niggar|niggars|nigar|nigars|neggar|neggars|negga|neggas|nagga|naggas|nigguz|nigha|nighas|niqqa|niqqas|niqqer|niqqers|nijja|nijjas|nijjer|nijjers|nlgga|nlggas|nlgger|nlggers|nlggor|njgga|njggas|njgger|njggers|nibba|nibbas|nibber|nibbers|jap|wigger)",
+			"(niggur|niggurs|niggor|niggors|nigor|nigors|niggar|niggars|nigar|nigars|neggar|neggars|negga|neggas|nagga|naggas|nigguz|nigha|nighas|niqqa|niqqas|niqqer|niqqers|nijja|nijjas|nijjer|nijjers|nlgga|nlggas|nlgger|nlggers|nlggor|njgga|njggas|njgger|njggers|nibba|nibbas|nibber|nibbers|jap|wigger|retarted|retart|retarts)",
 			"(who has|got the|the) (china virus|kung flu|chinese virus)",
 			"(jews|judens|jewish people|muslims|blacks|gays) (belong in|should be in|back to) (the|an|a) (oven|ovens|camps|camp|gas chamber|gas chambers)",
 		},
@@ -466,7 +466,7 @@ var DefaultRules = []Rule{
 		// Vulgar slang for body parts and bodies, and rude compounds.
 		ID: "profanity.vulgar.body", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
 		Phrases: []string{
-			"(tushy|tushie|tushies|weenie|weenies|boaby|boabie|boabies|muffs|tatas|ta tas|nards|skin flute|skinflute|pole smoker|poo stabber|poo stabbers|poostabber|poostabbers|bish|bishes|dik|diks|dikhead|dikheads|dikface|big knockers|beef curtains|beefcurtains|knob jockey|shit stabber|shit stabbers)",
+			"(trollop|trollops|strumpet|strumpets|tushy|tushie|tushies|weenie|weenies|boaby|boabie|boabies|muffs|tatas|ta tas|nards|skin flute|skinflute|pole smoker|poo stabber|poo stabbers|poostabber|poostabbers|bish|bishes|dik|diks|dikhead|dikheads|dikface|big knockers|beef curtains|beefcurtains|knob jockey|shit stabber|shit stabbers)",
 		},
 	},
 	{
@@ -474,7 +474,7 @@ var DefaultRules = []Rule{
 		ID: "sexual.slang", Category: sdk.CategorySexual, Action: sdk.ActionBlock, Severity: 3,
 		Squash: []string{"cum in me", "cum on me", "in the ass", "i eat ass", "i rape kids", "up the butt"},
 		Phrases: []string{
-			"(phallus|phallic|areola|areolas|areolae|dogging|daterape|daterapes|daterapist|date rapist|date raped|roofie|roofies|roofied|rohypnol|lovemaking|love making|foreplay|nookie|nooky|boink|boinks|boinking|boinked|shag|shags|camslut|camsluts|camwhore|camwhores|cam whore|ball gag|ballgag|ball gravy|baby batter|figging|frotting|frottage|tribade|tribades|tribadist|tribadists|furburger|fur burger|perversion|perversions|raunch|knobbing|urethra play|ponyplay|pony play|sex slave|sex slaves|sexslave|love juice|love juices|pussy juice|pussyjuice|cum dump|cumdump|cum guzzler|cumguzzler|panty|pantys|bullet vibe|cherrypopper|cherry popper|moneyshot|givehead|lovejuice|lovemuscle|love muscle|mastabate|mastabater|mastabating|mastrabate|mastrabator|mastrabating|masterbater|masterbator|masterbaiter|masterbaiting|masturbator|masturbater|suckme|suck me off|suckmeoff|suckoff|suck off|suckmytit|suck my tit|suck my tits|beatoff|beat your meat|bulldike|bull dike|butchdyke|butch dyke|butchdike|buttstain|buttstains)",
+			"(phallus|phallic|areola|areolas|areolae|dogging|daterape|daterapes|daterapist|date rapist|date raped|roofie|roofies|roofied|rohypnol|lovemaking|love making|foreplay|nookie|nooky|boink|boinks|boinking|boinked|shag|shags|camslut|camsluts|camwhore|camwhores|cam whore|ball gag|ballgag|ball gravy|baby batter|figging|frotting|frottage|tribade|tribades|tribadist|tribadists|furburger|fur burger|perversion|perversions|raunch|knobbing|urethra play|ponyplay|pony play|sex slave|sex slaves|sexslave|love juice|love juices|pussy juice|pussyjuice|cum dump|cumdump|cum guzzler|cumguzzler|panty|pantys|bullet vibe|cherrypopper|cherry popper|moneyshot|givehead|lovejuice|lovemuscle|love muscle|mastabate|mastabater|mastabating|mastrabate|mastrabator|mastrabating|masterbater|masterbator|masterbaiter|masterbaiting|masturbator|masturbater|suckme|suck me off|suckmeoff|suckoff|suck off|suckmytit|suck my tit|suck my tits|beatoff|beat your meat|seggs|seggsy|secks|seks|sexx|bulldike|bull dike|butchdyke|butch dyke|butchdike|buttstain|buttstains)",
 			"(good|easy|great|quick) lay",
 			"(mines|my dick is|my cock is|his dick is|my dicks|his dicks) [like] (4|5|6|7|8|9|10|11|12) (inch|inches)",
 		},
@@ -485,7 +485,7 @@ var DefaultRules = []Rule{
 		ID: "harassment.name_calling", Category: sdk.CategoryHarassment, Action: sdk.ActionRedirect, Severity: 2,
 		NotRelaxed: true,
 		Phrases: []string{
-			"(loser|losers|idiot|idiots|moron|morons|moronic|imbecile|imbeciles|cretin|cretins|dimwit|dimwits|halfwit|halfwits|numbskull|numbskulls|numskull|numskulls|bonehead|boneheads|blockhead|meathead|meatheads|pinhead|pinheads|doofus|doofuses|dufus|twerp|twerps|dweeb|dweebs|dork|dorks|wuss|wusses|wussy|fatso|fatsos|crybaby|crybabies|sissy|sissies|schizo|schizos|psycho|psychos|nutjob|nutjobs|nutcase|nutcases|lowlife|lowlifes|lowlives|scumbucket|scumbuckets|simp|simps|lamebrain|lamebrains|pea brain|peabrain|birdbrain|birdbrains|porker|porkers|slimeball|slimeballs|sleazeball|sleazeballs|jerkface|jerkfaces)",
+			"(loser|losers|idiot|idiots|moron|morons|moronic|imbecile|imbeciles|cretin|cretins|dimwit|dimwits|halfwit|halfwits|numbskull|numbskulls|numskull|numskulls|bonehead|boneheads|blockhead|meathead|meatheads|pinhead|pinheads|doofus|doofuses|dufus|twerp|twerps|dweeb|dweebs|dork|dorks|wuss|wusses|wussy|fatso|fatsos|crybaby|crybabies|sissy|sissies|schizo|schizos|psycho|psychos|nutjob|nutjobs|nutcase|nutcases|lowlife|lowlifes|lowlives|scumbucket|scumbuckets|simp|simps|lamebrain|lamebrains|pea brain|peabrain|birdbrain|birdbrains|porker|porkers|incel|incels|schmuck|schmucks|shmuck|twonk|twonks|slimeball|slimeballs|sleazeball|sleazeballs|jerkface|jerkfaces)",
 			"(you|youre|you're|ur|u r|you are|your) [such|so|a|an|such a|a total|a big|a real|just a|nothing but a] (nazi|nazis|nazy|fascist|facist|fascists)",
 		},
 	},

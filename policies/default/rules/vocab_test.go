@@ -54,6 +54,9 @@ func TestVocabularyFamilies(t *testing.T) {
 		{"add cumin to the curry", ""},
 		// Name-calling, and where it is relaxed.
 		{"what a loser", "harassment.name_calling"},
+		{"wanna seggs", "sexual.slang"},
+		{"you schmuck", "harassment.name_calling"},
+		{"cut the video into segments", ""},
 		{"stop being such a wuss", "harassment.name_calling"},
 		{"you absolute moron", "harassment.name_calling"},
 		{"ur a nazy", "harassment.name_calling"},
