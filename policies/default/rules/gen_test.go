@@ -22,6 +22,7 @@ var extraInnocent = []string{
 	"fukuoka", "fukushima", "analyse", "analysed", "analyses", "analysing", "analyze",
 	"analyzed", "analyzes", "analyzing", "analyst", "analysts", "analytic", "analytics",
 	"dicky", "dickybird", "pricky", "hoer", "hoecake", "hoecakes", "shitsu", "shih",
+	"niger", "snigger", "sniggers", "sniggered", "sniggering",
 }
 
 // TestGenerateInnocent rebuilds data/innocent.txt: every word of a plain

@@ -138,6 +138,7 @@ var DefaultRules = []Rule{
 			"(bastard|bastards|asshole|assholes|arsehole|arseholes|ass|asses|arse|dumbass|jackass|asshat|dipshit)",
 			"(dick|dicks|dickhead|dickheads|cock|cocks|cocksucker|pussy|pussies|cunt|cunts|twat|twats|wanker|wankers|wank|bollocks|piss|slut|sluts|whore|whores|titties)",
 			"(wtf|stfu|gtfo|omfg|fml)",
+			"(idgaf|idgaff|diligaf|gfy|gtfoh|stfd|foad|ffs|wtaf|stfup)",
 		},
 	},
 	{
@@ -263,7 +264,7 @@ var DefaultRules = []Rule{
 	{
 		ID: "substances", Category: sdk.CategorySubstances, Action: sdk.ActionRedirect, Severity: 2,
 		Phrases: []string{
-			"(weed|marijuana|cannabis|smoke pot|smoking pot|smoke weed|smoking weed|blunt|blunts|bong|bongs|thc|cocaine|crack cocaine|meth|methamphetamine|heroin|fentanyl|lsd|acid trip|shrooms|magic mushrooms|ecstasy|mdma|ketamine|oxycontin|percocet|opioids|opiates|codeine|do drugs|doing drugs|take drugs|taking drugs|sell drugs|selling drugs|buy drugs|drug dealer|stoned|high af|getting high|get high|got high|blazed|vape|vapes|vaping|juul|nicotine|get drunk|getting drunk|got drunk|binge drinking)",
+			"(crackpipe|crackpipes|methpipe|crackhead|crackheads|methhead|methheads|weed|marijuana|cannabis|smoke pot|smoking pot|smoke weed|smoking weed|blunt|blunts|bong|bongs|thc|cocaine|crack cocaine|meth|methamphetamine|heroin|fentanyl|lsd|acid trip|shrooms|magic mushrooms|ecstasy|mdma|ketamine|oxycontin|percocet|opioids|opiates|codeine|do drugs|doing drugs|take drugs|taking drugs|sell drugs|selling drugs|buy drugs|drug dealer|stoned|high af|getting high|get high|got high|blazed|vape|vapes|vaping|juul|nicotine|get drunk|getting drunk|got drunk|binge drinking)",
 		},
 	},
 	{
@@ -376,6 +377,7 @@ var DefaultRules = []Rule{
 			"(wine gums|root beer|ginger beer|rum raisin|gin rummy|cocktail sausage|cocktail sausages)",
 			"(chicken breast|chicken breasts|breast stroke|breaststroke)",
 			"(hot dog|hot dogs|cream puff)",
+			"(panty liner|panty liners|pantyliner|pantyliners|ear muff|ear muffs|party pooper|party poopers|poop deck|poop decks|sperm whale|sperm whales|dik dik|dik diks|shag carpet|shag rug|shag pile|shag haircut|psycho killer)",
 		},
 	},
 	{
@@ -397,8 +399,9 @@ var DefaultRules = []Rule{
 		// setting, allowed for 13-17 or when a parent chose "relaxed".
 		ID: "profanity.mild", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
 		NotRelaxed: true,
+		Squash:     []string{"go to hell"},
 		Phrases: []string{
-			"(crap|crappy|crapola|bullcrap|horsecrap|damn|dammit|damnit|goddamn|goddamned|goddammit|godamnit|godamn|goddam|hotdamn|god dam|god damn|god damned|pissed|pissoff|bloody hell|screw you|screwyou|sucks balls|what the hell|go to hell|the hell|hell no|hell yeah|hell yes|heck no|to hell with)",
+			"(wth|crap|crappy|crapola|bullcrap|horsecrap|damn|dammit|damnit|goddamn|goddamned|goddammit|godamnit|godamn|goddam|hotdamn|god dam|god damn|god damned|pissed|pissoff|bloody hell|screw you|screwyou|sucks balls|what the hell|go to hell|the hell|hell no|hell yeah|hell yes|heck no|to hell with)",
 		},
 	},
 	{
@@ -437,8 +440,53 @@ var DefaultRules = []Rule{
 		Phrases: []string{
 			"(ching chong|chingchong|chinc|chincs|jiggerboo|jiggaboo|jigaboo|jijjiboo|junglebunny|jungle bunny|jungle bunnies|towel head|rag head|zipper head|sand monkey|whitetrash|poorwhitetrash|honkey|honkeys|negroid|niglet|niglets|nigr|niga|nigas|nigguh|nigguhs|nikka|nikkas|spik|spiks|beanerino|wetbacks|qweer|qweers|qweerz|heshe|shemale|lezbo|lezbos|lezzo|lezza|dyke|bulldyke|bull dyke|diesel dyke|mcfagget|faqqot|faqqots|fagit|faggit|faggits|feggat|feggats|faig|faigs|faigt|fagget|faggets|fagot|fagots|japcrap|gooks|raghead|kike|heeb|sheeny|yid|kraut|dago|wop|mein fuhrer|white power|gas the jews|gas jews|oven dodger|holocaust was fake|holohoax)",
 			"(cameljockey|abbo|abbos|boong|boongs|bogtrotter|bogtrotters|curry muncher|curry munchers|darky|dindu|dindus|gippo|gippos|greaseball|greaseballs|halfbreed|halfbreeds|half breed|half breeds|hymie|hymies|injun|injuns|sheboon|sheboons|slopehead|slopeheads|slanty|taig|taigs|wigga|wiggas|spearchucker|spear chucker|batty boy|battyboy|battyman|batty man|chi chi man|lezzer|lezzers|spacker|spackers|spacca|window licker|nignog|nig nog|groid|groids|chinamen|golliwogs|sambos|polack|polacks|gweilo|yellow peril|zionazi|zionazis|jewboy|jew boy|christ killer|christ killers|nigaboo|queerbait|queerhole|dothead|dot head|dotheads|durka durka)",
+			"(niggur|niggurs|niggor|niggors|nigor|nigors|niggar|niggars|nigar|nigars|neggar|neggars|negga|neggas|nagga|naggas|nigguz|nigha|nighas|niqqa|niqqas|niqqer|niqqers|nijja|nijjas|nijjer|nijjers|nlgga|nlggas|nlgger|nlggers|nlggor|njgga|njggas|njgger|njggers|nibba|nibbas|nibber|nibbers|jap|wigger|retarted|retart|retarts)",
 			"(who has|got the|the) (china virus|kung flu|chinese virus)",
 			"(jews|judens|jewish people|muslims|blacks|gays) (belong in|should be in|back to) (the|an|a) (oven|ovens|camps|camp|gas chamber|gas chambers)",
+		},
+	},
+	{
+		// Toilet insults and vulgar toilet words: mild, like "crap".
+		ID: "profanity.mild.toilet", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
+		NotRelaxed: true,
+		Phrases: []string{
+			"(poophead|poopheads|poopface|poopfaces|poopbrain|poopbrains|poopyhead|poopyheads|poopy head|poopy pants|poopypants|poopstain|poopstains|poohead|pooheads|pooface|poofaced|poobrain|poostain|doodoo|doo doo|dookie|dookies|caca|shart|sharts|sharted|sharting|excrement|excrements|feces|faeces|fecal|faecal|crapper|crappers|craphead|crapheads|crapface|craphole|crapholes|crapbag|fartface|farthead|fartheads|fartbag|fartbrain|fartsniffer)",
+		},
+	},
+	{
+		// Plain toilet words: what a child says about a dog in the park
+		// too ("the dog pooped"), so only for the youngest tier or the
+		// strict setting, like "hell".
+		ID: "profanity.mild.toilet.strict", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
+		StrictOnly: true,
+		Stems:      []string{"poop", "*poopoo"},
+		Phrases:    []string{"(poo|poos)"},
+	},
+	{
+		// Vulgar slang for body parts and bodies, and rude compounds.
+		ID: "profanity.vulgar.body", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
+		Phrases: []string{
+			"(trollop|trollops|strumpet|strumpets|tushy|tushie|tushies|weenie|weenies|boaby|boabie|boabies|muffs|tatas|ta tas|nards|skin flute|skinflute|pole smoker|poo stabber|poo stabbers|poostabber|poostabbers|bish|bishes|dik|diks|dikhead|dikheads|dikface|big knockers|beef curtains|beefcurtains|knob jockey|shit stabber|shit stabbers)",
+		},
+	},
+	{
+		// Sexual slang beyond sexual.explicit: acts, body parts, services.
+		ID: "sexual.slang", Category: sdk.CategorySexual, Action: sdk.ActionBlock, Severity: 3,
+		Squash: []string{"cum in me", "cum on me", "in the ass", "i eat ass", "i rape kids", "up the butt"},
+		Phrases: []string{
+			"(phallus|phallic|areola|areolas|areolae|dogging|daterape|daterapes|daterapist|date rapist|date raped|roofie|roofies|roofied|rohypnol|lovemaking|love making|foreplay|nookie|nooky|boink|boinks|boinking|boinked|shag|shags|camslut|camsluts|camwhore|camwhores|cam whore|ball gag|ballgag|ball gravy|baby batter|figging|frotting|frottage|tribade|tribades|tribadist|tribadists|furburger|fur burger|perversion|perversions|raunch|knobbing|urethra play|ponyplay|pony play|sex slave|sex slaves|sexslave|love juice|love juices|pussy juice|pussyjuice|cum dump|cumdump|cum guzzler|cumguzzler|panty|pantys|bullet vibe|cherrypopper|cherry popper|moneyshot|givehead|lovejuice|lovemuscle|love muscle|mastabate|mastabater|mastabating|mastrabate|mastrabator|mastrabating|masterbater|masterbator|masterbaiter|masterbaiting|masturbator|masturbater|suckme|suck me off|suckmeoff|suckoff|suck off|suckmytit|suck my tit|suck my tits|beatoff|beat your meat|seggs|seggsy|secks|seks|sexx|bulldike|bull dike|butchdyke|butch dyke|butchdike|buttstain|buttstains)",
+			"(good|easy|great|quick) lay",
+			"(mines|my dick is|my cock is|his dick is|my dicks|his dicks) [like] (4|5|6|7|8|9|10|11|12) (inch|inches)",
+		},
+	},
+	{
+		// Name-calling: words that are insults on their own. Mild, like
+		// swearing: allowed for 13-17 or when a parent chose "relaxed".
+		ID: "harassment.name_calling", Category: sdk.CategoryHarassment, Action: sdk.ActionRedirect, Severity: 2,
+		NotRelaxed: true,
+		Phrases: []string{
+			"(loser|losers|idiot|idiots|moron|morons|moronic|imbecile|imbeciles|cretin|cretins|dimwit|dimwits|halfwit|halfwits|numbskull|numbskulls|numskull|numskulls|bonehead|boneheads|blockhead|meathead|meatheads|pinhead|pinheads|doofus|doofuses|dufus|twerp|twerps|dweeb|dweebs|dork|dorks|wuss|wusses|wussy|fatso|fatsos|crybaby|crybabies|sissy|sissies|schizo|schizos|psycho|psychos|nutjob|nutjobs|nutcase|nutcases|lowlife|lowlifes|lowlives|scumbucket|scumbuckets|simp|simps|lamebrain|lamebrains|pea brain|peabrain|birdbrain|birdbrains|porker|porkers|incel|incels|schmuck|schmucks|shmuck|twonk|twonks|slimeball|slimeballs|sleazeball|sleazeballs|jerkface|jerkfaces)",
+			"(you|youre|you're|ur|u r|you are|your) [such|so|a|an|such a|a total|a big|a real|just a|nothing but a] (nazi|nazis|nazy|fascist|facist|fascists)",
 		},
 	},
 	{
@@ -501,8 +549,9 @@ var profanityStems = []string{
 	"*fuck", "*fuk", "*cunt", "*bitch", "*whore", "*jizz", "*bollock", "*bastard", "*motherfuck",
 	"wanker", "*biatch", "*fck", "fuc", "fuq", "fvck", "shit", "shite", "sht", "dick", "cock",
 	"ass", "arse", "tit", "tits", "titt", "twat", "piss", "prick", "turd", "knob", "douche",
-	"slut", "skank", "tosser", "wank", "hoe", "pussy",
+	"slut", "*skank", "tosser", "wank", "hoe", "pussy",
 	"bich", "btch", "azz", "fagot",
+	"*fucc", "*fukk", "*phuk", "*phuck",
 }
 
 var slurStems = []string{
@@ -515,7 +564,7 @@ var sexualStems = []string{
 	"*dildo", "*orgasm", "*blowjob", "*handjob", "*cumshot", "*masturbat", "*incest",
 	"*pedophil", "*paedophil", "*bukkake", "*gangbang", "*boobies", "*titty", "*titties",
 	"porn", "sex", "boob", "penis", "vagina", "cum", "jizm", "horny", "nude",
-	"erotic", "orgy", "milf", "smut",
+	"erotic", "orgy", "milf", "smut", "*felch",
 }
 
 // hateGroups are identity groups named in hateful statements (the target

@@ -52,6 +52,8 @@ var compoundHeads = []string{
 	"jack", "beat", "choke", "whack", "smart", "old", "cheap", "mega", "super", "uber",
 	"battle", "bat", "cluster", "ape", "chicken", "moon", "jungle", "porch", "sand", "rag",
 	"towel", "tar", "carpet", "rug", "pillow", "fudge", "bean", "spunk", "cream", "hot",
+	"hardcore", "softcore", "kinky", "rough", "anal", "group", "phone", "cyber", "easy", "nasty",
+	"drip",
 }
 
 // shortStemHeads may precede a stem of three letters or less ("dumb"+"ass");
@@ -61,6 +63,7 @@ var shortStemHeads = map[string]bool{
 	"kick": true, "dip": true, "big": true, "lazy": true, "dirty": true, "ugly": true,
 	"stupid": true, "mega": true, "super": true, "mother": true, "horse": true,
 	"bull": true, "sweaty": true, "hairy": true, "stinky": true, "smelly": true, "candy": true,
+	"hardcore": true, "softcore": true,
 }
 
 // compoundTails may follow a stem in a compound ("cum"+"stain").
@@ -80,6 +83,12 @@ var compoundTails = []string{
 	"sack", "stick", "trumpet", "bite", "bites", "eater", "eaters", "ass", "cunt", "cock",
 	"dick", "shit", "whore", "slut", "bitch", "twat", "tit", "tits", "juice", "jizz",
 	"ness", "hammered", "fest", "tastic", "tacular", "bomb", "boner", "sauce", "spot",
+	"stabber", "stabbers", "pounder", "pounders", "pounding", "blaster", "blasters", "kiss",
+	"cowboy", "cowboys", "can", "cans", "fit", "fits", "smoker", "smokers", "sniffer", "sniffers",
+	"gobbler", "gobblers", "pusher", "pushers", "packer", "packers", "plug", "plugs", "knocker",
+	"knockers", "magnet", "fiend", "fiends", "weasel", "weasels", "guzzler", "guzzlers", "slurper",
+	"monger", "mongers", "flap", "flaps", "wagon", "shoveler", "muffin", "rider", "riders",
+	"smith", "nob", "forbrains", "full", "happens", "flick", "flicks", "king", "queen", "stuffer",
 }
 
 // wordStem is a rude stem for loose matching.
