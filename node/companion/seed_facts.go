@@ -105,7 +105,7 @@ func seedFacts() []Fact {
 		{"Newborn puppies can't keep themselves warm, so they snuggle with their mum and each other.", all},
 		{"When a dog suddenly races around in circles, people call it the zoomies.", all},
 		{"Scientists think dogs tilt their heads to hear better or to see your face more clearly.", all},
-		{"Some dogs help scientists by sniffing out whale poo floating in the sea, so they can study whales.", from9},
+		{"Some dogs help scientists by sniffing out whale droppings floating in the sea, so they can study whales.", from9},
 		{"Truffle dogs help farmers find truffles, a tasty kind of mushroom that grows underground.", all},
 		{"The biggest litter of puppies on record had 24 puppies.", all},
 		{"Many dogs seem to know a storm is coming. They might hear far-away thunder or sense changes in the air.", all},
