@@ -6,7 +6,7 @@ DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' -o -name '*.txt' 2>/dev/null)
 
-.PHONY: policy-bundle cover-all all build policy run test vet fmt-check static-check unit e2e fuzz image bench clean browser
+.PHONY: policy-bundle cover-all all build policy run test vet fmt-check static-check unit e2e e2e-processes fuzz image bench clean browser
 
 all: build
 
@@ -93,6 +93,11 @@ e2e: build browser
 # a failing input, or the same error twice, fails.
 FUZZTIME ?= 5s
 FUZZ_TARGETS := ./node/api:FuzzDecodeJSON ./node/auth:FuzzVerify ./policies/sdk:FuzzDecodeInputRaw ./policies/sdk:FuzzDecodeInputMatchesEncodingJSON ./policies/default/rules:FuzzEvaluate
+# The process variants of the fault scenarios that CI runs on containers
+# (e2e skips them where Docker is available; this runs them anyway).
+e2e-processes: build
+	E2E_PROCESS_FAULTS=1 DAISYDOG_BIN=$(CURDIR)/bin/daisydog CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m -run '^TestFault' ./e2e/...
+
 fuzz: policy
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

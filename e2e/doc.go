@@ -34,6 +34,15 @@
 // needs root, skipped otherwise), and a node returning after a long absence
 // (catches up by snapshot; also on containers).
 //
+// Where the Docker engine is available (as in CI), the process variants of
+// the scenarios that also run on containers are skipped, with a message
+// naming their container twin: the same scenario function, load and checker
+// run on separate hosts there, and the process variants are for machines
+// without Docker. The loopback partition (its own mechanism) always runs;
+// E2E_PROCESS_FAULTS=1 (`make e2e-processes`) runs every process variant.
+// Cluster nodes of one run share one compiled-policy cache
+// (--policy-cache), so the default policy compiles once per run.
+//
 // The package has no non-test code besides this file. The binary comes from
 // $DAISYDOG_BIN, or TestMain builds it with `make build` at the repository
 // root. Every process a test starts is killed in t.Cleanup; its stdout and

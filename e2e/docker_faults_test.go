@@ -63,10 +63,11 @@ func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*c
 				out, _ := exec.Command("docker", "logs", "--tail", "40", n).CombinedOutput()
 				t.Logf("--- %s logs:\n%s", n, out)
 			}
-			// A clean stop lets the node write its coverage counters.
-			exec.Command("docker", "stop", "--time", "10", n).Run()
-			exec.Command("docker", "rm", "-f", n).Run()
 		}
+		// A clean stop lets each node write its coverage counters; one
+		// command stops the three at once.
+		exec.Command("docker", append([]string{"stop", "--time", "10"}, dn.names...)...).Run()
+		exec.Command("docker", append([]string{"rm", "-f"}, dn.names...)...).Run()
 		exec.Command("docker", "network", "rm", apiNet).Run()
 		exec.Command("docker", "network", "rm", raftNet).Run()
 	})
@@ -79,6 +80,8 @@ func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*c
 		if dataDirs != nil {
 			args = append(args, "-v", dataDirs[i]+":/data")
 		}
+		// One compiled-policy cache for the run, as the processes share.
+		args = append(args, "-v", policyCache+":/policy-cache")
 		if dir := os.Getenv("GOCOVERDIR"); dir != "" {
 			// The image's binary is the one under test, built with coverage
 			// counters in `make e2e`: collect them like the processes'.
@@ -87,7 +90,8 @@ func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*c
 		args = append(args, image)
 		args = append(args, cmd...)
 		args = append(args, "--data", "/data", "--node-id", c.nodes[i].id, "--http", "0.0.0.0:8443", "--raft", "0.0.0.0:9443",
-			"--advertise-http", dn.names[i]+":8443", "--advertise-raft", dn.aliases[i]+":9443", "--log-level", "warn")
+			"--advertise-http", dn.names[i]+":8443", "--advertise-raft", dn.aliases[i]+":9443", "--log-level", "warn",
+			"--policy-cache", "/policy-cache")
 		docker(t, append(args, tuning...)...)
 		dn.connect(i)
 		docker(t, "start", dn.names[i])

@@ -38,6 +38,22 @@ var faultTuning = []string{"--auth-rate", "-1"}
 // (about a second of load at the default rate).
 const ackStep = 200
 
+// containersRunIt skips a process-variant fault scenario when the Docker
+// engine is here: its container twin (named) runs the same scenario
+// function with the same load and checker, on separate hosts, and the
+// process variant exists for machines without Docker. E2E_PROCESS_FAULTS=1
+// (make e2e-processes) runs both. The partition scenario is not skipped:
+// its mechanism (loopback proxies) differs from the containers'.
+func containersRunIt(t *testing.T, twin string) {
+	t.Helper()
+	if os.Getenv("E2E_PROCESS_FAULTS") == "1" {
+		return
+	}
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		t.Skipf("Docker is here, so %s runs this scenario on three containers; E2E_PROCESS_FAULTS=1 (make e2e-processes) runs the process variant too", twin)
+	}
+}
+
 func startFaultCluster(t *testing.T, extra ...string) *cluster {
 	t.Helper()
 	return startCluster(t, 3, append(append([]string{}, faultTuning...), extra...)...)
@@ -46,6 +62,7 @@ func startFaultCluster(t *testing.T, extra ...string) *cluster {
 // TestFaultLeaderKill: kill -9 of the leader under load. The survivors elect
 // a new leader; writes are unavailable for less than failoverBudget.
 func TestFaultLeaderKill(t *testing.T) {
+	containersRunIt(t, "TestContainerLeaderKill")
 	leaderKill(t, startFaultCluster(t), "leader kill")
 }
 
@@ -71,6 +88,7 @@ func leaderKill(t *testing.T, c *cluster, name string) {
 
 // TestFaultFollowerKill: kill -9 of a follower under load, then restart it.
 func TestFaultFollowerKill(t *testing.T) {
+	containersRunIt(t, "TestContainerFollowerKill")
 	followerKill(t, startFaultCluster(t), "follower kill")
 }
 
@@ -95,6 +113,7 @@ func followerKill(t *testing.T, c *cluster, name string) {
 // TestFaultPowerCut: all three nodes killed -9 at once and restarted; no
 // acknowledged turn may be lost.
 func TestFaultPowerCut(t *testing.T) {
+	containersRunIt(t, "TestContainerPowerCut")
 	powerCut(t, startFaultCluster(t), "power cut")
 }
 
@@ -125,6 +144,7 @@ func powerCut(t *testing.T, c *cluster, name string) {
 // caught up before the next one. Writes must keep flowing: failures are
 // reported and bounded.
 func TestFaultRollingRestart(t *testing.T) {
+	containersRunIt(t, "TestContainerRollingRestart")
 	rollingRestart(t, startFaultCluster(t), "rolling restart")
 }
 
@@ -189,6 +209,7 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 // to snapshot and trim the log past it, and on its return it catches up by
 // installing the leader's snapshot, under load.
 func TestFaultLongAbsence(t *testing.T) {
+	containersRunIt(t, "TestContainerLongAbsence")
 	c := startFaultCluster(t, longAbsenceTuning...)
 	longAbsence(t, c, "long absence", func(n *node) string { return n.proc.stderrText() })
 }
@@ -380,6 +401,7 @@ func fillDisk(t *testing.T, dir string) (string, int64) {
 // two keep serving, and when the space returns the node catches up and takes
 // writes again.
 func TestFaultDiskFull(t *testing.T) {
+	containersRunIt(t, "TestContainerDiskFull")
 	requireTmpfs(t)
 	for _, role := range []string{"follower", "leader"} {
 		t.Run(role, func(t *testing.T) {

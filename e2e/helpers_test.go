@@ -368,6 +368,7 @@ func (s nodeStatus) String() string {
 // nothing is started.
 func newCluster(t *testing.T, size int, tuning ...string) *cluster {
 	t.Helper()
+	tuning = append([]string{"--policy-cache", policyCache}, tuning...)
 	c := &cluster{env: newEnv(t), tuning: tuning}
 	addrs := freeAddrs(t, 2*size)
 	for i := 0; i < size; i++ {

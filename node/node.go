@@ -388,6 +388,10 @@ func (n *Node) reloadKeys(ctx context.Context) error {
 func (n *Node) manageKeys(ctx context.Context) {
 	catalogSeeded := false
 	for {
+		// Taken before the leadership check, so a change after it is not
+		// missed: the new leader creates the first key at once, not after
+		// the next tick (a fresh cluster is not ready without one).
+		changed := n.cluster.LeaderChange()
 		if n.cluster.IsLeader() {
 			if err := n.rotateKeys(ctx); err != nil {
 				n.log.Warn("signing key rotation failed; will retry", "err", err)
@@ -407,6 +411,7 @@ func (n *Node) manageKeys(ctx context.Context) {
 			if err := n.reloadKeys(ctx); err != nil {
 				n.log.Error("reloading signing keys failed", "err", err)
 			}
+		case <-changed:
 		case <-time.After(time.Second):
 		}
 	}

@@ -290,6 +290,10 @@ func (c *Cluster) longLeaderless() bool {
 	return since != 0 && time.Since(time.Unix(0, since)) > leaderlessFailFast
 }
 
+// LeaderChange returns a channel closed at the next change of leader as this
+// node observes it (a new leader, or none). Take a new one after each change.
+func (c *Cluster) LeaderChange() <-chan struct{} { return c.leaderChange() }
+
 func (c *Cluster) leaderChange() <-chan struct{} {
 	c.leaderMu.Lock()
 	defer c.leaderMu.Unlock()

@@ -100,6 +100,7 @@ type serveFlags struct {
 	adminAllow        string
 	slowQuery         time.Duration
 	metricsTokenFile  string
+	policyCache       string
 	mail              mailFlags
 	limits            api.RateLimits
 }
@@ -127,6 +128,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.pprof, "pprof", "", "serve Go profiling on this loopback address (off by default; never expose it)")
 	fs.DurationVar(&s.slowQuery, "slow-query", 0, "log storage statements slower than this (default 100ms; negative = off)")
 	fs.StringVar(&s.metricsTokenFile, "metrics-token-file", "", "file holding a token that lets non-loopback clients read GET /v1/metrics")
+	fs.StringVar(&s.policyCache, "policy-cache", "", "directory for compiled policy code (default DATA/cache/wasm); nodes on one machine may share one")
 	s.mail.register(fs)
 	fs.IntVar(&s.limits.SignUp, "limit-signup", 0, "sign-ups per hour per client network, cluster-wide (0 = default 20, -1 = off)")
 	fs.IntVar(&s.limits.PasswordReset, "limit-password-reset", 0, "password-reset requests per hour per client network, cluster-wide (0 = default 10, -1 = off)")
@@ -200,7 +202,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 		DataDir: sf.data, Logger: log, SnapshotThreshold: sf.snapshotThreshold,
 		SnapshotInterval: sf.snapshotInterval, TrailingLogs: sf.trailingLogs, AuthPerMinute: sf.authRate,
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
-		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg,
+		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg, PolicyCacheDir: sf.policyCache,
 		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
 	})
 	if err != nil {
