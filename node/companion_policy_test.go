@@ -9,6 +9,7 @@ import (
 	"daisydog/node/companion"
 	"daisydog/policies"
 	"daisydog/wasm"
+	"daisydog/wasm/wasmtest"
 )
 
 // TestEveryDaisyLinePassesTheOutputPolicy runs every line Daisy can say
@@ -19,7 +20,7 @@ import (
 // "emergency" on output; the chat pipeline sends them regardless.
 func TestEveryDaisyLinePassesTheOutputPolicy(t *testing.T) {
 	ctx := context.Background()
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{CallTimeout: 5 * time.Second})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CallTimeout: 5 * time.Second, CacheDir: wasmtest.SharedCacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

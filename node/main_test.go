@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"daisydog/wasm/wasmtest"
 )
 
 // sharedPolicyCache is one wazero compilation cache for every node the
@@ -12,6 +14,10 @@ import (
 var sharedPolicyCache string
 
 func TestMain(m *testing.M) {
+	if dir := wasmtest.SharedCacheDir(); dir != "" {
+		sharedPolicyCache = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "daisydog-node-test-wasm-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

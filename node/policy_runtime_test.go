@@ -50,7 +50,7 @@ func newPolHarness(t *testing.T) *polHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: wasmtest.SharedCacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

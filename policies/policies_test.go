@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +28,7 @@ var (
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	if testRT, err = wasm.NewRuntime(ctx, wasm.Config{CallTimeout: defaultTestTimeout()}); err != nil {
+	if testRT, err = wasm.NewRuntime(ctx, wasm.Config{CallTimeout: defaultTestTimeout(), CacheDir: wasmtest.SharedCacheDir()}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -415,5 +418,49 @@ func TestKeepWarmDefaultPolicy(t *testing.T) {
 	}
 	if st := e.Stats(); st.Instantiated != before {
 		t.Fatalf("evaluations on a warm pool instantiated %d more", st.Instantiated-before)
+	}
+}
+
+// TestDefaultPolicyThroughTheCompilationCache: a runtime with an on-disk
+// cache writes the compiled module there, and a fresh runtime on the same
+// directory (a restarted node, or nodes sharing --policy-cache) loads it and
+// gives the same verdicts. `make unit` runs this test first without -race:
+// TestMain's runtime fills DAISYDOG_TEST_POLICY_CACHE for every package.
+func TestDefaultPolicyThroughTheCompilationCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	verdict := func() Verdict {
+		rt, err := wasm.NewRuntime(ctx, wasm.Config{CallTimeout: defaultTestTimeout(), CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		e, err := NewDefaultEngine(ctx, rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close(ctx)
+		v, err := e.Evaluate(ctx, in("i wanna die lol happy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := verdict()
+	var files []string
+	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("the runtime wrote nothing to its compilation cache directory")
+	}
+	second := verdict()
+	if first.Action != "support" || second.Action != first.Action || !slices.Equal(first.Categories, second.Categories) {
+		t.Fatalf("verdicts: compiled %s %v, from the cache %s %v (want support both times)", first.Action, first.Categories, second.Action, second.Categories)
 	}
 }

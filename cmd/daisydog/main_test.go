@@ -15,6 +15,7 @@ import (
 
 	"daisydog/node"
 	"daisydog/raftcluster"
+	"daisydog/wasm/wasmtest"
 )
 
 // TestDispatch: the exit code and the message of each way a command line
@@ -128,6 +129,12 @@ func TestRunServesAndStops(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	httpAddr, raftAddr := freePort(t), freePort(t)
 	args := []string{"--data", data, "--node-id", "solo", "--http", httpAddr, "--raft", raftAddr, "--log-level", "error"}
+	// make unit's shared compilation cache (compiling under -race takes ~30 s).
+	var cacheArgs []string
+	if dir := wasmtest.SharedCacheDir(); dir != "" {
+		cacheArgs = []string{"--policy-cache", dir}
+	}
+	args = append(args, cacheArgs...)
 	var statusErr, removeErr error
 	out, err := serving(t, httpAddr, func() error { return cmdRun(args) }, func() {
 		// Wait for the node to elect itself, asking as the CLI does.
@@ -168,7 +175,7 @@ func TestRunServesAndStops(t *testing.T) {
 	wantErrContains(t, removeErr, `node "ghost" is not a member`)
 
 	// The same node restarted through its join command line.
-	joinArgs := []string{"--data", data, "--node-id", "solo", "--join", "127.0.0.1:1", "--token", "ddj1.unused", "--log-level", "error"}
+	joinArgs := append([]string{"--data", data, "--node-id", "solo", "--join", "127.0.0.1:1", "--token", "ddj1.unused", "--log-level", "error"}, cacheArgs...)
 	out, err = serving(t, httpAddr, func() error { return cmdJoin(joinArgs) }, func() {})
 	if err != nil {
 		t.Fatalf("restart via join ended with %v", err)

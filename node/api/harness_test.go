@@ -9,6 +9,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -33,6 +34,7 @@ import (
 	"daisydog/node/auth"
 	"daisydog/node/llm"
 	"daisydog/node/mail"
+	"daisydog/wasm/wasmtest"
 )
 
 // fastArgon keeps password hashing cheap in tests.
@@ -169,7 +171,7 @@ func startNode() (_ *apiNode, err error) {
 	clock.set(time.Now())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := node.Config{DataDir: dir, Logger: logger, Now: clock.now, Argon2: fastArgon, AuthPerMinute: -1, NoPolicyWarm: true,
-		PolicyCacheDir: filepath.Join(root, "wasm-cache"), RaftLog: io.Discard, MailOutbox: filepath.Join(root, "outbox.jsonl"),
+		PolicyCacheDir: cmp.Or(wasmtest.SharedCacheDir(), filepath.Join(root, "wasm-cache")), RaftLog: io.Discard, MailOutbox: filepath.Join(root, "outbox.jsonl"),
 		OnFatal: func(err error) { fmt.Fprintln(os.Stderr, "test node fatal:", err) },
 		// Every cluster-wide limit is on (so its checks run) but out of
 		// reach, except verification e-mails, which are per parent.

@@ -24,6 +24,9 @@ import (
 var compileCache string
 
 func TestMain(m *testing.M) {
+	if compileCache = wasmtest.SharedCacheDir(); compileCache != "" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "bundle-test-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -13,6 +13,7 @@ import (
 
 	"daisydog/policies"
 	"daisydog/wasm"
+	"daisydog/wasm/wasmtest"
 )
 
 // TestCompareModulesLatency times policy modules against each other on
@@ -48,7 +49,7 @@ func TestCompareModulesLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: wasmtest.SharedCacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"daisydog/policies"
 	"daisydog/wasm"
+	"daisydog/wasm/wasmtest"
 )
 
 // fakePolicy flags texts containing "bad", fails on "boom", and redacts
@@ -259,7 +260,7 @@ func TestTargets(t *testing.T) {
 // policy on the wasm host: the scorer works end to end.
 func TestScoreThroughWASM(t *testing.T) {
 	ctx := context.Background()
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: wasmtest.SharedCacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

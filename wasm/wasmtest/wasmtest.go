@@ -1,5 +1,7 @@
 package wasmtest
 
+import "os"
+
 // Value types.
 const (
 	I32 byte = 0x7f
@@ -339,3 +341,13 @@ func ConstModule(result []byte) []byte {
 	return Module{Imports: []Import{SchedYield}, Funcs: funcs, MemoryPages: 3, ExportMemory: true,
 		Data: []Data{{Offset: at, Bytes: result}}}.Bytes()
 }
+
+// SharedCacheDir is the on-disk compilation cache that tests across packages
+// share when `make unit` sets DAISYDOG_TEST_POLICY_CACHE, or "" (each test
+// keeps its own). `make unit` fills it first without -race (see
+// policies.TestDefaultPolicyThroughTheCompilationCache): compiling the
+// default policy takes ~3 s, but ~30 s under the race detector, once per
+// package otherwise. The cache is keyed by module hash and wazero version,
+// so a test binary only ever loads machine code compiled from the same
+// module by the same compiler.
+func SharedCacheDir() string { return os.Getenv("DAISYDOG_TEST_POLICY_CACHE") }
