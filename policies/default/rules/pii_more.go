@@ -439,6 +439,24 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			i = j - 1
 		}
 	}
+	// One-word names: known given names, names after a cue, lists.
+	s.pnb = s.pnb[:0]
+	s.pnamed = s.pnamed[:0]
+	for range toks {
+		s.pnb = append(s.pnb, 0)
+		s.pnamed = append(s.pnamed, false)
+	}
+	for _, sp := range spans {
+		if sp.Kind != KindName {
+			continue
+		}
+		for i, t := range toks {
+			if t.s < sp.End && sp.Start < t.e {
+				s.pnamed[i] = true
+			}
+		}
+	}
+	findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, add)
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
 		case lw(i) == "corner" && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
@@ -518,6 +536,9 @@ const (
 	cAddressWords
 	cSpeechCue
 	cNameParticle
+	cKinWords
+	cPossessive
+	cPlacePrep
 )
 
 // piiClassTab is piiClass for the per-word look-ups (strtab.go).
@@ -548,6 +569,9 @@ var piiClass = func() map[string]uint32 {
 		{addressWords, cAddressWords},
 		{speechCue, cSpeechCue},
 		{nameParticle, cNameParticle},
+		{kinWords, cKinWords},
+		{possessives, cPossessive},
+		{placePrep, cPlacePrep},
 	} {
 		for w := range e.set {
 			m[w] |= e.bit
