@@ -170,11 +170,14 @@ var possessives = setOfWords("my our his her their your")
 // child's chat name someone everybody knows, not a person to protect.
 // So are words for faiths and peoples that the lists hold as names
 // ("Christian"): alone they are about a group, not a person.
-var notPersonName = setOfWords("santa claus jesus christ god allah lord buddha muhammad mohammed moses krishna muslim muslims islam christian christians jew jews jewish hindu hindus sikh sikhs buddhist buddhists catholic catholics protestant protestants mormon mormons arab arabs asian asians african africans european europeans latino latinos latina latinas roma gypsy gypsies")
+var notPersonName = setOfWords("santa claus jesus christ god allah lord buddha muhammad mohammed moses krishna muslim muslims islam christian christians jew jews jewish hindu hindus sikh sikhs buddhist buddhists catholic catholics protestant protestants mormon mormons arab arabs asian asians african africans european europeans latino latinos latina latinas roma gypsy gypsies minecraft roblox fortnite pokemon pikachu youtube tiktok nintendo playstation lego barbie")
 
 // placePrep are words after which a capitalised given name is more often
 // a place ("in Georgia", "from Jordan").
 var placePrep = setOfWords("in from near visit visited visiting across")
+
+// subjectVerbs follow a person's name that starts a sentence.
+var subjectVerbs = setOfWords("is was has had and said says says told asked will would can could does did likes loved loves went lives lived gets got made makes wants needs thinks knows")
 
 // listSep reports whether toks[j] continues a list from toks[j-1]: the gap
 // holds a comma (", ") or an ampersand, or toks[j] is "and"/"or" (then the
@@ -244,6 +247,14 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 		}
 		// Speaker labels: a line that starts "Ana: \"…".
 		if t.nl && name(i) && quoteAfterColon(text, t.e) {
+			mark(i)
+			continue
+		}
+		// A sentence that starts with a capitalised word no dictionary
+		// knows, followed by a verb: "Weronika is …", "Oddgeir had …".
+		if t.nl && t.upper && i+1 < len(toks) && cls[i+1]&cSubjectVerb != 0 && !toks[i+1].nl &&
+			spaceGap(text, t.e, toks[i+1].s) && nameWord(text, toks, lw, cls, i) && cls[i]&cHandleWords == 0 &&
+			!notPersonName[lw(i)] && unknownRun(toks, lw, i, i+1) {
 			mark(i)
 			continue
 		}

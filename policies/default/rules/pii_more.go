@@ -459,10 +459,27 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 	findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, add)
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
-		case lw(i) == "corner" && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
-			// "the corner of Beiteveien 2 and Sieda Radial"
-			add(toks[i+2].s, toks[i+2].e, KindAddress)
+		case cls[i]&cCornerWords != 0 && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
+			// "the corner of Beiteveien 2 and Sieda Radial": all of it
+			a := i
+			if i > 0 && lw(i-1) == "the" && !toks[i].nl {
+				a = i - 1
+			}
+			add(toks[a].s, toks[i+2].e, KindAddress)
 			address = true
+		case lw(i) == "in" && !toks[i+1].nl:
+			// "in Springfield 62704", "in Lake Tahoe CA 96150": a post code
+			// after a place (capitalised words no dictionary has in lower
+			// case, or a state abbreviation); not a year ("in Paris 2024").
+			k := i + 1
+			for k < len(toks) && k <= i+4 && !toks[k].nl && toks[k].upper && !toks[k].digit && !toks[k].punct &&
+				cls[k]&cCapStop == 0 && (isAllCaps(text, toks[k]) && toks[k].e-toks[k].s == 2 || !isCommonWord(lw(k))) {
+				k++
+			}
+			if k > i+1 && k < len(toks) && !toks[k].nl && !toks[k].punct && postCodeTok(text, toks[k]) {
+				add(toks[i+1].s, toks[k].e, KindAddress)
+				address = true
+			}
 		case (lw(i) == "apo" || lw(i) == "fpo" || lw(i) == "dpo") && isAllCaps(text, toks[i+1]) && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit:
 			add(toks[i].s, toks[i+2].e, KindAddress) // "APO AE 85103"
 			address = true
@@ -539,6 +556,8 @@ const (
 	cKinWords
 	cPossessive
 	cPlacePrep
+	cSubjectVerb
+	cCornerWords
 )
 
 // piiClassTab is piiClass for the per-word look-ups (strtab.go).
@@ -572,6 +591,8 @@ var piiClass = func() map[string]uint32 {
 		{kinWords, cKinWords},
 		{possessives, cPossessive},
 		{placePrep, cPlacePrep},
+		{subjectVerbs, cSubjectVerb},
+		{setOfWords("corner intersection junction crossroads"), cCornerWords},
 	} {
 		for w := range e.set {
 			m[w] |= e.bit
@@ -640,6 +661,19 @@ func (s *scratch) extendAddress(text string, toks []ptok, lw func(int) string, a
 	}
 	a, b = min(a, toks[first].s), max(b, toks[last].e)
 	return a, b
+}
+
+// postCodeTok reports a post code: 4 to 6 digits, not a year (1900–2099
+// when it has four).
+func postCodeTok(text string, t ptok) bool {
+	n := t.e - t.s
+	if !t.digit || n < 4 || n > 6 {
+		return false
+	}
+	if n == 4 && (text[t.s:t.s+2] == "19" || text[t.s:t.s+2] == "20") {
+		return false
+	}
+	return true
 }
 
 func hasDigitTok(text string, t ptok) bool {
