@@ -105,13 +105,18 @@ func lowerWord(text string, t ptok, buf []byte) []byte {
 
 var streetSuffix = setOfWords("road rd street st avenue ave av lane ln drive dr boulevard blvd court ct way place pl terrace close crescent circle cir highway hwy parkway pkwy square sq trail row grove gardens mews loop alley walk wynd strasse straße str gate gata gatan vej vei veien weg laan straat utca ulica ul rue via calle avenida rua piazza viale corso plaza")
 var streetPrefix = setOfWords("ul rue via calle avenida rua piazza viale corso avenue boulevard chemin strada")
-var unitWords = setOfWords("apt apartment suite ste unit flat room floor building bldg psc box")
+
+// unitWords start a unit number ("Apt. 478"). Not "room" or "floor":
+// "Room 101" is a classroom or a game level more often than an address
+// (inside an address the number is covered anyway).
+var unitWords = setOfWords("apt apartment suite ste unit flat building bldg psc box")
 var streetGlue = []string{"strasse", "straße", "gate", "gatan", "vej", "veien", "weg", "straat", "laan", "väg", "vägen", "allee", "platz", "gasse", "road", "street"}
 var schoolWords = setOfWords("school elementary primary academy middle high college prep preschool kindergarten montessori")
 var nameCue = setOfWords("hi hello hey dear mr mrs ms miss dr")
 var titleCue = setOfWords("mr mrs ms miss dr")
 var passwordWords = setOfWords("password passwords passcode pin pw passwd")
 var handleWords = setOfWords("username usernames user gamertag handle ign snapchat snap insta instagram tiktok discord roblox fortnite minecraft xbox psn steam twitter kik telegram")
+var genericHandle = setOfWords("username usernames user gamertag handle ign")
 var capStop = setOfWords("i i'm im the a an my your his her our their this that these those and or but if when what who why how where it its we you he she they me us them mom mum dad daddy mommy mommy grandma grandpa god jesus christmas easter halloween monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september october november december ok okay lol omg yes no hi hello hey dear thanks thank please rt daisy")
 
 //go:embed data/first_names.txt
@@ -173,7 +178,12 @@ func isNumberTok(text string, t ptok) bool {
 
 // findPersonal appends spans for addresses, unit numbers, post codes in
 // addresses, schools, passwords, handles, names, card numbers and IBANs.
-func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
+//
+// oneWord also reports names of one word (a first name alone, a name after
+// "call me", "my friend …", in a list; findLoneNames): on for the younger
+// tiers, off when relaxed (13–17 or a relaxed parent), where a first name
+// alone is fine to share and only full names are redacted.
+func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sdk.Span {
 	toks := piiTokens(text, s.ptoks)
 	s.ptoks = toks
 	add := func(a, b int, kind string) {
@@ -314,7 +324,10 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// handles: "my username is sky_kid", "my snap is @kid"
-		if cls[i]&cHandleWords != 0 && i+2 < len(toks) && lw(i+1) == "is" {
+		// (after an app or game name only with "my": "my roblox is sky_kid",
+		// not "Minecraft is awesome")
+		if cls[i]&cHandleWords != 0 && i+2 < len(toks) && lw(i+1) == "is" && cls[i+2]&cCapStop == 0 &&
+			(genericHandle[w] || i > 0 && cls[i-1]&cPossessive != 0) {
 			a := toks[i+2].s
 			if a > 0 && text[a-1] == '@' {
 				a--
@@ -439,24 +452,26 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			i = j - 1
 		}
 	}
-	// One-word names: known given names, names after a cue, lists.
-	s.pnb = s.pnb[:0]
-	s.pnamed = s.pnamed[:0]
-	for range toks {
-		s.pnb = append(s.pnb, 0)
-		s.pnamed = append(s.pnamed, false)
-	}
-	for _, sp := range spans {
-		if sp.Kind != KindName {
-			continue
+	if oneWord {
+		// One-word names: known given names, names after a cue, lists.
+		s.pnb = s.pnb[:0]
+		s.pnamed = s.pnamed[:0]
+		for range toks {
+			s.pnb = append(s.pnb, 0)
+			s.pnamed = append(s.pnamed, false)
 		}
-		for i, t := range toks {
-			if t.s < sp.End && sp.Start < t.e {
-				s.pnamed[i] = true
+		for _, sp := range spans {
+			if sp.Kind != KindName {
+				continue
+			}
+			for i, t := range toks {
+				if t.s < sp.End && sp.Start < t.e {
+					s.pnamed[i] = true
+				}
 			}
 		}
+		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, add)
 	}
-	findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, add)
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
 		case cls[i]&cCornerWords != 0 && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
