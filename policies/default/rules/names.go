@@ -179,6 +179,12 @@ var placePrep = setOfWords("in from near visit visited visiting across")
 // subjectVerbs follow a person's name that starts a sentence.
 var subjectVerbs = setOfWords("is was has had and said says says told asked will would can could does did likes loved loves went lives lived gets got made makes wants needs thinks knows")
 
+// pastTense reports a lower-case word of five letters or more that ends
+// in "ed" ("worked", "served"): a verb after a name.
+func pastTense(text string, t ptok) bool {
+	return !t.upper && t.e-t.s >= 5 && text[t.e-2:t.e] == "ed"
+}
+
 // listSep reports whether toks[j] continues a list from toks[j-1]: the gap
 // holds a comma (", ") or an ampersand, or toks[j] is "and"/"or" (then the
 // item starts at j+1). It returns the index of the next item, or -1.
@@ -252,7 +258,7 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 		}
 		// A sentence that starts with a capitalised word no dictionary
 		// knows, followed by a verb: "Weronika is …", "Oddgeir had …".
-		if t.nl && t.upper && i+1 < len(toks) && cls[i+1]&cSubjectVerb != 0 && !toks[i+1].nl &&
+		if t.nl && t.upper && i+1 < len(toks) && (cls[i+1]&cSubjectVerb != 0 || pastTense(text, toks[i+1])) && !toks[i+1].nl &&
 			spaceGap(text, t.e, toks[i+1].s) && nameWord(text, toks, lw, cls, i) && cls[i]&cHandleWords == 0 &&
 			!notPersonName[lw(i)] && unknownRun(toks, lw, i, i+1) {
 			mark(i)
@@ -271,6 +277,11 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 			if t.upper || given(i) {
 				mark(i)
 			}
+		case (strings.HasPrefix(p, "ex-") && toks[i-1].e-toks[i-1].s > 4 || p == "former") && t.upper && !toks[i].nl &&
+			!toks[i].punct && unknownRun(toks, lw, i, i+1):
+			// a former role before a name: "ex-Googler Hartvigsson", "my
+			// ex-boyfriend Zyrkowski"
+			mark(i)
 		case cls[i-1]&cKinWords != 0 && !toks[i].nl:
 			// "my kid Ana", "our best friend Ola"
 			for k := i - 2; k >= 0 && k >= i-3; k-- {

@@ -110,7 +110,11 @@ var streetPrefix = setOfWords("ul rue via calle avenida rua piazza viale corso a
 // "Room 101" is a classroom or a game level more often than an address
 // (inside an address the number is covered anyway).
 var unitWords = setOfWords("apt apartment suite ste unit flat building bldg psc box")
-var streetGlue = []string{"strasse", "straße", "gate", "gatan", "vej", "veien", "weg", "straat", "laan", "väg", "vägen", "allee", "platz", "gasse", "road", "street"}
+var streetGlue = []string{"strasse", "straße", "gate", "gatan", "vej", "veien", "weg", "straat", "laan", "väg", "vägen", "allee", "platz", "gasse", "road", "street",
+	// Nordic, Dutch, German and Polish street words ("Harjukuja 54",
+	// "Søndergade 12", "Keizersgracht 7"), as the ending of a word that is
+	// not an ordinary English one
+	"kuja", "katu", "polku", "kaari", "rinne", "gade", "vænge", "gränd", "backe", "bakken", "vegen", "stien", "plein", "dijk", "gracht", "kade", "singel", "ufer", "pfad", "damm", "aleja"}
 var schoolWords = setOfWords("school elementary primary academy middle high college prep preschool kindergarten montessori")
 var nameCue = setOfWords("hi hello hey dear mr mrs ms miss dr")
 var titleCue = setOfWords("mr mrs ms miss dr")
@@ -254,7 +258,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			if i+1 >= len(toks) || toks[i+1].nl || !isNumberTok(text, toks[i+1]) {
 				break
 			}
-			if len(w) > len(g) && w[len(w)-len(g):] == g || w == g {
+			if len(w) > len(g) && w[len(w)-len(g):] == g && !isCommonWord(w) || w == g {
 				a := t.s
 				if w == g && i > 0 && !toks[i].nl {
 					a = toks[i-1].s

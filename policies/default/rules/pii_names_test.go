@@ -48,6 +48,16 @@ func TestOneWordNames(t *testing.T) {
 		{"olivia and sophia came over", []string{"olivia", "sophia"}},
 		// a sentence that starts with an unknown capitalised word and a verb
 		{"Zyrkowski had a cat.", []string{"Zyrkowski"}},
+		{"Oddgeirsdottir worked hard as a nurse", []string{"Oddgeirsdottir"}},
+		{"this book by ex-Googler Hartvigsson is a hit", []string{"Hartvigsson"}},
+		{"my ex-boyfriend Zyrkowski", []string{"Zyrkowski"}},
+		{"my ex-Googler friend", nil},
+		{"the ex-Pokemon trainer", nil},
+		{"this game was made by Nintendo", nil},
+		{"I finished it by Monday", nil},
+		{"a drawing by Mom", nil},
+		{"Pikachu evolved into Raichu", nil},
+		{"Lol that ended badly", nil},
 
 		// look-alikes that are not names
 		{"I can jump really high", nil},
@@ -126,6 +136,12 @@ func TestPlacePostCodes(t *testing.T) {
 		{"meet me at the corner of Elm 12 and Pine Road", []string{"the corner of Elm 12 and Pine Road"}},
 		{"our house is at the intersection of Oakmere and Birchwood", []string{"the intersection of Oakmere and Birchwood"}},
 
+		{"we live at Harjukuja 54", []string{"Harjukuja 54"}},
+		{"send it to Søndergade 12 please", []string{"Søndergade 12"}},
+		{"Keizersgracht 7 is pretty", []string{"Keizersgracht 7"}},
+		{"Candidate 2 won the vote", nil}, // an ordinary word ending in "gate"/"date"
+		{"I got a Tailgate 3 toy", nil},
+		{"Sunday 12 is my birthday", nil},
 		{"chapter 12345", nil},
 		{"I read it in Chapter 12345", nil}, // an ordinary word, not a place
 		{"we were in Paris 2024", nil},      // a year
