@@ -97,7 +97,9 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 			}
 			break
 		}
-		if real >= 2 && (!titleCase() || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
+		// (A byline counts in a headline too: "… by: Lukas Ostermann".)
+		byline := i > 0 && lw(i-1) == "by" && toks[i-1].e < toks[i].s
+		if real >= 2 && (byline || !titleCase() || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 			continue
@@ -177,7 +179,9 @@ var notPersonName = setOfWords("santa claus jesus christ god allah lord buddha m
 var placePrep = setOfWords("in from near visit visited visiting across")
 
 // subjectVerbs follow a person's name that starts a sentence.
-var subjectVerbs = setOfWords("is was has had and said says says told asked will would can could does did likes loved loves went lives lived gets got made makes wants needs thinks knows")
+// (Regular past tenses count too: pastTense.)
+var subjectVerbs = setOfWords("is was has had and said says told asked will would can could does did likes loves went lives gets got made makes wants needs thinks knows " +
+	"began became brought built bought came chose drew drove fell felt found gave grew held kept knew led left lost met paid ran rode sang sat saw sent sold spent spoke stood swam taught thought took won wore wrote")
 
 // pastTense reports a lower-case word of five letters or more that ends
 // in "ed" ("worked", "served"): a verb after a name.

@@ -49,6 +49,9 @@ func TestOneWordNames(t *testing.T) {
 		// a sentence that starts with an unknown capitalised word and a verb
 		{"Zyrkowski had a cat.", []string{"Zyrkowski"}},
 		{"Oddgeirsdottir worked hard as a nurse", []string{"Oddgeirsdottir"}},
+		{"Zyrkowski spent ten years as a chef", []string{"Zyrkowski"}},
+		{"Great Big Local News Today by: Ostermann Lukasson", []string{"Ostermann Lukasson"}},
+		{"Great Big Local News Today By Public Data", nil},
 		{"this book by ex-Googler Hartvigsson is a hit", []string{"Hartvigsson"}},
 		{"my ex-boyfriend Zyrkowski", []string{"Zyrkowski"}},
 		{"my ex-Googler friend", nil},
