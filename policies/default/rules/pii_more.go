@@ -242,7 +242,17 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 				}
 			}
 		}
-		// "ul. Narewska 94", "rue des Lilas 5", "Via Franscini 71"
+		// "87 Harjukuja 54" as a line of its own: a number, a word no
+		// dictionary knows and a house number (an address line without a
+		// street word).
+		if t.nl && isNumberTok(text, t) && i+2 < len(toks) && toks[i+1].upper && !toks[i+1].nl && !toks[i+1].punct &&
+			isNumberTok(text, toks[i+2]) && toks[i+2].e-toks[i+2].s <= 4 && !toks[i+2].nl && !toks[i+2].punct &&
+			lineBreakAfter(text, toks[i+2].e) && cls[i+1]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(i+1)] &&
+			!isAllCaps(text, toks[i+1]) && unknownRun(toks, lw, i+1, i+2) {
+			add(t.s, toks[i+2].e, KindAddress)
+			address = true
+		}
+				// "ul. Narewska 94", "rue des Lilas 5", "Via Franscini 71"
 		if cls[i]&cStreetPrefix != 0 && i+1 < len(toks) && (t.upper || (i > 0 && isNumberTok(text, toks[i-1]))) {
 			for k := i + 1; k < len(toks) && k <= i+5 && !toks[k].nl; k++ {
 				if isNumberTok(text, toks[k]) && k > i+1 {
@@ -680,6 +690,16 @@ func (s *scratch) extendAddress(text string, toks []ptok, lw func(int) string, a
 	}
 	a, b = min(a, toks[first].s), max(b, toks[last].e)
 	return a, b
+}
+
+// lineBreakAfter reports whether text[i:] is, after spaces, a line break
+// or a '>' separator (not the end of the text: a one-line message is a
+// chat line more often than an address block).
+func lineBreakAfter(text string, i int) bool {
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r') {
+		i++
+	}
+	return i < len(text) && (text[i] == '\n' || text[i] == '>')
 }
 
 // postCodeTok reports a post code: 4 to 6 digits, not a year (1900–2099

@@ -142,6 +142,11 @@ func TestPlacePostCodes(t *testing.T) {
 		{"we live at Harjukuja 54", []string{"Harjukuja 54"}},
 		{"send it to Søndergade 12 please", []string{"Søndergade 12"}},
 		{"Keizersgracht 7 is pretty", []string{"Keizersgracht 7"}},
+		{"Ola Nordmann\n0950 Brannfjellet 54\nOslo", []string{"Ola Nordmann", "0950 Brannfjellet 54\nOslo"}},
+		{"I have 3 Pokemon 5 times", nil},
+		{"we scored 3 Zorbles 5 times", nil}, // not at a line end
+		{"I have 3 Zorbles 5", nil},         // a one-line message
+		{"I have 3 Zorbles 5\nand 2 cats", nil},
 		{"Candidate 2 won the vote", nil}, // an ordinary word ending in "gate"/"date"
 		{"I got a Tailgate 3 toy", nil},
 		{"Sunday 12 is my birthday", nil},
