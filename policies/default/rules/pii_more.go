@@ -252,7 +252,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			add(t.s, toks[i+2].e, KindAddress)
 			address = true
 		}
-				// "ul. Narewska 94", "rue des Lilas 5", "Via Franscini 71"
+		// "ul. Narewska 94", "rue des Lilas 5", "Via Franscini 71"
 		if cls[i]&cStreetPrefix != 0 && i+1 < len(toks) && (t.upper || (i > 0 && isNumberTok(text, toks[i-1]))) {
 			for k := i + 1; k < len(toks) && k <= i+5 && !toks[k].nl; k++ {
 				if isNumberTok(text, toks[k]) && k > i+1 {

@@ -145,7 +145,7 @@ func TestPlacePostCodes(t *testing.T) {
 		{"Ola Nordmann\n0950 Brannfjellet 54\nOslo", []string{"Ola Nordmann", "0950 Brannfjellet 54\nOslo"}},
 		{"I have 3 Pokemon 5 times", nil},
 		{"we scored 3 Zorbles 5 times", nil}, // not at a line end
-		{"I have 3 Zorbles 5", nil},         // a one-line message
+		{"I have 3 Zorbles 5", nil},          // a one-line message
 		{"I have 3 Zorbles 5\nand 2 cats", nil},
 		{"Candidate 2 won the vote", nil}, // an ordinary word ending in "gate"/"date"
 		{"I got a Tailgate 3 toy", nil},
