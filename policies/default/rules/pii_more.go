@@ -500,14 +500,28 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			// "in Springfield 62704", "in Lake Tahoe CA 96150": a post code
 			// after a place (capitalised words no dictionary has in lower
 			// case, or a state abbreviation); not a year ("in Paris 2024").
+			// Place words: capitalised (or all capitals) and not ordinary
+			// words, a one-letter abbreviation, particles ("Pozuelo de
+			// Alarcón"). Post codes of one group or 3+2 digits ("114 55").
 			k := i + 1
-			for k < len(toks) && k <= i+4 && !toks[k].nl && toks[k].upper && !toks[k].digit && !toks[k].punct &&
-				cls[k]&cCapStop == 0 && (isAllCaps(text, toks[k]) && toks[k].e-toks[k].s == 2 || !isCommonWord(lw(k))) {
+			for k < len(toks) && k <= i+5 && !toks[k].nl && !toks[k].digit && !toks[k].punct &&
+				(toks[k].upper && cls[k]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(k)] && (toks[k].e-toks[k].s <= 2 || !isCommonWord(lw(k))) ||
+					k > i+1 && cls[k]&cNameParticle != 0 && !toks[k].upper) {
 				k++
 			}
-			if k > i+1 && k < len(toks) && !toks[k].nl && !toks[k].punct && postCodeTok(text, toks[k]) {
-				add(toks[i+1].s, toks[k].e, KindAddress)
-				address = true
+			if k > i+1 && k < len(toks) && !toks[k].nl && !toks[k].punct && toks[k-1].upper {
+				end := -1
+				switch {
+				case postCodeTok(text, toks[k]):
+					end = toks[k].e
+				case toks[k].digit && toks[k].e-toks[k].s == 3 && k+1 < len(toks) && toks[k+1].digit &&
+					toks[k+1].e-toks[k+1].s == 2 && spaceGap(text, toks[k].e, toks[k+1].s):
+					end = toks[k+1].e
+				}
+				if end > 0 {
+					add(toks[i+1].s, end, KindAddress)
+					address = true
+				}
 			}
 		case (lw(i) == "apo" || lw(i) == "fpo" || lw(i) == "dpo") && isAllCaps(text, toks[i+1]) && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit:
 			add(toks[i].s, toks[i+2].e, KindAddress) // "APO AE 85103"

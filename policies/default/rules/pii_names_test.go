@@ -150,6 +150,11 @@ func TestPlacePostCodes(t *testing.T) {
 		{"Candidate 2 won the vote", nil}, // an ordinary word ending in "gate"/"date"
 		{"I got a Tailgate 3 toy", nil},
 		{"Sunday 12 is my birthday", nil},
+		{"a flat in Pozuelo de Alarcón 28223 in its own garden", []string{"Pozuelo de Alarcón 28223"}},
+		{"we live in STOCKHOLM 114 55", []string{"STOCKHOLM 114 55"}},
+		{"I was in Level 3 100 times", nil},
+		{"in I 12345", nil},
+		{"I got to level 40 in Minecraft 1234 times", nil},
 		{"chapter 12345", nil},
 		{"I read it in Chapter 12345", nil}, // an ordinary word, not a place
 		{"we were in Paris 2024", nil},      // a year
