@@ -276,7 +276,7 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 		case p == "me" && i >= 2 && lw(i-2) == "call",
 			(p == "i'm" || p == "im" || p == "i’m") && !toks[i].punct,
 			p == "am" && i >= 2 && lw(i-2) == "i" && !toks[i].punct,
-			cls[i-1]&cNameCue != 0 && cls[i-1]&cTitleCue == 0 && !toks[i].nl && given(i):
+			cls[i-1]&cNameCue != 0 && cls[i-1]&cTitleCue == 0 && !toks[i].nl && (given(i) || commaAfter(text, t.e)):
 			// "call me Ana", "I'm Ana", "hi Ana"
 			if t.upper || given(i) {
 				mark(i)
@@ -349,6 +349,11 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 			}
 		}
 	}
+}
+
+// commaAfter reports whether a comma follows text[:i] ("hi Ana, …").
+func commaAfter(text string, i int) bool {
+	return i < len(text) && text[i] == ','
 }
 
 // quoteAfterColon reports whether text[i:] is a colon and then, after

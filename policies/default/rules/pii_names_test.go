@@ -37,6 +37,8 @@ func TestOneWordNames(t *testing.T) {
 		{"I'm Ingrid", []string{"Ingrid"}},
 		{"im sophia and i like cats", []string{"sophia"}},
 		{"hi Sophia, how are you", []string{"Sophia"}},
+		{"hi Zorblax, how are you", []string{"Zorblax"}},
+		{"hi Zorblax how are you", nil}, // an unknown word without a comma could be anything
 		{"my kid Thorvald goes to camp", []string{"Thorvald"}},
 		{"my best friend Zuzanna is funny", []string{"Zuzanna"}},
 		// possessive before a kin word
