@@ -251,12 +251,12 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 			continue
 		}
 		// A capitalised known given name anywhere, except after "in"/"from".
-		if t.upper && given(i) && len(lw(i)) >= 4 && (i == 0 || cls[i-1]&cPlacePrep == 0) && (cls[i]&cFirstNames != 0 || !isProperNoun(lw(i))) {
+		if t.upper && len(lw(i)) >= 4 && (i == 0 || cls[i-1]&cPlacePrep == 0) && given(i) && (cls[i]&cFirstNames != 0 || !isProperNoun(lw(i))) {
 			mark(i)
 			continue
 		}
 		// Speaker labels: a line that starts "Ana: \"…".
-		if t.nl && name(i) && quoteAfterColon(text, t.e) {
+		if t.nl && quoteAfterColon(text, t.e) && name(i) {
 			mark(i)
 			continue
 		}
@@ -268,26 +268,43 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 			mark(i)
 			continue
 		}
-		if i == 0 || !name(i) || t.nl && !(t.upper || given(i)) {
+		// Names after a cue (the cheap word tests first: the name-list
+		// look-up only for a word after a cue).
+		if i == 0 {
 			continue
 		}
 		p := lw(i - 1)
+		var cue int
 		switch {
 		case p == "me" && i >= 2 && lw(i-2) == "call",
-			(p == "i'm" || p == "im" || p == "i’m") && !toks[i].punct,
-			p == "am" && i >= 2 && lw(i-2) == "i" && !toks[i].punct,
-			cls[i-1]&cNameCue != 0 && cls[i-1]&cTitleCue == 0 && !toks[i].nl && (given(i) || commaAfter(text, t.e)):
-			// "call me Ana", "I'm Ana", "hi Ana"
+			(p == "i'm" || p == "im" || p == "i’m") && !t.punct,
+			p == "am" && i >= 2 && lw(i-2) == "i" && !t.punct,
+			cls[i-1]&cNameCue != 0 && cls[i-1]&cTitleCue == 0 && !t.nl:
+			cue = 1 // "call me Ana", "I'm Ana", "hi Ana"
+		case (strings.HasPrefix(p, "ex-") && toks[i-1].e-toks[i-1].s > 4 || p == "former") && t.upper && !t.nl && !t.punct:
+			cue = 2 // a former role: "ex-Googler Hartvigsson", "my ex-boyfriend Zyrkowski"
+		case cls[i-1]&cKinWords != 0 && !t.nl:
+			cue = 3 // "my kid Ana", "our best friend Ola"
+		default:
+			continue
+		}
+		if !name(i) || t.nl && !(t.upper || given(i)) {
+			continue
+		}
+		switch cue {
+		case 1:
+			// a word no list knows only before a comma ("hi Zorblax,")
+			if cls[i-1]&cNameCue != 0 && !given(i) && !commaAfter(text, t.e) {
+				continue
+			}
 			if t.upper || given(i) {
 				mark(i)
 			}
-		case (strings.HasPrefix(p, "ex-") && toks[i-1].e-toks[i-1].s > 4 || p == "former") && t.upper && !toks[i].nl &&
-			!toks[i].punct && unknownRun(toks, lw, i, i+1):
-			// a former role before a name: "ex-Googler Hartvigsson", "my
-			// ex-boyfriend Zyrkowski"
-			mark(i)
-		case cls[i-1]&cKinWords != 0 && !toks[i].nl:
-			// "my kid Ana", "our best friend Ola"
+		case 2:
+			if unknownRun(toks, lw, i, i+1) {
+				mark(i)
+			}
+		case 3:
 			for k := i - 2; k >= 0 && k >= i-3; k-- {
 				if cls[k]&cPossessive != 0 {
 					mark(i)
@@ -318,11 +335,11 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 	// start a list even in lower case ("ana and ola").
 	for pass := 0; pass < 2; pass++ {
 		for i := range toks {
-			if !named[i] && !(given(i) && !toks[i].upper) {
+			if !named[i] && toks[i].upper {
 				continue
 			}
 			j := listSep(text, toks, lw, i)
-			if j < 0 || named[j] || !name(j) {
+			if j < 0 || named[j] || !named[i] && !given(i) || !name(j) {
 				continue
 			}
 			if !named[i] { // two lower-case given names
