@@ -264,7 +264,19 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 		// knows, followed by a verb: "Weronika is …", "Oddgeir had …".
 		if t.nl && t.upper && i+1 < len(toks) && (cls[i+1]&cSubjectVerb != 0 || pastTense(text, toks[i+1])) && !toks[i+1].nl &&
 			spaceGap(text, t.e, toks[i+1].s) && nameWord(text, toks, lw, cls, i) && cls[i]&cHandleWords == 0 &&
-			!notPersonName[lw(i)] && unknownRun(toks, lw, i, i+1) {
+			!notPersonName[lw(i)] && (unknownRun(toks, lw, i, i+1) || cls[i]&cFirstNames != 0 && given(i)) {
+			mark(i)
+			continue
+		}
+		// In lower case: a known given name before a verb ("emma is
+		// coming"), a word after "mr."/"mrs." ("mr. hartvigsson").
+		if !t.upper && i+1 < len(toks) && cls[i+1]&cSubjectVerb != 0 && lw(i+1) != "and" && !toks[i+1].nl &&
+			len(lw(i)) >= 4 && given(i) && !isProperNoun(lw(i)) {
+			mark(i)
+			continue
+		}
+		if !t.upper && i > 0 && (lw(i-1) == "mr" || lw(i-1) == "mrs") && cls[i]&cCapStop == 0 && len(lw(i)) >= 3 &&
+			(spaceGap(text, toks[i-1].e, t.s) || text[toks[i-1].e:t.s] == ".") {
 			mark(i)
 			continue
 		}

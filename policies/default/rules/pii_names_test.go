@@ -64,7 +64,15 @@ func TestOneWordNames(t *testing.T) {
 		{"Pikachu evolved into Raichu", nil},
 		{"Lol that ended badly", nil},
 
+		{"Amy and Zorblax were here.", []string{"Amy", "Zorblax"}},
+		{"i think weronika is nice", []string{"weronika"}},
+		{"mr. hartvigsson is our coach", []string{"hartvigsson"}},
+		{"mrs smith gave us homework", []string{"smith"}},
 		// look-alikes that are not names
+		{"rose is a flower", nil},
+		{"i think mario is fun", nil}, // in lower case a name the dictionary has as a proper noun is not enough
+		{"Georgia is a state.", nil},
+		{"mr. i am here", nil},
 		{"I can jump really high", nil},
 		{"Will you play with me?", nil}, // a given name that is an ordinary word
 		{"Rose and Lily are my favourite flowers", nil},
