@@ -268,6 +268,15 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 			mark(i)
 			continue
 		}
+		// Inside a sentence: a word of the name lists that is not an
+		// ordinary word, before "has been"/"had been" ("the nickname of
+		// Dalton has been …").
+		if t.upper && !t.nl && i+2 < len(toks) && (lw(i+1) == "has" || lw(i+1) == "had") && lw(i+2) == "been" &&
+			!toks[i+1].nl && len(lw(i)) >= 3 && cls[i]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(i)] &&
+			(nameWord(text, toks, lw, cls, i) || given(i)) {
+			mark(i)
+			continue
+		}
 		// In lower case: a known given name before a verb ("emma is
 		// coming"), a word after "mr."/"mrs." ("mr. hartvigsson").
 		if !t.upper && i+1 < len(toks) && cls[i+1]&cSubjectVerb != 0 && lw(i+1) != "and" && !toks[i+1].nl &&

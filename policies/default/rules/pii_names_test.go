@@ -68,7 +68,10 @@ func TestOneWordNames(t *testing.T) {
 		{"i think weronika is nice", []string{"weronika"}},
 		{"mr. hartvigsson is our coach", []string{"hartvigsson"}},
 		{"mrs smith gave us homework", []string{"smith"}},
+		{"the story of Zorblax has been told", []string{"Zorblax"}},
 		// look-alikes that are not names
+		{"the story of Minecraft has been told", nil},
+		{"the weather in Summer has been hot", nil},
 		{"rose is a flower", nil},
 		{"i think mario is fun", nil}, // in lower case a name the dictionary has as a proper noun is not enough
 		{"Georgia is a state.", nil},
