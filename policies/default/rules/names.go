@@ -239,6 +239,17 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 	name := func(k int) bool {
 		return given(k) || nameWord(text, toks, lw, cls, k) && !notPersonName[lw(k)]
 	}
+	// listedCap reports a capitalised word of the name lists, even an
+	// ordinary word ("Grace", "Will"): a name when listed next to one.
+	listedCap := func(k int) bool {
+		if !toks[k].upper || toks[k].digit || isAllCaps(text, toks[k]) || cls[k]&(cCapStop|cStreetSuffix|cSchoolWords|cUnitWords) != 0 || notPersonName[lw(k)] {
+			return false
+		}
+		if nb[k]&nKnown == 0 {
+			nb[k] = nameBits(lw(k)) | nKnown
+		}
+		return nb[k]&(nGiven|nSurname) != 0
+	}
 	mark := func(k int) {
 		if !named[k] {
 			named[k] = true
@@ -340,10 +351,14 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 		if len(w) < 4 || cls[i+1]&cKinWords == 0 || toks[i+1].nl {
 			continue
 		}
-		if a := indexApostrophe(w); a > 0 && (w[a:] == "'s" || w[a:] == "’s") && toks[i].upper && !isAllCaps(text, toks[i]) {
+		if a := indexApostrophe(w); a > 0 && (w[a:] == "'s" || w[a:] == "’s") && !isAllCaps(text, toks[i]) {
+			// capitalised: a listed name (even an ordinary word: "Grace's
+			// mom") or a word no dictionary knows; lower case: a listed
+			// given name that is not an ordinary word
 			base := w[:a]
+			nbb := nameBits(base)
 			if c := piiClass[base]; c&(cCapStop|cStreetSuffix|cSchoolWords) == 0 && !notPersonName[base] &&
-				(nameBits(base)&(nGiven|nCommon) == nGiven || !isCommonWord(base)) {
+				(toks[i].upper && (nbb&(nGiven|nSurname) != 0 || !isCommonWord(base)) || !toks[i].upper && nbb&(nGiven|nCommon) == nGiven) {
 				if !named[i] {
 					named[i] = true
 					add(toks[i].s, toks[i].s+a, KindName)
@@ -360,7 +375,7 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 				continue
 			}
 			j := listSep(text, toks, lw, i)
-			if j < 0 || named[j] || !named[i] && !given(i) || !name(j) {
+			if j < 0 || named[j] || !named[i] && !given(i) || !name(j) && !(named[i] && listedCap(j)) {
 				continue
 			}
 			if !named[i] { // two lower-case given names
@@ -379,7 +394,7 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 			}
 			for k := i - 1; k >= 0 && k >= i-2; k-- {
 				if listSep(text, toks, lw, k) == i {
-					if !named[k] && name(k) && (toks[k].upper || given(k)) {
+					if !named[k] && (name(k) && (toks[k].upper || given(k)) || listedCap(k)) {
 						mark(k)
 					}
 					break

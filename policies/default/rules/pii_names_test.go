@@ -69,7 +69,13 @@ func TestOneWordNames(t *testing.T) {
 		{"mr. hartvigsson is our coach", []string{"hartvigsson"}},
 		{"mrs smith gave us homework", []string{"smith"}},
 		{"the story of Zorblax has been told", []string{"Zorblax"}},
+		{"we met Grace's mom", []string{"Grace"}},
+		{"i'm weronika's daughter", []string{"weronika"}},
+		{"Weronika, Will and Grace came", []string{"Weronika", "Will", "Grace"}},
 		// look-alikes that are not names
+		{"the dog's mom", nil},
+		{"Will and Grace is a show", nil},
+		{"Emma and I like Apple pie", []string{"Emma"}},
 		{"the story of Minecraft has been told", nil},
 		{"the weather in Summer has been hot", nil},
 		{"rose is a flower", nil},
