@@ -27,7 +27,7 @@ func TestDisguisesAndLookAlikes(t *testing.T) {
 		{"_|_", true},                  // ASCII middle finger
 		{"🖕 you", true},                // emoji
 		{"he'll be late", false},       // not "hell"
-		{"HELLO Im Sam", false},        // capital I after capitals stays i
+		{"HELLO Im happy", false},      // capital I after capitals stays i
 		{"my boxer dog", false},        // x is not a disguise here
 		{"I love my savvy cat", false}, // vv in an ordinary word
 		{"a==b in my code", false},     // not art
@@ -86,7 +86,6 @@ func TestOrdinarySentencesStayAllowed(t *testing.T) {
 		"we have door knockers shaped like lions",
 		"my grandpa told me about the war",
 		"I love my dog Daisy!",
-		"my friend Anna is coming over",
 	} {
 		v := Evaluate(sdk.Input{Text: text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
 		checkInvariants(t, text, v)
@@ -137,7 +136,13 @@ func TestSoundAlikeSpellings(t *testing.T) {
 	} {
 		v := Evaluate(in(c.text))
 		checkInvariants(t, c.text, v)
-		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+		// A name ("Zak") is redacted as personal data at 9–12
+		// (TestOneWordNames); here only a rude reading counts.
+		got := false
+		for _, cat := range v.Categories {
+			got = got || cat != sdk.CategoryPIIDisclosure
+		}
+		if got != c.flagged {
 			t.Errorf("%q: flagged = %v, want %v (%v)", c.text, got, c.flagged, v.Rules)
 		}
 	}

@@ -97,7 +97,9 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 			}
 			break
 		}
-		if real >= 2 && (!titleCase() || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
+		// (A byline counts in a headline too: "… by: Lukas Ostermann".)
+		byline := i > 0 && lw(i-1) == "by" && toks[i-1].e < toks[i].s
+		if real >= 2 && (byline || !titleCase() || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 			continue
@@ -155,4 +157,270 @@ func headline(text string, toks []ptok, lw func(int) string) bool {
 		}
 	}
 	return words >= 3 && caps*2 > words
+}
+
+// kinWords are words for people close to the speaker; after "my"/"our"/…
+// and one of them, a single capitalised word or a known given name is a
+// person's name ("my kid Ana", "my best friend Ola"), and so is a name
+// before "'s" and one of them ("Ana's daughter"). Pets are not here: "my
+// dog Rex" is fine to share.
+var kinWords = setOfWords("kid kids child children son sons daughter daughters baby brother brothers sister sisters sibling cousin cousins friend friends bestie bff mate buddy pal classmate classmates teacher coach neighbour neighbor neighbours neighbors mom mum dad mother father parent parents stepmom stepdad stepmother stepfather grandma grandpa grandmother grandfather granny nana aunt auntie uncle husband wife boyfriend girlfriend crush partner wife's babysitter nanny tutor principal")
+
+var possessives = setOfWords("my our his her their your")
+
+// notPersonName are capitalised words found in given-name lists that in a
+// child's chat name someone everybody knows, not a person to protect.
+// So are words for faiths and peoples that the lists hold as names
+// ("Christian"): alone they are about a group, not a person.
+var notPersonName = setOfWords("santa claus jesus christ god allah lord buddha muhammad mohammed moses krishna muslim muslims islam christian christians jew jews jewish hindu hindus sikh sikhs buddhist buddhists catholic catholics protestant protestants mormon mormons arab arabs asian asians african africans european europeans latino latinos latina latinas roma gypsy gypsies minecraft roblox fortnite pokemon pikachu youtube tiktok nintendo playstation lego barbie")
+
+// placePrep are words after which a capitalised given name is more often
+// a place ("in Georgia", "from Jordan").
+var placePrep = setOfWords("in from near visit visited visiting across")
+
+// subjectVerbs follow a person's name that starts a sentence.
+// (Regular past tenses count too: pastTense.)
+var subjectVerbs = setOfWords("is was has had and said says told asked will would can could does did likes loves went lives gets got made makes wants needs thinks knows " +
+	"began became brought built bought came chose drew drove fell felt found gave grew held kept knew led left lost met paid ran rode sang sat saw sent sold spent spoke stood swam taught thought took won wore wrote")
+
+// pastTense reports a lower-case word of five letters or more that ends
+// in "ed" ("worked", "served"): a verb after a name.
+func pastTense(text string, t ptok) bool {
+	return !t.upper && t.e-t.s >= 5 && text[t.e-2:t.e] == "ed"
+}
+
+// listSep reports whether toks[j] continues a list from toks[j-1]: the gap
+// holds a comma (", ") or an ampersand, or toks[j] is "and"/"or" (then the
+// item starts at j+1). It returns the index of the next item, or -1.
+func listSep(text string, toks []ptok, lw func(int) string, i int) int {
+	j := i + 1
+	if j >= len(toks) || toks[j].nl {
+		return -1
+	}
+	gap := text[toks[i].e:toks[j].s]
+	switch {
+	case gap == ", " || gap == "," || gap == " & " || gap == "& " || gap == " &":
+		if w := lw(j); (w == "and" || w == "or") && j+1 < len(toks) && !toks[j+1].nl && spaceGap(text, toks[j].e, toks[j+1].s) {
+			return j + 1 // ", and Ola"
+		}
+		return j
+	case spaceGap(text, toks[i].e, toks[j].s):
+		if w := lw(j); (w == "and" || w == "or") && j+1 < len(toks) && !toks[j+1].nl && spaceGap(text, toks[j].e, toks[j+1].s) {
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// findLoneNames calls add for person names that stand alone, one word:
+//   - a capitalised known given name that is not an ordinary English word
+//     ("Ana", "Weronika"; not "Will" or "Rose", not "in Georgia");
+//   - a name after a cue: "call me Ana", "I'm Ana", "hi Ana", "my kid Ana",
+//     "Ana's daughter", a speaker label ("Ana: \"…\"");
+//   - the other items of a list that holds a name ("Ana, Ola and Kit").
+//
+// nb holds the name-list bits of every word (nameBits), filled in on first
+// use (nKnown marks a word looked up; the caller passes zeros). Lower-case words
+// count only as known given names, and only after a cue or in a list with
+// another one ("call me ana", "ana and ola"). named marks the words already
+// inside a name span on entry; it is updated.
+func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, nb []uint8, named []bool, add func(a, b int, kind string)) {
+	given := func(k int) bool {
+		if toks[k].digit || toks[k].e-toks[k].s < 2 || cls[k]&(cCapStop|cStreetSuffix|cSchoolWords|cUnitWords) != 0 {
+			return false
+		}
+		if nb[k]&nKnown == 0 { // looked up on first use: most words never are
+			nb[k] = nameBits(lw(k)) | nKnown
+		}
+		return nb[k]&(nGiven|nCommon) == nGiven && !notPersonName[lw(k)] && !isAllCaps(text, toks[k])
+	}
+	// name reports whether word k can be a one-word name: a capitalised
+	// name word (nameWord) or, in any case, a known given name.
+	name := func(k int) bool {
+		return given(k) || nameWord(text, toks, lw, cls, k) && !notPersonName[lw(k)]
+	}
+	// listedCap reports a capitalised word of the name lists, even an
+	// ordinary word ("Grace", "Will"): a name when listed next to one.
+	listedCap := func(k int) bool {
+		if !toks[k].upper || toks[k].digit || isAllCaps(text, toks[k]) || cls[k]&(cCapStop|cStreetSuffix|cSchoolWords|cUnitWords) != 0 || notPersonName[lw(k)] {
+			return false
+		}
+		if nb[k]&nKnown == 0 {
+			nb[k] = nameBits(lw(k)) | nKnown
+		}
+		return nb[k]&(nGiven|nSurname) != 0
+	}
+	mark := func(k int) {
+		if !named[k] {
+			named[k] = true
+			add(toks[k].s, toks[k].e, KindName)
+		}
+	}
+	for i := range toks {
+		t := toks[i]
+		if t.digit {
+			continue
+		}
+		// A capitalised known given name anywhere, except after "in"/"from".
+		if t.upper && len(lw(i)) >= 4 && (i == 0 || cls[i-1]&cPlacePrep == 0) && given(i) && (cls[i]&cFirstNames != 0 || !isProperNoun(lw(i))) {
+			mark(i)
+			continue
+		}
+		// Speaker labels: a line that starts "Ana: \"…".
+		if t.nl && quoteAfterColon(text, t.e) && name(i) {
+			mark(i)
+			continue
+		}
+		// A sentence that starts with a capitalised word no dictionary
+		// knows, followed by a verb: "Weronika is …", "Oddgeir had …".
+		if t.nl && t.upper && i+1 < len(toks) && (cls[i+1]&cSubjectVerb != 0 || pastTense(text, toks[i+1])) && !toks[i+1].nl &&
+			spaceGap(text, t.e, toks[i+1].s) && nameWord(text, toks, lw, cls, i) && cls[i]&cHandleWords == 0 &&
+			!notPersonName[lw(i)] && (unknownRun(toks, lw, i, i+1) || cls[i]&cFirstNames != 0 && given(i)) {
+			mark(i)
+			continue
+		}
+		// Inside a sentence: a word of the name lists that is not an
+		// ordinary word, before "has been"/"had been" ("the nickname of
+		// Dalton has been …").
+		if t.upper && !t.nl && i+2 < len(toks) && (lw(i+1) == "has" || lw(i+1) == "had") && lw(i+2) == "been" &&
+			!toks[i+1].nl && len(lw(i)) >= 3 && cls[i]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(i)] &&
+			(nameWord(text, toks, lw, cls, i) || given(i)) {
+			mark(i)
+			continue
+		}
+		// In lower case: a known given name before a verb ("emma is
+		// coming"), a word after "mr."/"mrs." ("mr. hartvigsson").
+		if !t.upper && i+1 < len(toks) && cls[i+1]&cSubjectVerb != 0 && lw(i+1) != "and" && !toks[i+1].nl &&
+			len(lw(i)) >= 4 && given(i) && !isProperNoun(lw(i)) {
+			mark(i)
+			continue
+		}
+		if !t.upper && i > 0 && (lw(i-1) == "mr" || lw(i-1) == "mrs") && cls[i]&cCapStop == 0 && len(lw(i)) >= 3 &&
+			(spaceGap(text, toks[i-1].e, t.s) || text[toks[i-1].e:t.s] == ".") {
+			mark(i)
+			continue
+		}
+		// Names after a cue (the cheap word tests first: the name-list
+		// look-up only for a word after a cue).
+		if i == 0 {
+			continue
+		}
+		p := lw(i - 1)
+		var cue int
+		switch {
+		case p == "me" && i >= 2 && lw(i-2) == "call",
+			(p == "i'm" || p == "im" || p == "i’m") && !t.punct,
+			p == "am" && i >= 2 && lw(i-2) == "i" && !t.punct,
+			cls[i-1]&cNameCue != 0 && cls[i-1]&cTitleCue == 0 && !t.nl:
+			cue = 1 // "call me Ana", "I'm Ana", "hi Ana"
+		case (strings.HasPrefix(p, "ex-") && toks[i-1].e-toks[i-1].s > 4 || p == "former") && t.upper && !t.nl && !t.punct:
+			cue = 2 // a former role: "ex-Googler Hartvigsson", "my ex-boyfriend Zyrkowski"
+		case cls[i-1]&cKinWords != 0 && !t.nl:
+			cue = 3 // "my kid Ana", "our best friend Ola"
+		default:
+			continue
+		}
+		if !name(i) || t.nl && !(t.upper || given(i)) {
+			continue
+		}
+		switch cue {
+		case 1:
+			// a word no list knows only before a comma ("hi Zorblax,")
+			if cls[i-1]&cNameCue != 0 && !given(i) && !commaAfter(text, t.e) {
+				continue
+			}
+			if t.upper || given(i) {
+				mark(i)
+			}
+		case 2:
+			if unknownRun(toks, lw, i, i+1) {
+				mark(i)
+			}
+		case 3:
+			for k := i - 2; k >= 0 && k >= i-3; k-- {
+				if cls[k]&cPossessive != 0 {
+					mark(i)
+					break
+				}
+			}
+		}
+	}
+	// "Ana's daughter"
+	for i := 0; i+1 < len(toks); i++ {
+		w := lw(i)
+		if len(w) < 4 || cls[i+1]&cKinWords == 0 || toks[i+1].nl {
+			continue
+		}
+		if a := indexApostrophe(w); a > 0 && (w[a:] == "'s" || w[a:] == "’s") && !isAllCaps(text, toks[i]) {
+			// capitalised: a listed name (even an ordinary word: "Grace's
+			// mom") or a word no dictionary knows; lower case: a listed
+			// given name that is not an ordinary word
+			base := w[:a]
+			nbb := nameBits(base)
+			if c := piiClass[base]; c&(cCapStop|cStreetSuffix|cSchoolWords) == 0 && !notPersonName[base] &&
+				(toks[i].upper && (nbb&(nGiven|nSurname) != 0 || !isCommonWord(base)) || !toks[i].upper && nbb&(nGiven|nCommon) == nGiven) {
+				if !named[i] {
+					named[i] = true
+					add(toks[i].s, toks[i].s+a, KindName)
+				}
+			}
+		}
+	}
+	// Lists: a word listed next to a name is a name too ("Ana, Ola and
+	// Kit"), forwards then backwards; two known given names side by side
+	// start a list even in lower case ("ana and ola").
+	for pass := 0; pass < 2; pass++ {
+		for i := range toks {
+			if !named[i] && toks[i].upper {
+				continue
+			}
+			j := listSep(text, toks, lw, i)
+			if j < 0 || named[j] || !named[i] && !given(i) || !name(j) && !(named[i] && listedCap(j)) {
+				continue
+			}
+			if !named[i] { // two lower-case given names
+				if !given(j) {
+					continue
+				}
+				mark(i)
+			}
+			if toks[j].upper || given(j) {
+				mark(j)
+			}
+		}
+		for i := len(toks) - 1; i > 0; i-- {
+			if !named[i] {
+				continue
+			}
+			for k := i - 1; k >= 0 && k >= i-2; k-- {
+				if listSep(text, toks, lw, k) == i {
+					if !named[k] && (name(k) && (toks[k].upper || given(k)) || listedCap(k)) {
+						mark(k)
+					}
+					break
+				}
+			}
+		}
+	}
+}
+
+// commaAfter reports whether a comma follows text[:i] ("hi Ana, …").
+func commaAfter(text string, i int) bool {
+	return i < len(text) && text[i] == ','
+}
+
+// quoteAfterColon reports whether text[i:] is a colon and then, after
+// spaces, a quotation mark: a speaker label in a dialogue.
+func quoteAfterColon(text string, i int) bool {
+	for i < len(text) && text[i] == ' ' {
+		i++
+	}
+	if i >= len(text) || text[i] != ':' {
+		return false
+	}
+	i++
+	for i < len(text) && text[i] == ' ' {
+		i++
+	}
+	return i < len(text) && (text[i] == '"' || text[i] == '\'' || strings.HasPrefix(text[i:], "“"))
 }

@@ -287,6 +287,8 @@ type scratch struct {
 	ptoks   []ptok // words of the original text, for the PII scanners
 	plow    []byte // their lower-case forms, concatenated
 	plowIdx []int32
+	pnb     []uint8  // name-list bits of the PII scanner's words (nameBits)
+	pnamed  []bool   // the PII scanner's words inside a name span
 	feats   []uint32 // hashed model features
 	// Per word id, the programs that start with it and pass the needed-
 	// words filter in this message (lexicon.match): computed once per

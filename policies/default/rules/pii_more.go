@@ -105,13 +105,22 @@ func lowerWord(text string, t ptok, buf []byte) []byte {
 
 var streetSuffix = setOfWords("road rd street st avenue ave av lane ln drive dr boulevard blvd court ct way place pl terrace close crescent circle cir highway hwy parkway pkwy square sq trail row grove gardens mews loop alley walk wynd strasse straße str gate gata gatan vej vei veien weg laan straat utca ulica ul rue via calle avenida rua piazza viale corso plaza")
 var streetPrefix = setOfWords("ul rue via calle avenida rua piazza viale corso avenue boulevard chemin strada")
-var unitWords = setOfWords("apt apartment suite ste unit flat room floor building bldg psc box")
-var streetGlue = []string{"strasse", "straße", "gate", "gatan", "vej", "veien", "weg", "straat", "laan", "väg", "vägen", "allee", "platz", "gasse", "road", "street"}
+
+// unitWords start a unit number ("Apt. 478"). Not "room" or "floor":
+// "Room 101" is a classroom or a game level more often than an address
+// (inside an address the number is covered anyway).
+var unitWords = setOfWords("apt apartment suite ste unit flat building bldg psc box")
+var streetGlue = []string{"strasse", "straße", "gate", "gatan", "vej", "veien", "weg", "straat", "laan", "väg", "vägen", "allee", "platz", "gasse", "road", "street",
+	// Nordic, Dutch, German and Polish street words ("Harjukuja 54",
+	// "Søndergade 12", "Keizersgracht 7"), as the ending of a word that is
+	// not an ordinary English one
+	"kuja", "katu", "polku", "kaari", "rinne", "gade", "vænge", "gränd", "backe", "bakken", "vegen", "stien", "plein", "dijk", "gracht", "kade", "singel", "ufer", "pfad", "damm", "aleja"}
 var schoolWords = setOfWords("school elementary primary academy middle high college prep preschool kindergarten montessori")
 var nameCue = setOfWords("hi hello hey dear mr mrs ms miss dr")
 var titleCue = setOfWords("mr mrs ms miss dr")
 var passwordWords = setOfWords("password passwords passcode pin pw passwd")
 var handleWords = setOfWords("username usernames user gamertag handle ign snapchat snap insta instagram tiktok discord roblox fortnite minecraft xbox psn steam twitter kik telegram")
+var genericHandle = setOfWords("username usernames user gamertag handle ign")
 var capStop = setOfWords("i i'm im the a an my your his her our their this that these those and or but if when what who why how where it its we you he she they me us them mom mum dad daddy mommy mommy grandma grandpa god jesus christmas easter halloween monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september october november december ok okay lol omg yes no hi hello hey dear thanks thank please rt daisy")
 
 //go:embed data/first_names.txt
@@ -173,7 +182,12 @@ func isNumberTok(text string, t ptok) bool {
 
 // findPersonal appends spans for addresses, unit numbers, post codes in
 // addresses, schools, passwords, handles, names, card numbers and IBANs.
-func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
+//
+// oneWord also reports names of one word (a first name alone, a name after
+// "call me", "my friend …", in a list; findLoneNames): on for the younger
+// tiers, off when relaxed (13–17 or a relaxed parent), where a first name
+// alone is fine to share and only full names are redacted.
+func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sdk.Span {
 	toks := piiTokens(text, s.ptoks)
 	s.ptoks = toks
 	add := func(a, b int, kind string) {
@@ -228,6 +242,16 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 				}
 			}
 		}
+		// "87 Harjukuja 54" as a line of its own: a number, a word no
+		// dictionary knows and a house number (an address line without a
+		// street word).
+		if t.nl && isNumberTok(text, t) && i+2 < len(toks) && toks[i+1].upper && !toks[i+1].nl && !toks[i+1].punct &&
+			isNumberTok(text, toks[i+2]) && toks[i+2].e-toks[i+2].s <= 4 && !toks[i+2].nl && !toks[i+2].punct &&
+			lineBreakAfter(text, toks[i+2].e) && cls[i+1]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(i+1)] &&
+			!isAllCaps(text, toks[i+1]) && unknownRun(toks, lw, i+1, i+2) {
+			add(t.s, toks[i+2].e, KindAddress)
+			address = true
+		}
 		// "ul. Narewska 94", "rue des Lilas 5", "Via Franscini 71"
 		if cls[i]&cStreetPrefix != 0 && i+1 < len(toks) && (t.upper || (i > 0 && isNumberTok(text, toks[i-1]))) {
 			for k := i + 1; k < len(toks) && k <= i+5 && !toks[k].nl; k++ {
@@ -244,7 +268,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			if i+1 >= len(toks) || toks[i+1].nl || !isNumberTok(text, toks[i+1]) {
 				break
 			}
-			if len(w) > len(g) && w[len(w)-len(g):] == g || w == g {
+			if len(w) > len(g) && w[len(w)-len(g):] == g && !isCommonWord(w) || w == g {
 				a := t.s
 				if w == g && i > 0 && !toks[i].nl {
 					a = toks[i-1].s
@@ -314,7 +338,10 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			}
 		}
 		// handles: "my username is sky_kid", "my snap is @kid"
-		if cls[i]&cHandleWords != 0 && i+2 < len(toks) && lw(i+1) == "is" {
+		// (after an app or game name only with "my": "my roblox is sky_kid",
+		// not "Minecraft is awesome")
+		if cls[i]&cHandleWords != 0 && i+2 < len(toks) && lw(i+1) == "is" && cls[i+2]&cCapStop == 0 &&
+			(genericHandle[w] || i > 0 && cls[i-1]&cPossessive != 0) {
 			a := toks[i+2].s
 			if a > 0 && text[a-1] == '@' {
 				a--
@@ -439,12 +466,63 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span) []sdk.Span {
 			i = j - 1
 		}
 	}
+	if oneWord {
+		// One-word names: known given names, names after a cue, lists.
+		s.pnb = s.pnb[:0]
+		s.pnamed = s.pnamed[:0]
+		for range toks {
+			s.pnb = append(s.pnb, 0)
+			s.pnamed = append(s.pnamed, false)
+		}
+		for _, sp := range spans {
+			if sp.Kind != KindName {
+				continue
+			}
+			for i, t := range toks {
+				if t.s < sp.End && sp.Start < t.e {
+					s.pnamed[i] = true
+				}
+			}
+		}
+		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, add)
+	}
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
-		case lw(i) == "corner" && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
-			// "the corner of Beiteveien 2 and Sieda Radial"
-			add(toks[i+2].s, toks[i+2].e, KindAddress)
+		case cls[i]&cCornerWords != 0 && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
+			// "the corner of Beiteveien 2 and Sieda Radial": all of it
+			a := i
+			if i > 0 && lw(i-1) == "the" && !toks[i].nl {
+				a = i - 1
+			}
+			add(toks[a].s, toks[i+2].e, KindAddress)
 			address = true
+		case lw(i) == "in" && !toks[i+1].nl:
+			// "in Springfield 62704", "in Lake Tahoe CA 96150": a post code
+			// after a place (capitalised words no dictionary has in lower
+			// case, or a state abbreviation); not a year ("in Paris 2024").
+			// Place words: capitalised (or all capitals) and not ordinary
+			// words, a one-letter abbreviation, particles ("Pozuelo de
+			// Alarcón"). Post codes of one group or 3+2 digits ("114 55").
+			k := i + 1
+			for k < len(toks) && k <= i+5 && !toks[k].nl && !toks[k].digit && !toks[k].punct &&
+				(toks[k].upper && cls[k]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(k)] && (toks[k].e-toks[k].s <= 2 || !isCommonWord(lw(k))) ||
+					k > i+1 && cls[k]&cNameParticle != 0 && !toks[k].upper) {
+				k++
+			}
+			if k > i+1 && k < len(toks) && !toks[k].nl && !toks[k].punct && toks[k-1].upper {
+				end := -1
+				switch {
+				case postCodeTok(text, toks[k]):
+					end = toks[k].e
+				case toks[k].digit && toks[k].e-toks[k].s == 3 && k+1 < len(toks) && toks[k+1].digit &&
+					toks[k+1].e-toks[k+1].s == 2 && spaceGap(text, toks[k].e, toks[k+1].s):
+					end = toks[k+1].e
+				}
+				if end > 0 {
+					add(toks[i+1].s, end, KindAddress)
+					address = true
+				}
+			}
 		case (lw(i) == "apo" || lw(i) == "fpo" || lw(i) == "dpo") && isAllCaps(text, toks[i+1]) && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit:
 			add(toks[i].s, toks[i+2].e, KindAddress) // "APO AE 85103"
 			address = true
@@ -518,6 +596,11 @@ const (
 	cAddressWords
 	cSpeechCue
 	cNameParticle
+	cKinWords
+	cPossessive
+	cPlacePrep
+	cSubjectVerb
+	cCornerWords
 )
 
 // piiClassTab is piiClass for the per-word look-ups (strtab.go).
@@ -548,6 +631,11 @@ var piiClass = func() map[string]uint32 {
 		{addressWords, cAddressWords},
 		{speechCue, cSpeechCue},
 		{nameParticle, cNameParticle},
+		{kinWords, cKinWords},
+		{possessives, cPossessive},
+		{placePrep, cPlacePrep},
+		{subjectVerbs, cSubjectVerb},
+		{setOfWords("corner intersection junction crossroads"), cCornerWords},
 	} {
 		for w := range e.set {
 			m[w] |= e.bit
@@ -616,6 +704,29 @@ func (s *scratch) extendAddress(text string, toks []ptok, lw func(int) string, a
 	}
 	a, b = min(a, toks[first].s), max(b, toks[last].e)
 	return a, b
+}
+
+// lineBreakAfter reports whether text[i:] is, after spaces, a line break
+// or a '>' separator (not the end of the text: a one-line message is a
+// chat line more often than an address block).
+func lineBreakAfter(text string, i int) bool {
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r') {
+		i++
+	}
+	return i < len(text) && (text[i] == '\n' || text[i] == '>')
+}
+
+// postCodeTok reports a post code: 4 to 6 digits, not a year (1900–2099
+// when it has four).
+func postCodeTok(text string, t ptok) bool {
+	n := t.e - t.s
+	if !t.digit || n < 4 || n > 6 {
+		return false
+	}
+	if n == 4 && (text[t.s:t.s+2] == "19" || text[t.s:t.s+2] == "20") {
+		return false
+	}
+	return true
 }
 
 func hasDigitTok(text string, t ptok) bool {

@@ -400,7 +400,7 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 	if !out {
 		// Names, addresses, schools, passwords, handles the child gives out.
 		before = len(spans)
-		spans = s.findPersonal(in.Text, spans)
+		spans = s.findPersonal(in.Text, spans, !relaxed)
 		nOther = len(spans) - before
 	}
 	if out {
