@@ -118,7 +118,7 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 			return nil, fmt.Errorf("storage: release savepoint: %w", err)
 		}
 		if isTurn && cerr == nil {
-			updates.chatTurn(db.cache, turn, val.(TurnResult).Seq, comp, recent)
+			updates.chatTurn(turn, val.(TurnResult).Seq, comp, recent)
 		}
 		results[i] = Result{Kind: cmd.Kind(), Value: val, Err: cerr}
 	}

@@ -225,7 +225,7 @@ func (b *batchUpdates) drop(keys []string, all bool) {
 
 // chatTurn updates the values a committed chat turn changes: Daisy's row
 // (a new sealed state, one version up) and the child's recent turns.
-func (b *batchUpdates) chatTurn(c *Cache, t *ChatTurn, seq int64, comp, recent *batchValue) {
+func (b *batchUpdates) chatTurn(t *ChatTurn, seq int64, comp, recent *batchValue) {
 	if comp != nil && comp.ok {
 		row := comp.v.(CompanionRow)
 		row.StateSealed, row.StateAt, row.StateVersion = t.Companion, t.CreatedAt, row.StateVersion+1
