@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/pem"
@@ -321,10 +322,147 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 		{"admin create without an e-mail", []string{"admin", "create", "--data", filepath.Join(dir, "e")}, ""},
 		{"cluster status of nothing", []string{"cluster", "status", "--data", filepath.Join(dir, "none")}, ""},
 	}
-	for _, c := range cases {
-		_, err := cli(c.args...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: daisydog %v: %v, want a failure mentioning %q", c.name, c.args, err, c.want)
+	// Files the cases below refer to.
+	garbage := filepath.Join(dir, "garbage")
+	shortToken := filepath.Join(dir, "short.token")
+	casesFile := filepath.Join(dir, "cases.jsonl")
+	for path, body := range map[string]string{
+		garbage:    "not a key, a certificate or a bundle\n",
+		shortToken: "short\n",
+		casesFile:  `{"id":"c:1","source":"s","text":"I like my dog","label":"safe","category":"none","direction":"input"}` + "\n",
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
 		}
+	}
+	none := filepath.Join(dir, "no-such-file")
+	serveOn := func(sub string, extra ...string) []string {
+		return append([]string{sub, "--data", filepath.Join(dir, sub+"-"+randLetters(6)), "--http", addrs[0], "--raft", addrs[1]}, extra...)
+	}
+	unreachable := "https://" + addrs[0] // nothing listens there
+	admin := func(sub string, extra ...string) []string {
+		return append([]string{"policy", sub}, append(extra, "--url", unreachable, "--token", "t")...)
+	}
+	cases = append(cases, []struct {
+		name string
+		args []string
+		want string
+	}{
+		// Serving flags that are wrong on their face: refused before serving.
+		{"a bad log level", serveOn("run", "--log-level", "loud"), "--log-level"},
+		{"--admin-allow with a non-address", serveOn("run", "--admin-allow", "10.0.0.1,not-an-ip"), `--admin-allow: "not-an-ip"`},
+		{"--admin-allow with a bad prefix", serveOn("run", "--admin-allow", "10.0.0.0/33"), `--admin-allow: "10.0.0.0/33"`},
+		{"a metrics token file that is missing", serveOn("run", "--metrics-token-file", none), "--metrics-token-file"},
+		{"a metrics token that is too short", serveOn("run", "--metrics-token-file", shortToken), "at least 16 characters"},
+		{"profiling on a public address", serveOn("run", "--pprof", "0.0.0.0:6060"), "--pprof must be a loopback address"},
+		{"profiling on no address", serveOn("init", "--pprof", "nowhere"), "--pprof"},
+		{"an AI model without a provider", serveOn("run", "--ai-model", "m"), "need --ai-url"},
+		{"an AI budget below one", serveOn("run", "--ai-url", "http://127.0.0.1:1/v1", "--ai-model", "m", "--ai-daily-budget", "0"), "--ai-daily-budget must be at least 1"},
+		{"an AI key file that is missing", serveOn("run", "--ai-url", "http://127.0.0.1:1/v1", "--ai-model", "m", "--ai-key-file", none), "--ai-key-file"},
+		{"SMTP without a sender", serveOn("run", "--smtp-addr", "127.0.0.1:1"), "--smtp-from is required"},
+		{"an SMTP user without a password", serveOn("run", "--smtp-addr", "127.0.0.1:1", "--smtp-from", "a@b.test", "--smtp-user", "u"), "needs a password"},
+		{"an SMTP password file that is missing", serveOn("run", "--smtp-addr", "127.0.0.1:1", "--smtp-from", "a@b.test", "--smtp-user", "u", "--smtp-password-file", none), "--smtp-password-file"},
+		{"init without a directory", []string{"init"}, "--data is required"},
+		{"init with a policy key file that is missing", serveOn("init", "--no-serve", "--node-id", "n1", "--policy-key", none), "no such file"},
+		{"init with a policy key that is not one", serveOn("init", "--no-serve", "--node-id", "n1", "--policy-key", garbage), "policy key"},
+		{"join with a garbage token", serveOn("join", "--no-serve", "--node-id", "n2", "--join", addrs[0], "--token", "nonsense"), "token"},
+		{"serve without a directory", []string{"serve"}, "--data is required"},
+		// bench: refused before it sends anything.
+		{"bench without targets", []string{"bench"}, "--targets is required"},
+		{"bench at a non-base URL", []string{"bench", "--targets", "ftp://127.0.0.1:1/x"}, "is not a base URL"},
+		{"bench with an unknown operation", []string{"bench", "--targets", unreachable, "--mix", "dance:1"}, `mix entry "dance:1"`},
+		{"bench with no weight", []string{"bench", "--targets", unreachable, "--mix", "chat:0"}, "no positive weight"},
+		{"bench with too many children", []string{"bench", "--targets", unreachable, "--children", "20000"}, "at most 10000 children"},
+		{"bench with a negative duration", []string{"bench", "--targets", unreachable, "--duration", "-1s"}, "negative"},
+		{"bench open loop with think-min above think-max", []string{"bench", "--targets", unreachable, "--open", "--think-min", "2s", "--think-max", "1s"}, "ThinkMin"},
+		{"bench with a metrics token file that is missing", []string{"bench", "--targets", unreachable, "--metrics-token-file", none}, "no such file"},
+		{"bench against nothing", []string{"bench", "--targets", unreachable, "--children", "1", "--duration", "1s"}, "connection refused"},
+		// policy: local tools.
+		{"policy without a subcommand", []string{"policy"}, "missing subcommand"},
+		{"policy with an unknown subcommand", []string{"policy", "frob"}, `unknown subcommand "frob"`},
+		{"policy score without cases", []string{"policy", "score"}, "--data FILE is required"},
+		{"policy score of a module and a bundle", []string{"policy", "score", "--cases", casesFile, "--module", garbage, "--bundle", garbage}, "not both"},
+		{"policy score with a key and no bundle", []string{"policy", "score", "--cases", casesFile, "--pub", garbage}, "--pub needs --bundle"},
+		{"policy score of a missing cases file", []string{"policy", "score", "--cases", none}, "no such file"},
+		{"policy score of an unknown half", []string{"policy", "score", "--cases", casesFile, "--half", "middle"}, `unknown half "middle"`},
+		{"policy score of a garbage bundle", []string{"policy", "score", "--cases", casesFile, "--bundle", garbage}, "policy score: " + garbage},
+		{"policy score of a garbage module", []string{"policy", "score", "--cases", casesFile, "--module", garbage}, ""},
+		{"policy keygen without a prefix", []string{"policy", "keygen"}, "--out PREFIX is required"},
+		{"policy bundle without its inputs", []string{"policy", "bundle", "--name", "x"}, "are required"},
+		{"policy bundle of a missing module", []string{"policy", "bundle", "--module", none, "--vectors", casesFile, "--name", "x", "--version", "1", "--key", garbage, "-o", filepath.Join(dir, "x.ddpb")}, "no such file"},
+		{"policy bundle with a garbage key", []string{"policy", "bundle", "--module", garbage, "--vectors", casesFile, "--name", "x", "--version", "1", "--key", garbage, "-o", filepath.Join(dir, "x.ddpb")}, ""},
+		// policy: lifecycle commands refused before or at the request.
+		{"policy push without a node", []string{"policy", "push", garbage}, "--url and --token"},
+		{"policy push over plain HTTP", []string{"policy", "push", garbage, "--url", "http://" + addrs[0], "--token", "t"}, "--url must be https"},
+		{"policy push with a CA file that holds no certificate", append(admin("push", garbage), "--ca", garbage), "no PEM certificate"},
+		{"policy push of two files", admin("push", garbage, garbage), "expected one BUNDLE file"},
+		{"policy push of a missing file", admin("push", none), "no such file"},
+		{"policy push to a node that is not there", admin("push", garbage), "connection refused"},
+		{"policy activate without a version", admin("activate"), "expected NAME@VERSION"},
+		{"policy shadow without a version", admin("shadow"), "expected NAME@VERSION or --off"},
+		{"policy unstage without a version", admin("unstage"), "expected NAME@VERSION"},
+		{"policy rollback with an argument", admin("rollback", "words@1"), "expected no arguments"},
+		{"policy trust without a key", admin("trust"), "--pub FILE is required"},
+		{"policy trust of a missing key", admin("trust", "--pub", none), "no such file"},
+		{"policy untrust without a key id", admin("untrust"), "expected KEY_ID"},
+		// admin, audit, cluster.
+		{"admin without a subcommand", []string{"admin"}, "admin needs a subcommand: create"},
+		{"admin create on an empty directory", []string{"admin", "create", "--data", filepath.Join(dir, "none"), "--email", "a@b.test"}, "no node in"},
+		{"audit without verify", []string{"audit"}, "usage: daisydog audit verify"},
+		{"audit verify without a directory", []string{"audit", "verify"}, "--data is required"},
+		{"audit verify of an empty directory", []string{"audit", "verify", "--data", filepath.Join(dir, "none")}, "audit log FAILED verification"},
+		{"cluster without a subcommand", []string{"cluster"}, "cluster needs a subcommand"},
+		{"cluster status without a directory", []string{"cluster", "status"}, "--data is required"},
+		{"cluster token of nothing", []string{"cluster", "token", "--data", filepath.Join(dir, "none")}, "no node in"},
+	}...)
+	// Four at a time: each is a short-lived process.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, c := range cases {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, err := cli(c.args...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: daisydog %v: %v, want a failure mentioning %q", c.name, c.args, err, c.want)
+			}
+		})
+	}
+	wg.Wait()
+
+	// init --no-serve creates a node with a trusted policy key and prints
+	// its join token, which `cluster token` prints again; init of the same
+	// directory as another node is refused, and the key file is kept.
+	keyPrefix := filepath.Join(dir, "signer")
+	if out, err := cli("policy", "keygen", "--out", keyPrefix); err != nil {
+		t.Fatalf("policy keygen: %v\n%s", err, out)
+	}
+	if _, err := cli("policy", "keygen", "--out", keyPrefix); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("policy keygen over an existing key: %v, want a refusal", err)
+	}
+	nodeDir := filepath.Join(dir, "node")
+	out, err = cli("init", "--no-serve", "--data", nodeDir, "--node-id", "n1", "--http", addrs[0], "--raft", addrs[1], "--policy-key", keyPrefix+".pub")
+	if err != nil {
+		t.Fatalf("init --no-serve: %v\n%s", err, out)
+	}
+	tok := regexp.MustCompile(`ddj1\.\S+`).FindString(out)
+	if tok == "" {
+		t.Fatalf("init printed no join token:\n%s", out)
+	}
+	if got, err := cli("cluster", "token", "--data", nodeDir); err != nil || strings.TrimSpace(got) != tok {
+		t.Fatalf("cluster token: %q %v, want the token init printed (%s)", got, err, tok)
+	}
+	pub, err := os.ReadFile(keyPrefix + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := os.ReadFile(filepath.Join(nodeDir, "keys", "policy-signing.pub")); err != nil || !bytes.Equal(kept, pub) {
+		t.Fatalf("the --policy-key was not kept for the node: %v", err)
+	}
+	if _, err := cli("init", "--no-serve", "--data", nodeDir, "--node-id", "n2", "--http", addrs[0], "--raft", addrs[1]); err == nil || !strings.Contains(err.Error(), `already holds node "n1"`) {
+		t.Fatalf("init of n1's directory as n2: %v, want a refusal", err)
+	}
+	if _, err := cli("cluster", "frob", "--data", nodeDir); err == nil || !strings.Contains(err.Error(), `unknown cluster subcommand "frob"`) {
+		t.Fatalf("cluster frob: %v", err)
 	}
 }
