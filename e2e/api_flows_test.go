@@ -786,6 +786,7 @@ type aiStub struct {
 	mu      sync.Mutex
 	reply   string
 	failing bool
+	raw     bool // send reply as the whole body, not in a completion
 	sent    []string
 }
 
@@ -806,10 +807,14 @@ func newAIStub(key string) *aiStub {
 		}
 		a.mu.Lock()
 		a.sent = append(a.sent, req.Messages[len(req.Messages)-1].Content)
-		reply, failing := a.reply, a.failing
+		reply, failing, raw := a.reply, a.failing, a.raw
 		a.mu.Unlock()
 		if failing {
 			http.Error(w, "provider failure", http.StatusInternalServerError)
+			return
+		}
+		if raw {
+			_, _ = io.WriteString(w, reply)
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": reply}}}})
@@ -820,7 +825,14 @@ func newAIStub(key string) *aiStub {
 func (a *aiStub) set(reply string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.reply, a.failing = reply, false
+	a.reply, a.failing, a.raw = reply, false, false
+}
+
+// setRaw makes the provider answer body as is (garbage, not a completion).
+func (a *aiStub) setRaw(body string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reply, a.failing, a.raw = body, false, true
 }
 
 func (a *aiStub) fail() {
@@ -865,6 +877,58 @@ func (f *flows) aiProvider(t *testing.T, ai *aiStub, n1, n3 *node) {
 	tu = turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "daisy, roll over!"}))
 	if tu.Intent != "tricks" || len(ai.calls()) != before+2 {
 		t.Fatalf("a trick went to the provider: %+v", tu)
+	}
+
+	// Replies Daisy must not give (empty, overlong, out of character,
+	// with contact details or a meeting) and answers that are not a
+	// completion at all: the child gets the built-in reply instead. The
+	// daily budget is 5 calls per child, so two children take turns.
+	aiOn := func() *family {
+		fam := f.newFamily(n1, "", "")
+		f.api.must(200, "PUT", n1.url("/v1/children/"+fam.childID+"/settings"), fam.parentToken, settingsBody(func(m map[string]any) {
+			m["ai_third_party_consent"] = true
+			m["features"] = map[string]bool{"games": true, "jokes": true, "stories": true, "ai_mode": true}
+		}))
+		f.getUntil(t, "AI mode through n3", n3.url("/v1/children/"+fam.childID+"/settings"), fam.parentToken, &st, func() bool { return st.Features.AIMode && st.AIConsent })
+		return fam
+	}
+	picky, picky2 := aiOn(), aiOn()
+	for i, c := range []struct {
+		name, reply string
+		raw         bool
+	}{
+		{"an empty reply", "   ", false},
+		{"an overlong reply", strings.Repeat("Woof! I love running in the park. ", 20), false},
+		{"an out-of-character reply", "As an AI language model I cannot chase squirrels.", false},
+		{"a reply with a link", "Woof! Look at the puppies on www.puppies.example.com today!", false},
+		{"a reply asking to meet", "Woof! Let's meet up at the park tomorrow!", false},
+		{"a body that is not JSON", "<html>Bad gateway</html>", true},
+		{"a completion without choices", `{"choices":[]}`, true},
+	} {
+		fam := picky
+		if i >= 5 {
+			fam = picky2
+		}
+		if c.raw {
+			ai.setRaw(c.reply)
+		} else {
+			ai.set(c.reply)
+		}
+		calls := len(ai.calls())
+		tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello daisy"}))
+		if len(ai.calls()) != calls+1 {
+			t.Fatalf("%s: the provider was not asked", c.name)
+		}
+		if strings.TrimSpace(tu.Reply) == "" || tu.Reply == strings.TrimSpace(c.reply) || strings.Contains(tu.Reply, "AI language model") ||
+			strings.Contains(tu.Reply, "example.com") || strings.Contains(tu.Reply, "meet up") || tu.Safety == nil || tu.Safety.Action != "allow" {
+			t.Fatalf("%s reached the child or left no reply: %+v", c.name, tu)
+		}
+	}
+	// Over the daily budget the provider is not asked at all.
+	ai.set(good)
+	calls := len(ai.calls())
+	if tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), picky.childToken, map[string]string{"message": "hello daisy"})); tu.Reply == good || len(ai.calls()) != calls {
+		t.Fatalf("a sixth AI turn in a day: reply %q, %d calls", tu.Reply, len(ai.calls())-calls)
 	}
 
 	// A failing provider: every turn still gets the built-in reply, and
@@ -1143,6 +1207,38 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 	})
 	wantErr(t, "an unknown game kind", f.raw(t, "POST", n1.url("/v1/admin/catalog/games"), admin, "application/json",
 		[]byte(`{"kind":"chess","name":"Chess","description":"Daisy plays chess.","rules":"Move the pieces.","energy_cost":0}`)), 422, "invalid")
+	g["energy_cost"] = 9
+	wantErr(t, "a game costing 9 energy", f.do(t, "PUT", n2.url("/v1/admin/catalog/games/"+g["kind"].(string)), admin, g), 422, "invalid")
+
+	// Items the catalogue refuses (422 invalid), through any node, and
+	// nothing of them is stored.
+	long := strings.Repeat("woof ", 300)
+	for _, c := range []struct{ name, path, body string }{
+		{"a malformed id", "jokes", `{"id":"Bad ID!","text":"Why do dogs run in circles? Because it is hard to run in squares!"}`},
+		{"an empty joke", "jokes", `{"id":"e2e-bad-empty","text":"   "}`},
+		{"an overlong joke", "jokes", `{"id":"e2e-bad-long","text":"` + long + `"}`},
+		{"a joke with a link", "jokes", `{"id":"e2e-bad-link","text":"Find more dog jokes at https://jokes.example.test today!"}`},
+		{"a joke with an e-mail address", "jokes", `{"id":"e2e-bad-mail","text":"Send your best dog joke to daisy@example.test please!"}`},
+		{"a joke with a phone number", "jokes", `{"id":"e2e-bad-phone","text":"Call the dog joke line on 0800 123 4567 for more!"}`},
+		{"a fact for an unknown tier", "facts", `{"id":"e2e-bad-tier","text":"Dogs can hear very high sounds.","min_tier":"3-4"}`},
+		{"a fact whose tiers are upside down", "facts", `{"id":"e2e-bad-range","text":"Dogs can hear very high sounds.","min_tier":"13-17","max_tier":"5-8"}`},
+		{"a story without a title", "stories", `{"id":"e2e-bad-story","title":"","text":"Once upon a time a pup found a stick."}`},
+		{"a trick of difficulty 9", "tricks", `{"id":"e2e-bad-hard","name":"Fly","words":["fly"],"description":"Daisy flies.","difficulty":9,"energy_cost":1,"lines":["Daisy flaps her ears!"]}`},
+		{"a trick costing 7 energy", "tricks", `{"id":"e2e-bad-cost","name":"Marathon","words":["marathon"],"description":"Daisy runs far.","difficulty":2,"energy_cost":7,"lines":["Daisy runs and runs!"]}`},
+		{"a trick no word asks for", "tricks", `{"id":"e2e-bad-words","name":"Nap","words":[],"description":"Daisy naps.","difficulty":1,"energy_cost":1,"lines":["Daisy curls up for a nap."]}`},
+		{"a trick word with punctuation", "tricks", `{"id":"e2e-bad-word","name":"Twirl","words":["Twirl!"],"description":"Daisy twirls.","difficulty":1,"energy_cost":1,"lines":["Daisy twirls around!"]}`},
+		{"a trick without lines", "tricks", `{"id":"e2e-bad-lines","name":"Wink","words":["wink"],"description":"Daisy winks.","difficulty":1,"energy_cost":1,"lines":[]}`},
+	} {
+		wantErr(t, c.name, f.raw(t, "POST", n3.url("/v1/admin/catalog/"+c.path), admin, "application/json", []byte(c.body)), 422, "invalid")
+	}
+	var after struct {
+		Jokes, Facts, Tricks, Games, Stories []json.RawMessage
+	}
+	f.api.must(200, "GET", n1.url("/v1/admin/catalog"), admin, nil).decode(t, &after)
+	if len(after.Jokes) != len(cat.Jokes) || len(after.Facts) != len(cat.Facts) || len(after.Tricks) != len(cat.Tricks) || len(after.Stories) != len(cat.Stories) {
+		t.Fatalf("refused items changed the catalogue: %d/%d jokes, %d/%d facts, %d/%d tricks, %d/%d stories",
+			len(after.Jokes), len(cat.Jokes), len(after.Facts), len(cat.Facts), len(after.Tricks), len(cat.Tricks), len(after.Stories), len(cat.Stories))
+	}
 
 	// A content pack: loaded through n2, listed for parents through n3,
 	// opted into through n1, its story told.
@@ -1155,6 +1251,47 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 			{"id": "moon", "kind": "lesson", "title": "The Moon", "text": "The Moon goes around the Earth about once a month."},
 		}}
 	wantErr(t, "a parent loads a pack", f.do(t, "POST", n2.url("/v1/admin/packs"), fam.parentToken, pack), 403, "forbidden")
+	// Packs the API refuses for their shape (422 invalid).
+	for _, c := range []struct {
+		name   string
+		change func(p map[string]any)
+	}{
+		{"a malformed pack id", func(p map[string]any) { p["id"] = "Space Pups!" }},
+		{"version 0", func(p map[string]any) { p["version"] = 0 }},
+		{"no title", func(p map[string]any) { p["title"] = " " }},
+		{"an overlong title", func(p map[string]any) { p["title"] = strings.Repeat("pups ", 20) }},
+		{"a description with no text", func(p map[string]any) { p["description"] = "" }},
+		{"no source name", func(p map[string]any) {
+			p["source"] = map[string]string{"name": "", "url": "https://library.example.test/"}
+		}},
+		{"a source over plain HTTP", func(p map[string]any) {
+			p["source"] = map[string]string{"name": "Library", "url": "http://library.example.test/"}
+		}},
+		{"an overlong licence", func(p map[string]any) {
+			p["source"] = map[string]string{"name": "Library", "license": strings.Repeat("L", 100)}
+		}},
+		{"no items", func(p map[string]any) { p["items"] = []map[string]string{} }},
+		{"an item of an unknown kind", func(p map[string]any) {
+			p["items"] = []map[string]string{{"id": "poem", "kind": "poem", "title": "A Poem", "text": "Roses are red."}}
+		}},
+		{"two items with one id", func(p map[string]any) {
+			it := map[string]string{"id": "same", "kind": "lesson", "title": "Stars", "text": "Stars are far away suns."}
+			p["items"] = []map[string]string{it, it}
+		}},
+		{"an item without text", func(p map[string]any) {
+			p["items"] = []map[string]string{{"id": "empty", "kind": "story", "title": "Empty", "text": ""}}
+		}},
+		{"an item for an unknown tier", func(p map[string]any) {
+			p["items"] = []map[string]string{{"id": "tier", "kind": "lesson", "title": "Stars", "text": "Stars are far away suns.", "min_tier": "1-2"}}
+		}},
+	} {
+		bad := map[string]any{}
+		for k, v := range pack {
+			bad[k] = v
+		}
+		c.change(bad)
+		wantErr(t, "a pack with "+c.name, f.do(t, "POST", n1.url("/v1/admin/packs"), admin, bad), 422, "invalid")
+	}
 	f.api.must(201, "POST", n2.url("/v1/admin/packs"), admin, pack)
 	wantErr(t, "the same pack version again", f.do(t, "POST", n1.url("/v1/admin/packs"), admin, pack), 409, "conflict")
 	var packs struct {
@@ -1277,6 +1414,20 @@ func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
 		{"blank message", "POST", chat, fam.childToken, "application/json", []byte(`{"message":"   "}`), 422, "invalid"},
 		{"bad history limit", "GET", n1.url("/v1/chat?limit=0"), fam.childToken, "", nil, 422, "invalid"},
 		{"oversized sign-up", "POST", n1.url("/v1/parents/signup"), "", "application/json", []byte(`{"email":"` + strings.Repeat("a", 5000) + `"}`), 413, "too_large"},
+		{"sign-up with a two-letter address", "POST", n1.url("/v1/parents/signup"), "", "application/json", []byte(`{"email":"a@","password":"correct horse battery staple"}`), 422, "invalid"},
+		{"refresh with a malformed token", "POST", n2.url("/v1/auth/refresh"), "", "application/json", []byte(`{"refresh_token":"nope"}`), 401, "unauthorized"},
+		{"login without a password", "POST", n1.url("/v1/auth/login"), "", "application/json", []byte(`{"email":"a@b.test","password":""}`), 401, "invalid_credentials"},
+		{"staff login without a password", "POST", n2.url("/v1/admin/login"), "", "application/json", []byte(`{"email":"a@b.test","password":""}`), 401, "invalid_credentials"},
+		{"MFA with a garbage token", "POST", n1.url("/v1/admin/mfa"), "", "application/json", []byte(`{"mfa_token":"x.y.z","code":"123456"}`), 401, "unauthorized"},
+		{"MFA with a parent's token", "POST", n1.url("/v1/admin/mfa"), "", "application/json", []byte(`{"mfa_token":"` + fam.parentToken + `","code":"123456"}`), 401, "unauthorized"},
+		{"bootstrap without its credential", "POST", n2.url("/v1/admin/bootstrap"), "", "application/json", []byte(`{"email":"x@y.test","password":"correct horse battery staple"}`), 401, "unauthorized"},
+		{"an invitation for an unknown role", "POST", n1.url("/v1/admin/invites/accept"), "", "application/json",
+			[]byte(`{"invite_token":"inv_x","role":"owner","email":"x@y.test","password":"correct horse battery staple"}`), 422, "invalid"},
+		{"a malformed invitation", "POST", n1.url("/v1/admin/invites/accept"), "", "application/json",
+			[]byte(`{"invite_token":"inv_x","role":"moderator","email":"x@y.test","password":"correct horse battery staple"}`), 401, "invalid_invite"},
+		{"a malformed verification token", "POST", n2.url("/v1/auth/verify-email"), "", "application/json", []byte(`{"token":"ev_short"}`), 400, "invalid_token"},
+		{"a nickname with digits", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"R2D2","age_tier":"9-12"}`), 422, "invalid"},
+		{"an overlong nickname", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"` + strings.Repeat("a", 25) + `","age_tier":"9-12"}`), 422, "invalid"},
 	}
 	for _, c := range cases {
 		r := f.raw(t, c.method, c.url, c.token, c.ctype, c.body)

@@ -34,6 +34,15 @@ type smtpStandIn struct {
 	mu   sync.Mutex
 	msgs []smtpMessage
 	errs []string
+	// mode makes new sessions misbehave: "busy" refuses at the greeting,
+	// "plain" offers no STARTTLS ("" = well-behaved).
+	mode string
+}
+
+func (s *smtpStandIn) setMode(m string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mode = m
 }
 
 type smtpMessage struct {
@@ -84,6 +93,13 @@ func (s *smtpStandIn) session(c net.Conn) {
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	rd, secure, authed := bufio.NewReader(c), false, false
 	reply := func(line string) { fmt.Fprintf(c, "%s\r\n", line) }
+	s.mu.Lock()
+	mode := s.mode
+	s.mu.Unlock()
+	if mode == "busy" {
+		reply("421 smtp.stand-in too busy, try later")
+		return
+	}
 	reply("220 smtp.stand-in ESMTP")
 	var m smtpMessage
 	for {
@@ -95,10 +111,13 @@ func (s *smtpStandIn) session(c net.Conn) {
 		verb := strings.ToUpper(strings.SplitN(cmd, " ", 2)[0])
 		switch {
 		case verb == "EHLO" || verb == "HELO":
-			if secure {
+			switch {
+			case secure:
 				reply("250-smtp.stand-in")
 				reply("250 AUTH PLAIN")
-			} else {
+			case mode == "plain":
+				reply("250 smtp.stand-in")
+			default:
 				reply("250-smtp.stand-in")
 				reply("250 STARTTLS")
 			}
@@ -250,6 +269,43 @@ func TestSingleNodeOperatorFlags(t *testing.T) {
 	}
 	api.must(204, "POST", base+"/v1/auth/password-reset/confirm", "", map[string]string{"token": link[2], "password": "a brand new horse battery"})
 	api.must(200, "POST", base+"/v1/auth/login", "", map[string]string{"email": email, "password": "a brand new horse battery"})
+	// A reset link works once; a made-up one not at all.
+	for _, c := range []struct {
+		token, code string
+		status      int
+	}{{link[2], "token_used", 410}, {"pr_" + strings.Repeat("A", 43), "invalid_token", 400}, {"pr_short", "invalid_token", 400}} {
+		r, err := api.do("POST", base+"/v1/auth/password-reset/confirm", "", map[string]string{"token": c.token, "password": "yet another horse battery"})
+		if err != nil || r.Status != c.status || errCode(r) != c.code {
+			t.Fatalf("reset confirm with %.10s…: %v %s, want %d %s", c.token, err, r, c.status, c.code)
+		}
+	}
+
+	// A mail server that refuses (busy at the greeting, or no STARTTLS,
+	// which the node requires before AUTH) does not fail the request: the
+	// reset is accepted, nothing is delivered, and the node logs the
+	// failure without the recipient.
+	for i, c := range []struct{ mode, logged string }{{"busy", "421"}, {"plain", "STARTTLS"}} {
+		smtpSrv.setMode(c.mode)
+		api.must(202, "POST", base+"/v1/auth/password-reset", "", map[string]string{"email": email})
+		waitFor(t, 20*time.Second, "the node to log the failed send to the "+c.mode+" server", func() (bool, string) {
+			n := 0
+			for _, l := range strings.Split(p.stderrText(), "\n") {
+				if strings.Contains(l, "sending mail failed") {
+					if n++; n == i+1 && !strings.Contains(l, c.logged) {
+						t.Fatalf("the failed send is logged without its cause (%q): %s", c.logged, l)
+					}
+					if strings.Contains(l, email) {
+						t.Fatalf("the failed send's log names the recipient: %s", l)
+					}
+				}
+			}
+			return n == i+1, fmt.Sprintf("%d failures logged", n)
+		})
+	}
+	smtpSrv.setMode("")
+	if got, _ := smtpSrv.messages(); len(got) != 2 {
+		t.Fatalf("%d messages delivered, want only the first two", len(got))
+	}
 
 	// At most two sign-ups an hour from this network (cluster-wide limit).
 	api.must(201, "POST", base+"/v1/parents/signup", "", map[string]string{"email": "second-" + randLetters(8) + "@example.test", "password": "correct horse battery staple"})
