@@ -776,6 +776,109 @@ func (f *flows) games(t *testing.T, nodes []*node) {
 			return u.TurnsToday == next && u.GamesToday == 6
 		})
 	}
+
+	// Another child asks for hints, misplays and stops each game: stopping
+	// ends it unwon and Daisy says what she was hiding.
+	fam = f.newFamily(nodes[1], "", "")
+	stop := func(kind, says string) {
+		t.Helper()
+		tu, g := move("stop")
+		over(g, kind)
+		if g.Won || !strings.Contains(tu.Reply, says) {
+			t.Fatalf("stopping %s: won %v, reply %q (want it to mention %q)", kind, g.Won, tu.Reply, says)
+		}
+	}
+	g = start("guess_number")
+	tries = g.Tries
+	hints := map[string]bool{}
+	for range 3 {
+		tu, h := move("can I have a hint")
+		hints[tu.Reply] = true
+		if h.Tries != tries {
+			t.Fatalf("a hint cost a try: %+v", h)
+		}
+	}
+	if len(hints) != 3 {
+		t.Fatalf("three hints in a row gave %d different answers: %v", len(hints), hints)
+	}
+	if _, h := move("eleven"); h.Tries != tries || h.Turns != 3 {
+		t.Fatalf("a number out of range counted as a guess: %+v", h)
+	}
+	tu, h := move("seven")
+	if h.Active && h.Tries != tries-1 {
+		t.Fatalf("guessing seven (a word): %+v", h)
+	}
+	if h.Active {
+		if tu, h := move("7"); h.Tries != tries-1 || !strings.Contains(tu.Reply, "already guessed 7") {
+			t.Fatalf("guessing 7 again: %q %+v, want a reminder that costs no try", tu.Reply, h)
+		}
+		stop("guess_number", "My number was")
+	} else if !h.Won || !strings.Contains(tu.Reply, "7") {
+		t.Fatalf("seven ended the game unwon: %q %+v", tu.Reply, h)
+	}
+
+	start("tug_of_war")
+	stop("tug_of_war", "")
+	start("fetch")
+	stop("fetch", "")
+	g = start("hide_and_seek")
+	stop("hide_and_seek", "")
+
+	g = start("hide_and_seek")
+	_, g = move("daisy hides")
+	if tu, h := move("hint"); h.Phase != "seek" || !strings.HasPrefix(tu.Reply, "Clue: ") {
+		t.Fatalf("a clue in hide and seek: %q %+v", tu.Reply, h)
+	}
+	if _, h := move("where is the ball"); h.Turns != 2 {
+		t.Fatalf("a look at no spot counted as a move: %+v", h)
+	}
+	_, g = move("is she " + g.Spots[0])
+	if g.Active {
+		if tu, h := move("is she " + g.Spots[0]); len(h.Checked) != 1 || h.Tries != g.Tries {
+			t.Fatalf("looking in the same spot twice: %q %+v", tu.Reply, h)
+		}
+		stop("hide_and_seek", "Here I am! I was")
+	}
+
+	// Word scramble won with hints: they reveal all but two letters, so
+	// one of two orders of the last two is the word.
+	g = start("word_scramble")
+	letters := strings.ToLower(regexp.MustCompile(`[^A-Za-z]`).ReplaceAllString(g.Letters, ""))
+	startsRe := regexp.MustCompile(`starts with ([A-Z]+)\.`)
+	prefix := ""
+	for i := 0; i < 20; i++ {
+		tu, _ := move("hint")
+		m := startsRe.FindStringSubmatch(tu.Reply)
+		if m == nil {
+			if !strings.HasPrefix(tu.Reply, "That's all the hints") {
+				t.Fatalf("scramble hint %d: %q", i+1, tu.Reply)
+			}
+			break
+		}
+		prefix = strings.ToLower(m[1])
+	}
+	rest := []byte(letters)
+	for _, c := range []byte(prefix) {
+		i := bytes.IndexByte(rest, c)
+		if i < 0 {
+			t.Fatalf("hint %q is not in the letters %q", prefix, letters)
+		}
+		rest = append(rest[:i], rest[i+1:]...)
+	}
+	if len(rest) != 2 {
+		t.Fatalf("after every hint (%q) %d letters of %q are unknown, want 2", prefix, len(rest), letters)
+	}
+	tu, g = move(prefix + string(rest))
+	if !g.Won {
+		if !strings.Contains(tu.Reply, "right letters") {
+			t.Fatalf("the letters in another order: %q", tu.Reply)
+		}
+		tu, g = move(prefix + string(rest[1]) + string(rest[0]))
+	}
+	over(g, "word_scramble")
+	if !g.Won || g.Score < 1 {
+		t.Fatalf("the word from every hint did not win: %q %+v", tu.Reply, g)
+	}
 }
 
 // aiStub stands in for an OpenAI-compatible provider.
