@@ -21,6 +21,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"daisydog/policies"
+	"daisydog/policies/bundle"
+	"daisydog/wasm/wasmtest"
 )
 
 // TestAPIFlows drives one three-node cluster of the real binary through
@@ -1483,6 +1487,7 @@ func (f *flows) policyAdmin(t *testing.T, n1, n2, n3 *node) {
 		t.Fatal("trusting a key answered no key id")
 	}
 	waitFor(t, replicaWait, "the trusted key listed through n3", func() (bool, string) { k := keys(n3); return has(k), strings.Join(k, ",") })
+	f.refusedBundles(t, admin, prefix+".key", n1, n2)
 	var rev map[string]any
 	f.api.must(200, "DELETE", n2.url("/v1/admin/policy-keys/"+trusted.KeyID), admin, nil).decode(t, &rev)
 	if rev["revoked"] != trusted.KeyID {
@@ -1713,4 +1718,87 @@ func (f *flows) console(t *testing.T, n1, n2, n3 *node) {
 	f.errUntil(t, "the console's access token after logout, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/children"), sess.AccessToken, nil) }, 401, "unauthorized")
 	wantErr(t, "refresh after logout", f.raw(t, "POST", n1.url("/v1/ui/refresh"), "", "", nil,
 		"Cookie", cookies(refresh2.Value, csrf2.Value), "X-CSRF-Token", csrf2.Value), 401, "unauthorized")
+}
+
+// refusedBundles pushes bundles signed by a trusted key whose modules or
+// vectors a node must refuse — verdicts that are not verdicts, guests that
+// break the ABI, vectors the module does not meet — and checks each is
+// refused (422 policy_refused, with a reason) and never staged.
+func (f *flows) refusedBundles(t *testing.T, admin, keyFile string, n1, n2 *node) {
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := bundle.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vectors := func(e policies.Expectation) []byte {
+		b, err := json.Marshal(policies.VectorFile{ABI: 1, Policy: "bad", Vectors: []policies.Vector{{
+			Name: "hello", Input: policies.Input{Text: "hello there", Direction: "in", AgeTier: "5-8"}, Expect: e}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	allow := policies.Expectation{Action: "allow", Categories: []string{}}
+	sev, esc := 2, true
+	konst := func(verdict string) []byte { return wasmtest.ConstModule([]byte(verdict)) }
+	okVerdict := `{"action":"allow","categories":[],"rules":["r"]}`
+	cases := []struct {
+		name    string
+		module  []byte
+		expect  policies.Expectation
+		because string // in the refusal
+	}{
+		{"a verdict that is not JSON", konst("not json"), allow, "verdict"},
+		{"a verdict with trailing data", konst(okVerdict + `{}`), allow, "trailing data"},
+		{"a verdict without an action", konst(`{"categories":[]}`), allow, "missing action"},
+		{"an unknown action", konst(`{"action":"shrug"}`), allow, `unknown action "shrug"`},
+		{"a severity out of range", konst(`{"action":"block","categories":["violence"],"severity":99}`), allow, "severity 99"},
+		{"an unknown category", konst(`{"action":"block","categories":["grumpiness"]}`), allow, `unknown category "grumpiness"`},
+		{"a category twice", konst(`{"action":"block","categories":["violence","violence"]}`), allow, "duplicate category"},
+		{"an empty rule id", konst(`{"action":"allow","rules":[""]}`), allow, "rule id"},
+		{"a span outside the text", konst(`{"action":"redact","categories":["pii_disclosure"],"spans":[{"start":5,"end":500,"category":"pii_disclosure","kind":"name"}]}`), allow, "outside text"},
+		{"spans out of order", konst(`{"action":"redact","categories":["pii_disclosure"],"spans":[{"start":3,"end":5,"category":"pii_disclosure","kind":"name"},{"start":0,"end":2,"category":"pii_disclosure","kind":"name"}]}`), allow, "out of order"},
+		{"a span of an unknown kind", konst(`{"action":"redact","categories":["pii_disclosure"],"spans":[{"start":0,"end":5,"category":"pii_disclosure","kind":"Bad Kind"}]}`), allow, "kind"},
+		{"a redaction without spans", konst(`{"action":"redact","categories":["pii_disclosure"]}`), allow, "redact without spans"},
+		{"vectors wanting another action", konst(okVerdict), policies.Expectation{Action: "block", Categories: []string{"violence"}}, "hello"},
+		{"vectors wanting a severity", konst(okVerdict), policies.Expectation{Action: "allow", Categories: []string{}, Severity: &sev}, "hello"},
+		{"vectors wanting an escalation", konst(okVerdict), policies.Expectation{Action: "allow", Categories: []string{}, Escalate: &esc}, "hello"},
+		{"vectors wanting spans", konst(okVerdict), policies.Expectation{Action: "allow", Categories: []string{}, Spans: &[]policies.ExpectedSpan{{Start: 0, End: 5}}}, "hello"},
+		{"a guest of another ABI version", wasmtest.ABIModule(wasmtest.Options{ABIVersion: 2}), allow, "abi"},
+		{"a guest whose start traps", wasmtest.ABIModule(wasmtest.Options{InitTraps: true}), allow, ""},
+		{"a guest without evaluate", wasmtest.ABIModule(wasmtest.Options{Omit: "evaluate"}), allow, "evaluate"},
+		{"a guest without memory", wasmtest.ABIModule(wasmtest.Options{Omit: "memory"}), allow, "memory"},
+		{"a guest whose evaluate has the wrong signature", wasmtest.ABIModule(wasmtest.Options{EvaluateI32: true}), allow, "evaluate"},
+		{"a guest importing from the host", wasmtest.ABIModule(wasmtest.Options{Imports: []wasmtest.Import{{Module: "env", Name: "open_socket", Kind: 0, Results: []byte{wasmtest.I32}}}}), allow, "open_socket"},
+		{"a guest without sched_yield that echoes its input", wasmtest.ABIModule(wasmtest.Options{NoYield: true}), allow, ""},
+		{"a module that is not WebAssembly", []byte("\x00asm but not really"), allow, ""},
+	}
+	for i, c := range cases {
+		version := fmt.Sprintf("%d", i+1)
+		raw, err := bundle.Build(bundle.Spec{Name: "bad", Version: version, Module: c.module, Vectors: vectors(c.expect), Now: time.Now()}, key)
+		if err != nil {
+			t.Fatalf("%s: building the bundle: %v", c.name, err)
+		}
+		r := f.raw(t, "POST", n1.url("/v1/admin/policies?activate=false"), admin, "application/octet-stream", raw)
+		wantErr(t, c.name, r, 422, "policy_refused")
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &e)
+		if !strings.Contains(e.Error.Message, c.because) || e.Error.Message == "" {
+			t.Errorf("%s: refused because %q, want a reason mentioning %q", c.name, e.Error.Message, c.because)
+		}
+	}
+	st, err := f.policyStatus(n2, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sb := range st.Staged {
+		if strings.HasPrefix(sb.ID, "bad@") {
+			t.Fatalf("a refused bundle was staged: %+v", st.Staged)
+		}
+	}
 }
