@@ -93,9 +93,7 @@ type Engine struct {
 }
 
 // NewEngine loads a policy module into rt and self-tests it with a
-// harmless input; a module that cannot answer that is refused. version is
-// the policy's full id (name@version, as Version returns it): errors name
-// the policy by it.
+// harmless input; a module that cannot answer is refused (version: name@version).
 func NewEngine(ctx context.Context, rt *wasm.Runtime, name, version string, module []byte) (*Engine, error) {
 	mod, err := rt.Load(ctx, name, module)
 	if err != nil {
