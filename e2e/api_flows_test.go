@@ -1548,6 +1548,8 @@ func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
 		t.Fatalf("refused requests stored %d turns", len(h))
 	}
 
+	f.joinAndStaffRefusals(t, n1, n2)
+
 	// CORS: the configured origin may ask, another may not.
 	r := f.raw(t, "OPTIONS", n2.url("/v1/chat"), "", "", nil, "Origin", "https://console.example.test", "Access-Control-Request-Method", "POST")
 	if r.Status != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://console.example.test" || !strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
@@ -1801,4 +1803,54 @@ func (f *flows) refusedBundles(t *testing.T, admin, keyFile string, n1, n2 *node
 			t.Fatalf("a refused bundle was staged: %+v", st.Staged)
 		}
 	}
+}
+
+// joinAndStaffRefusals: the join endpoint refuses a malformed request, a
+// wrong secret, a bad node ID and a bad certificate request (nothing
+// joins), and `daisydog join` says why with a wrong secret or a token of
+// another cluster; a second `admin create` is refused; a wrong TOTP code
+// is refused.
+func (f *flows) joinAndStaffRefusals(t *testing.T, n1, n2 *node) {
+	out, err := cli("cluster", "token", "--data", n1.dir)
+	if err != nil {
+		t.Fatalf("cluster token: %v", err)
+	}
+	parts := strings.Split(strings.TrimSpace(out), ".")
+	if len(parts) != 3 || len(parts[1]) != 64 || len(parts[2]) != 64 {
+		t.Fatalf("cluster token printed %q, want ddj1.<secret>.<fingerprint>", out)
+	}
+	secret, fp, zeros := parts[1], parts[2], strings.Repeat("0", 64)
+	join := func(body string) apiResp {
+		return f.raw(t, "POST", n1.url("/internal/join"), "", "application/json", []byte(body))
+	}
+	wantErr(t, "a malformed join request", join(`{"secret":`), 400, "bad_request")
+	wantErr(t, "a join with a wrong secret", join(`{"secret":"`+zeros+`","node_id":"n9","csr":"x"}`), 401, "unauthorized")
+	wantErr(t, "a join with a bad node ID", join(`{"secret":"`+secret+`","node_id":"N9!","csr":"x"}`), 422, "invalid")
+	wantErr(t, "a join with a bad certificate request", join(`{"secret":"`+secret+`","node_id":"n9","csr":"not a CSR"}`), 422, "invalid")
+	addrs := freeAddrs(t, 2)
+	for _, c := range []struct{ name, token, want string }{
+		{"a wrong secret", "ddj1." + zeros + "." + fp, "refused (401)"},
+		{"another cluster's token", "ddj1." + secret + "." + zeros, "CA fingerprint mismatch"},
+	} {
+		_, err := cli("join", "--no-serve", "--data", filepath.Join(t.TempDir(), "n9"), "--node-id", "n9", "--http", addrs[0], "--raft", addrs[1],
+			"--join", n1.httpAddr, "--token", c.token)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("join with %s: %v, want a refusal mentioning %q", c.name, err, c.want)
+		}
+	}
+	st, err := f.status(n2)
+	if err != nil || len(st.Nodes) != 3 {
+		t.Fatalf("membership after refused joins: %v %v", err, st)
+	}
+
+	f.admin(t, n1) // the first administrator exists
+	if _, err := cliEnv([]string{"DAISYDOG_ADMIN_PASSWORD=another horse battery staple"}, "admin", "create", "--data", n1.dir, "--email", "second@example.org"); err == nil ||
+		!strings.Contains(err.Error(), "already_bootstrapped") {
+		t.Fatalf("a second admin create: %v, want already_bootstrapped", err)
+	}
+	var m struct {
+		MFAToken string `json:"mfa_token"`
+	}
+	f.api.must(200, "POST", n2.url("/v1/admin/login"), "", map[string]string{"email": "admin@example.org", "password": "correct horse battery staple"}).decode(t, &m)
+	wantErr(t, "a wrong TOTP code", f.do(t, "POST", n2.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "code": "000000"}), 401, "invalid_mfa_code")
 }
