@@ -1775,6 +1775,10 @@ func (f *flows) refusedBundles(t *testing.T, admin, keyFile string, n1, n2 *node
 		{"a guest without memory", wasmtest.ABIModule(wasmtest.Options{Omit: "memory"}), allow, "memory"},
 		{"a guest whose evaluate has the wrong signature", wasmtest.ABIModule(wasmtest.Options{EvaluateI32: true}), allow, "evaluate"},
 		{"a guest importing from the host", wasmtest.ABIModule(wasmtest.Options{Imports: []wasmtest.Import{{Module: "env", Name: "open_socket", Kind: 0, Results: []byte{wasmtest.I32}}}}), allow, "open_socket"},
+		{"a guest importing a memory", wasmtest.ABIModule(wasmtest.Options{Imports: []wasmtest.Import{{Module: "env", Name: "shared_mem", Kind: 2}}}), allow, "shared_mem"},
+		{"a guest importing a global", wasmtest.ABIModule(wasmtest.Options{Imports: []wasmtest.Import{{Module: "env", Name: "host_flag", Kind: 3}}}), allow, "host_flag"},
+		{"a guest whose free traps", wasmtest.ABIModule(wasmtest.Options{FreeTraps: true}), allow, "free"},
+		{"an empty result", konst(""), allow, "empty result"},
 		{"a guest without sched_yield that echoes its input", wasmtest.ABIModule(wasmtest.Options{NoYield: true}), allow, ""},
 		{"a module that is not WebAssembly", []byte("\x00asm but not really"), allow, ""},
 	}
