@@ -1264,6 +1264,8 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 		}
 		return false
 	})
+	wantErr(t, "an update whose id is not the path's", f.do(t, "PUT", n1.url("/v1/admin/catalog/jokes/"+id), admin, map[string]string{"id": id + "-other", "text": changed}), 422, "invalid")
+	wantErr(t, "an update of an unknown joke", f.do(t, "PUT", n1.url("/v1/admin/catalog/jokes/"+id+"-none"), admin, map[string]string{"id": id + "-none", "text": changed}), 404, "not_found")
 	f.api.must(204, "DELETE", n3.url("/v1/admin/catalog/jokes/"+id), admin, nil)
 	wantErr(t, "delete the joke twice", f.do(t, "DELETE", n1.url("/v1/admin/catalog/jokes/"+id), admin, nil), 404, "not_found")
 

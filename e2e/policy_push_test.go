@@ -346,6 +346,49 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		t.Fatalf("status: %v %s", err, out)
 	}
 	shadowAndUnstage(t, c, token, admin, f)
+	revokeTheSigner(t, c, token, admin, f, work, kid, v2)
+}
+
+// revokeTheSigner: pushing a staged version again or activating the active
+// one is a conflict, a bundle from an untrusted signer is refused; once the
+// signing key is revoked, the version it signed stays in force (the revoke
+// says so) but nothing it signed can be activated, shadowed or rolled back to.
+func revokeTheSigner(t *testing.T, c *cluster, token string, admin func(*node, ...string) (string, error), f *family, work, kid, v2 string) {
+	t.Helper()
+	if _, err := admin(c.nodes[1], "policy", "push", v2); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+		t.Fatalf("pushing the staged words@2 again: %v, want 409 conflict", err)
+	}
+	if _, err := admin(c.nodes[2], "policy", "activate", "words@2"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+		t.Fatalf("activating the active words@2: %v, want 409 conflict", err)
+	}
+	_, stranger := bundletest.Key(t)
+	foreign := filepath.Join(work, "foreign.ddpb")
+	if err := os.WriteFile(foreign, bundletest.Const(t, stranger, "foreign", "1", "allow"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin(c.nodes[0], "policy", "push", foreign); err == nil || !strings.Contains(err.Error(), "policy_refused") || !strings.Contains(err.Error(), "untrusted") {
+		t.Fatalf("a bundle signed by an untrusted key: %v, want policy_refused naming the untrusted signer", err)
+	}
+
+	out, err := admin(c.nodes[0], "policy", "untrust", kid)
+	if err != nil || !strings.Contains(out, `"active_signed_by_key": "words@2"`) {
+		t.Fatalf("untrust the signer of the active version: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"activate", "words@1"}, {"shadow", "words@1"}} {
+		if _, err := admin(c.nodes[1], append([]string{"policy"}, args...)...); err == nil || !strings.Contains(err.Error(), "no longer trusted") {
+			t.Fatalf("policy %v after revoking its signer: %v, want a refusal naming the revoked key", args, err)
+		}
+	}
+	if _, err := admin(c.nodes[2], "policy", "rollback"); err == nil || !strings.Contains(err.Error(), "words@1 was signed by key "+kid+", which is no longer trusted") {
+		t.Fatalf("rolling back to words@1 after revoking its signer: %v, want a refusal", err)
+	}
+	c.waitActive(c.nodes, token, "words@2", 30*time.Second)
+	for _, n := range c.nodes {
+		r, err := c.chat(n, f, "you blarg")
+		if err != nil || r.Status != 200 || turnOf(t, r).Safety.Action != "block" {
+			t.Fatalf("%s: words@2 is no longer enforced after revoking its signer: %v %s", n.id, err, r)
+		}
+	}
 }
 
 // scoreBundle scores a signed bundle offline with `daisydog policy score
