@@ -396,6 +396,16 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 		return append([]string{sub, "--data", filepath.Join(dir, sub+"-"+randLetters(6)), "--http", addrs[0], "--raft", addrs[1]}, extra...)
 	}
 	unreachable := "https://" + addrs[0] // nothing listens there
+	// Servers that are not DaisyDog: one answers 404 to everything, one
+	// the API's error envelope.
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"error":{"code":"forbidden","message":"sign-ups are closed"}}`)
+	}))
+	defer refusing.Close()
 	admin := func(sub string, extra ...string) []string {
 		return append([]string{"policy", sub}, append(extra, "--url", unreachable, "--token", "t")...)
 	}
@@ -432,6 +442,8 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 		{"bench with a negative duration", []string{"bench", "--targets", unreachable, "--duration", "-1s"}, "negative"},
 		{"bench open loop with think-min above think-max", []string{"bench", "--targets", unreachable, "--open", "--think-min", "2s", "--think-max", "1s"}, "ThinkMin"},
 		{"bench with a metrics token file that is missing", []string{"bench", "--targets", unreachable, "--metrics-token-file", none}, "no such file"},
+		{"bench against a server that is not DaisyDog", []string{"bench", "--targets", notFound.URL, "--children", "1", "--duration", "1s"}, "HTTP 404"},
+		{"bench against a server refusing sign-ups", []string{"bench", "--targets", refusing.URL, "--children", "1", "--duration", "1s"}, "HTTP 403 forbidden: sign-ups are closed"},
 		{"bench against nothing", []string{"bench", "--targets", unreachable, "--children", "1", "--duration", "1s"}, "connection refused"},
 		// policy: local tools.
 		{"policy without a subcommand", []string{"policy"}, "missing subcommand"},
