@@ -1640,8 +1640,13 @@ func (f *flows) privacy(t *testing.T, n1, n2, n3 *node) {
 	}
 	wantErr(t, "a child exports", f.do(t, "GET", n3.url("/v1/family/export"), fam.childToken, nil), 403, "forbidden")
 
-	// Deleting a child (through n2) removes it and its device everywhere.
+	// Another family's parent cannot delete this child; then deleting a
+	// child (through n2) removes it and its device everywhere.
+	other := f.newFamily(n3, "", "")
+	wantErr(t, "deleting another family's child", f.do(t, "DELETE", n2.url("/v1/children/"+fam.childID), other.parentToken, nil), 404, "not_found")
+	f.api.must(200, "GET", n1.url("/v1/children/"+fam.childID), fam.parentToken, nil)
 	f.api.must(204, "DELETE", n2.url("/v1/children/"+fam.childID), fam.parentToken, nil)
+	wantErr(t, "deleting the child twice", f.do(t, "DELETE", n2.url("/v1/children/"+fam.childID), fam.parentToken, nil), 404, "not_found")
 	f.errUntil(t, "the deleted child, on n3", func() apiResp { return f.do(t, "GET", n3.url("/v1/children/"+fam.childID), fam.parentToken, nil) }, 404, "not_found")
 	f.errUntil(t, "the deleted child's device, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/chat/daisy"), fam.childToken, nil) }, 401, "unauthorized")
 

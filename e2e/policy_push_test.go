@@ -525,6 +525,9 @@ func shadowAndUnstage(t *testing.T, c *cluster, token string, admin func(*node, 
 		sh := status(c.nodes[1]).Shadow
 		return sh == nil, fmt.Sprintf("%+v", sh)
 	})
+	if _, err := admin(c.nodes[0], "policy", "unstage", "ghost@9"); err == nil || !strings.Contains(err.Error(), "404 not_found") {
+		t.Fatalf("unstaging an unknown version: %v, want 404 not_found", err)
+	}
 	if _, err := admin(c.nodes[0], "policy", "unstage", "words@1"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
 		t.Fatalf("unstaging a version in the activation history: %v, want 409 conflict", err)
 	}
