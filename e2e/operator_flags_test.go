@@ -382,10 +382,14 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 	garbage := filepath.Join(dir, "garbage")
 	shortToken := filepath.Join(dir, "short.token")
 	casesFile := filepath.Join(dir, "cases.jsonl")
+	badLine := filepath.Join(dir, "bad-line.jsonl")
+	badLabel := filepath.Join(dir, "bad-label.jsonl")
 	for path, body := range map[string]string{
 		garbage:    "not a key, a certificate or a bundle\n",
 		shortToken: "short\n",
 		casesFile:  `{"id":"c:1","source":"s","text":"I like my dog","label":"safe","category":"none","direction":"input"}` + "\n",
+		badLine:    "\n{\"id\":\n",
+		badLabel:   `{"id":"c:1","source":"s","text":"I like my dog","label":"maybe","category":"none","direction":"input"}` + "\n",
 	} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
@@ -455,6 +459,12 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 		{"policy score of an unknown half", []string{"policy", "score", "--cases", casesFile, "--half", "middle"}, `unknown half "middle"`},
 		{"policy score of a garbage bundle", []string{"policy", "score", "--cases", casesFile, "--bundle", garbage}, "policy score: " + garbage},
 		{"policy score of a garbage module", []string{"policy", "score", "--cases", casesFile, "--module", garbage}, ""},
+		{"policy score of a malformed cases line", []string{"policy", "score", "--cases", badLine}, "eval: line 2"},
+		{"policy score of an unknown label", []string{"policy", "score", "--cases", badLabel}, `unknown label "maybe"`},
+		{"policy train without an output", []string{"policy", "train", "--cases", casesFile}, "--cases FILE and --out FILE are required"},
+		{"policy train with too few hash bits", []string{"policy", "train", "--cases", casesFile, "--out", filepath.Join(dir, "m.bin"), "--bits", "4"}, "are required"},
+		{"policy train of a missing cases file", []string{"policy", "train", "--cases", none, "--out", filepath.Join(dir, "m.bin")}, "no such file"},
+		{"policy train of an unknown label", []string{"policy", "train", "--cases", badLabel, "--out", filepath.Join(dir, "m.bin")}, `unknown label "maybe"`},
 		{"policy keygen without a prefix", []string{"policy", "keygen"}, "--out PREFIX is required"},
 		{"policy bundle without its inputs", []string{"policy", "bundle", "--name", "x"}, "are required"},
 		{"policy bundle of a missing module", []string{"policy", "bundle", "--module", none, "--vectors", casesFile, "--name", "x", "--version", "1", "--key", garbage, "-o", filepath.Join(dir, "x.ddpb")}, "no such file"},

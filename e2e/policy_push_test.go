@@ -435,6 +435,10 @@ func scoreBundle(t *testing.T, work, file, pub string) {
 	if got["w:1"] != "block" || got["w:2"] != "allow" {
 		t.Fatalf("bundle verdicts %v, want w:1 blocked by the bundle's data and w:2 allowed", got)
 	}
+	// Without a key the bundle is scored too, its signature unchecked.
+	if out, err := cli("policy", "score", "--bundle", file, "--cases", cases, "--json"); err != nil || !strings.Contains(out, `"policy": "words@2"`) {
+		t.Fatalf("policy score --bundle without --pub: %v\n%s", err, out)
+	}
 	other := filepath.Join(work, "other-signer")
 	if out, err := cli("policy", "keygen", "--out", other); err != nil {
 		t.Fatalf("keygen: %v %s", err, out)
