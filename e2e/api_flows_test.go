@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"crypto/hmac"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,8 @@ import (
 	"daisydog/policies"
 	"daisydog/policies/bundle"
 	"daisydog/wasm/wasmtest"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestAPIFlows drives one three-node cluster of the real binary through
@@ -1805,6 +1809,76 @@ func (f *flows) refusedBundles(t *testing.T, admin, keyFile string, n1, n2 *node
 			t.Errorf("%s: refused because %q, want a reason mentioning %q", c.name, e.Error.Message, c.because)
 		}
 	}
+
+	// Bundles altered after signing, or malformed inside.
+	good, err := bundle.Build(bundle.Spec{Name: "bad", Version: "99", Module: konst(okVerdict), Vectors: vectors(allow), Now: time.Now()}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setJSON := func(parts map[string][]byte, name, field string, v any) {
+		var m map[string]any
+		if err := json.Unmarshal(parts[name], &m); err != nil {
+			t.Fatal(err)
+		}
+		m[field] = v
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[name] = b
+	}
+	for _, c := range []struct {
+		name, because string
+		edit          func(parts map[string][]byte, order []string) []string
+	}{
+		{"a module swapped after signing", "does not match the manifest", func(p map[string][]byte, o []string) []string {
+			p["module.wasm"] = konst(`{"action":"allow","categories":[],"rules":["swapped"]}`)
+			return o
+		}},
+		{"a forged signature", "does not verify", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "signature.json", "sig", make([]byte, 64))
+			return o
+		}},
+		{"an extra part", `unexpected part "extra.txt"`, func(p map[string][]byte, o []string) []string {
+			p["extra.txt"] = []byte("hi")
+			return append(o, "extra.txt")
+		}},
+		{"a part twice", `part "vectors.json" appears twice`, func(p map[string][]byte, o []string) []string { return append(o, "vectors.json") }},
+		{"no signature", `missing part "signature.json"`, func(p map[string][]byte, o []string) []string {
+			return slices.DeleteFunc(o, func(n string) bool { return n == "signature.json" })
+		}},
+		{"a signature that is not JSON", "signature:", func(p map[string][]byte, o []string) []string { p["signature.json"] = []byte("nope"); return o }},
+		{"a manifest with trailing data", "manifest:", func(p map[string][]byte, o []string) []string {
+			p["manifest.json"] = append(p["manifest.json"], []byte("{}")...)
+			return o
+		}},
+		{"the embedded policy's name", "reserved for the embedded policy", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "manifest.json", "name", "default")
+			return o
+		}},
+		{"a malformed name", "must match", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "manifest.json", "name", "Bad Name")
+			return o
+		}},
+		{"a malformed version", "must match", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "manifest.json", "version", "1 beta")
+			return o
+		}},
+		{"another ABI", "ABI 2", func(p map[string][]byte, o []string) []string { setJSON(p, "manifest.json", "abi", 2); return o }},
+		{"another format", "manifest format 9", func(p map[string][]byte, o []string) []string { setJSON(p, "manifest.json", "format", 9); return o }},
+	} {
+		raw := repackBundle(t, good, c.edit)
+		r := f.raw(t, "POST", n2.url("/v1/admin/policies?activate=false"), admin, "application/octet-stream", raw)
+		wantErr(t, c.name, r, 422, "policy_refused")
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &e)
+		if !strings.Contains(e.Error.Message, c.because) {
+			t.Errorf("%s: refused because %q, want a reason mentioning %q", c.name, e.Error.Message, c.because)
+		}
+	}
+
 	st, err := f.policyStatus(n2, admin)
 	if err != nil {
 		t.Fatal(err)
@@ -1864,4 +1938,55 @@ func (f *flows) joinAndStaffRefusals(t *testing.T, n1, n2 *node) {
 	}
 	f.api.must(200, "POST", n2.url("/v1/admin/login"), "", map[string]string{"email": "admin@example.org", "password": "correct horse battery staple"}).decode(t, &m)
 	wantErr(t, "a wrong TOTP code", f.do(t, "POST", n2.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "code": "000000"}), 401, "invalid_mfa_code")
+}
+
+// repackBundle opens a bundle's zstd-compressed tar, lets edit change the
+// parts and their order, and packs it again (the signature is not redone).
+func repackBundle(t *testing.T, raw []byte, edit func(parts map[string][]byte, order []string) []string) []byte {
+	t.Helper()
+	zr, err := zstd.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	parts := map[string][]byte{}
+	var order []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[h.Name] = b
+		order = append(order, h.Name)
+	}
+	order = edit(parts, order)
+	var out bytes.Buffer
+	zw, err := zstd.NewWriter(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(zw)
+	for _, name := range order {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(parts[name])), Format: tar.FormatPAX}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(parts[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
