@@ -549,4 +549,35 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 	if _, err := cli("cluster", "frob", "--data", nodeDir); err == nil || !strings.Contains(err.Error(), `unknown cluster subcommand "frob"`) {
 		t.Fatalf("cluster frob: %v", err)
 	}
+
+	// Against the stopped node: the CLI says what is missing or unreachable.
+	vectors := filepath.Join(dir, "vectors.json")
+	if err := os.WriteFile(vectors, []byte(`{"abi":1,"policy":"x","vectors":[{"name":"v","input":{"text":"hi","direction":"in","age_tier":"5-8"},"expect":{"action":"allow","categories":[]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unwritten := filepath.Join(dir, "unwritten.ddpb")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command at all", nil, "Usage"},
+		{"cluster remove without a node", []string{"cluster", "remove", "--data", nodeDir}, "usage: daisydog cluster remove"},
+		{"cluster status of a node that is not running", []string{"cluster", "status", "--data", nodeDir}, "connection refused"},
+		{"admin create with no password on stdin, the node not running", []string{"admin", "create", "--data", nodeDir, "--email", "a@b.test"}, "connection refused"},
+		{"policy bundle of a module that is not one", []string{"policy", "bundle", "--module", garbage, "--vectors", vectors, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "policy bundle: not written"},
+		{"policy bundle with vectors that are not vectors", []string{"policy", "bundle", "--module", garbage, "--vectors", casesFile, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "vectors"},
+		{"policy bundle of a missing data directory", []string{"policy", "bundle", "--module", garbage, "--vectors", vectors, "--data", none, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "no such file"},
+		{"policy bundle of a missing vectors file", []string{"policy", "bundle", "--module", garbage, "--vectors", none, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "no such file"},
+	} {
+		if _, err := cli(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: daisydog %v: %v, want a failure mentioning %q", c.name, c.args, err, c.want)
+		}
+	}
+	if _, err := os.Stat(unwritten); !os.IsNotExist(err) {
+		t.Errorf("a refused bundle was written: %v", err)
+	}
+	if out, err := cli("policy", "help"); err != nil || !strings.Contains(out, "policy push") {
+		t.Errorf("policy help: %v\n%s", err, out)
+	}
 }
