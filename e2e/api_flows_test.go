@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"crypto/hmac"
@@ -16,11 +17,18 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"daisydog/policies"
+	"daisydog/policies/bundle"
+	"daisydog/wasm/wasmtest"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestAPIFlows drives one three-node cluster of the real binary through
@@ -776,6 +784,109 @@ func (f *flows) games(t *testing.T, nodes []*node) {
 			return u.TurnsToday == next && u.GamesToday == 6
 		})
 	}
+
+	// Another child asks for hints, misplays and stops each game: stopping
+	// ends it unwon and Daisy says what she was hiding.
+	fam = f.newFamily(nodes[1], "", "")
+	stop := func(kind, says string) {
+		t.Helper()
+		tu, g := move("stop")
+		over(g, kind)
+		if g.Won || !strings.Contains(tu.Reply, says) {
+			t.Fatalf("stopping %s: won %v, reply %q (want it to mention %q)", kind, g.Won, tu.Reply, says)
+		}
+	}
+	g = start("guess_number")
+	tries = g.Tries
+	hints := map[string]bool{}
+	for range 3 {
+		tu, h := move("can I have a hint")
+		hints[tu.Reply] = true
+		if h.Tries != tries {
+			t.Fatalf("a hint cost a try: %+v", h)
+		}
+	}
+	if len(hints) != 3 {
+		t.Fatalf("three hints in a row gave %d different answers: %v", len(hints), hints)
+	}
+	if _, h := move("eleven"); h.Tries != tries || h.Turns != 3 {
+		t.Fatalf("a number out of range counted as a guess: %+v", h)
+	}
+	tu, h := move("seven")
+	if h.Active && h.Tries != tries-1 {
+		t.Fatalf("guessing seven (a word): %+v", h)
+	}
+	if h.Active {
+		if tu, h := move("7"); h.Tries != tries-1 || !strings.Contains(tu.Reply, "already guessed 7") {
+			t.Fatalf("guessing 7 again: %q %+v, want a reminder that costs no try", tu.Reply, h)
+		}
+		stop("guess_number", "My number was")
+	} else if !h.Won || !strings.Contains(tu.Reply, "7") {
+		t.Fatalf("seven ended the game unwon: %q %+v", tu.Reply, h)
+	}
+
+	start("tug_of_war")
+	stop("tug_of_war", "")
+	start("fetch")
+	stop("fetch", "")
+	g = start("hide_and_seek")
+	stop("hide_and_seek", "")
+
+	g = start("hide_and_seek")
+	_, g = move("daisy hides")
+	if tu, h := move("hint"); h.Phase != "seek" || !strings.HasPrefix(tu.Reply, "Clue: ") {
+		t.Fatalf("a clue in hide and seek: %q %+v", tu.Reply, h)
+	}
+	if _, h := move("where is the ball"); h.Turns != 2 {
+		t.Fatalf("a look at no spot counted as a move: %+v", h)
+	}
+	_, g = move("is she " + g.Spots[0])
+	if g.Active {
+		if tu, h := move("is she " + g.Spots[0]); len(h.Checked) != 1 || h.Tries != g.Tries {
+			t.Fatalf("looking in the same spot twice: %q %+v", tu.Reply, h)
+		}
+		stop("hide_and_seek", "Here I am! I was")
+	}
+
+	// Word scramble won with hints: they reveal all but two letters, so
+	// one of two orders of the last two is the word.
+	g = start("word_scramble")
+	letters := strings.ToLower(regexp.MustCompile(`[^A-Za-z]`).ReplaceAllString(g.Letters, ""))
+	startsRe := regexp.MustCompile(`starts with ([A-Z]+)\.`)
+	prefix := ""
+	for i := 0; i < 20; i++ {
+		tu, _ := move("hint")
+		m := startsRe.FindStringSubmatch(tu.Reply)
+		if m == nil {
+			if !strings.HasPrefix(tu.Reply, "That's all the hints") {
+				t.Fatalf("scramble hint %d: %q", i+1, tu.Reply)
+			}
+			break
+		}
+		prefix = strings.ToLower(m[1])
+	}
+	rest := []byte(letters)
+	for _, c := range []byte(prefix) {
+		i := bytes.IndexByte(rest, c)
+		if i < 0 {
+			t.Fatalf("hint %q is not in the letters %q", prefix, letters)
+		}
+		rest = append(rest[:i], rest[i+1:]...)
+	}
+	if len(rest) != 2 {
+		t.Fatalf("after every hint (%q) %d letters of %q are unknown, want 2", prefix, len(rest), letters)
+	}
+	tu, g = move(prefix + string(rest))
+	if !g.Won {
+		if !strings.Contains(tu.Reply, "right letters") {
+			t.Fatalf("the letters in another order: %q", tu.Reply)
+		}
+		tu, g = move(prefix + string(rest[1]) + string(rest[0]))
+	}
+	over(g, "word_scramble")
+	if !g.Won || g.Score < 1 {
+		t.Fatalf("the word from every hint did not win: %q %+v", tu.Reply, g)
+	}
 }
 
 // aiStub stands in for an OpenAI-compatible provider.
@@ -786,6 +897,7 @@ type aiStub struct {
 	mu      sync.Mutex
 	reply   string
 	failing bool
+	raw     bool // send reply as the whole body, not in a completion
 	sent    []string
 }
 
@@ -806,10 +918,14 @@ func newAIStub(key string) *aiStub {
 		}
 		a.mu.Lock()
 		a.sent = append(a.sent, req.Messages[len(req.Messages)-1].Content)
-		reply, failing := a.reply, a.failing
+		reply, failing, raw := a.reply, a.failing, a.raw
 		a.mu.Unlock()
 		if failing {
 			http.Error(w, "provider failure", http.StatusInternalServerError)
+			return
+		}
+		if raw {
+			_, _ = io.WriteString(w, reply)
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": reply}}}})
@@ -820,7 +936,14 @@ func newAIStub(key string) *aiStub {
 func (a *aiStub) set(reply string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.reply, a.failing = reply, false
+	a.reply, a.failing, a.raw = reply, false, false
+}
+
+// setRaw makes the provider answer body as is (garbage, not a completion).
+func (a *aiStub) setRaw(body string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reply, a.failing, a.raw = body, false, true
 }
 
 func (a *aiStub) fail() {
@@ -865,6 +988,58 @@ func (f *flows) aiProvider(t *testing.T, ai *aiStub, n1, n3 *node) {
 	tu = turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "daisy, roll over!"}))
 	if tu.Intent != "tricks" || len(ai.calls()) != before+2 {
 		t.Fatalf("a trick went to the provider: %+v", tu)
+	}
+
+	// Replies Daisy must not give (empty, overlong, out of character,
+	// with contact details or a meeting) and answers that are not a
+	// completion at all: the child gets the built-in reply instead. The
+	// daily budget is 5 calls per child, so two children take turns.
+	aiOn := func() *family {
+		fam := f.newFamily(n1, "", "")
+		f.api.must(200, "PUT", n1.url("/v1/children/"+fam.childID+"/settings"), fam.parentToken, settingsBody(func(m map[string]any) {
+			m["ai_third_party_consent"] = true
+			m["features"] = map[string]bool{"games": true, "jokes": true, "stories": true, "ai_mode": true}
+		}))
+		f.getUntil(t, "AI mode through n3", n3.url("/v1/children/"+fam.childID+"/settings"), fam.parentToken, &st, func() bool { return st.Features.AIMode && st.AIConsent })
+		return fam
+	}
+	picky, picky2 := aiOn(), aiOn()
+	for i, c := range []struct {
+		name, reply string
+		raw         bool
+	}{
+		{"an empty reply", "   ", false},
+		{"an overlong reply", strings.Repeat("Woof! I love running in the park. ", 20), false},
+		{"an out-of-character reply", "As an AI language model I cannot chase squirrels.", false},
+		{"a reply with a link", "Woof! Look at the puppies on www.puppies.example.com today!", false},
+		{"a reply asking to meet", "Woof! Let's meet up at the park tomorrow!", false},
+		{"a body that is not JSON", "<html>Bad gateway</html>", true},
+		{"a completion without choices", `{"choices":[]}`, true},
+	} {
+		fam := picky
+		if i >= 5 {
+			fam = picky2
+		}
+		if c.raw {
+			ai.setRaw(c.reply)
+		} else {
+			ai.set(c.reply)
+		}
+		calls := len(ai.calls())
+		tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello daisy"}))
+		if len(ai.calls()) != calls+1 {
+			t.Fatalf("%s: the provider was not asked", c.name)
+		}
+		if strings.TrimSpace(tu.Reply) == "" || tu.Reply == strings.TrimSpace(c.reply) || strings.Contains(tu.Reply, "AI language model") ||
+			strings.Contains(tu.Reply, "example.com") || strings.Contains(tu.Reply, "meet up") || tu.Safety == nil || tu.Safety.Action != "allow" {
+			t.Fatalf("%s reached the child or left no reply: %+v", c.name, tu)
+		}
+	}
+	// Over the daily budget the provider is not asked at all.
+	ai.set(good)
+	calls := len(ai.calls())
+	if tu := turnOf(t, f.api.must(200, "POST", n3.url("/v1/chat"), picky.childToken, map[string]string{"message": "hello daisy"})); tu.Reply == good || len(ai.calls()) != calls {
+		t.Fatalf("a sixth AI turn in a day: reply %q, %d calls", tu.Reply, len(ai.calls())-calls)
 	}
 
 	// A failing provider: every turn still gets the built-in reply, and
@@ -1093,6 +1268,8 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 		}
 		return false
 	})
+	wantErr(t, "an update whose id is not the path's", f.do(t, "PUT", n1.url("/v1/admin/catalog/jokes/"+id), admin, map[string]string{"id": id + "-other", "text": changed}), 422, "invalid")
+	wantErr(t, "an update of an unknown joke", f.do(t, "PUT", n1.url("/v1/admin/catalog/jokes/"+id+"-none"), admin, map[string]string{"id": id + "-none", "text": changed}), 404, "not_found")
 	f.api.must(204, "DELETE", n3.url("/v1/admin/catalog/jokes/"+id), admin, nil)
 	wantErr(t, "delete the joke twice", f.do(t, "DELETE", n1.url("/v1/admin/catalog/jokes/"+id), admin, nil), 404, "not_found")
 
@@ -1143,6 +1320,38 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 	})
 	wantErr(t, "an unknown game kind", f.raw(t, "POST", n1.url("/v1/admin/catalog/games"), admin, "application/json",
 		[]byte(`{"kind":"chess","name":"Chess","description":"Daisy plays chess.","rules":"Move the pieces.","energy_cost":0}`)), 422, "invalid")
+	g["energy_cost"] = 9
+	wantErr(t, "a game costing 9 energy", f.do(t, "PUT", n2.url("/v1/admin/catalog/games/"+g["kind"].(string)), admin, g), 422, "invalid")
+
+	// Items the catalogue refuses (422 invalid), through any node, and
+	// nothing of them is stored.
+	long := strings.Repeat("woof ", 300)
+	for _, c := range []struct{ name, path, body string }{
+		{"a malformed id", "jokes", `{"id":"Bad ID!","text":"Why do dogs run in circles? Because it is hard to run in squares!"}`},
+		{"an empty joke", "jokes", `{"id":"e2e-bad-empty","text":"   "}`},
+		{"an overlong joke", "jokes", `{"id":"e2e-bad-long","text":"` + long + `"}`},
+		{"a joke with a link", "jokes", `{"id":"e2e-bad-link","text":"Find more dog jokes at https://jokes.example.test today!"}`},
+		{"a joke with an e-mail address", "jokes", `{"id":"e2e-bad-mail","text":"Send your best dog joke to daisy@example.test please!"}`},
+		{"a joke with a phone number", "jokes", `{"id":"e2e-bad-phone","text":"Call the dog joke line on 0800 123 4567 for more!"}`},
+		{"a fact for an unknown tier", "facts", `{"id":"e2e-bad-tier","text":"Dogs can hear very high sounds.","min_tier":"3-4"}`},
+		{"a fact whose tiers are upside down", "facts", `{"id":"e2e-bad-range","text":"Dogs can hear very high sounds.","min_tier":"13-17","max_tier":"5-8"}`},
+		{"a story without a title", "stories", `{"id":"e2e-bad-story","title":"","text":"Once upon a time a pup found a stick."}`},
+		{"a trick of difficulty 9", "tricks", `{"id":"e2e-bad-hard","name":"Fly","words":["fly"],"description":"Daisy flies.","difficulty":9,"energy_cost":1,"lines":["Daisy flaps her ears!"]}`},
+		{"a trick costing 7 energy", "tricks", `{"id":"e2e-bad-cost","name":"Marathon","words":["marathon"],"description":"Daisy runs far.","difficulty":2,"energy_cost":7,"lines":["Daisy runs and runs!"]}`},
+		{"a trick no word asks for", "tricks", `{"id":"e2e-bad-words","name":"Nap","words":[],"description":"Daisy naps.","difficulty":1,"energy_cost":1,"lines":["Daisy curls up for a nap."]}`},
+		{"a trick word with punctuation", "tricks", `{"id":"e2e-bad-word","name":"Twirl","words":["Twirl!"],"description":"Daisy twirls.","difficulty":1,"energy_cost":1,"lines":["Daisy twirls around!"]}`},
+		{"a trick without lines", "tricks", `{"id":"e2e-bad-lines","name":"Wink","words":["wink"],"description":"Daisy winks.","difficulty":1,"energy_cost":1,"lines":[]}`},
+	} {
+		wantErr(t, c.name, f.raw(t, "POST", n3.url("/v1/admin/catalog/"+c.path), admin, "application/json", []byte(c.body)), 422, "invalid")
+	}
+	var after struct {
+		Jokes, Facts, Tricks, Games, Stories []json.RawMessage
+	}
+	f.api.must(200, "GET", n1.url("/v1/admin/catalog"), admin, nil).decode(t, &after)
+	if len(after.Jokes) != len(cat.Jokes) || len(after.Facts) != len(cat.Facts) || len(after.Tricks) != len(cat.Tricks) || len(after.Stories) != len(cat.Stories) {
+		t.Fatalf("refused items changed the catalogue: %d/%d jokes, %d/%d facts, %d/%d tricks, %d/%d stories",
+			len(after.Jokes), len(cat.Jokes), len(after.Facts), len(cat.Facts), len(after.Tricks), len(cat.Tricks), len(after.Stories), len(cat.Stories))
+	}
 
 	// A content pack: loaded through n2, listed for parents through n3,
 	// opted into through n1, its story told.
@@ -1155,6 +1364,47 @@ func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {
 			{"id": "moon", "kind": "lesson", "title": "The Moon", "text": "The Moon goes around the Earth about once a month."},
 		}}
 	wantErr(t, "a parent loads a pack", f.do(t, "POST", n2.url("/v1/admin/packs"), fam.parentToken, pack), 403, "forbidden")
+	// Packs the API refuses for their shape (422 invalid).
+	for _, c := range []struct {
+		name   string
+		change func(p map[string]any)
+	}{
+		{"a malformed pack id", func(p map[string]any) { p["id"] = "Space Pups!" }},
+		{"version 0", func(p map[string]any) { p["version"] = 0 }},
+		{"no title", func(p map[string]any) { p["title"] = " " }},
+		{"an overlong title", func(p map[string]any) { p["title"] = strings.Repeat("pups ", 20) }},
+		{"a description with no text", func(p map[string]any) { p["description"] = "" }},
+		{"no source name", func(p map[string]any) {
+			p["source"] = map[string]string{"name": "", "url": "https://library.example.test/"}
+		}},
+		{"a source over plain HTTP", func(p map[string]any) {
+			p["source"] = map[string]string{"name": "Library", "url": "http://library.example.test/"}
+		}},
+		{"an overlong licence", func(p map[string]any) {
+			p["source"] = map[string]string{"name": "Library", "license": strings.Repeat("L", 100)}
+		}},
+		{"no items", func(p map[string]any) { p["items"] = []map[string]string{} }},
+		{"an item of an unknown kind", func(p map[string]any) {
+			p["items"] = []map[string]string{{"id": "poem", "kind": "poem", "title": "A Poem", "text": "Roses are red."}}
+		}},
+		{"two items with one id", func(p map[string]any) {
+			it := map[string]string{"id": "same", "kind": "lesson", "title": "Stars", "text": "Stars are far away suns."}
+			p["items"] = []map[string]string{it, it}
+		}},
+		{"an item without text", func(p map[string]any) {
+			p["items"] = []map[string]string{{"id": "empty", "kind": "story", "title": "Empty", "text": ""}}
+		}},
+		{"an item for an unknown tier", func(p map[string]any) {
+			p["items"] = []map[string]string{{"id": "tier", "kind": "lesson", "title": "Stars", "text": "Stars are far away suns.", "min_tier": "1-2"}}
+		}},
+	} {
+		bad := map[string]any{}
+		for k, v := range pack {
+			bad[k] = v
+		}
+		c.change(bad)
+		wantErr(t, "a pack with "+c.name, f.do(t, "POST", n1.url("/v1/admin/packs"), admin, bad), 422, "invalid")
+	}
 	f.api.must(201, "POST", n2.url("/v1/admin/packs"), admin, pack)
 	wantErr(t, "the same pack version again", f.do(t, "POST", n1.url("/v1/admin/packs"), admin, pack), 409, "conflict")
 	var packs struct {
@@ -1243,6 +1493,7 @@ func (f *flows) policyAdmin(t *testing.T, n1, n2, n3 *node) {
 		t.Fatal("trusting a key answered no key id")
 	}
 	waitFor(t, replicaWait, "the trusted key listed through n3", func() (bool, string) { k := keys(n3); return has(k), strings.Join(k, ",") })
+	f.refusedBundles(t, admin, prefix+".key", n1, n2)
 	var rev map[string]any
 	f.api.must(200, "DELETE", n2.url("/v1/admin/policy-keys/"+trusted.KeyID), admin, nil).decode(t, &rev)
 	if rev["revoked"] != trusted.KeyID {
@@ -1277,6 +1528,20 @@ func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
 		{"blank message", "POST", chat, fam.childToken, "application/json", []byte(`{"message":"   "}`), 422, "invalid"},
 		{"bad history limit", "GET", n1.url("/v1/chat?limit=0"), fam.childToken, "", nil, 422, "invalid"},
 		{"oversized sign-up", "POST", n1.url("/v1/parents/signup"), "", "application/json", []byte(`{"email":"` + strings.Repeat("a", 5000) + `"}`), 413, "too_large"},
+		{"sign-up with a two-letter address", "POST", n1.url("/v1/parents/signup"), "", "application/json", []byte(`{"email":"a@","password":"correct horse battery staple"}`), 422, "invalid"},
+		{"refresh with a malformed token", "POST", n2.url("/v1/auth/refresh"), "", "application/json", []byte(`{"refresh_token":"nope"}`), 401, "unauthorized"},
+		{"login without a password", "POST", n1.url("/v1/auth/login"), "", "application/json", []byte(`{"email":"a@b.test","password":""}`), 401, "invalid_credentials"},
+		{"staff login without a password", "POST", n2.url("/v1/admin/login"), "", "application/json", []byte(`{"email":"a@b.test","password":""}`), 401, "invalid_credentials"},
+		{"MFA with a garbage token", "POST", n1.url("/v1/admin/mfa"), "", "application/json", []byte(`{"mfa_token":"x.y.z","code":"123456"}`), 401, "unauthorized"},
+		{"MFA with a parent's token", "POST", n1.url("/v1/admin/mfa"), "", "application/json", []byte(`{"mfa_token":"` + fam.parentToken + `","code":"123456"}`), 401, "unauthorized"},
+		{"bootstrap without its credential", "POST", n2.url("/v1/admin/bootstrap"), "", "application/json", []byte(`{"email":"x@y.test","password":"correct horse battery staple"}`), 401, "unauthorized"},
+		{"an invitation for an unknown role", "POST", n1.url("/v1/admin/invites/accept"), "", "application/json",
+			[]byte(`{"invite_token":"inv_x","role":"owner","email":"x@y.test","password":"correct horse battery staple"}`), 422, "invalid"},
+		{"a malformed invitation", "POST", n1.url("/v1/admin/invites/accept"), "", "application/json",
+			[]byte(`{"invite_token":"inv_x","role":"moderator","email":"x@y.test","password":"correct horse battery staple"}`), 401, "invalid_invite"},
+		{"a malformed verification token", "POST", n2.url("/v1/auth/verify-email"), "", "application/json", []byte(`{"token":"ev_short"}`), 400, "invalid_token"},
+		{"a nickname with digits", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"R2D2","age_tier":"9-12"}`), 422, "invalid"},
+		{"an overlong nickname", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"` + strings.Repeat("a", 25) + `","age_tier":"9-12"}`), 422, "invalid"},
 	}
 	for _, c := range cases {
 		r := f.raw(t, c.method, c.url, c.token, c.ctype, c.body)
@@ -1288,6 +1553,8 @@ func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
 	if h := f.history(n1, fam, false); len(h) != 0 {
 		t.Fatalf("refused requests stored %d turns", len(h))
 	}
+
+	f.joinAndStaffRefusals(t, n1, n2)
 
 	// CORS: the configured origin may ask, another may not.
 	r := f.raw(t, "OPTIONS", n2.url("/v1/chat"), "", "", nil, "Origin", "https://console.example.test", "Access-Control-Request-Method", "POST")
@@ -1377,8 +1644,13 @@ func (f *flows) privacy(t *testing.T, n1, n2, n3 *node) {
 	}
 	wantErr(t, "a child exports", f.do(t, "GET", n3.url("/v1/family/export"), fam.childToken, nil), 403, "forbidden")
 
-	// Deleting a child (through n2) removes it and its device everywhere.
+	// Another family's parent cannot delete this child; then deleting a
+	// child (through n2) removes it and its device everywhere.
+	other := f.newFamily(n3, "", "")
+	wantErr(t, "deleting another family's child", f.do(t, "DELETE", n2.url("/v1/children/"+fam.childID), other.parentToken, nil), 404, "not_found")
+	f.api.must(200, "GET", n1.url("/v1/children/"+fam.childID), fam.parentToken, nil)
 	f.api.must(204, "DELETE", n2.url("/v1/children/"+fam.childID), fam.parentToken, nil)
+	wantErr(t, "deleting the child twice", f.do(t, "DELETE", n2.url("/v1/children/"+fam.childID), fam.parentToken, nil), 404, "not_found")
 	f.errUntil(t, "the deleted child, on n3", func() apiResp { return f.do(t, "GET", n3.url("/v1/children/"+fam.childID), fam.parentToken, nil) }, 404, "not_found")
 	f.errUntil(t, "the deleted child's device, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/chat/daisy"), fam.childToken, nil) }, 401, "unauthorized")
 
@@ -1459,4 +1731,262 @@ func (f *flows) console(t *testing.T, n1, n2, n3 *node) {
 	f.errUntil(t, "the console's access token after logout, on n1", func() apiResp { return f.do(t, "GET", n1.url("/v1/children"), sess.AccessToken, nil) }, 401, "unauthorized")
 	wantErr(t, "refresh after logout", f.raw(t, "POST", n1.url("/v1/ui/refresh"), "", "", nil,
 		"Cookie", cookies(refresh2.Value, csrf2.Value), "X-CSRF-Token", csrf2.Value), 401, "unauthorized")
+}
+
+// refusedBundles pushes bundles signed by a trusted key whose modules or
+// vectors a node must refuse — verdicts that are not verdicts, guests that
+// break the ABI, vectors the module does not meet — and checks each is
+// refused (422 policy_refused, with a reason) and never staged.
+func (f *flows) refusedBundles(t *testing.T, admin, keyFile string, n1, n2 *node) {
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := bundle.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vectors := func(e policies.Expectation) []byte {
+		b, err := json.Marshal(policies.VectorFile{ABI: 1, Policy: "bad", Vectors: []policies.Vector{{
+			Name: "hello", Input: policies.Input{Text: "hello there", Direction: "in", AgeTier: "5-8"}, Expect: e}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	allow := policies.Expectation{Action: "allow", Categories: []string{}}
+	sev, esc := 2, true
+	konst := func(verdict string) []byte { return wasmtest.ConstModule([]byte(verdict)) }
+	okVerdict := `{"action":"allow","categories":[],"rules":["r"]}`
+	cases := []struct {
+		name    string
+		module  []byte
+		expect  policies.Expectation
+		because string // in the refusal
+	}{
+		{"a verdict that is not JSON", konst("not json"), allow, "verdict"},
+		{"a verdict with trailing data", konst(okVerdict + `{}`), allow, "trailing data"},
+		{"a verdict without an action", konst(`{"categories":[]}`), allow, "missing action"},
+		{"an unknown action", konst(`{"action":"shrug"}`), allow, `unknown action "shrug"`},
+		{"a severity out of range", konst(`{"action":"block","categories":["violence"],"severity":99}`), allow, "severity 99"},
+		{"an unknown category", konst(`{"action":"block","categories":["grumpiness"]}`), allow, `unknown category "grumpiness"`},
+		{"a category twice", konst(`{"action":"block","categories":["violence","violence"]}`), allow, "duplicate category"},
+		{"an empty rule id", konst(`{"action":"allow","rules":[""]}`), allow, "rule id"},
+		{"a span outside the text", konst(`{"action":"redact","categories":["pii_disclosure"],"spans":[{"start":5,"end":500,"category":"pii_disclosure","kind":"name"}]}`), allow, "outside text"},
+		{"spans out of order", konst(`{"action":"redact","categories":["pii_disclosure"],"spans":[{"start":3,"end":5,"category":"pii_disclosure","kind":"name"},{"start":0,"end":2,"category":"pii_disclosure","kind":"name"}]}`), allow, "out of order"},
+		{"a span of an unknown kind", konst(`{"action":"redact","categories":["pii_disclosure"],"spans":[{"start":0,"end":5,"category":"pii_disclosure","kind":"Bad Kind"}]}`), allow, "kind"},
+		{"a redaction without spans", konst(`{"action":"redact","categories":["pii_disclosure"]}`), allow, "redact without spans"},
+		{"vectors wanting another action", konst(okVerdict), policies.Expectation{Action: "block", Categories: []string{"violence"}}, "hello"},
+		{"vectors wanting a severity", konst(okVerdict), policies.Expectation{Action: "allow", Categories: []string{}, Severity: &sev}, "hello"},
+		{"vectors wanting an escalation", konst(okVerdict), policies.Expectation{Action: "allow", Categories: []string{}, Escalate: &esc}, "hello"},
+		{"vectors wanting spans", konst(okVerdict), policies.Expectation{Action: "allow", Categories: []string{}, Spans: &[]policies.ExpectedSpan{{Start: 0, End: 5}}}, "hello"},
+		{"a guest of another ABI version", wasmtest.ABIModule(wasmtest.Options{ABIVersion: 2}), allow, "abi"},
+		{"a guest whose start traps", wasmtest.ABIModule(wasmtest.Options{InitTraps: true}), allow, ""},
+		{"a guest without evaluate", wasmtest.ABIModule(wasmtest.Options{Omit: "evaluate"}), allow, "evaluate"},
+		{"a guest without memory", wasmtest.ABIModule(wasmtest.Options{Omit: "memory"}), allow, "memory"},
+		{"a guest whose evaluate has the wrong signature", wasmtest.ABIModule(wasmtest.Options{EvaluateI32: true}), allow, "evaluate"},
+		{"a guest importing from the host", wasmtest.ABIModule(wasmtest.Options{Imports: []wasmtest.Import{{Module: "env", Name: "open_socket", Kind: 0, Results: []byte{wasmtest.I32}}}}), allow, "open_socket"},
+		{"a guest importing a memory", wasmtest.ABIModule(wasmtest.Options{Imports: []wasmtest.Import{{Module: "env", Name: "shared_mem", Kind: 2}}}), allow, "shared_mem"},
+		{"a guest importing a global", wasmtest.ABIModule(wasmtest.Options{Imports: []wasmtest.Import{{Module: "env", Name: "host_flag", Kind: 3}}}), allow, "host_flag"},
+		{"a guest whose free traps", wasmtest.ABIModule(wasmtest.Options{FreeTraps: true}), allow, "free"},
+		{"an empty result", konst(""), allow, "empty result"},
+		{"a guest without sched_yield that echoes its input", wasmtest.ABIModule(wasmtest.Options{NoYield: true}), allow, ""},
+		{"a module that is not WebAssembly", []byte("\x00asm but not really"), allow, ""},
+	}
+	for i, c := range cases {
+		version := fmt.Sprintf("%d", i+1)
+		raw, err := bundle.Build(bundle.Spec{Name: "bad", Version: version, Module: c.module, Vectors: vectors(c.expect), Now: time.Now()}, key)
+		if err != nil {
+			t.Fatalf("%s: building the bundle: %v", c.name, err)
+		}
+		r := f.raw(t, "POST", n1.url("/v1/admin/policies?activate=false"), admin, "application/octet-stream", raw)
+		wantErr(t, c.name, r, 422, "policy_refused")
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &e)
+		if !strings.Contains(e.Error.Message, c.because) || e.Error.Message == "" {
+			t.Errorf("%s: refused because %q, want a reason mentioning %q", c.name, e.Error.Message, c.because)
+		}
+	}
+
+	// Bundles altered after signing, or malformed inside.
+	good, err := bundle.Build(bundle.Spec{Name: "bad", Version: "99", Module: konst(okVerdict), Vectors: vectors(allow), Now: time.Now()}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setJSON := func(parts map[string][]byte, name, field string, v any) {
+		var m map[string]any
+		if err := json.Unmarshal(parts[name], &m); err != nil {
+			t.Fatal(err)
+		}
+		m[field] = v
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[name] = b
+	}
+	for _, c := range []struct {
+		name, because string
+		edit          func(parts map[string][]byte, order []string) []string
+	}{
+		{"a module swapped after signing", "does not match the manifest", func(p map[string][]byte, o []string) []string {
+			p["module.wasm"] = konst(`{"action":"allow","categories":[],"rules":["swapped"]}`)
+			return o
+		}},
+		{"a forged signature", "does not verify", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "signature.json", "sig", make([]byte, 64))
+			return o
+		}},
+		{"an extra part", `unexpected part "extra.txt"`, func(p map[string][]byte, o []string) []string {
+			p["extra.txt"] = []byte("hi")
+			return append(o, "extra.txt")
+		}},
+		{"a part twice", `part "vectors.json" appears twice`, func(p map[string][]byte, o []string) []string { return append(o, "vectors.json") }},
+		{"no signature", `missing part "signature.json"`, func(p map[string][]byte, o []string) []string {
+			return slices.DeleteFunc(o, func(n string) bool { return n == "signature.json" })
+		}},
+		{"a signature that is not JSON", "signature:", func(p map[string][]byte, o []string) []string { p["signature.json"] = []byte("nope"); return o }},
+		{"a manifest with trailing data", "manifest:", func(p map[string][]byte, o []string) []string {
+			p["manifest.json"] = append(p["manifest.json"], []byte("{}")...)
+			return o
+		}},
+		{"the embedded policy's name", "reserved for the embedded policy", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "manifest.json", "name", "default")
+			return o
+		}},
+		{"a malformed name", "must match", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "manifest.json", "name", "Bad Name")
+			return o
+		}},
+		{"a malformed version", "must match", func(p map[string][]byte, o []string) []string {
+			setJSON(p, "manifest.json", "version", "1 beta")
+			return o
+		}},
+		{"another ABI", "ABI 2", func(p map[string][]byte, o []string) []string { setJSON(p, "manifest.json", "abi", 2); return o }},
+		{"another format", "manifest format 9", func(p map[string][]byte, o []string) []string { setJSON(p, "manifest.json", "format", 9); return o }},
+	} {
+		raw := repackBundle(t, good, c.edit)
+		r := f.raw(t, "POST", n2.url("/v1/admin/policies?activate=false"), admin, "application/octet-stream", raw)
+		wantErr(t, c.name, r, 422, "policy_refused")
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &e)
+		if !strings.Contains(e.Error.Message, c.because) {
+			t.Errorf("%s: refused because %q, want a reason mentioning %q", c.name, e.Error.Message, c.because)
+		}
+	}
+
+	st, err := f.policyStatus(n2, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sb := range st.Staged {
+		if strings.HasPrefix(sb.ID, "bad@") {
+			t.Fatalf("a refused bundle was staged: %+v", st.Staged)
+		}
+	}
+}
+
+// joinAndStaffRefusals: the join endpoint refuses a malformed request, a
+// wrong secret, a bad node ID and a bad certificate request (nothing
+// joins), and `daisydog join` says why with a wrong secret or a token of
+// another cluster; a second `admin create` is refused; a wrong TOTP code
+// is refused.
+func (f *flows) joinAndStaffRefusals(t *testing.T, n1, n2 *node) {
+	out, err := cli("cluster", "token", "--data", n1.dir)
+	if err != nil {
+		t.Fatalf("cluster token: %v", err)
+	}
+	parts := strings.Split(strings.TrimSpace(out), ".")
+	if len(parts) != 3 || len(parts[1]) != 64 || len(parts[2]) != 64 {
+		t.Fatalf("cluster token printed %q, want ddj1.<secret>.<fingerprint>", out)
+	}
+	secret, fp, zeros := parts[1], parts[2], strings.Repeat("0", 64)
+	join := func(body string) apiResp {
+		return f.raw(t, "POST", n1.url("/internal/join"), "", "application/json", []byte(body))
+	}
+	wantErr(t, "a malformed join request", join(`{"secret":`), 400, "bad_request")
+	wantErr(t, "a join with a wrong secret", join(`{"secret":"`+zeros+`","node_id":"n9","csr":"x"}`), 401, "unauthorized")
+	wantErr(t, "a join with a bad node ID", join(`{"secret":"`+secret+`","node_id":"N9!","csr":"x"}`), 422, "invalid")
+	wantErr(t, "a join with a bad certificate request", join(`{"secret":"`+secret+`","node_id":"n9","csr":"not a CSR"}`), 422, "invalid")
+	addrs := freeAddrs(t, 2)
+	for _, c := range []struct{ name, token, want string }{
+		{"a wrong secret", "ddj1." + zeros + "." + fp, "refused (401)"},
+		{"another cluster's token", "ddj1." + secret + "." + zeros, "CA fingerprint mismatch"},
+	} {
+		_, err := cli("join", "--no-serve", "--data", filepath.Join(t.TempDir(), "n9"), "--node-id", "n9", "--http", addrs[0], "--raft", addrs[1],
+			"--join", n1.httpAddr, "--token", c.token)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("join with %s: %v, want a refusal mentioning %q", c.name, err, c.want)
+		}
+	}
+	st, err := f.status(n2)
+	if err != nil || len(st.Nodes) != 3 {
+		t.Fatalf("membership after refused joins: %v %v", err, st)
+	}
+
+	f.admin(t, n1) // the first administrator exists
+	if _, err := cliEnv([]string{"DAISYDOG_ADMIN_PASSWORD=another horse battery staple"}, "admin", "create", "--data", n1.dir, "--email", "second@example.org"); err == nil ||
+		!strings.Contains(err.Error(), "already_bootstrapped") {
+		t.Fatalf("a second admin create: %v, want already_bootstrapped", err)
+	}
+	var m struct {
+		MFAToken string `json:"mfa_token"`
+	}
+	f.api.must(200, "POST", n2.url("/v1/admin/login"), "", map[string]string{"email": "admin@example.org", "password": "correct horse battery staple"}).decode(t, &m)
+	wantErr(t, "a wrong TOTP code", f.do(t, "POST", n2.url("/v1/admin/mfa"), "", map[string]string{"mfa_token": m.MFAToken, "code": "000000"}), 401, "invalid_mfa_code")
+}
+
+// repackBundle opens a bundle's zstd-compressed tar, lets edit change the
+// parts and their order, and packs it again (the signature is not redone).
+func repackBundle(t *testing.T, raw []byte, edit func(parts map[string][]byte, order []string) []string) []byte {
+	t.Helper()
+	zr, err := zstd.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	parts := map[string][]byte{}
+	var order []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[h.Name] = b
+		order = append(order, h.Name)
+	}
+	order = edit(parts, order)
+	var out bytes.Buffer
+	zw, err := zstd.NewWriter(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(zw)
+	for _, name := range order {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(parts[name])), Format: tar.FormatPAX}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(parts[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite" // to tamper with a copy of a node's database
 )
 
 // TestAuditLogReplicatedAndVerifiable: security events land in the audit log
@@ -33,5 +38,61 @@ func TestAuditLogReplicatedAndVerifiable(t *testing.T) {
 			}
 			return n >= 8 && strings.Contains(out, "hash chain intact"), out
 		})
+	}
+
+	// Tampering with a copy of a node's database — an entry altered, an
+	// entry deleted — is caught by `daisydog audit verify`, naming the entry.
+	for _, tc := range []struct{ name, stmt, want string }{
+		{"altered", "UPDATE audit_log SET action = action || '_x' WHERE seq = 3", "entry 3 was altered"},
+		{"deleted", "DELETE FROM audit_log WHERE seq = 2", "entry 2 is missing"},
+	} {
+		dir := filepath.Join(t.TempDir(), tc.name)
+		if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		copyFile := filepath.Join(dir, "db", "daisydog.db")
+		src, err := sql.Open("sqlite", "file:"+filepath.Join(c.nodes[0].dir, "db", "daisydog.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Exec("VACUUM INTO ?", copyFile)
+		src.Close()
+		if err != nil {
+			t.Fatalf("copying n1's database: %v", err)
+		}
+		if out, err := cli("audit", "verify", "--data", dir); err != nil || !strings.Contains(out, "hash chain intact") {
+			t.Fatalf("the untouched copy: %v %s", err, out)
+		}
+		db, err := sql.Open("sqlite", "file:"+copyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A tamperer with the file drops the append-only triggers first.
+		var triggers []string
+		rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				t.Fatal(err)
+			}
+			triggers = append(triggers, name)
+		}
+		rows.Close()
+		for _, name := range triggers {
+			if _, err := db.Exec(`DROP TRIGGER "` + name + `"`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = db.Exec(tc.stmt)
+		db.Close()
+		if err != nil {
+			t.Fatalf("tampering (%s): %v", tc.name, err)
+		}
+		if out, err := cli("audit", "verify", "--data", dir); err == nil || !strings.Contains(err.Error(), "FAILED") || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("audit verify of a copy with an entry %s: %v %s, want a failure naming %q", tc.name, err, out, tc.want)
+		}
 	}
 }

@@ -312,8 +312,10 @@ type cluster struct {
 	*env
 	nodes  []*node
 	tuning []string // tuning flags passed on every serving command
-	api    *apiClient
-	caFile string // the cluster CA the API's certificates chain to
+	// initArgs are passed to n1's `daisydog init` only (e.g. --policy-key).
+	initArgs []string
+	api      *apiClient
+	caFile   string // the cluster CA the API's certificates chain to
 
 	// For nodes that are not local processes (containers): how to ask one
 	// for its status and whether it runs. nil = the local process and CLI.
@@ -402,7 +404,7 @@ func (c *cluster) boot() {
 		return a
 	}
 	n1 := c.nodes[0]
-	n1.proc = c.start(n1.id, append(append([]string{"init"}, addrArgs(n1)...), c.tuning...)...)
+	n1.proc = c.start(n1.id, append(append(append([]string{"init"}, addrArgs(n1)...), c.initArgs...), c.tuning...)...)
 	token := c.waitJoinToken(n1)
 	c.caFile = filepath.Join(n1.dir, "tls", "ca.crt")
 	c.api = newAPIClient(c.t, c.caFile)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/pem"
@@ -33,6 +34,15 @@ type smtpStandIn struct {
 	mu   sync.Mutex
 	msgs []smtpMessage
 	errs []string
+	// mode makes new sessions misbehave: "busy" refuses at the greeting,
+	// "plain" offers no STARTTLS ("" = well-behaved).
+	mode string
+}
+
+func (s *smtpStandIn) setMode(m string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mode = m
 }
 
 type smtpMessage struct {
@@ -83,6 +93,13 @@ func (s *smtpStandIn) session(c net.Conn) {
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	rd, secure, authed := bufio.NewReader(c), false, false
 	reply := func(line string) { fmt.Fprintf(c, "%s\r\n", line) }
+	s.mu.Lock()
+	mode := s.mode
+	s.mu.Unlock()
+	if mode == "busy" {
+		reply("421 smtp.stand-in too busy, try later")
+		return
+	}
 	reply("220 smtp.stand-in ESMTP")
 	var m smtpMessage
 	for {
@@ -94,10 +111,13 @@ func (s *smtpStandIn) session(c net.Conn) {
 		verb := strings.ToUpper(strings.SplitN(cmd, " ", 2)[0])
 		switch {
 		case verb == "EHLO" || verb == "HELO":
-			if secure {
+			switch {
+			case secure:
 				reply("250-smtp.stand-in")
 				reply("250 AUTH PLAIN")
-			} else {
+			case mode == "plain":
+				reply("250 smtp.stand-in")
+			default:
 				reply("250-smtp.stand-in")
 				reply("250 STARTTLS")
 			}
@@ -249,6 +269,43 @@ func TestSingleNodeOperatorFlags(t *testing.T) {
 	}
 	api.must(204, "POST", base+"/v1/auth/password-reset/confirm", "", map[string]string{"token": link[2], "password": "a brand new horse battery"})
 	api.must(200, "POST", base+"/v1/auth/login", "", map[string]string{"email": email, "password": "a brand new horse battery"})
+	// A reset link works once; a made-up one not at all.
+	for _, c := range []struct {
+		token, code string
+		status      int
+	}{{link[2], "token_used", 410}, {"pr_" + strings.Repeat("A", 43), "invalid_token", 400}, {"pr_short", "invalid_token", 400}} {
+		r, err := api.do("POST", base+"/v1/auth/password-reset/confirm", "", map[string]string{"token": c.token, "password": "yet another horse battery"})
+		if err != nil || r.Status != c.status || errCode(r) != c.code {
+			t.Fatalf("reset confirm with %.10s…: %v %s, want %d %s", c.token, err, r, c.status, c.code)
+		}
+	}
+
+	// A mail server that refuses (busy at the greeting, or no STARTTLS,
+	// which the node requires before AUTH) does not fail the request: the
+	// reset is accepted, nothing is delivered, and the node logs the
+	// failure without the recipient.
+	for i, c := range []struct{ mode, logged string }{{"busy", "421"}, {"plain", "STARTTLS"}} {
+		smtpSrv.setMode(c.mode)
+		api.must(202, "POST", base+"/v1/auth/password-reset", "", map[string]string{"email": email})
+		waitFor(t, 20*time.Second, "the node to log the failed send to the "+c.mode+" server", func() (bool, string) {
+			n := 0
+			for _, l := range strings.Split(p.stderrText(), "\n") {
+				if strings.Contains(l, "sending mail failed") {
+					if n++; n == i+1 && !strings.Contains(l, c.logged) {
+						t.Fatalf("the failed send is logged without its cause (%q): %s", c.logged, l)
+					}
+					if strings.Contains(l, email) {
+						t.Fatalf("the failed send's log names the recipient: %s", l)
+					}
+				}
+			}
+			return n == i+1, fmt.Sprintf("%d failures logged", n)
+		})
+	}
+	smtpSrv.setMode("")
+	if got, _ := smtpSrv.messages(); len(got) != 2 {
+		t.Fatalf("%d messages delivered, want only the first two", len(got))
+	}
 
 	// At most two sign-ups an hour from this network (cluster-wide limit).
 	api.must(201, "POST", base+"/v1/parents/signup", "", map[string]string{"email": "second-" + randLetters(8) + "@example.test", "password": "correct horse battery staple"})
@@ -321,10 +378,206 @@ func TestCLIRefusesBadInvocations(t *testing.T) {
 		{"admin create without an e-mail", []string{"admin", "create", "--data", filepath.Join(dir, "e")}, ""},
 		{"cluster status of nothing", []string{"cluster", "status", "--data", filepath.Join(dir, "none")}, ""},
 	}
+	// Files the cases below refer to.
+	garbage := filepath.Join(dir, "garbage")
+	shortToken := filepath.Join(dir, "short.token")
+	casesFile := filepath.Join(dir, "cases.jsonl")
+	badLine := filepath.Join(dir, "bad-line.jsonl")
+	badLabel := filepath.Join(dir, "bad-label.jsonl")
+	for path, body := range map[string]string{
+		garbage:    "not a key, a certificate or a bundle\n",
+		shortToken: "short\n",
+		casesFile:  `{"id":"c:1","source":"s","text":"I like my dog","label":"safe","category":"none","direction":"input"}` + "\n",
+		badLine:    "\n{\"id\":\n",
+		badLabel:   `{"id":"c:1","source":"s","text":"I like my dog","label":"maybe","category":"none","direction":"input"}` + "\n",
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	none := filepath.Join(dir, "no-such-file")
+	serveOn := func(sub string, extra ...string) []string {
+		return append([]string{sub, "--data", filepath.Join(dir, sub+"-"+randLetters(6)), "--http", addrs[0], "--raft", addrs[1]}, extra...)
+	}
+	unreachable := "https://" + addrs[0] // nothing listens there
+	// Servers that are not DaisyDog: one answers 404 to everything, one
+	// the API's error envelope.
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"error":{"code":"forbidden","message":"sign-ups are closed"}}`)
+	}))
+	defer refusing.Close()
+	admin := func(sub string, extra ...string) []string {
+		return append([]string{"policy", sub}, append(extra, "--url", unreachable, "--token", "t")...)
+	}
+	cases = append(cases, []struct {
+		name string
+		args []string
+		want string
+	}{
+		// Serving flags that are wrong on their face: refused before serving.
+		{"a bad log level", serveOn("run", "--log-level", "loud"), "--log-level"},
+		{"--admin-allow with a non-address", serveOn("run", "--admin-allow", "10.0.0.1,not-an-ip"), `--admin-allow: "not-an-ip"`},
+		{"--admin-allow with a bad prefix", serveOn("run", "--admin-allow", "10.0.0.0/33"), `--admin-allow: "10.0.0.0/33"`},
+		{"a metrics token file that is missing", serveOn("run", "--metrics-token-file", none), "--metrics-token-file"},
+		{"a metrics token that is too short", serveOn("run", "--metrics-token-file", shortToken), "at least 16 characters"},
+		{"profiling on a public address", serveOn("run", "--pprof", "0.0.0.0:6060"), "--pprof must be a loopback address"},
+		{"profiling on no address", serveOn("init", "--pprof", "nowhere"), "--pprof"},
+		{"an AI model without a provider", serveOn("run", "--ai-model", "m"), "need --ai-url"},
+		{"an AI budget below one", serveOn("run", "--ai-url", "http://127.0.0.1:1/v1", "--ai-model", "m", "--ai-daily-budget", "0"), "--ai-daily-budget must be at least 1"},
+		{"an AI key file that is missing", serveOn("run", "--ai-url", "http://127.0.0.1:1/v1", "--ai-model", "m", "--ai-key-file", none), "--ai-key-file"},
+		{"an AI provider that is not an http(s) URL", serveOn("run", "--ai-url", "ftp://127.0.0.1/v1", "--ai-model", "m"), "absolute http(s) URL"},
+		{"an AI provider URL with credentials", serveOn("run", "--ai-url", "http://user:secret@127.0.0.1:1/v1", "--ai-model", "m"), "not the URL"},
+		{"an AI provider without a model", serveOn("run", "--ai-url", "http://127.0.0.1:1/v1", "--ai-key-file", shortToken), "model is required"},
+		{"an AI timeout over a minute", serveOn("run", "--ai-url", "http://127.0.0.1:1/v1", "--ai-model", "m", "--ai-timeout", "2m"), "timeout must be between"},
+		{"an SMTP address without a port", serveOn("run", "--smtp-addr", "mail.example.test", "--smtp-from", "a@b.test"), "host:port"},
+		{"an SMTP sender with a display name", serveOn("run", "--smtp-addr", "127.0.0.1:25", "--smtp-from", "Daisy <a@b.test>"), "plain address"},
+		{"SMTP without a sender", serveOn("run", "--smtp-addr", "127.0.0.1:1"), "--smtp-from is required"},
+		{"an SMTP user without a password", serveOn("run", "--smtp-addr", "127.0.0.1:1", "--smtp-from", "a@b.test", "--smtp-user", "u"), "needs a password"},
+		{"an SMTP password file that is missing", serveOn("run", "--smtp-addr", "127.0.0.1:1", "--smtp-from", "a@b.test", "--smtp-user", "u", "--smtp-password-file", none), "--smtp-password-file"},
+		{"init without a directory", []string{"init"}, "--data is required"},
+		{"init with a policy key file that is missing", serveOn("init", "--no-serve", "--node-id", "n1", "--policy-key", none), "no such file"},
+		{"init with a policy key that is not one", serveOn("init", "--no-serve", "--node-id", "n1", "--policy-key", garbage), "policy key"},
+		{"join with a garbage token", serveOn("join", "--no-serve", "--node-id", "n2", "--join", addrs[0], "--token", "nonsense"), "token"},
+		{"serve without a directory", []string{"serve"}, "--data is required"},
+		// bench: refused before it sends anything.
+		{"bench without targets", []string{"bench"}, "--targets is required"},
+		{"bench at a non-base URL", []string{"bench", "--targets", "ftp://127.0.0.1:1/x"}, "is not a base URL"},
+		{"bench with an unknown operation", []string{"bench", "--targets", unreachable, "--mix", "dance:1"}, `mix entry "dance:1"`},
+		{"bench with no weight", []string{"bench", "--targets", unreachable, "--mix", "chat:0"}, "no positive weight"},
+		{"bench with too many children", []string{"bench", "--targets", unreachable, "--children", "20000"}, "at most 10000 children"},
+		{"bench with a negative duration", []string{"bench", "--targets", unreachable, "--duration", "-1s"}, "negative"},
+		{"bench open loop with think-min above think-max", []string{"bench", "--targets", unreachable, "--open", "--think-min", "2s", "--think-max", "1s"}, "ThinkMin"},
+		{"bench with a metrics token file that is missing", []string{"bench", "--targets", unreachable, "--metrics-token-file", none}, "no such file"},
+		{"bench against a server that is not DaisyDog", []string{"bench", "--targets", notFound.URL, "--children", "1", "--duration", "1s"}, "HTTP 404"},
+		{"bench against a server refusing sign-ups", []string{"bench", "--targets", refusing.URL, "--children", "1", "--duration", "1s"}, "HTTP 403 forbidden: sign-ups are closed"},
+		{"bench against nothing", []string{"bench", "--targets", unreachable, "--children", "1", "--duration", "1s"}, "connection refused"},
+		// policy: local tools.
+		{"policy without a subcommand", []string{"policy"}, "missing subcommand"},
+		{"policy with an unknown subcommand", []string{"policy", "frob"}, `unknown subcommand "frob"`},
+		{"policy score without cases", []string{"policy", "score"}, "--data FILE is required"},
+		{"policy score of a module and a bundle", []string{"policy", "score", "--cases", casesFile, "--module", garbage, "--bundle", garbage}, "not both"},
+		{"policy score with a key and no bundle", []string{"policy", "score", "--cases", casesFile, "--pub", garbage}, "--pub needs --bundle"},
+		{"policy score of a missing cases file", []string{"policy", "score", "--cases", none}, "no such file"},
+		{"policy score of an unknown half", []string{"policy", "score", "--cases", casesFile, "--half", "middle"}, `unknown half "middle"`},
+		{"policy score of a garbage bundle", []string{"policy", "score", "--cases", casesFile, "--bundle", garbage}, "policy score: " + garbage},
+		{"policy score of a garbage module", []string{"policy", "score", "--cases", casesFile, "--module", garbage}, ""},
+		{"policy score of a malformed cases line", []string{"policy", "score", "--cases", badLine}, "eval: line 2"},
+		{"policy score of an unknown label", []string{"policy", "score", "--cases", badLabel}, `unknown label "maybe"`},
+		{"policy train without an output", []string{"policy", "train", "--cases", casesFile}, "--cases FILE and --out FILE are required"},
+		{"policy train with too few hash bits", []string{"policy", "train", "--cases", casesFile, "--out", filepath.Join(dir, "m.bin"), "--bits", "4"}, "are required"},
+		{"policy train of a missing cases file", []string{"policy", "train", "--cases", none, "--out", filepath.Join(dir, "m.bin")}, "no such file"},
+		{"policy train of an unknown label", []string{"policy", "train", "--cases", badLabel, "--out", filepath.Join(dir, "m.bin")}, `unknown label "maybe"`},
+		{"policy keygen without a prefix", []string{"policy", "keygen"}, "--out PREFIX is required"},
+		{"policy bundle without its inputs", []string{"policy", "bundle", "--name", "x"}, "are required"},
+		{"policy bundle of a missing module", []string{"policy", "bundle", "--module", none, "--vectors", casesFile, "--name", "x", "--version", "1", "--key", garbage, "-o", filepath.Join(dir, "x.ddpb")}, "no such file"},
+		{"policy bundle with a garbage key", []string{"policy", "bundle", "--module", garbage, "--vectors", casesFile, "--name", "x", "--version", "1", "--key", garbage, "-o", filepath.Join(dir, "x.ddpb")}, ""},
+		// policy: lifecycle commands refused before or at the request.
+		{"policy push without a node", []string{"policy", "push", garbage}, "--url and --token"},
+		{"policy push over plain HTTP", []string{"policy", "push", garbage, "--url", "http://" + addrs[0], "--token", "t"}, "--url must be https"},
+		{"policy push with a CA file that holds no certificate", append(admin("push", garbage), "--ca", garbage), "no PEM certificate"},
+		{"policy push of two files", admin("push", garbage, garbage), "expected one BUNDLE file"},
+		{"policy push of a missing file", admin("push", none), "no such file"},
+		{"policy push to a node that is not there", admin("push", garbage), "connection refused"},
+		{"policy activate without a version", admin("activate"), "expected NAME@VERSION"},
+		{"policy shadow without a version", admin("shadow"), "expected NAME@VERSION or --off"},
+		{"policy unstage without a version", admin("unstage"), "expected NAME@VERSION"},
+		{"policy rollback with an argument", admin("rollback", "words@1"), "expected no arguments"},
+		{"policy trust without a key", admin("trust"), "--pub FILE is required"},
+		{"policy trust of a missing key", admin("trust", "--pub", none), "no such file"},
+		{"policy untrust without a key id", admin("untrust"), "expected KEY_ID"},
+		// admin, audit, cluster.
+		{"admin without a subcommand", []string{"admin"}, "admin needs a subcommand: create"},
+		{"admin create on an empty directory", []string{"admin", "create", "--data", filepath.Join(dir, "none"), "--email", "a@b.test"}, "no node in"},
+		{"audit without verify", []string{"audit"}, "usage: daisydog audit verify"},
+		{"audit verify without a directory", []string{"audit", "verify"}, "--data is required"},
+		{"audit verify of an empty directory", []string{"audit", "verify", "--data", filepath.Join(dir, "none")}, "audit log FAILED verification"},
+		{"cluster without a subcommand", []string{"cluster"}, "cluster needs a subcommand"},
+		{"cluster status without a directory", []string{"cluster", "status"}, "--data is required"},
+		{"cluster token of nothing", []string{"cluster", "token", "--data", filepath.Join(dir, "none")}, "no node in"},
+	}...)
+	// Four at a time: each is a short-lived process.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
 	for _, c := range cases {
-		_, err := cli(c.args...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, err := cli(c.args...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: daisydog %v: %v, want a failure mentioning %q", c.name, c.args, err, c.want)
+			}
+		})
+	}
+	wg.Wait()
+
+	// init --no-serve creates a node with a trusted policy key and prints
+	// its join token, which `cluster token` prints again; init of the same
+	// directory as another node is refused, and the key file is kept.
+	keyPrefix := filepath.Join(dir, "signer")
+	if out, err := cli("policy", "keygen", "--out", keyPrefix); err != nil {
+		t.Fatalf("policy keygen: %v\n%s", err, out)
+	}
+	if _, err := cli("policy", "keygen", "--out", keyPrefix); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("policy keygen over an existing key: %v, want a refusal", err)
+	}
+	nodeDir := filepath.Join(dir, "node")
+	out, err = cli("init", "--no-serve", "--data", nodeDir, "--node-id", "n1", "--http", addrs[0], "--raft", addrs[1], "--policy-key", keyPrefix+".pub")
+	if err != nil {
+		t.Fatalf("init --no-serve: %v\n%s", err, out)
+	}
+	tok := regexp.MustCompile(`ddj1\.\S+`).FindString(out)
+	if tok == "" {
+		t.Fatalf("init printed no join token:\n%s", out)
+	}
+	if got, err := cli("cluster", "token", "--data", nodeDir); err != nil || strings.TrimSpace(got) != tok {
+		t.Fatalf("cluster token: %q %v, want the token init printed (%s)", got, err, tok)
+	}
+	pub, err := os.ReadFile(keyPrefix + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := os.ReadFile(filepath.Join(nodeDir, "keys", "policy-signing.pub")); err != nil || !bytes.Equal(kept, pub) {
+		t.Fatalf("the --policy-key was not kept for the node: %v", err)
+	}
+	if _, err := cli("init", "--no-serve", "--data", nodeDir, "--node-id", "n2", "--http", addrs[0], "--raft", addrs[1]); err == nil || !strings.Contains(err.Error(), `already holds node "n1"`) {
+		t.Fatalf("init of n1's directory as n2: %v, want a refusal", err)
+	}
+	if _, err := cli("cluster", "frob", "--data", nodeDir); err == nil || !strings.Contains(err.Error(), `unknown cluster subcommand "frob"`) {
+		t.Fatalf("cluster frob: %v", err)
+	}
+
+	// Against the stopped node: the CLI says what is missing or unreachable.
+	vectors := filepath.Join(dir, "vectors.json")
+	if err := os.WriteFile(vectors, []byte(`{"abi":1,"policy":"x","vectors":[{"name":"v","input":{"text":"hi","direction":"in","age_tier":"5-8"},"expect":{"action":"allow","categories":[]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unwritten := filepath.Join(dir, "unwritten.ddpb")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command at all", nil, "Usage"},
+		{"cluster remove without a node", []string{"cluster", "remove", "--data", nodeDir}, "usage: daisydog cluster remove"},
+		{"cluster status of a node that is not running", []string{"cluster", "status", "--data", nodeDir}, "connection refused"},
+		{"admin create with no password on stdin, the node not running", []string{"admin", "create", "--data", nodeDir, "--email", "a@b.test"}, "connection refused"},
+		{"policy bundle of a module that is not one", []string{"policy", "bundle", "--module", garbage, "--vectors", vectors, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "policy bundle: not written"},
+		{"policy bundle with vectors that are not vectors", []string{"policy", "bundle", "--module", garbage, "--vectors", casesFile, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "vectors"},
+		{"policy bundle of a missing data directory", []string{"policy", "bundle", "--module", garbage, "--vectors", vectors, "--data", none, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "no such file"},
+		{"policy bundle of a missing vectors file", []string{"policy", "bundle", "--module", garbage, "--vectors", none, "--name", "x", "--version", "1", "--key", keyPrefix + ".key", "-o", unwritten}, "no such file"},
+	} {
+		if _, err := cli(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: daisydog %v: %v, want a failure mentioning %q", c.name, c.args, err, c.want)
 		}
+	}
+	if _, err := os.Stat(unwritten); !os.IsNotExist(err) {
+		t.Errorf("a refused bundle was written: %v", err)
+	}
+	if out, err := cli("policy", "help"); err != nil || !strings.Contains(out, "policy push") {
+		t.Errorf("policy help: %v\n%s", err, out)
 	}
 }

@@ -143,21 +143,32 @@ func percentiles(ds []time.Duration) string {
 // chat on every node (zero failed requests, one active version
 // everywhere), then an activation during which the leader is killed.
 func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
-	c := startCluster(t, 3)
+	// The signing key is given to `daisydog init --policy-key`: the new
+	// cluster trusts it from the start.
+	work := t.TempDir()
+	key := filepath.Join(work, "signing")
+	out, err := cli("policy", "keygen", "--out", key)
+	if err != nil {
+		t.Fatalf("keygen: %v %s", err, out)
+	}
+	kid := strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "key id ")
+	c := newCluster(t, 3)
+	c.initArgs = []string{"--policy-key", key + ".pub"}
+	c.boot()
 	token := c.adminToken(c.nodes[0])
 	ca := filepath.Join(c.nodes[0].dir, "tls", "ca.crt")
-	work := t.TempDir()
 	admin := func(n *node, args ...string) (string, error) {
 		return cliEnv([]string{"DAISYDOG_ADMIN_TOKEN=" + token}, append(args, "--url", "https://"+n.httpAddr, "--ca", ca)...)
 	}
-
-	// Keys and two signed bundles.
-	key := filepath.Join(work, "signing")
-	if out, err := cli("policy", "keygen", "--out", key); err != nil {
-		t.Fatalf("keygen: %v %s", err, out)
-	}
-	if out, err := admin(c.nodes[1], "policy", "trust", "--pub", key+".pub"); err != nil {
-		t.Fatalf("trust: %v %s", err, out)
+	waitFor(t, replicaWait, "the init key trusted, seen through n3", func() (bool, string) {
+		var st struct {
+			TrustedKeys []string `json:"trusted_keys"`
+		}
+		c.api.must(200, "GET", c.nodes[2].url("/v1/admin/policies"), token, nil).decode(t, &st)
+		return kid != "" && slices.ContainsFunc(st.TrustedKeys, func(k string) bool { return strings.Contains(k, kid) }), fmt.Sprint(st.TrustedKeys)
+	})
+	if out, err := admin(c.nodes[1], "policy", "trust", "--pub", key+".pub"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+		t.Fatalf("trusting the init key again: %v %s, want 409 conflict", err, out)
 	}
 	build := func(version string, words ...string) string {
 		mod, data, vec := policyFiles(t, work, words...)
@@ -169,6 +180,7 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		return out
 	}
 	v1, v2, v3 := build("1", "zonk"), build("2", "zonk", "blarg"), build("3", "zonk", "blarg", "quux")
+	scoreBundle(t, work, v2, key+".pub")
 
 	// Load: two children per node chatting continuously.
 	var ok, failed atomic.Int64
@@ -296,7 +308,7 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		done <- err
 	}()
 	c.kill(leader)
-	err := <-done
+	err = <-done
 	t.Logf("activate while the leader (%s) was killed: %v", leader.id, err)
 	c.waitLeader(survivors, 0)
 	var agreed string
@@ -332,5 +344,217 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 	c.waitActive(c.nodes, token, "words@2", 30*time.Second)
 	if out, err := admin(c.nodes[0], "policy", "status"); err != nil || !strings.Contains(out, "active words@2") {
 		t.Fatalf("status: %v %s", err, out)
+	}
+	shadowAndUnstage(t, c, token, admin, f)
+	revokeTheSigner(t, c, token, admin, f, work, kid, v2)
+}
+
+// revokeTheSigner: pushing a staged version again or activating the active
+// one is a conflict, a bundle from an untrusted signer is refused; once the
+// signing key is revoked, the version it signed stays in force (the revoke
+// says so) but nothing it signed can be activated, shadowed or rolled back to.
+func revokeTheSigner(t *testing.T, c *cluster, token string, admin func(*node, ...string) (string, error), f *family, work, kid, v2 string) {
+	t.Helper()
+	if _, err := admin(c.nodes[1], "policy", "push", v2); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+		t.Fatalf("pushing the staged words@2 again: %v, want 409 conflict", err)
+	}
+	if _, err := admin(c.nodes[2], "policy", "activate", "words@2"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+		t.Fatalf("activating the active words@2: %v, want 409 conflict", err)
+	}
+	_, stranger := bundletest.Key(t)
+	foreign := filepath.Join(work, "foreign.ddpb")
+	if err := os.WriteFile(foreign, bundletest.Const(t, stranger, "foreign", "1", "allow"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin(c.nodes[0], "policy", "push", foreign); err == nil || !strings.Contains(err.Error(), "policy_refused") || !strings.Contains(err.Error(), "untrusted") {
+		t.Fatalf("a bundle signed by an untrusted key: %v, want policy_refused naming the untrusted signer", err)
+	}
+
+	out, err := admin(c.nodes[0], "policy", "untrust", kid)
+	if err != nil || !strings.Contains(out, `"active_signed_by_key": "words@2"`) {
+		t.Fatalf("untrust the signer of the active version: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"activate", "words@1"}, {"shadow", "words@1"}} {
+		if _, err := admin(c.nodes[1], append([]string{"policy"}, args...)...); err == nil || !strings.Contains(err.Error(), "no longer trusted") {
+			t.Fatalf("policy %v after revoking its signer: %v, want a refusal naming the revoked key", args, err)
+		}
+	}
+	if _, err := admin(c.nodes[2], "policy", "rollback"); err == nil || !strings.Contains(err.Error(), "words@1 was signed by key "+kid+", which is no longer trusted") {
+		t.Fatalf("rolling back to words@1 after revoking its signer: %v, want a refusal", err)
+	}
+	c.waitActive(c.nodes, token, "words@2", 30*time.Second)
+	for _, n := range c.nodes {
+		r, err := c.chat(n, f, "you blarg")
+		if err != nil || r.Status != 200 || turnOf(t, r).Safety.Action != "block" {
+			t.Fatalf("%s: words@2 is no longer enforced after revoking its signer: %v %s", n.id, err, r)
+		}
+	}
+}
+
+// scoreBundle scores a signed bundle offline with `daisydog policy score
+// --bundle`: with the signer's public key the signature is checked and the
+// bundle's own data decides (its word is blocked, other text allowed);
+// with another key the bundle is refused.
+func scoreBundle(t *testing.T, work, file, pub string) {
+	t.Helper()
+	cases := filepath.Join(work, "score-cases.jsonl")
+	if err := os.WriteFile(cases, []byte(`{"id":"w:1","source":"words","text":"you blarg","label":"unsafe","category":"words","direction":"input"}
+{"id":"w:2","source":"words","text":"I like my dog","label":"safe","category":"none","direction":"input"}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verdicts := filepath.Join(work, "score-verdicts.jsonl")
+	out, err := cli("policy", "score", "--bundle", file, "--pub", pub, "--cases", cases, "--verdicts", verdicts, "--json")
+	if err != nil {
+		t.Fatalf("policy score --bundle: %v\n%s", err, out)
+	}
+	var rep struct {
+		Policy string         `json:"policy"`
+		Cases  int            `json:"cases"`
+		Errors int            `json:"errors"`
+		Action map[string]int `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("policy score --json: %v\n%s", err, out)
+	}
+	if rep.Policy != "words@2" || rep.Cases != 2 || rep.Errors != 0 {
+		t.Fatalf("scored %+v, want words@2 on 2 cases without errors", rep)
+	}
+	b, err := os.ReadFile(verdicts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var v struct{ ID, Action string }
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("verdict line %q: %v", l, err)
+		}
+		got[v.ID] = v.Action
+	}
+	if got["w:1"] != "block" || got["w:2"] != "allow" {
+		t.Fatalf("bundle verdicts %v, want w:1 blocked by the bundle's data and w:2 allowed", got)
+	}
+	// Without a key the bundle is scored too, its signature unchecked.
+	if out, err := cli("policy", "score", "--bundle", file, "--cases", cases, "--json"); err != nil || !strings.Contains(out, `"policy": "words@2"`) {
+		t.Fatalf("policy score --bundle without --pub: %v\n%s", err, out)
+	}
+	other := filepath.Join(work, "other-signer")
+	if out, err := cli("policy", "keygen", "--out", other); err != nil {
+		t.Fatalf("keygen: %v %s", err, out)
+	}
+	if _, err := cli("policy", "score", "--bundle", file, "--pub", other+".pub", "--cases", cases); err == nil || !strings.Contains(err.Error(), "untrusted key") {
+		t.Fatalf("scoring with the wrong public key: %v, want the signer refused as untrusted", err)
+	}
+	if _, err := cli("policy", "score", "--bundle", filepath.Join(work, "no-such.ddpb"), "--cases", cases); err == nil {
+		t.Fatal("scoring a missing bundle succeeded")
+	}
+}
+
+// shadowAndUnstage: with words@2 active and words@3 staged, a shadow run
+// of words@3 evaluates every node's turns alongside words@2 without
+// changing any answer, counts where they disagree on each node and across
+// the cluster (replicated reports), and shows it in the status; a shadowed
+// or once-active version cannot be unstaged, a version nothing refers to can.
+func shadowAndUnstage(t *testing.T, c *cluster, token string, admin func(*node, ...string) (string, error), f *family) {
+	t.Helper()
+	if _, err := admin(c.nodes[1], "policy", "shadow", "ghost@9"); err == nil || !strings.Contains(err.Error(), "404 not_found") {
+		t.Fatalf("shadowing an unknown version: %v, want 404 not_found", err)
+	}
+	out, err := admin(c.nodes[0], "policy", "shadow", "words@3")
+	if err != nil || !strings.Contains(out, `"shadow": "words@3"`) {
+		t.Fatalf("shadow words@3: %v %s", err, out)
+	}
+	type shadowStatus struct {
+		Active string `json:"active"`
+		Shadow *struct {
+			Policy    string `json:"policy"`
+			Against   string `json:"against"`
+			Evaluated uint64 `json:"evaluated"`
+			Disagreed uint64 `json:"disagreed"`
+			Recent    []struct {
+				ActiveAction string `json:"active_action"`
+				ShadowAction string `json:"shadow_action"`
+			} `json:"recent_disagreements"`
+			Cluster *struct {
+				Disagreed uint64                     `json:"disagreed"`
+				Nodes     map[string]json.RawMessage `json:"nodes"`
+			} `json:"cluster"`
+		} `json:"shadow"`
+	}
+	status := func(n *node) shadowStatus {
+		var st shadowStatus
+		c.api.must(200, "GET", n.url("/v1/admin/policies"), token, nil).decode(t, &st)
+		return st
+	}
+	for _, n := range c.nodes {
+		waitFor(t, 30*time.Second, n.id+" counting a disagreement of the shadow run", func() (bool, string) {
+			r, err := c.chat(n, f, "quux")
+			if err != nil || r.Status != 200 {
+				t.Fatalf("%s: chat during the shadow run: %v %s", n.id, err, r)
+			}
+			if a := turnOf(t, r).Safety.Action; a == "block" {
+				t.Fatalf("%s: the shadow version decided a turn (blocked under active words@2)", n.id)
+			}
+			st := status(n)
+			if st.Shadow == nil || st.Shadow.Disagreed == 0 {
+				return false, fmt.Sprintf("%+v", st.Shadow)
+			}
+			sh := st.Shadow
+			if st.Active != "words@2" || sh.Policy != "words@3" || sh.Against != "words@2" || sh.Evaluated < sh.Disagreed ||
+				len(sh.Recent) == 0 || sh.Recent[len(sh.Recent)-1].ShadowAction != "block" || sh.Recent[len(sh.Recent)-1].ActiveAction == "block" {
+				t.Fatalf("%s: shadow status %+v", n.id, st)
+			}
+			return true, ""
+		})
+	}
+	// Every node replicates its counts: the cluster totals on any node hold all three.
+	waitFor(t, 30*time.Second, "every node's shadow counts replicated", func() (bool, string) {
+		sh := status(c.nodes[2]).Shadow
+		if sh == nil || sh.Cluster == nil {
+			return false, "no cluster totals"
+		}
+		return len(sh.Cluster.Nodes) == 3 && sh.Cluster.Disagreed >= 3, fmt.Sprintf("%d disagreements from %d nodes", sh.Cluster.Disagreed, len(sh.Cluster.Nodes))
+	})
+	if out, err := admin(c.nodes[1], "policy", "status"); err != nil || !strings.Contains(out, "shadow words@3 vs words@2") {
+		t.Fatalf("status during the shadow run: %v\n%s", err, out)
+	}
+	if _, err := admin(c.nodes[2], "policy", "unstage", "words@3"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+		t.Fatalf("unstaging the shadowed version: %v, want 409 conflict", err)
+	}
+	if out, err := admin(c.nodes[2], "policy", "shadow", "--off"); err != nil {
+		t.Fatalf("shadow --off: %v %s", err, out)
+	}
+	waitFor(t, replicaWait, "the shadow run ended on n2", func() (bool, string) {
+		sh := status(c.nodes[1]).Shadow
+		return sh == nil, fmt.Sprintf("%+v", sh)
+	})
+	if _, err := admin(c.nodes[0], "policy", "unstage", "ghost@9"); err == nil || !strings.Contains(err.Error(), "404 not_found") {
+		t.Fatalf("unstaging an unknown version: %v, want 404 not_found", err)
+	}
+	if _, err := admin(c.nodes[0], "policy", "unstage", "words@1"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+		t.Fatalf("unstaging a version in the activation history: %v, want 409 conflict", err)
+	}
+	if out, err := admin(c.nodes[2], "policy", "unstage", "words@3"); err != nil || !strings.Contains(out, `"unstaged": "words@3"`) {
+		t.Fatalf("unstage words@3: %v %s", err, out)
+	}
+	out, err = admin(c.nodes[0], "policy", "status", "--json")
+	if err != nil {
+		t.Fatalf("status --json: %v %s", err, out)
+	}
+	var st policyStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Active != "words@2" {
+		t.Fatalf("status --json: %v %+v\n%s", err, st, out)
+	}
+	for _, s := range st.Staged {
+		if s.ID == "words@3" {
+			t.Fatalf("words@3 is still staged after unstaging: %s", out)
+		}
+	}
+	if _, err := admin(c.nodes[0], "policy", "untrust", "no-such-key"); err == nil || !strings.Contains(err.Error(), "422 invalid") {
+		t.Fatalf("untrusting a malformed key id: %v, want 422 invalid", err)
+	}
+	if _, err := admin(c.nodes[0], "policy", "untrust", "0123456789abcdef"); err == nil || !strings.Contains(err.Error(), "404 not_found") {
+		t.Fatalf("untrusting an unknown key: %v, want 404 not_found", err)
 	}
 }

@@ -66,6 +66,81 @@ func TestBenchAgainstCluster(t *testing.T) {
 	if s.CPU == nil || s.CPU.Server <= 0 || s.CPU.Client <= 0 || s.CPU.Ceiling <= 0 {
 		t.Fatalf("CPU cost %+v, want positive server and client cost and a ceiling", s.CPU)
 	}
+
+	// The open loop (independent children at a think time), measured
+	// against the machine's limits (an fsync probe in a node's data
+	// directory, loopback round trips) and watched for growth, as a soak
+	// run is: the report carries each of those parts.
+	out, err = cli("bench", "--targets", strings.Join(targets, ","), "--ca", c.caFile, "--open",
+		"--children", "6", "--think-min", "50ms", "--think-max", "150ms", "--duration", "2s", "--warmup", "300ms",
+		"--mix", "chat:3,feed:1,trick:1", "--limits-dir", c.nodes[0].dir, "--watch", "500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Mode     string  `json:"mode"`
+		Turns    int64   `json:"turns"`
+		Errors   int64   `json:"errors"`
+		Offered  float64 `json:"offered_per_sec"`
+		Children int     `json:"children"`
+		PerOp    map[string]struct {
+			OK int64 `json:"ok"`
+		} `json:"per_op"`
+		Machine *struct {
+			Dir     string `json:"dir"`
+			Cores   int    `json:"cores"`
+			FsyncMs struct {
+				P50 float64 `json:"p50"`
+			} `json:"fsync_ms"`
+			FsyncsPerSec float64 `json:"fsyncs_per_sec"`
+			RTT          struct {
+				P50 float64 `json:"p50"`
+			} `json:"loopback_rtt_us"`
+			CommitFloorMs float64 `json:"commit_floor_ms"`
+			After         *struct {
+				LoadAvg1 float64 `json:"load_avg_1m"`
+			} `json:"contention_after"`
+		} `json:"machine"`
+		Ratios map[string]float64 `json:"ratios"`
+		Growth *struct {
+			Samples []struct {
+				Nodes      int   `json:"nodes"`
+				Goroutines int64 `json:"goroutines"`
+				RSS        int64 `json:"rss_bytes"`
+				DB         int64 `json:"db_bytes"`
+			} `json:"samples"`
+		} `json:"growth"`
+	}
+	if err := json.Unmarshal([]byte(out), &o); err != nil {
+		t.Fatalf("open-loop bench output is not its JSON summary: %v\n%s", err, out)
+	}
+	t.Logf("open loop: %d turns, %d errors, offered %.1f/s", o.Turns, o.Errors, o.Offered)
+	if o.Mode != "open" || o.Children != 6 || o.Offered <= 0 || o.Turns == 0 || o.Errors != 0 {
+		t.Fatalf("open loop: mode %q, %d children, offered %.1f/s, %d turns, %d errors; want open, 6, some, some, none", o.Mode, o.Children, o.Offered, o.Turns, o.Errors)
+	}
+	for _, op := range []string{"chat", "feed", "trick"} {
+		if o.PerOp[op].OK == 0 {
+			t.Errorf("open loop: no successful %s in the mix: %+v", op, o.PerOp)
+		}
+	}
+	if m := o.Machine; m == nil || m.Dir != c.nodes[0].dir || m.Cores <= 0 || m.FsyncMs.P50 <= 0 || m.FsyncsPerSec <= 0 ||
+		m.RTT.P50 <= 0 || m.CommitFloorMs < m.FsyncMs.P50 || m.After == nil {
+		t.Fatalf("machine limits %+v, want the probe's directory, fsync and round-trip times, a commit floor and the contention after", m)
+	}
+	if o.Ratios["p50_over_commit_floor"] <= 0 {
+		t.Errorf("ratios %v lack p50 over the commit floor", o.Ratios)
+	}
+	if o.Growth == nil || len(o.Growth.Samples) < 2 {
+		t.Fatalf("watch: %+v, want at least two samples in a 2 s window sampled every 500 ms", o.Growth)
+	}
+	for _, sm := range o.Growth.Samples {
+		if sm.Nodes != 3 || sm.Goroutines <= 0 || sm.RSS <= 0 || sm.DB <= 0 {
+			t.Fatalf("watch sample %+v, want all 3 nodes' goroutines, RSS and database size", sm)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(c.nodes[0].dir, ".bench-fsync-*")); len(left) != 0 {
+		t.Errorf("the fsync probe left %v behind", left)
+	}
 }
 
 // TestPolicyEvalCLI scores the embedded default policy with `daisydog

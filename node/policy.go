@@ -814,6 +814,13 @@ func (a policyAdmin) Revoke(ctx context.Context, by, kid string) (string, error)
 
 // Rollback returns to the previously active version at one log index.
 func (a policyAdmin) Rollback(ctx context.Context, by string) (string, uint64, error) {
+	// Explain, as Activate does, why the version before cannot come back
+	// (the state machine's refusal carries only a code).
+	if st, err := a.n.db.PolicyState(ctx); err == nil && len(st.History) >= 2 {
+		if err := a.checkSigner(ctx, st.History[len(st.History)-2]); err != nil {
+			return "", 0, fmt.Errorf("rolling back: %w", err)
+		}
+	}
 	idx, data, err := a.apply(ctx, &storage.RollbackPolicy{By: by, At: a.n.cfg.Now().UnixMilli()})
 	if err != nil {
 		return "", idx, err

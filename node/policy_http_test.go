@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -215,4 +216,42 @@ func TestPolicyKeyGivenAtInit(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRollbackToARevokedSignerSaysWhy: rolling back to a version whose
+// signing key was revoked is refused with the reason (it used to answer
+// only "already exists: rollback_policy"), and the version in force stays.
+func TestRollbackToARevokedSignerSaysWhy(t *testing.T) {
+	clock := newTestClock(time.Now())
+	n := startCluster(t, 1, func(c *Config) { clock.config()(c); constFallback(c) })[0]
+	admin := newAdmin(t, n)
+	pubA, privA := bundletest.Key(t)
+	pubB, privB := bundletest.Key(t)
+	for _, pub := range []ed25519.PublicKey{pubA, pubB} {
+		pemBytes, err := bundle.MarshalPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := n.call(t, "POST", "/v1/admin/policy-keys", admin.token, map[string]string{"public_key_pem": string(pemBytes)}, nil); st != 201 {
+			t.Fatalf("trust: %d", st)
+		}
+	}
+	for _, raw := range [][]byte{bundletest.Const(t, privA, "a", "1", "allow"), bundletest.Const(t, privB, "b", "1", "allow")} {
+		if st, _, body := n.raw(t, "POST", "/v1/admin/policies", admin.token, "application/octet-stream", raw); st != 201 {
+			t.Fatalf("push: %d %s", st, body)
+		}
+	}
+	if st, _ := n.call(t, "DELETE", "/v1/admin/policy-keys/"+bundle.KeyID(pubA), admin.token, nil, nil); st != 200 {
+		t.Fatalf("revoke: %d", st)
+	}
+	st, _, body := n.raw(t, "POST", "/v1/admin/policy-rollback", admin.token, "application/json", []byte(`{}`))
+	if st != 409 || !strings.Contains(string(body), "a@1 was signed by key "+bundle.KeyID(pubA)+", which is no longer trusted") {
+		t.Fatalf("rollback to a@1: %d %s, want 409 naming a@1 and its revoked key", st, body)
+	}
+	var status struct {
+		Active string `json:"active"`
+	}
+	if st, _ := n.call(t, "GET", "/v1/admin/policies", admin.token, nil, &status); st != 200 || status.Active != "b@1" {
+		t.Fatalf("after the refused rollback: %d active %q, want b@1", st, status.Active)
+	}
 }

@@ -93,17 +93,17 @@ type Engine struct {
 }
 
 // NewEngine loads a policy module into rt and self-tests it with a
-// harmless input; a module that cannot answer that is refused.
+// harmless input; a module that cannot answer is refused (version: name@version).
 func NewEngine(ctx context.Context, rt *wasm.Runtime, name, version string, module []byte) (*Engine, error) {
 	mod, err := rt.Load(ctx, name, module)
 	if err != nil {
-		return nil, fmt.Errorf("policies: load %s@%s: %w", name, version, err)
+		return nil, fmt.Errorf("policies: load %s: %w", version, err)
 	}
 	e := &Engine{name: name, version: version, mod: mod}
 	e.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	if _, err := e.Evaluate(ctx, Input{Text: "hello", Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12}); err != nil {
 		_ = mod.Close(ctx)
-		return nil, fmt.Errorf("policies: self-test of %s@%s: %w", name, version, err)
+		return nil, fmt.Errorf("policies: self-test of %s: %w", version, err)
 	}
 	return e, nil
 }

@@ -241,6 +241,28 @@ func TestFailClosedOnBadVerdicts(t *testing.T) {
 	}
 }
 
+// TestNewEngineErrorsNameThePolicyOnce: callers pass the full id as the
+// version (a bundle's name@version); a refusal names it once, as the
+// administrator pushed it (it used to read "bad@bad@7").
+func TestNewEngineErrorsNameThePolicyOnce(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		module []byte
+		want   string
+	}{
+		{"load", []byte("garbage"), "policies: load bad@7: "},
+		{"self-test", wasmtest.ConstModule([]byte("not json")), "policies: self-test of bad@7: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := NewEngine(ctx, testRT, "bad", "bad@7", c.module)
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "bad@bad@7") {
+				t.Fatalf("NewEngine: %v, want an error starting %q that names bad@7 once", err, c.want)
+			}
+		})
+	}
+}
+
 func TestFailClosedOnModuleErrors(t *testing.T) {
 	// The echo module returns the input document, which is not a verdict.
 	e := engineFor(t, wasmtest.ABIModule(wasmtest.Options{}))
