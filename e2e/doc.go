@@ -51,6 +51,10 @@
 // cluster status, applied indexes, files on disk) with deadlines — never by
 // sleeping for a guessed duration.
 //
-// This package must never import product packages: it tests the binary as
-// an operator and a client would use it.
+// It tests the binary as an operator and a client would use it: nodes are
+// reached only through their API, cluster port and the CLI. Product
+// packages are imported only to make what an administrator or a policy
+// author brings along — signed bundles, modules and their vector files
+// (policies, policies/bundle, bundletest, wasmtest) — and TOTP codes
+// (node/auth), never to look inside a node.
 package e2e

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -284,6 +285,29 @@ func validNickname(n string) (string, error) {
 	return n, nil
 }
 
+// nicknameAllowed: a nickname must pass the policy as the child's own
+// words would, except that a first name is what a nickname is for — a
+// verdict that only redacts one-word names (the policy redacts a lone first
+// name in a young child's chat) accepts it. Anything else refuses it: rude
+// words, contact details, a school, a handle, a full name. The nickname is
+// sealed like the chat. Span offsets are bytes of nick (checked by the
+// host before a verdict gets here).
+func nicknameAllowed(nick string, v policies.Verdict) bool {
+	if v.Action == "allow" {
+		return true
+	}
+	if v.Action != "redact" || len(v.Spans) == 0 || !slices.Equal(v.Categories, []string{"pii_disclosure"}) {
+		return false
+	}
+	for _, sp := range v.Spans {
+		if sp.Kind != "name" || sp.Start < 0 || sp.End > len(nick) || sp.Start >= sp.End ||
+			strings.ContainsFunc(nick[sp.Start:sp.End], unicode.IsSpace) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) createChild(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
 	var req struct {
 		Nickname string `json:"nickname"`
@@ -303,7 +327,7 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, _ httproute
 	if err != nil {
 		return errUnavailable
 	}
-	if v.Action != "allow" {
+	if !nicknameAllowed(nick, v) {
 		return errInvalid("please choose a different nickname")
 	}
 	dek, err := s.Vault.FamilyKey(r.Context(), a.FamilyID)
