@@ -39,6 +39,22 @@ type cacheShard struct {
 	pending map[string]int // keys a batch is writing right now: never served, never stored
 }
 
+// store puts v under key, making room by dropping an arbitrary entry when
+// the shard is full. The caller holds s.mu and has checked the key may be
+// stored.
+func (s *cacheShard) store(key string, v any) {
+	if s.m == nil {
+		s.m = make(map[string]any)
+	}
+	if _, ok := s.m[key]; !ok && len(s.m) >= cacheShardCapacity {
+		for k := range s.m {
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[key] = v
+}
+
 // cacheToken is taken before reading the database for a key; a value read
 // under it is stored only if nothing invalidated the key's shard meanwhile.
 type cacheToken struct {
@@ -79,16 +95,7 @@ func (c *Cache) put(key string, tok cacheToken, v any) {
 	if s.gen != tok.gen || c.global.Load() != tok.global || c.flushing.Load() != 0 || s.pending[key] != 0 {
 		return
 	}
-	if s.m == nil {
-		s.m = make(map[string]any)
-	}
-	if _, ok := s.m[key]; !ok && len(s.m) >= cacheShardCapacity {
-		for k := range s.m {
-			delete(s.m, k)
-			break
-		}
-	}
-	s.m[key] = v
+	s.store(key, v)
 }
 
 // begin marks keys as being written: they are dropped and neither served
@@ -170,16 +177,7 @@ func (c *Cache) settle(key string, v any) {
 	if c.flushing.Load() != 0 || s.pending[key] != 0 {
 		return
 	}
-	if s.m == nil {
-		s.m = make(map[string]any)
-	}
-	if _, ok := s.m[key]; !ok && len(s.m) >= cacheShardCapacity {
-		for k := range s.m {
-			delete(s.m, k)
-			break
-		}
-	}
-	s.m[key] = v
+	s.store(key, v)
 }
 
 // batchUpdates are the cached values one ApplyBatch updates in place
