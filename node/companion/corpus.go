@@ -70,7 +70,7 @@ func (e *Engine) Corpus() []CorpusLine {
 				add(tier, "suggestion", s)
 			}
 		}
-		for _, s := range []string{"Give Daisy a treat", "Guess my number", "Tell me a dog fact", "Just chat"} {
+		for _, s := range fixedSuggestions() {
 			add(tier, "suggestion", s)
 		}
 		for _, g := range sampleGames(tier) {

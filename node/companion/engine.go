@@ -27,6 +27,16 @@ type Engine struct {
 	failClosed  map[string]string
 	support     map[string]supportText
 	help        map[string]helpNumbers
+	// suggested classifies every suggestion text once (suggest asks for
+	// each one on every turn).
+	suggested map[string]suggestionClass
+}
+
+// suggestionClass is a suggestion's intent and whether it spends Daisy's
+// energy (physical).
+type suggestionClass struct {
+	intent   string
+	physical bool
 }
 
 // New builds an Engine with the built-in lines and DefaultCatalog.
@@ -63,7 +73,32 @@ func NewWithCatalog(c Catalog) (*Engine, error) {
 	e.buildItems()
 	e.pools = linePools(e.items[IntentJokes])
 	morePools(e.pools)
+	e.suggested = map[string]suggestionClass{}
+	for _, x := range append(fixedSuggestions(), suggestionTexts(e.suggestions)...) {
+		intent, sub := e.matcher.classify(x)
+		e.suggested[x] = suggestionClass{intent: intent, physical: isPhysical(intent, sub)}
+	}
 	return e, nil
+}
+
+// suggestionTexts lists every text of a suggestion table.
+func suggestionTexts(t map[string]map[string][]string) []string {
+	var out []string
+	for _, byTier := range t {
+		for _, xs := range byTier {
+			out = append(out, xs...)
+		}
+	}
+	return out
+}
+
+// classOf returns the class of suggestion x.
+func (e *Engine) classOf(x string) suggestionClass {
+	if c, ok := e.suggested[x]; ok {
+		return c
+	}
+	intent, sub := e.matcher.classify(x)
+	return suggestionClass{intent: intent, physical: isPhysical(intent, sub)}
 }
 
 // Catalog returns a copy of the catalogue the Engine uses.
@@ -221,6 +256,10 @@ func pickIndex(pick func(int) int, n int) int {
 
 // normTier maps ageTier to a known tier; unknown tiers get the youngest.
 func normTier(ageTier string) string {
+	switch ageTier {
+	case Tier5to8, Tier9to12, Tier13to17:
+		return ageTier
+	}
 	t := strings.TrimSpace(ageTier)
 	t = strings.NewReplacer("\u2013", "-", "\u2014", "-", " ", "").Replace(t)
 	switch t {

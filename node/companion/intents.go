@@ -218,30 +218,45 @@ func gameRules() []rule {
 
 type compiledRule struct {
 	intent, sub string
-	words       map[string]bool
-	phrases     [][]string
 	needs       [][]string
 	short       int
+	// always: a negator does not cancel this rule's words (hurt feelings:
+	// a possible disclosure always gets the warm reply).
+	always bool
 }
 
-// matcher is the compiled, read-only form of rules.
+// matcher is the compiled, read-only form of rules: an index from each
+// word to the rules that list it, and from each phrase's first word to its
+// phrases, so a message costs a lookup per word instead of a pass over
+// every rule.
 type matcher struct {
 	rules    []compiledRule
 	negators map[string]bool
+	byWord   map[string][]int       // word → rules listing it, ascending
+	byPhrase map[string][]phraseRef // first word → phrases starting with it
+}
+
+type phraseRef struct {
+	rule  int
+	words []string
 }
 
 func newMatcher(rules []rule, negators []string) *matcher {
-	m := &matcher{negators: make(map[string]bool, len(negators))}
+	m := &matcher{negators: make(map[string]bool, len(negators)), byWord: map[string][]int{}, byPhrase: map[string][]phraseRef{}}
 	for _, n := range negators {
 		m.negators[n] = true
 	}
-	for _, r := range rules {
-		c := compiledRule{intent: r.intent, sub: r.sub, short: r.short, words: make(map[string]bool, len(r.words))}
+	for i, r := range rules {
+		c := compiledRule{intent: r.intent, sub: r.sub, short: r.short, always: r.intent == IntentFeelings && r.sub == feelingHurt}
 		for _, w := range r.words {
-			c.words[w] = true
+			if ws := m.byWord[w]; len(ws) == 0 || ws[len(ws)-1] != i {
+				m.byWord[w] = append(ws, i)
+			}
 		}
 		for _, p := range r.phrases {
-			c.phrases = append(c.phrases, strings.Fields(p))
+			if f := strings.Fields(p); len(f) > 0 {
+				m.byPhrase[f[0]] = append(m.byPhrase[f[0]], phraseRef{rule: i, words: f})
+			}
 		}
 		for _, p := range r.needs {
 			c.needs = append(c.needs, strings.Fields(p))
@@ -272,42 +287,56 @@ func (m *matcher) classify(text string) (intent, sub string) {
 	return m.classifyWords(splitWords(text))
 }
 
+// classifyWords returns the first rule, in table order, that w matches: one
+// of its phrases occurs, or one of its words occurs not cancelled by a
+// negator before it; and, for a rule with needs, the message is short or
+// one of the needs occurs too.
 func (m *matcher) classifyWords(w words) (intent, sub string) {
-	for _, r := range m.rules {
-		if m.matches(r, w) {
+	var small [8]uint64
+	hit := small[:]
+	if n := (len(m.rules) + 63) / 64; n > len(small) {
+		hit = make([]uint64, n)
+	}
+	neg := m.negations(w.toks)
+	for i, fs := range w.fs {
+		for _, f := range fs {
+			for _, ri := range m.byWord[f] {
+				if neg == nil || !neg[i] || m.rules[ri].always {
+					hit[ri/64] |= 1 << (ri % 64)
+				}
+			}
+			for _, p := range m.byPhrase[f] {
+				if phraseAt(p.words, w.fs, i) {
+					hit[p.rule/64] |= 1 << (p.rule % 64)
+				}
+			}
+		}
+	}
+	for ri := range m.rules {
+		if hit[ri/64]&(1<<(ri%64)) == 0 {
+			continue
+		}
+		if r := &m.rules[ri]; len(r.needs) == 0 || len(w.toks) <= r.short || containsAny(w, r.needs) {
 			return r.intent, r.sub
 		}
 	}
 	return IntentDefault, ""
 }
 
-func (m *matcher) matches(r compiledRule, w words) bool {
-	hit := false
-	for i := range w.toks {
-		for _, p := range r.phrases {
-			if phraseAt(p, w.fs, i) {
-				hit = true
+// negations reports, per token, whether a negator cancels it (negated);
+// nil when the message has no negator at all.
+func (m *matcher) negations(toks []string) []bool {
+	var neg []bool
+	for i, t := range toks {
+		if m.negators[t] {
+			neg = make([]bool, len(toks))
+			for j := i + 1; j < len(toks); j++ {
+				neg[j] = m.negated(toks, j)
 			}
-		}
-		if hit {
-			break
-		}
-		if m.negated(w.toks, i) && !(r.intent == IntentFeelings && r.sub == feelingHurt) {
-			continue
-		}
-		for _, f := range w.fs[i] {
-			if r.words[f] {
-				hit = true
-			}
-		}
-		if hit {
 			break
 		}
 	}
-	if !hit || len(r.needs) == 0 || len(w.toks) <= r.short {
-		return hit
-	}
-	return containsAny(w, r.needs)
+	return neg
 }
 
 // negationGap are words that may stand between a negator and the word it

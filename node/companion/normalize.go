@@ -1,35 +1,50 @@
 package companion
 
 import (
-	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // tokenize lowercases text, drops apostrophes (so "I'm" becomes "im" and
 // "don't" becomes "dont") and splits on everything that is not a letter or a
 // digit. The result is the sequence of whole words that intent matching sees.
 func tokenize(text string) []string {
-	var (
-		tokens []string
-		cur    strings.Builder
-	)
+	// One lower-cased copy of the text holds every token; the tokens are
+	// slices of it (two allocations per message, not one per word).
+	buf := make([]byte, 0, len(text))
+	var ends []int // token i is buf[ends[i-1]:ends[i]] (ends[-1] = 0)
+	start := 0
 	flush := func() {
-		if cur.Len() > 0 {
-			tokens = append(tokens, cur.String())
-			cur.Reset()
+		if len(buf) > start {
+			ends = append(ends, len(buf))
+			start = len(buf)
 		}
 	}
 	for _, r := range text {
 		switch {
 		case r == '\'' || r == '\u2019' || r == '\u2018' || r == '\u02bc':
 			// apostrophes join: "what's" -> "whats"
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			cur.WriteRune(unicode.ToLower(r))
+		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || '0' <= r && r <= '9'):
+			buf = append(buf, byte(r))
+		case r < utf8.RuneSelf && 'A' <= r && r <= 'Z':
+			buf = append(buf, byte(r)+'a'-'A')
+		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			buf = utf8.AppendRune(buf, unicode.ToLower(r))
 		default:
 			flush()
 		}
 	}
 	flush()
+	if len(ends) == 0 {
+		return nil
+	}
+	all := string(buf)
+	tokens := make([]string, len(ends))
+	prev := 0
+	for i, e := range ends {
+		tokens[i] = all[prev:e]
+		prev = e
+	}
 	return tokens
 }
 
@@ -45,6 +60,9 @@ func forms(tok string) []string {
 }
 
 func collapseRuns(tok string) (one, two string, changed bool) {
+	if !hasRun3(tok) {
+		return tok, tok, false
+	}
 	rs := []rune(tok)
 	var b1, b2 []rune
 	for i := 0; i < len(rs); {
@@ -64,4 +82,20 @@ func collapseRuns(tok string) (one, two string, changed bool) {
 		i = j
 	}
 	return string(b1), string(b2), changed
+}
+
+// hasRun3 reports whether tok has three identical characters in a row.
+func hasRun3(tok string) bool {
+	var prev rune = -1
+	n := 0
+	for _, r := range tok {
+		if r == prev {
+			if n++; n >= 3 {
+				return true
+			}
+		} else {
+			prev, n = r, 1
+		}
+	}
+	return false
 }

@@ -286,16 +286,23 @@ func recentlyUsed(cands []item, recent []string) map[string]bool {
 	return excl
 }
 
-// prefer keeps the candidates that pass ok, unless none does.
+// prefer keeps the candidates that pass ok, unless none does. When all
+// or none pass it returns cands itself (no copy).
 func prefer(cands []item, ok func(item) bool) []item {
-	var out []item
+	n := 0
+	for _, it := range cands {
+		if ok(it) {
+			n++
+		}
+	}
+	if n == 0 || n == len(cands) {
+		return cands
+	}
+	out := make([]item, 0, n)
 	for _, it := range cands {
 		if ok(it) {
 			out = append(out, it)
 		}
-	}
-	if len(out) == 0 {
-		return cands
 	}
 	return out
 }
@@ -346,6 +353,18 @@ func fillLines(ls []line, vars map[string]string) []line {
 	return out
 }
 
+// Suggestions every turn may add (see suggest).
+const (
+	suggestTreat = "Give Daisy a treat"
+	suggestGuess = "Guess my number"
+	suggestFact  = "Tell me a dog fact"
+	suggestChat  = "Just chat"
+)
+
+func fixedSuggestions() []string {
+	return []string{suggestTreat, suggestGuess, suggestFact, suggestChat}
+}
+
 // suggest: the intent's suggestions, adjusted to Daisy's state and the
 // parental feature toggles, 2–3 of them.
 func (e *Engine) suggest(intent, tier string, d *State, now time.Time, ctrl Controls) []string {
@@ -355,21 +374,21 @@ func (e *Engine) suggest(intent, tier string, d *State, now time.Time, ctrl Cont
 	}
 	var s []string
 	if d.Hunger >= 3 && intent != IntentFood {
-		s = append(s, "Give Daisy a treat")
+		s = append(s, suggestTreat)
 	}
 	for _, x := range base {
-		if d.Energy <= 1 && e.physical(x) {
-			x = "Guess my number"
+		if d.Energy <= 1 && e.classOf(x).physical {
+			x = suggestGuess
 		}
 		s = append(s, x)
 	}
-	s = append(s, "Tell me a dog fact", "Give Daisy a treat", "Just chat")
+	s = append(s, suggestFact, suggestTreat, suggestChat)
 	var out []string
 	for _, x := range s {
 		if len(out) == 3 {
 			break
 		}
-		in := e.Classify(x)
+		in := e.classOf(x).intent
 		if contains(out, x) || !ctrl.Allows(FeatureFor(in)) || (in == IntentFood && d.Hunger == 0) {
 			continue
 		}
@@ -378,9 +397,9 @@ func (e *Engine) suggest(intent, tier string, d *State, now time.Time, ctrl Cont
 	return out
 }
 
-// physical: a suggestion that would spend Daisy's energy.
-func (e *Engine) physical(s string) bool {
-	intent, sub := e.matcher.classify(s)
+// isPhysical: a suggestion of this intent and sub-key would spend Daisy's
+// energy.
+func isPhysical(intent, sub string) bool {
 	return intent == IntentTricks || (intent == IntentPlay && sub != GameGuess && sub != GameScramble)
 }
 

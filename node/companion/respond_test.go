@@ -193,7 +193,7 @@ func TestRespondTricks(t *testing.T) {
 		t.Errorf("generic trick when exhausted: %q", tr.Reply.Text)
 	}
 	for _, s := range tr.Reply.Suggestions {
-		if e.physical(s) {
+		if e.classOf(s).physical {
 			t.Errorf("exhausted Daisy suggests %q", s)
 		}
 	}
