@@ -266,15 +266,33 @@ type wireVerdict struct {
 
 // decodeVerdict strictly decodes and validates a verdict for text.
 func decodeVerdict(b []byte, text string) (Verdict, error) {
+	w, ok := decodeVerdictFast(b)
+	if !ok {
+		var err error
+		if w, err = decodeVerdictJSON(b); err != nil {
+			return Verdict{}, err
+		}
+	}
+	return validVerdict(w, text)
+}
+
+// decodeVerdictJSON decodes any JSON form of a verdict, strictly (no
+// unknown fields, nothing after it).
+func decodeVerdictJSON(b []byte) (wireVerdict, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var w wireVerdict
 	if err := dec.Decode(&w); err != nil {
-		return Verdict{}, fmt.Errorf("%w: %v", ErrInvalidVerdict, err)
+		return wireVerdict{}, fmt.Errorf("%w: %v", ErrInvalidVerdict, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return Verdict{}, fmt.Errorf("%w: trailing data after the verdict", ErrInvalidVerdict)
+		return wireVerdict{}, fmt.Errorf("%w: trailing data after the verdict", ErrInvalidVerdict)
 	}
+	return w, nil
+}
+
+// validVerdict checks a decoded verdict against the ABI and text.
+func validVerdict(w wireVerdict, text string) (Verdict, error) {
 	bad := func(format string, args ...any) (Verdict, error) {
 		return Verdict{}, fmt.Errorf("%w: "+format, append([]any{ErrInvalidVerdict}, args...)...)
 	}
