@@ -359,6 +359,11 @@ func (n *Node) ready(ctx context.Context) error {
 	if n.disk.Low() {
 		return errors.New("data disk nearly full")
 	}
+	if n.pol != nil {
+		if err := n.pol.loaded(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -138,6 +138,16 @@ func newPolicyRuntime(bg context.Context, log *slog.Logger, rt *wasm.Runtime, db
 // current is the set new requests evaluate with.
 func (p *policyRuntime) current() *policySet { return p.cur.Load() }
 
+// loaded reports an error while the active policy is not loaded on this
+// node (every chat turn fails closed then), so that readiness sends
+// clients to a node that can answer them.
+func (p *policyRuntime) loaded() error {
+	if s := p.current(); s.eng == nil {
+		return fmt.Errorf("active policy %s is not loaded on this node", s.id)
+	}
+	return nil
+}
+
 // Evaluate implements api.Evaluator: the active verdict; the shadow
 // candidate, if any, is evaluated beside it asynchronously and never
 // changes the result.

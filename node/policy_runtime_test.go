@@ -321,6 +321,9 @@ func TestPolicyRuntimeActivateAndShadow(t *testing.T) {
 func TestPolicyRuntimeLoadFailureFailsClosed(t *testing.T) {
 	h := newPolHarness(t)
 	h.replicate()
+	if err := h.p.loaded(); err != nil {
+		t.Fatalf("the embedded default is loaded, but: %v", err)
+	}
 	long := strings.Repeat("x", 600)
 	h.p.load = func(context.Context, *wasm.Runtime, *bundle.Bundle) (*policies.Engine, error) {
 		return nil, errors.New("no memory for you " + long)
@@ -333,6 +336,7 @@ func TestPolicyRuntimeLoadFailureFailsClosed(t *testing.T) {
 	}
 	_, err := set.Evaluate(context.Background(), chatIn)
 	wantErr(t, err, "policy "+id+" is not loaded on this node: no memory for you")
+	wantErr(t, h.p.loaded(), "active policy "+id+" is not loaded on this node") // /readyz answers 503
 
 	st := h.status()
 	if !strings.Contains(st.Error, "no memory for you") || !strings.Contains(st.Compiled[id], "no memory for you") {

@@ -48,7 +48,7 @@ type Deps struct {
 	Hasher *auth.Hasher
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Ready reports whether this node can serve (leader known, keys and policy loaded).
+	// Ready reports whether this node can serve (leader known, token keys and the active policy loaded, storage answering, disk not nearly full).
 	Ready func(ctx context.Context) error
 	// Join handles the first phase of a node joining (token-authenticated); nil disables it.
 	Join http.HandlerFunc
