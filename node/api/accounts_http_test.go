@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"daisydog/node/api"
 )
 
 func TestHealthReadyAndJWKS(t *testing.T) {
@@ -264,14 +266,27 @@ func TestMetricsOnANode(t *testing.T) {
 	n := testNode(t)
 	n.must(t, http.StatusOK, "GET", "/healthz", "", nil, nil)
 	n.do(t, "GET", "/v1/nope", "", "", nil)
+	// Safety counters: one ordinary turn, one a child in crisis, one with a
+	// phone number.
+	f := n.newFamily(t, "9-12")
+	for _, msg := range []string{"hello daisy", "I want to kill myself", "my number is 07700 900123"} {
+		n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": msg}, nil)
+	}
 	var m struct {
 		Requests map[string]uint64 `json:"requests"`
 		Timings  map[string]struct {
 			Count uint64 `json:"count"`
 		} `json:"timings"`
 		Process map[string]int64 `json:"process"`
+		Safety  api.SafetySnapshot   `json:"safety"`
 	}
 	n.must(t, http.StatusOK, "GET", "/v1/metrics", "", nil, &m)
+	sf := m.Safety
+	if sf.Turns != 3 || sf.In["allow"] != 1 || sf.In["support"] != 1 || sf.In["redact"] != 1 || sf.Out["allow"] != 3 ||
+		sf.Categories["self_harm"] != 1 || sf.Categories["pii_disclosure"] != 1 || sf.Categories["profanity"] != 0 ||
+		sf.Escalated != 1 || sf.FailClosed != 0 {
+		t.Errorf("safety counters %+v", sf)
+	}
 	if m.Requests["total"] < 2 || m.Requests["2xx"] < 1 || m.Requests["4xx"] < 1 {
 		t.Errorf("request counts %v", m.Requests)
 	}

@@ -427,6 +427,7 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 		}
 		return nil, err
 	}
+	s.Metrics.Safety.countTurn(p.in.Action, p.out.Action, p.in.Categories, p.escalate, p.failClosed)
 	body := map[string]any{"turn": turnView{
 		ID: turnID, Seq: res.Seq, CreatedAt: millis(nowMs), Message: p.stored, Reply: p.reply.Text,
 		Intent: p.reply.Intent, Mood: mood, Suggestions: p.reply.Suggestions,

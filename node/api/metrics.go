@@ -38,6 +38,8 @@ type Metrics struct {
 
 	FSMBatches, FSMEntries atomic.Uint64 // batching: entries per batch = entries/batches
 	Shed                   atomic.Uint64 // turns refused by admission (503)
+
+	Safety SafetyCounters // the safety outcome of the turns this node stored
 }
 
 // NewMetrics returns empty metrics.
@@ -179,6 +181,8 @@ type MetricsSnapshot struct {
 	Process       map[string]int64  `json:"process"`
 	// Shed counts turns refused by admission under overload (503).
 	Shed uint64 `json:"turns_shed"`
+	// Safety counts the policy's decisions on the turns this node stored.
+	Safety SafetySnapshot `json:"safety"`
 }
 
 // CacheSnapshot is the hot-read cache's counters and hit ratio.
@@ -201,6 +205,7 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 		},
 		FSM:     map[string]uint64{"batches": m.FSMBatches.Load(), "entries": m.FSMEntries.Load()},
 		Shed:    m.Shed.Load(),
+		Safety:  m.Safety.snapshot(),
 		Process: processStats(),
 	}
 	if db != nil {
