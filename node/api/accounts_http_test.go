@@ -277,8 +277,8 @@ func TestMetricsOnANode(t *testing.T) {
 		Timings  map[string]struct {
 			Count uint64 `json:"count"`
 		} `json:"timings"`
-		Process map[string]int64 `json:"process"`
-		Safety  api.SafetySnapshot   `json:"safety"`
+		Process map[string]int64   `json:"process"`
+		Safety  api.SafetySnapshot `json:"safety"`
 	}
 	n.must(t, http.StatusOK, "GET", "/v1/metrics", "", nil, &m)
 	sf := m.Safety
