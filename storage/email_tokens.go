@@ -277,3 +277,38 @@ func (db *DB) Parent(ctx context.Context, actor Actor) (ParentRow, error) {
 	}
 	return p, nil
 }
+
+// AlertRecipient is a parent who receives safety alerts about a child.
+type AlertRecipient struct {
+	ParentID    string
+	EmailSealed []byte // FieldAAD(FieldEmail, ParentID) under the family key
+}
+
+// AlertRecipients returns the parents of the child actor's own family
+// whose e-mail address is verified: the people a safety alert about that
+// child goes to. Only a child actor may ask, and only about its own family.
+func (db *DB) AlertRecipients(ctx context.Context, actor Actor) ([]AlertRecipient, error) {
+	if actor.Role != RoleChild || actor.ID == "" {
+		return nil, ErrForbidden
+	}
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	rows, err := db.query(ctx, `SELECT p.id, p.email_sealed FROM children c JOIN parents p ON p.family_id = c.family_id
+		WHERE c.id=? AND p.email_verified_at IS NOT NULL ORDER BY p.created_at, p.id`, actor.ID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: alert recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []AlertRecipient
+	for rows.Next() {
+		var r AlertRecipient
+		if err := rows.Scan(&r.ParentID, &r.EmailSealed); err != nil {
+			return nil, fmt.Errorf("storage: alert recipients: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: alert recipients: %w", err)
+	}
+	return out, nil
+}

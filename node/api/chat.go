@@ -428,6 +428,9 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 		return nil, err
 	}
 	s.Metrics.Safety.countTurn(p.in.Action, p.out.Action, p.in.Categories, p.escalate, p.failClosed)
+	if p.escalate {
+		s.alertParents(ctx, a, child, dek, p.in.Categories, now)
+	}
 	body := map[string]any{"turn": turnView{
 		ID: turnID, Seq: res.Seq, CreatedAt: millis(nowMs), Message: p.stored, Reply: p.reply.Text,
 		Intent: p.reply.Intent, Mood: mood, Suggestions: p.reply.Suggestions,

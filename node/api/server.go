@@ -96,6 +96,7 @@ type Server struct {
 	slots    *slotQueue // policy evaluations
 	turns    *slotQueue // turns in progress
 	verdicts *verdictCache
+	alerts   *alertThrottle // parent e-mails about escalated turns (alerts.go)
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks
 	// catalog is the Engine over the stored catalogue (see engine).
@@ -126,7 +127,7 @@ func New(d Deps) *Server {
 		d.TurnQueueTimeout = time.Second
 	}
 	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newSlotQueue(d.PolicySlots), turns: newSlotQueue(d.TurnSlots),
-		verdicts: newVerdictCache(verdictCacheSize), turnLocks: newChildLocks()}
+		verdicts: newVerdictCache(verdictCacheSize), turnLocks: newChildLocks(), alerts: newAlertThrottle()}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst
 		if perMin == 0 {

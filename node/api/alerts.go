@@ -1,0 +1,156 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	mailer "daisydog/node/mail"
+	"daisydog/policies/sdk"
+	"daisydog/storage"
+)
+
+// Parent alerts. A turn the policy escalates (a child in crisis, someone
+// asking for secrets, photos, a meeting or personal details, …) already
+// raises a safety event for the moderators; the family's parents are told
+// too, by e-mail, so that a grown-up who knows the child can check in:
+//
+//   - Only parents whose address is verified get it (an unverified
+//     address may be someone else's).
+//   - The e-mail names the child's nickname, the time and what kind of
+//     thing Daisy noticed, in plain words — never the message itself: it
+//     may hold what the policy redacted, and e-mail is not sealed. The
+//     parent reads the turn in the parent console.
+//   - At most one per child per alertEvery on each node, so a child who
+//     repeats themselves does not flood the inbox.
+//   - An abuse disclosure sends no e-mail to the parents (a product
+//     decision to review, docs/safety.md): the person disclosed may be at
+//     home. The turn is escalated to the moderators like every other.
+//
+// Delivery is the mail queue's (node/mail): sent in the background,
+// retried by the SMTP relay, lost if this node stops before sending (the
+// charter's replicated outbox is not built: docs/production-readiness.md).
+
+// alertEvery is the least time between two alerts about one child.
+const alertEvery = 15 * time.Minute
+
+// alertThrottle remembers when each child's parents were last alerted.
+type alertThrottle struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func newAlertThrottle() *alertThrottle { return &alertThrottle{last: map[string]time.Time{}} }
+
+// allow reports whether an alert about child may go out at now, and if so
+// records it.
+func (a *alertThrottle) allow(child string, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.last[child]; ok && now.Sub(t) < alertEvery && !now.Before(t) {
+		return false
+	}
+	if len(a.last) >= 10000 {
+		for id, t := range a.last {
+			if now.Sub(t) >= alertEvery {
+				delete(a.last, id)
+			}
+		}
+	}
+	a.last[child] = now
+	return true
+}
+
+// alertTopics says, for a parent, what kind of thing the categories are;
+// nothing when an alert must not go to the parents.
+func alertTopics(categories []string) []string {
+	var out []string
+	for _, c := range categories {
+		var t string
+		switch c {
+		case sdk.CategoryAbuseDisclosure:
+			return nil
+		case sdk.CategorySelfHarm:
+			t = "may be thinking about hurting themselves"
+		case sdk.CategoryEmergency:
+			t = "may be in an emergency"
+		case sdk.CategoryGrooming:
+			t = "may be talking with someone who asks for secrets, gifts, photos or a meeting"
+		case sdk.CategoryPIISolicitation:
+			t = "may have been asked for personal details"
+		case sdk.CategorySexualMinors, sdk.CategorySexual:
+			t = "wrote about something sexual"
+		case sdk.CategoryViolence, sdk.CategoryWeapons:
+			t = "wrote about violence or weapons"
+		case sdk.CategoryDangerousActs:
+			t = "wrote about something dangerous to do"
+		case sdk.CategorySubstances:
+			t = "wrote about drugs or alcohol"
+		case sdk.CategoryHate, sdk.CategoryHarassment:
+			t = "wrote about hate or bullying"
+		case sdk.CategoryScam:
+			t = "may have met a scam"
+		default:
+			continue
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"wrote something Daisy's safety check flagged"}
+	}
+	return out
+}
+
+// alertParents e-mails the child's verified parents about an escalated
+// turn (see above). Failures are logged (without personal data) and never
+// change the turn's answer: the safety event is stored either way.
+func (s *Server) alertParents(ctx context.Context, a storage.Actor, child storage.ChildRow, dek []byte, categories []string, at time.Time) {
+	if s.Mail == nil {
+		return
+	}
+	topics := alertTopics(categories)
+	if len(topics) == 0 || !s.alerts.allow(child.ID, at) {
+		return
+	}
+	recipients, err := s.DB.AlertRecipients(ctx, a)
+	if err != nil {
+		s.log.Warn("safety alert: reading the parents failed", "err", err)
+		return
+	}
+	nick, err := storage.Unseal(dek, child.NicknameSealed, storage.FieldAAD(storage.FieldNickname, child.ID))
+	if err != nil {
+		s.log.Warn("safety alert: opening the nickname failed", "err", err)
+		return
+	}
+	m := alertMessage(string(nick), topics, at, s.MailLinkBase)
+	for _, r := range recipients {
+		email, err := storage.Unseal(dek, r.EmailSealed, storage.FieldAAD(storage.FieldEmail, r.ParentID))
+		if err != nil {
+			s.log.Warn("safety alert: opening an address failed", "err", err)
+			continue
+		}
+		m.To = string(email)
+		s.enqueue(m)
+	}
+}
+
+// alertMessage is the e-mail (without its recipient).
+func alertMessage(nick string, topics []string, at time.Time, linkBase string) mailer.Message {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello from DaisyDog,\n\nDaisy noticed something in %s's chat on %s that may need your attention: %s %s.\n\n",
+		nick, at.UTC().Format("Monday 2 January 2006 at 15:04 UTC"), nick, strings.Join(topics, "; "))
+	b.WriteString("Daisy answered gently and kept the chat safe. The message itself is not in this e-mail; ")
+	if linkBase != "" {
+		fmt.Fprintf(&b, "you can read it in the parent console: %s/ui/\n\n", strings.TrimRight(linkBase, "/"))
+	} else {
+		b.WriteString("you can read it in the parent console.\n\n")
+	}
+	fmt.Fprintf(&b, "If you think %s is in danger right now, call your local emergency number.\n\n", nick)
+	fmt.Fprintf(&b, "You get at most one of these e-mails about %s every %d minutes.\n", nick, int(alertEvery/time.Minute))
+	return mailer.Message{Subject: "DaisyDog: please check in with " + nick, Body: b.String(), Kind: "safety_alert"}
+}
