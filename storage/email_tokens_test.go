@@ -158,3 +158,34 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("%d token rows after pruning, want 1", n)
 	}
 }
+
+// AlertRecipients: only a child actor, only its own family's parents, only
+// verified addresses.
+func TestAlertRecipients(t *testing.T) {
+	f := newFixture(t)
+	f.signUp("fa_1", "pa_1", "one@example.test")
+	f.signUp("fa_2", "pa_2", "two@example.test")
+	f.createChild("fa_1", "pa_1", "ch_1", "Juniper")
+	f.createChild("fa_2", "pa_2", "ch_2", "Rowan")
+	h := func(s string) []byte { return f.keys.SecretIndex("email-token", s) }
+	for _, p := range []string{"pa_1", "pa_2"} {
+		f.must(&IssueEmailToken{ParentID: p, Purpose: PurposeVerifyEmail, TokenHash: h("v-" + p), Now: 100, ExpiresAt: 1000})
+	}
+	f.must(&VerifyEmail{TokenHash: h("v-pa_1"), Now: 200}) // pa_2 stays unverified
+
+	got, err := f.db.AlertRecipients(f.ctx, Actor{Role: RoleChild, ID: "ch_1", FamilyID: "fa_1"})
+	if err != nil || len(got) != 1 || got[0].ParentID != "pa_1" {
+		t.Fatalf("ch_1: %+v %v", got, err)
+	}
+	if email, err := Unseal(f.deks["fa_1"], got[0].EmailSealed, FieldAAD(FieldEmail, "pa_1")); err != nil || string(email) != "one@example.test" {
+		t.Fatalf("sealed address opens to %q, %v", email, err)
+	}
+	if got, err := f.db.AlertRecipients(f.ctx, Actor{Role: RoleChild, ID: "ch_2", FamilyID: "fa_2"}); err != nil || len(got) != 0 {
+		t.Fatalf("ch_2 (unverified parent): %+v %v", got, err)
+	}
+	for _, a := range []Actor{{Role: RoleParent, ID: "pa_1"}, {Role: RoleSystem}, {Role: RoleAdmin, ID: "ad_1"}, {Role: RoleChild}} {
+		if _, err := f.db.AlertRecipients(f.ctx, a); err != ErrForbidden {
+			t.Errorf("%+v: %v, want ErrForbidden", a, err)
+		}
+	}
+}
