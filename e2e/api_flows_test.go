@@ -408,6 +408,16 @@ func (f *flows) controls(t *testing.T, n1, n2, n3 *node) {
 	}
 	wantErr(t, "unknown time zone", f.do(t, "PUT", n1.url(path), fam.parentToken, settingsBody(func(m map[string]any) { m["time_zone"] = "Mars/Olympus" })), 422, "invalid")
 	wantErr(t, "half a bedtime", f.do(t, "PUT", n1.url(path), fam.parentToken, settingsBody(func(m map[string]any) { m["bedtime"] = map[string]string{"start": "20:00"} })), 422, "invalid")
+	for name, mod := range map[string]func(m map[string]any){
+		"a daily limit over a day": func(m map[string]any) { m["daily_limit_minutes"] = 24*60 + 1 },
+		"a negative daily limit":   func(m map[string]any) { m["daily_limit_minutes"] = -5 },
+		"a bedtime at 24:00":       func(m map[string]any) { m["bedtime"] = map[string]string{"start": "20:00", "end": "24:00"} },
+		"a bedtime at 7pm":         func(m map[string]any) { m["bedtime"] = map[string]string{"start": "7pm", "end": "07:00"} },
+		"an unknown strictness":    func(m map[string]any) { m["strictness"] = "lenient" },
+		"a malformed content pack": func(m map[string]any) { m["content_packs"] = []string{"Space Pups!"} },
+	} {
+		wantErr(t, name, f.do(t, "PUT", n1.url(path), fam.parentToken, settingsBody(mod)), 422, "invalid")
+	}
 	wantErr(t, "another family's child", f.do(t, "PUT", n1.url("/v1/children/"+other.childID+"/settings"), fam.parentToken, settingsBody(nil)), 404, "not_found")
 	wantErr(t, "the child's own token", f.do(t, "GET", n1.url(path), fam.childToken, nil), 403, "forbidden")
 
@@ -471,6 +481,24 @@ func (f *flows) controls(t *testing.T, n1, n2, n3 *node) {
 	}
 	f.api.must(200, "PUT", n1.url(path), fam.parentToken, settingsBody(nil))
 	f.getUntil(t, "Daisy back after bedtime was removed, through n3", n3.url("/v1/chat/daisy"), fam.childToken, &d, func() bool { return d.Available })
+	// A bedtime later today leaves Daisy awake now; one that spans midnight
+	// (from an hour ago to two hours before now, tomorrow) puts her to rest.
+	bed := func(start, end time.Time) {
+		f.api.must(200, "PUT", n1.url(path), fam.parentToken, settingsBody(func(m map[string]any) {
+			m["bedtime"] = map[string]string{"start": start.Format("15:04"), "end": end.Format("15:04")}
+		}))
+	}
+	var sb settings
+	bed(now.Add(time.Hour), now.Add(2*time.Hour))
+	f.getUntil(t, "the later bedtime through n3", n3.url(path), fam.parentToken, &sb, func() bool { return sb.Bedtime.Start == now.Add(time.Hour).Format("15:04") })
+	f.api.must(200, "GET", n3.url("/v1/chat/daisy"), fam.childToken, nil).decode(t, &d)
+	if !d.Available {
+		t.Fatalf("Daisy rests before a bedtime that starts in an hour: %+v", d)
+	}
+	bed(now.Add(-time.Hour), now.Add(-2*time.Hour))
+	f.getUntil(t, "Daisy resting in a bedtime across midnight, through n3", n3.url("/v1/chat/daisy"), fam.childToken, &d, func() bool { return !d.Available && d.Reason != "" })
+	f.api.must(200, "PUT", n1.url(path), fam.parentToken, settingsBody(nil))
+	f.getUntil(t, "Daisy back after the bedtime across midnight was removed, through n3", n3.url("/v1/chat/daisy"), fam.childToken, &d, func() bool { return d.Available })
 
 	// Children and devices: a second child, a second device, revocation.
 	var child struct {
@@ -1507,6 +1535,8 @@ func (f *flows) policyAdmin(t *testing.T, n1, n2, n3 *node) {
 func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
 	fam := f.newFamily(n1, "", "")
 	chat := n2.url("/v1/chat")
+	admin := f.admin(t, n1)
+	octets := "application/octet-stream"
 	cases := []struct {
 		name, method, url, token, ctype string
 		body                            []byte
@@ -1542,6 +1572,14 @@ func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
 		{"a malformed verification token", "POST", n2.url("/v1/auth/verify-email"), "", "application/json", []byte(`{"token":"ev_short"}`), 400, "invalid_token"},
 		{"a nickname with digits", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"R2D2","age_tier":"9-12"}`), 422, "invalid"},
 		{"an overlong nickname", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"` + strings.Repeat("a", 25) + `","age_tier":"9-12"}`), 422, "invalid"},
+		{"a rude nickname", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"Dumbass","age_tier":"13-17"}`), 422, "invalid"},
+		{"a full name as nickname", "POST", n1.url("/v1/children"), fam.parentToken, "application/json", []byte(`{"nickname":"Emma Smith","age_tier":"5-8"}`), 422, "invalid"},
+		{"a policy push with activate=maybe", "POST", n1.url("/v1/admin/policies?activate=maybe"), admin, octets, []byte("bundle"), 400, "bad_request"},
+		{"a policy push without a bundle", "POST", n2.url("/v1/admin/policies"), admin, octets, nil, 400, "bad_request"},
+		{"activating a policy id without a version", "POST", n1.url("/v1/admin/policies/words/activate"), admin, "", nil, 422, "invalid"},
+		{"revoking a key id that is not hex", "DELETE", n2.url("/v1/admin/policy-keys/ABCDEFGHIJKLMNOP"), admin, "", nil, 422, "invalid"},
+		{"replacing a joke that does not exist", "PUT", n1.url("/v1/admin/catalog/jokes/no-such-joke"), admin, "application/json",
+			[]byte(`{"id":"no-such-joke","text":"Why did the puppy sit in the shade? It did not want to be a hot dog!"}`), 404, "not_found"},
 	}
 	for _, c := range cases {
 		r := f.raw(t, c.method, c.url, c.token, c.ctype, c.body)
@@ -1550,6 +1588,66 @@ func (f *flows) errorAnswers(t *testing.T, n1, n2 *node) {
 			t.Errorf("%s: security headers missing: %v", c.name, r.Header)
 		}
 	}
+	// A first name is what a nickname is for, although the policy redacts
+	// a lone first name in a child's chat: kept as typed.
+	for _, nick := range []string{"Emma", "Big Emma"} {
+		var ch struct {
+			Nickname string `json:"nickname"`
+		}
+		f.api.must(201, "POST", n1.url("/v1/children"), fam.parentToken, map[string]string{"nickname": nick, "age_tier": "5-8"}).decode(t, &ch)
+		if ch.Nickname != nick {
+			t.Fatalf("nickname %q stored as %q", nick, ch.Nickname)
+		}
+	}
+
+	// Every JSON endpoint refuses a body with a field it does not take
+	// (400, the field named) before acting on it: logging out, deleting a
+	// child or the family, or ending the staff session with such a body
+	// changes nothing.
+	child := "/v1/children/" + fam.childID
+	for _, e := range []struct{ method, path, token string }{
+		{"POST", "/v1/auth/login", ""},
+		{"POST", "/v1/auth/refresh", ""},
+		{"POST", "/v1/auth/logout", fam.parentToken},
+		{"POST", "/v1/auth/logout-all", fam.parentToken},
+		{"POST", "/v1/auth/verify-email", ""},
+		{"POST", "/v1/auth/password-reset", ""},
+		{"POST", "/v1/auth/password-reset/confirm", ""},
+		{"POST", "/v1/parents/me/verification-email", fam.parentToken},
+		{"POST", "/v1/children", fam.parentToken},
+		{"POST", child + "/link-codes", fam.parentToken},
+		{"POST", "/v1/devices/link", ""},
+		{"POST", "/v1/games", fam.childToken},
+		{"POST", "/v1/games/current/moves", fam.childToken},
+		{"PUT", child + "/settings", fam.parentToken},
+		{"DELETE", child, fam.parentToken},
+		{"DELETE", "/v1/family", fam.parentToken},
+		{"POST", "/v1/ui/login", ""},
+		{"POST", "/v1/admin/login", ""},
+		{"POST", "/v1/admin/mfa", ""},
+		{"POST", "/v1/admin/invites/accept", ""},
+		{"POST", "/v1/admin/invites", admin},
+		{"POST", "/v1/admin/logout", admin},
+		{"POST", "/v1/admin/packs", admin},
+		{"POST", "/v1/admin/policy-keys", admin},
+	} {
+		r := f.raw(t, e.method, n2.url(e.path), e.token, "application/json", []byte(`{"sneaky":true}`))
+		wantErr(t, e.method+" "+e.path+" with an unknown field", r, 400, "bad_request")
+		if !strings.Contains(r.String(), `sneaky`) {
+			t.Errorf("%s %s: the refusal does not name the field: %s", e.method, e.path, r)
+		}
+	}
+	type listed struct {
+		ID string `json:"id"`
+	}
+	var kids struct {
+		Children []listed `json:"children"`
+	}
+	f.api.must(200, "GET", n2.url("/v1/children"), fam.parentToken, nil).decode(t, &kids)
+	if !slices.ContainsFunc(kids.Children, func(c listed) bool { return c.ID == fam.childID }) {
+		t.Fatalf("after refused deletions the family's children are %+v, want %s among them", kids, fam.childID)
+	}
+	f.api.must(200, "GET", n2.url("/v1/admin/staff"), admin, nil)
 	if h := f.history(n1, fam, false); len(h) != 0 {
 		t.Fatalf("refused requests stored %d turns", len(h))
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -180,7 +181,8 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		return out
 	}
 	v1, v2, v3 := build("1", "zonk"), build("2", "zonk", "blarg"), build("3", "zonk", "blarg", "quux")
-	scoreBundle(t, work, v2, key+".pub")
+	lines := scoreBundle(t, work, v2, key+".pub")
+	scoreDaisyLines(t, work, build("4", "bone"), key+".pub", lines)
 
 	// Load: two children per node chatting continuously.
 	var ok, failed atomic.Int64
@@ -393,9 +395,10 @@ func revokeTheSigner(t *testing.T, c *cluster, token string, admin func(*node, .
 
 // scoreBundle scores a signed bundle offline with `daisydog policy score
 // --bundle`: with the signer's public key the signature is checked and the
-// bundle's own data decides (its word is blocked, other text allowed);
+// bundle's own data decides (its word is blocked, other text allowed), and
+// all of Daisy's own lines pass it (it returns how many were checked);
 // with another key the bundle is refused.
-func scoreBundle(t *testing.T, work, file, pub string) {
+func scoreBundle(t *testing.T, work, file, pub string) int {
 	t.Helper()
 	cases := filepath.Join(work, "score-cases.jsonl")
 	if err := os.WriteFile(cases, []byte(`{"id":"w:1","source":"words","text":"you blarg","label":"unsafe","category":"words","direction":"input"}
@@ -413,12 +416,16 @@ func scoreBundle(t *testing.T, work, file, pub string) {
 		Cases  int            `json:"cases"`
 		Errors int            `json:"errors"`
 		Action map[string]int `json:"actions"`
+		Lines  daisyLines     `json:"daisy_lines"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("policy score --json: %v\n%s", err, out)
 	}
 	if rep.Policy != "words@2" || rep.Cases != 2 || rep.Errors != 0 {
 		t.Fatalf("scored %+v, want words@2 on 2 cases without errors", rep)
+	}
+	if l := rep.Lines; l.Checked < 3000 || l.Refused != 0 || len(l.Lines) != 0 || l.Exempt == 0 || l.Strictness != "standard" {
+		t.Fatalf("words@2 on Daisy's lines: %+v, want thousands checked at standard strictness and none blocked", l)
 	}
 	b, err := os.ReadFile(verdicts)
 	if err != nil {
@@ -448,6 +455,68 @@ func scoreBundle(t *testing.T, work, file, pub string) {
 	}
 	if _, err := cli("policy", "score", "--bundle", filepath.Join(work, "no-such.ddpb"), "--cases", cases); err == nil {
 		t.Fatal("scoring a missing bundle succeeded")
+	}
+	return rep.Lines.Checked
+}
+
+// daisyLines is the daisy_lines part of `policy score --json`.
+type daisyLines struct {
+	Strictness string `json:"strictness"`
+	Checked    int    `json:"checked"`
+	Exempt     int    `json:"exempt"`
+	Refused    int    `json:"refused"`
+	Lines      []struct {
+		Tier, Source, Text, Action string
+		Rules                      []string
+	} `json:"refused_lines"`
+}
+
+// scoreDaisyLines scores a bundle that blocks a word Daisy uses ("bone",
+// in lines of every age tier) before it is pushed: the administrator is
+// told which of her lines it would block — every checked line holding
+// the word and no other, by tier and source, in the table and the JSON —
+// and the command fails, so that `policy score && policy push` stops.
+func scoreDaisyLines(t *testing.T, work, file, pub string, checked int) {
+	t.Helper()
+	cases := filepath.Join(work, "score-cases.jsonl")
+	word := regexp.MustCompile(`(?i)(^|[^a-z])bone([^a-z]|$)`)
+	out, err := cli("policy", "score", "--bundle", file, "--pub", pub, "--cases", cases, "--json", "--strictness", "strict")
+	if err == nil || !strings.Contains(err.Error(), "words@4 blocks") || !strings.Contains(err.Error(), "of Daisy's own lines") {
+		t.Fatalf("scoring a bundle that blocks Daisy's word: %v, want a failure naming her lines", err)
+	}
+	var rep struct {
+		Policy string     `json:"policy"`
+		Lines  daisyLines `json:"daisy_lines"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("policy score --json printed no report with the failure: %v\n%s", err, out)
+	}
+	l := rep.Lines
+	if rep.Policy != "words@4" || l.Checked != checked || l.Strictness != "strict" || l.Refused == 0 || l.Refused != len(l.Lines) {
+		t.Fatalf("words@4 on Daisy's lines: %s checked %d (words@2: %d) at %q, %d refused, %d listed", rep.Policy, l.Checked, checked, l.Strictness, l.Refused, len(l.Lines))
+	}
+	tiers := map[string]bool{}
+	for _, b := range l.Lines {
+		tiers[b.Tier] = true
+		if !word.MatchString(b.Text) || b.Action != "block" || !slices.Equal(b.Rules, []string{"word.bone"}) || b.Source == "" {
+			t.Fatalf("refused line %+v: not one holding the blocked word", b)
+		}
+	}
+	if len(tiers) != 3 {
+		t.Fatalf("refused lines in tiers %v, want all three", tiers)
+	}
+	// The table says the same, line by line.
+	out, err = cli("policy", "score", "--bundle", file, "--cases", cases)
+	if err == nil {
+		t.Fatal("scoring a bundle that blocks Daisy's word as a table succeeded")
+	}
+	if !strings.Contains(out, fmt.Sprintf("strictness standard): %d checked, %d blocked;", checked, l.Refused)) {
+		t.Fatalf("table does not count Daisy's lines:\n%s", out)
+	}
+	for _, b := range l.Lines[:min(len(l.Lines), 40)] { // the table lists 40 at most
+		if !strings.Contains(out, fmt.Sprintf("  %s %s: %q → block [profanity word.bone]", b.Tier, b.Source, b.Text)) {
+			t.Fatalf("table does not list %s %s %q:\n%s", b.Tier, b.Source, b.Text, out)
+		}
 	}
 }
 

@@ -905,7 +905,9 @@ func TestAdminCreate(t *testing.T) {
 }
 
 // TestPolicyScoreModule scores a module that blocks everything on made-up
-// cases: every case is blocked, the report and the verdicts file say so.
+// cases: every case is blocked, the report and the verdicts file say so;
+// every one of Daisy's own lines is blocked too, which the report lists and
+// the exit status refuses (unless --daisy-lines=false).
 func TestPolicyScoreModule(t *testing.T) {
 	dir := t.TempDir()
 	module := filepath.Join(dir, "blockall.wasm")
@@ -933,20 +935,47 @@ func TestPolicyScoreModule(t *testing.T) {
 	out, _, err := capture(t, func() error {
 		return cmdPolicy([]string{"score", "--data", cases, "--module", module, "--json", "--verdicts", verdicts, "--tier", "5-8"})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantErrContains(t, err, "of Daisy's own lines")
 	var rep struct {
-		Policy  string         `json:"policy"`
-		AgeTier string         `json:"age_tier"`
-		Cases   int            `json:"cases"`
-		Actions map[string]int `json:"actions"`
+		Policy     string         `json:"policy"`
+		AgeTier    string         `json:"age_tier"`
+		Cases      int            `json:"cases"`
+		Actions    map[string]int `json:"actions"`
+		DaisyLines struct {
+			Strictness string `json:"strictness"`
+			Checked    int    `json:"checked"`
+			Exempt     int    `json:"exempt"`
+			Refused    int    `json:"refused"`
+			Lines      []struct {
+				Tier, Source, Text, Action string
+				Categories                 []string
+			} `json:"refused_lines"`
+		} `json:"daisy_lines"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("report is not JSON: %v", err)
 	}
 	if rep.Cases != 6 || rep.Actions["block"] != 6 || rep.AgeTier != "5-8" || !strings.HasPrefix(rep.Policy, "blockall@") {
 		t.Fatalf("report = %+v", rep)
+	}
+	// Every line of every tier (not only --tier's) is checked, and blocked.
+	dl := rep.DaisyLines
+	tiers := map[string]int{}
+	for _, l := range dl.Lines {
+		tiers[l.Tier]++
+		if l.Text == "" || l.Source == "" || l.Source == "support" || l.Action != "block" || !reflect.DeepEqual(l.Categories, []string{"hate"}) {
+			t.Fatalf("refused line %+v", l)
+		}
+	}
+	if dl.Strictness != "standard" || dl.Checked < 3000 || dl.Refused != dl.Checked || len(dl.Lines) != dl.Checked || dl.Exempt == 0 ||
+		len(tiers) != 3 {
+		t.Fatalf("daisy_lines: strictness %q, %d checked, %d refused, %d listed, %d exempt, per tier %v",
+			dl.Strictness, dl.Checked, dl.Refused, len(dl.Lines), dl.Exempt, tiers)
+	}
+	if _, _, err := capture(t, func() error {
+		return cmdPolicy([]string{"score", "--data", cases, "--module", module, "--json", "--daisy-lines=false"})
+	}); err != nil {
+		t.Fatalf("--daisy-lines=false: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(mustRead(t, verdicts))), "\n")
 	if len(lines) != 6 {
@@ -970,13 +999,21 @@ func TestPolicyScoreModule(t *testing.T) {
 
 	// Table output, one half of the cases.
 	out, _, err = capture(t, func() error {
-		return cmdPolicy([]string{"eval", "--cases", cases, "--module", module, "--half", "tune"})
+		return cmdPolicy([]string{"eval", "--cases", cases, "--module", module, "--half", "tune", "--strictness", "strict"})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantErrContains(t, err, "of Daisy's own lines")
 	if !strings.Contains(out, "blockall@") {
 		t.Fatalf("table does not name the policy:\n%s", out)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("strictness strict): %d checked, %d blocked;", dl.Checked, dl.Checked),
+		"blocked per age tier and source:", "\n  5-8    pool:", "\n  13-17  catalog:",
+		"blocked lines (Daisy would send a redirect instead):", "→ block [hate all]",
+		fmt.Sprintf("… and %d more (--json lists them all)", dl.Checked-40),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
 	}
 
 	for _, tc := range []struct {

@@ -32,7 +32,7 @@ Usage:
   daisydog cluster status --data DIR [--addr HOST:PORT]          nodes, leader, term and applied index
   daisydog cluster remove --data DIR NODE-ID                     remove a node from the cluster
   daisydog cluster token  --data DIR                             print the join token
-  daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data
+  daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data and Daisy's own lines
   daisydog admin create --data DIR --email ADDRESS              create the first administrator (once; password on stdin)
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"daisydog/node/companion"
 	"daisydog/policies"
 	"daisydog/policies/bundle"
 	"daisydog/policies/eval"
@@ -26,6 +27,7 @@ const policyUsage = `Usage:
   daisydog policy score --data FILE.jsonl [--module X.wasm | --bundle B.ddpb [--pub K.pub]]
                         [--tier 9-12] [--strictness standard]
                         [--json] [--verdicts OUT.jsonl] [--show-misses] [--half tune|check]
+                        [--daisy-lines=false]
       Score a policy against labelled cases (shared/eval/README.md format): recall
       per source and category, false positives on safe cases, PII span recall,
       latency through the WASM host. The policy is the embedded default, a module
@@ -33,6 +35,12 @@ const policyUsage = `Usage:
       own test vectors pass; --pub also checks the signature).
       "eval" and --cases are accepted as aliases of "score" and --data. --half keeps
       one half of the cases, split by a hash of their id (tune on one, check on the other).
+      Daisy's own lines: every line Daisy can say (built-in catalogue, every age tier)
+      is also checked as output at --strictness, as the chat pipeline checks her
+      replies; a line the policy blocks is one she can no longer say (a redirect is
+      sent instead). They are counted and the blocked ones listed (daisy_lines in
+      --json), and the exit status is 1 if any is blocked (crisis-support lines are
+      exempt). --daisy-lines=false skips the check.
   daisydog policy train --cases FILE.jsonl --out policies/default/rules/data/model.bin
                         [--bits 16] [--epochs 6] [--folds 5] [--seed 1]
       Train the default policy's statistical model (deterministic: same data and
@@ -76,6 +84,7 @@ func cmdPolicyScore(args []string) error {
 	verdicts := fs.String("verdicts", "", "also write one JSON line per case (id, action, categories, spans) to this file")
 	misses := fs.Bool("show-misses", false, "list the ids (never the texts) of missed unsafe and flagged safe cases")
 	half := fs.String("half", "", "score only one half of the cases, split by id hash: tune or check")
+	lines := fs.Bool("daisy-lines", true, "also check every line Daisy can say (built-in catalogue) as output for its own age tier at --strictness; exit status 1 if the policy blocks any")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -154,6 +163,11 @@ func cmdPolicyScore(args []string) error {
 		return err
 	}
 	rep.Policy = eng.Version()
+	if *lines {
+		if rep.DaisyLines, err = checkDaisyLines(ctx, eng, *strictness); err != nil {
+			return fmt.Errorf("policy score: %w", err)
+		}
+	}
 	if vw != nil {
 		if err := vw.Flush(); err != nil {
 			return err
@@ -162,10 +176,40 @@ func cmdPolicyScore(args []string) error {
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		eval.WriteTable(os.Stdout, rep)
 	}
-	eval.WriteTable(os.Stdout, rep)
+	if l := rep.DaisyLines; l != nil && l.Refused > 0 {
+		return fmt.Errorf("policy score: %s blocks %d of Daisy's own lines (she would send a redirect instead of each): see daisy_lines in the report; --daisy-lines=false skips this check",
+			rep.Policy, l.Refused)
+	}
 	return nil
+}
+
+// checkDaisyLines runs every line of the built-in catalogue (companion
+// Corpus: reply pools, catalogue items, game lines and suggestions, per
+// age tier) through eng as output for its tier at strictness. Crisis-support
+// replies are exempt: the chat pipeline sends them whatever the output
+// policy says (they name emergency numbers, which a policy may tag).
+func checkDaisyLines(ctx context.Context, eng eval.Evaluator, strictness string) (*eval.LinesReport, error) {
+	var lines []eval.Line
+	exempt := 0
+	for _, c := range companion.New().Corpus() {
+		if c.Source == "support" {
+			exempt++
+			continue
+		}
+		lines = append(lines, eval.Line{Tier: c.Tier, Source: c.Source, Text: c.Text})
+	}
+	rep, err := eval.CheckLines(ctx, eng, lines, strictness)
+	if err != nil {
+		return nil, err
+	}
+	rep.Exempt = exempt
+	return rep, nil
 }
 
 // loadBundleForScore opens a bundle, checks its parts against its manifest

@@ -120,8 +120,8 @@ func TestPolicyScoreBundle(t *testing.T) {
 	bad := build("bad.ddpb", "allow")
 
 	for _, args := range [][]string{
-		{"score", "--data", cases, "--bundle", good, "--json"},
-		{"score", "--data", cases, "--bundle", good, "--pub", signerPub, "--json"},
+		{"score", "--data", cases, "--bundle", good, "--json", "--daisy-lines=false"},
+		{"score", "--data", cases, "--bundle", good, "--pub", signerPub, "--json", "--daisy-lines=false"},
 	} {
 		out, errOut, err := capture(t, func() error { return cmdPolicy(args) })
 		if err != nil {

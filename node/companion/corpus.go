@@ -22,9 +22,11 @@ var placeholderRe = regexp.MustCompile(`\{[a-z_]+\}`)
 // expanded over their real values (spots, numbers, words, trick names, …),
 // sorted and without duplicates. Replies are built from these lines, at
 // most two joined per reply (and the redaction reminder appended to a
-// reply). It exists for tests: every line must pass the output policy for
-// its tier. The scramble letters shown in games are random shuffles and
-// are checked separately (blockedStems).
+// reply). Every line must pass the output policy for its tier: the
+// policy tests check the default policy, and `daisydog policy score`
+// checks a candidate policy (reporting the lines it would block) before
+// an administrator pushes it. The scramble letters shown in games are
+// random shuffles and are checked separately (blockedStems).
 func (e *Engine) Corpus() []CorpusLine {
 	seen := map[CorpusLine]bool{}
 	var out []CorpusLine

@@ -9,7 +9,8 @@
 // points: Respond (a full stateful chat turn, routing to an active game),
 // Reply (the stateless form), Start/Play (games), Award (achievements),
 // Check/Allowed (parental controls), StateAt/MoodAt (state drift), Catalog
-// types with Validate/ForTier, and Corpus (every line, for policy tests).
+// types with Validate/ForTier, and Corpus (every line: `daisydog policy
+// score` checks a candidate policy against it, and so do the policy tests).
 //
 // What it must never do: touch storage, the network, clocks or randomness
 // (callers pass now and pick), keep mutable package state, or judge safety.

@@ -13,4 +13,6 @@
 //
 // Invariant: nothing in a Report, the table or the verdict lines contains
 // case text — the data holds slurs and abuse, and must never be echoed.
+// (Report.DaisyLines lists Daisy's own lines that a policy refuses: those
+// texts are the built-in catalogue's, not cases'.)
 package eval

@@ -181,6 +181,9 @@ type Report struct {
 	SpanTypes  []SpanType `json:"span_types,omitempty"`
 	Latency    Latency    `json:"latency"`
 	Targets    []Target   `json:"targets,omitempty"`
+	// DaisyLines is how the policy treats Daisy's own lines (set by the
+	// caller with CheckLines; Score leaves it nil).
+	DaisyLines *LinesReport `json:"daisy_lines,omitempty"`
 }
 
 // Counts maps an action to how many cases got it.

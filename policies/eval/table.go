@@ -89,6 +89,10 @@ func WriteTable(w io.Writer, rep *Report) {
 			}
 		}
 	}
+	if rep.DaisyLines != nil {
+		fmt.Fprintln(w)
+		WriteLinesTable(w, rep.DaisyLines)
+	}
 }
 
 func catsOf(rep *Report, source string) []string {
