@@ -226,6 +226,35 @@ func (f *flows) mailed(t *testing.T, to, kind string, nth int) string {
 	return tok
 }
 
+// mailedText waits for the nth (1-based) e-mail of kind to address in the
+// outbox and returns its subject and body.
+func (f *flows) mailedText(t *testing.T, to, kind string, nth int) (subject, body string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "e-mail "+kind+" #"+strconv.Itoa(nth)+" to "+to, func() (bool, string) {
+		b, err := os.ReadFile(f.outbox)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		seen := 0
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e struct{ To, Kind, Subject, Body string }
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("outbox line %q: %v", sc.Text(), err)
+			}
+			if e.To == to && e.Kind == kind {
+				if seen++; seen == nth {
+					subject, body = e.Subject, e.Body
+					return true, ""
+				}
+			}
+		}
+		return false, strconv.Itoa(seen) + " so far"
+	})
+	return subject, body
+}
+
 type tokens struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
@@ -279,6 +308,23 @@ func (f *flows) accounts(t *testing.T, n1, n2, n3 *node) {
 	wantErr(t, "the verification token again", f.do(t, "POST", n3.url("/v1/auth/verify-email"), "", map[string]string{"token": latest}), 410, "token_used")
 	f.getUntil(t, "the address verified, through n3", n3.url("/v1/parents/me"), tok.AccessToken, &me, func() bool { return me.EmailVerified })
 	wantErr(t, "resend when verified", f.do(t, "POST", n1.url("/v1/parents/me/verification-email"), tok.AccessToken, nil), 409, "already_verified")
+
+	// A verified parent hears of an escalated turn: an e-mail naming the
+	// child and what kind of thing Daisy noticed, never the message.
+	var kid struct{ ID string }
+	f.api.must(201, "POST", n1.url("/v1/children"), tok.AccessToken, map[string]string{"nickname": "Juniper", "age_tier": "9-12"}).decode(t, &kid)
+	var code struct{ Code string }
+	f.api.must(201, "POST", n2.url("/v1/children/"+kid.ID+"/link-codes"), tok.AccessToken, nil).decode(t, &code)
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	f.api.must(201, "POST", n3.url("/v1/devices/link"), "", map[string]string{"code": code.Code}).decode(t, &dev)
+	f.api.must(200, "POST", n3.url("/v1/chat"), dev.AccessToken, map[string]string{"message": "he says it's our little secret and mom can't know"})
+	subject, body := f.mailedText(t, email, "safety_alert", 1)
+	if subject != "DaisyDog: please check in with Juniper" || !strings.Contains(body, "secrets, gifts, photos or a meeting") ||
+		strings.Contains(body, "little secret") || strings.Contains(body, "mom") {
+		t.Fatalf("safety alert %q:\n%s", subject, body)
+	}
 
 	// Refresh rotates; a spent refresh token ends the session everywhere.
 	var next tokens
