@@ -240,6 +240,13 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 	for i := range toks {
 		t := toks[i]
 		w := lw.at(i)
+		// Most words start none of the patterns below: skip them after a
+		// few cheap tests (each pattern needs one of these word classes,
+		// one of these words, or a number here or next).
+		if cls[i]&cTrigger == 0 && !isNumberTok(text, t) && (i+1 >= len(toks) || toks[i+1].nl || !isNumberTok(text, toks[i+1])) &&
+			w != "live" && w != "school" && w != "schools" && w != "name" {
+			continue
+		}
 		// number + words + street suffix: "42 Elm Road", "1600 Pennsylvania Ave"
 		if isNumberTok(text, t) {
 			for j := i + 1; j < len(toks) && j <= i+5; j++ {
@@ -627,6 +634,10 @@ const (
 	cSubjectVerb
 	cCornerWords
 )
+
+// cTrigger are the classes that start a pattern of findPersonal's
+// per-word loop.
+const cTrigger = cStreetPrefix | cUnitWords | cSchoolWords | cPasswordWords | cHandleWords | cNameCue | cFirstNames | cNameIntro | cZipWords
 
 // piiClassTab is piiClass for the per-word look-ups (strtab.go).
 var piiClassTab = newStrTab(piiClass)
