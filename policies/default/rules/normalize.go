@@ -374,6 +374,21 @@ func (s *scratch) normalize(text string) {
 
 	for i := 0; i < len(text); {
 		c := text[i]
+		if c-'a' < 26 && w.active && len(w.pending) == 0 {
+			// The common case, a run of small ASCII letters inside a
+			// word, in one step: what the general path below does for
+			// each of them (a branch per character is dear in wasm).
+			j := i + 1
+			for j < len(text) && text[j]-'a' < 26 {
+				j++
+			}
+			s.norm = append(s.norm, text[i:j]...)
+			w.lowerSeen = true
+			w.flags |= fLetter
+			w.oe = j
+			i = j
+			continue
+		}
 		var r rune
 		size := 1
 		if c < utf8.RuneSelf {
