@@ -627,25 +627,33 @@ func isMaskable(c byte) bool {
 func (l *lexicon) splitJoins(s *scratch) {
 	for i := range s.toks {
 		for k := 2; k <= 3 && i+k <= len(s.toks); k++ {
+			// The cheap tests first, the short-word look-ups only for a
+			// window that passes them (most have no one-letter word).
 			frag, n := false, 0
-			s.key = s.key[:0]
 			ok := true
 			for j := i; j < i+k; j++ {
 				t := s.toks[j]
-				w := s.norm[t.ns:t.ne]
-				if t.flags&fLetter == 0 || len(w) > 8 {
+				if t.flags&fLetter == 0 || t.ne-t.ns > 8 {
 					ok = false
 					break
 				}
+				frag = frag || t.ne-t.ns == 1 // "se men", "un dress" are words, "w anker" is not
+				n += int(t.ne - t.ns)
+			}
+			if !ok || !frag || n < 4 {
+				continue
+			}
+			s.key = s.key[:0]
+			for j := i; j < i+k; j++ {
+				t := s.toks[j]
+				w := s.norm[t.ns:t.ne]
 				if len(w) <= 2 && commonShortTab.has(unsafeString(w)) {
 					ok = false
 					break
 				}
-				frag = frag || len(w) == 1 // "se men", "un dress" are words, "w anker" is not
-				n += len(w)
 				s.key = append(s.key, w...)
 			}
-			if !ok || !frag || n < 4 {
+			if !ok {
 				continue
 			}
 			if id, found := l.wordID(s.key); found {
