@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -314,13 +315,20 @@ func (d *decoder) str(out *string) error {
 		i += size
 	}
 	d.pos = i
-	buf := append([]byte(nil), d.b[start:d.pos]...)
+	// One buffer, sized for the string up to the next quote (its end,
+	// unless an escaped quote comes first), becomes the string itself:
+	// one allocation where growing it and copying it out made several.
+	n := len(d.b) - start
+	if q := bytes.IndexByte(d.b[d.pos:], '"'); q >= 0 {
+		n = d.pos + q - start
+	}
+	buf := append(make([]byte, 0, n), d.b[start:d.pos]...)
 	for d.pos < len(d.b) {
 		c := d.b[d.pos]
 		switch {
 		case c == '"':
 			d.pos++
-			*out = string(buf)
+			*out = unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is not used again
 			return nil
 		case c < 0x20:
 			return d.errf("control character in string")
