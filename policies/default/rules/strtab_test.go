@@ -119,3 +119,39 @@ func TestSquashIndexMatchesContains(t *testing.T) {
 		t.Fatalf("only %d test words hold an entry", hits)
 	}
 }
+
+// TestTabHashTail checks tabHash against the plain byte loop it unrolls,
+// for every length of tail.
+func TestTabHashTail(t *testing.T) {
+	ref := func(s string) uint32 {
+		h := uint64(len(s)) * 0x9e3779b97f4a7c15
+		for len(s) >= 8 {
+			var v uint64
+			for i := range 8 {
+				v |= uint64(s[i]) << (8 * i)
+			}
+			h = (h ^ v) * 0xbf58476d1ce4e5b9
+			h ^= h >> 31
+			s = s[8:]
+		}
+		var tail uint64
+		for i := 0; i < len(s); i++ {
+			tail |= uint64(s[i]) << (8 * i)
+		}
+		h = (h ^ tail) * 0x94d049bb133111eb
+		h ^= h >> 29
+		return uint32(h) ^ uint32(h>>32)
+	}
+	const letters = "abcdefghijklmnopqrstuvwxyzé\x00\xff"
+	for n := 0; n <= 24; n++ {
+		for k := range 5 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = letters[(i*7+k*13+n)%len(letters)]
+			}
+			if got, want := tabHash(string(b)), ref(string(b)); got != want {
+				t.Fatalf("tabHash(%q) = %#x, want %#x", b, got, want)
+			}
+		}
+	}
+}
