@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"encoding/binary"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -153,5 +155,36 @@ func TestTabHashTail(t *testing.T) {
 				t.Fatalf("tabHash(%q) = %#x, want %#x", b, got, want)
 			}
 		}
+	}
+}
+
+// TestHashSetMatchesSearch checks the bucketed look-up of every embedded
+// hash list against a plain binary search of the whole list: each listed
+// hash, its neighbours and a spread of other values.
+func TestHashSetMatchesSearch(t *testing.T) {
+	plain := func(b []byte, h uint32) bool {
+		i := sort.Search(len(b)/4, func(i int) bool { return binary.LittleEndian.Uint32(b[4*i:]) >= h })
+		return i < len(b)/4 && binary.LittleEndian.Uint32(b[4*i:]) == h
+	}
+	for name, s := range map[string]hashSet{"common": dict.common, "proper": dict.proper, "given": nameList.given, "surname": nameList.surname} {
+		if len(s.b) < 4*1000 {
+			t.Fatalf("%s: only %d bytes", name, len(s.b))
+		}
+		check := func(h uint32) {
+			if got, want := s.has(h), plain(s.b, h); got != want {
+				t.Fatalf("%s: has(%#x) = %v, want %v", name, h, got, want)
+			}
+		}
+		for i := 0; i < len(s.b)/4; i++ {
+			h := binary.LittleEndian.Uint32(s.b[4*i:])
+			check(h)
+			check(h + 1)
+			check(h - 1)
+		}
+		for h := uint32(0); h < 1<<32-1<<20; h += 1<<20 + 12345 {
+			check(h)
+		}
+		check(0)
+		check(1<<32 - 1)
 	}
 }
