@@ -337,13 +337,17 @@ func (s *scratch) normalize(text string) {
 			s.raw = append(s.raw, 0)
 		}
 		s.raw = append(s.raw[:ns], word...) // pre-leet form, for oneAt
-		letters := 0
+		letters, other := 0, false
 		for _, c := range word {
 			if c >= 'a' && c <= 'z' || c >= utf8.RuneSelf {
 				letters++
+			} else {
+				other = true
 			}
 		}
-		if flags&fLeet != 0 || letters >= 2 {
+		// (Without other ASCII bytes, most words, the loop below changes
+		// nothing.)
+		if (flags&fLeet != 0 || letters >= 2) && other {
 			// A word with two letters or more (or leet symbols): digits
 			// and symbols inside it are leetspeak; "45s" stays a number.
 			for i, c := range word {
