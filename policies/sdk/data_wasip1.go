@@ -16,11 +16,11 @@ func OnData(f func(data []byte) error) { dataHandler = f }
 //
 //go:wasmexport policy_data
 func policyData(ptr, n uint32) uint32 {
-	buf, ok := live[ptr]
-	if !ok || int(n) > len(buf) {
+	i := lookup(ptr)
+	if i < 0 || int(n) > len(live[i].b) {
 		return 2 // not a buffer from alloc
 	}
-	delete(live, ptr) // the guest owns it now; free(ptr) becomes a no-op
+	buf := unregister(i) // the guest owns it now; free(ptr) becomes a no-op
 	if dataHandler == nil {
 		return 1 // this policy takes no data
 	}

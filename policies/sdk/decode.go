@@ -1,11 +1,13 @@
 package sdk
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // decodeInput is a reflection-free JSON decoder for the input document.
@@ -16,8 +18,8 @@ import (
 func decodeInput(b []byte, in *Input) error {
 	d := decoder{b: b}
 	d.ws()
-	if err := d.object(func(key []byte) error {
-		switch string(key) {
+	if err := d.object(func(key string) error {
+		switch key {
 		case "abi":
 			n, err := d.int()
 			in.ABI = n
@@ -83,9 +85,10 @@ func (d *decoder) lit(s string) bool {
 	return false
 }
 
-// object parses {"k": v, ...}, calling field with the raw (unescaped) key
-// positioned at the value. Keys with escapes are decoded first.
-func (d *decoder) object(field func(key []byte) error) error {
+// object parses {"k": v, ...}, calling field with the key (escapes
+// decoded; the known keys interned, so without an allocation) positioned
+// at the value.
+func (d *decoder) object(field func(key string) error) error {
 	d.ws()
 	if d.lit("null") {
 		return nil
@@ -99,7 +102,6 @@ func (d *decoder) object(field func(key []byte) error) error {
 		d.pos++
 		return nil
 	}
-	var keyBuf []byte
 	for {
 		d.ws()
 		if d.peek() != '"' {
@@ -109,14 +111,13 @@ func (d *decoder) object(field func(key []byte) error) error {
 		if err := d.str(&key); err != nil {
 			return err
 		}
-		keyBuf = append(keyBuf[:0], key...)
 		d.ws()
 		if d.peek() != ':' {
 			return d.errf("expected ':'")
 		}
 		d.pos++
 		d.ws()
-		if err := field(keyBuf); err != nil {
+		if err := field(key); err != nil {
 			return err
 		}
 		d.ws()
@@ -151,8 +152,8 @@ func (d *decoder) context(out *[]ContextTurn) error {
 	}
 	for {
 		var t ContextTurn
-		if err := d.object(func(key []byte) error {
-			switch string(key) {
+		if err := d.object(func(key string) error {
+			switch key {
 			case "direction":
 				return d.str(&t.Direction)
 			case "text":
@@ -289,34 +290,45 @@ func (d *decoder) str(out *string) error {
 	}
 	d.pos++
 	start := d.pos
-	// Fast path: no escapes, valid UTF-8.
-	for d.pos < len(d.b) {
-		c := d.b[d.pos]
+	// Fast path: no escapes, valid UTF-8. Plain ASCII eight bytes at a
+	// time, then byte by byte up to the byte that needs a look (a branch
+	// per byte is dear in a wasm guest).
+	b, i := d.b, d.pos
+	for {
+		i = skipPlain(b, i)
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
 		if c == '"' {
-			*out = internString(d.b[start:d.pos])
-			d.pos++
+			*out = internString(b[start:i])
+			d.pos = i + 1
 			return nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
 		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(d.b[d.pos:])
-			if r == utf8.RuneError && size == 1 {
-				break
-			}
-			d.pos += size
-			continue
+		r, size := utf8.DecodeRune(b[i:]) // c >= utf8.RuneSelf
+		if r == utf8.RuneError && size == 1 {
+			break
 		}
-		d.pos++
+		i += size
 	}
-	buf := append([]byte(nil), d.b[start:d.pos]...)
+	d.pos = i
+	// One buffer, sized for the string up to the next quote (its end,
+	// unless an escaped quote comes first), becomes the string itself:
+	// one allocation where growing it and copying it out made several.
+	n := len(d.b) - start
+	if q := bytes.IndexByte(d.b[d.pos:], '"'); q >= 0 {
+		n = d.pos + q - start
+	}
+	buf := append(make([]byte, 0, n), d.b[start:d.pos]...)
 	for d.pos < len(d.b) {
 		c := d.b[d.pos]
 		switch {
 		case c == '"':
 			d.pos++
-			*out = string(buf)
+			*out = unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is not used again
 			return nil
 		case c < 0x20:
 			return d.errf("control character in string")
@@ -364,8 +376,10 @@ func (d *decoder) str(out *string) error {
 				return d.errf("invalid escape")
 			}
 		case c < utf8.RuneSelf:
-			buf = append(buf, c)
-			d.pos++
+			// c and the plain ASCII bytes after it
+			j := skipPlain(d.b, d.pos+1)
+			buf = append(buf, d.b[d.pos:j]...)
+			d.pos = j
 		default:
 			r, size := utf8.DecodeRune(d.b[d.pos:])
 			if r == utf8.RuneError && size == 1 {
@@ -377,6 +391,39 @@ func (d *decoder) str(out *string) error {
 		}
 	}
 	return d.errf("unterminated string")
+}
+
+// skipPlain returns the index of the first byte of b at or after i that
+// is not plain ASCII inside a string (a quote, a backslash, a control
+// character or a non-ASCII byte), or len(b).
+func skipPlain(b []byte, i int) int {
+	for i+8 <= len(b) && !special8(b[i:i+8]) {
+		i += 8
+	}
+	for i < len(b) {
+		if c := b[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			break
+		}
+		i++
+	}
+	return i
+}
+
+// special8 reports whether any of the eight bytes of b needs a look of
+// its own in a string: a quote, a backslash, a control character or a
+// non-ASCII byte (the usual SWAR tests for a zero byte and a byte below
+// n; exact as tests for presence, whatever the byte order).
+//
+// The eight bytes are read with one unaligned load (binary.LittleEndian
+// would be eight loads in wasm, and too dear to inline); the byte order
+// does not matter to the result.
+func special8(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	_ = b[7]
+	x := *(*uint64)(unsafe.Pointer(unsafe.SliceData(b)))
+	q := x ^ (ones * '"')
+	bs := x ^ (ones * '\\')
+	return (x|(q-ones)&^q|(bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0
 }
 
 func (d *decoder) hex4() (rune, bool) {
@@ -413,7 +460,7 @@ func (d *decoder) skip(depth int) error {
 		var s string
 		return d.str(&s)
 	case c == '{':
-		return d.object(func([]byte) error { return d.skip(depth + 1) })
+		return d.object(func(string) error { return d.skip(depth + 1) })
 	case c == '[':
 		d.pos++
 		d.ws()

@@ -36,6 +36,11 @@ func TestDecodeInputMatchesEncodingJSONOnEdgeCases(t *testing.T) {
 		`{"abi":1,"\u0074ext":"escaped key"}`,
 		`{"abi":1,"nested":` + strings.Repeat(`[`, 60) + strings.Repeat(`]`, 60) + `}`,
 		"{\r\n\t\"abi\" :\t1 ,\n \"text\" : \"spaced\"\r\n}",
+		// long strings: the eight-byte steps of the string scanner, before
+		// and after an escape, next to non-ASCII and invalid bytes
+		`{"abi":1,"text":"` + strings.Repeat("abcdefgh", 9) + `x"}`,
+		`{"abi":1,"text":"` + strings.Repeat("a long plain run ", 5) + `\n` + strings.Repeat("and after the escape ", 5) + `\"q\"` + strings.Repeat("z", 13) + `"}`,
+		"{\"abi\":1,\"text\":\"" + strings.Repeat("seven77", 3) + "é" + strings.Repeat("12345678", 3) + "\xff" + strings.Repeat("tail", 5) + "\\t" + strings.Repeat("ü9", 5) + strings.Repeat("y", 17) + "\"}",
 	}
 	for _, doc := range docs {
 		if !json.Valid([]byte(doc)) {
@@ -123,6 +128,37 @@ func TestInternString(t *testing.T) {
 		StrictnessRelaxed, StrictnessStandard, StrictnessStrict, "en", "fr", ""} {
 		if got := internString([]byte(s)); got != s {
 			t.Errorf("internString(%q) = %q", s, got)
+		}
+	}
+}
+
+// TestSpecial8 checks the eight-byte test of the string fast path against
+// a byte-by-byte one: every byte value at every position, in plain
+// ASCII surroundings and next to other special bytes.
+func TestSpecial8(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	fills := []byte{'a', ' ', '~', '!', 0x21, 0x5B, 0x5D, 0x7F}
+	for _, fill := range fills {
+		for pos := range 8 {
+			for v := range 256 {
+				for _, other := range []int{-1, 0x00, 0x1F, '"', 0xFF} {
+					var b [8]byte
+					for i := range b {
+						b[i] = fill
+					}
+					b[pos] = byte(v)
+					if other >= 0 {
+						b[(pos+3)%8] = byte(other)
+					}
+					want := false
+					for _, c := range b {
+						want = want || special(c)
+					}
+					if got := special8(b[:]); got != want {
+						t.Fatalf("special8(%q) = %v, want %v", b[:], got, want)
+					}
+				}
+			}
 		}
 	}
 }

@@ -174,3 +174,28 @@ func BenchmarkDecodeInput(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeInputLong decodes long messages (about 1 KB of chat
+// text, with a line break: the escape path) as the host encodes them:
+// English, and a language with an accent every few letters.
+func BenchmarkDecodeInputLong(b *testing.B) {
+	for _, tc := range []struct{ name, a, b string }{
+		{"english", "So today we went to the aquarium and I touched a starfish! ", "Then we had pancakes for dinner, which is the best. "},
+		{"accents", "Ça va très bien, on a mangé des crêpes à la fête. ", "Über die Brücke gehen wir früh, schön grün. "},
+	} {
+		text := strings.Repeat(tc.a, 8) + "\n" + strings.Repeat(tc.b, 8)
+		doc, err := json.Marshal(Input{ABI: 1, Text: text, Direction: "in", AgeTier: "9-12", Strictness: "standard", Locale: "en"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeInput(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

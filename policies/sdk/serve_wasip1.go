@@ -7,10 +7,28 @@ import "unsafe"
 // handler is the policy installed by Serve.
 var handler Handler
 
-// live maps every pointer handed to the host to the buffer behind it. Being
-// referenced from this map keeps the buffer reachable (and, Go's GC being
-// non-moving, at the same address) until the host frees it.
-var live = make(map[uint32][]byte)
+// live holds every buffer handed to the host, with its address. Being
+// referenced from here keeps the buffer reachable (and, Go's GC being
+// non-moving, at the same address) until the host frees it. A host holds
+// two or three at a time (input, verdict), so a short list searched from
+// the end costs less than a map (whose hashing has no hardware support in
+// wasm).
+var live []liveBuf
+
+type liveBuf struct {
+	ptr uint32
+	b   []byte
+}
+
+// lookup returns the index in live of the buffer at ptr, or -1.
+func lookup(ptr uint32) int {
+	for i := len(live) - 1; i >= 0; i-- {
+		if live[i].ptr == ptr {
+			return i
+		}
+	}
+	return -1
+}
 
 // spare holds a few freed buffers for reuse so that the steady state of
 // alloc → evaluate → free → free allocates nothing new.
@@ -53,10 +71,24 @@ func take(n int) []byte {
 	return make([]byte, n, c)
 }
 
+// unregister drops live[i] and returns its buffer.
+func unregister(i int) []byte {
+	b := live[i].b
+	last := len(live) - 1
+	live[i] = live[last]
+	live[last] = liveBuf{}
+	live = live[:last]
+	return b
+}
+
 // register records b as owned by the host and returns its address.
 func register(b []byte) uint32 {
 	p := ptrOf(b[:cap(b)])
-	live[p] = b
+	if i := lookup(p); i >= 0 { // cannot happen: a live buffer is never handed out again
+		live[i].b = b
+		return p
+	}
+	live = append(live, liveBuf{p, b})
 	return p
 }
 
@@ -70,11 +102,11 @@ func alloc(size uint32) uint32 {
 
 //go:wasmexport free
 func free(ptr uint32) {
-	b, ok := live[ptr]
-	if !ok {
+	i := lookup(ptr)
+	if i < 0 {
 		return // freeing an unknown pointer is a no-op, like free(NULL)
 	}
-	delete(live, ptr)
+	b := unregister(i)
 	if cap(b) <= maxSpareCap && len(spare) < maxSpare {
 		spare = append(spare, b[:0])
 	}
@@ -85,11 +117,11 @@ func evaluate(inPtr, inLen uint32) uint64 {
 	if handler == nil {
 		panic("sdk: evaluate called but no handler installed (call sdk.Serve from init)")
 	}
-	buf, ok := live[inPtr]
-	if !ok || int(inLen) > len(buf) {
+	i := lookup(inPtr)
+	if i < 0 || int(inLen) > len(live[i].b) {
 		panic("sdk: evaluate: input is not a buffer returned by alloc")
 	}
-	out := handle(buf[:inLen], take(0))
+	out := handle(live[i].b[:inLen], take(0))
 	return uint64(register(out))<<32 | uint64(len(out))
 }
 

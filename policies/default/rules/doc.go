@@ -41,4 +41,18 @@
 //   - Unknown age tiers or strictness levels are treated as the strictest.
 //   - Policy is immutable after Compile and safe for concurrent use;
 //     Evaluate does no I/O and is deterministic.
+//
+// Cost: the policy runs as a Go wasip1 module, where what is cheap
+// natively is not: a Go-wasm function is a dispatch loop, every call and
+// every loop step passes the host's interrupt check (wasm/instrument.go),
+// maps hash in software, and the guest's GC has no background worker
+// between calls. So the hot paths avoid calls and loop steps per
+// character (scan runs of plain bytes in tight loops, test the cheap
+// condition before calling out), look words up in strTab and hashSet
+// rather than maps, and allocate little. Measure a change with
+// BenchmarkEvaluateDevSet (by length band, and "wire" through sdk.Handle)
+// and TestPhaseTimes (DAISYDOG_PHASES=1, per phase), natively and in the
+// guest (GOOS=wasip1 GOARCH=wasm go test -c, run under wazero): both read
+// the dev set at run time. Any such change must leave the verdicts of
+// `daisydog policy eval --verdicts` byte-identical.
 package rules

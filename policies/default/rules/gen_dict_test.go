@@ -111,10 +111,10 @@ func TestFindNames(t *testing.T) {
 			low = lowerWord(tc.text, tk, low)
 		}
 		idx = append(idx, int32(len(low)))
-		lw := func(i int) string { return string(low[idx[i]:idx[i+1]]) }
+		lw := lowerWords{low, idx}
 		var cls []uint32
 		for i := range toks {
-			cls = append(cls, piiClass[lw(i)])
+			cls = append(cls, piiClass[lw.at(i)])
 		}
 		var got []string
 		findNames(tc.text, toks, lw, cls, func() bool { return false }, func(a, b int, _ string) { got = append(got, tc.text[a:b]) })

@@ -627,25 +627,33 @@ func isMaskable(c byte) bool {
 func (l *lexicon) splitJoins(s *scratch) {
 	for i := range s.toks {
 		for k := 2; k <= 3 && i+k <= len(s.toks); k++ {
+			// The cheap tests first, the short-word look-ups only for a
+			// window that passes them (most have no one-letter word).
 			frag, n := false, 0
-			s.key = s.key[:0]
 			ok := true
 			for j := i; j < i+k; j++ {
 				t := s.toks[j]
-				w := s.norm[t.ns:t.ne]
-				if t.flags&fLetter == 0 || len(w) > 8 {
+				if t.flags&fLetter == 0 || t.ne-t.ns > 8 {
 					ok = false
 					break
 				}
+				frag = frag || t.ne-t.ns == 1 // "se men", "un dress" are words, "w anker" is not
+				n += int(t.ne - t.ns)
+			}
+			if !ok || !frag || n < 4 {
+				continue
+			}
+			s.key = s.key[:0]
+			for j := i; j < i+k; j++ {
+				t := s.toks[j]
+				w := s.norm[t.ns:t.ne]
 				if len(w) <= 2 && commonShortTab.has(unsafeString(w)) {
 					ok = false
 					break
 				}
-				frag = frag || len(w) == 1 // "se men", "un dress" are words, "w anker" is not
-				n += len(w)
 				s.key = append(s.key, w...)
 			}
-			if !ok || !frag || n < 4 {
+			if !ok {
 				continue
 			}
 			if id, found := l.wordID(s.key); found {
@@ -765,13 +773,13 @@ func (l *lexicon) match(s *scratch) {
 					s.progList = append(s.progList, pi)
 				}
 				if !cached { // not a lexicon word id: no cache slot
-					l.runAll(s, s.progList[from:], j)
+					l.runAll(s, s.progList[from:], j, id)
 					s.progList = s.progList[:from]
 					continue
 				}
 				s.progStamp[id], s.progFrom[id], s.progTo[id] = s.stamp, int32(from), int32(len(s.progList))
 			}
-			l.runAll(s, s.progList[s.progFrom[id]:s.progTo[id]], j)
+			l.runAll(s, s.progList[s.progFrom[id]:s.progTo[id]], j, id)
 		}
 	}
 	l.splitJoins(s)
@@ -895,11 +903,23 @@ func (x *squashIndex) scan(w string, set *triSet, firstTri []int32, collapsed bo
 	return found
 }
 
-// runAll runs programs from word j and records their matches.
-func (l *lexicon) runAll(s *scratch, progs []int32, j int) {
+// runAll runs programs from word j and records their matches; id is the
+// word id (one of word j's) whose programs they are.
+func (l *lexicon) runAll(s *scratch, progs []int32, j int, id uint32) {
 	for _, pi := range progs {
 		p := &l.progs[pi]
-		if last, ok := l.run(s, p.code, 0, j, j, 0); ok {
+		var last int
+		var ok bool
+		if c := p.code[0]; c.op == opWord && c.arg == id {
+			// The first step is word id, which word j is: what run does
+			// there, without the call (a call is dear in a wasm guest).
+			// At the first word no filler is skipped, so failing on from
+			// here fails the program.
+			last, ok = l.run(s, p.code, 1, j+1, j, 0)
+		} else {
+			last, ok = l.run(s, p.code, 0, j, j, 0)
+		}
+		if ok {
 			s.hits = append(s.hits, hit{rule: p.rule, first: int32(j), last: int32(last), role: p.role})
 		}
 	}

@@ -19,7 +19,7 @@ var namesData []byte
 
 // nameLists views namesData.
 type nameLists struct {
-	given, surname []byte // sorted little-endian uint32 hashes
+	given, surname hashSet
 }
 
 var nameList = func() nameLists {
@@ -32,7 +32,7 @@ var nameList = func() nameLists {
 	if len(b) != 4*(ng+ns) {
 		return nameLists{}
 	}
-	return nameLists{given: b[:4*ng], surname: b[4*ng:]}
+	return nameLists{given: newHashSet(b[:4*ng]), surname: newHashSet(b[4*ng:])}
 }()
 
 // Bits of nameBits.
@@ -48,13 +48,13 @@ const (
 func nameBits(w string) uint8 {
 	var b uint8
 	h := wordHash(w)
-	if hashIn(nameList.given, h) {
+	if nameList.given.has(h) {
 		b |= nGiven
 	}
-	if hashIn(nameList.surname, h) {
+	if nameList.surname.has(h) {
 		b |= nSurname
 	}
-	if b != 0 && hashIn(dict.common, h) {
+	if b != 0 && dict.common.has(h) {
 		b |= nCommon
 	}
 	return b

@@ -15,7 +15,7 @@ var speechCue = setOfWords("says said asks asked replies replied explains explai
 // nameWord reports whether token k can be part of a person's name:
 // capitalised, not all capitals, not a function word, street or school
 // word, and a known given name or not an ordinary lower-case English word.
-func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int) bool {
+func nameWord(text string, toks []ptok, lw lowerWords, cls []uint32, k int) bool {
 	t := toks[k]
 	if !t.upper || t.digit || t.e-t.s < 2 || isAllCaps(text, t) || hasDigitTok(text, t) {
 		return false
@@ -23,7 +23,7 @@ func nameWord(text string, toks []ptok, lw func(int) string, cls []uint32, k int
 	if t.s > 0 && (text[t.s-1] == '@' || text[t.s-1] == '#' || text[t.s-1] == '_') || t.e < len(text) && (text[t.e] == '_' || text[t.e] == '@') {
 		return false // handles and hashtags
 	}
-	w, c := lw(k), cls[k]
+	w, c := lw.at(k), cls[k]
 	if a := indexApostrophe(w); a >= 0 {
 		switch w[a:] {
 		case "'s", "’s", "'", "’":
@@ -71,9 +71,9 @@ func initialTok(text string, t ptok) bool {
 //
 // titleCase is asked only when a run needs it (it costs a dictionary
 // look-up per word of the message, and most messages have no run).
-func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titleCase func() bool, add func(a, b int, kind string)) {
+func findNames(text string, toks []ptok, lw lowerWords, cls []uint32, titleCase func() bool, add func(a, b int, kind string)) {
 	for i := 0; i < len(toks); i++ {
-		if !nameWord(text, toks, lw, cls, i) {
+		if !toks[i].upper || !nameWord(text, toks, lw, cls, i) { // (the first test of nameWord, without its call)
 			continue
 		}
 		if i > 0 && !toks[i].nl && !toks[i].punct && isNumberTok(text, toks[i-1]) {
@@ -98,7 +98,7 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 			break
 		}
 		// (A byline counts in a headline too: "… by: Lukas Ostermann".)
-		byline := i > 0 && lw(i-1) == "by" && toks[i-1].e < toks[i].s
+		byline := i > 0 && lw.at(i-1) == "by" && toks[i-1].e < toks[i].s
 		if real >= 2 && (byline || !titleCase() || cls[i]&cFirstNames != 0 || initial || unknownRun(toks, lw, i, j)) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
@@ -107,7 +107,7 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 		// A lone surname after a speech cue ("says Hartvigsson.") or as
 		// the answer to a question about a name ("last name? Boyle").
 		if real == 1 && i > 0 && cls[i]&cFirstNames == 0 && (cls[i-1]&cSpeechCue != 0 && !toks[i].nl ||
-			lw(i-1) == "name" && strings.ContainsAny(text[toks[i-1].e:toks[i].s], "?:")) {
+			lw.at(i-1) == "name" && strings.ContainsAny(text[toks[i-1].e:toks[i].s], "?:")) {
 			add(toks[i].s, toks[i].e, KindName)
 		}
 	}
@@ -116,9 +116,9 @@ func findNames(text string, toks []ptok, lw func(int) string, cls []uint32, titl
 // unknownRun reports whether no word of toks[i:j] longer than an initial
 // is in the dictionary at all, not even as a proper noun: in a headline,
 // "Lukas Ostermann" is a person, "Saudi Arabia" or "Public Data" is not.
-func unknownRun(toks []ptok, lw func(int) string, i, j int) bool {
+func unknownRun(toks []ptok, lw lowerWords, i, j int) bool {
 	for k := i; k < j; k++ {
-		w := lw(k)
+		w := lw.at(k)
 		if toks[k].e-toks[k].s <= 2 {
 			continue
 		}
@@ -145,10 +145,10 @@ func spaceGap(text string, a, b int) bool {
 
 // headline reports title-case text: most ordinary dictionary words that do
 // not start a sentence are capitalised ("Local News And Weather Today").
-func headline(text string, toks []ptok, lw func(int) string) bool {
+func headline(text string, toks []ptok, lw lowerWords) bool {
 	caps, words := 0, 0
 	for k, t := range toks {
-		if t.nl || t.digit || isAllCaps(text, t) || !isCommonWord(lw(k)) {
+		if t.nl || t.digit || isAllCaps(text, t) || !isCommonWord(lw.at(k)) {
 			continue
 		}
 		words++
@@ -192,7 +192,7 @@ func pastTense(text string, t ptok) bool {
 // listSep reports whether toks[j] continues a list from toks[j-1]: the gap
 // holds a comma (", ") or an ampersand, or toks[j] is "and"/"or" (then the
 // item starts at j+1). It returns the index of the next item, or -1.
-func listSep(text string, toks []ptok, lw func(int) string, i int) int {
+func listSep(text string, toks []ptok, lw lowerWords, i int) int {
 	j := i + 1
 	if j >= len(toks) || toks[j].nl {
 		return -1
@@ -200,12 +200,12 @@ func listSep(text string, toks []ptok, lw func(int) string, i int) int {
 	gap := text[toks[i].e:toks[j].s]
 	switch {
 	case gap == ", " || gap == "," || gap == " & " || gap == "& " || gap == " &":
-		if w := lw(j); (w == "and" || w == "or") && j+1 < len(toks) && !toks[j+1].nl && spaceGap(text, toks[j].e, toks[j+1].s) {
+		if w := lw.at(j); (w == "and" || w == "or") && j+1 < len(toks) && !toks[j+1].nl && spaceGap(text, toks[j].e, toks[j+1].s) {
 			return j + 1 // ", and Ola"
 		}
 		return j
 	case spaceGap(text, toks[i].e, toks[j].s):
-		if w := lw(j); (w == "and" || w == "or") && j+1 < len(toks) && !toks[j+1].nl && spaceGap(text, toks[j].e, toks[j+1].s) {
+		if w := lw.at(j); (w == "and" || w == "or") && j+1 < len(toks) && !toks[j+1].nl && spaceGap(text, toks[j].e, toks[j+1].s) {
 			return j + 1
 		}
 	}
@@ -224,29 +224,29 @@ func listSep(text string, toks []ptok, lw func(int) string, i int) int {
 // count only as known given names, and only after a cue or in a list with
 // another one ("call me ana", "ana and ola"). named marks the words already
 // inside a name span on entry; it is updated.
-func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, nb []uint8, named []bool, add func(a, b int, kind string)) {
+func findLoneNames(text string, toks []ptok, lw lowerWords, cls []uint32, nb []uint8, named []bool, add func(a, b int, kind string)) {
 	given := func(k int) bool {
 		if toks[k].digit || toks[k].e-toks[k].s < 2 || cls[k]&(cCapStop|cStreetSuffix|cSchoolWords|cUnitWords) != 0 {
 			return false
 		}
 		if nb[k]&nKnown == 0 { // looked up on first use: most words never are
-			nb[k] = nameBits(lw(k)) | nKnown
+			nb[k] = nameBits(lw.at(k)) | nKnown
 		}
-		return nb[k]&(nGiven|nCommon) == nGiven && !notPersonName[lw(k)] && !isAllCaps(text, toks[k])
+		return nb[k]&(nGiven|nCommon) == nGiven && !notPersonName[lw.at(k)] && !isAllCaps(text, toks[k])
 	}
 	// name reports whether word k can be a one-word name: a capitalised
 	// name word (nameWord) or, in any case, a known given name.
 	name := func(k int) bool {
-		return given(k) || nameWord(text, toks, lw, cls, k) && !notPersonName[lw(k)]
+		return given(k) || nameWord(text, toks, lw, cls, k) && !notPersonName[lw.at(k)]
 	}
 	// listedCap reports a capitalised word of the name lists, even an
 	// ordinary word ("Grace", "Will"): a name when listed next to one.
 	listedCap := func(k int) bool {
-		if !toks[k].upper || toks[k].digit || isAllCaps(text, toks[k]) || cls[k]&(cCapStop|cStreetSuffix|cSchoolWords|cUnitWords) != 0 || notPersonName[lw(k)] {
+		if !toks[k].upper || toks[k].digit || isAllCaps(text, toks[k]) || cls[k]&(cCapStop|cStreetSuffix|cSchoolWords|cUnitWords) != 0 || notPersonName[lw.at(k)] {
 			return false
 		}
 		if nb[k]&nKnown == 0 {
-			nb[k] = nameBits(lw(k)) | nKnown
+			nb[k] = nameBits(lw.at(k)) | nKnown
 		}
 		return nb[k]&(nGiven|nSurname) != 0
 	}
@@ -262,7 +262,7 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 			continue
 		}
 		// A capitalised known given name anywhere, except after "in"/"from".
-		if t.upper && len(lw(i)) >= 4 && (i == 0 || cls[i-1]&cPlacePrep == 0) && given(i) && (cls[i]&cFirstNames != 0 || !isProperNoun(lw(i))) {
+		if t.upper && len(lw.at(i)) >= 4 && (i == 0 || cls[i-1]&cPlacePrep == 0) && given(i) && (cls[i]&cFirstNames != 0 || !isProperNoun(lw.at(i))) {
 			mark(i)
 			continue
 		}
@@ -275,27 +275,27 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 		// knows, followed by a verb: "Weronika is …", "Oddgeir had …".
 		if t.nl && t.upper && i+1 < len(toks) && (cls[i+1]&cSubjectVerb != 0 || pastTense(text, toks[i+1])) && !toks[i+1].nl &&
 			spaceGap(text, t.e, toks[i+1].s) && nameWord(text, toks, lw, cls, i) && cls[i]&cHandleWords == 0 &&
-			!notPersonName[lw(i)] && (unknownRun(toks, lw, i, i+1) || cls[i]&cFirstNames != 0 && given(i)) {
+			!notPersonName[lw.at(i)] && (unknownRun(toks, lw, i, i+1) || cls[i]&cFirstNames != 0 && given(i)) {
 			mark(i)
 			continue
 		}
 		// Inside a sentence: a word of the name lists that is not an
 		// ordinary word, before "has been"/"had been" ("the nickname of
 		// Dalton has been …").
-		if t.upper && !t.nl && i+2 < len(toks) && (lw(i+1) == "has" || lw(i+1) == "had") && lw(i+2) == "been" &&
-			!toks[i+1].nl && len(lw(i)) >= 3 && cls[i]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(i)] &&
+		if t.upper && !t.nl && i+2 < len(toks) && (lw.at(i+1) == "has" || lw.at(i+1) == "had") && lw.at(i+2) == "been" &&
+			!toks[i+1].nl && len(lw.at(i)) >= 3 && cls[i]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw.at(i)] &&
 			(nameWord(text, toks, lw, cls, i) || given(i)) {
 			mark(i)
 			continue
 		}
 		// In lower case: a known given name before a verb ("emma is
 		// coming"), a word after "mr."/"mrs." ("mr. hartvigsson").
-		if !t.upper && i+1 < len(toks) && cls[i+1]&cSubjectVerb != 0 && lw(i+1) != "and" && !toks[i+1].nl &&
-			len(lw(i)) >= 4 && given(i) && !isProperNoun(lw(i)) {
+		if !t.upper && i+1 < len(toks) && cls[i+1]&cSubjectVerb != 0 && lw.at(i+1) != "and" && !toks[i+1].nl &&
+			len(lw.at(i)) >= 4 && given(i) && !isProperNoun(lw.at(i)) {
 			mark(i)
 			continue
 		}
-		if !t.upper && i > 0 && (lw(i-1) == "mr" || lw(i-1) == "mrs") && cls[i]&cCapStop == 0 && len(lw(i)) >= 3 &&
+		if !t.upper && i > 0 && (lw.at(i-1) == "mr" || lw.at(i-1) == "mrs") && cls[i]&cCapStop == 0 && len(lw.at(i)) >= 3 &&
 			(spaceGap(text, toks[i-1].e, t.s) || text[toks[i-1].e:t.s] == ".") {
 			mark(i)
 			continue
@@ -305,12 +305,12 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 		if i == 0 {
 			continue
 		}
-		p := lw(i - 1)
+		p := lw.at(i - 1)
 		var cue int
 		switch {
-		case p == "me" && i >= 2 && lw(i-2) == "call",
+		case p == "me" && i >= 2 && lw.at(i-2) == "call",
 			(p == "i'm" || p == "im" || p == "i’m") && !t.punct,
-			p == "am" && i >= 2 && lw(i-2) == "i" && !t.punct,
+			p == "am" && i >= 2 && lw.at(i-2) == "i" && !t.punct,
 			cls[i-1]&cNameCue != 0 && cls[i-1]&cTitleCue == 0 && !t.nl:
 			cue = 1 // "call me Ana", "I'm Ana", "hi Ana"
 		case (strings.HasPrefix(p, "ex-") && toks[i-1].e-toks[i-1].s > 4 || p == "former") && t.upper && !t.nl && !t.punct:
@@ -347,7 +347,7 @@ func findLoneNames(text string, toks []ptok, lw func(int) string, cls []uint32, 
 	}
 	// "Ana's daughter"
 	for i := 0; i+1 < len(toks); i++ {
-		w := lw(i)
+		w := lw.at(i)
 		if len(w) < 4 || cls[i+1]&cKinWords == 0 || toks[i+1].nl {
 			continue
 		}

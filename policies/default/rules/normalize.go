@@ -337,13 +337,17 @@ func (s *scratch) normalize(text string) {
 			s.raw = append(s.raw, 0)
 		}
 		s.raw = append(s.raw[:ns], word...) // pre-leet form, for oneAt
-		letters := 0
+		letters, other := 0, false
 		for _, c := range word {
 			if c >= 'a' && c <= 'z' || c >= utf8.RuneSelf {
 				letters++
+			} else {
+				other = true
 			}
 		}
-		if flags&fLeet != 0 || letters >= 2 {
+		// (Without other ASCII bytes, most words, the loop below changes
+		// nothing.)
+		if (flags&fLeet != 0 || letters >= 2) && other {
 			// A word with two letters or more (or leet symbols): digits
 			// and symbols inside it are leetspeak; "45s" stays a number.
 			for i, c := range word {
@@ -374,6 +378,21 @@ func (s *scratch) normalize(text string) {
 
 	for i := 0; i < len(text); {
 		c := text[i]
+		if c-'a' < 26 && w.active && len(w.pending) == 0 {
+			// The common case, a run of small ASCII letters inside a
+			// word, in one step: what the general path below does for
+			// each of them (a branch per character is dear in wasm).
+			j := i + 1
+			for j < len(text) && text[j]-'a' < 26 {
+				j++
+			}
+			s.norm = append(s.norm, text[i:j]...)
+			w.lowerSeen = true
+			w.flags |= fLetter
+			w.oe = j
+			i = j
+			continue
+		}
 		var r rune
 		size := 1
 		if c < utf8.RuneSelf {

@@ -36,6 +36,15 @@ const (
 func findPhones(text string, spans []sdk.Span) []sdk.Span {
 	for i := 0; i < len(text); {
 		c := text[i]
+		// (The cheap test first, in a loop of its own: most characters
+		// start no number, and a branch per character is dear in wasm.)
+		if !isDigit(c) && c != '+' && c != '(' {
+			i++
+			for i < len(text) && !isDigit(text[i]) && text[i] != '+' && text[i] != '(' {
+				i++
+			}
+			continue
+		}
 		startsNumber := isDigit(c) || ((c == '+' || c == '(') && i+1 < len(text) && isDigit(text[i+1]))
 		afterNumber := i > 0 && (isDigit(text[i-1]) ||
 			(i > 1 && (text[i-1] == '.' || text[i-1] == ',') && isDigit(text[i-2])))

@@ -36,7 +36,16 @@ func piiTokens(text string, dst []ptok) []ptok {
 	dst = dst[:0]
 	nl, punct := true, false
 	for i := 0; i < len(text); {
-		r, size, alnum := alnumAt(text, i)
+		// alnumAt's ASCII path written out: a call per character is dear
+		// in a wasm guest.
+		var r rune
+		var size int
+		var alnum bool
+		if c := text[i]; c < utf8.RuneSelf {
+			r, size, alnum = rune(c), 1, c-'a' < 26 || c-'A' < 26 || c-'0' < 10
+		} else {
+			r, size, alnum = alnumAt(text, i)
+		}
 		if !alnum {
 			switch r {
 			case '\n', '.', '!', '?', '>':
@@ -50,7 +59,11 @@ func piiTokens(text string, dst []ptok) []ptok {
 		start := i
 		digit, upper := true, unicode.IsUpper(r)
 		for i < len(text) {
-			r, size, alnum = alnumAt(text, i)
+			if c := text[i]; c < utf8.RuneSelf {
+				r, size, alnum = rune(c), 1, c-'a' < 26 || c-'A' < 26 || c-'0' < 10
+			} else {
+				r, size, alnum = alnumAt(text, i)
+			}
 			if alnum {
 				if r < '0' || r > '9' {
 					digit = false
@@ -90,6 +103,18 @@ func alnumAt(text string, i int) (rune, int, bool) {
 	r, size := utf8.DecodeRuneInString(text[i:])
 	return r, size, unicode.IsLetter(r) || unicode.IsDigit(r)
 }
+
+// lowerWords are the lower-case forms of the PII scanner's words, in one
+// buffer: word i is low[idx[i]:idx[i+1]]. (A type with an inlinable
+// method, not a closure: the scanners ask for words all the time, and an
+// indirect call is dear in a wasm guest.)
+type lowerWords struct {
+	low []byte
+	idx []int32
+}
+
+// at returns word i, aliasing the buffer.
+func (l lowerWords) at(i int) string { return unsafeString(l.low[l.idx[i]:l.idx[i+1]]) }
 
 // lowerWord appends the lower-case form of t (dots dropped) to buf.
 func lowerWord(text string, t ptok, buf []byte) []byte {
@@ -203,18 +228,25 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		s.plow = lowerWord(text, t, s.plow)
 	}
 	s.plowIdx = append(s.plowIdx, int32(len(s.plow)))
-	lw := func(i int) string { return unsafeString(s.plow[s.plowIdx[i]:s.plowIdx[i+1]]) }
+	lw := lowerWords{s.plow, s.plowIdx}
 	// Word classes of every word, one map look-up each.
 	s.pcls = s.pcls[:0]
 	for i := range toks {
-		c, _ := piiClassTab.get(lw(i))
+		c, _ := piiClassTab.get(lw.at(i))
 		s.pcls = append(s.pcls, uint32(c))
 	}
 	cls := s.pcls
 	address := false
 	for i := range toks {
 		t := toks[i]
-		w := lw(i)
+		w := lw.at(i)
+		// Most words start none of the patterns below: skip them after a
+		// few cheap tests (each pattern needs one of these word classes,
+		// one of these words, or a number here or next).
+		if cls[i]&cTrigger == 0 && !isNumberTok(text, t) && (i+1 >= len(toks) || toks[i+1].nl || !isNumberTok(text, toks[i+1])) &&
+			w != "live" && w != "school" && w != "schools" && w != "name" {
+			continue
+		}
 		// number + words + street suffix: "42 Elm Road", "1600 Pennsylvania Ave"
 		if isNumberTok(text, t) {
 			for j := i + 1; j < len(toks) && j <= i+5; j++ {
@@ -247,7 +279,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// street word).
 		if t.nl && isNumberTok(text, t) && i+2 < len(toks) && toks[i+1].upper && !toks[i+1].nl && !toks[i+1].punct &&
 			isNumberTok(text, toks[i+2]) && toks[i+2].e-toks[i+2].s <= 4 && !toks[i+2].nl && !toks[i+2].punct &&
-			lineBreakAfter(text, toks[i+2].e) && cls[i+1]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(i+1)] &&
+			lineBreakAfter(text, toks[i+2].e) && cls[i+1]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw.at(i+1)] &&
 			!isAllCaps(text, toks[i+1]) && unknownRun(toks, lw, i+1, i+2) {
 			add(t.s, toks[i+2].e, KindAddress)
 			address = true
@@ -285,8 +317,8 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		}
 		// "I live at/on ..." up to the end of the clause
 		if w == "live" && i > 0 && i+2 < len(toks) {
-			p := lw(i - 1)
-			n := lw(i + 1)
+			p := lw.at(i - 1)
+			n := lw.at(i + 1)
 			if (p == "i" || p == "we") && (n == "at" || n == "on") {
 				end := -1
 				for k := i + 2; k < len(toks) && k <= i+7; k++ {
@@ -305,7 +337,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		if cls[i]&cSchoolWords != 0 && i > 0 && w != "high" && w != "middle" {
 			a := -1
 			for k := i - 1; k >= 0 && k >= i-4 && !toks[k+1].nl; k-- {
-				wk := lw(k)
+				wk := lw.at(k)
 				if !toks[k].upper || cls[k]&cCapStop != 0 || wk == "school" {
 					break
 				}
@@ -316,7 +348,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			}
 		}
 		if (w == "school" || w == "schools") && i+2 < len(toks) {
-			if n := lw(i + 1); n == "is" || n == "called" {
+			if n := lw.at(i + 1); n == "is" || n == "called" {
 				end := -1
 				for k := i + 2; k < len(toks) && k <= i+6; k++ {
 					if k > i+2 && (toks[k].nl || toks[k].punct) {
@@ -330,7 +362,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// passwords: "my password is sunshine99", "pin: 1234"
 		if cls[i]&cPasswordWords != 0 && i+1 < len(toks) {
 			k := i + 1
-			if n := lw(k); (n == "is" || n == "s") && k+1 < len(toks) {
+			if n := lw.at(k); (n == "is" || n == "s") && k+1 < len(toks) {
 				k++
 			}
 			if k > i+1 || toks[k].punct {
@@ -340,7 +372,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// handles: "my username is sky_kid", "my snap is @kid"
 		// (after an app or game name only with "my": "my roblox is sky_kid",
 		// not "Minecraft is awesome")
-		if cls[i]&cHandleWords != 0 && i+2 < len(toks) && lw(i+1) == "is" && cls[i+2]&cCapStop == 0 &&
+		if cls[i]&cHandleWords != 0 && i+2 < len(toks) && lw.at(i+1) == "is" && cls[i+2]&cCapStop == 0 &&
 			(genericHandle[w] || i > 0 && cls[i-1]&cPossessive != 0) {
 			a := toks[i+2].s
 			if a > 0 && text[a-1] == '@' {
@@ -354,7 +386,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		}
 		// Full names after a cue: "my name is Sam Lee", "Hi Lily Nolan",
 		// "Mr. Becker". A first name alone is fine to share.
-		if (w == "name" && i+2 < len(toks) && (lw(i+1) == "is" || lw(i+1) == "s")) || (cls[i]&cNameCue != 0 && i+1 < len(toks) && toks[i+1].upper) {
+		if (w == "name" && i+2 < len(toks) && (lw.at(i+1) == "is" || lw.at(i+1) == "s")) || (cls[i]&cNameCue != 0 && i+1 < len(toks) && toks[i+1].upper) {
 			k := i + 1
 			if w == "name" {
 				k = i + 2
@@ -385,7 +417,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// "was called Halldór Árnþórsson", "Name: Iva", "surname is Lee"
 		if (cls[i]&cNameIntro != 0 || (w == "name" && i+1 < len(toks) && toks[i+1].punct)) && i+1 < len(toks) {
 			k := i + 1
-			if k+1 < len(toks) && (lw(k) == "is" || lw(k) == "was") {
+			if k+1 < len(toks) && (lw.at(k) == "is" || lw.at(k) == "was") {
 				k++
 			}
 			if toks[k].upper && cls[k]&cCapStop == 0 {
@@ -409,7 +441,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		if cls[i]&cZipWords != 0 && i+1 < len(toks) {
 			k := i + 1
 			for k < len(toks) && k <= i+3 && !hasDigitTok(text, toks[k]) {
-				if wk := lw(k); wk != "code" && wk != "is" && wk != "number" {
+				if wk := lw.at(k); wk != "code" && wk != "is" && wk != "number" {
 					break
 				}
 				k++
@@ -488,15 +520,15 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 	}
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
-		case cls[i]&cCornerWords != 0 && lw(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
+		case cls[i]&cCornerWords != 0 && lw.at(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
 			// "the corner of Beiteveien 2 and Sieda Radial": all of it
 			a := i
-			if i > 0 && lw(i-1) == "the" && !toks[i].nl {
+			if i > 0 && lw.at(i-1) == "the" && !toks[i].nl {
 				a = i - 1
 			}
 			add(toks[a].s, toks[i+2].e, KindAddress)
 			address = true
-		case lw(i) == "in" && !toks[i+1].nl:
+		case lw.at(i) == "in" && !toks[i+1].nl:
 			// "in Springfield 62704", "in Lake Tahoe CA 96150": a post code
 			// after a place (capitalised words no dictionary has in lower
 			// case, or a state abbreviation); not a year ("in Paris 2024").
@@ -505,7 +537,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			// Alarcón"). Post codes of one group or 3+2 digits ("114 55").
 			k := i + 1
 			for k < len(toks) && k <= i+5 && !toks[k].nl && !toks[k].digit && !toks[k].punct &&
-				(toks[k].upper && cls[k]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw(k)] && (toks[k].e-toks[k].s <= 2 || !isCommonWord(lw(k))) ||
+				(toks[k].upper && cls[k]&(cCapStop|cHandleWords) == 0 && !notPersonName[lw.at(k)] && (toks[k].e-toks[k].s <= 2 || !isCommonWord(lw.at(k))) ||
 					k > i+1 && cls[k]&cNameParticle != 0 && !toks[k].upper) {
 				k++
 			}
@@ -523,7 +555,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 					address = true
 				}
 			}
-		case (lw(i) == "apo" || lw(i) == "fpo" || lw(i) == "dpo") && isAllCaps(text, toks[i+1]) && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit:
+		case (lw.at(i) == "apo" || lw.at(i) == "fpo" || lw.at(i) == "dpo") && isAllCaps(text, toks[i+1]) && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit:
 			add(toks[i].s, toks[i+2].e, KindAddress) // "APO AE 85103"
 			address = true
 		}
@@ -545,7 +577,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			continue
 		}
 		k := i + 1
-		if n := lw(k); n == "at" || n == "is" || n == "to" || n == "in" || n == "on" || toks[k].punct {
+		if n := lw.at(k); n == "at" || n == "is" || n == "to" || n == "in" || n == "on" || toks[k].punct {
 			if toks[k].punct && n != "at" && n != "is" && n != "to" && n != "in" && n != "on" {
 				k-- // "Address: 17693 Király u. 15."
 			}
@@ -603,6 +635,10 @@ const (
 	cCornerWords
 )
 
+// cTrigger are the classes that start a pattern of findPersonal's
+// per-word loop.
+const cTrigger = cStreetPrefix | cUnitWords | cSchoolWords | cPasswordWords | cHandleWords | cNameCue | cFirstNames | cNameIntro | cZipWords
+
 // piiClassTab is piiClass for the per-word look-ups (strtab.go).
 var piiClassTab = newStrTab(piiClass)
 
@@ -655,7 +691,7 @@ var addressWords = setOfWords("and de del della di da do dos das du des la le le
 // words that belong to the same address (capitalised words, numbers,
 // short particles, commas, following short lines), stopping at ordinary
 // lower-case words and sentence ends.
-func (s *scratch) extendAddress(text string, toks []ptok, lw func(int) string, a, b int) (int, int) {
+func (s *scratch) extendAddress(text string, toks []ptok, lw lowerWords, a, b int) (int, int) {
 	first, last := -1, -1
 	for i, t := range toks {
 		if t.s < b && a < t.e {
@@ -671,9 +707,9 @@ func (s *scratch) extendAddress(text string, toks []ptok, lw func(int) string, a
 	member := func(k int) bool {
 		t := toks[k]
 		if t.digit || t.upper || hasDigitTok(text, t) {
-			return !(t.upper && capStop[lw(k)] && lw(k) != "the")
+			return !(t.upper && capStop[lw.at(k)] && lw.at(k) != "the")
 		}
-		return addressWords[lw(k)]
+		return addressWords[lw.at(k)]
 	}
 	for k := last + 1; k < len(toks) && k <= last+14; k++ {
 		gap := text[toks[k-1].e:toks[k].s]
@@ -697,7 +733,7 @@ func (s *scratch) extendAddress(text string, toks []ptok, lw func(int) string, a
 	}
 	for k := first - 1; k >= 0 && k >= first-4; k-- {
 		gap := text[toks[k].e:toks[k+1].s]
-		if toks[k+1].nl || strings.ContainsAny(gap, ".?!:;\n") || !(toks[k].digit || (toks[k].upper && !capStop[lw(k)])) {
+		if toks[k+1].nl || strings.ContainsAny(gap, ".?!:;\n") || !(toks[k].digit || (toks[k].upper && !capStop[lw.at(k)])) {
 			break
 		}
 		first = k

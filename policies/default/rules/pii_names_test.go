@@ -203,7 +203,7 @@ func TestNameLists(t *testing.T) {
 			t.Errorf("nameBits(%q) = %b, want %b set", c.w, got, c.want)
 		}
 	}
-	if len(nameList.given) < 4*10000 || len(nameList.surname) < 4*10000 {
-		t.Fatalf("name lists too short: %d, %d bytes", len(nameList.given), len(nameList.surname))
+	if len(nameList.given.b) < 4*10000 || len(nameList.surname.b) < 4*10000 {
+		t.Fatalf("name lists too short: %d, %d bytes", len(nameList.given.b), len(nameList.surname.b))
 	}
 }

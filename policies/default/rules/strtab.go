@@ -11,9 +11,30 @@ func tabHash(s string) uint32 {
 		h ^= h >> 31
 		s = s[8:]
 	}
+	// The tail's bytes, little-endian, without a loop (a step per byte
+	// is dear in a wasm guest).
 	var tail uint64
-	for i := 0; i < len(s); i++ {
-		tail |= uint64(s[i]) << (8 * i)
+	switch len(s) {
+	case 7:
+		tail |= uint64(s[6]) << 48
+		fallthrough
+	case 6:
+		tail |= uint64(s[5]) << 40
+		fallthrough
+	case 5:
+		tail |= uint64(s[4]) << 32
+		fallthrough
+	case 4:
+		tail |= uint64(s[3]) << 24
+		fallthrough
+	case 3:
+		tail |= uint64(s[2]) << 16
+		fallthrough
+	case 2:
+		tail |= uint64(s[1]) << 8
+		fallthrough
+	case 1:
+		tail |= uint64(s[0])
 	}
 	h = (h ^ tail) * 0x94d049bb133111eb
 	h ^= h >> 29

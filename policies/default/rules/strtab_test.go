@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"encoding/binary"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -117,5 +119,72 @@ func TestSquashIndexMatchesContains(t *testing.T) {
 	}
 	if hits < len(lex.squash) {
 		t.Fatalf("only %d test words hold an entry", hits)
+	}
+}
+
+// TestTabHashTail checks tabHash against the plain byte loop it unrolls,
+// for every length of tail.
+func TestTabHashTail(t *testing.T) {
+	ref := func(s string) uint32 {
+		h := uint64(len(s)) * 0x9e3779b97f4a7c15
+		for len(s) >= 8 {
+			var v uint64
+			for i := range 8 {
+				v |= uint64(s[i]) << (8 * i)
+			}
+			h = (h ^ v) * 0xbf58476d1ce4e5b9
+			h ^= h >> 31
+			s = s[8:]
+		}
+		var tail uint64
+		for i := 0; i < len(s); i++ {
+			tail |= uint64(s[i]) << (8 * i)
+		}
+		h = (h ^ tail) * 0x94d049bb133111eb
+		h ^= h >> 29
+		return uint32(h) ^ uint32(h>>32)
+	}
+	const letters = "abcdefghijklmnopqrstuvwxyzé\x00\xff"
+	for n := 0; n <= 24; n++ {
+		for k := range 5 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = letters[(i*7+k*13+n)%len(letters)]
+			}
+			if got, want := tabHash(string(b)), ref(string(b)); got != want {
+				t.Fatalf("tabHash(%q) = %#x, want %#x", b, got, want)
+			}
+		}
+	}
+}
+
+// TestHashSetMatchesSearch checks the bucketed look-up of every embedded
+// hash list against a plain binary search of the whole list: each listed
+// hash, its neighbours and a spread of other values.
+func TestHashSetMatchesSearch(t *testing.T) {
+	plain := func(b []byte, h uint32) bool {
+		i := sort.Search(len(b)/4, func(i int) bool { return binary.LittleEndian.Uint32(b[4*i:]) >= h })
+		return i < len(b)/4 && binary.LittleEndian.Uint32(b[4*i:]) == h
+	}
+	for name, s := range map[string]hashSet{"common": dict.common, "proper": dict.proper, "given": nameList.given, "surname": nameList.surname} {
+		if len(s.b) < 4*1000 {
+			t.Fatalf("%s: only %d bytes", name, len(s.b))
+		}
+		check := func(h uint32) {
+			if got, want := s.has(h), plain(s.b, h); got != want {
+				t.Fatalf("%s: has(%#x) = %v, want %v", name, h, got, want)
+			}
+		}
+		for i := 0; i < len(s.b)/4; i++ {
+			h := binary.LittleEndian.Uint32(s.b[4*i:])
+			check(h)
+			check(h + 1)
+			check(h - 1)
+		}
+		for h := uint32(0); h < 1<<32-1<<20; h += 1<<20 + 12345 {
+			check(h)
+		}
+		check(0)
+		check(1<<32 - 1)
 	}
 }
