@@ -106,7 +106,7 @@ e2e: build browser
 # coordinator's deadline passing while a worker is busy, on a loaded machine) is run once more;
 # a failing input, or the same error twice, fails.
 FUZZTIME ?= 5s
-FUZZ_TARGETS := ./node/api:FuzzDecodeJSON ./node/auth:FuzzVerify ./policies/sdk:FuzzDecodeInputRaw ./policies/sdk:FuzzDecodeInputMatchesEncodingJSON ./policies/default/rules:FuzzEvaluate ./policies:FuzzFastVerdictAgreesWithJSON
+FUZZ_TARGETS := ./node/api:FuzzDecodeJSON ./node/auth:FuzzVerify ./policies/sdk:FuzzDecodeInputRaw ./policies/sdk:FuzzDecodeInputMatchesEncodingJSON ./policies/default/rules:FuzzEvaluate ./policies:FuzzFastVerdictAgreesWithJSON ./node/api:FuzzDaisyRecordFastAgreesWithJSON
 # The process variants of the fault scenarios that CI runs on containers
 # (e2e skips them where Docker is available; this runs them anyway).
 e2e-processes: build

@@ -121,7 +121,7 @@ func (s *Server) loadDaisy(ctx context.Context, a storage.Actor, childID string,
 		if err != nil {
 			return daisyData{}, err
 		}
-		if err := json.Unmarshal(plain, &d.rec); err != nil {
+		if err := decodeDaisyRecord(plain, &d.rec); err != nil {
 			return daisyData{}, fmt.Errorf("daisy state: %w", err)
 		}
 	}
