@@ -130,7 +130,7 @@ func (s *Server) loadDaisy(ctx context.Context, a storage.Actor, childID string,
 
 func sealDaisy(dek []byte, childID string, rec daisyRecord) ([]byte, error) {
 	rec.V = daisyRecordVersion
-	plain, err := json.Marshal(rec)
+	plain, err := encodeDaisyRecord(&rec)
 	if err != nil {
 		return nil, err
 	}

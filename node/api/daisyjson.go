@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -355,4 +356,242 @@ func (p *recParser) usage(u *companion.Usage) bool {
 		}
 		return false
 	})
+}
+
+// encodeDaisyRecord is json.Marshal(r), byte for byte, without
+// reflection: the fields in declaration order with their omitempty and
+// omitzero rules, times through MarshalJSON. A string JSON would escape
+// (quotes, backslashes, control characters, <, >, &, U+2028, U+2029,
+// invalid UTF-8) sends the whole record to json.Marshal instead
+// (TestDaisyRecordEncoderMatchesJSON).
+func encodeDaisyRecord(r *daisyRecord) ([]byte, error) {
+	if b, ok := appendDaisyRecord(make([]byte, 0, 512), r); ok {
+		return b, nil
+	}
+	return json.Marshal(r)
+}
+
+// recWriter appends JSON to b; ok turns false at the first value it cannot
+// write exactly as encoding/json would.
+type recWriter struct {
+	b  []byte
+	ok bool
+}
+
+func appendDaisyRecord(b []byte, r *daisyRecord) ([]byte, bool) {
+	w := recWriter{b: b, ok: true}
+	w.raw(`{"v":`)
+	w.int(r.V)
+	w.raw(`,"daisy":`)
+	w.state(&r.Daisy)
+	if r.Game != nil {
+		w.raw(`,"game":`)
+		w.game(r.Game)
+	}
+	w.raw(`,"stats":`)
+	w.stats(&r.Stats)
+	w.raw(`,"usage":`)
+	w.usage(&r.Usage)
+	w.raw("}")
+	return w.b, w.ok
+}
+
+func (w *recWriter) raw(s string) { w.b = append(w.b, s...) }
+
+func (w *recWriter) int(n int) { w.b = strconv.AppendInt(w.b, int64(n), 10) }
+
+func (w *recWriter) bool(v bool) { w.b = strconv.AppendBool(w.b, v) }
+
+func (w *recWriter) str(s string) {
+	if !plainJSONString(s) {
+		w.ok = false
+		return
+	}
+	w.b = append(w.b, '"')
+	w.b = append(w.b, s...)
+	w.b = append(w.b, '"')
+}
+
+// plainJSONString: encoding/json writes s between quotes unchanged.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+func (w *recWriter) time(t time.Time) {
+	b, err := t.MarshalJSON()
+	if err != nil {
+		w.ok = false
+		return
+	}
+	w.b = append(w.b, b...)
+}
+
+func (w *recWriter) strings(xs []string) {
+	w.b = append(w.b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.str(x)
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *recWriter) state(s *companion.State) {
+	w.raw(`{"v":`)
+	w.int(s.V)
+	w.raw(`,"hunger":`)
+	w.int(s.Hunger)
+	w.raw(`,"energy":`)
+	w.int(s.Energy)
+	w.raw(`,"hunger_at":`)
+	w.time(s.HungerAt)
+	w.raw(`,"energy_at":`)
+	w.time(s.EnergyAt)
+	if !s.LastFed.IsZero() {
+		w.raw(`,"fed_at":`)
+		w.time(s.LastFed)
+	}
+	if !s.LastPlay.IsZero() {
+		w.raw(`,"play_at":`)
+		w.time(s.LastPlay)
+	}
+	if !s.LastConcern.IsZero() {
+		w.raw(`,"concern_at":`)
+		w.time(s.LastConcern)
+	}
+	if len(s.Recent) > 0 {
+		w.raw(`,"recent":`)
+		w.strings(s.Recent)
+	}
+	w.raw("}")
+}
+
+func (w *recWriter) game(g *companion.GameState) {
+	w.raw(`{"v":`)
+	w.int(g.V)
+	w.raw(`,"kind":`)
+	w.str(g.Kind)
+	w.raw(`,"tier":`)
+	w.str(g.Tier)
+	w.raw(`,"phase":`)
+	w.str(g.Phase)
+	w.raw(`,"started":`)
+	w.time(g.Started)
+	w.raw(`,"updated":`)
+	w.time(g.Updated)
+	w.raw(`,"turns":`)
+	w.int(g.Turns)
+	if g.Tries != 0 {
+		w.raw(`,"tries":`)
+		w.int(g.Tries)
+	}
+	w.raw(`,"score":`)
+	w.int(g.Score)
+	if g.Won {
+		w.raw(`,"won":true`)
+	}
+	for _, f := range []struct {
+		key string
+		n   int
+	}{{`,"hints":`, g.Hints}, {`,"rope":`, g.Rope}, {`,"secret":`, g.Secret}} {
+		if f.n != 0 {
+			w.raw(f.key)
+			w.int(f.n)
+		}
+	}
+	for _, f := range []struct{ key, s string }{{`,"word":`, g.Word}, {`,"shown":`, g.Shown}, {`,"spot":`, g.Spot}} {
+		if f.s != "" {
+			w.raw(f.key)
+			w.str(f.s)
+		}
+	}
+	if len(g.Checked) > 0 {
+		w.raw(`,"checked":`)
+		w.strings(g.Checked)
+	}
+	if g.Last != "" {
+		w.raw(`,"last":`)
+		w.str(g.Last)
+	}
+	w.raw("}")
+}
+
+func (w *recWriter) stats(s *companion.Stats) {
+	w.raw(`{"v":`)
+	w.int(s.V)
+	for _, f := range []struct {
+		key string
+		n   int
+	}{{`,"chats":`, s.Chats}, {`,"treats":`, s.Treats}, {`,"tricks":`, s.Tricks}, {`,"jokes":`, s.Jokes},
+		{`,"stories":`, s.Stories}, {`,"facts":`, s.Facts}, {`,"games":`, s.Games}, {`,"wins":`, s.Wins}, {`,"days":`, s.Days}} {
+		w.raw(f.key)
+		w.int(f.n)
+	}
+	if s.LastDay != "" {
+		w.raw(`,"last_day":`)
+		w.str(s.LastDay)
+	}
+	for _, f := range []struct {
+		key string
+		xs  []string
+	}{{`,"treat_ids":`, s.TreatIDs}, {`,"trick_ids":`, s.TrickIDs}, {`,"game_ids":`, s.GameIDs}} {
+		if len(f.xs) > 0 {
+			w.raw(f.key)
+			w.strings(f.xs)
+		}
+	}
+	if len(s.Earned) > 0 {
+		w.raw(`,"earned":[`)
+		for i, e := range s.Earned {
+			if i > 0 {
+				w.raw(",")
+			}
+			w.raw(`{"id":`)
+			w.str(e.ID)
+			w.raw(`,"at":`)
+			w.time(e.At)
+			w.raw("}")
+		}
+		w.raw("]")
+	}
+	w.raw("}")
+}
+
+func (w *recWriter) usage(u *companion.Usage) {
+	w.raw(`{"v":`)
+	w.int(u.V)
+	w.raw(`,"day":`)
+	w.str(u.Day)
+	w.raw(`,"seconds":`)
+	w.int(u.Seconds)
+	if !u.Last.IsZero() {
+		w.raw(`,"last":`)
+		w.time(u.Last)
+	}
+	for _, f := range []struct {
+		key string
+		n   int
+	}{{`,"turns":`, u.Turns}, {`,"games":`, u.Games}, {`,"ai_calls":`, u.AICalls}} {
+		if f.n != 0 {
+			w.raw(f.key)
+			w.int(f.n)
+		}
+	}
+	w.raw("}")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"daisydog/node/companion"
 )
 
 // fillRandom sets every exported field of v (a pointer) to a random value:
@@ -57,7 +59,7 @@ func fillRandom(rng *rand.Rand, v reflect.Value) {
 		}
 	case reflect.String:
 		words := []string{"", "fetch", "joke-12", "Jünipér", "🐶 dog", "2026-11-26", "under the bed"}
-		escaped := []string{"say \"woof\"", "back\\slash", "tab\there", "<b>&"} // JSON escapes these
+		escaped := []string{"say \"woof\"", "back\\slash", "tab\there", "<b>", "fish & chips", "line\u2028sep"} // JSON escapes these
 		if rng.IntN(60) == 0 {
 			v.SetString(escaped[rng.IntN(len(escaped))])
 		} else {
@@ -151,6 +153,69 @@ func FuzzDaisyRecordFastAgreesWithJSON(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q:\nfast %+v\njson %+v", b, got, want)
+		}
+	})
+}
+
+// The encoder writes exactly what json.Marshal writes, and takes its fast
+// path for every record whose strings JSON leaves unescaped.
+func TestDaisyRecordEncoderMatchesJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	fast := 0
+	for i := 0; i < 3000; i++ {
+		var rec daisyRecord
+		fillRandom(rng, reflect.ValueOf(&rec).Elem())
+		want, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendDaisyRecord(nil, &rec)
+		if escapes := strings.Contains(string(want), `\`); ok == escapes {
+			t.Fatalf("fast path taken = %v for %s", ok, want)
+		}
+		if ok {
+			fast++
+			if string(got) != string(want) {
+				t.Fatalf("encoder:\n%s\njson.Marshal:\n%s", got, want)
+			}
+		}
+		if b, err := encodeDaisyRecord(&rec); err != nil || string(b) != string(want) {
+			t.Fatalf("encodeDaisyRecord = %s, %v; want %s", b, err, want)
+		}
+	}
+	if fast < 300 {
+		t.Fatalf("only %d of 3000 records took the fast path", fast)
+	}
+	// A year JSON cannot write is json.Marshal's error, as before.
+	bad := daisyRecord{Daisy: companion.State{HungerAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	if _, err := encodeDaisyRecord(&bad); err == nil {
+		t.Fatal("a year past 9999 encoded")
+	}
+}
+
+func BenchmarkEncodeDaisyRecord(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var rec daisyRecord
+	for {
+		fillRandom(rng, reflect.ValueOf(&rec).Elem())
+		if data, _ := json.Marshal(rec); !strings.Contains(string(data), `\`) && rec.Game != nil {
+			break
+		}
+	}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeDaisyRecord(&rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(rec); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
