@@ -445,7 +445,9 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 	// Spelling by sound, only for a word no dictionary knows: "kok" for
 	// "cock" is a disguise, "Cox" (a proper noun) is a name.
 	// The dictionary is consulted last: almost every word has no key.
-	if len(w.phon) > 0 {
+	// A key is at most as long as the word but for a final "a" read as
+	// "er", which needs six letters: a word of four has no key of five.
+	if len(w.phon) > 0 && len(s) >= 5 {
 		buf = phonKey(buf[:0], s)
 		if len(buf) >= 5 { // four-letter keys are too often someone's name or a loan word
 			if r, ok := w.phonRule(unsafeString(buf)); ok && !isCommonWord(s) && !isProperNoun(s) {
@@ -492,37 +494,45 @@ func phonKey(dst []byte, s string) []byte {
 	if n >= 0 {
 		end = n
 	}
-	put := func(c byte) {
-		if len(dst) > 0 && dst[len(dst)-1] == c {
-			return
-		}
-		dst = append(dst, c)
+	// One step per letter with no call: the last byte written is kept in
+	// a local (a closure appending to dst cost a call per letter in the
+	// guest).
+	last := -1
+	if len(dst) > 0 {
+		last = int(dst[len(dst)-1])
 	}
 	for i := 0; i < end; i++ {
 		c := s[i]
-		var next byte
-		if i+1 < end {
-			next = s[i+1]
-		}
-		switch {
-		case c == 'c' && next == 'k':
+		switch c {
+		case 'c':
 			c = 'k'
-			i++
-		case c == 'c' || c == 'q':
+			if i+1 < end && s[i+1] == 'k' {
+				i++
+			}
+		case 'q':
 			c = 'k'
-		case c == 'z':
+		case 'z':
 			c = 's'
-		case c == 'p' && next == 'h':
-			c = 'f'
-			i++
-		case c == 'w' && next == 'h' && i == 0:
-			i++
+		case 'p':
+			if i+1 < end && s[i+1] == 'h' {
+				c = 'f'
+				i++
+			}
+		case 'w':
+			if i == 0 && i+1 < end && s[i+1] == 'h' {
+				i++
+			}
 		}
-		put(c)
+		if int(c) != last {
+			dst = append(dst, c)
+			last = int(c)
+		}
 	}
 	if n >= 0 {
-		put('e')
-		put('r')
+		if last != 'e' {
+			dst = append(dst, 'e')
+		}
+		dst = append(dst, 'r')
 	}
 	return dst
 }
