@@ -272,7 +272,10 @@ type scratch struct {
 	toks []token
 	ids  []uint32 // candidate word ids, flat
 	idx  []int32  // token i's ids are ids[idx[i]:idx[i+1]]
-	fill []bool   // token i is a filler word a phrase may skip (lexicon.match)
+	// thash[i] is tabHash of token i's normalised word (lexicon.candidates
+	// fills it; looseWords reuses it)
+	thash []uint32
+	fill  []bool // token i is a filler word a phrase may skip (lexicon.match)
 	// present has bit id set when some token can stand for word id
 	// (lexicon.match)
 	present []uint64

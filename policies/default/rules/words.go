@@ -213,18 +213,29 @@ func (w *wordIndex) isTail(s string) bool {
 }
 
 func (w *wordIndex) isInnocent(s string) bool {
+	return w.isInnocentH(s, tabHash(s))
+}
+
+// isInnocentH is isInnocent for a word whose tabHash is h.
+func (w *wordIndex) isInnocentH(s string, h uint32) bool {
 	if w.tabs == nil {
 		return w.innocent[s]
 	}
-	return w.tabs.innocent.has(s)
+	v, ok := w.tabs.innocent.getH(s, h)
+	return ok && v != 0
 }
 
 func (w *wordIndex) exactRule(s string) (int32, bool) {
+	return w.exactRuleH(s, tabHash(s))
+}
+
+// exactRuleH is exactRule for a word whose tabHash is h.
+func (w *wordIndex) exactRuleH(s string, h uint32) (int32, bool) {
 	if w.tabs == nil {
 		r, ok := w.exact[s]
 		return r, ok
 	}
-	return w.tabs.exact.get(s)
+	return w.tabs.exact.getH(s, h)
 }
 
 func (w *wordIndex) fuzzyRule(s string) (int32, bool) {
@@ -408,6 +419,11 @@ func (w *wordIndex) firstAnywhere(s string) int32 {
 
 // loose returns the rule a single normalised word loosely matches, or -1.
 func (w *wordIndex) loose(word []byte, buf []byte) int32 {
+	return w.looseH(word, buf, tabHash(unsafeString(word)))
+}
+
+// looseH is loose for a word whose tabHash is h.
+func (w *wordIndex) looseH(word []byte, buf []byte, h uint32) int32 {
 	if len(word) < 4 {
 		return -1
 	}
@@ -417,27 +433,32 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 		}
 	}
 	s := unsafeString(word) // word is not modified while s is in use
-	if w.isInnocent(s) {
+	if w.isInnocentH(s, h) {
 		return -1
 	}
-	if r := w.looseForm(s, true); r >= 0 {
+	if r := w.looseFormH(s, true, h); r >= 0 {
 		return r
 	}
 	// Doubled letters ("fucck", "shiit") and ph for f ("phuck"); no
 	// compounds on these readings ("appetit" is not "ape"+"tit").
 	buf = collapseDoubles(buf[:0], word)
-	if len(buf) != len(word) && len(buf) >= 4 && !w.isInnocent(unsafeString(buf)) {
-		if r := w.looseForm(unsafeString(buf), false); r >= 0 {
-			return r
+	if len(buf) != len(word) && len(buf) >= 4 {
+		b := unsafeString(buf)
+		hb := tabHash(b)
+		if !w.isInnocentH(b, hb) {
+			if r := w.looseFormH(b, false, hb); r >= 0 {
+				return r
+			}
 		}
 	}
 	if strings.Contains(s, "ph") {
 		f := strings.ReplaceAll(s, "ph", "f")
-		if !w.isInnocent(f) {
-			if r, ok := w.exactRule(f); ok {
+		hf := tabHash(f)
+		if !w.isInnocentH(f, hf) {
+			if r, ok := w.exactRuleH(f, hf); ok {
 				return r
 			}
-			if r := w.looseForm(f, false); r >= 0 {
+			if r := w.looseFormH(f, false, hf); r >= 0 {
 				return r
 			}
 		}
@@ -537,8 +558,15 @@ func phonKey(dst []byte, s string) []byte {
 	return dst
 }
 
+// looseForm is looseFormH for a word not yet hashed.
 func (w *wordIndex) looseForm(s string, compounds bool) int32 {
-	if r, ok := w.exactRule(s); ok {
+	return w.looseFormH(s, compounds, tabHash(s))
+}
+
+// looseFormH matches a word whose tabHash is h loosely: exactly, a stem
+// anywhere, a compound, one letter missing or extra.
+func (w *wordIndex) looseFormH(s string, compounds bool, h uint32) int32 {
+	if r, ok := w.exactRuleH(s, h); ok {
 		return r
 	}
 	if hasTri(s, w.triAny) {
