@@ -292,6 +292,7 @@ type scratch struct {
 	plowIdx []int32
 	pnb     []uint8  // name-list bits of the PII scanner's words (nameBits)
 	pnamed  []bool   // the PII scanner's words inside a name span
+	psep    []int32  // listSep of the PII scanner's words, or sepUnknown (findLoneNames)
 	feats   []uint32 // hashed model features
 	// Per word id, the programs that start with it and pass the needed-
 	// words filter in this message (lexicon.match): computed once per

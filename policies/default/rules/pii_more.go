@@ -513,9 +513,11 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// One-word names: known given names, names after a cue, lists.
 		s.pnb = s.pnb[:0]
 		s.pnamed = s.pnamed[:0]
+		s.psep = s.psep[:0]
 		for range toks {
 			s.pnb = append(s.pnb, 0)
 			s.pnamed = append(s.pnamed, false)
+			s.psep = append(s.psep, sepUnknown)
 		}
 		for _, sp := range spans {
 			if sp.Kind != KindName {
@@ -527,7 +529,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 				}
 			}
 		}
-		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, add)
+		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, s.psep, add)
 	}
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
@@ -644,6 +646,9 @@ const (
 	cPlacePrep
 	cSubjectVerb
 	cCornerWords
+	// cLoneCue: the words before a lower-case one-word name that
+	// findLoneNames compares (lets it skip most words after a few bit tests)
+	cLoneCue
 )
 
 // cTrigger are the classes that start a pattern of findPersonal's
@@ -683,6 +688,7 @@ var piiClass = func() map[string]uint32 {
 		{placePrep, cPlacePrep},
 		{subjectVerbs, cSubjectVerb},
 		{setOfWords("corner intersection junction crossroads"), cCornerWords},
+		{setOfWords("me i'm im i’m am mr mrs"), cLoneCue},
 	} {
 		for w := range e.set {
 			m[w] |= e.bit
