@@ -809,7 +809,9 @@ func isAllCaps(text string, t ptok) bool {
 // of four) and IBANs (two letters, two digits, 10–30 letters/digits).
 func findCards(text string, spans []sdk.Span) []sdk.Span {
 	for i := 0; i < len(text); i++ {
-		if i > 0 && isAlnum(text[i-1]) {
+		// Both start with a capital letter or a digit: one test passes
+		// over the small letters, spaces and punctuation of most text.
+		if c := text[i]; c-'0' >= 10 && c-'A' >= 26 || i > 0 && isAlnum(text[i-1]) {
 			continue
 		}
 		// IBAN
