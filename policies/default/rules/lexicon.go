@@ -175,21 +175,27 @@ func (l *lexicon) freeze() {
 
 // wordID returns the id of the lexicon word w.
 func (l *lexicon) wordID(w []byte) (uint32, bool) {
+	return l.wordIDH(w, tabHash(unsafeString(w)))
+}
+
+// wordIDH is wordID for a word whose tabHash is h.
+func (l *lexicon) wordIDH(w []byte, h uint32) (uint32, bool) {
 	if l.wordsTab == nil {
 		id, ok := l.words[string(w)]
 		return id, ok
 	}
-	id, ok := l.wordsTab.get(unsafeString(w))
+	id, ok := l.wordsTab.getH(unsafeString(w), h)
 	return uint32(id), ok
 }
 
-// typoID returns the id of the lexicon word that w is a typo of.
-func (l *lexicon) typoID(w []byte) (uint32, bool) {
+// typoIDH returns the id of the lexicon word that w, whose tabHash is h,
+// is a typo of.
+func (l *lexicon) typoIDH(w []byte, h uint32) (uint32, bool) {
 	if l.typosTab == nil {
 		id, ok := l.typos[string(w)]
 		return id, ok
 	}
-	id, ok := l.typosTab.get(unsafeString(w))
+	id, ok := l.typosTab.getH(unsafeString(w), h)
 	return uint32(id), ok
 }
 
@@ -449,10 +455,13 @@ type hit struct {
 func (l *lexicon) candidates(s *scratch) {
 	s.ids = s.ids[:0]
 	s.idx = append(s.idx[:0], 0)
+	s.thash = s.thash[:0]
 	for _, t := range s.toks {
 		w := s.norm[t.ns:t.ne]
 		from := len(s.ids)
-		if id, ok := l.wordID(w); ok {
+		h := tabHash(unsafeString(w))
+		s.thash = append(s.thash, h)
+		if id, ok := l.wordIDH(w, h); ok {
 			s.ids = append(s.ids, id)
 		}
 		if t.flags&fLongRun != 0 {
@@ -480,7 +489,7 @@ func (l *lexicon) candidates(s *scratch) {
 			s.ids = l.disguised(s, w, from)
 		}
 		if len(s.ids) == from && len(l.typos) > 0 && len(w) >= 4 {
-			if id, ok := l.typoID(w); ok { // "haet", "killd", "immigrnt"
+			if id, ok := l.typoIDH(w, h); ok { // "haet", "killd", "immigrnt"
 				s.ids = append(s.ids, id)
 			}
 		}

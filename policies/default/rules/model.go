@@ -201,12 +201,23 @@ func (m *Model) logits(s *scratch, out []float32) {
 		}
 		prev = hw
 		g := append(append(append(gram[:0], '<'), w...), '>')
+		// The 3-, 4- and 5-grams starting at k, in straight-line code
+		// (a loop over n cost the guest a loop step per letter).
 		for k := 0; k+3 <= len(g); k++ {
-			h := uint32(fnvOffset ^ seedGram)
-			for n := 0; n < 5 && k+n < len(g); n++ {
-				h = (h ^ uint32(g[k+n])) * fnvPrime
-				if n >= 2 {
-					r = &W[mix(h+uint32(n))&mask]
+			h := (uint32(fnvOffset^seedGram) ^ uint32(g[k])) * fnvPrime
+			h = (h ^ uint32(g[k+1])) * fnvPrime
+			h = (h ^ uint32(g[k+2])) * fnvPrime
+			r = &W[mix(h+2)&mask]
+			a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
+			nf++
+			if k+3 < len(g) {
+				h = (h ^ uint32(g[k+3])) * fnvPrime
+				r = &W[mix(h+3)&mask]
+				a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
+				nf++
+				if k+4 < len(g) {
+					h = (h ^ uint32(g[k+4])) * fnvPrime
+					r = &W[mix(h+4)&mask]
 					a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
 					nf++
 				}

@@ -220,11 +220,12 @@ func listSep(text string, toks []ptok, lw lowerWords, i int) int {
 //   - the other items of a list that holds a name ("Ana, Ola and Kit").
 //
 // nb holds the name-list bits of every word (nameBits), filled in on first
-// use (nKnown marks a word looked up; the caller passes zeros). Lower-case words
+// use (nKnown marks a word looked up; the caller passes zeros); sep holds
+// listSep of every word, likewise (the caller passes sepUnknown). Lower-case words
 // count only as known given names, and only after a cue or in a list with
 // another one ("call me ana", "ana and ola"). named marks the words already
 // inside a name span on entry; it is updated.
-func findLoneNames(text string, toks []ptok, lw lowerWords, cls []uint32, nb []uint8, named []bool, add func(a, b int, kind string)) {
+func findLoneNames(text string, toks []ptok, lw lowerWords, cls []uint32, nb []uint8, named []bool, sep []int32, add func(a, b int, kind string)) {
 	given := func(k int) bool {
 		if toks[k].digit || toks[k].e-toks[k].s < 2 || cls[k]&(cCapStop|cStreetSuffix|cSchoolWords|cUnitWords) != 0 {
 			return false
@@ -259,6 +260,12 @@ func findLoneNames(text string, toks []ptok, lw lowerWords, cls []uint32, nb []u
 	for i := range toks {
 		t := toks[i]
 		if t.digit {
+			continue
+		}
+		// Most words are in lower case, inside a sentence, before no verb
+		// of subjectVerbs and after none of the cue words: no pattern
+		// below can match them.
+		if !t.upper && !t.nl && (i+1 >= len(toks) || cls[i+1]&cSubjectVerb == 0) && (i == 0 || cls[i-1]&(cLoneCue|cNameCue|cKinWords) == 0) {
 			continue
 		}
 		// A capitalised known given name anywhere, except after "in"/"from".
@@ -374,7 +381,11 @@ func findLoneNames(text string, toks []ptok, lw lowerWords, cls []uint32, nb []u
 			if !named[i] && toks[i].upper {
 				continue
 			}
-			j := listSep(text, toks, lw, i)
+			j := int(sep[i])
+			if j == sepUnknown { // the second pass asks again
+				j = listSep(text, toks, lw, i)
+				sep[i] = int32(j)
+			}
 			if j < 0 || named[j] || !named[i] && !given(i) || !name(j) && !(named[i] && listedCap(j)) {
 				continue
 			}
@@ -403,6 +414,9 @@ func findLoneNames(text string, toks []ptok, lw lowerWords, cls []uint32, nb []u
 		}
 	}
 }
+
+// sepUnknown marks a word whose listSep findLoneNames has not computed.
+const sepUnknown = -2
 
 // commaAfter reports whether a comma follows text[:i] ("hi Ana, …").
 func commaAfter(text string, i int) bool {

@@ -272,7 +272,10 @@ type scratch struct {
 	toks []token
 	ids  []uint32 // candidate word ids, flat
 	idx  []int32  // token i's ids are ids[idx[i]:idx[i+1]]
-	fill []bool   // token i is a filler word a phrase may skip (lexicon.match)
+	// thash[i] is tabHash of token i's normalised word (lexicon.candidates
+	// fills it; looseWords reuses it)
+	thash []uint32
+	fill  []bool // token i is a filler word a phrase may skip (lexicon.match)
 	// present has bit id set when some token can stand for word id
 	// (lexicon.match)
 	present []uint64
@@ -289,6 +292,7 @@ type scratch struct {
 	plowIdx []int32
 	pnb     []uint8  // name-list bits of the PII scanner's words (nameBits)
 	pnamed  []bool   // the PII scanner's words inside a name span
+	psep    []int32  // listSep of the PII scanner's words, or sepUnknown (findLoneNames)
 	feats   []uint32 // hashed model features
 	// Per word id, the programs that start with it and pass the needed-
 	// words filter in this message (lexicon.match): computed once per

@@ -250,6 +250,13 @@ func spelledSep(text string, i int, w string) int {
 // and whether the result looks like a real domain (two labels or more, an
 // alphabetic top-level label of 2–24 letters; a known one when spelled).
 func domainAt(text string, i int, spelled bool) (end int, ok bool) {
+	end, ok, _ = domainChain(text, i, spelled)
+	return end, ok
+}
+
+// domainChain is domainAt that also returns where the chain of labels
+// it read ends (i when there is none), found or not.
+func domainChain(text string, i int, spelled bool) (end int, ok bool, chainEnd int) {
 	labels := 0
 	j := i
 	lastStart, lastEnd := -1, -1
@@ -276,22 +283,25 @@ func domainAt(text string, i int, spelled bool) (end int, ok bool) {
 		}
 		break
 	}
+	if labels == 0 {
+		return 0, false, i
+	}
 	if labels < 2 {
-		return 0, false
+		return 0, false, lastEnd
 	}
 	tld := text[lastStart:lastEnd]
 	if len(tld) < 2 || len(tld) > 24 {
-		return 0, false
+		return 0, false, lastEnd
 	}
 	for k := 0; k < len(tld); k++ {
 		if !isAlpha(tld[k]) {
-			return 0, false
+			return 0, false, lastEnd
 		}
 	}
 	if spelled && !knownTLD(tld) {
-		return 0, false
+		return 0, false, lastEnd
 	}
-	return lastEnd, true
+	return lastEnd, true, lastEnd
 }
 
 // findEmails appends spans for e-mail addresses: name@host.tld, including
@@ -353,7 +363,9 @@ func findEmails(text string, spans []sdk.Span) []sdk.Span {
 // with a known top-level domain (example.com/path).
 func findURLs(text string, spans []sdk.Span) []sdk.Span {
 	for i := 0; i < len(text); i++ {
-		if i > 0 && isLabelChar(text[i-1]) {
+		// A link starts with a label character ("https://", "www." and
+		// domains all do) that does not follow one.
+		if !isLabelChar(text[i]) || i > 0 && isLabelChar(text[i-1]) {
 			continue
 		}
 		start := i
@@ -366,17 +378,13 @@ func findURLs(text string, spans []sdk.Span) []sdk.Span {
 		case hasWordAt(text, i, "www."):
 			j = i + 4
 		default:
-			if !isLabelChar(text[i]) {
-				continue
-			}
-			end, ok := domainAt(text, i, false)
+			end, ok, chainEnd := domainChain(text, i, false)
 			if !ok || !knownTLD(lastLabel(text[i:end])) || (end < len(text) && isAlnum(text[end])) {
 				// Skip the whole dotted chain: every suffix of it ends in
 				// the same last label, so none can match either (and
 				// rescanning from each label would be quadratic).
-				for i+1 < len(text) && (isLabelChar(text[i+1]) || (text[i+1] == '.' && i+2 < len(text) && isLabelChar(text[i+2]))) {
-					i++
-				}
+				// domainChain has read it: no second pass over its letters.
+				i = chainEnd - 1
 				continue
 			}
 			j = end

@@ -33,7 +33,15 @@ type ptok struct {
 }
 
 func piiTokens(text string, dst []ptok) []ptok {
-	dst = dst[:0]
+	dst, _, _ = piiWords(text, dst, nil, nil)
+	return dst
+}
+
+// piiWords is piiTokens that also writes each word's lower-case form
+// (lowerWord) to low, word i at low[idx[i]:idx[i+1]], in the same pass
+// over the text (a second pass per character is dear in a wasm guest).
+func piiWords(text string, dst []ptok, low []byte, idx []int32) ([]ptok, []byte, []int32) {
+	dst, low, idx = dst[:0], low[:0], idx[:0]
 	nl, punct := true, false
 	for i := 0; i < len(text); {
 		// alnumAt's ASCII path written out: a call per character is dear
@@ -57,25 +65,37 @@ func piiTokens(text string, dst []ptok) []ptok {
 			continue
 		}
 		start := i
+		idx = append(idx, int32(len(low)))
 		digit, upper := true, unicode.IsUpper(r)
 		for i < len(text) {
 			if c := text[i]; c < utf8.RuneSelf {
-				r, size, alnum = rune(c), 1, c-'a' < 26 || c-'A' < 26 || c-'0' < 10
+				if c-'a' < 26 || c-'A' < 26 || c-'0' < 10 {
+					if c-'0' >= 10 {
+						digit = false
+					}
+					if c-'A' < 26 {
+						c += 'a' - 'A'
+					}
+					low = append(low, c)
+					i++
+					continue
+				}
+				r, size = rune(c), 1
 			} else {
 				r, size, alnum = alnumAt(text, i)
-			}
-			if alnum {
-				if r < '0' || r > '9' {
-					digit = false
+				if alnum {
+					digit = false // not an ASCII digit
+					low = append(low, text[i:i+size]...)
+					i += size
+					continue
 				}
-				i += size
-				continue
 			}
 			// inner punctuation followed by a word character
 			if (r == '\'' || r == '-' || r == '’') && i+size < len(text) {
 				r2, _ := utf8.DecodeRuneInString(text[i+size:])
 				if unicode.IsLetter(r2) || unicode.IsDigit(r2) {
 					digit = false
+					low = append(low, text[i:i+size]...)
 					i += size
 					continue
 				}
@@ -90,12 +110,10 @@ func piiTokens(text string, dst []ptok) []ptok {
 		dst = append(dst, ptok{s: start, e: end, digit: digit, upper: upper, nl: nl, punct: punct})
 		nl, punct = false, false
 	}
-	return dst
+	idx = append(idx, int32(len(low)))
+	return dst, low, idx
 }
 
-// alnumAt decodes the character at text[i] and reports whether it is a
-// letter or a digit (unicode.IsLetter or unicode.IsDigit), without the
-// decoder and table calls for ASCII, which is most text.
 func alnumAt(text string, i int) (rune, int, bool) {
 	if c := text[i]; c < utf8.RuneSelf {
 		return rune(c), 1, c-'a' < 26 || c-'A' < 26 || c-'0' < 10
@@ -213,21 +231,14 @@ func isNumberTok(text string, t ptok) bool {
 // tiers, off when relaxed (13–17 or a relaxed parent), where a first name
 // alone is fine to share and only full names are redacted.
 func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sdk.Span {
-	toks := piiTokens(text, s.ptoks)
-	s.ptoks = toks
+	// The words and their lower-case forms, in one buffer.
+	toks, plow, plowIdx := piiWords(text, s.ptoks, s.plow, s.plowIdx)
+	s.ptoks, s.plow, s.plowIdx = toks, plow, plowIdx
 	add := func(a, b int, kind string) {
 		if a < b && !placeholderOnly(text, a, b) {
 			spans = append(spans, sdk.Span{Start: a, End: b, Category: sdk.CategoryPIIDisclosure, Kind: kind})
 		}
 	}
-	// Lower-case forms of every word, once, in one buffer.
-	s.plow = s.plow[:0]
-	s.plowIdx = s.plowIdx[:0]
-	for _, t := range toks {
-		s.plowIdx = append(s.plowIdx, int32(len(s.plow)))
-		s.plow = lowerWord(text, t, s.plow)
-	}
-	s.plowIdx = append(s.plowIdx, int32(len(s.plow)))
 	lw := lowerWords{s.plow, s.plowIdx}
 	// Word classes of every word, one map look-up each.
 	s.pcls = s.pcls[:0]
@@ -502,9 +513,11 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// One-word names: known given names, names after a cue, lists.
 		s.pnb = s.pnb[:0]
 		s.pnamed = s.pnamed[:0]
+		s.psep = s.psep[:0]
 		for range toks {
 			s.pnb = append(s.pnb, 0)
 			s.pnamed = append(s.pnamed, false)
+			s.psep = append(s.psep, sepUnknown)
 		}
 		for _, sp := range spans {
 			if sp.Kind != KindName {
@@ -516,7 +529,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 				}
 			}
 		}
-		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, add)
+		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, s.psep, add)
 	}
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
@@ -633,6 +646,9 @@ const (
 	cPlacePrep
 	cSubjectVerb
 	cCornerWords
+	// cLoneCue: the words before a lower-case one-word name that
+	// findLoneNames compares (lets it skip most words after a few bit tests)
+	cLoneCue
 )
 
 // cTrigger are the classes that start a pattern of findPersonal's
@@ -672,6 +688,7 @@ var piiClass = func() map[string]uint32 {
 		{placePrep, cPlacePrep},
 		{subjectVerbs, cSubjectVerb},
 		{setOfWords("corner intersection junction crossroads"), cCornerWords},
+		{setOfWords("me i'm im i’m am mr mrs"), cLoneCue},
 	} {
 		for w := range e.set {
 			m[w] |= e.bit
@@ -792,7 +809,9 @@ func isAllCaps(text string, t ptok) bool {
 // of four) and IBANs (two letters, two digits, 10–30 letters/digits).
 func findCards(text string, spans []sdk.Span) []sdk.Span {
 	for i := 0; i < len(text); i++ {
-		if i > 0 && isAlnum(text[i-1]) {
+		// Both start with a capital letter or a digit: one test passes
+		// over the small letters, spaces and punctuation of most text.
+		if c := text[i]; c-'0' >= 10 && c-'A' >= 26 || i > 0 && isAlnum(text[i-1]) {
 			continue
 		}
 		// IBAN

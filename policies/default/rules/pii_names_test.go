@@ -2,6 +2,7 @@ package rules
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"daisydog/policies/sdk"
@@ -205,5 +206,34 @@ func TestNameLists(t *testing.T) {
 	}
 	if len(nameList.given.b) < 4*10000 || len(nameList.surname.b) < 4*10000 {
 		t.Fatalf("name lists too short: %d, %d bytes", len(nameList.given.b), len(nameList.surname.b))
+	}
+}
+
+// TestPIIWordsLowerForms checks the lower-case forms piiWords writes in its
+// one pass against piiTokens followed by lowerWord per word.
+func TestPIIWordsLowerForms(t *testing.T) {
+	for _, text := range []string{
+		"",
+		"Hi, I'm Ana O'Neil and I live at 42 Elm St. in Springfield.",
+		"Apt. 4B, ÅSA Müller-Lüdenscheidt’s house; Dr. ÉMILE",
+		"12-14 ul. Narewska 94\nZIP: SW1A 1AA -- it's 3’ x 4'",
+		"ΑΘΗΝΑ ĞÜL ıİ ß ＡＢＣ ٣٤ word.word...end",
+		"trailing apostrophe' and hyphen- then -lead",
+	} {
+		toks := piiTokens(text, nil)
+		var want []string
+		for _, tk := range toks {
+			want = append(want, string(lowerWord(text, tk, nil)))
+		}
+		toks2, low, idx := piiWords(text, nil, nil, nil)
+		if !slices.Equal(toks, toks2) || len(idx) != len(toks)+1 {
+			t.Fatalf("%q: piiWords tokens %v (%d offsets), piiTokens %v", text, toks2, len(idx), toks)
+		}
+		lw := lowerWords{low, idx}
+		for i := range toks {
+			if got := lw.at(i); got != want[i] {
+				t.Errorf("%q: word %d = %q, want %q", text, i, got, want[i])
+			}
+		}
 	}
 }

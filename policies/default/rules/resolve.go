@@ -8,6 +8,14 @@ func (p *Policy) looseWords(s *scratch) {
 		return
 	}
 	n := len(s.hits)
+	// The words' hashes from lexicon.candidates, which runs first on the
+	// same tokens (computed here when it did not).
+	if len(s.thash) != len(s.toks) {
+		s.thash = s.thash[:0]
+		for _, t := range s.toks {
+			s.thash = append(s.thash, tabHash(unsafeString(s.norm[t.ns:t.ne])))
+		}
+	}
 	for i, t := range s.toks {
 		if t.flags&fLetter == 0 || t.ne-t.ns < 4 {
 			continue
@@ -22,7 +30,7 @@ func (p *Policy) looseWords(s *scratch) {
 		if covered {
 			continue
 		}
-		r := p.words.loose(s.norm[t.ns:t.ne], s.key)
+		r := p.words.looseH(s.norm[t.ns:t.ne], s.key, s.thash[i])
 		if r < 0 {
 			r = p.trailingDigits(s, t)
 		}

@@ -94,7 +94,12 @@ func newStrTab[V int32 | uint32 | bool](m map[string]V) *strTab {
 
 // get returns the value stored for s and whether s is a key.
 func (t *strTab) get(s string) (int32, bool) {
-	h := tabHash(s)
+	return t.getH(s, tabHash(s))
+}
+
+// getH is get for a key whose tabHash h the caller has (a word looked up
+// in several tables is hashed once).
+func (t *strTab) getH(s string, h uint32) (int32, bool) {
 	n := uint32(len(s)) + 1
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		sl := &t.slots[i]

@@ -213,18 +213,29 @@ func (w *wordIndex) isTail(s string) bool {
 }
 
 func (w *wordIndex) isInnocent(s string) bool {
+	return w.isInnocentH(s, tabHash(s))
+}
+
+// isInnocentH is isInnocent for a word whose tabHash is h.
+func (w *wordIndex) isInnocentH(s string, h uint32) bool {
 	if w.tabs == nil {
 		return w.innocent[s]
 	}
-	return w.tabs.innocent.has(s)
+	v, ok := w.tabs.innocent.getH(s, h)
+	return ok && v != 0
 }
 
 func (w *wordIndex) exactRule(s string) (int32, bool) {
+	return w.exactRuleH(s, tabHash(s))
+}
+
+// exactRuleH is exactRule for a word whose tabHash is h.
+func (w *wordIndex) exactRuleH(s string, h uint32) (int32, bool) {
 	if w.tabs == nil {
 		r, ok := w.exact[s]
 		return r, ok
 	}
-	return w.tabs.exact.get(s)
+	return w.tabs.exact.getH(s, h)
 }
 
 func (w *wordIndex) fuzzyRule(s string) (int32, bool) {
@@ -408,6 +419,11 @@ func (w *wordIndex) firstAnywhere(s string) int32 {
 
 // loose returns the rule a single normalised word loosely matches, or -1.
 func (w *wordIndex) loose(word []byte, buf []byte) int32 {
+	return w.looseH(word, buf, tabHash(unsafeString(word)))
+}
+
+// looseH is loose for a word whose tabHash is h.
+func (w *wordIndex) looseH(word []byte, buf []byte, h uint32) int32 {
 	if len(word) < 4 {
 		return -1
 	}
@@ -417,27 +433,32 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 		}
 	}
 	s := unsafeString(word) // word is not modified while s is in use
-	if w.isInnocent(s) {
+	if w.isInnocentH(s, h) {
 		return -1
 	}
-	if r := w.looseForm(s, true); r >= 0 {
+	if r := w.looseFormH(s, true, h); r >= 0 {
 		return r
 	}
 	// Doubled letters ("fucck", "shiit") and ph for f ("phuck"); no
 	// compounds on these readings ("appetit" is not "ape"+"tit").
 	buf = collapseDoubles(buf[:0], word)
-	if len(buf) != len(word) && len(buf) >= 4 && !w.isInnocent(unsafeString(buf)) {
-		if r := w.looseForm(unsafeString(buf), false); r >= 0 {
-			return r
+	if len(buf) != len(word) && len(buf) >= 4 {
+		b := unsafeString(buf)
+		hb := tabHash(b)
+		if !w.isInnocentH(b, hb) {
+			if r := w.looseFormH(b, false, hb); r >= 0 {
+				return r
+			}
 		}
 	}
 	if strings.Contains(s, "ph") {
 		f := strings.ReplaceAll(s, "ph", "f")
-		if !w.isInnocent(f) {
-			if r, ok := w.exactRule(f); ok {
+		hf := tabHash(f)
+		if !w.isInnocentH(f, hf) {
+			if r, ok := w.exactRuleH(f, hf); ok {
 				return r
 			}
-			if r := w.looseForm(f, false); r >= 0 {
+			if r := w.looseFormH(f, false, hf); r >= 0 {
 				return r
 			}
 		}
@@ -445,7 +466,9 @@ func (w *wordIndex) loose(word []byte, buf []byte) int32 {
 	// Spelling by sound, only for a word no dictionary knows: "kok" for
 	// "cock" is a disguise, "Cox" (a proper noun) is a name.
 	// The dictionary is consulted last: almost every word has no key.
-	if len(w.phon) > 0 {
+	// A key is at most as long as the word but for a final "a" read as
+	// "er", which needs six letters: a word of four has no key of five.
+	if len(w.phon) > 0 && len(s) >= 5 {
 		buf = phonKey(buf[:0], s)
 		if len(buf) >= 5 { // four-letter keys are too often someone's name or a loan word
 			if r, ok := w.phonRule(unsafeString(buf)); ok && !isCommonWord(s) && !isProperNoun(s) {
@@ -492,43 +515,58 @@ func phonKey(dst []byte, s string) []byte {
 	if n >= 0 {
 		end = n
 	}
-	put := func(c byte) {
-		if len(dst) > 0 && dst[len(dst)-1] == c {
-			return
-		}
-		dst = append(dst, c)
+	// One step per letter with no call: the last byte written is kept in
+	// a local (a closure appending to dst cost a call per letter in the
+	// guest).
+	last := -1
+	if len(dst) > 0 {
+		last = int(dst[len(dst)-1])
 	}
 	for i := 0; i < end; i++ {
 		c := s[i]
-		var next byte
-		if i+1 < end {
-			next = s[i+1]
-		}
-		switch {
-		case c == 'c' && next == 'k':
+		switch c {
+		case 'c':
 			c = 'k'
-			i++
-		case c == 'c' || c == 'q':
+			if i+1 < end && s[i+1] == 'k' {
+				i++
+			}
+		case 'q':
 			c = 'k'
-		case c == 'z':
+		case 'z':
 			c = 's'
-		case c == 'p' && next == 'h':
-			c = 'f'
-			i++
-		case c == 'w' && next == 'h' && i == 0:
-			i++
+		case 'p':
+			if i+1 < end && s[i+1] == 'h' {
+				c = 'f'
+				i++
+			}
+		case 'w':
+			if i == 0 && i+1 < end && s[i+1] == 'h' {
+				i++
+			}
 		}
-		put(c)
+		if int(c) != last {
+			dst = append(dst, c)
+			last = int(c)
+		}
 	}
 	if n >= 0 {
-		put('e')
-		put('r')
+		if last != 'e' {
+			dst = append(dst, 'e')
+		}
+		dst = append(dst, 'r')
 	}
 	return dst
 }
 
+// looseForm is looseFormH for a word not yet hashed.
 func (w *wordIndex) looseForm(s string, compounds bool) int32 {
-	if r, ok := w.exactRule(s); ok {
+	return w.looseFormH(s, compounds, tabHash(s))
+}
+
+// looseFormH matches a word whose tabHash is h loosely: exactly, a stem
+// anywhere, a compound, one letter missing or extra.
+func (w *wordIndex) looseFormH(s string, compounds bool, h uint32) int32 {
+	if r, ok := w.exactRuleH(s, h); ok {
 		return r
 	}
 	if hasTri(s, w.triAny) {
