@@ -414,6 +414,10 @@ func TestAuditVerify(t *testing.T) {
 }
 
 func TestPolicyDispatch(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "garbage.jsonl")
+	if err := os.WriteFile(garbage, []byte("not a case\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -428,6 +432,8 @@ func TestPolicyDispatch(t *testing.T) {
 		{"score with a missing file", []string{"eval", "--cases", "/nonexistent/cases.jsonl"}, "no such file", "", ""},
 		{"train bad bits", []string{"train", "--cases", "x", "--out", "y", "--bits", "4"}, "--cases FILE and --out FILE are required", "", ""},
 		{"train missing file", []string{"train", "--cases", "/nonexistent/c.jsonl", "--out", "y"}, "no such file", "", ""},
+		{"train with a line that is no case", []string{"train", "--cases", garbage, "--out", "y"}, "eval: line 1", "", ""},
+		{"score with a line that is no case", []string{"score", "--data", garbage}, "eval: line 1", "", ""},
 		{"keygen without out", []string{"keygen"}, "--out PREFIX is required", "", ""},
 		{"bundle without flags", []string{"bundle", "--name", "p"}, "are required", "", ""},
 		{"status without url", []string{"status", "--token", "t"}, "--url and --token", "", ""},

@@ -156,6 +156,7 @@ func TestPolicyScoreBundle(t *testing.T) {
 		{[]string{"score", "--data", cases, "--bundle", cases}, "policy score"},
 		{[]string{"score", "--data", cases, "--bundle", filepath.Join(dir, "none.ddpb")}, "no such file"},
 		{[]string{"score", "--data", cases, "--bundle", good, "--pub", cases}, "policy score"},
+		{[]string{"score", "--data", cases, "--bundle", good, "--pub", filepath.Join(dir, "none.pub")}, "no such file"},
 		{[]string{"score", "--data", cases, "--bundle", good, "--module", filepath.Join(dir, "x.wasm")}, "not both"},
 		{[]string{"score", "--data", cases, "--pub", signerPub}, "--pub needs --bundle"},
 	} {
