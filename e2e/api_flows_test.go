@@ -197,32 +197,11 @@ var mailTokenRe = regexp.MustCompile(`\b(ev|pr)_[A-Za-z0-9_-]{43}\b`)
 // outbox and returns the token it carries.
 func (f *flows) mailed(t *testing.T, to, kind string, nth int) string {
 	t.Helper()
-	var tok string
-	waitFor(t, 20*time.Second, "e-mail "+kind+" #"+strconv.Itoa(nth)+" to "+to, func() (bool, string) {
-		b, err := os.ReadFile(f.outbox)
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-		seen := 0
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var e struct{ To, Kind, Body string }
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatalf("outbox line %q: %v", sc.Text(), err)
-			}
-			if e.To == to && e.Kind == kind {
-				if seen++; seen == nth {
-					tok = mailTokenRe.FindString(e.Body)
-					if tok == "" {
-						t.Fatalf("%s e-mail carries no token: %q", kind, e.Body)
-					}
-					return true, ""
-				}
-			}
-		}
-		return false, strconv.Itoa(seen) + " so far"
-	})
+	_, body := f.mailedText(t, to, kind, nth)
+	tok := mailTokenRe.FindString(body)
+	if tok == "" {
+		t.Fatalf("%s e-mail carries no token: %q", kind, body)
+	}
 	return tok
 }
 

@@ -193,15 +193,20 @@ func TestDaisyRecordEncoderMatchesJSON(t *testing.T) {
 	}
 }
 
-func BenchmarkEncodeDaisyRecord(b *testing.B) {
+// benchRecord is a random record with a game and no string JSON escapes.
+func benchRecord() daisyRecord {
 	rng := rand.New(rand.NewPCG(5, 6))
-	var rec daisyRecord
 	for {
+		var rec daisyRecord
 		fillRandom(rng, reflect.ValueOf(&rec).Elem())
 		if data, _ := json.Marshal(rec); !strings.Contains(string(data), `\`) && rec.Game != nil {
-			break
+			return rec
 		}
 	}
+}
+
+func BenchmarkEncodeDaisyRecord(b *testing.B) {
+	rec := benchRecord()
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -221,15 +226,7 @@ func BenchmarkEncodeDaisyRecord(b *testing.B) {
 }
 
 func BenchmarkDecodeDaisyRecord(b *testing.B) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	var rec daisyRecord
-	for {
-		fillRandom(rng, reflect.ValueOf(&rec).Elem())
-		if data, _ := json.Marshal(rec); !strings.Contains(string(data), `\`) && rec.Game != nil {
-			break
-		}
-	}
-	data, _ := json.Marshal(rec)
+	data, _ := json.Marshal(benchRecord())
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
