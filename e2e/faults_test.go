@@ -175,7 +175,10 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 	// checker above verified it is stored at most once): the HTTP keep-alive
 	// race (a request sent on an idle connection just as the stopping node
 	// closes it) and, while the leader stops, a write in flight when it
-	// hands leadership over. Each hits a client at most once per restart. A
+	// hands leadership over. Each hits a client at most once per restart, so
+	// a follower's restart may fail one request per client and the
+	// leader's (the last) two: one of each kind (seen in CI: 12 keep-alive
+	// races and one write forwarded during the hand-over, 12 clients). A
 	// definite refusal, or any failure outside a restart, fails the test.
 	perRestart := make([]int, len(restarts))
 	for _, a := range l.all() {
@@ -195,8 +198,12 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 		perRestart[hit]++
 	}
 	for i, n := range perRestart {
-		if n > l.cfg.children {
-			t.Errorf("%d requests failed while %s restarted, want at most one per child (%d)", n, restarts[i].n.id, l.cfg.children)
+		races := 1 // the keep-alive race
+		if restarts[i].n == leader {
+			races = 2 // and the write in flight at the hand-over
+		}
+		if n > races*l.cfg.children {
+			t.Errorf("%d requests failed while %s restarted, want at most %d per child (%d)", n, restarts[i].n.id, races, races*l.cfg.children)
 		}
 	}
 	t.Logf("%s: %d of %d requests failed (%v per restart of %s, all ambiguous)", name, r.failed(), r.attempts, perRestart, ids(order))
