@@ -111,6 +111,9 @@ func (p *pools) close() error {
 func (db *DB) wr() *sql.DB { return db.cur.Load().w }
 func (db *DB) rd() *sql.DB { return db.cur.Load().r }
 
+// walCheckpointPages is the writer's wal_autocheckpoint (see dsn).
+const walCheckpointPages = 4000
+
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
@@ -123,6 +126,14 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// Checkpoint every walCheckpointPages (SQLite's default is 1,000):
+		// a chat turn rewrites the same hot pages (Daisy's state, the
+		// child's turn index), and a checkpoint copies each page once
+		// however many times it is in the WAL, so a longer WAL copies far
+		// less per turn. About 12% less work per applied batch at the
+		// bench's shape (BenchmarkChatTurnIDOrder, 1,500 batches of 32);
+		// the WAL file stays near 16 MiB instead of 4 MiB.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
 	}
 	return "file:" + path + "?" + q.Encode()
 }

@@ -60,6 +60,10 @@ func TestMigrateFromEmpty(t *testing.T) {
 	if err := db.wr().QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("writer foreign_keys = %d, %v; want 1", fk, err)
 	}
+	var ckpt int
+	if err := db.wr().QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil || ckpt != walCheckpointPages {
+		t.Errorf("writer wal_autocheckpoint = %d, %v; want %d", ckpt, err, walCheckpointPages)
+	}
 }
 
 func TestMigrateReopenIsIdempotent(t *testing.T) {

@@ -390,7 +390,7 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 		}
 	}
 
-	turnID := newID("tu_")
+	turnID := newTimeOrderedID("tu_", now)
 	msgSealed, err := storage.Seal(dek, []byte(p.stored), storage.FieldAAD(storage.FieldMessage, turnID))
 	if err != nil {
 		return nil, err

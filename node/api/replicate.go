@@ -80,3 +80,24 @@ func newID(prefix string) string {
 	}
 	return prefix + hex.EncodeToString(b[:])
 }
+
+// newTimeOrderedID is newID for rows written on every chat turn: the first
+// six bytes are the time in milliseconds (big-endian), the other ten are
+// random. Inserts into the table's id index then land on its last pages
+// instead of a random page each; at 32 turns per batch that is about a
+// fifth less work per applied batch on every node
+// (BenchmarkChatTurnIDOrder in storage). 80 random bits keep the ID
+// unguessable; the time it reveals is the row's created_at, which every
+// reader of the row sees anyway.
+func newTimeOrderedID(prefix string, now time.Time) string {
+	var b [16]byte
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
