@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,10 +24,17 @@ func TestBrokenPolicyFailsClosed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// Set the family up under the real policy (nicknames are checked too),
 			// then restart the node on the broken one.
-			good := startCluster(t, 1, nil)[0]
-			fam := newFamily(t, good, "failclosed@example.test", "Ziggy", "5-8")
+			// The parent's address is verified, so an escalated turn would
+			// e-mail them (node/api/alerts.go).
+			outbox := func(c *Config) { c.MailOutbox = filepath.Join(c.DataDir, "outbox", "mail.jsonl") }
+			good := startCluster(t, 1, outbox)[0]
+			const email = "failclosed@example.test"
+			fam := newFamily(t, good, email, "Ziggy", "5-8")
+			if st, _ := good.call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": good.mailedToken(t, email, "verify_email", 1)}, nil); st != 200 {
+				t.Fatalf("verify e-mail: %d", st)
+			}
 			good.stop(t)
-			n := startTestNode(t, good.dir, func(c *Config) { c.PolicyModule = mod })
+			n := startTestNode(t, good.dir, func(c *Config) { outbox(c); c.PolicyModule = mod })
 			waitFor(t, 30e9, "ready", func() error { return n.ready(context.Background()) })
 
 			for i := 0; i < 3; i++ { // the node keeps serving after each failure
@@ -43,6 +51,13 @@ func TestBrokenPolicyFailsClosed(t *testing.T) {
 			}
 			if c, err := n.DB().SafetyEventCount(context.Background(), "policy_failure"); err != nil || c != 3 {
 				t.Fatalf("policy_failure events = %d, %v", c, err)
+			}
+			// A policy failure is not something the child wrote: no alert
+			// to the parents (the safety events above tell the moderators).
+			for _, e := range n.outbox(t) {
+				if e.Kind == "safety_alert" {
+					t.Fatalf("parents alerted about a policy failure: %q", e.Subject)
+				}
 			}
 			if st, _ := n.call(t, "GET", "/healthz", "", nil, nil); st != 200 {
 				t.Fatalf("healthz after failures: %d", st)

@@ -428,7 +428,13 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 		return nil, err
 	}
 	s.Metrics.Safety.countTurn(p.in.Action, p.out.Action, p.in.Categories, p.escalate, p.failClosed)
-	if p.escalate {
+	// Parents hear about what the policy escalated in the child's message.
+	// A turn escalated only because the policy failed (p.escalate with no
+	// verdict on the message) is for the moderators and operators (its
+	// policy_failure event): the parents would read a warning about
+	// something their child never wrote, e.g. each time an overloaded node
+	// times out an evaluation.
+	if p.in.Escalate {
 		s.alertParents(ctx, a, child, dek, p.in.Categories, now)
 	}
 	body := map[string]any{"turn": turnView{
