@@ -30,6 +30,9 @@ type InitOptions struct {
 	RaftAddr      string
 	AdvertiseHTTP string
 	AdvertiseRaft string
+	// ClusterKey is the new cluster's key-encryption key; empty means a
+	// fresh random one. Restore passes the key the backup was made under.
+	ClusterKey []byte
 }
 
 var nodeIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
@@ -126,12 +129,19 @@ func Init(l Layout, o InitOptions) (JoinToken, error) {
 		return JoinToken{}, err
 	}
 	tok := JoinToken{Secret: randomHex(32), CAFingerprint: ca.Fingerprint()}
+	clusterKey := randomHex(32)
+	if o.ClusterKey != nil {
+		if len(o.ClusterKey) != 32 {
+			return JoinToken{}, fmt.Errorf("cluster key must be 32 bytes, got %d", len(o.ClusterKey))
+		}
+		clusterKey = hex.EncodeToString(o.ClusterKey)
+	}
 	err = writeSecrets([]secretFile{
 		{l.CACert(), ca.CertPEM},
 		{l.CAKey(), ca.KeyPEM},
 		{l.NodeCert(), append(cert, ca.CertPEM...)},
 		{l.NodeKey(), keyPEM},
-		{l.ClusterKey(), []byte(randomHex(32) + "\n")},
+		{l.ClusterKey(), []byte(clusterKey + "\n")},
 		{l.JoinHash(), []byte(hashSecret(tok.Secret) + "\n")},
 		{l.path("keys", "join-token"), []byte(tok.String() + "\n")},
 	})

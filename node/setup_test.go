@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -229,7 +230,7 @@ func TestInitOptionsNormalize(t *testing.T) {
 				wantErr(t, err, tc.err)
 				return
 			}
-			if err != nil || o != tc.want {
+			if err != nil || !reflect.DeepEqual(o, tc.want) {
 				t.Fatalf("got %+v, %v; want %+v", o, err, tc.want)
 			}
 		})

@@ -112,7 +112,7 @@ func (db *DB) wr() *sql.DB { return db.cur.Load().w }
 func (db *DB) rd() *sql.DB { return db.cur.Load().r }
 
 // walCheckpointPages is the writer's wal_autocheckpoint (see dsn).
-const walCheckpointPages = 4000
+const walCheckpointPages = 1000
 
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
@@ -126,13 +126,14 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
-		// Checkpoint every walCheckpointPages (SQLite's default is 1,000):
-		// a chat turn rewrites the same hot pages (Daisy's state, the
-		// child's turn index), and a checkpoint copies each page once
-		// however many times it is in the WAL, so a longer WAL copies far
-		// less per turn. About 12% less work per applied batch at the
-		// bench's shape (BenchmarkChatTurnIDOrder, 1,500 batches of 32);
-		// the WAL file stays near 16 MiB instead of 4 MiB.
+		// SQLite's default wal_autocheckpoint (1,000 pages) is kept on
+		// purpose: 4,000 pages cut the apply work per batch by about 12%
+		// (BenchmarkChatTurnIDOrder: hot pages are copied once per
+		// checkpoint) and raised closed-loop throughput, but the longer
+		// checkpoint runs inside a commit and stalls the state machine:
+		// the 10,000-child open loop served 1,150-1,195 turns/s with p99
+		// 0.96-1.02 s against 1,244-1,305 and 0.57-0.62 s with 1,000
+		// (storage/DESIGN.md "Pages written per batch").
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -324,4 +325,68 @@ func checkSnapshotFile(ctx context.Context, src string) error {
 		return fmt.Errorf("storage: restore: snapshot schema version %d is not one this binary can use (1..%d)", version, len(migrations))
 	}
 	return nil
+}
+
+// BackupTo writes a consistent copy of the database file at path to dst (a
+// new file) and returns the applied index the copy holds. The node may be
+// running: the copy is taken on a read-only connection of its own, in one
+// read transaction (WAL readers never block the writer), so it is the
+// state after some whole batch.
+func BackupTo(ctx context.Context, path, dst string) (uint64, error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, fmt.Errorf("storage: backup: %w", err)
+	}
+	src, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return 0, fmt.Errorf("storage: backup: %w", err)
+	}
+	defer src.Close()
+	if _, err := src.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return 0, fmt.Errorf("storage: backup: %w", err)
+	}
+	idx, err := fileAppliedIndex(ctx, dst)
+	if err != nil {
+		os.Remove(dst)
+		return 0, fmt.Errorf("storage: backup: %w", err)
+	}
+	return idx, nil
+}
+
+// PrepareRestore readies a copy of a database (from BackupTo, or a Raft
+// snapshot) to be the state of a new cluster: it checks the file as
+// ReplaceWith does and sets its applied index to 0, because the new
+// cluster's Raft log starts again at index 1 — an index left in place
+// would make the state machine skip the new cluster's first entries as
+// already applied. It returns the applied index the copy had.
+func PrepareRestore(ctx context.Context, path string) (uint64, error) {
+	if err := checkSnapshotFile(ctx, path); err != nil {
+		return 0, err
+	}
+	idx, err := fileAppliedIndex(ctx, path)
+	if err != nil {
+		return 0, fmt.Errorf("storage: restore: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return 0, fmt.Errorf("storage: restore: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "DELETE FROM meta WHERE k='applied_index'"); err != nil {
+		return 0, fmt.Errorf("storage: restore: reset the applied index: %w", err)
+	}
+	return idx, nil
+}
+
+// fileAppliedIndex reads the applied index of the database file at path.
+func fileAppliedIndex(ctx context.Context, path string) (uint64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var v int64
+	if err := db.QueryRowContext(ctx, qAppliedIndex).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read the applied index: %w", err)
+	}
+	return uint64(v), nil
 }

@@ -310,3 +310,53 @@ func TestReplaceWithDuringReads(t *testing.T) {
 		t.Errorf("%d of %d concurrent reads failed: %s", n, reads.Load(), msg)
 	}
 }
+
+// BackupTo copies a database that is open and being written; PrepareRestore
+// keeps everything but the applied index, and refuses what is not a
+// DaisyDog database.
+func TestBackupToAndPrepareRestore(t *testing.T) {
+	f := newFixture(t)
+	f.signUp("fam-a", "par-a", "a@example.org")
+	f.createChild("fam-a", "par-a", "ch-1", "Pip")
+	applied, err := f.db.AppliedIndex(f.ctx)
+	if err != nil || applied == 0 {
+		t.Fatalf("applied index %d, %v", applied, err)
+	}
+	dst := filepath.Join(t.TempDir(), "copy.db")
+	idx, err := BackupTo(f.ctx, f.db.Path(), dst)
+	if err != nil || idx != applied {
+		t.Fatalf("BackupTo = %d, %v; want %d", idx, err, applied)
+	}
+	f.createChild("fam-a", "par-a", "ch-2", "Pop") // after the copy: not in it
+	if _, err := BackupTo(f.ctx, f.db.Path(), dst); err == nil {
+		t.Fatal("BackupTo over an existing file")
+	}
+	if _, err := BackupTo(f.ctx, filepath.Join(t.TempDir(), "none.db"), filepath.Join(t.TempDir(), "x.db")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("BackupTo of a missing database: %v", err)
+	}
+
+	old, err := PrepareRestore(f.ctx, dst)
+	if err != nil || old != applied {
+		t.Fatalf("PrepareRestore = %d, %v; want %d", old, err, applied)
+	}
+	db, err := Open(f.ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if idx, err := db.AppliedIndex(f.ctx); err != nil || idx != 0 {
+		t.Fatalf("restored applied index %d, %v; want 0", idx, err)
+	}
+	var children int
+	if err := db.rd().QueryRowContext(f.ctx, "SELECT COUNT(*) FROM children").Scan(&children); err != nil || children != 1 {
+		t.Fatalf("restored children: %d, %v; want the one before the copy", children, err)
+	}
+
+	junk := filepath.Join(t.TempDir(), "junk.db")
+	if err := os.WriteFile(junk, []byte("not a database at all, just words"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PrepareRestore(f.ctx, junk); err == nil {
+		t.Fatal("PrepareRestore accepted a file that is no database")
+	}
+}

@@ -35,6 +35,8 @@ Usage:
   daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data and Daisy's own lines
   daisydog admin create --data DIR --email ADDRESS              create the first administrator (once; password on stdin)
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
+  daisydog backup  --data DIR --out FILE                          write a sealed backup of this server's database (while it runs)
+  daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID --http ADDR --raft ADDR   start a new cluster from a backup
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]
   daisydog version
 `
@@ -64,6 +66,10 @@ func dispatch(args []string) int {
 		err = cmdBench(args[1:])
 	case "audit":
 		err = cmdAudit(args[1:])
+	case "backup":
+		err = cmdBackup(args[1:])
+	case "restore":
+		err = cmdRestore(args[1:])
 	case "policy":
 		err = cmdPolicy(args[1:])
 	case "admin":

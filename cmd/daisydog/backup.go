@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"daisydog/node"
+)
+
+// cmdBackup writes a sealed backup of this server's database (node/backup.go).
+func cmdBackup(args []string) error {
+	fs := flag.NewFlagSet("backup", flag.ExitOnError)
+	data := fs.String("data", "", "this server's data directory (the node may be running)")
+	out := fs.String("out", "", "the backup file to write (a new file)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *data == "" || *out == "" {
+		return errors.New("usage: daisydog backup --data DIR --out FILE (--data and --out are required)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	start := time.Now()
+	info, err := node.Backup(ctx, node.Layout{Dir: *data}, *out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("backup written: %s (%d bytes, state at Raft index %d, %s)\n", *out, info.Bytes, info.AppliedIndex, time.Since(start).Round(time.Millisecond))
+	fmt.Printf("it opens only with this cluster's key (%s): keep a copy of that key apart from the backups\n", node.Layout{Dir: *data}.ClusterKey())
+	return nil
+}
+
+// cmdRestore starts a new cluster from a backup: like init, with the
+// backup's state and cluster key.
+func cmdRestore(args []string) error {
+	fs := flag.NewFlagSet("restore", flag.ExitOnError)
+	var sf serveFlags
+	var af addrFlags
+	sf.register(fs)
+	af.register(fs, "127.0.0.1:8443", "127.0.0.1:9443")
+	from := fs.String("from", "", "the backup file (from daisydog backup)")
+	keyFile := fs.String("cluster-key", "", "a copy of keys/cluster.key of the cluster the backup was made on")
+	noServe := fs.Bool("no-serve", false, "only create the data directory")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
+		return err
+	}
+	if sf.data == "" || *from == "" || *keyFile == "" {
+		return errors.New("usage: daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID [--http ADDR --raft ADDR] (--from, --cluster-key and --data are required)")
+	}
+	keyText, err := os.ReadFile(*keyFile)
+	if err != nil {
+		return fmt.Errorf("--cluster-key: %w", err)
+	}
+	key, err := node.ParseClusterKey(keyText)
+	if err != nil {
+		return fmt.Errorf("--cluster-key: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	tok, info, err := node.Restore(ctx, node.Layout{Dir: sf.data}, af.options(), *from, key)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Restored the state at Raft index %d into a new cluster: node %q in %s.\n", info.AppliedIndex, af.nodeID, sf.data)
+	fmt.Printf("Writes acknowledged after the backup was taken are not in it.\nJoin token for the other servers (new; keep it secret):\n  %s\n", tok)
+	if *noServe {
+		return nil
+	}
+	return serve(sf, nil)
+}

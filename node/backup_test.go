@@ -1,0 +1,136 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A backup taken while the node serves restores into a new cluster that
+// holds exactly what was acknowledged before it: the parent logs in with
+// the same password, the child's device token still works, the history is
+// the same turns in the same order (texts opened with the family keys
+// under the backup's cluster key), and turns made after the backup are not
+// there. The new cluster takes writes (its applied index was reset).
+func TestBackupRestore(t *testing.T) {
+	ctx := context.Background()
+	n := startCluster(t, 1, nil)[0]
+	const email, password = "backup@example.test", "correct horse battery staple"
+	fam := newFamily(t, n, email, "Pepper", "9-12")
+	msgs := []string{"hello daisy", "tell me a joke", "I like pancakes"}
+	for _, m := range msgs {
+		if st, _ := n.chat(t, fam.childToken, m); st != 200 {
+			t.Fatalf("chat %q: %d", m, st)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "daisydog.backup")
+	info, err := Backup(ctx, Layout{Dir: n.dir}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AppliedIndex == 0 || info.Bytes == 0 {
+		t.Fatalf("backup info %+v", info)
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", st, err)
+	}
+	if _, err := Backup(ctx, Layout{Dir: n.dir}, out); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+	if st, _ := n.chat(t, fam.childToken, "this one is after the backup"); st != 200 {
+		t.Fatalf("chat after backup: %d", st)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "pancakes") || strings.Contains(string(raw), "Pepper") || strings.Contains(string(raw), "CREATE TABLE") {
+		t.Fatal("the backup file is not sealed")
+	}
+	key, err := Layout{Dir: n.dir}.ReadClusterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.stop(t) // the site is lost
+
+	opts := func() InitOptions { return InitOptions{NodeID: "r1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)} }
+	t.Run("refusals leave nothing behind", func(t *testing.T) {
+		wrong := append([]byte{}, key...)
+		wrong[0] ^= 1
+		damaged := filepath.Join(t.TempDir(), "damaged.backup")
+		bad := append([]byte{}, raw...)
+		bad[len(bad)/2] ^= 1
+		if err := os.WriteFile(damaged, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		notBackup := filepath.Join(t.TempDir(), "notes.txt")
+		if err := os.WriteFile(notBackup, []byte("shopping list: bones"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, from string
+			key        []byte
+			want       error
+			text       string
+		}{
+			{"wrong key", out, wrong, ErrBackupKey, ""},
+			{"damaged file", damaged, key, ErrBackupKey, ""},
+			{"not a backup", notBackup, key, ErrBackupKey, ""},
+			{"missing file", filepath.Join(t.TempDir(), "none"), key, nil, "no such file"},
+			{"short key", out, key[:16], nil, "32 bytes"},
+		} {
+			dir := filepath.Join(t.TempDir(), "r")
+			_, _, err := Restore(ctx, Layout{Dir: dir}, opts(), tc.from, tc.key)
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if exists(dir) {
+				t.Fatalf("%s: %s left behind", tc.name, dir)
+			}
+		}
+		if _, _, err := Restore(ctx, Layout{Dir: n.dir}, opts(), out, key); err == nil || !strings.Contains(err.Error(), "already holds a node") {
+			t.Fatalf("restore over a node: %v", err)
+		}
+	})
+
+	dir := filepath.Join(t.TempDir(), "restored")
+	tok, got, err := Restore(ctx, Layout{Dir: dir}, opts(), out, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AppliedIndex != info.AppliedIndex || tok.Secret == "" {
+		t.Fatalf("restore info %+v token %+v; backup %+v", got, tok, info)
+	}
+	if k2, err := (Layout{Dir: dir}).ReadClusterKey(); err != nil || string(k2) != string(key) {
+		t.Fatalf("restored cluster key differs: %v", err)
+	}
+	r := startTestNode(t, dir, nil)
+	waitFor(t, 30e9, "restored node ready", func() error { return r.ready(ctx) })
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st, _ := r.call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, &login); st != 200 {
+		t.Fatalf("parent login on the restored cluster: %d", st)
+	}
+	var hist struct {
+		Turns []struct {
+			Seq     int64
+			Message string
+		}
+	}
+	if st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns", login.AccessToken, nil, &hist); st != 200 || len(hist.Turns) != len(msgs) {
+		t.Fatalf("history on the restored cluster: %d, %d turns; want %d", st, len(hist.Turns), len(msgs))
+	}
+	for i, turn := range hist.Turns { // newest first
+		if want := msgs[len(msgs)-1-i]; turn.Message != want || turn.Seq != int64(len(msgs)-i) {
+			t.Fatalf("turn %d: %+v, want %q", i, turn, want)
+		}
+	}
+	// The child's device keeps working and the new cluster takes writes.
+	if st, tr := r.chat(t, fam.childToken, "we moved to a new server"); st != 200 || tr.Turn.Seq != int64(len(msgs)+1) {
+		t.Fatalf("chat on the restored cluster: %d %+v", st, tr.Turn)
+	}
+}
