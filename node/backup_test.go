@@ -134,3 +134,37 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("chat on the restored cluster: %d %+v", st, tr.Turn)
 	}
 }
+
+func TestBackupRefusals(t *testing.T) {
+	ctx := context.Background()
+	if k, err := ParseClusterKey([]byte(strings.Repeat("ab", 32) + "\n")); err != nil || len(k) != 32 {
+		t.Fatalf("ParseClusterKey of a key file: %v", err)
+	}
+	for _, bad := range []string{"", "abc", strings.Repeat("zz", 32), strings.Repeat("ab", 31)} {
+		if _, err := ParseClusterKey([]byte(bad)); err == nil || !strings.Contains(err.Error(), "64 hexadecimal digits") {
+			t.Fatalf("ParseClusterKey(%q): %v", bad, err)
+		}
+	}
+	// A directory that holds no node has no cluster key to seal with.
+	if _, err := Backup(ctx, Layout{Dir: t.TempDir()}, filepath.Join(t.TempDir(), "b")); err == nil || !strings.Contains(err.Error(), "cluster key") {
+		t.Fatalf("backup of no node: %v", err)
+	}
+	// A node that has never started has no database yet.
+	dir := filepath.Join(t.TempDir(), "n")
+	if _, err := Init(Layout{Dir: dir}, InitOptions{NodeID: "n1", HTTPAddr: "127.0.0.1:1", RaftAddr: "127.0.0.1:2"}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "b")
+	if _, err := Backup(ctx, Layout{Dir: dir}, out); err == nil || exists(out) {
+		t.Fatalf("backup without a database: %v (file left: %v)", err, exists(out))
+	}
+	// Restore checks the options before it reads anything.
+	key := make([]byte, 32)
+	target := filepath.Join(t.TempDir(), "r")
+	if _, _, err := Restore(ctx, Layout{Dir: target}, InitOptions{NodeID: "Bad_ID", HTTPAddr: "127.0.0.1:1", RaftAddr: "127.0.0.1:2"}, out, key); err == nil || !strings.Contains(err.Error(), "node ID") || exists(target) {
+		t.Fatalf("restore with a bad node ID: %v", err)
+	}
+	if _, err := Init(Layout{Dir: target}, InitOptions{NodeID: "r1", HTTPAddr: "127.0.0.1:1", RaftAddr: "127.0.0.1:2", ClusterKey: key[:8]}); err == nil || !strings.Contains(err.Error(), "32 bytes") || exists(filepath.Join(target, "node.json")) {
+		t.Fatalf("init with a short cluster key: %v", err)
+	}
+}
