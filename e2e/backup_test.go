@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestBackupAndRestore runs the operator's disaster recovery with the real
+// binary: `daisydog backup` beside a serving node, the site is lost (every
+// process killed), `daisydog restore` on new addresses starts a new cluster
+// from the backup. The parent logs in with the same password and reads
+// exactly the turns acknowledged before the backup, in order; the child's
+// linked device keeps chatting; a wrong cluster key is refused and leaves
+// nothing behind.
+func TestBackupAndRestore(t *testing.T) {
+	c := startCluster(t, 1)
+	n := c.nodes[0]
+	c.waitLeader(c.nodes, 0)
+	f := c.newFamily(n, "", "")
+	var before []turn
+	for _, msg := range []string{"hello daisy", "tell me a joke", "I like pancakes"} {
+		tu, _ := c.chatUntilAcked(n, f, msg, 30*time.Second)
+		before = append(before, tu)
+	}
+	backup := filepath.Join(c.root, "site.backup")
+	out, err := cli("backup", "--data", n.dir, "--out", backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "backup written: "+backup) {
+		t.Fatalf("backup printed %q", out)
+	}
+	if _, err := cli("backup", "--data", n.dir, "--out", backup); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("a second backup over the file: %v", err)
+	}
+	c.chatUntilAcked(n, f, "this turn is after the backup", 30*time.Second)
+	keyCopy := filepath.Join(c.root, "cluster.key.copy")
+	key, err := os.ReadFile(filepath.Join(n.dir, "keys", "cluster.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyCopy, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.killAll() // the site is lost
+
+	addrs := freeAddrs(t, 2)
+	dir := filepath.Join(c.root, "restored")
+	wrongKey := filepath.Join(c.root, "wrong.key")
+	if err := os.WriteFile(wrongKey, []byte(strings.Repeat("0", 64)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli("restore", "--from", backup, "--cluster-key", wrongKey, "--data", dir, "--node-id", "r1",
+		"--http", addrs[0], "--raft", addrs[1], "--no-serve"); err == nil || !strings.Contains(err.Error(), "does not open with this cluster key") {
+		t.Fatalf("restore with the wrong key: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a refused restore left %s behind (%v)", dir, err)
+	}
+
+	p := c.start("restore", "restore", "--from", backup, "--cluster-key", keyCopy, "--data", dir, "--node-id", "r1",
+		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn")
+	defer func() {
+		p.signal(syscall.SIGTERM)
+		if !p.wait(stopTimeout) {
+			p.kill()
+		}
+	}()
+	caFile := filepath.Join(dir, "tls", "ca.crt")
+	waitFor(t, startTimeout, "the restore to write the new cluster's CA", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog restore %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
+		}
+		_, err := os.Stat(caFile)
+		return err == nil, fmt.Sprint(err)
+	})
+	api := newAPIClient(t, caFile)
+	base := "https://" + addrs[0]
+	waitFor(t, startTimeout, "the restored node to be ready", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog restore %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
+		}
+		r, err := api.get(base+"/readyz", "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Status == 200, r.String()
+	})
+	if out := p.stdoutText(); !strings.Contains(out, "Restored the state at Raft index") || !strings.Contains(out, "ddj1.") {
+		t.Errorf("restore printed:\n%s", out)
+	}
+
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(200, "POST", base+"/v1/auth/login", "", map[string]string{"email": f.email, "password": f.password}).decode(t, &login)
+	var hist struct {
+		Turns []turn `json:"turns"`
+	}
+	api.must(200, "GET", base+"/v1/children/"+f.childID+"/turns", login.AccessToken, nil).decode(t, &hist)
+	var got, want []string
+	for i := len(hist.Turns) - 1; i >= 0; i-- { // newest first
+		got = append(got, fmt.Sprintf("%d:%s:%s", hist.Turns[i].Seq, hist.Turns[i].ID, hist.Turns[i].Message))
+	}
+	for _, tu := range before {
+		want = append(want, fmt.Sprintf("%d:%s:%s", tu.Seq, tu.ID, tu.Message))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("restored history:\n%s\nwant the turns acknowledged before the backup:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var next struct {
+		Turn turn `json:"turn"`
+	}
+	api.must(200, "POST", base+"/v1/chat", f.childToken, map[string]string{"message": "we moved to a new server"}).decode(t, &next)
+	if next.Turn.Seq != int64(len(before)+1) {
+		t.Fatalf("first turn on the restored cluster has seq %d, want %d", next.Turn.Seq, len(before)+1)
+	}
+}
