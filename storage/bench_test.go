@@ -30,26 +30,7 @@ func BenchmarkApplyBatchChatTurn(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				for j := range entries {
-					c := *tmpl
-					c.TurnID = "t" + strconv.Itoa(n)
-					k := n % children
-					c.ChildID, c.DeviceID = "ch-"+strconv.Itoa(k), "dev-"+strconv.Itoa(k)
-					n++
-					data, err := Encode(&c)
-					if err != nil {
-						b.Fatal(err)
-					}
-					f.idx++
-					entries[j] = Entry{Index: f.idx, Data: data}
-				}
-				res, err := f.db.ApplyBatch(f.ctx, entries)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if res[0].Err != nil {
-					b.Fatal(res[0].Err)
-				}
+				applyTurnBatch(b, f, tmpl, entries, &n, children, func(n int) string { return "t" + strconv.Itoa(n) })
 			}
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "turns/s")
 		})
@@ -148,30 +129,9 @@ func BenchmarkChatTurnIDOrder(b *testing.B) {
 				return "tu_" + hex.EncodeToString(r[:])
 			}
 			n := 0
-			batch := func() {
-				entries := make([]Entry, 32)
-				for j := range entries {
-					c := *tmpl
-					c.TurnID = nextID()
-					k := n % children
-					c.ChildID, c.DeviceID = "ch-"+strconv.Itoa(k), "dev-"+strconv.Itoa(k)
-					c.Companion = state
-					n++
-					data, err := Encode(&c)
-					if err != nil {
-						b.Fatal(err)
-					}
-					f.idx++
-					entries[j] = Entry{Index: f.idx, Data: data}
-				}
-				res, err := f.db.ApplyBatch(f.ctx, entries)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if res[0].Err != nil {
-					b.Fatal(res[0].Err)
-				}
-			}
+			tmpl.Companion = state
+			entries := make([]Entry, 32)
+			batch := func() { applyTurnBatch(b, f, tmpl, entries, &n, children, func(int) string { return nextID() }) }
 			for n < 20_000 {
 				batch()
 			}
@@ -182,5 +142,31 @@ func BenchmarkChatTurnIDOrder(b *testing.B) {
 			}
 			b.ReportMetric(float64(n-start)/b.Elapsed().Seconds(), "turns/s")
 		})
+	}
+}
+
+// applyTurnBatch fills entries with copies of tmpl, turn n onwards (IDs from
+// id, children taken in turn among the first children of the fixture), and
+// applies them as one batch.
+func applyTurnBatch(b *testing.B, f *fixture, tmpl *ChatTurn, entries []Entry, n *int, children int, id func(n int) string) {
+	for j := range entries {
+		c := *tmpl
+		c.TurnID = id(*n)
+		k := *n % children
+		c.ChildID, c.DeviceID = "ch-"+strconv.Itoa(k), "dev-"+strconv.Itoa(k)
+		*n++
+		data, err := Encode(&c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.idx++
+		entries[j] = Entry{Index: f.idx, Data: data}
+	}
+	res, err := f.db.ApplyBatch(f.ctx, entries)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res[0].Err != nil {
+		b.Fatal(res[0].Err)
 	}
 }

@@ -363,22 +363,7 @@ func TestInitAndClusterToken(t *testing.T) {
 func TestAuditVerify(t *testing.T) {
 	dir := t.TempDir()
 	path := node.Layout{Dir: dir}.DBFile()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	db, err := storage.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if _, err := db.Apply(ctx, uint64(i+1), &storage.LoginFailure{EmailIndex: []byte{byte(i)}, Now: int64(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeAuditedDB(t, path)
 
 	for _, tc := range []struct {
 		name string
@@ -1086,22 +1071,7 @@ func TestServeCommandsRefuseBadPprofFirst(t *testing.T) {
 func TestBackupAndRestoreCommands(t *testing.T) {
 	dir, _ := initNode(t, "n1")
 	l := node.Layout{Dir: dir}
-	if err := os.MkdirAll(filepath.Dir(l.DBFile()), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	db, err := storage.Open(ctx, l.DBFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if _, err := db.Apply(ctx, uint64(i+1), &storage.LoginFailure{EmailIndex: []byte{byte(i)}, Now: int64(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeAuditedDB(t, l.DBFile())
 	out := filepath.Join(t.TempDir(), "nightly.backup")
 	printed, _, err := capture(t, func() error { return cmdBackup([]string{"--data", dir, "--out", out}) })
 	if err != nil || !strings.Contains(printed, "backup written: "+out) || !strings.Contains(printed, "state at Raft index 3") {
@@ -1151,5 +1121,27 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	verified, _, err := capture(t, func() error { return cmdAudit([]string{"verify", "--data", target}) })
 	if err != nil || verified != "audit log OK: 3 entries, hash chain intact\n" {
 		t.Fatalf("audit of the restored database: %q, %v", verified, err)
+	}
+}
+
+// writeAuditedDB creates the database at path holding three applied
+// commands, each with its audit entry (three login failures).
+func writeAuditedDB(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := storage.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := db.Apply(ctx, uint64(i+1), &storage.LoginFailure{EmailIndex: []byte{byte(i)}, Now: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
