@@ -408,7 +408,15 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 					end = toks[m].e
 					n++
 				}
-				if n >= 2 || cls[i]&cTitleCue != 0 {
+				if cls[i]&cTitleCue != 0 {
+					switch {
+					case placeholderOnly(text, toks[k].s, end):
+					case strings.Trim(text[t.e:toks[k].s], ". ") == "":
+						add(t.s, end, KindName) // the title is part of the name: "Mrs. Kathrine Filemonsen"
+					default:
+						add(toks[k].s, end, KindName) // "Mr_Perfect", "dr: Alcohol"
+					}
+				} else if n >= 2 {
 					add(toks[k].s, end, KindName)
 				}
 			}
@@ -431,9 +439,11 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			if k+1 < len(toks) && (lw.at(k) == "is" || lw.at(k) == "was") {
 				k++
 			}
-			if toks[k].upper && cls[k]&cCapStop == 0 {
+			// "name:    hyuuma t. maida" on a line of its own, in lower case
+			form := w == "name" && k == i+1 && toks[k].punct && strings.TrimRight(text[t.e:toks[k].s], " \t") == ":" && !toks[k].upper && cls[k]&cCapStop == 0 && lineEndWithin(toks, k, 3)
+			if (toks[k].upper || form) && cls[k]&cCapStop == 0 {
 				end, n := toks[k].e, 1
-				for m := k + 1; m < len(toks) && m <= k+2 && toks[m].upper && !toks[m].nl && !toks[m].punct && cls[m]&cCapStop == 0; m++ {
+				for m := k + 1; m < len(toks) && m <= k+2 && (toks[m].upper || form) && !(toks[m].nl && !initialDot(text, toks, m)) && !toks[m].punct && cls[m]&cCapStop == 0; m++ {
 					end = toks[m].e
 					n++
 				}
@@ -531,16 +541,52 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		}
 		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, s.psep, add)
 	}
+	// A name that ends in a particle goes on to the capitalised word
+	// after it ("says Du Cane", "Ludwig van Beethoven").
+	for n := range spans {
+		if spans[n].Kind != KindName {
+			continue
+		}
+		for i := 0; i+1 < len(toks); i++ {
+			if toks[i].e == spans[n].End && cls[i]&cNameParticle != 0 && toks[i+1].upper && !toks[i+1].nl && !toks[i+1].punct &&
+				cls[i+1]&cCapStop == 0 && spaceGap(text, toks[i].e, toks[i+1].s) {
+				spans[n].End = toks[i+1].e
+				break
+			}
+		}
+	}
 	for i := 0; i+2 < len(toks); i++ {
 		switch {
-		case cls[i]&cCornerWords != 0 && lw.at(i+1) == "of" && (toks[i+2].upper || (i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
+		case cls[i]&cCornerWords != 0 && lw.at(i+1) == "of" && (toks[i+2].upper || isNumberTok(text, toks[i+2]) || cls[i+2]&cStreetPrefix != 0 ||
+			(i+3 < len(toks) && isNumberTok(text, toks[i+3]))):
 			// "the corner of Beiteveien 2 and Sieda Radial": all of it
 			a := i
 			if i > 0 && lw.at(i-1) == "the" && !toks[i].nl {
 				a = i - 1
 			}
-			add(toks[a].s, toks[i+2].e, KindAddress)
+			add(toks[a].s, cornerEnd(text, toks, lw, i+2), KindAddress)
 			address = true
+		case lw.at(i) == "lives" && i > 1 && !toks[i].nl && !toks[i].punct && (lw.at(i+1) == "at" || lw.at(i+1) == "in" || lw.at(i+1) == "on"):
+			// "Caitlin Lennox lives at …", "eva kleist lives at …": the
+			// person whose address follows. Two or three words, capitalised
+			// or starting with a known given name.
+			lo := i
+			for k := i - 1; k >= 0 && k >= i-3 && cls[k]&cCapStop == 0 && !toks[k].digit; k-- {
+				lo = k
+				if toks[k].nl || toks[k].punct {
+					break
+				}
+			}
+			for a := lo; a <= i-2; a++ {
+				caps := true
+				for k := a; k < i; k++ {
+					caps = caps && toks[k].upper
+				}
+				if caps || cls[a]&cFirstNames != 0 {
+					add(toks[a].s, toks[i-1].e, KindName)
+					break
+				}
+			}
 		case lw.at(i) == "in" && !toks[i+1].nl:
 			// "in Springfield 62704", "in Lake Tahoe CA 96150": a post code
 			// after a place (capitalised words no dictionary has in lower
@@ -568,7 +614,8 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 					address = true
 				}
 			}
-		case (lw.at(i) == "apo" || lw.at(i) == "fpo" || lw.at(i) == "dpo") && isAllCaps(text, toks[i+1]) && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit:
+		case militaryPost[lw.at(i)] && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit &&
+			(isAllCaps(text, toks[i+1]) || militaryArea[lw.at(i+1)] && toks[i+2].e-toks[i+2].s == 5):
 			add(toks[i].s, toks[i+2].e, KindAddress) // "APO AE 85103"
 			address = true
 		}
@@ -702,7 +749,10 @@ var personWords = setOfWords("grandfather grandmother grandpa grandma father mot
 var addressCue = setOfWords("address located lives live living moved reside resides arrived")
 
 // addressWords may appear in lower case inside an address.
-var addressWords = setOfWords("and de del della di da do dos das du des la le les el van von der den z u ut út ul st rd ave apt suite unit box po nan of the am im")
+var addressWords = setOfWords("and de del della di da do dos das du des la le les el van von der den z u ut út ul st rd ave apt suite unit box po nan of the am im v na nad pod rkp krt utca tér")
+
+// countryWords are country names (lower case) that end an address.
+var countryWords = setOfWords("afghanistan albania algeria argentina armenia australia austria belgium bolivia brazil bulgaria canada chile china colombia croatia cyprus czech czechia denmark ecuador egypt estonia finland france georgia germany ghana greece greenland hungary iceland india indonesia ireland israel italy japan jordan kenya latvia lithuania luxembourg malaysia malta mexico morocco netherlands nigeria norway pakistan peru philippines poland portugal romania russia serbia singapore slovakia slovenia spain sweden switzerland taiwan thailand tunisia turkey ukraine uruguay usa venezuela vietnam republic kingdom")
 
 // extendAddress widens an address span [a, b) over the neighbouring
 // words that belong to the same address (capitalised words, numbers,
@@ -743,20 +793,131 @@ func (s *scratch) extendAddress(text string, toks []ptok, lw lowerWords, a, b in
 				break
 			}
 		}
-		if !member(k) {
+		if !member(k) && !foreignWord(text, toks[k]) && !countryWords[lw.at(k)] {
 			break
 		}
 		last = k
 	}
-	for k := first - 1; k >= 0 && k >= first-4; k-- {
+	// "Cyprus (Greek)": a country's qualifier in brackets.
+	if last+2 < len(toks) && toks[last].upper && text[toks[last].e:toks[last+1].s] == " (" && toks[last+1].upper &&
+		toks[last+1].e < len(text) && text[toks[last+1].e] == ')' && (last+2 >= len(toks) || toks[last+2].s > toks[last+1].e) {
+		last++
+		b = max(b, toks[last].e+1)
+	}
+	// Backwards over the street: capitalised words and numbers, street
+	// particles ("Rákóczi út 66.", "ul. Jesionowa"), a house number with
+	// an ordinal dot ("Belgrád rkp. 18. Apt. 417").
+	for k, ok := first-1, first; k >= 0 && k >= first-5; k-- {
 		gap := text[toks[k].e:toks[k+1].s]
-		if toks[k+1].nl || strings.ContainsAny(gap, ".?!:;\n") || !(toks[k].digit || (toks[k].upper && !capStop[lw.at(k)])) {
+		dotted := strings.TrimRight(gap, " ") == "." && (toks[k].digit || addressWords[lw.at(k)])
+		if (toks[k+1].nl && !dotted) || (strings.ContainsAny(gap, ".?!:;\n") && !dotted) {
 			break
 		}
-		first = k
+		if toks[k].digit || (toks[k].upper && !capStop[lw.at(k)]) || foreignWord(text, toks[k]) {
+			ok = k
+		} else if !addressWords[lw.at(k)] || lw.at(k) == "the" || lw.at(k) == "of" {
+			break
+		}
+		first = ok
+	}
+	// The street line above a line that starts the span ("Storgarden 52
+	// Trajanka Forks" above "Suite 894"), or a military unit above its
+	// APO/FPO line ("USNS Møller", "Unit 1009 Box 0219").
+	if first > 0 && toks[first].nl && strings.Contains(text[toks[first-1].e:toks[first].s], "\n") {
+		military := militaryPost[lw.at(first)]
+		k := first - 1
+		lineStart := k
+		for lineStart > 0 && !(toks[lineStart].nl && strings.ContainsAny(text[toks[lineStart-1].e:toks[lineStart].s], "\n.?!")) && lineStart > first-8 {
+			lineStart--
+		}
+		run, digits := first, false
+		for m := k; m >= lineStart && m > first-7 && (!military || m > first-5); m-- {
+			w := lw.at(m)
+			if military {
+				if militaryUnit[w] {
+					run = m
+				}
+				continue
+			}
+			if !(toks[m].digit || hasDigitTok(text, toks[m]) || (toks[m].upper && !capStop[w]) || foreignWord(text, toks[m]) || (addressWords[w] && w != "and" && w != "the" && w != "of")) {
+				break
+			}
+			digits = digits || hasDigitTok(text, toks[m])
+			if !military && (toks[m].digit || toks[m].upper || foreignWord(text, toks[m])) {
+				run = m
+			}
+		}
+		if run < first && (military || (digits && first-run >= 2)) {
+			first = run
+		}
 	}
 	a, b = min(a, toks[first].s), max(b, toks[last].e)
 	return a, b
+}
+
+// militaryPost are the post office words of US military addresses, and
+// militaryUnit the words that start the line above them ("USS Lorenzen",
+// "Unit 4526 Box 0671", "PSC 1234, Box 56").
+var (
+	militaryPost = setOfWords("apo fpo dpo")
+	militaryUnit = setOfWords("uss usns uscgc usnv unit psc cmr")
+)
+
+// lineEndWithin reports whether the words from k on reach the end of
+// their line (or of the text) within n words.
+func lineEndWithin(toks []ptok, k, n int) bool {
+	for m := k + 1; m <= k+n; m++ {
+		if m >= len(toks) || (toks[m].nl && !toks[m].punct) {
+			return true
+		}
+	}
+	return false
+}
+
+// initialDot reports whether word m follows a one-letter initial and its
+// dot ("t. maida"), which does not end a sentence.
+func initialDot(text string, toks []ptok, m int) bool {
+	p := toks[m-1]
+	return p.e-p.s == 1 && strings.TrimRight(text[p.e:toks[m].s], " ") == "."
+}
+
+// militaryArea are the "states" of US military addresses.
+var militaryArea = setOfWords("aa ae ap")
+
+// cornerEnd returns where "the corner of A and B" ends, A starting at word
+// k: through the word after "and" up to the end of the clause when it
+// ends within three words ("Csabai kapu 39. and Mathias Pass"), else
+// word k.
+func cornerEnd(text string, toks []ptok, lw lowerWords, k int) int {
+	for j := k + 1; j < len(toks) && j <= k+6; j++ {
+		if toks[j].punct || (toks[j].nl && !(toks[j-1].digit && strings.TrimRight(text[toks[j-1].e:toks[j].s], " ") == ".")) {
+			break
+		}
+		if lw.at(j) != "and" {
+			continue
+		}
+		m := j + 1
+		for m < len(toks) && m <= j+3 && !toks[m].nl && !toks[m].punct {
+			m++
+		}
+		if m > j+1 && (m >= len(toks) || toks[m].nl || toks[m].punct) {
+			return toks[m-1].e
+		}
+		break
+	}
+	return toks[k].e
+}
+
+// foreignWord reports a lower-case word with letters outside ASCII
+// ("põik", "mohács"): in an address, a street or town word of another
+// language rather than an ordinary English word.
+func foreignWord(text string, t ptok) bool {
+	for i := t.s; i < t.e; i++ {
+		if text[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 // lineBreakAfter reports whether text[i:] is, after spaces, a line break

@@ -237,3 +237,54 @@ func TestPIIWordsLowerForms(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressBlocksAndNames covers the address forms of other countries
+// and of the US military, the street line above a unit line, "the corner
+// of" with a street word or a number first, titles and particles in
+// names, "X lives at …" and a "name:" line in lower case; and the
+// ordinary text that must stay as it is.
+func TestAddressBlocksAndNames(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		// the street line above "Suite …", foreign street words, a country
+		{"Our offices are at Storgarden 52 Trajanka Forks\n Suite 894\n HARSTAD\n Norway 95441",
+			[]string{"Storgarden 52 Trajanka Forks\n Suite 894\n HARSTAD\n Norway 95441"}},
+		{"Dataweave\n\nMerineitsi põik 87 van Gijn Summit\n Suite 364\n Melliste\n Estonia 02561",
+			[]string{"Merineitsi põik 87 van Gijn Summit\n Suite 364\n Melliste\n Estonia 02561"}},
+		{"send it to 2613 avenida praia 1 suite 463, mohács, hungary 24743",
+			[]string{"2613 avenida praia 1 suite 463, mohács, hungary 24743"}},
+		// a house number with an ordinal dot before the unit
+		{"the same: 75956 Rákóczi út 66. Apt. 268, Beder, Denmark 56905",
+			[]string{"75956 Rákóczi út 66. Apt. 268, Beder, Denmark 56905"}},
+		{"The letter arrived at 654 Rua Ana Caciola 1159, Nicosia, Cyprus (Greek) last night.",
+			[]string{"654 Rua Ana Caciola 1159, Nicosia, Cyprus (Greek)"}},
+		// US military addresses, in capitals or not
+		{"Our offices are located at USNS Møller\nFPO AA 85844", []string{"USNS Møller\nFPO AA 85844"}},
+		{"sent to uscgc aslakhanov\nfpo ae 44941?", []string{"uscgc aslakhanov\nfpo ae 44941"}},
+		{"address: unit 4526 box 0671\ndpo ap 40902", []string{"unit 4526 box 0671\ndpo ap 40902"}},
+		// the corner of two streets, whatever the first word
+		{"the corner of 159 Eleftheriou Venizelou str and Rennie Union",
+			[]string{"the corner of 159 Eleftheriou Venizelou str and Rennie Union"}},
+		{"the corner of Csabai kapu 39. and Mathias Pass", []string{"the corner of Csabai kapu 39. and Mathias Pass"}},
+		{"the corner of ul. Cicha 86 and Leokadia Trail?", []string{"the corner of ul. Cicha 86 and Leokadia Trail"}},
+		// names: a title, a particle, "lives at", a "name:" line
+		{"thanks to Mrs. Kathrine Filemonsen for the cake", []string{"Mrs. Kathrine Filemonsen"}},
+		{`"it works," says Du Cane today`, []string{"Du Cane"}},
+		{"Caitlin Lennox lives at 846 Rue Al Imam, Tunis", []string{"Caitlin Lennox", "846 Rue Al Imam, Tunis"}},
+		{"name:    hyuuma t. maida\nage: 9", []string{"hyuuma t. maida"}},
+
+		// ordinary text stays
+		{"my mom lives at home", nil},
+		{"Daisy lives in my tablet", nil},
+		{"by name, rank and number", nil},
+		{"the corner of the garden and the shed is muddy", nil},
+		{"we went to Norway and Denmark", nil},
+		{"I have 2 cats (Greek) names", nil},
+	} {
+		if got := redacted(t, c.text); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%q: redacted %q, want %q", c.text, got, c.want)
+		}
+	}
+}
