@@ -36,6 +36,23 @@ func TestDisguisesAndLookAlikes(t *testing.T) {
 		{"un dress the doll", false},
 		{"🍆 parmesan recipe", false},
 		{"I went to Kent", false},
+		// cut by punctuation, masked by stars or dashes, one letter split
+		// off by a space, written backwards
+		{"fu.ck", true},
+		{"sh_it head", true},
+		{"f--k off", true},
+		{"c *nt!", true},
+		{"c* nt", true},
+		{"twa t", true},
+		{"gnikcuf", true},
+		{"lol I already made it", false}, // not "loli"
+		{"I want a pet", false},
+		{"e-mail my teacher", false},
+		{"wait--what?", false},
+		{"my x-ray was fine", false},
+		{"a.m. or p.m.", false},
+		{"stressed desserts", false}, // a word backwards is a word
+		{"don t go", false},
 	}
 	for _, c := range cases {
 		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})

@@ -635,6 +635,9 @@ func isMaskable(c byte) bool {
 // are ordinary short words ("is", "to", "a") never start a join.
 func (l *lexicon) splitJoins(s *scratch) {
 	for i := range s.toks {
+		if i+1 < len(s.toks) && s.toks[i+1].os-s.toks[i].oe <= 3 {
+			l.maskedJoin(s, i)
+		}
 		for k := 2; k <= 3 && i+k <= len(s.toks); k++ {
 			// The cheap tests first, the short-word look-ups only for a
 			// window that passes them (most have no one-letter word).
@@ -671,6 +674,90 @@ func (l *lexicon) splitJoins(s *scratch) {
 				}
 			}
 		}
+	}
+}
+
+// maskedJoin adds hits for a rude word cut in two by punctuation inside
+// it ("fu.ck", "sh_it"), with letters masked by stars or dashes ("f--k",
+// "c *nt", "p-rnhub"), or split by a space before or after one letter
+// ("twa t"): the two pieces joined must be a one-word rule's word.
+func (l *lexicon) maskedJoin(s *scratch, i int) {
+	a, b := s.toks[i], s.toks[i+1]
+	if a.flags&fLetter == 0 || b.flags&fLetter == 0 || a.oe > b.os || int(b.os) > len(s.text) {
+		return
+	}
+	gap := s.text[a.oe:b.os]
+	stars, dashes, spaces := 0, 0, 0
+	for k := 0; k < len(gap); k++ {
+		switch gap[k] {
+		case '*':
+			stars++
+		case '-':
+			dashes++
+		case ' ':
+			spaces++
+		case '.', '_':
+		default:
+			return
+		}
+	}
+	wa, wb := s.norm[a.ns:a.ne], s.norm[b.ns:b.ne]
+	if len(gap) == 0 || spaces > 1 {
+		return
+	}
+	if spaces == 1 && stars == 0 {
+		// a space alone splits off one letter: "twa t", not "sh it"
+		long, letter := wa, wb
+		if len(wa) == 1 {
+			long, letter = wb, wa
+		} else if len(wb) != 1 {
+			return
+		}
+		if l := letter[0]; l == 'a' || l == 'i' || l == 'u' { // words: "lol i", "want a"
+			return
+		}
+		if len(gap) != 1 || len(long) < 3 || isCommonWord(unsafeString(long)) || commonShortTab.has(unsafeString(long)) {
+			return
+		}
+	}
+	try := func(masks int) {
+		n := len(wa) + masks + len(wb)
+		if n < 4 || n > 12 {
+			return
+		}
+		s.key = append(s.key[:0], wa...)
+		for range masks {
+			s.key = append(s.key, '*')
+		}
+		s.key = append(s.key, wb...)
+		if masks == 0 {
+			if id, ok := l.wordID(s.key); ok {
+				l.addSingle(s, id, i)
+			}
+			return
+		}
+		for _, id := range l.byLen[n] {
+			if wildMatch(s.key, l.wordText[id]) {
+				l.addSingle(s, id, i)
+			}
+		}
+	}
+	switch {
+	case stars > 0 || dashes >= 2:
+		try(stars + dashes) // "f--k", "c *nt"
+	case dashes == 1:
+		try(0) // "fu-ck"
+		try(1) // "p-rnhub"
+	default:
+		try(0) // "fu.ck", "twa t"
+	}
+}
+
+// addSingle adds the hits of the one-word rules of word id for the two
+// tokens from i.
+func (l *lexicon) addSingle(s *scratch, id uint32, i int) {
+	for _, pi := range l.single[id] {
+		s.hits = append(s.hits, hit{rule: l.progs[pi].rule, first: int32(i), last: int32(i + 1), role: roleMain})
 	}
 }
 

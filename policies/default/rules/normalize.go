@@ -268,6 +268,7 @@ func leetByte(c byte) byte {
 
 // scratch is per-evaluation working memory, reused through a sync.Pool.
 type scratch struct {
+	text string // the text being evaluated (toks' os/oe index it)
 	norm []byte
 	toks []token
 	ids  []uint32 // candidate word ids, flat
@@ -318,6 +319,7 @@ type wordState struct {
 
 // normalize fills s.norm and s.toks from text.
 func (s *scratch) normalize(text string) {
+	s.text = text
 	s.norm = s.norm[:0]
 	s.raw = s.raw[:0]
 	s.toks = s.toks[:0]

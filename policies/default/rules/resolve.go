@@ -34,10 +34,34 @@ func (p *Policy) looseWords(s *scratch) {
 		if r < 0 {
 			r = p.trailingDigits(s, t)
 		}
+		if r < 0 {
+			r = p.reversed(s, s.norm[t.ns:t.ne])
+		}
 		if r >= 0 {
 			s.hits = append(s.hits, hit{rule: r, first: int32(i), last: int32(i), role: roleMain})
 		}
 	}
+}
+
+// reversed matches a word written backwards ("gnikcuf", "reggin"): the
+// exact forms of the strongest stems only, in a word no dictionary knows.
+func (p *Policy) reversed(s *scratch, w []byte) int32 {
+	n := len(w)
+	if n < 5 || n > 24 || !p.words.hasDelPre(w[n-1], w[n-2]) {
+		return -1
+	}
+	var buf [24]byte
+	for i, c := range w {
+		if c < 'a' || c > 'z' {
+			return -1
+		}
+		buf[n-1-i] = c
+	}
+	r, ok := p.words.strongRule(unsafeString(buf[:n]))
+	if !ok || isCommonWord(unsafeString(w)) || p.words.isInnocent(unsafeString(w)) {
+		return -1
+	}
+	return r
 }
 
 // trailingDigits matches a user-name-like word without the digits it ends
