@@ -53,6 +53,17 @@ func TestDisguisesAndLookAlikes(t *testing.T) {
 		{"a.m. or p.m.", false},
 		{"stressed desserts", false}, // a word backwards is a word
 		{"don t go", false},
+		// a rude word at the start or end of a word no dictionary knows
+		{"shitola", true},
+		{"yourass", true},
+		{"sextweek", true},
+		{"danisex", true},
+		{"octopussy", true},
+		{"my class has grass and brass", false},
+		{"an embarrassing sextant", false},
+		{"unisex shirts in Essex", false},
+		{"the sexton rang the bell", false},
+		{"the cockatoo and the cockatiel", false},
 	}
 	for _, c := range cases {
 		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})

@@ -200,6 +200,16 @@ func compile(rules []Rule, m *Model, innocent []string) (*Policy, error) {
 			p.lex.single[pr.code[0].arg] = append(p.lex.single[pr.code[0].arg], int32(pi))
 		}
 	}
+	for _, a := range rudePrefixes {
+		if r, ok := p.wordRule(a); ok {
+			p.words.addAffix(a, r, false)
+		}
+	}
+	for _, a := range rudeSuffixes {
+		if r, ok := p.wordRule(a); ok {
+			p.words.addAffix(a, r, true)
+		}
+	}
 	// Phonetic keys: stem forms first, then one-word phrases of the
 	// categories whose words children disguise by sound.
 	// Sorted, so that a key two rules share always goes to the same one.
@@ -237,6 +247,22 @@ var phonCategories = map[string]bool{
 
 func knownCategory(c string) bool { _, ok := categoryIndex[c]; return ok }
 func knownAction(a string) bool   { _, ok := actionRank[a]; return ok }
+
+// wordRule returns the rule of the one-word phrase w (the first that
+// applies to everyone and is not an exemption).
+func (p *Policy) wordRule(w string) (int32, bool) {
+	id, ok := p.lex.wordID([]byte(w))
+	if !ok {
+		return 0, false
+	}
+	for _, pi := range p.lex.single[id] {
+		r := p.lex.progs[pi].rule
+		if !p.rules[r].Exempt && len(p.rules[r].Targets) == 0 {
+			return r, true
+		}
+	}
+	return 0, false
+}
 
 // MustCompile is Compile that panics; for package-level tables.
 func MustCompile(rules []Rule) *Policy {

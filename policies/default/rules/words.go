@@ -130,6 +130,10 @@ type wordIndex struct {
 	// read as "scumbag", "lesbian", "fucker". Used only for words that
 	// are not in the dictionary at all (common or proper).
 	phon map[string]int32
+	// Rude prefixes and suffixes (affixRule), with the first and last
+	// letters they have (indexed by letter & 31).
+	prefix, suffix        []wordStem
+	affixFirst, affixLast [32]bool
 	// Tables of the maps above for Evaluate (strtab.go), built by freeze.
 	tabs *wordTabs
 	// delBloom is a Bloom filter (one hash, polyHash) of the keys of fuzzy
@@ -463,6 +467,9 @@ func (w *wordIndex) looseH(word []byte, buf []byte, h uint32) int32 {
 			}
 		}
 	}
+	if r := w.affixRule(s); r >= 0 {
+		return r
+	}
 	// Spelling by sound, only for a word no dictionary knows: "kok" for
 	// "cock" is a disguise, "Cox" (a proper noun) is a name.
 	// The dictionary is consulted last: almost every word has no key.
@@ -477,6 +484,56 @@ func (w *wordIndex) looseH(word []byte, buf []byte, h uint32) int32 {
 		}
 	}
 	return -1
+}
+
+// rudePrefixes and rudeSuffixes are rude words that make a word no
+// dictionary knows rude when it starts or ends with them ("shitola",
+// "spermbag", "sextweek"; "yourass", "danisex"). Their rules are those of
+// the words' one-word phrases (Policy.compile fills wordIndex.affix).
+var (
+	rudePrefixes = []string{"shit", "slut", "pussy", "sex", "porn", "boob", "penis", "vagina", "whore", "cunt", "jizz", "dildo"}
+	rudeSuffixes = []string{"sex", "ass", "shit", "cunt", "whore", "slut", "boobs", "pussy", "penis"}
+)
+
+// affixRule returns the rule of a rude word that s (a word that is not
+// an ordinary one) starts or ends with, or -1.
+func (w *wordIndex) affixRule(s string) int32 {
+	n := len(s)
+	if len(w.prefix) == 0 || !w.affixFirst[s[0]&31] && !w.affixLast[s[n-1]&31] {
+		return -1
+	}
+	r := int32(-1)
+	if w.affixFirst[s[0]&31] {
+		for _, a := range w.prefix {
+			if n >= len(a.text)+2 && s[:len(a.text)] == a.text {
+				r = a.rule
+				break
+			}
+		}
+	}
+	if r < 0 && w.affixLast[s[n-1]&31] {
+		for _, a := range w.suffix {
+			if n >= len(a.text)+3 && s[n-len(a.text):] == a.text {
+				r = a.rule
+				break
+			}
+		}
+	}
+	if r >= 0 && (isCommonWord(s) || isProperNoun(s)) {
+		return -1
+	}
+	return r
+}
+
+// addAffix registers a rude prefix or suffix of rule r.
+func (w *wordIndex) addAffix(text string, r int32, suffix bool) {
+	if suffix {
+		w.suffix = append(w.suffix, wordStem{text: text, rule: r})
+		w.affixLast[text[len(text)-1]&31] = true
+		return
+	}
+	w.prefix = append(w.prefix, wordStem{text: text, rule: r})
+	w.affixFirst[text[0]&31] = true
 }
 
 // addPhon registers the phonetic key of a rude word form for rule r. The
