@@ -64,6 +64,13 @@ func TestDisguisesAndLookAlikes(t *testing.T) {
 		{"unisex shirts in Essex", false},
 		{"the sexton rang the bell", false},
 		{"the cockatoo and the cockatiel", false},
+		// '@' and '$' as masks; plurals of one-word rules' words
+		{"fu@k", true},
+		{"f$cks", true},
+		{"penchods", true},
+		{"my cl@ss is fun", false},
+		{"it costs 5$ or 6$", false},
+		{"we play the bass drums", false},
 	}
 	for _, c := range cases {
 		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})

@@ -493,6 +493,15 @@ func (l *lexicon) candidates(s *scratch) {
 				s.ids = append(s.ids, id)
 			}
 		}
+		if len(s.ids) == from && t.flags&fLeet != 0 && len(w) >= 4 && len(w) <= 8 {
+			s.ids = l.symbolMasks(s, t, w, from) // "fu@k", "f$cks"
+		}
+		if len(s.ids) == from && len(w) >= 5 && w[len(w)-1] == 's' && w[len(w)-2] != 's' {
+			// the plural of a one-word rule's word ("penchods")
+			if id, ok := l.wordID(w[:len(w)-1]); ok && len(l.single[id]) > 0 && !isCommonWord(unsafeString(w)) {
+				s.ids = append(s.ids, id)
+			}
+		}
 		if t.flags&fWildcard != 0 {
 			for _, id := range l.byLen[len(w)] {
 				if wildMatch(w, l.wordText[id]) {
@@ -675,6 +684,35 @@ func (l *lexicon) splitJoins(s *scratch) {
 			}
 		}
 	}
+}
+
+// symbolMasks reads the symbols '@' and '$' inside a word, which the
+// normaliser took for the letters they look like, as masks of any
+// letter instead ("fu@k", "f$cks"): the one-word rules' words the word
+// then matches.
+func (l *lexicon) symbolMasks(s *scratch, t token, w []byte, from int) []uint32 {
+	ids := s.ids
+	if int(t.oe) > len(s.text) || int(t.oe)-int(t.os) != len(w) {
+		return ids // the original has other bytes (accents, joins): no position map
+	}
+	orig := s.text[t.os:t.oe]
+	s.key = append(s.key[:0], w...)
+	masked := false
+	for i := 1; i < len(orig)-1; i++ {
+		if c := orig[i]; c == '@' || c == '$' {
+			s.key[i] = '*'
+			masked = true
+		}
+	}
+	if !masked {
+		return ids
+	}
+	for _, id := range l.byLen[len(w)] {
+		if len(l.single[id]) > 0 && wildMatch(s.key, l.wordText[id]) {
+			ids = appendUnique(ids, from, id)
+		}
+	}
+	return ids
 }
 
 // maskedJoin adds hits for a rude word cut in two by punctuation inside
