@@ -92,6 +92,16 @@ type Config struct {
 	ClusterLimits api.RateLimits
 	// AI configures the optional model provider (nil: built-in engine only).
 	AI *llm.Config
+	// Retention is how long each data class is kept (zero: no time limits;
+	// `daisydog` passes api.DefaultRetention unless told otherwise). The
+	// leader enforces it (retention.go) and GET /v1/privacy publishes it.
+	Retention api.Retention
+	// RetentionEvery is how often the leader runs the retention job
+	// (default 1h; negative: never in the background, only RunRetention).
+	// RetentionChunk bounds the rows one retention command deletes
+	// (default 5000, at most storage.MaxRetentionLimit).
+	RetentionEvery time.Duration
+	RetentionChunk int
 }
 
 // Node is a running DaisyDog server.
@@ -138,6 +148,18 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if cfg.Argon2.Time == 0 {
 		cfg.Argon2 = auth.DefaultArgon2
+	}
+	if err := cfg.Retention.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RetentionEvery == 0 {
+		cfg.RetentionEvery = defaultRetentionEvery
+	}
+	if cfg.RetentionChunk == 0 {
+		cfg.RetentionChunk = defaultRetentionChunk
+	}
+	if cfg.RetentionChunk < 0 || cfg.RetentionChunk > storage.MaxRetentionLimit {
+		return nil, fmt.Errorf("retention chunk %d is not between 1 and %d", cfg.RetentionChunk, storage.MaxRetentionLimit)
 	}
 	l := Layout{Dir: cfg.DataDir}
 	nf, err := l.ReadNode()
@@ -264,6 +286,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		AdminNets: cfg.AdminNets, AI: ai,
 		Metrics: n.metrics, MetricsToken: cfg.MetricsToken,
 		AccountDeps: api.AccountDeps{Mail: mailer, MailLinkBase: cfg.MailLinkBase, ClusterLimits: cfg.ClusterLimits},
+		Retention:   cfg.Retention,
 	})
 	n.api = handler
 	if n.httpLn, err = net.Listen("tcp", nf.HTTPAddr); err != nil {
@@ -300,6 +323,10 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.trustInitialKeys(bg) }()
+	if cfg.RetentionEvery > 0 {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.retentionLoop(bg) }()
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

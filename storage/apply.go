@@ -56,6 +56,11 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 	}
 	defer tx.Rollback()
 	a := &txApplier{ctx: ctx, tx: tx, p: p}
+	a.touch = func(keys []string) {
+		db.cache.begin(keys, false)
+		updates.drop(keys, false)
+		touched = append(touched, keys...)
+	}
 	var applied int64
 	if err := a.row(qAppliedIndex).Scan(&applied); err != nil {
 		return nil, fmt.Errorf("storage: read applied index: %w", err)
@@ -154,6 +159,10 @@ type txApplier struct {
 	ctx context.Context
 	tx  *sql.Tx
 	p   *pools
+	// touch names cache keys a command finds it changes only while it runs
+	// (ApplyRetention: the children whose turns it deletes); they are
+	// invalidated like the keys touches lists (cache.go). nil: no cache.
+	touch func(keys []string)
 }
 
 func (a *txApplier) exec(q string, args ...any) (sql.Result, error) {
@@ -240,6 +249,8 @@ func applyOne(a *txApplier, c Command) (any, error) {
 		return applyResetPassword(a, c)
 	case *RateHit:
 		return applyRateHit(a, c)
+	case *ApplyRetention:
+		return applyRetention(a, c)
 	}
 	if v, ok, err := applyStaff(a, c); ok {
 		return v, err
@@ -494,6 +505,8 @@ func auditOf(c Command, result any) (AuditEvent, bool) {
 		}
 	case *IssueEmailToken, *VerifyEmail, *ResetPassword:
 		return auditEmailToken(c, result)
+	case *ApplyRetention:
+		return auditRetention(c, result)
 	case *ChatTurn:
 		if c.EventID != "" {
 			action := "safety_escalation"

@@ -213,6 +213,8 @@ func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 		c = &ResetPassword{}
 	case KindRateHit:
 		c = &RateHit{}
+	case KindApplyRetention:
+		c = &ApplyRetention{}
 	default:
 		if c = newStaffCommand(env.T); c == nil {
 			c = newPrivacyCommand(env.T)

@@ -25,6 +25,7 @@ func allCommands() []Command {
 		&VerifyEmail{TokenHash: []byte("th"), Now: baseTime},
 		&ResetPassword{TokenHash: []byte("th"), PasswordHash: "$argon2id$y", Now: baseTime},
 		&RateHit{Class: "signup", Key: []byte("k"), Period: 3_600_000, Limit: 20, Now: baseTime},
+		&ApplyRetention{TurnsBefore: baseTime - 3, SafetyBefore: baseTime - 2, SessionsBefore: baseTime - 1, Limit: 5000, Now: baseTime},
 	}
 }
 

@@ -55,6 +55,7 @@ func hotStatements(t *testing.T, f *fixture) []string {
 	}
 	f.db.names.mu.RUnlock()
 	out = append(out, applyStatements[:]...)
+	out = append(out, retentionStatements[:]...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

@@ -243,6 +243,20 @@ CREATE TABLE policy_shadow_counts (
 	PRIMARY KEY (node_id, bundle_id, against)
 );
 `,
+	// 11: retention (retention.go). The job deletes the oldest rows of a
+	// class in chunks ordered by a unique key, so each chunk is the same
+	// rows on every node: indexes on (time, key). turn_seq_floor keeps a
+	// child's turn numbers from restarting when its old turns are deleted.
+	// safety_events_created gains the event ID (moderation reads it in that
+	// order too).
+	`
+ALTER TABLE children ADD COLUMN turn_seq_floor INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX turns_created ON turns(created_at, id);
+DROP INDEX safety_events_created;
+CREATE INDEX safety_events_created ON safety_events(created_at, id);
+CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at, hash);
+CREATE INDEX sessions_created ON sessions(created_at, id);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

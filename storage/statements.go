@@ -26,7 +26,9 @@ const (
 	// qTurnChecks is everything a chat turn checks before it writes, in one
 	// statement: the next seq (no row: no such child), Daisy's state version
 	// (0 before the first write) and whether the device is active.
-	qTurnChecks = `SELECT COALESCE((SELECT MAX(seq) FROM turns WHERE child_id=?),0)+1,
+	// The next seq is above every stored turn and above turn_seq_floor (the
+	// highest seq retention deleted), so a number is never used twice.
+	qTurnChecks = `SELECT MAX(COALESCE((SELECT MAX(seq) FROM turns WHERE child_id=?),0), turn_seq_floor)+1,
 		COALESCE((SELECT state_version FROM companions WHERE child_id=?),0),
 		EXISTS(SELECT 1 FROM devices WHERE id=? AND child_id=? AND revoked_at IS NULL)
 		FROM children WHERE id=?`

@@ -109,13 +109,19 @@ type serveFlags struct {
 	policyCache       string
 	mail              mailFlags
 	limits            api.RateLimits
+	retention         api.Retention
 }
 
 // check refuses flag values that are wrong on their face, before a command
 // creates or opens anything.
 func (s serveFlags) check() error {
 	if s.pprof != "" {
-		return checkPprofAddr(s.pprof)
+		if err := checkPprofAddr(s.pprof); err != nil {
+			return err
+		}
+	}
+	if err := s.retention.Validate(); err != nil {
+		return fmt.Errorf("--retain-*-days: %w", err)
 	}
 	return nil
 }
@@ -140,6 +146,10 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.limits.PasswordReset, "limit-password-reset", 0, "password-reset requests per hour per client network, cluster-wide (0 = default 10, -1 = off)")
 	fs.IntVar(&s.limits.FailedLogins, "limit-failed-logins", 0, "failed logins per hour per client network, cluster-wide (0 = default 100, -1 = off)")
 	fs.IntVar(&s.limits.FailedLinks, "limit-failed-links", 0, "failed device-link redemptions per hour per client network, cluster-wide (0 = default 30, -1 = off)")
+	d := api.DefaultRetention
+	fs.IntVar(&s.retention.TurnsDays, "retain-turns-days", d.TurnsDays, "days chat turns (messages, replies, safety verdicts) are kept; 0 = until the parent deletes them (give every node the same value)")
+	fs.IntVar(&s.retention.SafetyDays, "retain-safety-days", d.SafetyDays, "days safety events are kept; 0 = until the parent deletes the child")
+	fs.IntVar(&s.retention.SessionsDays, "retain-sessions-days", d.SessionsDays, "days parent sessions and refresh tokens are kept after they expired; 0 = until the family is deleted")
 }
 
 type addrFlags struct {
@@ -210,6 +220,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
 		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg, PolicyCacheDir: sf.policyCache,
 		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
+		Retention: sf.retention,
 	})
 	if err != nil {
 		return err

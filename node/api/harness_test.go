@@ -177,7 +177,10 @@ func startNode() (_ *apiNode, err error) {
 		// reach, except verification e-mails, which are per parent.
 		ClusterLimits: api.RateLimits{SignUp: 100000, PasswordReset: 100000, FailedLogins: 100000, FailedLinks: 100000,
 			VerifyMail: verifyMailLimit, Period: time.Hour},
-		AI: &llm.Config{URL: ai.srv.URL + "/v1", Model: "stand-in", Timeout: 2 * time.Second, DailyBudget: aiBudget, BreakerFailures: 1000}}
+		AI: &llm.Config{URL: ai.srv.URL + "/v1", Model: "stand-in", Timeout: 2 * time.Second, DailyBudget: aiBudget, BreakerFailures: 1000},
+		// Published by GET /v1/privacy; never run in the background here
+		// (tests step the clock).
+		Retention: testRetention, RetentionEvery: -1}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	n, err := node.Start(ctx, cfg)

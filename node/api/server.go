@@ -82,6 +82,9 @@ type Deps struct {
 	MetricsToken string
 	// AccountDeps: e-mail delivery and cluster-wide per-client limits.
 	AccountDeps
+	// Retention is the retention the cluster enforces, published by GET
+	// /v1/privacy (zero: no time limits).
+	Retention Retention
 }
 
 // Server is the HTTP API.
@@ -195,7 +198,9 @@ func (s *Server) routes() {
 	rt.GET("/healthz", s.wrap(s.healthz))
 	rt.GET("/readyz", s.wrap(s.readyz))
 	rt.GET("/.well-known/jwks.json", s.wrap(s.jwks))
+	rt.GET("/v1/privacy", s.wrap(s.privacy))
 	rt.GET("/v1/metrics", s.wrap(s.metrics))
+	rt.GET("/metrics", s.wrap(s.prometheus))
 	rt.POST("/v1/parents/signup", s.wrap(s.limited(s.signUp)))
 	rt.POST("/v1/auth/login", s.wrap(s.limited(s.login)))
 	rt.POST("/v1/auth/refresh", s.wrap(s.limited(s.refresh)))

@@ -1,0 +1,128 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"daisydog/node/api"
+	"daisydog/storage"
+)
+
+// Retention job: the leader deletes what is past its retention (chat turns,
+// safety events, ended parent sessions; Config.Retention) shortly after it
+// becomes leader and then every Config.RetentionEvery. It computes the
+// cutoffs once per run from its clock and proposes storage.ApplyRetention
+// with them, in chunks of Config.RetentionChunk rows, until a command says
+// nothing is left: every node deletes the same rows, and a large backlog is
+// many short log entries rather than one that stalls the state machine.
+
+const (
+	defaultRetentionEvery = time.Hour
+	defaultRetentionChunk = 5000
+	// retentionFirstRun is how soon a new leader runs the job (the whole
+	// period when that is shorter).
+	retentionFirstRun = time.Minute
+)
+
+var errNotLeader = errors.New("not the cluster leader")
+
+// RetentionRun is what one run of the retention job deleted.
+type RetentionRun struct {
+	storage.RetentionResult
+	// Commands is the number of commands proposed; Index the log index of
+	// the last one (wait for it to see the run on another node).
+	Commands int
+	Index    uint64
+}
+
+// retentionCommand is the first command of a run at now (zero cutoffs for
+// classes kept without a time limit).
+func retentionCommand(r api.Retention, now time.Time, chunk int) *storage.ApplyRetention {
+	cutoff := func(days int) int64 {
+		if days <= 0 {
+			return 0
+		}
+		return now.Add(-time.Duration(days) * 24 * time.Hour).UnixMilli()
+	}
+	return &storage.ApplyRetention{TurnsBefore: cutoff(r.TurnsDays), SafetyBefore: cutoff(r.SafetyDays),
+		SessionsBefore: cutoff(r.SessionsDays), Limit: chunk, Now: now.UnixMilli()}
+}
+
+// RunRetention runs the retention job once (leader only): it deletes every
+// row past its class's retention as of now, chunk by chunk, and returns the
+// totals. Only counts are logged and audited.
+func (n *Node) RunRetention(ctx context.Context) (RetentionRun, error) {
+	var run RetentionRun
+	if n.cfg.Retention.Forever() {
+		return run, nil
+	}
+	start := time.Now()
+	cmd := retentionCommand(n.cfg.Retention, n.cfg.Now(), n.cfg.RetentionChunk)
+	for {
+		if err := ctx.Err(); err != nil {
+			return run, err
+		}
+		if !n.cluster.IsLeader() {
+			return run, errNotLeader
+		}
+		data, err := storage.Encode(cmd)
+		if err != nil {
+			return run, err
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		resp, err := n.cluster.Apply(actx, data)
+		cancel()
+		if err != nil {
+			return run, fmt.Errorf("retention: %w", err)
+		}
+		if resp.Code != "" {
+			return run, fmt.Errorf("retention: command refused (%s)", resp.Code)
+		}
+		var res storage.RetentionResult
+		if err := json.Unmarshal(resp.Data, &res); err != nil {
+			return run, fmt.Errorf("retention: result: %w", err)
+		}
+		run.RetentionResult = run.Add(res)
+		run.Commands++
+		run.Index = resp.Index
+		if !res.More {
+			break
+		}
+	}
+	level := n.log.Debug
+	if run.Total() > 0 {
+		level = n.log.Info
+	}
+	level("retention applied", "turns", run.Turns, "safety_events", run.SafetyEvents, "refresh_tokens", run.RefreshTokens,
+		"sessions", run.Sessions, "commands", run.Commands, "took", time.Since(start).Round(time.Millisecond))
+	return run, nil
+}
+
+// retentionLoop runs the job on the leader: soon after this node becomes
+// leader, then every RetentionEvery while it stays leader.
+func (n *Node) retentionLoop(ctx context.Context) {
+	every := n.cfg.RetentionEvery
+	var due <-chan time.Time // nil while this node does not lead
+	for {
+		changed := n.cluster.LeaderChange() // taken before the check, so no change is missed
+		switch {
+		case !n.cluster.IsLeader():
+			due = nil
+		case due == nil:
+			due = time.After(min(every, retentionFirstRun))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-due:
+			if _, err := n.RunRetention(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("retention run failed; will retry", "err", err)
+			}
+			due = time.After(every)
+		}
+	}
+}
