@@ -147,8 +147,11 @@ type lexicon struct {
 	first     map[uint32][]int32 // word id → programs that can start with it
 	squash    []squashEntry      // joined forms for spaced-out / glued input
 	single    map[uint32][]int32 // word id → one-word main programs, for split words
-	typos     map[string]uint32  // one-typo spellings of typo-tolerant words → word id
-	normCache map[string][]string
+	// singleStart marks the first two letters (each & 31) of the words
+	// of single: a plural can only be one of them when they match.
+	singleStart [32 * 32]bool
+	typos       map[string]uint32 // one-typo spellings of typo-tolerant words → word id
+	normCache   map[string][]string
 	// Dense copies of first and filler indexed by word id (freeze): the
 	// matcher's per-word look-ups are slice indexing, not map probes.
 	firstByID  [][]int32
@@ -496,7 +499,7 @@ func (l *lexicon) candidates(s *scratch) {
 		if len(s.ids) == from && t.flags&fLeet != 0 && len(w) >= 4 && len(w) <= 8 {
 			s.ids = l.symbolMasks(s, t, w, from) // "fu@k", "f$cks"
 		}
-		if len(s.ids) == from && len(w) >= 5 && w[len(w)-1] == 's' && w[len(w)-2] != 's' {
+		if len(s.ids) == from && len(w) >= 5 && w[len(w)-1] == 's' && w[len(w)-2] != 's' && l.singleStart[int(w[0]&31)*32+int(w[1]&31)] {
 			// the plural of a one-word rule's word ("penchods")
 			if id, ok := l.wordID(w[:len(w)-1]); ok && len(l.single[id]) > 0 && !isCommonWord(unsafeString(w)) {
 				s.ids = append(s.ids, id)
@@ -644,8 +647,13 @@ func isMaskable(c byte) bool {
 // are ordinary short words ("is", "to", "a") never start a join.
 func (l *lexicon) splitJoins(s *scratch) {
 	for i := range s.toks {
-		if i+1 < len(s.toks) && s.toks[i+1].os-s.toks[i].oe <= 3 {
-			l.maskedJoin(s, i)
+		// (The call only for a pair that may be one: most pairs are two
+		// words of two letters or more with one space between them.)
+		if i+1 < len(s.toks) {
+			a, b := &s.toks[i], &s.toks[i+1]
+			if g := b.os - a.oe; g >= 1 && g <= 3 && (g > 1 || s.text[a.oe] != ' ' || a.ne-a.ns == 1 || b.ne-b.ns == 1) {
+				l.maskedJoin(s, i)
+			}
 		}
 		for k := 2; k <= 3 && i+k <= len(s.toks); k++ {
 			// The cheap tests first, the short-word look-ups only for a

@@ -198,17 +198,19 @@ func compile(rules []Rule, m *Model, innocent []string) (*Policy, error) {
 	for pi, pr := range p.lex.progs {
 		if len(pr.code) == 2 && pr.code[0].op == opWord && pr.role == roleMain {
 			p.lex.single[pr.code[0].arg] = append(p.lex.single[pr.code[0].arg], int32(pi))
+			if w := p.lex.wordText[pr.code[0].arg]; len(w) >= 2 {
+				p.lex.singleStart[int(w[0]&31)*32+int(w[1]&31)] = true
+			}
 		}
 	}
-	for _, a := range rudePrefixes {
-		if r, ok := p.wordRule(a); ok {
-			p.words.addAffix(a, r, false)
+	for k, list := range [][]string{rudePrefixes, rudeSuffixes} {
+		var affixes []affix
+		for _, a := range list {
+			if r, ok := p.wordRule(a); ok {
+				affixes = append(affixes, affix{text: a, rule: r})
+			}
 		}
-	}
-	for _, a := range rudeSuffixes {
-		if r, ok := p.wordRule(a); ok {
-			p.words.addAffix(a, r, true)
-		}
+		p.words.addAffixes(affixes, k == 1)
 	}
 	// Phonetic keys: stem forms first, then one-word phrases of the
 	// categories whose words children disguise by sound.

@@ -34,8 +34,24 @@ func (p *Policy) looseWords(s *scratch) {
 		if r < 0 {
 			r = p.trailingDigits(s, t)
 		}
-		if r < 0 {
-			r = p.reversed(s, s.norm[t.ns:t.ne])
+		if n := t.ne - t.ns; r < 0 {
+			// a rude word at the start or end of a word no dictionary knows
+			// (the call only when its first or last two letters are those
+			// of such a word)
+			w := s.norm[t.ns:t.ne]
+			k, j := affixKey(w[0], w[1]), affixKey(w[n-2], w[n-1])
+			if p.words.hasAffixAt(k, j) {
+				if r = p.words.affixRule(unsafeString(w)); r >= 0 && p.words.isInnocentH(unsafeString(w), s.thash[i]) {
+					r = -1
+				}
+			}
+		}
+		if n := t.ne - t.ns; r < 0 && n >= 5 {
+			// (the call only when the word's last two letters could start
+			// a strong form backwards: a call per word is dear in wasm)
+			if a, b := s.norm[t.ne-1]-'a', s.norm[t.ne-2]-'a'; a < 26 && b < 26 && p.words.delPre[int(a)*26+int(b)] {
+				r = p.reversed(s, s.norm[t.ns:t.ne])
+			}
 		}
 		if r >= 0 {
 			s.hits = append(s.hits, hit{rule: r, first: int32(i), last: int32(i), role: roleMain})

@@ -2,6 +2,7 @@ package rules
 
 import (
 	_ "embed" // the innocent-word list
+	"slices"
 	"strings"
 )
 
@@ -130,10 +131,10 @@ type wordIndex struct {
 	// read as "scumbag", "lesbian", "fucker". Used only for words that
 	// are not in the dictionary at all (common or proper).
 	phon map[string]int32
-	// Rude prefixes and suffixes (affixRule), with the first and last
-	// letters they have (indexed by letter & 31).
-	prefix, suffix        []wordStem
-	affixFirst, affixLast [32]bool
+	// Rude prefixes and suffixes (affixRule), sorted by affixKey, and by
+	// key 1 + the index of the first of that key (0: none).
+	prefix, suffix     []affix
+	prefixAt, suffixAt [26 * 26]uint8
 	// Tables of the maps above for Evaluate (strtab.go), built by freeze.
 	tabs *wordTabs
 	// delBloom is a Bloom filter (one hash, polyHash) of the keys of fuzzy
@@ -467,9 +468,6 @@ func (w *wordIndex) looseH(word []byte, buf []byte, h uint32) int32 {
 			}
 		}
 	}
-	if r := w.affixRule(s); r >= 0 {
-		return r
-	}
 	// Spelling by sound, only for a word no dictionary knows: "kok" for
 	// "cock" is a disguise, "Cox" (a proper noun) is a name.
 	// The dictionary is consulted last: almost every word has no key.
@@ -496,44 +494,86 @@ var (
 )
 
 // affixRule returns the rule of a rude word that s (a word that is not
-// an ordinary one) starts or ends with, or -1.
+// an ordinary one) starts or ends with, or -1. Most words get here, so
+// the affixes are indexed by their first two and last two letters, in
+// tables without pointers (the guest's GC scans every pointer it holds).
 func (w *wordIndex) affixRule(s string) int32 {
 	n := len(s)
-	if len(w.prefix) == 0 || !w.affixFirst[s[0]&31] && !w.affixLast[s[n-1]&31] {
+	r := int32(-1)
+	if k := affixKey(s[0], s[1]); k >= 0 {
+		for i := int(w.prefixAt[k]) - 1; i >= 0 && i < len(w.prefix) && w.prefix[i].key == k; i++ {
+			if a := w.prefix[i].text; n >= len(a)+2 && s[:len(a)] == a {
+				r = w.prefix[i].rule
+				break
+			}
+		}
+	}
+	if k := affixKey(s[n-2], s[n-1]); r < 0 && k >= 0 {
+		for i := int(w.suffixAt[k]) - 1; i >= 0 && i < len(w.suffix) && w.suffix[i].key == k; i++ {
+			if a := w.suffix[i].text; n >= len(a)+3 && s[n-len(a):] == a {
+				r = w.suffix[i].rule
+				break
+			}
+		}
+	}
+	if r < 0 {
 		return -1
 	}
-	r := int32(-1)
-	if w.affixFirst[s[0]&31] {
-		for _, a := range w.prefix {
-			if n >= len(a.text)+2 && s[:len(a.text)] == a.text {
-				r = a.rule
-				break
-			}
+	for i := 0; i < n; i++ {
+		if s[i]-'a' >= 26 {
+			return -1 // digits or other scripts: exact matching only
 		}
 	}
-	if r < 0 && w.affixLast[s[n-1]&31] {
-		for _, a := range w.suffix {
-			if n >= len(a.text)+3 && s[n-len(a.text):] == a.text {
-				r = a.rule
-				break
-			}
-		}
-	}
-	if r >= 0 && (isCommonWord(s) || isProperNoun(s)) {
+	if isCommonWord(s) || isProperNoun(s) {
 		return -1
 	}
 	return r
 }
 
-// addAffix registers a rude prefix or suffix of rule r.
-func (w *wordIndex) addAffix(text string, r int32, suffix bool) {
-	if suffix {
-		w.suffix = append(w.suffix, wordStem{text: text, rule: r})
-		w.affixLast[text[len(text)-1]&31] = true
-		return
+// hasAffixAt reports whether some rude prefix starts with the two letters
+// of key k or some rude suffix ends with those of key j (-1: none).
+func (w *wordIndex) hasAffixAt(k, j int) bool {
+	return (k >= 0 && w.prefixAt[k] != 0) || (j >= 0 && w.suffixAt[j] != 0)
+}
+
+// affixKey indexes two letters a-z (-1 for anything else).
+func affixKey(a, b byte) int {
+	a, b = a-'a', b-'a'
+	if a >= 26 || b >= 26 {
+		return -1
 	}
-	w.prefix = append(w.prefix, wordStem{text: text, rule: r})
-	w.affixFirst[text[0]&31] = true
+	return int(a)*26 + int(b)
+}
+
+// affix is a rude prefix or suffix and its key (affixKey of its first or
+// last two letters).
+type affix struct {
+	text string
+	key  int
+	rule int32
+}
+
+// addAffixes registers the rude prefixes or suffixes with their rules,
+// sorted by key so that those of one key are together.
+func (w *wordIndex) addAffixes(list []affix, suffix bool) {
+	for i := range list {
+		t := list[i].text
+		if suffix {
+			list[i].key = affixKey(t[len(t)-2], t[len(t)-1])
+		} else {
+			list[i].key = affixKey(t[0], t[1])
+		}
+	}
+	slices.SortStableFunc(list, func(a, b affix) int { return a.key - b.key })
+	at := &w.prefixAt
+	if suffix {
+		w.suffix, at = list, &w.suffixAt
+	} else {
+		w.prefix = list
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		at[list[i].key] = uint8(i + 1)
+	}
 }
 
 // addPhon registers the phonetic key of a rude word form for rule r. The
