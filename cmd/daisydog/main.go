@@ -110,7 +110,15 @@ type serveFlags struct {
 	mail              mailFlags
 	limits            api.RateLimits
 	retention         api.Retention
+	retentionEvery    time.Duration
 }
+
+// Bounds of --retention-every: more often than every second would only load
+// the leader; less often than monthly would break the promise of the notice.
+const (
+	minRetentionEvery = time.Second
+	maxRetentionEvery = 720 * time.Hour
+)
 
 // check refuses flag values that are wrong on their face, before a command
 // creates or opens anything.
@@ -122,6 +130,9 @@ func (s serveFlags) check() error {
 	}
 	if err := s.retention.Validate(); err != nil {
 		return fmt.Errorf("--retain-*-days: %w", err)
+	}
+	if s.retentionEvery < minRetentionEvery || s.retentionEvery > maxRetentionEvery {
+		return fmt.Errorf("--retention-every: %v is not between %v and %v", s.retentionEvery, minRetentionEvery, maxRetentionEvery)
 	}
 	return nil
 }
@@ -150,6 +161,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.retention.TurnsDays, "retain-turns-days", d.TurnsDays, "days chat turns (messages, replies, safety verdicts) are kept; 0 = until the parent deletes them (give every node the same value)")
 	fs.IntVar(&s.retention.SafetyDays, "retain-safety-days", d.SafetyDays, "days safety events are kept; 0 = until the parent deletes the child")
 	fs.IntVar(&s.retention.SessionsDays, "retain-sessions-days", d.SessionsDays, "days parent sessions and refresh tokens are kept after they expired; 0 = until the family is deleted")
+	fs.DurationVar(&s.retentionEvery, "retention-every", time.Hour, "how often the leader runs the retention job (between 1s and 720h; the first run is this long, at most a minute, after a node becomes leader)")
 }
 
 type addrFlags struct {
@@ -220,7 +232,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
 		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg, PolicyCacheDir: sf.policyCache,
 		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
-		Retention: sf.retention,
+		Retention: sf.retention, RetentionEvery: sf.retentionEvery,
 	})
 	if err != nil {
 		return err
