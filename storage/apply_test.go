@@ -265,11 +265,7 @@ func TestRedeemLinkCode(t *testing.T) {
 
 func TestChatTurn(t *testing.T) {
 	f := newFixture(t)
-	f.signUp("fam-a", "par-a", "a@example.org")
-	f.signUp("fam-b", "par-b", "b@example.org")
-	f.createChild("fam-a", "par-a", "ch-a", "Rex")
-	f.createChild("fam-a", "par-a", "ch-a2", "Sis")
-	f.createChild("fam-b", "par-b", "ch-b", "Bo")
+	f.twoFamilies()
 	f.linkDevice("par-a", "ch-a", "dev-a")
 	f.linkDevice("par-a", "ch-a2", "dev-a2")
 	f.linkDevice("par-b", "ch-b", "dev-b")

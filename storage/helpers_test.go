@@ -87,6 +87,17 @@ func (f *fixture) seal(key []byte, plaintext, field, rowID string) []byte {
 	return b
 }
 
+// twoFamilies signs up two families, fam-a (parent par-a; children ch-a
+// "Rex" and ch-a2 "Sis") and fam-b (parent par-b; child ch-b "Bo"): the
+// world of the tests that check one family's rows never touch another's.
+func (f *fixture) twoFamilies() {
+	f.signUp("fam-a", "par-a", "a@example.org")
+	f.signUp("fam-b", "par-b", "b@example.org")
+	f.createChild("fam-a", "par-a", "ch-a", "Rex")
+	f.createChild("fam-a", "par-a", "ch-a2", "Sis")
+	f.createChild("fam-b", "par-b", "ch-b", "Bo")
+}
+
 // signUpCmd builds a SignUp the way the node would: fresh data key wrapped by
 // the cluster key, sealed e-mail, blind index.
 func (f *fixture) signUpCmd(familyID, parentID, email string) *SignUp {

@@ -17,11 +17,7 @@ import (
 //	fam-b: parent par-b; child ch-b (device dev-b; 2 turns)
 func scopeWorld(t *testing.T) *fixture {
 	f := newFixture(t)
-	f.signUp("fam-a", "par-a", "a@example.org")
-	f.signUp("fam-b", "par-b", "b@example.org")
-	f.createChild("fam-a", "par-a", "ch-a", "Rex")
-	f.createChild("fam-a", "par-a", "ch-a2", "Sis")
-	f.createChild("fam-b", "par-b", "ch-b", "Bo")
+	f.twoFamilies()
 	f.linkDevice("par-a", "ch-a", "dev-a-old")
 	f.revokeDevice("dev-a-old")
 	f.linkDevice("par-a", "ch-a", "dev-a")

@@ -35,11 +35,7 @@ func (f *fixture) retentionTurn(fam, child, device, id string, at int64, event s
 //	          s-live (T0; r-l1 exp T0+1d, r-l2 exp T0+40d), s-new (T0+9d; r-new exp T0+39d)
 func retentionWorld(t *testing.T) *fixture {
 	f := newFixture(t)
-	f.signUp("fam-a", "par-a", "a@example.org")
-	f.signUp("fam-b", "par-b", "b@example.org")
-	f.createChild("fam-a", "par-a", "ch-a", "Rex")
-	f.createChild("fam-a", "par-a", "ch-a2", "Sis")
-	f.createChild("fam-b", "par-b", "ch-b", "Bo")
+	f.twoFamilies()
 	f.linkDevice("par-a", "ch-a", "dev-a")
 	f.linkDevice("par-a", "ch-a2", "dev-a2")
 	f.linkDevice("par-b", "ch-b", "dev-b")
