@@ -31,8 +31,12 @@
 // restart (also on containers: `docker stop`, which must end in exit code 0,
 // and `docker start`, leader last), disk full (also on containers, /data
 // bind-mounted from a tmpfs of the host) on a follower and on the leader (a tmpfs per node;
-// needs root, skipped otherwise), and a node returning after a long absence
-// (catches up by snapshot; also on containers).
+// needs root, skipped otherwise), a node returning after a long absence
+// (catches up by snapshot; also on containers), and a rolling upgrade from
+// the previous release (prevRelease, built from the repository's history)
+// to the binary under test, with one node rolled back to the old binary
+// for a while (also on containers: each replaced by one of the other image
+// on the same bind-mounted /data; upgrade_test.go).
 //
 // Where the Docker engine is available (as in CI), the process variants of
 // the scenarios that also run on containers are skipped, with a message

@@ -24,6 +24,10 @@ type dockerNet struct {
 	raftNet  string
 	aliases  []string
 	clusterC *cluster
+	// create makes and starts container i again with image and tuning,
+	// its first command line otherwise (the same name, networks, ports
+	// and /data); replace uses it.
+	create func(i int, image string, tuning []string)
 }
 
 // startDockerCluster builds the image and starts the cluster; the result
@@ -39,8 +43,13 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*cluster, *dockerNet) {
 	t.Helper()
 	dockerAvailable(t)
+	return startDockerClusterImage(t, buildImage(t, strings.ToLower(randLetters(6))), dataDirs, tuning...)
+}
+
+// startDockerClusterImage is startDockerClusterOn with the given image.
+func startDockerClusterImage(t *testing.T, image string, dataDirs []string, tuning ...string) (*cluster, *dockerNet) {
+	t.Helper()
 	id := strings.ToLower(randLetters(6))
-	image := buildImage(t, id)
 	apiNet, raftNet := "dd-e2e-"+id+"-api", "dd-e2e-"+id+"-raft"
 	dn := &dockerNet{t: t, raftNet: raftNet}
 	c := &cluster{env: newEnv(t), tuning: tuning}
@@ -75,7 +84,8 @@ func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*c
 	// A fixed host port per container: a restarted container keeps its
 	// address, so nothing that load goroutines read changes under them.
 	published := freeAddrs(t, 3)
-	start := func(i int, cmd ...string) {
+	cmds := make([][]string, 3)
+	dn.create = func(i int, image string, tuning []string) {
 		args := []string{"create", "--name", dn.names[i], "--network", apiNet, "-p", published[i] + ":8443"}
 		if dataDirs != nil {
 			args = append(args, "-v", dataDirs[i]+":/data")
@@ -88,13 +98,17 @@ func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*c
 			args = append(args, "-e", "GOCOVERDIR=/cover", "-v", dir+":/cover")
 		}
 		args = append(args, image)
-		args = append(args, cmd...)
+		args = append(args, cmds[i]...)
 		args = append(args, "--data", "/data", "--node-id", c.nodes[i].id, "--http", "0.0.0.0:8443", "--raft", "0.0.0.0:9443",
 			"--advertise-http", dn.names[i]+":8443", "--advertise-raft", dn.aliases[i]+":9443", "--log-level", "warn",
 			"--policy-cache", "/policy-cache")
 		docker(t, append(args, tuning...)...)
 		dn.connect(i)
 		docker(t, "start", dn.names[i])
+	}
+	start := func(i int, cmd ...string) {
+		cmds[i] = cmd
+		dn.create(i, image, tuning)
 	}
 	begin := time.Now()
 	start(0, "init")
@@ -167,6 +181,20 @@ func (dn *dockerNet) index(n *node) int {
 }
 
 func (dn *dockerNet) name(n *node) string { return dn.names[dn.index(n)] }
+
+// replace removes n's stopped container and creates it again from image with
+// tuning: an upgrade (or rollback) of that server. Its /data must be
+// bind-mounted (startDockerClusterOn) to survive.
+func (dn *dockerNet) replace(n *node, image string, tuning []string) {
+	docker(dn.t, "rm", dn.name(n))
+	dn.create(dn.index(n), image, tuning)
+}
+
+// logs is n's container output so far.
+func (dn *dockerNet) logs(n *node) string {
+	out, _ := exec.Command("docker", "logs", dn.name(n)).CombinedOutput()
+	return string(out)
+}
 
 // connect attaches container i to the raft network under its alias.
 func (dn *dockerNet) connect(i int) {

@@ -36,11 +36,18 @@ func docker(t *testing.T, args ...string) string {
 // binary under test, tagged with id, and removes it when the test ends.
 func buildImage(t *testing.T, id string) string {
 	t.Helper()
+	return buildImageOf(t, id, daisydogBin)
+}
+
+// buildImageOf builds the FROM-scratch image of deploy/Dockerfile around
+// the binary bin, tagged daisydog-e2e:ID.
+func buildImageOf(t *testing.T, id, bin string) string {
+	t.Helper()
 	_, self, _, _ := runtime.Caller(0)
 	repo := filepath.Dir(filepath.Dir(self))
 	image := "daisydog-e2e:" + id
 	ctx := t.TempDir()
-	bin, err := os.ReadFile(daisydogBin)
+	exe, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +55,7 @@ func buildImage(t *testing.T, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(ctx, "daisydog"), bin, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(ctx, "daisydog"), exe, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), dockerfile, 0o644); err != nil {

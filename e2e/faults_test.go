@@ -153,14 +153,10 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 	l := c.startLoad(defaultLoad(t), leader)
 	l.waitAcks(ackStep, 30*time.Second, "healthy cluster")
 
-	type window struct {
-		n          *node
-		from, till time.Time
-	}
-	var restarts []window
+	var restarts []restartWindow
 	order := append(c.others(leader), leader)
 	for _, n := range order {
-		w := window{n: n, from: time.Now()}
+		w := restartWindow{n: n, from: time.Now(), leader: n == leader}
 		c.stop(n)
 		c.restart(n)
 		c.waitReady(n)
@@ -170,16 +166,35 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 		l.waitAcks(ackStep, 60*time.Second, "after restarting "+n.id)
 	}
 	r := l.finish(name, nil)
-	// "Zero or near-zero" failed requests. Two failures are inherent, both
-	// ambiguous (the client cannot tell whether the write happened, and the
-	// checker above verified it is stored at most once): the HTTP keep-alive
-	// race (a request sent on an idle connection just as the stopping node
-	// closes it) and, while the leader stops, a write in flight when it
-	// hands leadership over. Each hits a client at most once per restart, so
-	// a follower's restart may fail one request per client and the
-	// leader's (the last) two: one of each kind (seen in CI: 12 keep-alive
-	// races and one write forwarded during the hand-over, 12 clients). A
-	// definite refusal, or any failure outside a restart, fails the test.
+	perRestart := requireOnlyRestartRaces(t, l, restarts)
+	t.Logf("%s: %d of %d requests failed (%v per restart of %s, all ambiguous)", name, r.failed(), r.attempts, perRestart, ids(order))
+	if budget := failoverBudget(t); r.gap > budget {
+		t.Errorf("writes were unavailable for %v during the rolling restart, want < %v", r.gap.Round(time.Millisecond), budget)
+	}
+}
+
+// restartWindow is when a node was being restarted: from its stop until it
+// answered ready again. leader: it led when it was stopped.
+type restartWindow struct {
+	n          *node
+	from, till time.Time
+	leader     bool
+}
+
+// requireOnlyRestartRaces fails the test for every request that failed
+// other than by the inherent races of a restart, and returns the failures
+// per restart. "Zero or near-zero" failed requests: two failures are
+// inherent, both ambiguous (the client cannot tell whether the write
+// happened, and the checker verified it is stored at most once): the HTTP
+// keep-alive race (a request sent on an idle connection just as the
+// stopping node closes it) and, while the leader stops, a write in flight
+// when it hands leadership over. Each hits a client at most once per
+// restart, so a follower's restart may fail one request per client and the
+// leader's two: one of each kind (seen in CI: 12 keep-alive races and one
+// write forwarded during the hand-over, 12 clients). A definite refusal, or
+// any failure outside a restart, fails the test.
+func requireOnlyRestartRaces(t *testing.T, l *load, restarts []restartWindow) []int {
+	t.Helper()
 	perRestart := make([]int, len(restarts))
 	for _, a := range l.all() {
 		if a.outcome == acked {
@@ -199,17 +214,14 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 	}
 	for i, n := range perRestart {
 		races := 1 // the keep-alive race
-		if restarts[i].n == leader {
+		if restarts[i].leader {
 			races = 2 // and the write in flight at the hand-over
 		}
 		if n > races*l.cfg.children {
 			t.Errorf("%d requests failed while %s restarted, want at most %d per child (%d)", n, restarts[i].n.id, races, races*l.cfg.children)
 		}
 	}
-	t.Logf("%s: %d of %d requests failed (%v per restart of %s, all ambiguous)", name, r.failed(), r.attempts, perRestart, ids(order))
-	if budget := failoverBudget(t); r.gap > budget {
-		t.Errorf("writes were unavailable for %v during the rolling restart, want < %v", r.gap.Round(time.Millisecond), budget)
-	}
+	return perRestart
 }
 
 // TestFaultLongAbsence: a follower is killed, the others take enough writes

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -145,6 +146,9 @@ type env struct {
 	t      *testing.T
 	root   string
 	logDir string
+	// bin, when set, is the binary later starts run instead of daisydogBin
+	// (an older release, for the rolling upgrade).
+	bin string
 
 	mu    sync.Mutex
 	procs []*proc
@@ -189,7 +193,7 @@ func (e *env) start(name string, args ...string) *proc {
 		so.Close()
 		e.t.Fatal(err)
 	}
-	p.cmd = exec.Command(daisydogBin, args...)
+	p.cmd = exec.Command(cmp.Or(e.bin, daisydogBin), args...)
 	p.cmd.Stdout, p.cmd.Stderr = so, se
 	p.cmd.Dir = e.root
 	if err := p.cmd.Start(); err != nil {

@@ -102,6 +102,10 @@ type Config struct {
 	// (default 5000, at most storage.MaxRetentionLimit).
 	RetentionEvery time.Duration
 	RetentionChunk int
+	// commands are the kinds newer than the upgrade baseline this node
+	// advertises (nil: storage.NewerKinds(); tests stand in for an older
+	// binary with an empty map).
+	commands map[string]int
 }
 
 // Node is a running DaisyDog server.
@@ -154,6 +158,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if cfg.RetentionEvery == 0 {
 		cfg.RetentionEvery = defaultRetentionEvery
+	}
+	if cfg.commands == nil {
+		cfg.commands = storage.NewerKinds()
 	}
 	if cfg.RetentionChunk == 0 {
 		cfg.RetentionChunk = defaultRetentionChunk
@@ -229,6 +236,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
 		Bootstrap: nf.Bootstrap, SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs: cfg.TrailingLogs, OnFatal: cfg.OnFatal, RaftLog: cfg.RaftLog,
+		Commands: cfg.commands,
 	})
 	if err != nil {
 		return n, err

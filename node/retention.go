@@ -29,6 +29,10 @@ const (
 
 var errNotLeader = errors.New("not the cluster leader")
 
+// errRetentionPostponed: some member cannot apply the retention command yet
+// (a rolling upgrade is under way); the run is skipped, not failed.
+var errRetentionPostponed = errors.New("retention postponed")
+
 // RetentionRun is what one run of the retention job deleted.
 type RetentionRun struct {
 	storage.RetentionResult
@@ -61,6 +65,14 @@ func (n *Node) RunRetention(ctx context.Context) (RetentionRun, error) {
 	}
 	start := time.Now()
 	cmd := retentionCommand(n.cfg.Retention, n.cfg.Now(), n.cfg.RetentionChunk)
+	// A node still on a binary from before the command would refuse it and
+	// stop applying the log (raftcluster/upgrade.go).
+	if err := ctx.Err(); err != nil {
+		return run, err
+	}
+	if err := n.cluster.MembersApply(ctx, cmd.Kind(), cmd.Version()); err != nil {
+		return run, fmt.Errorf("%w: %w", errRetentionPostponed, err)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return run, err
@@ -119,7 +131,11 @@ func (n *Node) retentionLoop(ctx context.Context) {
 			return
 		case <-changed:
 		case <-due:
-			if _, err := n.RunRetention(ctx); err != nil && ctx.Err() == nil {
+			switch _, err := n.RunRetention(ctx); {
+			case err == nil || ctx.Err() != nil:
+			case errors.Is(err, errRetentionPostponed):
+				n.log.Warn("retention postponed until every node runs this version; will retry", "err", err)
+			default:
 				n.log.Warn("retention run failed; will retry", "err", err)
 			}
 			due = time.After(every)

@@ -187,3 +187,41 @@ func TestRetentionConfiguration(t *testing.T) {
 		t.Fatalf("command %+v, want %+v", *cmd, want)
 	}
 }
+
+// TestRetentionWaitsForEveryNode: while one member runs a binary from before
+// the retention command (it advertises no newer kinds), the leader postpones
+// the job instead of proposing an entry that member would refuse — a
+// refused entry stops its state machine. Nothing is deleted or audited.
+func TestRetentionWaitsForEveryNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	clock := newTestClock(time.Now())
+	started := 0
+	nodes := startCluster(t, 3, func(c *Config) {
+		c.Now = clock.now
+		c.Retention = api.Retention{TurnsDays: 1}
+		c.RetentionEvery = -1
+		if started++; started == 3 {
+			c.commands = map[string]int{} // n3: an older binary
+		}
+	})
+	leader, followers := leaderOf(t, nodes)
+	fam := newFamily(t, followers[0], "upgrade@example.test", "Hazel", "9-12")
+	followers[0].chat(t, fam.childToken, "an old message")
+	clock.add(25 * time.Hour)
+	before := lastAudit(t, leader)
+
+	_, err := leader.RunRetention(context.Background())
+	if !errors.Is(err, errRetentionPostponed) || !strings.Contains(err.Error(), "node n3") {
+		t.Fatalf("RunRetention with n3 on an older binary: %v, want it postponed naming n3", err)
+	}
+	if got := lastAudit(t, leader); got != before {
+		t.Fatalf("audit moved on: %+v after %+v", got, before)
+	}
+	for _, n := range nodes {
+		if got := len(allTurnIDs(t, n, fam.childID)); got != 1 {
+			t.Fatalf("%s holds %d turns, want the old one kept", n.nf.NodeID, got)
+		}
+	}
+}

@@ -55,6 +55,11 @@ type Config struct {
 	// and a candidate before it tries again. Default 600ms; see DESIGN.md
 	// "Election timing".
 	ElectionTimeout time.Duration
+	// Commands are the command kinds newer than the upgrade baseline that
+	// this binary applies, with the highest version of each (see
+	// upgrade.go): advertised in Status so that a leader proposes a new
+	// kind only once every member can apply it.
+	Commands map[string]int
 	// OnFatal is called when the state machine cannot apply committed entries.
 	// The default logs and exits the process so that a restart replays the log.
 	OnFatal func(error)
@@ -82,6 +87,9 @@ type Cluster struct {
 	trans  *gatedTransport
 	client *http.Client
 	log    *slog.Logger
+
+	// adv: what each member last advertised (upgrade.go).
+	adv advertised
 
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{}
@@ -560,6 +568,9 @@ type Status struct {
 	// from its log, so a peer further behind catches up by snapshot.
 	LastSnapshotIndex uint64       `json:"last_snapshot_index"`
 	Nodes             []NodeStatus `json:"nodes"`
+	// Commands: Config.Commands (absent from nodes older than the gate,
+	// which apply only the baseline).
+	Commands map[string]int `json:"commands,omitempty"`
 }
 
 // NodeStatus is one member of the configuration.
@@ -578,7 +589,7 @@ func (c *Cluster) Status() Status {
 	s := Status{
 		NodeID: c.cfg.NodeID, State: c.raft.State().String(), LeaderID: string(id), LeaderAddr: string(addr),
 		Term: u("term"), AppliedIndex: c.fsm.appliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
-		LastSnapshotIndex: u("last_snapshot_index"),
+		LastSnapshotIndex: u("last_snapshot_index"), Commands: c.cfg.Commands,
 	}
 	if f := c.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {

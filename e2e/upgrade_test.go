@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// prevRelease is the commit of the oldest release a cluster may be upgraded
+// from in place (storage/upgrade.go's baseline): the submission of
+// 2026-11-26. Its binary lacks the retention command, migration 11 and the
+// advertisement of newer command kinds.
+const prevRelease = "2ba4bbf"
+
+// prevBinary returns the daisydog binary of prevRelease: $DAISYDOG_PREV_BIN,
+// or bin/daisydog-<commit> built from the repository's history with that
+// commit's own `make build` (about a minute; kept for later runs).
+func prevBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("DAISYDOG_PREV_BIN"); p != "" {
+		return p
+	}
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "bin", "daisydog-"+prevRelease)
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	if err := exec.Command("git", "-C", root, "cat-file", "-e", prevRelease+"^{commit}").Run(); err != nil {
+		msg := fmt.Sprintf("the previous release %s is not in this checkout's git history (a shallow clone?), so there is nothing to upgrade from", prevRelease)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	src := t.TempDir()
+	begin := time.Now()
+	script := fmt.Sprintf("git -C %q archive %s | tar -x -C %q && make -C %q build", root, prevRelease, src, src)
+	if b, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("building the previous release %s: %v\n%s", prevRelease, err, tail(string(b), 30, 4<<10))
+	}
+	tmp := out + ".tmp"
+	if err := copyExecutable(filepath.Join(src, "bin", "daisydog"), tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built the previous release %s in %v", prevRelease, time.Since(begin).Round(time.Second))
+	return out
+}
+
+// postponements counts the retention job's "postponed" warnings naming the
+// member that held it back, with why, in the given nodes' logs.
+func postponements(nodes []*node, logsOf func(*node) string, member, why string) int {
+	n := 0
+	for _, x := range nodes {
+		for _, line := range strings.Split(logsOf(x), "\n") {
+			if strings.Contains(line, "retention postponed") && strings.Contains(line, "node "+member+" ") && strings.Contains(line, why) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// upgradeOps are how a scenario changes a stopped node's binary: start it
+// again on its data with the binary under test (toNew) or the previous
+// release (toOld); logsOf is a node's log output so far.
+type upgradeOps struct {
+	toNew, toOld func(n *node)
+	logsOf       func(n *node) string
+}
+
+// TestFaultRollingUpgrade: rollingUpgrade on three processes on loopback,
+// each upgraded by starting the other binary on its data directory. Nodes on
+// the binary under test run the retention job every second (the previous
+// release has no such flag).
+func TestFaultRollingUpgrade(t *testing.T) {
+	containersRunIt(t, "TestContainerRollingUpgrade")
+	prev := prevBinary(t)
+	c := newCluster(t, 3, faultTuning...)
+	oldTuning := c.tuning
+	newTuning := append(append([]string{}, c.tuning...), "--retention-every", "1s")
+	c.bin = prev
+	c.boot()
+	ops := upgradeOps{
+		toNew:  func(n *node) { c.bin, c.tuning = "", newTuning; c.restart(n) },
+		toOld:  func(n *node) { c.bin, c.tuning = prev, oldTuning; c.restart(n) },
+		logsOf: func(n *node) string { return n.proc.stderrText() },
+	}
+	rollingUpgrade(t, c, "rolling upgrade", ops)
+}
+
+// TestContainerRollingUpgrade: rollingUpgrade on three containers, each
+// server upgraded by replacing its container with one of the other image on
+// the same bind-mounted /data, name, networks and port.
+func TestContainerRollingUpgrade(t *testing.T) {
+	dockerAvailable(t)
+	prev := prevBinary(t)
+	id := strings.ToLower(randLetters(6))
+	prevImage, newImage := buildImageOf(t, id+"-prev", prev), buildImage(t, id)
+	root := t.TempDir()
+	dirs := []string{filepath.Join(root, "n1"), filepath.Join(root, "n2"), filepath.Join(root, "n3")}
+	c, dn := startDockerClusterImage(t, prevImage, dirs, faultTuning...)
+	newTuning := append(append([]string{}, faultTuning...), "--retention-every", "1s")
+	ops := upgradeOps{
+		toNew:  func(n *node) { dn.replace(n, newImage, newTuning) },
+		toOld:  func(n *node) { dn.replace(n, prevImage, faultTuning) },
+		logsOf: dn.logs,
+	}
+	rollingUpgrade(t, c, "rolling upgrade (containers replaced, /data kept)", ops)
+}
+
+// rollingUpgrade: a three-node cluster on the previous release, under load,
+// upgraded in place to the binary under test one node at a time — the
+// followers, then the leader — on the same data (each upgraded node
+// migrates its own database on start). The binary under test has a command
+// kind the previous release does not know (retention); an older node
+// refuses such an entry and stops applying, so while any member runs the
+// older binary the new leader must postpone the job. That is checked
+// twice: while the old leader is down (it cannot be asked), and after it
+// comes back on the OLD binary (an operator who rolled one node back): it
+// must keep applying the log, with the cluster converging. Once it too runs
+// the new binary, the job runs on every node. Throughout, the checker's
+// invariants hold and failures are only the restart races of
+// rollingRestart.
+func rollingUpgrade(t *testing.T, c *cluster, name string, ops upgradeOps) {
+	leader, _ := c.waitLeader(c.nodes, 0)
+	l := c.startLoad(defaultLoad(t), leader)
+	l.waitAcks(ackStep, 30*time.Second, "cluster on the previous release")
+
+	var restarts []restartWindow
+	// 1. The followers, one at a time.
+	for _, n := range c.others(leader) {
+		w := restartWindow{n: n, from: time.Now()}
+		c.stop(n)
+		ops.toNew(n)
+		c.waitReady(n)
+		w.till = time.Now()
+		restarts = append(restarts, w)
+		c.converge(c.nodes)
+		l.waitAcks(ackStep, 60*time.Second, "after upgrading "+n.id)
+	}
+
+	// 2. The leader stops: a new node leads while the old one is down.
+	w := restartWindow{n: leader, from: time.Now(), leader: true}
+	c.stop(leader)
+	newNodes := c.others(leader)
+	c.waitLeader(newNodes, 0)
+	waitFor(t, 20*time.Second, "the new leader to postpone retention while "+leader.id+" is down", func() (bool, string) {
+		got := postponements(newNodes, ops.logsOf, leader.id, "could not be asked")
+		return got >= 2, fmt.Sprintf("%d postponements naming %s", got, leader.id)
+	})
+
+	// 3. It comes back on the previous release: still postponed, and the
+	// old binary keeps applying everything the new leader writes.
+	ops.toOld(leader)
+	c.waitReady(leader)
+	w.till = time.Now()
+	restarts = append(restarts, w)
+	c.converge(c.nodes)
+	l.waitAcks(ackStep, 60*time.Second, "with "+leader.id+" back on the previous release")
+	waitFor(t, 20*time.Second, "retention postponed because "+leader.id+" runs the previous release", func() (bool, string) {
+		c.mustRun(leader)
+		got := postponements(newNodes, ops.logsOf, leader.id, "does not apply apply_retention")
+		return got >= 3, fmt.Sprintf("%d postponements naming %s as older", got, leader.id)
+	})
+	c.converge(c.nodes)
+	c.mustRun(leader)
+	before := auditEntries(t, newNodes[0])
+
+	// 4. It is upgraded too: the job runs (one audit entry per command)
+	// and every node, the last one included, applies its entries.
+	w = restartWindow{n: leader, from: time.Now()}
+	c.stop(leader)
+	ops.toNew(leader)
+	c.waitReady(leader)
+	w.till = time.Now()
+	restarts = append(restarts, w)
+	l.waitAcks(ackStep, 60*time.Second, "after upgrading "+leader.id)
+	waitFor(t, 30*time.Second, "retention to run once every node is upgraded", func() (bool, string) {
+		got := auditEntries(t, newNodes[0]) - before
+		return got >= 2, fmt.Sprintf("%d audit entries on %s since the last upgrade", got, newNodes[0].id)
+	})
+	c.converge(c.nodes)
+
+	r := l.finish(name, nil)
+	perRestart := requireOnlyRestartRaces(t, l, restarts)
+	// Every node, the last upgraded included, applied the job's entries
+	// (the job goes on every second, so the counts are read as they stand).
+	entries := map[string]int{}
+	for _, n := range c.nodes {
+		if entries[n.id] = auditEntries(t, n); entries[n.id] < before+2 {
+			t.Errorf("%s holds %d audit entries, want at least %d: the retention entries written since every node was upgraded", n.id, entries[n.id], before+2)
+		}
+	}
+	t.Logf("%s %s → this build: %d of %d requests failed (%v per restart, all ambiguous); audit entries %v", name, prevRelease, r.failed(), r.attempts, perRestart, entries)
+	if budget := failoverBudget(t); r.gap > budget {
+		t.Errorf("writes were unavailable for %v during the %s, want < %v", r.gap.Round(time.Millisecond), name, budget)
+	}
+}
