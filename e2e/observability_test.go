@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +13,7 @@ import (
 )
 
 // TestMetricsPrivacyAndRetention runs one node with the retention flags set
-// (and the retention job every 2 s) and checks what an operator and a parent
+// (and the retention job every 2 s, and scheduled backups every second) and checks what an operator and a parent
 // see of them: GET /metrics in the Prometheus text format from loopback,
 // counting the turns sent and holding none of their text; GET /v1/privacy
 // publishing the configured days; and the leader's retention job running
@@ -20,8 +22,9 @@ import (
 func TestMetricsPrivacyAndRetention(t *testing.T) {
 	// debug: the job logs `retention applied` at info only when it deleted
 	// something, and nothing here is old enough.
+	backups := filepath.Join(t.TempDir(), "backups")
 	c := startCluster(t, 1, "--retain-turns-days", "30", "--retain-safety-days", "60", "--retain-sessions-days", "7",
-		"--retention-every", "2s", "--log-level", "debug")
+		"--retention-every", "2s", "--log-level", "debug", "--backup-dir", backups, "--backup-every", "1s", "--backup-keep", "2")
 	n := c.nodes[0]
 	c.waitLeader(c.nodes, 0)
 	f := c.newFamily(n, "", "")
@@ -102,6 +105,24 @@ func TestMetricsPrivacyAndRetention(t *testing.T) {
 	}
 
 	t.Logf("turns counted in /metrics: %v; retention runs after the turns: %+v; audit log: %d → %d entries", turnCount, runs, before, after)
+
+	// (d) Scheduled backups (--backup-dir, every second, keep 2): each run
+	// writes a backup, verifies it and deletes the oldest beyond two.
+	var files []string
+	waitFor(t, 20*time.Second, "three scheduled backups written and verified, two kept", func() (bool, string) {
+		c.mustRun(n)
+		written := strings.Count(n.proc.stderrText(), "scheduled backup written and verified")
+		files, _ = filepath.Glob(filepath.Join(backups, "daisydog-n1-*.ddbk"))
+		return written >= 3 && len(files) == 2, fmt.Sprintf("%d runs logged, %d files %v", written, len(files), files)
+	})
+	if strings.Contains(n.proc.stderrText(), "scheduled backup failed") {
+		t.Errorf("a scheduled backup failed:\n%s", tail(n.proc.stderrText(), 20, 4<<10))
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o600 || st.Size() == 0 {
+			t.Errorf("backup %s: %v %v", f, st, err)
+		}
+	}
 
 	// Nothing recent was deleted: the child and the parent still read every
 	// turn just sent.

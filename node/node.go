@@ -102,6 +102,9 @@ type Config struct {
 	// (default 5000, at most storage.MaxRetentionLimit).
 	RetentionEvery time.Duration
 	RetentionChunk int
+	// Backups: scheduled backups of this node's database (backupjob.go);
+	// off without a directory.
+	Backups BackupSchedule
 	// commands are the kinds newer than the upgrade baseline this node
 	// advertises (nil: storage.NewerKinds(); tests stand in for an older
 	// binary with an empty map).
@@ -158,6 +161,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if cfg.RetentionEvery == 0 {
 		cfg.RetentionEvery = defaultRetentionEvery
+	}
+	if err := cfg.Backups.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.commands == nil {
 		cfg.commands = storage.NewerKinds()
@@ -334,6 +340,10 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.RetentionEvery > 0 {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.retentionLoop(bg) }()
+	}
+	if cfg.Backups.Dir != "" {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.backupLoop(bg, cfg.Backups.Every) }()
 	}
 	n.wg.Add(1)
 	go func() {

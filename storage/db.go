@@ -377,6 +377,20 @@ func PrepareRestore(ctx context.Context, path string) (uint64, error) {
 	return idx, nil
 }
 
+// CheckFile checks a copy of a database (a backup's, opened) as a restore
+// would — integrity, a DaisyDog schema this binary can use — without
+// changing it, and returns the applied index it holds.
+func CheckFile(ctx context.Context, path string) (uint64, error) {
+	if err := checkSnapshotFile(ctx, path); err != nil {
+		return 0, err
+	}
+	idx, err := fileAppliedIndex(ctx, path)
+	if err != nil {
+		return 0, fmt.Errorf("storage: check: %w", err)
+	}
+	return idx, nil
+}
+
 // fileAppliedIndex reads the applied index of the database file at path.
 func fileAppliedIndex(ctx context.Context, path string) (uint64, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")

@@ -111,6 +111,7 @@ type serveFlags struct {
 	limits            api.RateLimits
 	retention         api.Retention
 	retentionEvery    time.Duration
+	backups           node.BackupSchedule
 }
 
 // Bounds of --retention-every: more often than every second would only load
@@ -119,6 +120,18 @@ const (
 	minRetentionEvery = time.Second
 	maxRetentionEvery = 720 * time.Hour
 )
+
+// absBackups is the backup schedule with an absolute directory (check has
+// made sure it has one).
+func (s serveFlags) absBackups() node.BackupSchedule {
+	b := s.backups
+	if b.Dir != "" {
+		if abs, err := filepath.Abs(b.Dir); err == nil {
+			b.Dir = abs
+		}
+	}
+	return b
+}
 
 // check refuses flag values that are wrong on their face, before a command
 // creates or opens anything.
@@ -133,6 +146,17 @@ func (s serveFlags) check() error {
 	}
 	if s.retentionEvery < minRetentionEvery || s.retentionEvery > maxRetentionEvery {
 		return fmt.Errorf("--retention-every: %v is not between %v and %v", s.retentionEvery, minRetentionEvery, maxRetentionEvery)
+	}
+	b := s.backups
+	if b.Dir != "" {
+		abs, err := filepath.Abs(b.Dir)
+		if err != nil {
+			return fmt.Errorf("--backup-dir: %w", err)
+		}
+		b.Dir = abs
+	}
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("--backup-dir/--backup-every/--backup-keep: %w", err)
 	}
 	return nil
 }
@@ -161,6 +185,9 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.retention.TurnsDays, "retain-turns-days", d.TurnsDays, "days chat turns (messages, replies, safety verdicts) are kept; 0 = until the parent deletes them (give every node the same value)")
 	fs.IntVar(&s.retention.SafetyDays, "retain-safety-days", d.SafetyDays, "days safety events are kept; 0 = until the parent deletes the child")
 	fs.IntVar(&s.retention.SessionsDays, "retain-sessions-days", d.SessionsDays, "days parent sessions and refresh tokens are kept after they expired; 0 = until the family is deleted")
+	fs.StringVar(&s.backups.Dir, "backup-dir", "", "write a sealed, verified backup of this server's database to this directory every --backup-every, keeping the newest --backup-keep (default: no scheduled backups)")
+	fs.DurationVar(&s.backups.Every, "backup-every", 24*time.Hour, "period of scheduled backups (between 1s and 720h; the first one this long after start)")
+	fs.IntVar(&s.backups.Keep, "backup-keep", 7, "scheduled backups of this server kept (1-1000); older ones are deleted")
 	fs.DurationVar(&s.retentionEvery, "retention-every", time.Hour, "how often the leader runs the retention job (between 1s and 720h; the first run is this long, at most a minute, after a node becomes leader)")
 }
 
@@ -232,7 +259,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
 		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg, PolicyCacheDir: sf.policyCache,
 		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
-		Retention: sf.retention, RetentionEvery: sf.retentionEvery,
+		Retention: sf.retention, RetentionEvery: sf.retentionEvery, Backups: sf.absBackups(),
 	})
 	if err != nil {
 		return err

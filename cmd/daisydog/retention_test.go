@@ -84,3 +84,53 @@ func TestRetentionFlagsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestBackupFlags: the schedule reaches the node with an absolute
+// directory; wrong values stop every serving command before it creates or
+// opens anything, naming the flags.
+func TestBackupFlags(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var sf serveFlags
+	sf.register(fs)
+	if err := fs.Parse([]string{"--backup-dir", "backups", "--backup-every", "6h", "--backup-keep", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sf.check(); err != nil {
+		t.Fatal(err)
+	}
+	b := sf.absBackups()
+	wd, _ := os.Getwd()
+	if b.Dir != filepath.Join(wd, "backups") || b.Every != 6*time.Hour || b.Keep != 3 {
+		t.Fatalf("schedule %+v", b)
+	}
+	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+	sf = serveFlags{}
+	sf.register(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if b := sf.absBackups(); b.Dir != "" || b.Every != 24*time.Hour || b.Keep != 7 {
+		t.Fatalf("default schedule %+v, want off (every 24h, keep 7 when a directory is given)", b)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"keep none", []string{"--backup-keep", "0"}, "backups kept 0 is not between 1 and 1000"},
+		{"keep too many", []string{"--backup-keep", "1001"}, "backups kept 1001"},
+		{"zero period", []string{"--backup-every", "0s"}, "backup period 0s is not between 1s and 720h0m0s"},
+		{"period over 30 days", []string{"--backup-every", "721h"}, "backup period 721h0m0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			args := append([]string{"--data", data, "--backup-dir", filepath.Join(t.TempDir(), "b")}, tc.args...)
+			_, _, err := capture(t, func() error { return cmdServe(args) })
+			wantErrContains(t, err, "--backup-dir/--backup-every/--backup-keep: "+tc.want)
+			if _, err := os.Stat(data); !os.IsNotExist(err) {
+				t.Fatalf("%s created or touched %s", tc.name, data)
+			}
+		})
+	}
+}
