@@ -69,8 +69,25 @@ func (n *Node) backupPrefix() string { return "daisydog-" + n.nf.NodeID + "-" }
 
 const backupSuffix = ".ddbk"
 
-// RunBackup writes, verifies and prunes one scheduled backup now.
+// RunBackup writes, verifies and prunes one scheduled backup now, and
+// counts it in the node's metrics.
 func (n *Node) RunBackup(ctx context.Context) (BackupRun, error) {
+	run, err := n.runBackup(ctx)
+	if n.metrics != nil {
+		b := &n.metrics.Backups
+		if err != nil {
+			b.Failed.Add(1)
+		} else {
+			b.OK.Add(1)
+			b.LastOKUnix.Store(n.cfg.Now().Unix())
+			b.LastBytes.Store(run.Info.Bytes)
+			b.LastOKIndex.Store(int64(run.Info.AppliedIndex))
+		}
+	}
+	return run, err
+}
+
+func (n *Node) runBackup(ctx context.Context) (BackupRun, error) {
 	b := n.cfg.Backups
 	if b.Dir == "" {
 		return BackupRun{}, errors.New("backup: no backup directory configured")

@@ -64,15 +64,31 @@ func TestScheduledBackups(t *testing.T) {
 		t.Fatalf("restore of the newest scheduled backup: %+v %v", info, err)
 	}
 
+	// The metrics count them, and a failure (a name taken within the same
+	// millisecond) as a failure, leaving the last good one in place.
+	b := &n.metrics.Backups
+	if b.OK.Load() != 3 || b.Failed.Load() != 0 || b.LastBytes.Load() != runs[2].Info.Bytes ||
+		b.LastOKIndex.Load() != int64(runs[2].Info.AppliedIndex) || b.LastOKUnix.Load() != clock.now().Add(-time.Hour).Unix() {
+		t.Fatalf("backup metrics %+v after three runs", b.Snapshot())
+	}
+	if _, err := n.RunBackup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.RunBackup(ctx); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("a second backup in the same millisecond: %v", err)
+	}
+	if b.OK.Load() != 4 || b.Failed.Load() != 1 || b.LastOKUnix.Load() != clock.now().Unix() {
+		t.Fatalf("backup metrics %+v after a good run and a failed one", b.Snapshot())
+	}
+
 	// On its own: the loop, with a short period.
 	clock.add(time.Hour)
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); n.backupLoop(lctx, 20*time.Millisecond) }()
 	waitFor(t, 20*time.Second, "the loop to write a backup", func() error {
-		files, _ := filepath.Glob(filepath.Join(dir, "daisydog-n1-*"))
-		if slices.Contains(files, runs[1].File) {
-			return errors.New("the oldest kept file is still there")
+		if b.OK.Load() < 5 {
+			return errors.New("no good backup from the loop yet")
 		}
 		return nil
 	})

@@ -40,6 +40,31 @@ type Metrics struct {
 	Shed                   atomic.Uint64 // turns refused by admission (503)
 
 	Safety SafetyCounters // the safety outcome of the turns this node stored
+
+	Backups BackupCounters // scheduled backups of this node (node/backupjob.go)
+}
+
+// BackupCounters count scheduled backups: written and verified, or failed,
+// and the last good one (an alert watches its age).
+type BackupCounters struct {
+	OK, Failed  atomic.Uint64
+	LastOKUnix  atomic.Int64 // when the last good backup finished (unix seconds; 0 = none yet)
+	LastBytes   atomic.Int64
+	LastOKIndex atomic.Int64 // the Raft index its state had applied
+}
+
+// BackupSnapshot is BackupCounters read at once.
+type BackupSnapshot struct {
+	OK          uint64 `json:"ok"`
+	Failed      uint64 `json:"failed"`
+	LastOKUnix  int64  `json:"last_ok_unix"`
+	LastBytes   int64  `json:"last_bytes"`
+	LastOKIndex int64  `json:"last_ok_applied_index"`
+}
+
+func (b *BackupCounters) Snapshot() BackupSnapshot {
+	return BackupSnapshot{OK: b.OK.Load(), Failed: b.Failed.Load(), LastOKUnix: b.LastOKUnix.Load(),
+		LastBytes: b.LastBytes.Load(), LastOKIndex: b.LastOKIndex.Load()}
 }
 
 // NewMetrics returns empty metrics.
@@ -183,6 +208,8 @@ type MetricsSnapshot struct {
 	Shed uint64 `json:"turns_shed"`
 	// Safety counts the policy's decisions on the turns this node stored.
 	Safety SafetySnapshot `json:"safety"`
+	// Backups counts this node's scheduled backups.
+	Backups BackupSnapshot `json:"backups"`
 }
 
 // CacheSnapshot is the hot-read cache's counters and hit ratio.
@@ -206,6 +233,7 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 		FSM:     map[string]uint64{"batches": m.FSMBatches.Load(), "entries": m.FSMEntries.Load()},
 		Shed:    m.Shed.Load(),
 		Safety:  m.Safety.snapshot(),
+		Backups: m.Backups.Snapshot(),
 		Process: processStats(),
 	}
 	if db != nil {

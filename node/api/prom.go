@@ -145,6 +145,13 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	p.single("daisydog_safety_escalated_total", "counter", "Stored turns escalated to the family's moderators.", float64(sf.Escalated))
 	p.single("daisydog_safety_fail_closed_total", "counter", "Stored turns that failed closed (the policy could not decide).", float64(sf.FailClosed))
 
+	bk := snap.Backups
+	p.family("daisydog_backups_total", "counter", "Scheduled backups of this node, by result (ok: written and verified).")
+	p.sample("daisydog_backups_total", []string{"result", "ok"}, float64(bk.OK))
+	p.sample("daisydog_backups_total", []string{"result", "failed"}, float64(bk.Failed))
+	p.single("daisydog_backup_last_success_timestamp_seconds", "gauge", "When this node's last good scheduled backup finished (unix seconds; 0 = none yet).", float64(bk.LastOKUnix))
+	p.single("daisydog_backup_last_size_bytes", "gauge", "Size of this node's last good scheduled backup.", float64(bk.LastBytes))
+
 	c := snap.Cache
 	p.single("daisydog_read_cache_hits_total", "counter", "Hot-read cache hits.", float64(c.Hits))
 	p.single("daisydog_read_cache_misses_total", "counter", "Hot-read cache misses.", float64(c.Misses))

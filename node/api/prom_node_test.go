@@ -100,6 +100,7 @@ func TestPromOnANode(t *testing.T) {
 		"action":   sdk.Actions,
 		"category": sdk.Categories,
 		"state":    {"candidate", "follower", "leader", "shutdown", "unknown"},
+		"result":   {"ok", "failed"},
 	}
 	for _, s := range after.Series {
 		for k, v := range s.Labels {
