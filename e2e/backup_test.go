@@ -62,6 +62,13 @@ func TestBackupAndRestore(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("a refused restore left %s behind (%v)", dir, err)
 	}
+	// The copy checks out before it is used; with the wrong key it does not.
+	if out, err := cli("backup", "verify", "--from", backup, "--cluster-key", keyCopy); err != nil || !strings.Contains(out, "backup OK: "+backup) {
+		t.Fatalf("backup verify: %q %v", out, err)
+	}
+	if _, err := cli("backup", "verify", "--from", backup, "--cluster-key", wrongKey); err == nil || !strings.Contains(err.Error(), "FAILED verification") {
+		t.Fatalf("backup verify with the wrong key: %v", err)
+	}
 
 	p := c.start("restore", "restore", "--from", backup, "--cluster-key", keyCopy, "--data", dir, "--node-id", "r1",
 		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn")

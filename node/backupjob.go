@@ -102,7 +102,7 @@ func (n *Node) runBackup(ctx context.Context) (BackupRun, error) {
 	}
 	key, err := n.layout.ReadClusterKey()
 	if err == nil {
-		err = VerifyBackup(ctx, name, key, info.AppliedIndex)
+		_, err = VerifyBackup(ctx, name, key, info.AppliedIndex)
 	}
 	if err != nil {
 		os.Remove(name)
@@ -139,39 +139,39 @@ func (n *Node) pruneBackups(b BackupSchedule) ([]string, error) {
 
 // VerifyBackup opens the backup file as a restore would and checks what it
 // holds: the seal under clusterKey, the database's integrity and schema, and
-// (when wantIndex > 0) the applied index in its header. The plain copy it
-// makes beside the file is removed before it returns.
-func VerifyBackup(ctx context.Context, file string, clusterKey []byte, wantIndex uint64) error {
+// (when wantIndex > 0) the applied index in its header, which it returns.
+// The plain copy it makes beside the file is removed before it returns.
+func VerifyBackup(ctx context.Context, file string, clusterKey []byte, wantIndex uint64) (uint64, error) {
 	kr, err := storage.NewKeyring(clusterKey)
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return 0, fmt.Errorf("verify: %w", err)
 	}
 	in, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return 0, fmt.Errorf("verify: %w", err)
 	}
 	defer in.Close()
 	tmp, err := os.MkdirTemp(filepath.Dir(file), ".verify-")
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return 0, fmt.Errorf("verify: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	plain := filepath.Join(tmp, "copy.db")
 	idx, err := openBackup(in, plain, kr.SnapshotKey())
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if wantIndex > 0 && idx != wantIndex {
-		return fmt.Errorf("verify: the header says index %d, the backup was taken at %d", idx, wantIndex)
+		return 0, fmt.Errorf("verify: the header says index %d, the backup was taken at %d", idx, wantIndex)
 	}
 	got, err := storage.CheckFile(ctx, plain)
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return 0, fmt.Errorf("verify: %w", err)
 	}
 	if got != idx {
-		return fmt.Errorf("verify: the database has applied index %d, its header says %d", got, idx)
+		return 0, fmt.Errorf("verify: the database has applied index %d, its header says %d", got, idx)
 	}
-	return nil
+	return idx, nil
 }
 
 // backupLoop runs RunBackup every period until ctx ends.

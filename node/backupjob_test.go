@@ -110,8 +110,8 @@ func TestVerifyBackupRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifyBackup(ctx, file, key, info.AppliedIndex); err != nil {
-		t.Fatalf("a good backup: %v", err)
+	if idx, err := VerifyBackup(ctx, file, key, info.AppliedIndex); err != nil || idx != info.AppliedIndex {
+		t.Fatalf("a good backup: index %d, %v", idx, err)
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -137,7 +137,7 @@ func TestVerifyBackupRefuses(t *testing.T) {
 		{"other index", file, key, info.AppliedIndex + 1, "the header says index"},
 		{"missing file", file + ".gone", key, 0, "no such file"},
 	} {
-		err := VerifyBackup(ctx, tc.file, tc.key, tc.index)
+		_, err := VerifyBackup(ctx, tc.file, tc.key, tc.index)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
 		}

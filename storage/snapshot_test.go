@@ -335,6 +335,12 @@ func TestBackupToAndPrepareRestore(t *testing.T) {
 		t.Fatalf("BackupTo of a missing database: %v", err)
 	}
 
+	// CheckFile reads the copy without changing it.
+	for range 2 {
+		if got, err := CheckFile(f.ctx, dst); err != nil || got != applied {
+			t.Fatalf("CheckFile = %d, %v; want %d", got, err, applied)
+		}
+	}
 	old, err := PrepareRestore(f.ctx, dst)
 	if err != nil || old != applied {
 		t.Fatalf("PrepareRestore = %d, %v; want %d", old, err, applied)
@@ -358,5 +364,11 @@ func TestBackupToAndPrepareRestore(t *testing.T) {
 	}
 	if _, err := PrepareRestore(f.ctx, junk); err == nil {
 		t.Fatal("PrepareRestore accepted a file that is no database")
+	}
+	if _, err := CheckFile(f.ctx, junk); err == nil {
+		t.Fatal("CheckFile accepted a file that is no database")
+	}
+	if _, err := CheckFile(f.ctx, filepath.Join(t.TempDir(), "none.db")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("CheckFile of a missing file: %v", err)
 	}
 }

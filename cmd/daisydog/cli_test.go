@@ -1082,6 +1082,10 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	if err := os.WriteFile(keyFile, mustRead(t, l.ClusterKey()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	printed, _, err = capture(t, func() error { return cmdBackup([]string{"verify", "--from", out, "--cluster-key", keyFile}) })
+	if err != nil || !strings.Contains(printed, "backup OK: "+out) || !strings.Contains(printed, "state at Raft index 3") {
+		t.Fatalf("backup verify: %q, %v", printed, err)
+	}
 	badKey := filepath.Join(t.TempDir(), "bad.key")
 	if err := os.WriteFile(badKey, []byte("not hex\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -1098,6 +1102,9 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 		{"backup without flags", func() error { return cmdBackup(nil) }, "--data and --out are required"},
 		{"backup over a file", func() error { return cmdBackup([]string{"--data", dir, "--out", out}) }, "already exists"},
 		{"backup of no node", func() error { return cmdBackup([]string{"--data", t.TempDir(), "--out", out + "2"}) }, "cluster key"},
+		{"verify without flags", func() error { return cmdBackup([]string{"verify"}) }, "--from FILE --cluster-key FILE (both are required)"},
+		{"verify with a bad key file", func() error { return cmdBackup([]string{"verify", "--from", out, "--cluster-key", badKey}) }, "64 hexadecimal digits"},
+		{"verify of a file that is no backup", func() error { return cmdBackup([]string{"verify", "--from", keyFile, "--cluster-key", keyFile}) }, "FAILED verification"},
 		{"restore without flags", func() error { return cmdRestore(nil) }, "--from, --cluster-key and --data are required"},
 		{"restore with a missing key file", func() error { return cmdRestore(restore("--from", out, "--cluster-key", keyFile+".none")) }, "no such file"},
 		{"restore with a bad key file", func() error { return cmdRestore(restore("--from", out, "--cluster-key", badKey)) }, "64 hexadecimal digits"},

@@ -36,6 +36,7 @@ Usage:
   daisydog admin create --data DIR --email ADDRESS              create the first administrator (once; password on stdin)
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
   daisydog backup  --data DIR --out FILE                          write a sealed backup of this server's database (while it runs)
+  daisydog backup verify --from FILE --cluster-key FILE           open a backup as a restore would and check it (changes nothing)
   daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID --http ADDR --raft ADDR   start a new cluster from a backup
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]
   daisydog version
