@@ -242,7 +242,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
 		Bootstrap: nf.Bootstrap, SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs: cfg.TrailingLogs, OnFatal: cfg.OnFatal, RaftLog: cfg.RaftLog,
-		Commands: cfg.commands,
+		Commands: cfg.commands, Gated: storage.MustWaitForMembers(storage.NewerKinds()),
 	})
 	if err != nil {
 		return n, err

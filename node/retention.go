@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"daisydog/node/api"
+	"daisydog/raftcluster"
 	"daisydog/storage"
 )
 
@@ -87,6 +88,9 @@ func (n *Node) RunRetention(ctx context.Context) (RetentionRun, error) {
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		resp, err := n.cluster.Apply(actx, data)
 		cancel()
+		if errors.Is(err, raftcluster.ErrNotUpgraded) { // a member changed binary since the check above
+			return run, fmt.Errorf("%w: %w", errRetentionPostponed, err)
+		}
 		if err != nil {
 			return run, fmt.Errorf("retention: %w", err)
 		}

@@ -60,6 +60,11 @@ type Config struct {
 	// upgrade.go): advertised in Status so that a leader proposes a new
 	// kind only once every member can apply it.
 	Commands map[string]int
+	// Gated, when set, says whether an encoded command must wait until every
+	// member applies its kind (and which kind and version): Apply refuses it
+	// with ErrNotUpgraded until then (upgrade.go), whichever code path
+	// proposes it.
+	Gated func(cmd []byte) (kind string, v int, ok bool)
 	// OnFatal is called when the state machine cannot apply committed entries.
 	// The default logs and exits the process so that a restart replays the log.
 	OnFatal func(error)
@@ -361,6 +366,13 @@ func (c *Cluster) WaitLeader(ctx context.Context) error {
 func (c *Cluster) Apply(ctx context.Context, cmd []byte) (Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ApplyTimeout)
 	defer cancel()
+	if c.cfg.Gated != nil {
+		if kind, v, ok := c.cfg.Gated(cmd); ok {
+			if err := c.membersApplyCached(ctx, kind, v); err != nil {
+				return Response{}, err
+			}
+		}
+	}
 	for {
 		ch := c.leaderChange()
 		addr, id := c.raft.LeaderWithID()

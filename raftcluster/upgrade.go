@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -84,8 +85,9 @@ func (c *Cluster) peerStatus(ctx context.Context, srv raft.Server) (Status, erro
 
 // advertised remembers what each member last advertised to this node.
 type advertised struct {
-	mu sync.Mutex
-	m  map[raft.ServerID]map[string]int
+	mu      sync.Mutex
+	m       map[raft.ServerID]map[string]int
+	answers map[string]gateAnswer // membersApplyCached
 }
 
 func (c *Cluster) noteAdvertised(id raft.ServerID, cmds map[string]int) {
@@ -102,4 +104,36 @@ func (c *Cluster) lastAdvertised(id raft.ServerID) (map[string]int, bool) {
 	defer c.adv.mu.Unlock()
 	cmds, ok := c.adv.m[id]
 	return cmds, ok
+}
+
+// gateTTL is how long MembersApply's answer for a kind is reused by Apply:
+// a gated kind proposed often costs one round of questions per period, and
+// a member upgraded meanwhile is noticed within it.
+const gateTTL = 5 * time.Second
+
+type gateAnswer struct {
+	err error
+	at  time.Time
+}
+
+// membersApplyCached is MembersApply with answers reused for gateTTL.
+func (c *Cluster) membersApplyCached(ctx context.Context, kind string, v int) error {
+	key := fmt.Sprintf("%s@%d", kind, v)
+	c.adv.mu.Lock()
+	a, ok := c.adv.answers[key]
+	c.adv.mu.Unlock()
+	if ok && time.Since(a.at) < gateTTL {
+		return a.err
+	}
+	err := c.MembersApply(ctx, kind, v)
+	if ctx.Err() != nil {
+		return err // not an answer about the members
+	}
+	c.adv.mu.Lock()
+	if c.adv.answers == nil {
+		c.adv.answers = map[string]gateAnswer{}
+	}
+	c.adv.answers[key] = gateAnswer{err: err, at: time.Now()}
+	c.adv.mu.Unlock()
+	return err
 }

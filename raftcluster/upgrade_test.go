@@ -85,3 +85,52 @@ func TestMembersApply(t *testing.T) {
 		t.Errorf("with %s down and never heard from: %v, want ErrNotUpgraded (could not be asked)", down.id, err)
 	}
 }
+
+// TestApplyWaitsForMembers: with Config.Gated, Apply itself refuses a
+// command of a newer kind while a member cannot apply it — on the leader
+// and forwarded from a follower, whatever code proposes it — and appends
+// nothing; other commands pass; once the member is upgraded the command
+// goes through (within the answers' reuse period).
+func TestApplyWaitsForMembers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node cluster")
+	}
+	advertised := map[string]map[string]int{"n1": {"new_kind": 1}, "n2": {"new_kind": 1}, "n3": nil}
+	gated := func(cmd []byte) (string, int, bool) {
+		if strings.HasPrefix(string(cmd), "new:") {
+			return "new_kind", 1, true
+		}
+		return "", 0, false
+	}
+	tc := newTestCluster(t, func(c *Config) { c.Commands = advertised[c.NodeID]; c.Gated = gated })
+	tc.form("n1", "n2", "n3")
+	l := tc.mustLeader(10 * time.Second)
+	ctx := ctxFor(t, 30*time.Second)
+
+	before := l.c.Status().LastLogIndex
+	for _, n := range append([]*testNode{l}, tc.followers()...) {
+		if _, err := n.c.Apply(ctx, []byte("new:from-"+n.id)); !errors.Is(err, ErrNotUpgraded) || !strings.Contains(err.Error(), "node n3") {
+			t.Errorf("gated command via %s with n3 older: %v, want ErrNotUpgraded naming n3", n.id, err)
+		}
+	}
+	if after := l.c.Status().LastLogIndex; after != before {
+		t.Errorf("refused commands were appended: last index %d → %d", before, after)
+	}
+	if _, err := l.c.Apply(ctx, []byte("plain")); err != nil {
+		t.Fatalf("an ungated command: %v", err)
+	}
+
+	n3 := tc.nodes["n3"]
+	tc.stop(n3, true)
+	advertised["n3"] = map[string]int{"new_kind": 1}
+	tc.start(n3, false)
+	tc.voters(10*time.Second, "n1", "n2", "n3")
+	eventually(t, 2*gateTTL+10*time.Second, "the gated command to go through once n3 is upgraded", func() error {
+		l, err := tc.leader()
+		if err != nil {
+			return err
+		}
+		_, err = l.c.Apply(ctx, []byte("new:after"))
+		return err
+	})
+}

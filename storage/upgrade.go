@@ -4,7 +4,8 @@ package storage
 // does not know (ErrUnsupported) and its node stops applying, so a kind added
 // after the baseline may be proposed only once every member of the cluster
 // runs a binary that applies it (raftcluster.MembersApply; each binary
-// advertises NewerKinds on the cluster port).
+// advertises NewerKinds on the cluster port; raftcluster.Apply refuses such
+// an entry until then, via MustWaitForMembers).
 //
 // The baseline is the set of kinds and versions every release since
 // 2026-11-26 (commit 2ba4bbf, the oldest a cluster may be upgraded from)
@@ -17,5 +18,23 @@ package storage
 func NewerKinds() map[string]int {
 	return map[string]int{
 		KindApplyRetention: ApplyRetention{}.Version(), // 2026-11-27
+	}
+}
+
+// MustWaitForMembers reports whether an encoded command is of a kind newer
+// than the baseline, with its kind and version: such an entry is proposed
+// only once every member applies it (raftcluster.Config.Gated). It reads
+// the envelope's prefix only. (A new version of a baseline kind would need
+// the baseline's version here too; none exists yet.)
+func MustWaitForMembers(newer map[string]int) func(cmd []byte) (string, int, bool) {
+	return func(cmd []byte) (string, int, bool) {
+		kind, v, _, ok := splitEnvelope(cmd)
+		if !ok {
+			return "", 0, false
+		}
+		if _, gated := newer[kind]; !gated {
+			return "", 0, false
+		}
+		return kind, v, true
 	}
 }

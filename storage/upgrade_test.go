@@ -27,3 +27,35 @@ func TestNewerKindsAreTheHighestThisBinaryApplies(t *testing.T) {
 		}
 	}
 }
+
+// TestMustWaitForMembers: an encoded command of a kind newer than the
+// baseline is recognised from its envelope, with its version; baseline
+// kinds and bytes that are no command are not.
+func TestMustWaitForMembers(t *testing.T) {
+	gate := MustWaitForMembers(NewerKinds())
+	enc := func(c Command) []byte {
+		b, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		cmd  []byte
+		kind string
+		v    int
+		ok   bool
+	}{
+		{"retention", enc(&ApplyRetention{TurnsBefore: 1, Limit: 10, Now: 2}), KindApplyRetention, 1, true},
+		{"chat turn", enc(&ChatTurn{ChildID: "c", TurnID: "t"}), "", 0, false},
+		{"sign-up", enc(&SignUp{FamilyID: "f"}), "", 0, false},
+		{"not a command", []byte("DELETE FROM turns"), "", 0, false},
+		{"empty", nil, "", 0, false},
+	} {
+		kind, v, ok := gate(tc.cmd)
+		if kind != tc.kind || v != tc.v || ok != tc.ok {
+			t.Errorf("%s: (%q, %d, %t), want (%q, %d, %t)", tc.name, kind, v, ok, tc.kind, tc.v, tc.ok)
+		}
+	}
+}

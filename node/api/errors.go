@@ -29,9 +29,12 @@ var (
 	errForbidden    = &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "this account may not do that"}
 	errNotFound     = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	errUnavailable  = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the cluster cannot take writes right now; retry shortly", RetryAfter: 2}
-	errAmbiguous    = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the write could not be confirmed; check before retrying", RetryAfter: 2}
-	errInternal     = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
-	errBadLogin     = &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "e-mail or password is incorrect"}
+	// errUpgrading: the write is of a kind some server's older binary
+	// cannot apply yet (raftcluster.ErrNotUpgraded); nothing was written.
+	errUpgrading = &apiError{Status: http.StatusServiceUnavailable, Code: "upgrade_in_progress", Message: "not every server runs a version that can do this yet; retry once the upgrade is finished", RetryAfter: 60}
+	errAmbiguous = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the write could not be confirmed; check before retrying", RetryAfter: 2}
+	errInternal  = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	errBadLogin  = &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "e-mail or password is incorrect"}
 )
 
 type errorBody struct {

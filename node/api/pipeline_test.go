@@ -229,6 +229,7 @@ func TestReplicateOutcomes(t *testing.T) {
 		{"committed and applied", fakeRepl{resp: raftcluster.Response{Index: 7, Data: okData}}, -1, "", "pa_1"},
 		{"no leader", fakeRepl{applyErr: fmt.Errorf("apply: %w", raftcluster.ErrUnavailable)}, 503, "cannot take writes", ""},
 		{"outcome unknown", fakeRepl{applyErr: fmt.Errorf("apply: %w", raftcluster.ErrAmbiguous)}, 503, "check before retrying", ""},
+		{"a member not upgraded yet", fakeRepl{applyErr: fmt.Errorf("apply: %w: node n3 does not apply x v1", raftcluster.ErrNotUpgraded)}, 503, "retry once the upgrade is finished", ""},
 		{"other failure", fakeRepl{applyErr: errors.New("disk on fire")}, 0, "replicate login_failure: disk on fire", ""},
 		{"conflict", fakeRepl{resp: raftcluster.Response{Code: CodeConflict}}, 409, "already exists", ""},
 		{"not found", fakeRepl{resp: raftcluster.Response{Code: CodeNotFound}}, 404, "not found", ""},

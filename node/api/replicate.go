@@ -43,6 +43,8 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 		return resp, errUnavailable
 	case errors.Is(err, raftcluster.ErrAmbiguous):
 		return resp, errAmbiguous
+	case errors.Is(err, raftcluster.ErrNotUpgraded):
+		return resp, errUpgrading
 	case err != nil:
 		return resp, fmt.Errorf("replicate %s: %w", cmd.Kind(), err)
 	}
