@@ -71,6 +71,23 @@ func TestDisguisesAndLookAlikes(t *testing.T) {
 		{"my cl@ss is fun", false},
 		{"it costs 5$ or 6$", false},
 		{"we play the bass drums", false},
+		// v for u, ph for f, k for c in whole words; rude compounds;
+		// Georgian, Arabic and dagger look-alikes of Latin letters
+		{"fvckup", true},
+		{"phanny", true},
+		{"khunt", true},
+		{"cawks", true},
+		{"pussie", true},
+		{"whoralicious", true},
+		{"Sugar_†its", true},
+		{"იiუუer", true},
+		{"𝐍ιووεr", true},
+		{"the hawks and the kites", false},
+		{"Phantom of the opera", false},
+		{"a pussycat and a kitten", false},
+		{"გამარჯობა, how are you?", false}, // Georgian "hello"
+		{"مرحبا وداعا", false},             // Arabic "hello, goodbye"
+		{"the † marks a footnote", false},
 	}
 	for _, c := range cases {
 		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: sdk.AgeTier9to12, Strictness: sdk.StrictnessStandard})
