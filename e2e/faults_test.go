@@ -156,14 +156,7 @@ func rollingRestart(t *testing.T, c *cluster, name string) {
 	var restarts []restartWindow
 	order := append(c.others(leader), leader)
 	for _, n := range order {
-		w := restartWindow{n: n, from: time.Now(), leader: n == leader}
-		c.stop(n)
-		c.restart(n)
-		c.waitReady(n)
-		w.till = time.Now()
-		restarts = append(restarts, w)
-		c.converge(c.nodes)
-		l.waitAcks(ackStep, 60*time.Second, "after restarting "+n.id)
+		restarts = append(restarts, c.restartUnderLoad(l, n, n == leader, c.restart, "after restarting "+n.id))
 	}
 	r := l.finish(name, nil)
 	perRestart := requireOnlyRestartRaces(t, l, restarts)
@@ -179,6 +172,21 @@ type restartWindow struct {
 	n          *node
 	from, till time.Time
 	leader     bool
+}
+
+// restartUnderLoad stops n gracefully, starts it again with start, waits
+// until it is ready, the cluster converged and the load got another
+// ackStep acknowledgements (what), and returns the window n was away.
+func (c *cluster) restartUnderLoad(l *load, n *node, leader bool, start func(*node), what string) restartWindow {
+	c.t.Helper()
+	w := restartWindow{n: n, from: time.Now(), leader: leader}
+	c.stop(n)
+	start(n)
+	c.waitReady(n)
+	w.till = time.Now()
+	c.converge(c.nodes)
+	l.waitAcks(ackStep, 60*time.Second, what)
+	return w
 }
 
 // requireOnlyRestartRaces fails the test for every request that failed

@@ -139,14 +139,7 @@ func rollingUpgrade(t *testing.T, c *cluster, name string, ops upgradeOps) {
 	var restarts []restartWindow
 	// 1. The followers, one at a time.
 	for _, n := range c.others(leader) {
-		w := restartWindow{n: n, from: time.Now()}
-		c.stop(n)
-		ops.toNew(n)
-		c.waitReady(n)
-		w.till = time.Now()
-		restarts = append(restarts, w)
-		c.converge(c.nodes)
-		l.waitAcks(ackStep, 60*time.Second, "after upgrading "+n.id)
+		restarts = append(restarts, c.restartUnderLoad(l, n, false, ops.toNew, "after upgrading "+n.id))
 	}
 
 	// 2. The leader stops: a new node leads while the old one is down.
@@ -178,13 +171,7 @@ func rollingUpgrade(t *testing.T, c *cluster, name string, ops upgradeOps) {
 
 	// 4. It is upgraded too: the job runs (one audit entry per command)
 	// and every node, the last one included, applies its entries.
-	w = restartWindow{n: leader, from: time.Now()}
-	c.stop(leader)
-	ops.toNew(leader)
-	c.waitReady(leader)
-	w.till = time.Now()
-	restarts = append(restarts, w)
-	l.waitAcks(ackStep, 60*time.Second, "after upgrading "+leader.id)
+	restarts = append(restarts, c.restartUnderLoad(l, leader, false, ops.toNew, "after upgrading "+leader.id))
 	waitFor(t, 30*time.Second, "retention to run once every node is upgraded", func() (bool, string) {
 		got := auditEntries(t, newNodes[0]) - before
 		return got >= 2, fmt.Sprintf("%d audit entries on %s since the last upgrade", got, newNodes[0].id)

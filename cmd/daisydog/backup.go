@@ -50,13 +50,9 @@ func cmdBackupVerify(args []string) error {
 	if *from == "" || *keyFile == "" {
 		return errors.New("usage: daisydog backup verify --from FILE --cluster-key FILE (both are required)")
 	}
-	keyText, err := os.ReadFile(*keyFile)
+	key, err := readClusterKeyFile(*keyFile)
 	if err != nil {
-		return fmt.Errorf("--cluster-key: %w", err)
-	}
-	key, err := node.ParseClusterKey(keyText)
-	if err != nil {
-		return fmt.Errorf("--cluster-key: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
@@ -88,13 +84,9 @@ func cmdRestore(args []string) error {
 	if sf.data == "" || *from == "" || *keyFile == "" {
 		return errors.New("usage: daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID [--http ADDR --raft ADDR] (--from, --cluster-key and --data are required)")
 	}
-	keyText, err := os.ReadFile(*keyFile)
+	key, err := readClusterKeyFile(*keyFile)
 	if err != nil {
-		return fmt.Errorf("--cluster-key: %w", err)
-	}
-	key, err := node.ParseClusterKey(keyText)
-	if err != nil {
-		return fmt.Errorf("--cluster-key: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
@@ -108,4 +100,17 @@ func cmdRestore(args []string) error {
 		return nil
 	}
 	return serve(sf, nil)
+}
+
+// readClusterKeyFile reads a copy of keys/cluster.key (--cluster-key).
+func readClusterKeyFile(path string) ([]byte, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster-key: %w", err)
+	}
+	key, err := node.ParseClusterKey(text)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster-key: %w", err)
+	}
+	return key, nil
 }
