@@ -131,7 +131,10 @@ func (h *polHarness) sync() *policySet {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h.p.sync(ctx, h.idx)
+	h.mu.Lock() // the runtime's reports apply (and count) from their own goroutines
+	idx := h.idx
+	h.mu.Unlock()
+	h.p.sync(ctx, idx)
 	return h.p.current()
 }
 

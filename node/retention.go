@@ -66,14 +66,6 @@ func (n *Node) RunRetention(ctx context.Context) (RetentionRun, error) {
 	}
 	start := time.Now()
 	cmd := retentionCommand(n.cfg.Retention, n.cfg.Now(), n.cfg.RetentionChunk)
-	// A node still on a binary from before the command would refuse it and
-	// stop applying the log (raftcluster/upgrade.go).
-	if err := ctx.Err(); err != nil {
-		return run, err
-	}
-	if err := n.cluster.MembersApply(ctx, cmd.Kind(), cmd.Version()); err != nil {
-		return run, fmt.Errorf("%w: %w", errRetentionPostponed, err)
-	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return run, err
@@ -88,7 +80,10 @@ func (n *Node) RunRetention(ctx context.Context) (RetentionRun, error) {
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		resp, err := n.cluster.Apply(actx, data)
 		cancel()
-		if errors.Is(err, raftcluster.ErrNotUpgraded) { // a member changed binary since the check above
+		if errors.Is(err, raftcluster.ErrNotUpgraded) {
+			// A member still runs a binary from before this command: it
+			// would refuse the entry and stop applying (raftcluster
+			// refuses to propose it; raftcluster/upgrade.go).
 			return run, fmt.Errorf("%w: %w", errRetentionPostponed, err)
 		}
 		if err != nil {
