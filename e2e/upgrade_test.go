@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,6 +77,36 @@ func postponements(nodes []*node, logsOf func(*node) string, member, why string)
 type upgradeOps struct {
 	toNew, toOld func(n *node)
 	logsOf       func(n *node) string
+	// members, if set, is `cluster status --members` asked on a node:
+	// member ID → the newer command kinds its binary advertises (absent
+	// when it did not answer).
+	members func(asker *node) (map[string]map[string]int, error)
+}
+
+// membersViaCLI is upgradeOps.members for nodes whose data directory and
+// cluster address this host can use (processes).
+func membersViaCLI(asker *node) (map[string]map[string]int, error) {
+	out, err := cli("cluster", "status", "--data", asker.dir, "--members")
+	if err != nil {
+		return nil, err
+	}
+	var v struct {
+		Members []struct {
+			ID       string         `json:"id"`
+			Answered bool           `json:"answered"`
+			Commands map[string]int `json:"commands"`
+		} `json:"members"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		return nil, fmt.Errorf("cluster status --members: %w: %s", err, out)
+	}
+	m := map[string]map[string]int{}
+	for _, x := range v.Members {
+		if x.Answered {
+			m[x.ID] = x.Commands
+		}
+	}
+	return m, nil
 }
 
 // TestFaultRollingUpgrade: rollingUpgrade on three processes on loopback,
@@ -91,9 +122,10 @@ func TestFaultRollingUpgrade(t *testing.T) {
 	c.bin = prev
 	c.boot()
 	ops := upgradeOps{
-		toNew:  func(n *node) { c.bin, c.tuning = "", newTuning; c.restart(n) },
-		toOld:  func(n *node) { c.bin, c.tuning = prev, oldTuning; c.restart(n) },
-		logsOf: func(n *node) string { return n.proc.stderrText() },
+		toNew:   func(n *node) { c.bin, c.tuning = "", newTuning; c.restart(n) },
+		toOld:   func(n *node) { c.bin, c.tuning = prev, oldTuning; c.restart(n) },
+		logsOf:  func(n *node) string { return n.proc.stderrText() },
+		members: membersViaCLI,
 	}
 	rollingUpgrade(t, c, "rolling upgrade", ops)
 }
@@ -167,6 +199,20 @@ func rollingUpgrade(t *testing.T, c *cluster, name string, ops upgradeOps) {
 	})
 	c.converge(c.nodes)
 	c.mustRun(leader)
+	// The operator's view of the upgrade: the two new binaries advertise
+	// the retention command, the old one nothing.
+	if ops.members != nil {
+		m, err := ops.members(newNodes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range c.nodes {
+			cmds, answered := m[n.id]
+			if want := n != leader; !answered || (cmds["apply_retention"] == 1) != want {
+				t.Errorf("cluster status --members: %s answered %t with %v, want an answer with apply_retention advertised = %t", n.id, answered, cmds, want)
+			}
+		}
+	}
 	before := auditEntries(t, newNodes[0])
 
 	// 4. It is upgraded too: the job runs (one audit entry per command)

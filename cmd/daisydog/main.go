@@ -29,7 +29,7 @@ Usage:
   daisydog init    --data DIR --node-id ID --http ADDR --raft ADDR   create a new cluster and serve its first node
   daisydog join    --data DIR --node-id ID --http ADDR --raft ADDR --join HOST:HTTPS-PORT --token TOKEN
   daisydog serve   --data DIR                                      restart an existing node (no other flags needed)
-  daisydog cluster status --data DIR [--addr HOST:PORT]          nodes, leader, term and applied index
+  daisydog cluster status --data DIR [--addr HOST:PORT] [--members]  nodes, leader, term, applied index (--members: what each binary applies)
   daisydog cluster remove --data DIR NODE-ID                     remove a node from the cluster
   daisydog cluster token  --data DIR                             print the join token
   daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data and Daisy's own lines
@@ -458,6 +458,7 @@ func cmdCluster(args []string) error {
 	fs := flag.NewFlagSet("cluster "+sub, flag.ExitOnError)
 	data := fs.String("data", "", "this server's data directory (its node certificate authorises the request)")
 	addr := fs.String("addr", "", "cluster address to ask (default: this node's)")
+	members := fs.Bool("members", false, "status: also ask every member which newer command kinds its binary applies (shows a rolling upgrade's progress)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -496,6 +497,9 @@ func cmdCluster(args []string) error {
 		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
+		if *members {
+			return enc.Encode(memberView{Status: st, Members: askMembers(ctx, cl, st)})
+		}
 		return enc.Encode(st)
 	case "remove":
 		if fs.NArg() != 1 {
@@ -508,6 +512,46 @@ func cmdCluster(args []string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown cluster subcommand %q", sub)
+}
+
+// memberView is `cluster status --members`: the status and, per member,
+// what its binary advertises.
+type memberView struct {
+	raftcluster.Status
+	Members []memberInfo `json:"members"`
+}
+
+// memberInfo is one member's answer: the command kinds newer than the
+// upgrade baseline it applies (none: an older binary), or why it did not
+// answer.
+type memberInfo struct {
+	ID       string         `json:"id"`
+	Address  string         `json:"address"`
+	Answered bool           `json:"answered"`
+	Commands map[string]int `json:"commands"`
+	Error    string         `json:"error,omitempty"`
+}
+
+// askMembers asks every member of st's configuration for its status, a few
+// seconds each at most.
+func askMembers(ctx context.Context, cl *raftcluster.Client, st raftcluster.Status) []memberInfo {
+	out := make([]memberInfo, 0, len(st.Nodes))
+	for _, m := range st.Nodes {
+		mi := memberInfo{ID: m.ID, Address: m.Address, Commands: map[string]int{}}
+		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		ms, err := cl.Status(mctx, m.Address)
+		cancel()
+		if err != nil {
+			mi.Error = err.Error()
+		} else {
+			mi.Answered = true
+			for k, v := range ms.Commands {
+				mi.Commands[k] = v
+			}
+		}
+		out = append(out, mi)
+	}
+	return out
 }
 
 func loadIdentity(l node.Layout, nodeID string) (*raftcluster.Identity, error) {
