@@ -135,7 +135,7 @@ func TestRunServesAndStops(t *testing.T) {
 		cacheArgs = []string{"--policy-cache", dir}
 	}
 	args = append(args, cacheArgs...)
-	var statusErr, removeErr error
+	var statusErr, membersErr, removeErr error
 	out, err := serving(t, httpAddr, func() error { return cmdRun(args) }, func() {
 		// Wait for the node to elect itself, asking as the CLI does.
 		l := node.Layout{Dir: data}
@@ -155,6 +155,7 @@ func TestRunServesAndStops(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		statusErr = cmdCluster([]string{"status", "--data", data})
+		membersErr = cmdCluster([]string{"status", "--data", data, "--members"})
 		removeErr = cmdCluster([]string{"remove", "--data", data, "--addr", raftAddr, "ghost"})
 	})
 	if err != nil {
@@ -171,6 +172,16 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 	if status.NodeID != "solo" || status.LeaderID != "solo" || status.State != "Leader" || len(status.Nodes) != 1 || status.Nodes[0].Address != raftAddr {
 		t.Fatalf("cluster status = %+v", status)
+	}
+	// --members: the one member answers with what its binary applies.
+	var view memberView
+	if i := strings.LastIndex(out, "{\n  \"node_id\""); i < 0 || membersErr != nil {
+		t.Fatalf("cluster status --members printed nothing (%v):\n%s", membersErr, out)
+	} else if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&view); err != nil {
+		t.Fatal(err)
+	}
+	if len(view.Members) != 1 || view.Members[0].ID != "solo" || !view.Members[0].Answered || view.Members[0].Commands["apply_retention"] != 1 {
+		t.Fatalf("cluster status --members = %+v", view.Members)
 	}
 	wantErrContains(t, removeErr, `node "ghost" is not a member`)
 
