@@ -359,12 +359,9 @@ func BackupTo(ctx context.Context, path, dst string) (uint64, error) {
 // would make the state machine skip the new cluster's first entries as
 // already applied. It returns the applied index the copy had.
 func PrepareRestore(ctx context.Context, path string) (uint64, error) {
-	if err := checkSnapshotFile(ctx, path); err != nil {
-		return 0, err
-	}
-	idx, err := fileAppliedIndex(ctx, path)
+	idx, err := CheckFile(ctx, path)
 	if err != nil {
-		return 0, fmt.Errorf("storage: restore: %w", err)
+		return 0, err
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
