@@ -209,8 +209,15 @@ func (f *flows) mailed(t *testing.T, to, kind string, nth int) string {
 // outbox and returns its subject and body.
 func (f *flows) mailedText(t *testing.T, to, kind string, nth int) (subject, body string) {
 	t.Helper()
+	return mailedFrom(t, f.outbox, to, kind, nth)
+}
+
+// mailedFrom waits for the nth (1-based) e-mail of kind to address in an
+// outbox file and returns its subject and body.
+func mailedFrom(t *testing.T, outbox, to, kind string, nth int) (subject, body string) {
+	t.Helper()
 	waitFor(t, 20*time.Second, "e-mail "+kind+" #"+strconv.Itoa(nth)+" to "+to, func() (bool, string) {
-		b, err := os.ReadFile(f.outbox)
+		b, err := os.ReadFile(outbox)
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
@@ -298,6 +305,10 @@ func (f *flows) accounts(t *testing.T, n1, n2, n3 *node) {
 		AccessToken string `json:"access_token"`
 	}
 	f.api.must(201, "POST", n3.url("/v1/devices/link"), "", map[string]string{"code": code.Code}).decode(t, &dev)
+	// Under 13: nothing until the (verified) parent consents, through n1.
+	wantErr(t, "a 9-12 profile before consent", f.do(t, "POST", n3.url("/v1/chat"), dev.AccessToken, map[string]string{"message": "hello"}), 403, "consent_required")
+	f.consent(n1, tok.AccessToken, email, kid.ID)
+	f.getUntil(t, "the device admitted on n3", n3.url("/v1/chat/daisy"), dev.AccessToken, &map[string]any{}, func() bool { return true })
 	f.api.must(200, "POST", n3.url("/v1/chat"), dev.AccessToken, map[string]string{"message": "he says it's our little secret and mom can't know"})
 	subject, body := f.mailedText(t, email, "safety_alert", 1)
 	if subject != "DaisyDog: please check in with Juniper" || !strings.Contains(body, "secrets, gifts, photos or a meeting") ||
@@ -1735,6 +1746,10 @@ func (f *flows) privacy(t *testing.T, n1, n2, n3 *node) {
 			Devices  []struct {
 				ID string `json:"id"`
 			} `json:"devices"`
+			Consents []struct {
+				Method        string `json:"method"`
+				NoticeVersion string `json:"notice_version"`
+			} `json:"consents"`
 			Turns []struct {
 				Message string `json:"message"`
 			} `json:"turns"`
@@ -1754,11 +1769,12 @@ func (f *flows) privacy(t *testing.T, n1, n2, n3 *node) {
 	for _, ch := range ex.Children {
 		switch ch.ID {
 		case fam.childID:
-			if ch.Nickname != fam.nickname || len(ch.Devices) != 1 || len(ch.Turns) != 1 || ch.Turns[0].Message != "I love my dog Rex" {
+			if ch.Nickname != fam.nickname || len(ch.Devices) != 1 || len(ch.Turns) != 1 || ch.Turns[0].Message != "I love my dog Rex" ||
+				len(ch.Consents) != 1 || ch.Consents[0].Method != "email_plus" || ch.Consents[0].NoticeVersion == "" {
 				t.Fatalf("exported child %+v", ch)
 			}
 		case second.ID:
-			if ch.Nickname != "Ada" || len(ch.Turns) != 0 {
+			if ch.Nickname != "Ada" || len(ch.Turns) != 0 || len(ch.Consents) != 0 {
 				t.Fatalf("exported second child %+v", ch)
 			}
 		default:
@@ -1766,6 +1782,36 @@ func (f *flows) privacy(t *testing.T, n1, n2, n3 *node) {
 		}
 	}
 	wantErr(t, "a child exports", f.do(t, "GET", n3.url("/v1/family/export"), fam.childToken, nil), 403, "forbidden")
+
+	// Consent (given through n1 by newFamily, confirmed by e-mail): withdrawn
+	// through n2, the device is refused on n3; given again through n3, the
+	// device chats through n1. The second child (5-8) has none: its device
+	// is refused.
+	if _, body := f.mailedText(t, fam.email, "consent_confirmation", 1); !strings.Contains(body, fam.childID) || !strings.Contains(body, "withdraw") {
+		t.Fatalf("consent confirmation e-mail %q", body)
+	}
+	consentPath := "/v1/children/" + fam.childID + "/consent"
+	f.api.must(200, "DELETE", n2.url(consentPath), fam.parentToken, nil)
+	f.errUntil(t, "the device after the withdrawal, on n3", func() apiResp { return f.do(t, "GET", n3.url("/v1/chat/daisy"), fam.childToken, nil) }, 403, "consent_required")
+	wantErr(t, "a chat after the withdrawal", f.do(t, "POST", n2.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello"}), 403, "consent_required")
+	var notice struct {
+		Version string `json:"version"`
+	}
+	f.api.must(200, "GET", n3.url("/v1/privacy"), "", nil).decode(t, &notice)
+	f.api.must(201, "POST", n3.url(consentPath), fam.parentToken, map[string]string{"notice_version": notice.Version})
+	var daisy struct {
+		Available bool `json:"available"`
+	}
+	f.getUntil(t, "the device admitted again, on n1", n1.url("/v1/chat/daisy"), fam.childToken, &daisy, func() bool { return true })
+	var code struct {
+		Code string `json:"code"`
+	}
+	f.api.must(201, "POST", n1.url("/v1/children/"+second.ID+"/link-codes"), fam.parentToken, nil).decode(t, &code)
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	f.api.must(201, "POST", n2.url("/v1/devices/link"), "", map[string]string{"code": code.Code}).decode(t, &dev)
+	wantErr(t, "a 5-8 profile without consent", f.do(t, "POST", n3.url("/v1/chat"), dev.AccessToken, map[string]string{"message": "hello"}), 403, "consent_required")
 
 	// Another family's parent cannot delete this child; then deleting a
 	// child (through n2) removes it and its device everywhere.

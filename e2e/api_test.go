@@ -123,9 +123,16 @@ type family struct {
 }
 
 // newFamily signs a parent up, creates a child and links a device, all
-// through n's API. Empty email or nickname get random ones.
+// through n's API. Empty email or nickname get random ones. On a cluster
+// with a mail outbox the child is 9-12 and the parent confirms their
+// address and consents, as the console asks; without one (the fault
+// scenarios) it is a 13-17 profile, which needs no parental consent.
 func (c *cluster) newFamily(n *node, email, nickname string) *family {
 	c.t.Helper()
+	outbox, tier := c.outbox(), "13-17"
+	if outbox != "" {
+		tier = "9-12"
+	}
 	f := &family{email: email, nickname: nickname, password: "correct horse battery " + randLetters(8)}
 	if f.email == "" {
 		f.email = "parent-" + randLetters(10) + "@example.test"
@@ -149,7 +156,7 @@ func (c *cluster) newFamily(n *node, email, nickname string) *family {
 		if randomNick {
 			f.nickname = "Pip" + randLetters(6)
 		}
-		r, err := c.api.do("POST", n.url("/v1/children"), f.parentToken, map[string]string{"nickname": f.nickname, "age_tier": "9-12"})
+		r, err := c.api.do("POST", n.url("/v1/children"), f.parentToken, map[string]string{"nickname": f.nickname, "age_tier": tier})
 		if err != nil {
 			c.t.Fatal(err)
 		}
@@ -165,6 +172,9 @@ func (c *cluster) newFamily(n *node, email, nickname string) *family {
 		break
 	}
 	f.childID = child.ID
+	if outbox != "" {
+		c.consent(n, f.parentToken, f.email, f.childID)
+	}
 	var code struct {
 		Code string `json:"code"`
 	}
@@ -182,6 +192,37 @@ func (c *cluster) newFamily(n *node, email, nickname string) *family {
 	}
 	f.childToken = link.AccessToken
 	return f
+}
+
+// outbox is the mail outbox the cluster's nodes append to ("" if none).
+func (c *cluster) outbox() string {
+	for i, a := range c.tuning {
+		if a == "--mail-outbox" && i+1 < len(c.tuning) {
+			return c.tuning[i+1]
+		}
+	}
+	return ""
+}
+
+// consent confirms the parent's address with the first verification
+// e-mail in the outbox (if not confirmed yet) and records their consent
+// for a child under 13 to the current privacy notice, through n.
+func (c *cluster) consent(n *node, parentToken, email, childID string) {
+	c.t.Helper()
+	var me struct {
+		EmailVerified bool `json:"email_verified"`
+	}
+	c.api.must(200, "GET", n.url("/v1/parents/me"), parentToken, nil).decode(c.t, &me)
+	if !me.EmailVerified {
+		_, body := mailedFrom(c.t, c.outbox(), email, "verify_email", 1)
+		tok := mailTokenRe.FindString(body)
+		c.api.must(200, "POST", n.url("/v1/auth/verify-email"), "", map[string]string{"token": tok})
+	}
+	var notice struct {
+		Version string `json:"version"`
+	}
+	c.api.must(200, "GET", n.url("/v1/privacy"), "", nil).decode(c.t, &notice)
+	c.api.must(201, "POST", n.url("/v1/children/"+childID+"/consent"), parentToken, map[string]string{"notice_version": notice.Version})
 }
 
 // turn is a chat turn as the API returns it.

@@ -31,8 +31,10 @@ func chromiumPath(t *testing.T) string {
 
 // TestBrowserParentConsole drives the embedded parent console in a real
 // headless Chromium against a real node: log in (cookie session with
-// CSRF), add a child, show a device link code, change a setting, reload
-// (the session survives through the HttpOnly cookie), log out.
+// CSRF), confirm the e-mail address with the code from the mail outbox,
+// add a child (9-12), give consent (withdraw it and give it again), show a
+// device link code, change a setting, reload (the session survives through
+// the HttpOnly cookie), log out; the code then links a device that chats.
 func TestBrowserParentConsole(t *testing.T) {
 	browser := chromiumPath(t)
 	e := newEnv(t)
@@ -98,13 +100,32 @@ func TestBrowserParentConsole(t *testing.T) {
 		chromedp.SendKeys(css("#login-email"), creds["email"]),
 		chromedp.SendKeys(css("#login-password"), creds["password"]),
 		chromedp.Click(css("#login-submit")),
-		chromedp.WaitVisible(css("#family-view")))
+		chromedp.WaitVisible(css("#family-view")),
+		chromedp.WaitVisible(css("#verify-box")))
+	_, mailBody := mailedFrom(t, filepath.Join(dir, "outbox", "mail.jsonl"), creds["email"], "verify_email", 1)
+	step("confirm the e-mail address",
+		chromedp.SendKeys(css("#verify-code"), mailTokenRe.FindString(mailBody)),
+		chromedp.Click(css("#verify-submit")),
+		wait(`document.getElementById("status").textContent === "E-mail address confirmed."`),
+		wait(`document.getElementById("verify-box").hidden`))
 	step("add a child and open it",
 		chromedp.SendKeys(css("#child-nickname"), "Pip"),
 		chromedp.Click(css("#child-submit")),
-		chromedp.WaitVisible(css("button.child")),
-		chromedp.Click(css("button.child")),
-		chromedp.WaitVisible(css("#child-view")))
+		chromedp.WaitVisible(css("button.child")))
+	childButton := read(chromedp.Text(css("button.child")))
+	step("open the child", chromedp.Click(css("button.child")), chromedp.WaitVisible(css("#child-view")),
+		wait(`document.getElementById("consent-text").textContent.includes("cannot chat until you give consent")`))
+	step("give consent",
+		chromedp.Click(css("#consent-give")),
+		wait(`document.getElementById("status").textContent.startsWith("Consent recorded")`),
+		wait(`document.getElementById("consent-text").textContent.startsWith("You gave consent on")`),
+		wait(`document.getElementById("consent-give").hidden && !document.getElementById("consent-withdraw").hidden`))
+	step("withdraw it and give it again",
+		chromedp.Click(css("#consent-withdraw")),
+		wait(`document.getElementById("status").textContent.startsWith("Consent withdrawn")`),
+		wait(`!document.getElementById("consent-give").hidden`),
+		chromedp.Click(css("#consent-give")),
+		wait(`document.getElementById("status").textContent.startsWith("Consent recorded")`))
 	step("show a link code",
 		chromedp.Click(css("#link-code")),
 		wait(`document.getElementById("link-code-value").textContent.length > 0`))
@@ -134,6 +155,17 @@ func TestBrowserParentConsole(t *testing.T) {
 	if !strings.Contains(status, "logged out") {
 		t.Errorf("status after logout %q", status)
 	}
-	// The code the browser showed links a real device.
-	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code})
+	if !strings.Contains(childButton, "needs your consent") {
+		t.Errorf("a new 9-12 child listed as %q, want it marked as needing consent", childButton)
+	}
+	// The code the browser showed links a real device, which may chat: the
+	// consent given in the browser is in force.
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code}).decode(t, &dev)
+	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello daisy"})
+	if _, body := mailedFrom(t, filepath.Join(dir, "outbox", "mail.jsonl"), creds["email"], "consent_confirmation", 2); !strings.Contains(body, "Pip") {
+		t.Errorf("second consent confirmation %q", body)
+	}
 }

@@ -1,15 +1,19 @@
 package e2e
 
-import "testing"
+import (
+	"path/filepath"
+	"testing"
+)
 
 // TestReadYourWritesThroughFollower checks that a client who writes through
 // a follower and then reads from the same follower sees its write — the
-// flows of the apps: a parent creates a child and opens its page, a device
-// is linked and chats at once, a child sends a message and reloads the chat.
+// flows of the apps: a parent creates a child and opens its page, gives
+// consent, a device is linked and chats at once, a child sends a message
+// and reloads the chat.
 // Writes are forwarded to the leader; the follower must not answer the write
 // before it has applied it itself (as sign-up already does).
 func TestReadYourWritesThroughFollower(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, "--mail-outbox", filepath.Join(t.TempDir(), "mail.jsonl"))
 	leader, _ := c.waitLeader(c.nodes, 0)
 	fol := c.others(leader)[0]
 	f := c.newFamily(leader, "", "")
@@ -37,7 +41,9 @@ func TestReadYourWritesThroughFollower(t *testing.T) {
 			t.Logf("round %d: GET the child just created via %s: %s", i, fol.id, r)
 		}
 
-		// Link a device, then chat with it at once.
+		// Consent (the parent's address was confirmed by newFamily), then
+		// link a device, then chat with it at once.
+		c.consent(fol, f.parentToken, f.email, child.ID)
 		var code struct {
 			Code string `json:"code"`
 		}

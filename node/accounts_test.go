@@ -229,7 +229,7 @@ func TestParentAccountVerificationAndPasswordReset(t *testing.T) {
 
 func TestClusterWideClientLimits(t *testing.T) {
 	limits := api.RateLimits{SignUp: 4, PasswordReset: 3, FailedLogins: 6, FailedLinks: 5}
-	nodes := startCluster(t, 3, func(c *Config) { c.ClusterLimits = limits })
+	nodes := startCluster(t, 3, func(c *Config) { c.ClusterLimits = limits; c.MailOutbox = "" })
 	tests := []struct {
 		name  string
 		limit int

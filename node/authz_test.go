@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"daisydog/node/api"
 	"daisydog/node/auth"
 	"daisydog/storage"
 )
@@ -46,6 +47,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /v1/auth/logout-all":                nil,
 		"POST /v1/admin/logout":                   nil,
 		"POST /v1/children/:id/link-codes":        nil,
+		"POST /v1/children/:id/consent":           map[string]string{"notice_version": api.PrivacyNoticeVersion},
+		"DELETE /v1/children/:id/consent":         nil,
 		"DELETE /v1/children/:id/devices/:device": nil,
 		"DELETE /v1/children/:id":                 nil,
 		"DELETE /v1/family":                       map[string]string{"password": "not checked by the matrix"},

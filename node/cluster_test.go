@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"daisydog/node/api"
 	"daisydog/node/auth"
+	"daisydog/storage"
 )
 
 // fastArgon keeps password hashing cheap in tests (production uses DefaultArgon2).
@@ -50,7 +52,7 @@ func testLogger(t *testing.T) *slog.Logger {
 func startTestNode(t *testing.T, dir string, mod func(*Config)) *testNode {
 	t.Helper()
 	cfg := Config{DataDir: dir, Logger: testLogger(t), Argon2: fastArgon, AuthPerMinute: -1, NoPolicyWarm: true, OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
-		PolicyCacheDir: sharedPolicyCache}
+		PolicyCacheDir: sharedPolicyCache, MailOutbox: filepath.Join(dir, "outbox", "mail.jsonl")}
 	if !testing.Verbose() {
 		cfg.RaftLog = io.Discard
 	}
@@ -195,6 +197,9 @@ func newFamily(t *testing.T, tn *testNode, email, nickname, tier string) family 
 	if st, _ := tn.call(t, "POST", "/v1/children", login.AccessToken, map[string]string{"nickname": nickname, "age_tier": tier}, &child); st != 201 {
 		t.Fatalf("create child: %d", st)
 	}
+	if storage.UnderConsentAge(tier) {
+		tn.consent(t, login.AccessToken, email, child.ID)
+	}
 	var code struct{ Code string }
 	if st, _ := tn.call(t, "POST", "/v1/children/"+child.ID+"/link-codes", login.AccessToken, nil, &code); st != 201 {
 		t.Fatalf("link code: %d", st)
@@ -206,6 +211,20 @@ func newFamily(t *testing.T, tn *testNode, email, nickname, tier string) family 
 		t.Fatalf("link device: %d", st)
 	}
 	return family{parentToken: login.AccessToken, childID: child.ID, childToken: dev.AccessToken}
+}
+
+// consent verifies the parent's address (the first verification e-mail)
+// and records their consent for a child under 13, as the console does.
+func (tn *testNode) consent(t *testing.T, parentToken, email, childID string) {
+	t.Helper()
+	tok := tn.mailedToken(t, storage.NormalizeEmail(email), "verify_email", 1)
+	if st, _ := tn.call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}, nil); st != 200 {
+		t.Fatalf("verify e-mail: %d", st)
+	}
+	body := map[string]string{"notice_version": api.PrivacyNoticeVersion, "method": "email_plus"}
+	if st, _ := tn.call(t, "POST", "/v1/children/"+childID+"/consent", parentToken, body, nil); st != 201 {
+		t.Fatalf("consent: %d", st)
+	}
 }
 
 type turnResp struct {

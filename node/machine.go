@@ -67,6 +67,8 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 			out[i].Code = api.CodeConflict
 		case errors.Is(r.Err, storage.ErrNotFound):
 			out[i].Code = api.CodeNotFound
+		case errors.Is(r.Err, storage.ErrEmailUnverified):
+			out[i].Code = api.CodeEmailUnverified
 		default:
 			out[i].Code = api.CodeRejected
 		}

@@ -207,7 +207,9 @@ func TestRetentionWaitsForEveryNode(t *testing.T) {
 		}
 	})
 	leader, followers := leaderOf(t, nodes)
-	fam := newFamily(t, followers[0], "upgrade@example.test", "Hazel", "9-12")
+	// A teen profile: consent is a kind newer than the baseline, which an
+	// older member holds back too (it has its own test in raftcluster).
+	fam := newFamily(t, followers[0], "upgrade@example.test", "Hazel", "13-17")
 	followers[0].chat(t, fam.childToken, "an old message")
 	clock.add(25 * time.Hour)
 	before := lastAudit(t, leader)
@@ -219,9 +221,52 @@ func TestRetentionWaitsForEveryNode(t *testing.T) {
 	if got := lastAudit(t, leader); got != before {
 		t.Fatalf("audit moved on: %+v after %+v", got, before)
 	}
+	applied := leader.Cluster().Status().AppliedIndex
 	for _, n := range nodes {
+		// A follower may not have applied the turn yet (it was acknowledged
+		// by a majority): wait for everything the leader has applied.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := n.Cluster().WaitApplied(ctx, applied)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s did not apply index %d: %v", n.nf.NodeID, applied, err)
+		}
 		if got := len(allTurnIDs(t, n, fam.childID)); got != 1 {
 			t.Fatalf("%s holds %d turns, want the old one kept", n.nf.NodeID, got)
 		}
+	}
+
+	// Consent is a newer kind too: while n3 is older a parent is told to
+	// retry after the upgrade, and nothing is recorded.
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	creds := map[string]string{"email": "upgrade@example.test", "password": "correct horse battery staple"}
+	if st, _ := followers[0].call(t, "POST", "/v1/auth/login", "", creds, &login); st != 200 { // the clock moved a day
+		t.Fatalf("login: %d", st)
+	}
+	parent := login.AccessToken
+	var kid struct{ ID string }
+	if st, _ := followers[0].call(t, "POST", "/v1/children", parent, map[string]string{"nickname": "Ivy", "age_tier": "9-12"}, &kid); st != 201 {
+		t.Fatalf("create child: %d", st)
+	}
+	if st, _ := followers[0].call(t, "POST", "/v1/parents/me/verification-email", parent, nil, nil); st != 202 { // the first link expired
+		t.Fatalf("resend verification: %d", st)
+	}
+	tok := followers[0].mailedToken(t, "upgrade@example.test", "verify_email", 2)
+	if st, _ := followers[0].call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}, nil); st != 200 {
+		t.Fatalf("verify e-mail: %d", st)
+	}
+	var e errResp
+	body := map[string]string{"notice_version": api.PrivacyNoticeVersion}
+	if st, _ := followers[0].call(t, "POST", "/v1/children/"+kid.ID+"/consent", parent, body, &e); st != 503 || e.Error.Code != "upgrade_in_progress" {
+		t.Fatalf("consent while n3 is older: %d %q, want 503 upgrade_in_progress", st, e.Error.Code)
+	}
+	var cs struct {
+		Active  any   `json:"active"`
+		History []any `json:"history"`
+	}
+	if st, _ := leader.call(t, "GET", "/v1/children/"+kid.ID+"/consent", parent, nil, &cs); st != 200 || cs.Active != nil || len(cs.History) != 0 {
+		t.Fatalf("consent status after the refusal: %d %+v", st, cs)
 	}
 }

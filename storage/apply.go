@@ -258,6 +258,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 	if v, ok, err := applyPrivacy(a, c); ok {
 		return v, err
 	}
+	if v, ok, err := applyConsent(a, c); ok {
+		return v, err
+	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
 

@@ -336,6 +336,10 @@ func touches(c Command) (keys []string, all bool) {
 		// New rows only (the cache holds no "absent" answers), or rows no
 		// cached read depends on.
 		return nil, false
+	case *GrantConsent, *RevokeConsent:
+		// The cached child rows of the child's devices hold its consent:
+		// the command names them while it runs (setConsent, txApplier.touch).
+		return nil, false
 	case *ApplyRetention:
 		// Safety events, sessions and refresh tokens are not cached; the
 		// recent turns of each child whose turns it deletes are named by

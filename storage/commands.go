@@ -220,6 +220,9 @@ func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 			c = newPrivacyCommand(env.T)
 		}
 		if c == nil {
+			c = newConsentCommand(env.T)
+		}
+		if c == nil {
 			c = decodeCatalogKind(env.T)
 		}
 		if c == nil {

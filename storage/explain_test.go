@@ -12,7 +12,7 @@ import (
 // a full scan of one of them on the hot path gets slower every day.
 var largeTables = []string{
 	"turns", "devices", "sessions", "refresh_tokens", "audit_log", "children", "parents",
-	"families", "link_codes", "safety_events", "companions", "login_failures",
+	"families", "link_codes", "safety_events", "companions", "login_failures", "consents",
 }
 
 // allowedScans are full scans that read a bounded number of rows, with why.
@@ -35,6 +35,7 @@ func hotStatements(t *testing.T, f *fixture) []string {
 		_, _ = f.db.Turns(ctx, a, "ch-a", 0, 10)
 		_, _ = f.db.Companion(ctx, a, "ch-a")
 		_, _ = f.db.Devices(ctx, a, "ch-a")
+		_, _ = f.db.Consents(ctx, a, "ch-a")
 	}
 	sys := Actor{Role: RoleSystem}
 	_, _ = f.db.Child(ctx, sys, "ch-a")
@@ -56,6 +57,7 @@ func hotStatements(t *testing.T, f *fixture) []string {
 	f.db.names.mu.RUnlock()
 	out = append(out, applyStatements[:]...)
 	out = append(out, retentionStatements[:]...)
+	out = append(out, consentStatements[:]...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

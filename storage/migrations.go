@@ -257,6 +257,23 @@ CREATE INDEX safety_events_created ON safety_events(created_at, id);
 CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at, hash);
 CREATE INDEX sessions_created ON sessions(created_at, id);
 `,
+	// 12: parental consent (consent.go): every grant and its revocation;
+	// children.consent_id names the one in force, read with the child's row
+	// on every child request. Deleted with the child.
+	`
+CREATE TABLE consents (
+	id             TEXT PRIMARY KEY,
+	child_id       TEXT NOT NULL REFERENCES children(id) ON DELETE CASCADE,
+	parent_id      TEXT NOT NULL,
+	method         TEXT NOT NULL,
+	notice_version TEXT NOT NULL,
+	granted_at     INTEGER NOT NULL,
+	revoked_at     INTEGER,
+	revoked_by     TEXT
+);
+CREATE INDEX consents_child ON consents(child_id, granted_at);
+ALTER TABLE children ADD COLUMN consent_id TEXT NOT NULL DEFAULT '';
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

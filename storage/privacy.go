@@ -82,14 +82,14 @@ func applyPrivacy(a *txApplier, c Command) (any, bool, error) {
 	return nil, false, nil
 }
 
-func auditOfPrivacy(c Command) (AuditEvent, bool) {
+func auditOfPrivacy(c Command, result any) (AuditEvent, bool) {
 	switch c := c.(type) {
 	case *DeleteChild:
 		return AuditEvent{At: c.Now, Actor: "parent:" + c.ParentID, Action: "delete_child", Target: "child:" + c.ChildID}, true
 	case *DeleteFamily:
 		return AuditEvent{At: c.Now, Actor: "parent:" + c.ParentID, Action: "delete_family", Target: "family:" + c.FamilyID}, true
 	}
-	return AuditEvent{}, false
+	return auditOfConsent(c, result)
 }
 
 // FamilyExport is everything stored about a family, still sealed; the API
@@ -100,6 +100,7 @@ type FamilyExport struct {
 	Settings map[string][]byte // child ID → settings document
 	Devices  map[string][]DeviceRow
 	Turns    map[string][]TurnRow
+	Consents map[string][]ConsentRow // child ID → every consent recorded
 }
 
 // ExportParent is a parent row without the password hash.
@@ -114,7 +115,7 @@ func (db *DB) ExportFamily(ctx context.Context, actor Actor) (FamilyExport, erro
 	if actor.Role != RoleParent {
 		return FamilyExport{}, ErrForbidden
 	}
-	out := FamilyExport{Settings: map[string][]byte{}, Devices: map[string][]DeviceRow{}, Turns: map[string][]TurnRow{}}
+	out := FamilyExport{Settings: map[string][]byte{}, Devices: map[string][]DeviceRow{}, Turns: map[string][]TurnRow{}, Consents: map[string][]ConsentRow{}}
 	err := func() error {
 		db.swap.RLock()
 		defer db.swap.RUnlock()
@@ -141,6 +142,9 @@ func (db *DB) ExportFamily(ctx context.Context, actor Actor) (FamilyExport, erro
 	}
 	for _, c := range out.Children {
 		if out.Devices[c.ID], err = db.Devices(ctx, actor, c.ID); err != nil {
+			return out, err
+		}
+		if out.Consents[c.ID], err = db.Consents(ctx, actor, c.ID); err != nil {
 			return out, err
 		}
 		var all []TurnRow

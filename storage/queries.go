@@ -64,13 +64,19 @@ type ChildRow struct {
 	NicknameSealed []byte
 	AgeTier        string
 	CreatedAt      int64
+	// ConsentID names the parental consent in force ("" = none; consent.go).
+	ConsentID string
 }
 
-const childCols = "c.id, c.family_id, c.nickname_sealed, c.age_tier, c.created_at"
+// NeedsConsent reports whether the child may not chat for want of parental
+// consent (under 13, none in force).
+func (c ChildRow) NeedsConsent() bool { return UnderConsentAge(c.AgeTier) && c.ConsentID == "" }
+
+const childCols = "c.id, c.family_id, c.nickname_sealed, c.age_tier, c.created_at, c.consent_id"
 
 func scanChild(s interface{ Scan(...any) error }) (ChildRow, error) {
 	var c ChildRow
-	err := s.Scan(&c.ID, &c.FamilyID, &c.NicknameSealed, &c.AgeTier, &c.CreatedAt)
+	err := s.Scan(&c.ID, &c.FamilyID, &c.NicknameSealed, &c.AgeTier, &c.CreatedAt, &c.ConsentID)
 	return c, err
 }
 

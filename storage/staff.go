@@ -332,7 +332,7 @@ func auditOfStaff(c Command, result any) (AuditEvent, bool) {
 	case *RecordAccess:
 		return AuditEvent{At: c.Now, Actor: c.Actor, Action: "read_" + c.What, Target: c.Target + " reason:" + c.Reason}, true
 	}
-	return auditOfPrivacy(c)
+	return auditOfPrivacy(c, result)
 }
 
 // StaffCredentials is what a staff login needs.

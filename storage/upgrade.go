@@ -18,6 +18,8 @@ package storage
 func NewerKinds() map[string]int {
 	return map[string]int{
 		KindApplyRetention: ApplyRetention{}.Version(), // 2026-11-27
+		KindGrantConsent:   GrantConsent{}.Version(),   // 2026-11-27
+		KindRevokeConsent:  RevokeConsent{}.Version(),  // 2026-11-27
 	}
 }
 

@@ -438,8 +438,11 @@ func printWelcome(w io.Writer, l node.Layout, addr string) {
     curl --cacert %[2]s -H 'Content-Type: application/json' \
          -d '{"email":"parent@example.com","password":"a long passphrase here"}' %[1]s/v1/auth/login
   Then use the access_token as "Authorization: Bearer ..." to create a child
-  (POST /v1/children), get a link code (POST /v1/children/ID/link-codes),
-  link a device (POST /v1/devices/link) and chat (POST /v1/chat).
+  (POST /v1/children); for a child under 13, confirm your e-mail address
+  (the link is in the outbox file printed below, POST /v1/auth/verify-email)
+  and give consent (POST /v1/children/ID/consent); get a link code
+  (POST /v1/children/ID/link-codes), link a device (POST /v1/devices/link)
+  and chat (POST /v1/chat).
   Or, after signing up, open the parent console in a browser: %[1]s/ui/
   (the browser will warn about the cluster CA unless you trust %[2]s).
 

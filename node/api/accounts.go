@@ -254,6 +254,9 @@ type childView struct {
 	Nickname  string `json:"nickname"`
 	AgeTier   string `json:"age_tier"`
 	CreatedAt string `json:"created_at"`
+	// ConsentRequired: under 13 with no parental consent in force, so the
+	// child's devices are refused (GET/POST /v1/children/:id/consent).
+	ConsentRequired bool `json:"consent_required"`
 }
 
 func millis(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
@@ -267,7 +270,7 @@ func (s *Server) childView(r *http.Request, c storage.ChildRow) (childView, erro
 	if err != nil {
 		return childView{}, err
 	}
-	return childView{ID: c.ID, Nickname: string(nick), AgeTier: c.AgeTier, CreatedAt: millis(c.CreatedAt)}, nil
+	return childView{ID: c.ID, Nickname: string(nick), AgeTier: c.AgeTier, CreatedAt: millis(c.CreatedAt), ConsentRequired: c.NeedsConsent()}, nil
 }
 
 var ageTiers = map[string]bool{"5-8": true, "9-12": true, "13-17": true}
@@ -343,7 +346,7 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, _ httproute
 	if _, err := s.replicate(r.Context(), &storage.CreateChild{ChildID: childID, ParentID: a.ID, NicknameSealed: sealed, AgeTier: req.AgeTier, CreatedAt: now}, nil); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, childView{ID: childID, Nickname: nick, AgeTier: req.AgeTier, CreatedAt: millis(now)})
+	writeJSON(w, http.StatusCreated, childView{ID: childID, Nickname: nick, AgeTier: req.AgeTier, CreatedAt: millis(now), ConsentRequired: storage.UnderConsentAge(req.AgeTier)})
 	return nil
 }
 

@@ -71,7 +71,7 @@ func TestEscalatedTurnsAlertVerifiedParents(t *testing.T) {
 		t.Fatalf("alerts %+v, want the grooming one and one crisis one 16 minutes later", got)
 	}
 
-	b := n.newFamily(t, "9-12") // unverified address
+	b := n.newFamily(t, "13-17") // unverified address (a teen profile needs no consent)
 	chat(b, "I want to kill myself")
 	c := n.verifiedFamily(t, "Rowan")
 	chat(c, "my dad hits me")

@@ -340,9 +340,19 @@ func (n *apiNode) newChild(t *testing.T, parentToken, nickname, tier string) str
 	return c.ID
 }
 
-// linkDevice links a new device to a child and returns its token.
+// linkDevice links a new device to a child and returns its token. A child
+// under 13 gets its parent's consent first (the parent's address verified
+// if it was not), as the console would ask: without it the device is
+// refused (TestConsentGatesTheChild).
 func (n *apiNode) linkDevice(t *testing.T, parentToken, childID string) string {
 	t.Helper()
+	var c struct {
+		ConsentRequired bool `json:"consent_required"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/children/"+childID, parentToken, nil, &c)
+	if c.ConsentRequired {
+		n.consent(t, parentToken, childID)
+	}
 	var code struct{ Code string }
 	n.must(t, http.StatusCreated, "POST", "/v1/children/"+childID+"/link-codes", parentToken, nil, &code)
 	var dev struct {
@@ -350,6 +360,37 @@ func (n *apiNode) linkDevice(t *testing.T, parentToken, childID string) string {
 	}
 	n.must(t, http.StatusCreated, "POST", "/v1/devices/link", "", map[string]string{"code": code.Code}, &dev)
 	return dev.AccessToken
+}
+
+// verifyEmail confirms the parent's address with the latest verification
+// e-mail, unless it is verified already.
+func (n *apiNode) verifyEmail(t *testing.T, parentToken string) {
+	t.Helper()
+	var me struct {
+		Email         string `json:"email"`
+		EmailVerified bool   `json:"email_verified"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/parents/me", parentToken, nil, &me)
+	if me.EmailVerified {
+		return
+	}
+	sent := 0
+	for _, e := range n.outbox(t) {
+		if e.To == me.Email && e.Kind == "verify_email" {
+			sent++
+		}
+	}
+	tok := n.mailedToken(t, me.Email, "verify_email", max(sent, 1))
+	n.must(t, http.StatusOK, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}, nil)
+}
+
+// consent records the parent's consent for a child (e-mail plus, the
+// current notice), verifying the parent's address first if needed.
+func (n *apiNode) consent(t *testing.T, parentToken, childID string) {
+	t.Helper()
+	n.verifyEmail(t, parentToken)
+	n.must(t, http.StatusCreated, "POST", "/v1/children/"+childID+"/consent", parentToken,
+		map[string]string{"notice_version": api.PrivacyNoticeVersion, "method": "email_plus"}, nil)
 }
 
 func (n *apiNode) newFamily(t *testing.T, tier string) family {
@@ -460,17 +501,24 @@ var mailTokenRe = regexp.MustCompile(`\b(ev|pr)_[A-Za-z0-9_-]{43}\b`)
 // returns the token it carries.
 func (n *apiNode) mailedToken(t *testing.T, to, kind string, nth int) string {
 	t.Helper()
+	tok := mailTokenRe.FindString(n.mailed(t, to, kind, nth).Body)
+	if tok == "" {
+		t.Fatalf("%s e-mail carries no token", kind)
+	}
+	return tok
+}
+
+// mailed waits for the n-th (1-based) e-mail of kind to address (the mail
+// queue delivers in the background) and returns it.
+func (n *apiNode) mailed(t *testing.T, to, kind string, nth int) mail.OutboxEntry {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		seen := 0
 		for _, e := range n.outbox(t) {
 			if e.To == to && e.Kind == kind {
 				if seen++; seen == nth {
-					tok := mailTokenRe.FindString(e.Body)
-					if tok == "" {
-						t.Fatalf("%s e-mail carries no token", kind)
-					}
-					return tok
+					return e
 				}
 			}
 		}

@@ -15,7 +15,8 @@ import (
 
 // PrivacyNoticeVersion changes whenever the notice's content model changes
 // (a class added or its handling changed), not when the configured days do.
-const PrivacyNoticeVersion = "1"
+// A parent's consent names the version it was given under (consent.go).
+const PrivacyNoticeVersion = "2"
 
 // MaxRetentionDays is the longest configurable retention (10 years): a
 // larger number is a typo, not a policy. 0 means "until the parent deletes
@@ -78,6 +79,7 @@ type privacyNotice struct {
 	Backups     string        `json:"backups"`
 	Protection  string        `json:"protection"`
 	Sharing     string        `json:"sharing"`
+	Consent     string        `json:"consent"`
 	Rights      []noticeRight `json:"parent_rights"`
 }
 
@@ -102,6 +104,10 @@ func notice(r Retention) privacyNotice {
 			{Class: "child_profile",
 				Collected: "a nickname (encrypted) and an age tier (5-8, 9-12, 13-17) — never a birth date, real name, school or photo; the parent's settings; Daisy's state for the child (encrypted)",
 				Purpose:   "age-appropriate replies, the parent's limits (bedtime, daily time, features)",
+				Retention: untilDeleted},
+			{Class: "consents",
+				Collected: "each parental consent for a child: which parent, the method, the time, the notice version, when and by whom it was withdrawn",
+				Purpose:   "proof that a parent consented before a child under 13 chatted; the parent's review",
 				Retention: untilDeleted},
 			{Class: "devices",
 				Collected: "the IDs of the devices linked to a child, when they were linked or unlinked",
@@ -139,13 +145,16 @@ func notice(r Retention) privacyNotice {
 		Backups:    "encrypted backups keep copies until the operator rotates them; deleting a family destroys its data key, so its copies in backups and in the replication log can no longer be opened",
 		Protection: "children's messages, nicknames and parents' e-mail addresses are encrypted at rest with a key per family; all traffic uses TLS",
 		Sharing:    "nothing is shared with third parties unless the parent switches on both AI mode and the separate third-party consent for a child (off by default); analytics are aggregates without identifiers",
+		Consent:    "a profile of a child under 13 cannot chat until a parent of the family, signed in with a verified e-mail address, consents to this notice's version; a confirmation e-mail then goes to that address (\"e-mail plus\"). Each consent is recorded with its method, time and notice version, kept with the child's data and deleted with it; withdrawing it stops the child's devices at once. Third-party AI sharing needs its own consent (off by default)",
 		Rights: []noticeRight{
 			{Right: "review", How: "read a child's profile, history with the safety verdicts, devices, settings and usage", Endpoint: "GET /v1/children/:id/turns"},
 			{Right: "export", How: "download everything stored about the family as JSON", Endpoint: "GET /v1/family/export"},
 			{Right: "delete_child", How: "delete a child and everything about it, on every server", Endpoint: "DELETE /v1/children/:id"},
 			{Right: "delete_family", How: "delete every parent and child of the family and the family's data key", Endpoint: "DELETE /v1/family"},
 			{Right: "unlink_device", How: "stop a device from chatting as the child", Endpoint: "DELETE /v1/children/:id/devices/:device"},
-			{Right: "withdraw_consent", How: "switch third-party AI sharing off for a child", Endpoint: "PUT /v1/children/:id/settings"},
+			{Right: "review_consent", How: "see the consent in force for a child and every consent given or withdrawn", Endpoint: "GET /v1/children/:id/consent"},
+			{Right: "withdraw_consent", How: "withdraw the consent for a child: its devices stop at once, nothing more is collected", Endpoint: "DELETE /v1/children/:id/consent"},
+			{Right: "withdraw_sharing_consent", How: "switch third-party AI sharing off for a child", Endpoint: "PUT /v1/children/:id/settings"},
 		},
 	}
 }

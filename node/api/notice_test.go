@@ -73,6 +73,7 @@ func TestPrivacyNotice(t *testing.T) {
 		{"parent_account", 0, "until the parent deletes the family"},
 		{"child_profile", 0, "until the parent deletes it"},
 		{"devices", 0, "until the parent deletes it"},
+		{"consents", 0, "until the parent deletes it"},
 		{"rate_limit_counters", 0, "deleted once"},
 		{"login_failures", 0, "cleared"},
 	} {
@@ -91,7 +92,8 @@ func TestPrivacyNotice(t *testing.T) {
 	}
 	for right, endpoint := range map[string]string{
 		"export": "GET /v1/family/export", "delete_child": "DELETE /v1/children/:id", "delete_family": "DELETE /v1/family",
-		"review": "GET /v1/children/:id/turns",
+		"review": "GET /v1/children/:id/turns", "review_consent": "GET /v1/children/:id/consent",
+		"withdraw_consent": "DELETE /v1/children/:id/consent",
 	} {
 		if rights[right] != endpoint {
 			t.Errorf("right %s: %q, want %q", right, rights[right], endpoint)

@@ -68,6 +68,7 @@ type exportChild struct {
 	childView
 	Settings json.RawMessage `json:"settings,omitempty"`
 	Devices  []deviceView    `json:"devices"`
+	Consents []consentView   `json:"consents"`
 	Turns    []exportTurn    `json:"turns"`
 }
 
@@ -108,9 +109,12 @@ func (s *Server) exportFamily(w http.ResponseWriter, r *http.Request, _ httprout
 		if err != nil {
 			return err
 		}
-		ec := exportChild{childView: cv, Settings: ex.Settings[c.ID], Devices: []deviceView{}, Turns: []exportTurn{}}
+		ec := exportChild{childView: cv, Settings: ex.Settings[c.ID], Devices: []deviceView{}, Consents: []consentView{}, Turns: []exportTurn{}}
 		for _, d := range ex.Devices[c.ID] {
 			ec.Devices = append(ec.Devices, newDeviceView(d))
+		}
+		for _, cs := range ex.Consents[c.ID] {
+			ec.Consents = append(ec.Consents, viewConsent(cs))
 		}
 		for _, t := range ex.Turns[c.ID] {
 			msg, err := storage.Unseal(dek, t.MessageSealed, storage.FieldAAD(storage.FieldMessage, t.ID))

