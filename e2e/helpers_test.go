@@ -7,15 +7,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"daisydog/internal/freeport"
 )
 
 // pollInterval is how often wait loops re-check their condition. It paces a
@@ -53,20 +55,15 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool
 // moment ago (all are held open together so none repeats, then released).
 func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
 	addrs := make([]string, 0, n)
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for len(addrs) < n {
+		a, err := freeport.Addr()
 		if err != nil {
 			t.Fatalf("picking a free port: %v", err)
 		}
-		ls = append(ls, l)
-		addrs = append(addrs, l.Addr().String())
+		if !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
 	}
 	return addrs
 }

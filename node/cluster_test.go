@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"daisydog/internal/freeport"
 	"daisydog/node/api"
 	"daisydog/node/auth"
 	"daisydog/storage"
@@ -24,14 +24,14 @@ import (
 // fastArgon keeps password hashing cheap in tests (production uses DefaultArgon2).
 var fastArgon = auth.Argon2Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}
 
+// freeAddr picks a loopback port outside the ephemeral range (freeport).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 type testNode struct {

@@ -29,6 +29,8 @@ type diskGuard struct {
 	free func(dir string) (uint64, error)
 	log  *slog.Logger
 	low  atomic.Bool // last state, to log transitions once
+	// report (if not nil) receives every check (the node's disk gauges).
+	report func(free, reserve uint64, low bool)
 }
 
 func newDiskGuard(dir string, reserve uint64, log *slog.Logger) *diskGuard {
@@ -57,6 +59,9 @@ func (g *diskGuard) Low() bool {
 		return false
 	}
 	low := free < g.reserve
+	if g.report != nil {
+		g.report(free, g.reserve, low)
+	}
 	if was := g.low.Swap(low); was != low {
 		if low {
 			g.log.Warn("data disk nearly full: refusing writes", "free_bytes", free, "reserve_bytes", g.reserve)

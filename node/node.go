@@ -307,6 +307,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("listen %s: %w", nf.HTTPAddr, err)
 	}
 	n.disk = newDiskGuard(cfg.DataDir, cfg.DiskReserve, n.log)
+	n.disk.report = n.metrics.Disk.Set
 	n.http = &http.Server{
 		Handler:           n.disk.Wrap(handler),
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{n.identity.Cert}},

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"daisydog/internal/freeport"
 )
 
 const testApplyTimeout = 2 * time.Second
@@ -54,14 +56,14 @@ func newTestCluster(t *testing.T, tune func(*Config)) *testCluster {
 	return tc
 }
 
+// freeAddr picks a loopback port outside the ephemeral range (freeport).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // add creates a node (identity, port, directories) without starting it.

@@ -39,6 +39,7 @@ Usage:
   daisydog backup verify --from FILE --cluster-key FILE           open a backup as a restore would and check it (changes nothing)
   daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID --http ADDR --raft ADDR   start a new cluster from a backup
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]
+  daisydog monitoring alerts|dashboard                           print the suggested Prometheus alert rules or the Grafana dashboard (deploy/)
   daisydog version
 `
 
@@ -75,6 +76,8 @@ func dispatch(args []string) int {
 		err = cmdPolicy(args[1:])
 	case "admin":
 		err = cmdAdmin(args[1:])
+	case "monitoring":
+		err = cmdMonitoring(os.Stdout, args[1:])
 	case "version":
 		fmt.Println("daisydog", version)
 	case "-h", "--help", "help":

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"daisydog/internal/freeport"
 	"daisydog/node"
 	"daisydog/raftcluster"
 	"daisydog/wasm/wasmtest"
@@ -65,14 +66,14 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+// freePort picks a loopback port outside the ephemeral range (freeport).
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // serving runs fn (a command that serves until SIGTERM) in the background,

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"daisydog/internal/freeport"
 	"daisydog/node"
 	"daisydog/node/api"
 	"daisydog/node/auth"
@@ -128,14 +128,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+// freeAddr picks a loopback port outside the ephemeral range (freeport).
+func freeAddr() (string, error) { return freeport.Addr() }
 
 // testNode returns the shared node, starting it on first use.
 func testNode(t *testing.T) *apiNode {

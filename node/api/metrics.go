@@ -42,6 +42,39 @@ type Metrics struct {
 	Safety SafetyCounters // the safety outcome of the turns this node stored
 
 	Backups BackupCounters // scheduled backups of this node (node/backupjob.go)
+
+	Disk DiskGauges // the data disk, as the node's disk guard last found it (node/diskspace.go)
+}
+
+// DiskGauges hold the data disk's free space and reserve as last checked
+// (the node checks every 250 ms and on every write), for alerts that fire
+// before writes are refused.
+type DiskGauges struct {
+	Checked       atomic.Bool
+	Low           atomic.Bool
+	Free, Reserve atomic.Uint64
+}
+
+// Set records one check.
+func (d *DiskGauges) Set(free, reserve uint64, low bool) {
+	d.Free.Store(free)
+	d.Reserve.Store(reserve)
+	d.Low.Store(low)
+	d.Checked.Store(true)
+}
+
+// DiskSnapshot is DiskGauges read at once (nil before the first check).
+type DiskSnapshot struct {
+	FreeBytes    uint64 `json:"free_bytes"`
+	ReserveBytes uint64 `json:"reserve_bytes"`
+	Low          bool   `json:"low"`
+}
+
+func (d *DiskGauges) snapshot() *DiskSnapshot {
+	if !d.Checked.Load() {
+		return nil
+	}
+	return &DiskSnapshot{FreeBytes: d.Free.Load(), ReserveBytes: d.Reserve.Load(), Low: d.Low.Load()}
 }
 
 // BackupCounters count scheduled backups: written and verified, or failed,
@@ -210,6 +243,8 @@ type MetricsSnapshot struct {
 	Safety SafetySnapshot `json:"safety"`
 	// Backups counts this node's scheduled backups.
 	Backups BackupSnapshot `json:"backups"`
+	// Disk is the data disk as last checked (absent before the first check).
+	Disk *DiskSnapshot `json:"disk,omitempty"`
 }
 
 // CacheSnapshot is the hot-read cache's counters and hit ratio.
@@ -234,6 +269,7 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 		Shed:    m.Shed.Load(),
 		Safety:  m.Safety.snapshot(),
 		Backups: m.Backups.Snapshot(),
+		Disk:    m.Disk.snapshot(),
 		Process: processStats(),
 	}
 	if db != nil {

@@ -152,6 +152,16 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	p.single("daisydog_backup_last_success_timestamp_seconds", "gauge", "When this node's last good scheduled backup finished (unix seconds; 0 = none yet).", float64(bk.LastOKUnix))
 	p.single("daisydog_backup_last_size_bytes", "gauge", "Size of this node's last good scheduled backup.", float64(bk.LastBytes))
 
+	if d := snap.Disk; d != nil {
+		low := 0.0
+		if d.Low {
+			low = 1
+		}
+		p.single("daisydog_data_disk_free_bytes", "gauge", "Free bytes on the data directory's file system, as last checked.", float64(d.FreeBytes))
+		p.single("daisydog_data_disk_reserve_bytes", "gauge", "Free space below which this node refuses writes (507) and leaves leadership.", float64(d.ReserveBytes))
+		p.single("daisydog_data_disk_low", "gauge", "1 while free space is below the reserve (writes refused), else 0.", low)
+	}
+
 	c := snap.Cache
 	p.single("daisydog_read_cache_hits_total", "counter", "Hot-read cache hits.", float64(c.Hits))
 	p.single("daisydog_read_cache_misses_total", "counter", "Hot-read cache misses.", float64(c.Misses))

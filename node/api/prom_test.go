@@ -391,6 +391,7 @@ func knownSnapshot() (MetricsSnapshot, *raftcluster.Status) {
 		Process: map[string]int64{"goroutines": 17, "cpu_ns": 2_500_000_000, "gc_pause_total": 1_500_000,
 			"rss_bytes": 1 << 20, "open_fds": 9, "db_bytes": 4096},
 		Shed: 5,
+		Disk: &DiskSnapshot{FreeBytes: 5 << 30, ReserveBytes: 64 << 20, Low: true},
 		Safety: SafetySnapshot{Turns: 6, Escalated: 1, FailClosed: 2,
 			In:         map[string]uint64{"allow": 4, "support": 1, "redact": 1},
 			Out:        map[string]uint64{"allow": 6, "block": 0},
@@ -481,6 +482,9 @@ func TestPromRender(t *testing.T) {
 		{"daisydog_raft_last_log_index", 44},
 		{"daisydog_raft_last_snapshot_index", 40},
 		{"daisydog_raft_voters", 3},
+		{"daisydog_data_disk_free_bytes", 5 << 30},
+		{"daisydog_data_disk_reserve_bytes", 64 << 20},
+		{"daisydog_data_disk_low", 1},
 	} {
 		got, ok := doc.Values[w.series]
 		if !ok {
@@ -522,6 +526,12 @@ func TestPromRender(t *testing.T) {
 	if doc, err := parseProm(renderProm(snap, &odd)); err != nil || doc.Values[PromKey("daisydog_raft_state", "state", "unknown")] != 1 ||
 		doc.Values[PromKey("daisydog_raft_state", "state", "leader")] != 0 {
 		t.Errorf("unnamed Raft role: %v", err)
+	}
+	// Before the disk guard's first check there are no disk gauges.
+	noDisk := snap
+	noDisk.Disk = nil
+	if out := renderProm(noDisk, rs); strings.Contains(out, "daisydog_data_disk") {
+		t.Error("disk gauges without a disk check")
 	}
 	// Without Raft state there are no raft_ families (and it still parses).
 	out = renderProm(snap, nil)

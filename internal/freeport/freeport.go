@@ -1,0 +1,54 @@
+package freeport
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+)
+
+// span is how many ports below the ephemeral range are drawn from.
+const span = 12000
+
+// Addr returns "127.0.0.1:PORT" for a port that was free when probed and
+// lies below the ephemeral range. Without a readable range (not Linux) it
+// falls back to a kernel-chosen port.
+func Addr() (string, error) {
+	lo, ok := ephemeralLow()
+	if !ok || lo <= 1024+span {
+		return kernelPort()
+	}
+	for range 100 {
+		port := lo - 1 - rand.IntN(span)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // in use: draw another
+		}
+		ln.Close()
+		return addr, nil
+	}
+	return "", fmt.Errorf("freeport: no free port below %d after 100 tries", lo)
+}
+
+// ephemeralLow reads the first port of the kernel's ephemeral range.
+func ephemeralLow() (int, bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, false
+	}
+	var lo, hi int
+	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil || lo <= 0 {
+		return 0, false
+	}
+	return lo, true
+}
+
+func kernelPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
