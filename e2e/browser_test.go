@@ -29,6 +29,35 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// a11yCheck lists basic accessibility problems of the page ("" = none):
+// no language, a visible form control without a label, a button without
+// text, no live status region.
+const a11yCheck = `(() => {
+  const p = [];
+  if (!document.documentElement.lang) p.push("no lang on <html>");
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (el.offsetParent !== null && el.labels.length === 0 && !el.getAttribute("aria-label")) p.push("unlabelled " + el.id);
+  }
+  for (const b of document.querySelectorAll("button")) {
+    if (b.offsetParent !== null && b.textContent.trim() === "" && !b.getAttribute("aria-label")) p.push("unnamed button " + b.id);
+  }
+  const s = document.getElementById("status");
+  if (!s || s.getAttribute("role") !== "status") p.push("no status region");
+  return p.join("; ");
+})()`
+
+// overflowCheck names the visible elements wider than the viewport ("" =
+// none): on a phone nothing may need sideways scrolling.
+const overflowCheck = `(() => {
+  const w = document.documentElement.clientWidth, p = [];
+  if (document.documentElement.scrollWidth > w) p.push("page " + document.documentElement.scrollWidth + " > " + w);
+  for (const el of document.querySelectorAll("main *")) {
+    const r = el.getBoundingClientRect();
+    if (el.offsetParent !== null && r.right > w + 1) p.push((el.id || el.tagName) + " ends at " + Math.round(r.right));
+  }
+  return p.slice(0, 5).join("; ");
+})()`
+
 // TestBrowserParentConsole drives the embedded parent console in a real
 // headless Chromium against a real node: log in (cookie session with
 // CSRF), confirm the e-mail address with the code from the mail outbox,
@@ -130,6 +159,15 @@ func TestBrowserParentConsole(t *testing.T) {
 		chromedp.Click(css("#link-code")),
 		wait(`document.getElementById("link-code-value").textContent.length > 0`))
 	code := read(chromedp.Text(css("#link-code-value")))
+	// The code the browser showed links a real device, which may chat: the
+	// consent given in the browser is in force. Its message is one long
+	// word, which the conversation list must wrap on a phone.
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code}).decode(t, &dev)
+	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello daisy"})
+	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "W" + strings.Repeat("o", 150) + "f"})
 	step("change the daily limit",
 		chromedp.SetValue(css("#set-limit"), "45"),
 		chromedp.Click(css("#settings-submit")),
@@ -142,6 +180,17 @@ func TestBrowserParentConsole(t *testing.T) {
 		chromedp.WaitVisible(css("#child-view")),
 		wait(`document.getElementById("set-limit").value !== ""`))
 	limit := read(chromedp.Value(css("#set-limit")))
+	// Accessibility basics on the child view: a language, every control
+	// named (a label or text), a live status region. Then a phone-sized
+	// screen: nothing wider than the viewport in either view.
+	problems := read(chromedp.Evaluate[string](a11yCheck))
+	step("a phone-sized screen", chromedp.EmulateViewport(360, 740), chromedp.Reload(),
+		chromedp.WaitVisible(css("#family-view")), chromedp.Click(css("button.child")), chromedp.WaitVisible(css("#child-view")),
+		wait(`document.getElementById("set-limit").value !== ""`),
+		wait(`document.querySelectorAll("#turns li").length >= 4`))
+	childOverflow := read(chromedp.Evaluate[string](overflowCheck))
+	step("the family view on the phone", chromedp.Click(css("#back")), chromedp.WaitVisible(css("#family-view")))
+	familyOverflow := read(chromedp.Evaluate[string](overflowCheck))
 	step("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login-view")))
 	status := read(chromedp.Text(css("#status")))
 	// After logout a reload shows the login page: the cookie is gone.
@@ -152,19 +201,18 @@ func TestBrowserParentConsole(t *testing.T) {
 	if limit != "45" {
 		t.Errorf("daily limit after reload %q, want 45", limit)
 	}
+	if problems != "" {
+		t.Errorf("accessibility: %s", problems)
+	}
+	if childOverflow != "" || familyOverflow != "" {
+		t.Errorf("at 360 px wide: child view %q, family view %q", childOverflow, familyOverflow)
+	}
 	if !strings.Contains(status, "logged out") {
 		t.Errorf("status after logout %q", status)
 	}
 	if !strings.Contains(childButton, "needs your consent") {
 		t.Errorf("a new 9-12 child listed as %q, want it marked as needing consent", childButton)
 	}
-	// The code the browser showed links a real device, which may chat: the
-	// consent given in the browser is in force.
-	var dev struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code}).decode(t, &dev)
-	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello daisy"})
 	if _, body := mailedFrom(t, filepath.Join(dir, "outbox", "mail.jsonl"), creds["email"], "consent_confirmation", 2); !strings.Contains(body, "Pip") {
 		t.Errorf("second consent confirmation %q", body)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,6 +52,29 @@ func TestMetricsPrivacyAndRetention(t *testing.T) {
 	for _, secret := range append([]string{f.nickname, f.email}, msgs...) {
 		if strings.Contains(body, secret) {
 			t.Errorf("GET /metrics holds %q (chat text or personal data)", secret)
+		}
+	}
+	// The alert rules and dashboard the binary prints name only series this
+	// running binary exports (histograms by their _bucket/_sum/_count).
+	for _, what := range []string{"alerts", "dashboard"} {
+		out, err := cli("monitoring", what)
+		if err != nil {
+			t.Fatalf("daisydog monitoring %s: %v", what, err)
+		}
+		names := regexp.MustCompile(`\bdaisydog_[a-z0-9_]+`).FindAllString(out, -1)
+		if len(names) < 10 {
+			t.Fatalf("daisydog monitoring %s names %d metrics", what, len(names))
+		}
+		for _, m := range names {
+			base := m
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if b, ok := strings.CutSuffix(m, suffix); ok && strings.Contains(body, "\n# TYPE "+b+" histogram\n") {
+					base = b
+				}
+			}
+			if !strings.Contains(body, "\n# TYPE "+base+" ") {
+				t.Errorf("daisydog monitoring %s uses %s, which this node does not export", what, m)
+			}
 		}
 	}
 

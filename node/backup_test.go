@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A backup taken while the node serves restores into a new cluster that
@@ -166,5 +167,71 @@ func TestBackupRefusals(t *testing.T) {
 	}
 	if _, err := Init(Layout{Dir: target}, InitOptions{NodeID: "r1", HTTPAddr: "127.0.0.1:1", RaftAddr: "127.0.0.1:2", ClusterKey: key[:8]}); err == nil || !strings.Contains(err.Error(), "32 bytes") || exists(filepath.Join(target, "node.json")) {
 		t.Fatalf("init with a short cluster key: %v", err)
+	}
+}
+
+// Disaster recovery when two of three servers are lost (docs/operations.md
+// "Disaster recovery"): the survivor cannot take writes (no majority), but
+// a backup of its data directory, taken while it still runs, restores into
+// a new cluster holding every write the survivor had applied.
+func TestRecoverFromTheLastSurvivor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	ctx := context.Background()
+	nodes := startCluster(t, 3, nil)
+	leader, followers := leaderOf(t, nodes)
+	const email, password = "survivor@example.test", "correct horse battery staple"
+	fam := newFamily(t, leader, email, "Bramble", "9-12")
+	msgs := []string{"hello daisy", "what is your favourite toy", "goodnight"}
+	for _, m := range msgs {
+		if st, _ := leader.chat(t, fam.childToken, m); st != 200 {
+			t.Fatalf("chat %q: %d", m, st)
+		}
+	}
+	survivor := followers[1]
+	applied := leader.Cluster().Status().AppliedIndex
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := survivor.Cluster().WaitApplied(wctx, applied)
+	cancel()
+	if err != nil {
+		t.Fatalf("survivor did not apply %d: %v", applied, err)
+	}
+	leader.stop(t)
+	followers[0].stop(t) // two of three servers are lost
+	if st, _ := survivor.chat(t, fam.childToken, "is anyone there"); st != 503 {
+		t.Fatalf("a write through the survivor without a majority: %d, want 503", st)
+	}
+
+	out := filepath.Join(t.TempDir(), "survivor.backup")
+	info, err := Backup(ctx, Layout{Dir: survivor.dir}, out)
+	if err != nil {
+		t.Fatalf("backup of the survivor: %v", err)
+	}
+	key, err := Layout{Dir: survivor.dir}.ReadClusterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivor.stop(t)
+	dir := filepath.Join(t.TempDir(), "recovered")
+	if _, got, err := Restore(ctx, Layout{Dir: dir}, InitOptions{NodeID: "r1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)}, out, key); err != nil || got.AppliedIndex != info.AppliedIndex {
+		t.Fatalf("restore: %v (%+v, backup %+v)", err, got, info)
+	}
+	r := startTestNode(t, dir, nil)
+	waitFor(t, 30*time.Second, "recovered node ready", func() error { return r.ready(ctx) })
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st, _ := r.call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, &login); st != 200 {
+		t.Fatalf("login on the recovered cluster: %d", st)
+	}
+	var hist struct {
+		Turns []struct{ Message string }
+	}
+	if st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns", login.AccessToken, nil, &hist); st != 200 || len(hist.Turns) != len(msgs) {
+		t.Fatalf("history on the recovered cluster: %d, %d turns, want %d", st, len(hist.Turns), len(msgs))
+	}
+	if st, _ := r.chat(t, fam.childToken, "we are back"); st != 200 {
+		t.Fatalf("chat on the recovered cluster: %d", st)
 	}
 }

@@ -10,11 +10,17 @@ import (
 // span is how many ports below the ephemeral range are drawn from.
 const span = 12000
 
+// rangeFile is where Linux publishes the ephemeral range.
+const rangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
+
 // Addr returns "127.0.0.1:PORT" for a port that was free when probed and
 // lies below the ephemeral range. Without a readable range (not Linux) it
 // falls back to a kernel-chosen port.
-func Addr() (string, error) {
-	lo, ok := ephemeralLow()
+func Addr() (string, error) { return addrBelow(rangeFile, span) }
+
+// addrBelow draws from the span ports below the range file's first port.
+func addrBelow(file string, span int) (string, error) {
+	lo, ok := ephemeralLow(file)
 	if !ok || lo <= 1024+span {
 		return kernelPort()
 	}
@@ -32,8 +38,8 @@ func Addr() (string, error) {
 }
 
 // ephemeralLow reads the first port of the kernel's ephemeral range.
-func ephemeralLow() (int, bool) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+func ephemeralLow(file string) (int, bool) {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return 0, false
 	}

@@ -2,38 +2,103 @@ package freeport
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
 
+func port(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("cannot bind the port returned: %v", err)
+	}
+	ln.Close()
+	return n
+}
+
 // Ports are bindable, below the ephemeral range, and not all the same.
 func TestAddr(t *testing.T) {
-	lo, ok := ephemeralLow()
-	seen := map[string]bool{}
+	lo, ok := ephemeralLow(rangeFile)
+	seen := map[int]bool{}
 	for range 20 {
 		addr, err := Addr()
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, p, err := net.SplitHostPort(addr)
-		if err != nil {
-			t.Fatal(err)
+		p := port(t, addr)
+		if ok && lo > 1024+span && (p >= lo || p < lo-span) {
+			t.Fatalf("port %d outside [%d, %d)", p, lo-span, lo)
 		}
-		port, _ := strconv.Atoi(p)
-		if ok && lo > 1024+span && (port >= lo || port < lo-span) {
-			t.Fatalf("port %d outside [%d, %d)", port, lo-span, lo)
-		}
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatalf("cannot bind the port returned: %v", err)
-		}
-		ln.Close()
-		seen[addr] = true
+		seen[p] = true
 	}
 	if len(seen) < 10 {
 		t.Fatalf("only %d distinct ports in 20 draws", len(seen))
 	}
-	if _, err := kernelPort(); err != nil {
+}
+
+// The range comes from the file; without a usable one the kernel picks.
+func TestAddrRangeFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ranged := write("range", "45000\t60999\n")
+	for range 10 {
+		addr, err := addrBelow(ranged, span)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := port(t, addr); p >= 45000 || p < 45000-span {
+			t.Fatalf("port %d outside [%d, 45000)", p, 45000-span)
+		}
+	}
+	for name, file := range map[string]string{
+		"missing file":     filepath.Join(dir, "none"),
+		"garbage":          write("garbage", "ports: many"),
+		"range starts low": write("low", "2000 60999"),
+	} {
+		if _, ok := ephemeralLow(file); ok && name != "range starts low" {
+			t.Errorf("%s: read a range", name)
+		}
+		addr, err := addrBelow(file, span)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		port(t, addr) // a kernel-chosen port, bindable
+	}
+}
+
+// With every port of the span taken, it says so instead of looping.
+func TestAddrExhausted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().(*net.TCPAddr).Port
+	file := filepath.Join(t.TempDir(), "range")
+	// A range starting right above the taken port, drawing one port: that one.
+	if err := os.WriteFile(file, []byte(strconv.Itoa(taken+1)+" 65000"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if taken+1 <= 1024+1 {
+		t.Skip("the kernel gave a port too low for this check")
+	}
+	if addr, err := addrBelow(file, 1); err == nil {
+		t.Fatalf("got %s while the only port in the span is taken", addr)
 	}
 }
