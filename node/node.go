@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -96,6 +97,10 @@ type Config struct {
 	// `daisydog` passes api.DefaultRetention unless told otherwise). The
 	// leader enforces it (retention.go) and GET /v1/privacy publishes it.
 	Retention api.Retention
+	// AlertEvery is how often the leader delivers parent alerts from the
+	// replicated outbox (alertjob.go; 0: every second; negative: never in
+	// the background — tests call DeliverAlerts).
+	AlertEvery time.Duration
 	// RetentionEvery is how often the leader runs the retention job
 	// (default 1h; negative: never in the background, only RunRetention).
 	// RetentionChunk bounds the rows one retention command deletes
@@ -131,6 +136,9 @@ type Node struct {
 	machine     *machine
 	metrics     *api.Metrics
 	disk        *diskGuard
+	// alertSender sends parent alerts from the outbox (alertjob.go); nil
+	// without mail.
+	alertSender mail.Sender
 	http        *http.Server
 	httpLn      net.Listener
 	redirect    *http.Server
@@ -275,6 +283,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.outbox, sender = ob.Path(), ob
 		n.log.Warn("e-mails go to the development outbox file, never use it in production", "outbox", n.outbox)
 	}
+	n.alertSender = sender
 	if sender != nil {
 		n.mailQueue = mail.NewQueue(sender, 256, n.log)
 		mailer = n.mailQueue
@@ -345,6 +354,11 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.Backups.Dir != "" {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.backupLoop(bg, cfg.Backups.Every) }()
+	}
+	if cfg.AlertEvery >= 0 && n.alertSender != nil {
+		every := cmp.Or(cfg.AlertEvery, defaultAlertEvery)
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.alertLoop(bg, every) }()
 	}
 	n.wg.Add(1)
 	go func() {

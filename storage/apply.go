@@ -105,6 +105,7 @@ func (db *DB) ApplyBatch(ctx context.Context, entries []Entry) ([]Result, error)
 		if _, err := a.exec(qSavepoint); err != nil {
 			return nil, fmt.Errorf("storage: savepoint: %w", err)
 		}
+		a.index = e.Index
 		val, cerr := applyOne(a, cmd)
 		if cerr == nil {
 			if ev, ok := auditOf(cmd, val); ok {
@@ -159,6 +160,9 @@ type txApplier struct {
 	ctx context.Context
 	tx  *sql.Tx
 	p   *pools
+	// index is the log index of the entry being applied (0 when the
+	// caller applies without one).
+	index uint64
 	// touch names cache keys a command finds it changes only while it runs
 	// (ApplyRetention: the children whose turns it deletes); they are
 	// invalidated like the keys touches lists (cache.go). nil: no cache.
@@ -259,6 +263,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 		return v, err
 	}
 	if v, ok, err := applyConsent(a, c); ok {
+		return v, err
+	}
+	if v, ok, err := applyAlertOutbox(a, c); ok {
 		return v, err
 	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))

@@ -223,6 +223,9 @@ func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 			c = newConsentCommand(env.T)
 		}
 		if c == nil {
+			c = newAlertCommand(env.T)
+		}
+		if c == nil {
 			c = decodeCatalogKind(env.T)
 		}
 		if c == nil {

@@ -211,8 +211,9 @@ func auditOfConsent(c Command, result any) (AuditEvent, bool) {
 		if r, ok := result.(ConsentChange); ok && r.ConsentID != "" {
 			return AuditEvent{At: c.Now, Actor: "parent:" + c.ParentID, Action: "revoke_consent", Target: "child:" + c.ChildID}, true
 		}
+		return AuditEvent{}, false
 	}
-	return AuditEvent{}, false
+	return auditOfAlerts(c, result)
 }
 
 // Consents lists every consent recorded for a child of the parent actor's

@@ -371,6 +371,19 @@ func PrepareRestore(ctx context.Context, path string) (uint64, error) {
 	if _, err := db.ExecContext(ctx, "DELETE FROM meta WHERE k='applied_index'"); err != nil {
 		return 0, fmt.Errorf("storage: restore: reset the applied index: %w", err)
 	}
+	// The alert outbox switched over at a log index of the old cluster;
+	// in the new one (whose log starts again at 1) every escalation is the
+	// outbox's (alert_outbox.go). A backup from before the outbox has no
+	// such table.
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='alert_outbox'").Scan(&n); err != nil {
+		return 0, fmt.Errorf("storage: restore: %w", err)
+	}
+	if n > 0 {
+		if _, err := db.ExecContext(ctx, "UPDATE alert_outbox SET start_index=0"); err != nil {
+			return 0, fmt.Errorf("storage: restore: reset the alert outbox: %w", err)
+		}
+	}
 	return idx, nil
 }
 

@@ -58,6 +58,7 @@ func hotStatements(t *testing.T, f *fixture) []string {
 	out = append(out, applyStatements[:]...)
 	out = append(out, retentionStatements[:]...)
 	out = append(out, consentStatements[:]...)
+	out = append(out, alertStatements[:]...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

@@ -274,6 +274,19 @@ CREATE TABLE consents (
 CREATE INDEX consents_child ON consents(child_id, granted_at);
 ALTER TABLE children ADD COLUMN consent_id TEXT NOT NULL DEFAULT '';
 `,
+	// 13: the parent-alert outbox (alert_outbox.go): a cursor into the audit
+	// log's escalations and each child's last alert (cluster-wide throttle).
+	`
+CREATE TABLE alert_outbox (
+	id          INTEGER PRIMARY KEY CHECK (id = 1),
+	start_index INTEGER NOT NULL,
+	done_seq    INTEGER NOT NULL
+);
+CREATE TABLE alert_throttle (
+	child_id TEXT PRIMARY KEY REFERENCES children(id) ON DELETE CASCADE,
+	last_at  INTEGER NOT NULL
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

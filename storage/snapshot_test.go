@@ -318,6 +318,7 @@ func TestBackupToAndPrepareRestore(t *testing.T) {
 	f := newFixture(t)
 	f.signUp("fam-a", "par-a", "a@example.org")
 	f.createChild("fam-a", "par-a", "ch-1", "Pip")
+	f.must(&StartAlertOutbox{Now: baseTime}) // at an index of this log, which the restored one restarts
 	applied, err := f.db.AppliedIndex(f.ctx)
 	if err != nil || applied == 0 {
 		t.Fatalf("applied index %d, %v", applied, err)
@@ -352,6 +353,9 @@ func TestBackupToAndPrepareRestore(t *testing.T) {
 	defer db.Close()
 	if idx, err := db.AppliedIndex(f.ctx); err != nil || idx != 0 {
 		t.Fatalf("restored applied index %d, %v; want 0", idx, err)
+	}
+	if o, err := db.AlertOutboxState(f.ctx); err != nil || !o.Started || o.StartIndex != 0 {
+		t.Fatalf("restored alert outbox %+v, %v; want started at index 0 (every escalation of the new log)", o, err)
 	}
 	var children int
 	if err := db.rd().QueryRowContext(f.ctx, "SELECT COUNT(*) FROM children").Scan(&children); err != nil || children != 1 {

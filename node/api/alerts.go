@@ -24,18 +24,22 @@ import (
 //     thing Daisy noticed, in plain words — never the message itself: it
 //     may hold what the policy redacted, and e-mail is not sealed. The
 //     parent reads the turn in the parent console.
-//   - At most one per child per alertEvery on each node, so a child who
-//     repeats themselves does not flood the inbox.
+//   - At most one per child per AlertEvery, so a child who repeats
+//     themselves does not flood the inbox.
 //   - An abuse disclosure sends no e-mail to the parents (a product
 //     decision to review, docs/safety.md): the person disclosed may be at
 //     home. The turn is escalated to the moderators like every other.
 //
-// Delivery is the mail queue's (node/mail): sent in the background,
-// retried by the SMTP relay, lost if this node stops before sending (the
-// charter's replicated outbox is not built: docs/production-readiness.md).
+// Delivery: once every member runs a binary with the replicated outbox
+// (storage/alert_outbox.go, node/alertjob.go), the leader sends alerts from
+// replicated state — at least once, never lost to a node's crash, the
+// throttle cluster-wide. Before that (a rolling upgrade from an older
+// release) and for escalations committed before the outbox started, the
+// node that took the turn sends them here, right after it, through its
+// in-memory mail queue (throttled per node).
 
-// alertEvery is the least time between two alerts about one child.
-const alertEvery = 15 * time.Minute
+// AlertEvery is the least time between two alerts about one child.
+const AlertEvery = 15 * time.Minute
 
 // alertThrottle remembers when each child's parents were last alerted.
 type alertThrottle struct {
@@ -50,12 +54,12 @@ func newAlertThrottle() *alertThrottle { return &alertThrottle{last: map[string]
 func (a *alertThrottle) allow(child string, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if t, ok := a.last[child]; ok && now.Sub(t) < alertEvery && !now.Before(t) {
+	if t, ok := a.last[child]; ok && now.Sub(t) < AlertEvery && !now.Before(t) {
 		return false
 	}
 	if len(a.last) >= 10000 {
 		for id, t := range a.last {
-			if now.Sub(t) >= alertEvery {
+			if now.Sub(t) >= AlertEvery {
 				delete(a.last, id)
 			}
 		}
@@ -64,9 +68,9 @@ func (a *alertThrottle) allow(child string, now time.Time) bool {
 	return true
 }
 
-// alertTopics says, for a parent, what kind of thing the categories are;
+// AlertTopics says, for a parent, what kind of thing the categories are;
 // nothing when an alert must not go to the parents.
-func alertTopics(categories []string) []string {
+func AlertTopics(categories []string) []string {
 	var out []string
 	for _, c := range categories {
 		var t string
@@ -109,11 +113,11 @@ func alertTopics(categories []string) []string {
 // alertParents e-mails the child's verified parents about an escalated
 // turn (see above). Failures are logged (without personal data) and never
 // change the turn's answer: the safety event is stored either way.
-func (s *Server) alertParents(ctx context.Context, a storage.Actor, child storage.ChildRow, dek []byte, categories []string, at time.Time) {
-	if s.Mail == nil {
+func (s *Server) alertParents(ctx context.Context, a storage.Actor, child storage.ChildRow, dek []byte, categories []string, at time.Time, index uint64) {
+	if s.Mail == nil || s.outboxDelivers(ctx, index) {
 		return
 	}
-	topics := alertTopics(categories)
+	topics := AlertTopics(categories)
 	if len(topics) == 0 || !s.alerts.allow(child.ID, at) {
 		return
 	}
@@ -127,7 +131,7 @@ func (s *Server) alertParents(ctx context.Context, a storage.Actor, child storag
 		s.log.Warn("safety alert: opening the nickname failed", "err", err)
 		return
 	}
-	m := alertMessage(string(nick), topics, at, s.MailLinkBase)
+	m := AlertMessage(string(nick), topics, at, s.MailLinkBase)
 	for _, r := range recipients {
 		email, err := storage.Unseal(dek, r.EmailSealed, storage.FieldAAD(storage.FieldEmail, r.ParentID))
 		if err != nil {
@@ -139,8 +143,17 @@ func (s *Server) alertParents(ctx context.Context, a storage.Actor, child storag
 	}
 }
 
-// alertMessage is the e-mail (without its recipient).
-func alertMessage(nick string, topics []string, at time.Time, linkBase string) mailer.Message {
+// outboxDelivers reports whether the replicated outbox sends the alert of
+// the turn committed at index: it started at an earlier log index. If the
+// outbox cannot be read the turn's node sends it (a duplicate is better
+// than a lost alert).
+func (s *Server) outboxDelivers(ctx context.Context, index uint64) bool {
+	o, err := s.DB.AlertOutboxState(ctx)
+	return err == nil && o.Started && index > o.StartIndex
+}
+
+// AlertMessage is the e-mail (without its recipient).
+func AlertMessage(nick string, topics []string, at time.Time, linkBase string) mailer.Message {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello from DaisyDog,\n\nDaisy noticed something in %s's chat on %s that may need your attention: %s %s.\n\n",
 		nick, at.UTC().Format("Monday 2 January 2006 at 15:04 UTC"), nick, strings.Join(topics, "; "))
@@ -151,6 +164,6 @@ func alertMessage(nick string, topics []string, at time.Time, linkBase string) m
 		b.WriteString("you can read it in the parent console.\n\n")
 	}
 	fmt.Fprintf(&b, "If you think %s is in danger right now, call your local emergency number.\n\n", nick)
-	fmt.Fprintf(&b, "You get at most one of these e-mails about %s every %d minutes.\n", nick, int(alertEvery/time.Minute))
+	fmt.Fprintf(&b, "You get at most one of these e-mails about %s every %d minutes.\n", nick, int(AlertEvery/time.Minute))
 	return mailer.Message{Subject: "DaisyDog: please check in with " + nick, Body: b.String(), Kind: "safety_alert"}
 }

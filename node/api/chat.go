@@ -435,7 +435,7 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 	// something their child never wrote, e.g. each time an overloaded node
 	// times out an evaluation.
 	if p.in.Escalate {
-		s.alertParents(ctx, a, child, dek, p.in.Categories, now)
+		s.alertParents(ctx, a, child, dek, p.in.Categories, now, resp.Index)
 	}
 	body := map[string]any{"turn": turnView{
 		ID: turnID, Seq: res.Seq, CreatedAt: millis(nowMs), Message: p.stored, Reply: p.reply.Text,

@@ -201,6 +201,20 @@ func startNode() (_ *apiNode, err error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Parent alerts go through the replicated outbox once the leader has
+	// started it (about a second after it leads): wait, so that every test
+	// sees one way of sending (the per-node way before the outbox is
+	// node's TestAlertOutboxAcrossNodes).
+	for {
+		o, err := an.DB().AlertOutboxState(ctx)
+		if err == nil && o.Started {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("alert outbox not started: %+v %v", o, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return an, nil
 }
 

@@ -44,6 +44,10 @@ type Metrics struct {
 	Backups BackupCounters // scheduled backups of this node (node/backupjob.go)
 
 	Disk DiskGauges // the data disk, as the node's disk guard last found it (node/diskspace.go)
+
+	// Alerts counts parent alerts this node sent from the outbox as leader
+	// (node/alertjob.go): e-mails sent, and sends that failed (retried).
+	AlertsSent, AlertsFailed atomic.Uint64
 }
 
 // DiskGauges hold the data disk's free space and reserve as last checked
@@ -245,6 +249,8 @@ type MetricsSnapshot struct {
 	Backups BackupSnapshot `json:"backups"`
 	// Disk is the data disk as last checked (absent before the first check).
 	Disk *DiskSnapshot `json:"disk,omitempty"`
+	// Alerts counts the parent alerts this node sent from the outbox.
+	Alerts map[string]uint64 `json:"safety_alerts"`
 }
 
 // CacheSnapshot is the hot-read cache's counters and hit ratio.
@@ -270,6 +276,7 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 		Safety:  m.Safety.snapshot(),
 		Backups: m.Backups.Snapshot(),
 		Disk:    m.Disk.snapshot(),
+		Alerts:  map[string]uint64{"sent": m.AlertsSent.Load(), "failed": m.AlertsFailed.Load()},
 		Process: processStats(),
 	}
 	if db != nil {

@@ -61,6 +61,9 @@ func AlertRules() []AlertRule {
 		{Name: "DaisyDogPolicyFailingClosed", Expr: `increase(daisydog_safety_fail_closed_total[10m]) > 0`, For: "0m", Severity: "page",
 			Summary:     "The safety policy could not decide on a child's message",
 			Description: "{{ $labels.instance }}: {{ $value }} turns failed closed in 10 minutes (the child got a safe fallback and the turn was escalated). A broken or overloaded policy: check the active version and roll back if it is new."},
+		{Name: "DaisyDogSafetyAlertsFailing", Expr: `increase(daisydog_safety_alerts_total{result="failed"}[15m]) > 0`, For: "0m", Severity: "page",
+			Summary:     "Parent safety alerts cannot be sent",
+			Description: "{{ $labels.instance }} (the leader) failed to send {{ $value }} parent safety alerts in 15 minutes; they stay in the outbox and are retried, but parents are not being told."},
 		{Name: "DaisyDogDiskLow", Expr: `daisydog_data_disk_low == 1`, For: "0m", Severity: "page",
 			Summary:     "A node's data disk is below its reserve: it refuses writes",
 			Description: "{{ $labels.instance }} answers writes with 507 and has left leadership. Free space on the data disk."},
@@ -130,6 +133,8 @@ func DashboardPanels() []DashboardPanel {
 		{Title: "Escalations and policy failures", Unit: "ops", Exprs: []DashboardQuery{
 			{`sum(rate(daisydog_safety_escalated_total[5m]))`, "escalated"},
 			{`sum(rate(daisydog_safety_fail_closed_total[5m]))`, "failed closed"}}},
+		{Title: "Parent safety alerts", Unit: "short", Exprs: []DashboardQuery{
+			{`sum by (result) (increase(daisydog_safety_alerts_total[5m]))`, "{{result}}"}}},
 		{Title: "Where a turn's time goes (mean)", Unit: "s", Exprs: []DashboardQuery{
 			{`sum(rate(daisydog_policy_evaluation_duration_seconds_sum[5m])) / sum(rate(daisydog_policy_evaluation_duration_seconds_count[5m]))`, "policy evaluation"},
 			{`sum(rate(daisydog_raft_apply_duration_seconds_sum[5m])) / sum(rate(daisydog_raft_apply_duration_seconds_count[5m]))`, "Raft commit + apply"},

@@ -152,6 +152,10 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	p.single("daisydog_backup_last_success_timestamp_seconds", "gauge", "When this node's last good scheduled backup finished (unix seconds; 0 = none yet).", float64(bk.LastOKUnix))
 	p.single("daisydog_backup_last_size_bytes", "gauge", "Size of this node's last good scheduled backup.", float64(bk.LastBytes))
 
+	p.family("daisydog_safety_alerts_total", "counter", "Parent safety-alert e-mails this node sent from the outbox as leader, by result (ok: sent; failed: retried).")
+	p.sample("daisydog_safety_alerts_total", []string{"result", "ok"}, float64(snap.Alerts["sent"]))
+	p.sample("daisydog_safety_alerts_total", []string{"result", "failed"}, float64(snap.Alerts["failed"]))
+
 	if d := snap.Disk; d != nil {
 		low := 0.0
 		if d.Low {

@@ -390,8 +390,9 @@ func knownSnapshot() (MetricsSnapshot, *raftcluster.Status) {
 		ReplyVerdicts: map[string]uint64{"hits": 1, "misses": 3, "entries": 2},
 		Process: map[string]int64{"goroutines": 17, "cpu_ns": 2_500_000_000, "gc_pause_total": 1_500_000,
 			"rss_bytes": 1 << 20, "open_fds": 9, "db_bytes": 4096},
-		Shed: 5,
-		Disk: &DiskSnapshot{FreeBytes: 5 << 30, ReserveBytes: 64 << 20, Low: true},
+		Shed:   5,
+		Disk:   &DiskSnapshot{FreeBytes: 5 << 30, ReserveBytes: 64 << 20, Low: true},
+		Alerts: map[string]uint64{"sent": 7, "failed": 2},
 		Safety: SafetySnapshot{Turns: 6, Escalated: 1, FailClosed: 2,
 			In:         map[string]uint64{"allow": 4, "support": 1, "redact": 1},
 			Out:        map[string]uint64{"allow": 6, "block": 0},
@@ -485,6 +486,8 @@ func TestPromRender(t *testing.T) {
 		{"daisydog_data_disk_free_bytes", 5 << 30},
 		{"daisydog_data_disk_reserve_bytes", 64 << 20},
 		{"daisydog_data_disk_low", 1},
+		{PromKey("daisydog_safety_alerts_total", "result", "ok"), 7},
+		{PromKey("daisydog_safety_alerts_total", "result", "failed"), 2},
 	} {
 		got, ok := doc.Values[w.series]
 		if !ok {
