@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"daisydog/node/mail"
 )
 
 // alertsTo counts the safety alerts to an address in every node's outbox
@@ -36,7 +40,7 @@ func TestAlertOutboxAcrossNodes(t *testing.T) {
 	}
 	ctx := context.Background()
 	clock := newTestClock(time.Now())
-	nodes := startCluster(t, 3, func(c *Config) { clock.config()(c); c.AlertEvery = -1 })
+	nodes := startCluster(t, 3, clock.config()) // AlertEvery -1: runs by hand
 	leader, followers := leaderOf(t, nodes)
 	const email = "alerts@example.test"
 	fam := newFamily(t, followers[0], email, "Clover", "9-12") // verified parent, consent
@@ -119,4 +123,117 @@ func TestAlertOutboxAcrossNodes(t *testing.T) {
 	if run, _ := other.DeliverAlerts(ctx); run != (AlertRun{}) {
 		t.Fatalf("a follower's run did something: %+v", run)
 	}
+}
+
+// The background loop starts the outbox on its own and sends an
+// escalation's alert from it, retrying after a failed run.
+func TestAlertLoop(t *testing.T) {
+	n := startCluster(t, 1, func(c *Config) { c.AlertEvery = 50 * time.Millisecond })[0]
+	waitFor(t, 10*time.Second, "the outbox started by the loop", func() error {
+		o, err := n.DB().AlertOutboxState(context.Background())
+		if err != nil || !o.Started {
+			return fmt.Errorf("%+v %v", o, err)
+		}
+		return nil
+	})
+	const email = "loop-alert@example.test"
+	fam := newFamily(t, n, email, "Sorrel", "9-12")
+	if st, tr := n.chat(t, fam.childToken, "he says it's our little secret and mom can't know"); st != 200 || !tr.Turn.Safety.Escalated {
+		t.Fatalf("chat: %d %+v", st, tr.Turn.Safety)
+	}
+	waitFor(t, 10*time.Second, "the alert from the loop", func() error {
+		if c, _ := alertsTo(t, []*testNode{n}, email); c != 1 {
+			return fmt.Errorf("%d alerts", c)
+		}
+		return nil
+	})
+	o, err := n.DB().AlertOutboxState(context.Background())
+	if err != nil || o.Done == 0 {
+		t.Fatalf("cursor after the loop's run: %+v %v", o, err)
+	}
+}
+
+// flakySender fails while down is set, and records what it sent.
+type flakySender struct {
+	down atomic.Bool
+	mu   sync.Mutex
+	sent []mail.Message
+}
+
+func (f *flakySender) Send(_ context.Context, m mail.Message) error {
+	if f.down.Load() {
+		return errors.New("relay refused the connection")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, m)
+	return nil
+}
+
+func (f *flakySender) alerts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, m := range f.sent {
+		if m.Kind == "safety_alert" {
+			n++
+		}
+	}
+	return n
+}
+
+// A send that fails leaves the escalation in the outbox (the cursor stays
+// before it) and counts as a failure; the next run sends it.
+func TestAlertSendFailureIsRetried(t *testing.T) {
+	ctx := context.Background()
+	relay := &flakySender{}
+	n := startCluster(t, 1, func(c *Config) { c.Mail = relay; c.MailOutbox = "" })[0]
+	if run, err := n.DeliverAlerts(ctx); err != nil || !run.Started {
+		t.Fatalf("start: %+v %v", run, err)
+	}
+	fam := newFamilyVerifiedBy(t, n, relay, "relay@example.test", "Basil")
+	if st, tr := n.chat(t, fam.childToken, "I want to kill myself"); st != 200 || !tr.Turn.Safety.Escalated {
+		t.Fatalf("chat: %d", st)
+	}
+	before, _ := n.DB().AlertOutboxState(ctx)
+	relay.down.Store(true)
+	if _, err := n.DeliverAlerts(ctx); err == nil || !strings.Contains(err.Error(), "relay refused") {
+		t.Fatalf("run with the relay down: %v", err)
+	}
+	if o, _ := n.DB().AlertOutboxState(ctx); o.Done != before.Done {
+		t.Fatalf("the cursor moved past an alert that was not sent: %d → %d", before.Done, o.Done)
+	}
+	if f := n.metrics.AlertsFailed.Load(); f != 1 {
+		t.Fatalf("failed sends counted %d, want 1", f)
+	}
+	relay.down.Store(false)
+	if run, err := n.DeliverAlerts(ctx); err != nil || run.Sent != 1 || relay.alerts() != 1 {
+		t.Fatalf("run with the relay back: %+v %v, %d alerts", run, err, relay.alerts())
+	}
+}
+
+// newFamilyVerifiedBy is newFamily for a node whose mail goes to a sender
+// in this process: the verification token is read from what it sent.
+func newFamilyVerifiedBy(t *testing.T, tn *testNode, relay *flakySender, email, nickname string) family {
+	t.Helper()
+	creds := map[string]string{"email": email, "password": "correct horse battery staple"}
+	if st, _ := tn.call(t, "POST", "/v1/parents/signup", "", creds, nil); st != 201 {
+		t.Fatalf("signup: %d", st)
+	}
+	var tok string
+	waitFor(t, 10*time.Second, "the verification e-mail", func() error {
+		relay.mu.Lock()
+		defer relay.mu.Unlock()
+		for _, m := range relay.sent {
+			if m.To == email && m.Kind == "verify_email" {
+				tok = tokenRe.FindString(m.Body)
+				return nil
+			}
+		}
+		return errors.New("not sent yet")
+	})
+	if st, _ := tn.call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}, nil); st != 200 {
+		t.Fatalf("verify: %d", st)
+	}
+	return newFamilyAfterSignUp(t, tn, email, nickname, "13-17")
 }

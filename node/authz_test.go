@@ -49,6 +49,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /v1/children/:id/link-codes":        nil,
 		"POST /v1/children/:id/consent":           map[string]string{"notice_version": api.PrivacyNoticeVersion},
 		"DELETE /v1/children/:id/consent":         nil,
+		"PUT /v1/admin/retention":                 map[string]int{"turns_days": 180, "safety_days": 365, "sessions_days": 30},
 		"DELETE /v1/children/:id/devices/:device": nil,
 		"DELETE /v1/children/:id":                 nil,
 		"DELETE /v1/family":                       map[string]string{"password": "not checked by the matrix"},

@@ -57,7 +57,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 	n.stop(t) // the site is lost
 
-	opts := func() InitOptions { return InitOptions{NodeID: "r1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)} }
+	opts := func() InitOptions { return nodeAddrs(t, "r1") }
 	t.Run("refusals leave nothing behind", func(t *testing.T) {
 		wrong := append([]byte{}, key...)
 		wrong[0] ^= 1
@@ -214,7 +214,7 @@ func TestRecoverFromTheLastSurvivor(t *testing.T) {
 	}
 	survivor.stop(t)
 	dir := filepath.Join(t.TempDir(), "recovered")
-	if _, got, err := Restore(ctx, Layout{Dir: dir}, InitOptions{NodeID: "r1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)}, out, key); err != nil || got.AppliedIndex != info.AppliedIndex {
+	if _, got, err := Restore(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), out, key); err != nil || got.AppliedIndex != info.AppliedIndex {
 		t.Fatalf("restore: %v (%+v, backup %+v)", err, got, info)
 	}
 	r := startTestNode(t, dir, nil)

@@ -60,7 +60,7 @@ func TestScheduledBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	restored := filepath.Join(t.TempDir(), "restored")
-	if _, info, err := Restore(ctx, Layout{Dir: restored}, InitOptions{NodeID: "r1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)}, runs[2].File, key); err != nil || info.AppliedIndex != runs[2].Info.AppliedIndex {
+	if _, info, err := Restore(ctx, Layout{Dir: restored}, nodeAddrs(t, "r1"), runs[2].File, key); err != nil || info.AppliedIndex != runs[2].Info.AppliedIndex {
 		t.Fatalf("restore of the newest scheduled backup: %+v %v", info, err)
 	}
 

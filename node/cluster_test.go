@@ -24,6 +24,17 @@ import (
 // fastArgon keeps password hashing cheap in tests (production uses DefaultArgon2).
 var fastArgon = auth.Argon2Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}
 
+// nodeAddrs returns a node's options with distinct free HTTP and Raft
+// addresses.
+func nodeAddrs(t *testing.T, id string) InitOptions {
+	t.Helper()
+	a, err := freeport.Addrs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return InitOptions{NodeID: id, HTTPAddr: a[0], RaftAddr: a[1]}
+}
+
 // freeAddr picks a loopback port outside the ephemeral range (freeport).
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -52,7 +63,11 @@ func testLogger(t *testing.T) *slog.Logger {
 func startTestNode(t *testing.T, dir string, mod func(*Config)) *testNode {
 	t.Helper()
 	cfg := Config{DataDir: dir, Logger: testLogger(t), Argon2: fastArgon, AuthPerMinute: -1, NoPolicyWarm: true, OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
-		PolicyCacheDir: sharedPolicyCache, MailOutbox: filepath.Join(dir, "outbox", "mail.jsonl")}
+		PolicyCacheDir: sharedPolicyCache, MailOutbox: filepath.Join(dir, "outbox", "mail.jsonl"),
+		// The alert outbox's background run would append audit entries at
+		// moments tests that count them do not expect: off unless a test
+		// turns it on (TestAlertLoop) or calls DeliverAlerts.
+		AlertEvery: -1}
 	if !testing.Verbose() {
 		cfg.RaftLog = io.Discard
 	}
@@ -91,7 +106,7 @@ func startCluster(t *testing.T, size int, mod func(*Config)) []*testNode {
 	root := t.TempDir()
 	nodes := make([]*testNode, 0, size)
 	first := filepath.Join(root, "n1")
-	tok, err := Init(Layout{Dir: first}, InitOptions{NodeID: "n1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)})
+	tok, err := Init(Layout{Dir: first}, nodeAddrs(t, "n1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +114,7 @@ func startCluster(t *testing.T, size int, mod func(*Config)) []*testNode {
 	waitFor(t, 30*time.Second, "first node ready", func() error { return nodes[0].ready(context.Background()) })
 	for i := 2; i <= size; i++ {
 		dir := filepath.Join(root, fmt.Sprintf("n%d", i))
-		o := InitOptions{NodeID: fmt.Sprintf("n%d", i), HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)}
+		o := nodeAddrs(t, fmt.Sprintf("n%d", i))
 		if err := Join(context.Background(), Layout{Dir: dir}, o, nodes[0].HTTPAddr(), tok.String()); err != nil {
 			t.Fatalf("join n%d: %v", i, err)
 		}
@@ -187,6 +202,14 @@ func newFamily(t *testing.T, tn *testNode, email, nickname, tier string) family 
 	if st, _ := tn.call(t, "POST", "/v1/parents/signup", "", creds, nil); st != 201 {
 		t.Fatalf("signup: %d", st)
 	}
+	return newFamilyAfterSignUp(t, tn, email, nickname, tier)
+}
+
+// newFamilyAfterSignUp logs the signed-up parent in, creates the child
+// (with consent under 13) and links a device.
+func newFamilyAfterSignUp(t *testing.T, tn *testNode, email, nickname, tier string) family {
+	t.Helper()
+	creds := map[string]string{"email": email, "password": "correct horse battery staple"}
 	var login struct {
 		AccessToken string `json:"access_token"`
 	}

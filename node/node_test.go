@@ -15,7 +15,7 @@ import (
 // says it is not ready and refuses writes with 507.
 func TestLoneNodeWithFullDiskKeepsLeadingButIsNotReady(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "n1")
-	if _, err := Init(Layout{Dir: dir}, InitOptions{NodeID: "n1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)}); err != nil {
+	if _, err := Init(Layout{Dir: dir}, nodeAddrs(t, "n1")); err != nil {
 		t.Fatal(err)
 	}
 	var logs syncBuffer

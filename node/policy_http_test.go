@@ -191,7 +191,7 @@ func TestPolicyAdminHTTP(t *testing.T) {
 // cluster state once the node leads (audit-logged as system:init).
 func TestPolicyKeyGivenAtInit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "n1")
-	if _, err := Init(Layout{Dir: dir}, InitOptions{NodeID: "n1", HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t)}); err != nil {
+	if _, err := Init(Layout{Dir: dir}, nodeAddrs(t, "n1")); err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := bundletest.Key(t)

@@ -56,16 +56,33 @@ func retentionCommand(r api.Retention, now time.Time, chunk int) *storage.ApplyR
 		SessionsBefore: cutoff(r.SessionsDays), Limit: chunk, Now: now.UnixMilli()}
 }
 
+// retention is the retention in force: the cluster's setting (made by an
+// administrator, replicated) or, before one was made, this node's flags.
+func (n *Node) retention(ctx context.Context) (api.Retention, error) {
+	if n.db == nil {
+		return n.cfg.Retention, nil
+	}
+	set, err := n.db.RetentionSetting(ctx)
+	if err != nil {
+		return api.Retention{}, err
+	}
+	return api.RetentionOf(set, n.cfg.Retention), nil
+}
+
 // RunRetention runs the retention job once (leader only): it deletes every
 // row past its class's retention as of now, chunk by chunk, and returns the
 // totals. Only counts are logged and audited.
 func (n *Node) RunRetention(ctx context.Context) (RetentionRun, error) {
 	var run RetentionRun
-	if n.cfg.Retention.Forever() {
+	ret, err := n.retention(ctx)
+	if err != nil {
+		return run, err
+	}
+	if ret.Forever() {
 		return run, nil
 	}
 	start := time.Now()
-	cmd := retentionCommand(n.cfg.Retention, n.cfg.Now(), n.cfg.RetentionChunk)
+	cmd := retentionCommand(ret, n.cfg.Now(), n.cfg.RetentionChunk)
 	for {
 		if err := ctx.Err(); err != nil {
 			return run, err

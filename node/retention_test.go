@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -268,5 +269,73 @@ func TestRetentionWaitsForEveryNode(t *testing.T) {
 	}
 	if st, _ := leader.call(t, "GET", "/v1/children/"+kid.ID+"/consent", parent, nil, &cs); st != 200 || cs.Active != nil || len(cs.History) != 0 {
 		t.Fatalf("consent status after the refusal: %d %+v", st, cs)
+	}
+}
+
+// The cluster's retention setting: an administrator sets it through one
+// node; every node's privacy notice publishes it (not its own flags), and
+// the leader deletes by it.
+func TestRetentionSettingOnACluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	clock := newTestClock(time.Now())
+	nodes := startCluster(t, 3, func(c *Config) {
+		c.Now = clock.now
+		c.Retention = api.Retention{} // the flags: keep everything
+		c.RetentionEvery = -1
+	})
+	leader, followers := leaderOf(t, nodes)
+	admin := newAdmin(t, leader)
+	fam := newFamily(t, followers[0], "setting@example.test", "Wren", "13-17")
+	followers[0].chat(t, fam.childToken, "an old message")
+
+	turnsDays := func(n *testNode) int {
+		var doc struct {
+			DataClasses []struct {
+				Class         string `json:"class"`
+				RetentionDays int    `json:"retention_days"`
+			} `json:"data_classes"`
+		}
+		if st, _ := n.call(t, "GET", "/v1/privacy", "", nil, &doc); st != 200 {
+			t.Fatalf("privacy on %s: %d", n.nf.NodeID, st)
+		}
+		for _, c := range doc.DataClasses {
+			if c.Class == "chat_turns" {
+				return c.RetentionDays
+			}
+		}
+		return -1
+	}
+	if d := turnsDays(followers[1]); d != 0 {
+		t.Fatalf("before the setting: %d days, want the flags' 0", d)
+	}
+	if run, err := leader.RunRetention(context.Background()); err != nil || run.Commands != 0 {
+		t.Fatalf("with the flags keeping everything the job ran: %+v %v", run, err)
+	}
+	var set struct {
+		TurnsDays int    `json:"turns_days"`
+		Source    string `json:"source"`
+		UpdatedBy string `json:"updated_by"`
+	}
+	body := map[string]int{"turns_days": 1, "safety_days": 30, "sessions_days": 7}
+	if st, _ := followers[0].call(t, "PUT", "/v1/admin/retention", admin.token, body, &set); st != 200 || set.Source != "cluster" || set.TurnsDays != 1 || set.UpdatedBy != admin.id {
+		t.Fatalf("set through a follower: %d %+v", st, set)
+	}
+	for _, n := range nodes {
+		waitFor(t, 10*time.Second, n.nf.NodeID+" publishing the setting", func() error {
+			if d := turnsDays(n); d != 1 {
+				return fmt.Errorf("%d days", d)
+			}
+			return nil
+		})
+	}
+	clock.add(25 * time.Hour)
+	run, err := leader.RunRetention(context.Background())
+	if err != nil || run.Turns != 1 {
+		t.Fatalf("the leader's job under the setting: %+v %v, want the old turn deleted", run, err)
+	}
+	if last := lastAudit(t, leader); last.Action != "retention_applied" {
+		t.Fatalf("last audit entry %+v", last)
 	}
 }

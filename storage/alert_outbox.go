@@ -149,8 +149,9 @@ func auditOfAlerts(c Command, result any) (AuditEvent, bool) {
 		if len(c.Sent) > 0 {
 			return AuditEvent{At: c.Now, Actor: "system", Action: "safety_alerts_sent", Target: fmt.Sprintf("children:%d", len(c.Sent))}, true
 		}
+		return AuditEvent{}, false
 	}
-	return AuditEvent{}, false
+	return auditOfRetentionSetting(c)
 }
 
 // AlertOutboxState reads the outbox (Started false before it was started).

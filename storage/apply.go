@@ -268,6 +268,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 	if v, ok, err := applyAlertOutbox(a, c); ok {
 		return v, err
 	}
+	if v, ok, err := applyRetentionSetting(a, c); ok {
+		return v, err
+	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
 

@@ -336,8 +336,8 @@ func touches(c Command) (keys []string, all bool) {
 		// New rows only (the cache holds no "absent" answers), or rows no
 		// cached read depends on.
 		return nil, false
-	case *StartAlertOutbox, *MarkAlertsDelivered:
-		// The outbox and throttle rows are not cached.
+	case *StartAlertOutbox, *MarkAlertsDelivered, *PutRetention:
+		// The outbox, throttle and retention-setting rows are not cached.
 		return nil, false
 	case *GrantConsent, *RevokeConsent:
 		// The cached child rows of the child's devices hold its consent:

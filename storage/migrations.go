@@ -287,6 +287,18 @@ CREATE TABLE alert_throttle (
 	last_at  INTEGER NOT NULL
 );
 `,
+	// 14: the cluster's retention setting (retention_setting.go), set by an
+	// administrator; until then each node uses its flags.
+	`
+CREATE TABLE retention_setting (
+	id            INTEGER PRIMARY KEY CHECK (id = 1),
+	turns_days    INTEGER NOT NULL,
+	safety_days   INTEGER NOT NULL,
+	sessions_days INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL,
+	updated_by    TEXT NOT NULL
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

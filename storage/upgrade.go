@@ -22,6 +22,7 @@ func NewerKinds() map[string]int {
 		KindRevokeConsent:    RevokeConsent{}.Version(),       // 2026-11-27
 		KindStartAlertOutbox: StartAlertOutbox{}.Version(),    // 2026-11-27
 		KindMarkAlerts:       MarkAlertsDelivered{}.Version(), // 2026-11-27
+		KindPutRetention:     PutRetention{}.Version(),        // 2026-11-27
 	}
 }
 

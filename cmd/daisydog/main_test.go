@@ -66,6 +66,16 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+// freePortPair picks two distinct free ports (a node's HTTP and Raft).
+func freePortPair(t *testing.T) (string, string) {
+	t.Helper()
+	a, err := freeport.Addrs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a[0], a[1]
+}
+
 // freePort picks a loopback port outside the ephemeral range (freeport).
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -128,7 +138,7 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Skip("starts a node")
 	}
 	data := filepath.Join(t.TempDir(), "data")
-	httpAddr, raftAddr := freePort(t), freePort(t)
+	httpAddr, raftAddr := freePortPair(t)
 	args := []string{"--data", data, "--node-id", "solo", "--http", httpAddr, "--raft", raftAddr, "--log-level", "error"}
 	// make unit's shared compilation cache (compiling under -race takes ~30 s).
 	var cacheArgs []string
@@ -203,7 +213,7 @@ func TestServePprofRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
-	httpAddr, raftAddr := freePort(t), freePort(t)
+	httpAddr, raftAddr := freePortPair(t)
 	data, _ := initNodeAt(t, "p1", httpAddr, raftAddr)
 	_, _, err := capture(t, func() error {
 		return cmdServe([]string{"--data", data, "--pprof", "0.0.0.0:6060", "--log-level", "error"})

@@ -18,6 +18,31 @@ const rangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
 // falls back to a kernel-chosen port.
 func Addr() (string, error) { return addrBelow(rangeFile, span) }
 
+// Addrs returns n distinct addresses as Addr does: each is held while the
+// next is drawn, so a node's HTTP and Raft ports never coincide.
+func Addrs(n int) ([]string, error) {
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	out := make([]string, 0, n)
+	for len(out) < n {
+		a, err := Addr()
+		if err != nil {
+			return nil, err
+		}
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			continue // taken since the probe: draw another
+		}
+		held = append(held, l)
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // addrBelow draws from the span ports below the range file's first port.
 func addrBelow(file string, span int) (string, error) {
 	lo, ok := ephemeralLow(file)

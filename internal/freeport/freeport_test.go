@@ -102,3 +102,18 @@ func TestAddrExhausted(t *testing.T) {
 		t.Fatalf("got %s while the only port in the span is taken", addr)
 	}
 }
+
+func TestAddrs(t *testing.T) {
+	for range 20 {
+		a, err := Addrs(3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a) != 3 || a[0] == a[1] || a[1] == a[2] || a[0] == a[2] {
+			t.Fatalf("addresses %v", a)
+		}
+		for _, x := range a {
+			port(t, x)
+		}
+	}
+}

@@ -128,9 +128,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freeAddr picks a loopback port outside the ephemeral range (freeport).
-func freeAddr() (string, error) { return freeport.Addr() }
-
 // testNode returns the shared node, starting it on first use.
 func testNode(t *testing.T) *apiNode {
 	t.Helper()
@@ -147,11 +144,11 @@ func startNode() (_ *apiNode, err error) {
 		return nil, err
 	}
 	dir := filepath.Join(root, "n1")
-	httpAddr, err1 := freeAddr()
-	raftAddr, err2 := freeAddr()
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("free ports: %v %v", err1, err2)
+	addrs, err := freeport.Addrs(2)
+	if err != nil {
+		return nil, fmt.Errorf("free ports: %w", err)
 	}
+	httpAddr, raftAddr := addrs[0], addrs[1]
 	if _, err := node.Init(node.Layout{Dir: dir}, node.InitOptions{NodeID: "n1", HTTPAddr: httpAddr, RaftAddr: raftAddr}); err != nil {
 		return nil, err
 	}

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
+
+	"daisydog/storage"
 )
 
 // The privacy notice (GET /v1/privacy, public): what is collected, why, and
@@ -21,7 +24,7 @@ const PrivacyNoticeVersion = "2"
 // MaxRetentionDays is the longest configurable retention (10 years): a
 // larger number is a typo, not a policy. 0 means "until the parent deletes
 // it" (no time limit).
-const MaxRetentionDays = 3650
+const MaxRetentionDays = storage.MaxRetentionDays
 
 // Retention is how many days each data class with a configurable retention
 // is kept (0 = until the parent deletes it).
@@ -159,10 +162,118 @@ func notice(r Retention) privacyNotice {
 	}
 }
 
-// privacy serves the notice to anyone; the content depends only on the
-// node's configuration.
+// privacy serves the notice to anyone; the days are the cluster's
+// retention setting, or this node's flags before an administrator set it.
 func (s *Server) privacy(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	ret, _, err := s.effectiveRetention(r.Context())
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, notice(s.Retention))
+	writeJSON(w, http.StatusOK, notice(ret))
+	return nil
+}
+
+// Where the retention in force comes from.
+const (
+	RetentionFromCluster = "cluster"    // set by an administrator, replicated
+	RetentionFromNode    = "node_flags" // this node's --retain-* flags
+)
+
+// effectiveRetention is the retention in force: the cluster's setting if
+// an administrator made one, else this node's configuration.
+func (s *Server) effectiveRetention(ctx context.Context) (Retention, string, error) {
+	if s.DB == nil {
+		return s.Retention, RetentionFromNode, nil
+	}
+	set, err := s.DB.RetentionSetting(ctx)
+	if err != nil {
+		return Retention{}, "", err
+	}
+	if !set.Set {
+		return s.Retention, RetentionFromNode, nil
+	}
+	return RetentionOf(set, s.Retention), RetentionFromCluster, nil
+}
+
+// RetentionOf is the retention in force given the cluster's setting and a
+// node's configuration (used when the cluster has none).
+func RetentionOf(set storage.RetentionSetting, node Retention) Retention {
+	if !set.Set {
+		return node
+	}
+	return Retention{TurnsDays: set.TurnsDays, SafetyDays: set.SafetyDays, SessionsDays: set.SessionDays}
+}
+
+type retentionView struct {
+	TurnsDays    int    `json:"turns_days"`
+	SafetyDays   int    `json:"safety_days"`
+	SessionsDays int    `json:"sessions_days"`
+	Source       string `json:"source"`
+	UpdatedAt    string `json:"updated_at,omitempty"`
+	UpdatedBy    string `json:"updated_by,omitempty"`
+	// NodeFlags are this node's --retain-* flags (what applies when the
+	// cluster has no setting).
+	NodeFlags struct {
+		TurnsDays    int `json:"turns_days"`
+		SafetyDays   int `json:"safety_days"`
+		SessionsDays int `json:"sessions_days"`
+	} `json:"node_flags"`
+}
+
+func (s *Server) retentionView(ctx context.Context) (retentionView, error) {
+	ret, src, err := s.effectiveRetention(ctx)
+	if err != nil {
+		return retentionView{}, err
+	}
+	v := retentionView{TurnsDays: ret.TurnsDays, SafetyDays: ret.SafetyDays, SessionsDays: ret.SessionsDays, Source: src}
+	v.NodeFlags.TurnsDays, v.NodeFlags.SafetyDays, v.NodeFlags.SessionsDays = s.Retention.TurnsDays, s.Retention.SafetyDays, s.Retention.SessionsDays
+	if src == RetentionFromCluster {
+		set, err := s.DB.RetentionSetting(ctx)
+		if err != nil {
+			return v, err
+		}
+		v.UpdatedAt, v.UpdatedBy = millis(set.UpdatedAt), set.UpdatedBy
+	}
+	return v, nil
+}
+
+// getRetention shows the retention in force and where it comes from.
+func (s *Server) getRetention(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ storage.Actor) error {
+	v, err := s.retentionView(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// putRetention sets the cluster's retention: every node publishes it in the
+// privacy notice, and the leader's retention job deletes by it.
+func (s *Server) putRetention(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	var req struct {
+		TurnsDays    *int `json:"turns_days"`
+		SafetyDays   *int `json:"safety_days"`
+		SessionsDays *int `json:"sessions_days"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if req.TurnsDays == nil || req.SafetyDays == nil || req.SessionsDays == nil {
+		return errInvalid("turns_days, safety_days and sessions_days are all required (0 keeps until the parent deletes)")
+	}
+	ret := Retention{TurnsDays: *req.TurnsDays, SafetyDays: *req.SafetyDays, SessionsDays: *req.SessionsDays}
+	if err := ret.Validate(); err != nil {
+		return errInvalid(err.Error())
+	}
+	cmd := &storage.PutRetention{StaffID: a.ID, TurnsDays: ret.TurnsDays, SafetyDays: ret.SafetyDays, SessionsDays: ret.SessionsDays, Now: s.Now().UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, nil); err != nil {
+		return err
+	}
+	v, err := s.retentionView(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }

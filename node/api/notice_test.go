@@ -156,3 +156,45 @@ func TestRetentionValidate(t *testing.T) {
 		t.Fatal("Forever")
 	}
 }
+
+// An administrator sets the cluster's retention: the notice publishes it
+// instead of the node's flags; bad input is refused naming the field.
+// (The shared node ends with testRetention's days again, as a setting.)
+func TestRetentionSettingHTTP(t *testing.T) {
+	n := testNode(t)
+	admin := n.admin(t)
+	type view struct {
+		TurnsDays    int    `json:"turns_days"`
+		SafetyDays   int    `json:"safety_days"`
+		SessionsDays int    `json:"sessions_days"`
+		Source       string `json:"source"`
+		UpdatedBy    string `json:"updated_by"`
+		NodeFlags    struct {
+			TurnsDays int `json:"turns_days"`
+		} `json:"node_flags"`
+	}
+	var v view
+	n.must(t, http.StatusOK, "GET", "/v1/admin/retention", admin.token, nil, &v)
+	if v.NodeFlags.TurnsDays != testRetention.TurnsDays || (v.Source != api.RetentionFromNode && v.Source != api.RetentionFromCluster) {
+		t.Fatalf("before: %+v", v)
+	}
+	p := n.newParent(t)
+	n.runErrCases(t, []errCase{
+		{"a field missing", "PUT", "/v1/admin/retention", admin.token, "", map[string]int{"turns_days": 30, "safety_days": 30}, 422, "invalid"},
+		{"negative days", "PUT", "/v1/admin/retention", admin.token, "", map[string]int{"turns_days": -1, "safety_days": 30, "sessions_days": 7}, 422, "invalid"},
+		{"more than ten years", "PUT", "/v1/admin/retention", admin.token, "", map[string]int{"turns_days": 30, "safety_days": 4000, "sessions_days": 7}, 422, "invalid"},
+		{"not a number", "PUT", "/v1/admin/retention", admin.token, "", map[string]any{"turns_days": "a month", "safety_days": 30, "sessions_days": 7}, 400, "bad_request"},
+		{"a parent", "PUT", "/v1/admin/retention", p.token, "", map[string]int{"turns_days": 30, "safety_days": 30, "sessions_days": 7}, 403, "forbidden"},
+	})
+	n.must(t, http.StatusOK, "PUT", "/v1/admin/retention", admin.token, map[string]int{"turns_days": 30, "safety_days": 45, "sessions_days": 3}, &v)
+	if v.Source != api.RetentionFromCluster || v.TurnsDays != 30 || v.SafetyDays != 45 || v.SessionsDays != 3 || v.UpdatedBy != admin.id {
+		t.Fatalf("after the setting: %+v", v)
+	}
+	var doc noticeDoc
+	n.must(t, http.StatusOK, "GET", "/v1/privacy", "", nil, &doc)
+	if days, text := doc.class(t, "chat_turns"); days != 30 || !strings.Contains(text, "30 days") {
+		t.Fatalf("notice chat_turns: %d %q", days, text)
+	}
+	n.must(t, http.StatusOK, "PUT", "/v1/admin/retention", admin.token, map[string]int{"turns_days": testRetention.TurnsDays,
+		"safety_days": testRetention.SafetyDays, "sessions_days": testRetention.SessionsDays}, nil)
+}

@@ -243,6 +243,8 @@ func (s *Server) routes() {
 	rt.DELETE("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.deleteChild)))
 	rt.GET("/v1/family/export", s.wrap(s.as(storage.RoleParent, s.exportFamily)))
 	rt.DELETE("/v1/family", s.wrap(s.as(storage.RoleParent, s.deleteFamily)))
+	rt.GET("/v1/admin/retention", staff(s.as(storage.RoleAdmin, s.getRetention)))
+	rt.PUT("/v1/admin/retention", staff(s.as(storage.RoleAdmin, s.putRetention)))
 	rt.GET("/v1/admin/catalog", staff(s.as(storage.RoleAdmin, s.getCatalog)))
 	for path, kind := range catalogPaths {
 		rt.GET("/v1/admin/catalog/"+path, staff(s.as(storage.RoleAdmin, s.listCatalog(kind))))
