@@ -1162,6 +1162,38 @@ func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 		InviteToken string `json:"invite_token"`
 		Role        string `json:"role"`
 	}
+	// The cluster's retention setting: set through n2 by the admin, then
+	// published by n3's privacy notice (the flags of these nodes are the
+	// defaults, 180 days for turns).
+	var ret struct {
+		TurnsDays int    `json:"turns_days"`
+		Source    string `json:"source"`
+	}
+	wantErr(t, "a parent sets the retention", f.do(t, "PUT", n2.url("/v1/admin/retention"), fam.parentToken, map[string]int{"turns_days": 30, "safety_days": 30, "sessions_days": 7}), 403, "forbidden")
+	wantErr(t, "a retention without sessions", f.do(t, "PUT", n2.url("/v1/admin/retention"), admin, map[string]int{"turns_days": 30, "safety_days": 30}), 422, "invalid")
+	f.api.must(200, "PUT", n2.url("/v1/admin/retention"), admin, map[string]int{"turns_days": 120, "safety_days": 365, "sessions_days": 30}).decode(t, &ret)
+	if ret.TurnsDays != 120 || ret.Source != "cluster" {
+		t.Fatalf("retention set: %+v", ret)
+	}
+	var notice struct {
+		DataClasses []struct {
+			Class         string `json:"class"`
+			RetentionDays int    `json:"retention_days"`
+		} `json:"data_classes"`
+	}
+	f.getUntil(t, "the setting in n3's privacy notice", n3.url("/v1/privacy"), "", &notice, func() bool {
+		for _, c := range notice.DataClasses {
+			if c.Class == "chat_turns" {
+				return c.RetentionDays == 120
+			}
+		}
+		return false
+	})
+	f.api.must(200, "GET", n1.url("/v1/admin/retention"), admin, nil).decode(t, &ret)
+	if ret.TurnsDays != 120 || ret.Source != "cluster" {
+		t.Fatalf("retention read through n1: %+v", ret)
+	}
+
 	wantErr(t, "a parent invites", f.do(t, "POST", n1.url("/v1/admin/invites"), fam.parentToken, map[string]string{"role": "moderator"}), 403, "forbidden")
 	wantErr(t, "invite a parent", f.do(t, "POST", n1.url("/v1/admin/invites"), admin, map[string]string{"role": "parent"}), 422, "invalid")
 	f.api.must(201, "POST", n2.url("/v1/admin/invites"), admin, map[string]string{"role": "moderator"}).decode(t, &inv)

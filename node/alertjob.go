@@ -53,6 +53,14 @@ func (n *Node) DeliverAlerts(ctx context.Context) (AlertRun, error) {
 	if n.alertSender == nil || !n.cluster.IsLeader() {
 		return run, nil
 	}
+	// A new leader may not have applied every committed entry yet: read
+	// the outbox only after it has (escalations would otherwise wait a tick).
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := n.cluster.Barrier(bctx)
+	cancel()
+	if err != nil {
+		return run, fmt.Errorf("alert outbox: %w", err)
+	}
 	o, err := n.db.AlertOutboxState(ctx)
 	if err != nil {
 		return run, err

@@ -123,6 +123,14 @@ func TestAlertOutboxAcrossNodes(t *testing.T) {
 	if run, _ := other.DeliverAlerts(ctx); run != (AlertRun{}) {
 		t.Fatalf("a follower's run did something: %+v", run)
 	}
+	// A family whose parent never verified the address: nobody to tell.
+	teen := newFamily(t, other, "unverified@example.test", "Ash", "13-17")
+	if st, tr := other.chat(t, teen.childToken, "I want to kill myself"); st != 200 || !tr.Turn.Safety.Escalated {
+		t.Fatalf("teen chat: %d", st)
+	}
+	if run, err = next.DeliverAlerts(ctx); err != nil || run.Sent != 0 || run.Skipped != 1 {
+		t.Fatalf("run for an unverified family: %+v %v", run, err)
+	}
 }
 
 // The background loop starts the outbox on its own and sends an
@@ -236,4 +244,37 @@ func newFamilyVerifiedBy(t *testing.T, tn *testNode, relay *flakySender, email, 
 		t.Fatalf("verify: %d", st)
 	}
 	return newFamilyAfterSignUp(t, tn, email, nickname, "13-17")
+}
+
+// The background loop retries a failed send with a growing wait and sends
+// once the relay works again.
+func TestAlertLoopRetries(t *testing.T) {
+	relay := &flakySender{}
+	relay.down.Store(true)
+	n := startCluster(t, 1, func(c *Config) { c.Mail = relay; c.MailOutbox = ""; c.AlertEvery = 20 * time.Millisecond })[0]
+	waitFor(t, 10*time.Second, "the outbox started", func() error {
+		if o, _ := n.DB().AlertOutboxState(context.Background()); !o.Started {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	relay.down.Store(false) // for the verification e-mail
+	fam := newFamilyVerifiedBy(t, n, relay, "retry@example.test", "Fennel")
+	relay.down.Store(true)
+	if st, _ := n.chat(t, fam.childToken, "my online friend wants a photo of me in my pajamas"); st != 200 {
+		t.Fatalf("chat: %d", st)
+	}
+	waitFor(t, 10*time.Second, "a failed send", func() error {
+		if n.metrics.AlertsFailed.Load() == 0 {
+			return errors.New("none failed yet")
+		}
+		return nil
+	})
+	relay.down.Store(false)
+	waitFor(t, 70*time.Second, "the alert after the relay came back", func() error {
+		if c := relay.alerts(); c != 1 {
+			return fmt.Errorf("%d alerts", c)
+		}
+		return nil
+	})
 }

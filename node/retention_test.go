@@ -270,6 +270,14 @@ func TestRetentionWaitsForEveryNode(t *testing.T) {
 	if st, _ := leader.call(t, "GET", "/v1/children/"+kid.ID+"/consent", parent, nil, &cs); st != 200 || cs.Active != nil || len(cs.History) != 0 {
 		t.Fatalf("consent status after the refusal: %d %+v", st, cs)
 	}
+	// The alert outbox waits too (alerts go out from the node that took
+	// each turn meanwhile).
+	if _, err := leader.DeliverAlerts(context.Background()); !errors.Is(err, errAlertsPostponed) {
+		t.Fatalf("alert outbox with n3 older: %v, want it postponed", err)
+	}
+	if o, err := leader.DB().AlertOutboxState(context.Background()); err != nil || o.Started {
+		t.Fatalf("alert outbox state %+v %v", o, err)
+	}
 }
 
 // The cluster's retention setting: an administrator sets it through one
