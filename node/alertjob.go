@@ -2,13 +2,11 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"daisydog/node/api"
-	"daisydog/raftcluster"
 	"daisydog/storage"
 )
 
@@ -167,26 +165,8 @@ func (n *Node) deliverAlert(ctx context.Context, p storage.PendingAlert, lastAt 
 // proposeAlerts replicates an outbox command (out, if not nil, receives
 // its result).
 func (n *Node) proposeAlerts(ctx context.Context, cmd storage.Command, out any) error {
-	data, err := storage.Encode(cmd)
-	if err != nil {
-		return err
-	}
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	resp, err := n.cluster.Apply(actx, data)
-	if errors.Is(err, raftcluster.ErrNotUpgraded) {
-		return fmt.Errorf("%w: %w", errAlertsPostponed, err)
-	}
-	if err != nil {
+	if _, err := n.proposeJob(ctx, cmd, errAlertsPostponed, out); err != nil {
 		return fmt.Errorf("alert outbox: %w", err)
-	}
-	if resp.Code != "" {
-		return fmt.Errorf("alert outbox: %s refused (%s)", cmd.Kind(), resp.Code)
-	}
-	if out != nil && len(resp.Data) > 0 {
-		if err := json.Unmarshal(resp.Data, out); err != nil {
-			return fmt.Errorf("alert outbox: result: %w", err)
-		}
 	}
 	return nil
 }

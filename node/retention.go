@@ -34,6 +34,34 @@ var errNotLeader = errors.New("not the cluster leader")
 // (a rolling upgrade is under way); the run is skipped, not failed.
 var errRetentionPostponed = errors.New("retention postponed")
 
+// proposeJob replicates a background job's command and decodes its result
+// into out (if not nil). A command some member's older binary cannot apply
+// yet is refused by raftcluster (upgrade.go) and reported as postponed.
+func (n *Node) proposeJob(ctx context.Context, cmd storage.Command, postponed error, out any) (raftcluster.Response, error) {
+	data, err := storage.Encode(cmd)
+	if err != nil {
+		return raftcluster.Response{}, err
+	}
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := n.cluster.Apply(actx, data)
+	if errors.Is(err, raftcluster.ErrNotUpgraded) {
+		return resp, fmt.Errorf("%w: %w", postponed, err)
+	}
+	if err != nil {
+		return resp, err
+	}
+	if resp.Code != "" {
+		return resp, fmt.Errorf("%s refused (%s)", cmd.Kind(), resp.Code)
+	}
+	if out != nil && len(resp.Data) > 0 {
+		if err := json.Unmarshal(resp.Data, out); err != nil {
+			return resp, fmt.Errorf("%s result: %w", cmd.Kind(), err)
+		}
+	}
+	return resp, nil
+}
+
 // RetentionRun is what one run of the retention job deleted.
 type RetentionRun struct {
 	storage.RetentionResult
@@ -90,28 +118,10 @@ func (n *Node) RunRetention(ctx context.Context) (RetentionRun, error) {
 		if !n.cluster.IsLeader() {
 			return run, errNotLeader
 		}
-		data, err := storage.Encode(cmd)
-		if err != nil {
-			return run, err
-		}
-		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		resp, err := n.cluster.Apply(actx, data)
-		cancel()
-		if errors.Is(err, raftcluster.ErrNotUpgraded) {
-			// A member still runs a binary from before this command: it
-			// would refuse the entry and stop applying (raftcluster
-			// refuses to propose it; raftcluster/upgrade.go).
-			return run, fmt.Errorf("%w: %w", errRetentionPostponed, err)
-		}
+		var res storage.RetentionResult
+		resp, err := n.proposeJob(ctx, cmd, errRetentionPostponed, &res)
 		if err != nil {
 			return run, fmt.Errorf("retention: %w", err)
-		}
-		if resp.Code != "" {
-			return run, fmt.Errorf("retention: command refused (%s)", resp.Code)
-		}
-		var res storage.RetentionResult
-		if err := json.Unmarshal(resp.Data, &res); err != nil {
-			return run, fmt.Errorf("retention: result: %w", err)
 		}
 		run.RetentionResult = run.Add(res)
 		run.Commands++
