@@ -74,7 +74,7 @@ func TestParentAccountVerificationAndPasswordReset(t *testing.T) {
 	clock := newTestClock(time.Now())
 	nodes := startCluster(t, 3, func(c *Config) {
 		clock.config()(c)
-		c.MailOutbox = filepath.Join(c.DataDir, "outbox", "mail.jsonl")
+		c.MailOutbox = filepath.Join(filepath.Dir(c.DataDir), "outbox", "mail.jsonl")
 	})
 	const email = "reset-me@example.test"
 	const oldPW, newPW = "correct horse battery staple", "violet kettle under moonlight"
@@ -111,7 +111,7 @@ func TestParentAccountVerificationAndPasswordReset(t *testing.T) {
 		if st, _ := nodes[2].call(t, "POST", "/v1/parents/me/verification-email", tk.AccessToken, nil, nil); st != 202 {
 			t.Fatalf("resend: %d", st)
 		}
-		tok2 := nodes[2].mailedToken(t, email, "verify_email", 1)
+		tok2 := nodes[2].mailedToken(t, email, "verify_email", 2) // one outbox file for the cluster
 		var eb errResp
 		if st, _ := nodes[1].call(t, "POST", "/v1/auth/verify-email", "", map[string]string{"token": tok}, &eb); st != 400 || eb.Error.Code != "invalid_token" {
 			t.Fatalf("replaced token: %d %+v", st, eb)
@@ -216,7 +216,7 @@ func TestParentAccountVerificationAndPasswordReset(t *testing.T) {
 
 		// A token older than 30 minutes is refused, and changes nothing.
 		ask(nodes[0], email)
-		late := nodes[0].mailedToken(t, email, "password_reset", 1)
+		late := nodes[0].mailedToken(t, email, "password_reset", 2)
 		clock.add(api.ResetTokenTTL + time.Second)
 		if st, _ := nodes[1].call(t, "POST", "/v1/auth/password-reset/confirm", "", map[string]string{"token": late, "password": "another fine passphrase"}, &eb); st != 410 || eb.Error.Code != "token_expired" {
 			t.Fatalf("expired token: %d %+v", st, eb)

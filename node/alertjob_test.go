@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"daisydog/storage"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,10 +42,17 @@ func TestAlertOutboxAcrossNodes(t *testing.T) {
 	}
 	ctx := context.Background()
 	clock := newTestClock(time.Now())
-	nodes := startCluster(t, 3, clock.config()) // AlertEvery -1: runs by hand
+	// AlertEvery -1: runs by hand. An outbox file per node: the test tells
+	// which node sent each alert.
+	nodes := startCluster(t, 3, func(c *Config) {
+		clock.config()(c)
+		c.MailOutbox = filepath.Join(c.DataDir, "outbox", "mail.jsonl")
+	})
 	leader, followers := leaderOf(t, nodes)
 	const email = "alerts@example.test"
-	fam := newFamily(t, followers[0], email, "Clover", "9-12") // verified parent, consent
+	// Verified parent, consent (the leader sends the confirmation e-mails:
+	// they land in its file).
+	fam := newFamily(t, leader, email, "Clover", "9-12")
 	escalate := func(via *testNode, msg string) {
 		t.Helper()
 		if st, tr := via.chat(t, fam.childToken, msg); st != 200 || !tr.Turn.Safety.Escalated {
@@ -71,6 +80,14 @@ func TestAlertOutboxAcrossNodes(t *testing.T) {
 	// the next leader sends it.
 	clock.add(16 * time.Minute)
 	escalate(followers[1], "a man in a car asked me to come with him")
+	// Whichever follower leads next must have heard from the old leader that
+	// it applies the outbox's commands (the upgrade gate holds them back on
+	// a member it never heard from: raftcluster/upgrade.go).
+	for _, f := range followers {
+		if err := f.Cluster().MembersApply(ctx, storage.KindMarkAlerts, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	leader.stop(t)
 	var next *testNode
 	waitFor(t, 15*time.Second, "a new leader", func() error {

@@ -63,7 +63,9 @@ func testLogger(t *testing.T) *slog.Logger {
 func startTestNode(t *testing.T, dir string, mod func(*Config)) *testNode {
 	t.Helper()
 	cfg := Config{DataDir: dir, Logger: testLogger(t), Argon2: fastArgon, AuthPerMinute: -1, NoPolicyWarm: true, OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
-		PolicyCacheDir: sharedPolicyCache, MailOutbox: filepath.Join(dir, "outbox", "mail.jsonl"),
+		// One outbox file for the nodes of a test (their data directories
+		// share a parent): the leader sends, whichever node took the request.
+		PolicyCacheDir: sharedPolicyCache, MailOutbox: filepath.Join(filepath.Dir(dir), "outbox", "mail.jsonl"),
 		// The alert outbox's background run would append audit entries at
 		// moments tests that count them do not expect: off unless a test
 		// turns it on (TestAlertLoop) or calls DeliverAlerts.

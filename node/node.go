@@ -101,6 +101,11 @@ type Config struct {
 	// replicated outbox (alertjob.go; 0: every second; negative: never in
 	// the background — tests call DeliverAlerts).
 	AlertEvery time.Duration
+	// MailEvery is how often the leader sends the e-mails in the
+	// replicated outbox (mailjob.go; 0: every 250 ms; negative: never in
+	// the background — tests call DeliverMail). A leader without a mail
+	// sender drops them once they expire.
+	MailEvery time.Duration
 	// RetentionEvery is how often the leader runs the retention job
 	// (default 1h; negative: never in the background, only RunRetention).
 	// RetentionChunk bounds the rows one retention command deletes
@@ -354,6 +359,11 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.Backups.Dir != "" {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.backupLoop(bg, cfg.Backups.Every) }()
+	}
+	if cfg.MailEvery >= 0 {
+		every := cmp.Or(cfg.MailEvery, defaultMailEvery)
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.mailLoop(bg, every) }()
 	}
 	if cfg.AlertEvery >= 0 && n.alertSender != nil {
 		every := cmp.Or(cfg.AlertEvery, defaultAlertEvery)

@@ -268,6 +268,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 	if v, ok, err := applyAlertOutbox(a, c); ok {
 		return v, err
 	}
+	if v, ok, err := applyMailOutbox(a, c); ok {
+		return v, err
+	}
 	if v, ok, err := applyRetentionSetting(a, c); ok {
 		return v, err
 	}
@@ -473,6 +476,9 @@ func applyLoginFailure(a *txApplier, c *LoginFailure) (any, error) {
 
 // auditOf names the audit event a successful command records, if any.
 func auditOf(c Command, result any) (AuditEvent, bool) {
+	if m, ok := c.(*MailAfter); ok {
+		return auditOf(m.Cmd, result) // the e-mail itself is not an audit event
+	}
 	if ev, ok := auditPolicy(c, result); ok {
 		return ev, true
 	}

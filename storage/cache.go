@@ -322,6 +322,11 @@ const (
 // nothing cached return neither.
 func touches(c Command) (keys []string, all bool) {
 	switch c := c.(type) {
+	case *MailAfter:
+		// The e-mail row is not cached; the wrapped command may be.
+		return touches(c.Cmd)
+	case *MarkMail:
+		return nil, false
 	case *ChatTurn:
 		// Daisy's row and the recent turns: updated in place (batchUpdates).
 		return nil, false

@@ -225,6 +225,9 @@ func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 		if c == nil {
 			c = newAlertCommand(env.T)
 		}
+		if c == nil {
+			c = newMailCommand(env.T)
+		}
 		if c == nil && env.T == KindPutRetention {
 			c = &PutRetention{}
 		}

@@ -59,6 +59,7 @@ func hotStatements(t *testing.T, f *fixture) []string {
 	out = append(out, retentionStatements[:]...)
 	out = append(out, consentStatements[:]...)
 	out = append(out, alertStatements[:]...)
+	out = append(out, mailStatements[:]...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

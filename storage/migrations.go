@@ -299,6 +299,21 @@ CREATE TABLE retention_setting (
 	updated_by    TEXT NOT NULL
 );
 `,
+	// 15: the e-mail outbox (mail_outbox.go): e-mails a parent waits for,
+	// sealed, until the leader has sent them.
+	`
+CREATE TABLE mail_outbox (
+	id         TEXT PRIMARY KEY,
+	parent_id  TEXT NOT NULL REFERENCES parents(id) ON DELETE CASCADE,
+	kind       TEXT NOT NULL,
+	sealed     BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL,
+	next_at    INTEGER NOT NULL
+);
+CREATE INDEX mail_outbox_due ON mail_outbox(next_at, id);
+CREATE INDEX mail_outbox_parent ON mail_outbox(parent_id, kind);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

@@ -23,6 +23,8 @@ func NewerKinds() map[string]int {
 		KindStartAlertOutbox: StartAlertOutbox{}.Version(),    // 2026-11-27
 		KindMarkAlerts:       MarkAlertsDelivered{}.Version(), // 2026-11-27
 		KindPutRetention:     PutRetention{}.Version(),        // 2026-11-27
+		KindMailAfter:        MailAfter{}.Version(),           // 2026-11-27
+		KindMarkMail:         MarkMail{}.Version(),            // 2026-11-27
 	}
 }
 

@@ -587,10 +587,18 @@ func (s *Server) enqueue(m mailer.Message) {
 func (s *Server) sendVerification(ctx context.Context, parentID, email string) error {
 	tok, hash := s.newEmailToken(verifyPrefix)
 	now := s.Now()
+	body := "Hello from DaisyDog!\n\nPlease confirm that this is your e-mail address"
+	if link := s.mailLink("/verify-email", tok); link != "" {
+		body += " by opening this link:\n\n  " + link + "\n"
+	} else {
+		body += " with this code:\n\n  " + tok + "\n"
+	}
+	body += "\nIt works once, for 24 hours. If you did not create a DaisyDog account, ignore this e-mail.\n"
+	m := mailer.Message{To: storage.NormalizeEmail(email), Subject: "Confirm your e-mail address for DaisyDog", Body: body, Kind: "verify_email"}
 	var res storage.EmailTokenIssued
 	cmd := &storage.IssueEmailToken{ParentID: parentID, Purpose: storage.PurposeVerifyEmail, TokenHash: hash,
 		Now: now.UnixMilli(), ExpiresAt: now.Add(VerifyTokenTTL).UnixMilli()}
-	if _, err := s.replicate(ctx, cmd, &res); err != nil {
+	if err := s.replicateWithMail(ctx, cmd, m, &res, func() bool { return res.Issued }); err != nil {
 		return err
 	}
 	if res.AlreadyVerified {
@@ -599,14 +607,6 @@ func (s *Server) sendVerification(ctx context.Context, parentID, email string) e
 	if !res.Issued {
 		return errNotFound
 	}
-	body := "Hello from DaisyDog!\n\nPlease confirm that this is your e-mail address"
-	if link := s.mailLink("/verify-email", tok); link != "" {
-		body += " by opening this link:\n\n  " + link + "\n"
-	} else {
-		body += " with this code:\n\n  " + tok + "\n"
-	}
-	body += "\nIt works once, for 24 hours. If you did not create a DaisyDog account, ignore this e-mail.\n"
-	s.enqueue(mailer.Message{To: storage.NormalizeEmail(email), Subject: "Confirm your e-mail address for DaisyDog", Body: body, Kind: "verify_email"})
 	return nil
 }
 
@@ -743,21 +743,21 @@ func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request, _ 
 	}
 	tok, hash := s.newEmailToken(resetPrefix)
 	now := s.Now()
+	body := "Hello from DaisyDog!\n\nSomeone (hopefully you) asked to reset the password of the DaisyDog account for this address."
+	if link := s.mailLink("/reset-password", tok); link != "" {
+		body += " To choose a new password, open this link:\n\n  " + link + "\n"
+	} else {
+		body += " To choose a new password, use this code:\n\n  " + tok + "\n"
+	}
+	body += "\nIt works once, for 30 minutes, and signs you out on every device. If you did not ask for it, ignore this e-mail: your password stays as it is.\n"
+	m := mailer.Message{To: storage.NormalizeEmail(email), Subject: "Reset your DaisyDog password", Body: body, Kind: "password_reset"}
 	var res storage.EmailTokenIssued
 	cmd := &storage.IssueEmailToken{EmailIndex: s.Vault.Keyring().EmailIndex(email), Purpose: storage.PurposePasswordReset,
 		TokenHash: hash, Now: now.UnixMilli(), ExpiresAt: now.Add(ResetTokenTTL).UnixMilli()}
-	if _, err := s.replicate(ctx, cmd, &res); err != nil {
+	// An unknown address issues no token and queues no e-mail, with the
+	// same answer.
+	if err := s.replicateWithMail(ctx, cmd, m, &res, func() bool { return res.Issued }); err != nil {
 		return err
-	}
-	if res.Issued {
-		body := "Hello from DaisyDog!\n\nSomeone (hopefully you) asked to reset the password of the DaisyDog account for this address."
-		if link := s.mailLink("/reset-password", tok); link != "" {
-			body += " To choose a new password, open this link:\n\n  " + link + "\n"
-		} else {
-			body += " To choose a new password, use this code:\n\n  " + tok + "\n"
-		}
-		body += "\nIt works once, for 30 minutes, and signs you out on every device. If you did not ask for it, ignore this e-mail: your password stays as it is.\n"
-		s.enqueue(mailer.Message{To: storage.NormalizeEmail(email), Subject: "Reset your DaisyDog password", Body: body, Kind: "password_reset"})
 	}
 	writeJSON(w, http.StatusAccepted, resetAccepted)
 	return nil

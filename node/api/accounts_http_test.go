@@ -124,8 +124,9 @@ func TestResendVerificationReplacesTheLinkAndIsLimited(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || res.code() != "rate_limited" || res.header.Get("Retry-After") == "" {
 		t.Fatalf("resend over the limit: %d %s Retry-After %q, want 429 rate_limited", res.status, res.body, res.header.Get("Retry-After"))
 	}
-	// Only the newest link works.
-	latest := n.mailedToken(t, p.email, "verify_email", 1+verifyMailLimit)
+	// Only the newest link works (a resend replaces an e-mail the outbox
+	// has not sent yet: its link would not work anyway).
+	latest := n.lastMailedToken(t, p.email, "verify_email")
 	if latest == first {
 		t.Fatal("resend mailed the same token")
 	}

@@ -146,17 +146,17 @@ func (s *Server) grantConsent(w http.ResponseWriter, r *http.Request, p httprout
 	if err != nil {
 		return err
 	}
-	now := s.Now()
-	cmd := &storage.GrantConsent{ParentID: a.ID, ChildID: childID, ConsentID: newID("cs_"), Method: req.Method,
-		NoticeVersion: req.NoticeVersion, Now: now.UnixMilli()}
-	if _, err := s.replicate(ctx, cmd, nil); err != nil {
-		return err
-	}
 	nick, err := s.childView(r, c)
 	if err != nil {
 		return err
 	}
-	s.enqueue(consentMail(email, nick.Nickname, childID, req.NoticeVersion, now))
+	now := s.Now()
+	cmd := &storage.GrantConsent{ParentID: a.ID, ChildID: childID, ConsentID: newID("cs_"), Method: req.Method,
+		NoticeVersion: req.NoticeVersion, Now: now.UnixMilli()}
+	m := consentMail(email, nick.Nickname, childID, req.NoticeVersion, now)
+	if err := s.replicateWithMail(ctx, cmd, m, nil, func() bool { return true }); err != nil {
+		return err
+	}
 	st, err := s.consentStatus(r, a, childID)
 	if err != nil {
 		return err

@@ -513,6 +513,27 @@ func (n *apiNode) mailedToken(t *testing.T, to, kind string, nth int) string {
 	return tok
 }
 
+// lastMailedToken sends whatever the outbox still holds, then returns the
+// token of the newest e-mail of kind to address (a newer e-mail of a kind
+// replaces a pending one, so the count of such e-mails depends on timing).
+func (n *apiNode) lastMailedToken(t *testing.T, to, kind string) string {
+	t.Helper()
+	if _, err := n.DeliverMail(context.Background(), false); err != nil {
+		t.Fatalf("deliver mail: %v", err)
+	}
+	var last string
+	for _, e := range n.outbox(t) {
+		if e.To == to && e.Kind == kind {
+			last = e.Body
+		}
+	}
+	tok := mailTokenRe.FindString(last)
+	if tok == "" {
+		t.Fatalf("no %s e-mail with a token", kind)
+	}
+	return tok
+}
+
 // mailed waits for the n-th (1-based) e-mail of kind to address (the mail
 // queue delivers in the background) and returns it.
 func (n *apiNode) mailed(t *testing.T, to, kind string, nth int) mail.OutboxEntry {

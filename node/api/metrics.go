@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/subtle"
 	"math"
 	"net"
@@ -48,6 +49,11 @@ type Metrics struct {
 	// Alerts counts parent alerts this node sent from the outbox as leader
 	// (node/alertjob.go): e-mails sent, and sends that failed (retried).
 	AlertsSent, AlertsFailed atomic.Uint64
+
+	// Mail counts e-mails this node sent from the outbox as leader
+	// (node/mailjob.go): sent, failed sends (retried later), and dropped
+	// (not sent within a day or a dozen attempts).
+	MailSent, MailFailed, MailDropped atomic.Uint64
 }
 
 // DiskGauges hold the data disk's free space and reserve as last checked
@@ -251,6 +257,19 @@ type MetricsSnapshot struct {
 	Disk *DiskSnapshot `json:"disk,omitempty"`
 	// Alerts counts the parent alerts this node sent from the outbox.
 	Alerts map[string]uint64 `json:"safety_alerts"`
+	// Mail counts the e-mails this node sent from the outbox, and the
+	// outbox itself (the same on every node).
+	Mail MailSnapshot `json:"mail"`
+}
+
+// MailSnapshot is the e-mail outbox as this node sees it.
+type MailSnapshot struct {
+	Sent    uint64 `json:"sent"`
+	Failed  uint64 `json:"failed"`
+	Dropped uint64 `json:"dropped"`
+	// Pending e-mails in the outbox, and the age of the oldest (seconds).
+	Pending      int     `json:"pending"`
+	OldestAgeSec float64 `json:"oldest_age_sec"`
 }
 
 // CacheSnapshot is the hot-read cache's counters and hit ratio.
@@ -277,6 +296,7 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 		Backups: m.Backups.Snapshot(),
 		Disk:    m.Disk.snapshot(),
 		Alerts:  map[string]uint64{"sent": m.AlertsSent.Load(), "failed": m.AlertsFailed.Load()},
+		Mail:    MailSnapshot{Sent: m.MailSent.Load(), Failed: m.MailFailed.Load(), Dropped: m.MailDropped.Load()},
 		Process: processStats(),
 	}
 	if db != nil {
@@ -292,6 +312,12 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 			}
 		}
 		s.Process["db_bytes"] = size
+		if n, oldest, err := db.MailPending(context.Background()); err == nil {
+			s.Mail.Pending = n
+			if n > 0 {
+				s.Mail.OldestAgeSec = max(0, time.Since(time.UnixMilli(oldest)).Seconds())
+			}
+		}
 	}
 	return s
 }

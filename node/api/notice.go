@@ -19,7 +19,7 @@ import (
 // PrivacyNoticeVersion changes whenever the notice's content model changes
 // (a class added or its handling changed), not when the configured days do.
 // A parent's consent names the version it was given under (consent.go).
-const PrivacyNoticeVersion = "2"
+const PrivacyNoticeVersion = "3" // 3: pending_emails (the e-mail outbox)
 
 // MaxRetentionDays is the longest configurable retention (10 years): a
 // larger number is a typo, not a policy. 0 means "until the parent deletes
@@ -132,6 +132,10 @@ func notice(r Retention) privacyNotice {
 				Collected:     "verification and password-reset tokens (keyed hashes only), when they expire or were used",
 				Purpose:       "single-use e-mail links",
 				RetentionDays: 7, Retention: "deleted 7 days after the token expired"},
+			{Class: "pending_emails",
+				Collected: "an e-mail the service owes a parent (address confirmation, password reset, consent confirmation) — the address and the message, sealed — until it is sent",
+				Purpose:   "sending it even if a server fails",
+				Retention: "deleted once sent, or after at most a day if it cannot be; deleted with the family"},
 			{Class: "rate_limit_counters",
 				Collected: "counts of requests per client network, keyed hashes only (never IP addresses)",
 				Purpose:   "protecting accounts against guessing and abuse",

@@ -156,6 +156,14 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	p.sample("daisydog_safety_alerts_total", []string{"result", "ok"}, float64(snap.Alerts["sent"]))
 	p.sample("daisydog_safety_alerts_total", []string{"result", "failed"}, float64(snap.Alerts["failed"]))
 
+	ml := snap.Mail
+	p.family("daisydog_mail_total", "counter", "E-mails to parents (address confirmation, password reset, consent confirmation) this node sent from the outbox as leader, by result (ok: sent; failed: retried later; dropped: not sent within a day or a dozen attempts).")
+	p.sample("daisydog_mail_total", []string{"result", "ok"}, float64(ml.Sent))
+	p.sample("daisydog_mail_total", []string{"result", "failed"}, float64(ml.Failed))
+	p.sample("daisydog_mail_total", []string{"result", "dropped"}, float64(ml.Dropped))
+	p.single("daisydog_mail_outbox_pending", "gauge", "E-mails waiting in the replicated outbox (the same on every node).", float64(ml.Pending))
+	p.single("daisydog_mail_outbox_oldest_age_seconds", "gauge", "How long the oldest e-mail in the outbox has waited (0: none).", ml.OldestAgeSec)
+
 	if d := snap.Disk; d != nil {
 		low := 0.0
 		if d.Low {

@@ -100,7 +100,7 @@ func TestPromOnANode(t *testing.T) {
 		"action":   sdk.Actions,
 		"category": sdk.Categories,
 		"state":    {"candidate", "follower", "leader", "shutdown", "unknown"},
-		"result":   {"ok", "failed"},
+		"result":   {"ok", "failed", "dropped"},
 	}
 	for _, s := range after.Series {
 		for k, v := range s.Labels {
