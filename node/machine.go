@@ -69,6 +69,8 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 			out[i].Code = api.CodeNotFound
 		case errors.Is(r.Err, storage.ErrEmailUnverified):
 			out[i].Code = api.CodeEmailUnverified
+		case errors.Is(r.Err, storage.ErrForbidden):
+			out[i].Code = api.CodeForbidden
 		default:
 			out[i].Code = api.CodeRejected
 		}

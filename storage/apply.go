@@ -271,6 +271,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 	if v, ok, err := applyMailOutbox(a, c); ok {
 		return v, err
 	}
+	if v, ok, err := applyModeration(a, c); ok {
+		return v, err
+	}
 	if v, ok, err := applyRetentionSetting(a, c); ok {
 		return v, err
 	}
@@ -478,6 +481,9 @@ func applyLoginFailure(a *txApplier, c *LoginFailure) (any, error) {
 func auditOf(c Command, result any) (AuditEvent, bool) {
 	if m, ok := c.(*MailAfter); ok {
 		return auditOf(m.Cmd, result) // the e-mail itself is not an audit event
+	}
+	if ev, ok := auditOfModeration(c, result); ok {
+		return ev, true
 	}
 	if ev, ok := auditPolicy(c, result); ok {
 		return ev, true

@@ -228,6 +228,9 @@ func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 		if c == nil {
 			c = newMailCommand(env.T)
 		}
+		if c == nil && env.T == KindReviewSafetyEvent {
+			c = &ReviewSafetyEvent{}
+		}
 		if c == nil && env.T == KindPutRetention {
 			c = &PutRetention{}
 		}

@@ -20,6 +20,10 @@ var allowedScans = map[string]string{
 	// ORDER BY the INTEGER PRIMARY KEY DESC LIMIT 1: SQLite reads the last
 	// rowid only (the plan says SCAN but stops after one row).
 	"SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1": "last row of the rowid b-tree",
+	// The partial index safety_events_open holds the unreviewed events
+	// only: its scan is the moderation queue, not the table.
+	"SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM safety_events WHERE reviewed_at IS NULL":           "partial index of open events",
+	"SELECT kind, categories, created_at FROM safety_events WHERE reviewed_at IS NULL ORDER BY created_at": "partial index of open events",
 }
 
 var scanRe = regexp.MustCompile(`^SCAN (\w+)`)
@@ -60,6 +64,7 @@ func hotStatements(t *testing.T, f *fixture) []string {
 	out = append(out, consentStatements[:]...)
 	out = append(out, alertStatements[:]...)
 	out = append(out, mailStatements[:]...)
+	out = append(out, moderationStatements[:]...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

@@ -314,6 +314,15 @@ CREATE TABLE mail_outbox (
 CREATE INDEX mail_outbox_due ON mail_outbox(next_at, id);
 CREATE INDEX mail_outbox_parent ON mail_outbox(parent_id, kind);
 `,
+	// 16: moderation reviews (moderation.go): the outcome of each safety
+	// event a moderator looked at; open events are the queue.
+	`
+ALTER TABLE safety_events ADD COLUMN reviewed_at INTEGER;
+ALTER TABLE safety_events ADD COLUMN reviewed_by TEXT;
+ALTER TABLE safety_events ADD COLUMN outcome TEXT;
+CREATE INDEX safety_events_open ON safety_events(created_at, id) WHERE reviewed_at IS NULL;
+CREATE INDEX safety_events_reviewed ON safety_events(reviewed_at) WHERE reviewed_at IS NOT NULL;
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

@@ -438,21 +438,51 @@ type FlaggedTurn struct {
 	Categories    string
 	CreatedAt     int64
 	MessageSealed []byte
+	// The review, if any (moderation.go): ReviewedAt 0 means open.
+	ReviewedAt int64
+	ReviewedBy string
+	Outcome    string
 }
 
-// FlaggedTurns lists the most recent safety events for moderation, newest
-// first, before the cursor (created_at, id) when given. Only moderators and
+// Which flagged turns FlaggedTurnsIn lists.
+const (
+	FlaggedAll      = "all"
+	FlaggedOpen     = "open"     // not reviewed yet: the moderation queue
+	FlaggedReviewed = "reviewed" // reviewed
+)
+
+// FlaggedTurns is FlaggedTurnsIn for every event, open or reviewed.
+func (db *DB) FlaggedTurns(ctx context.Context, actor Actor, beforeMillis int64, limit int) ([]FlaggedTurn, error) {
+	return db.FlaggedTurnsIn(ctx, actor, FlaggedAll, beforeMillis, limit)
+}
+
+const qFlaggedTurns = `SELECT e.id, e.child_id, c.family_id, e.turn_id, e.kind, e.categories, e.created_at, t.message_sealed,
+		COALESCE(e.reviewed_at, 0), COALESCE(e.reviewed_by, ''), COALESCE(e.outcome, '')
+		FROM safety_events e JOIN turns t ON t.id = e.turn_id JOIN children c ON c.id = e.child_id
+		WHERE e.created_at < ? %s ORDER BY e.created_at DESC, e.id DESC LIMIT ?`
+
+// FlaggedTurnsIn lists the most recent safety events for moderation —
+// every one, the open ones or the reviewed ones (status) — newest first,
+// before the cursor (created_at) when given. Only moderators and
 // administrators may run it; the API audit-logs every call before
 // returning any content.
-func (db *DB) FlaggedTurns(ctx context.Context, actor Actor, beforeMillis int64, limit int) ([]FlaggedTurn, error) {
+func (db *DB) FlaggedTurnsIn(ctx context.Context, actor Actor, status string, beforeMillis int64, limit int) ([]FlaggedTurn, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	if actor.Role != RoleModerator && actor.Role != RoleAdmin {
 		return nil, ErrForbidden
 	}
-	rows, err := db.query(ctx, `SELECT e.id, e.child_id, c.family_id, e.turn_id, e.kind, e.categories, e.created_at, t.message_sealed
-		FROM safety_events e JOIN turns t ON t.id = e.turn_id JOIN children c ON c.id = e.child_id
-		WHERE e.created_at < ? ORDER BY e.created_at DESC, e.id DESC LIMIT ?`, beforeMillis, limit)
+	var where string
+	switch status {
+	case FlaggedAll, "":
+	case FlaggedOpen:
+		where = "AND e.reviewed_at IS NULL"
+	case FlaggedReviewed:
+		where = "AND e.reviewed_at IS NOT NULL"
+	default:
+		return nil, fmt.Errorf("storage: flagged turns: unknown status %q", status)
+	}
+	rows, err := db.query(ctx, fmt.Sprintf(qFlaggedTurns, where), beforeMillis, limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: flagged turns: %w", err)
 	}
@@ -460,7 +490,8 @@ func (db *DB) FlaggedTurns(ctx context.Context, actor Actor, beforeMillis int64,
 	var out []FlaggedTurn
 	for rows.Next() {
 		var f FlaggedTurn
-		if err := rows.Scan(&f.EventID, &f.ChildID, &f.FamilyID, &f.TurnID, &f.Kind, &f.Categories, &f.CreatedAt, &f.MessageSealed); err != nil {
+		if err := rows.Scan(&f.EventID, &f.ChildID, &f.FamilyID, &f.TurnID, &f.Kind, &f.Categories, &f.CreatedAt, &f.MessageSealed,
+			&f.ReviewedAt, &f.ReviewedBy, &f.Outcome); err != nil {
 			return nil, fmt.Errorf("storage: flagged turns: %w", err)
 		}
 		out = append(out, f)

@@ -17,14 +17,15 @@ package storage
 // with the highest version of each.
 func NewerKinds() map[string]int {
 	return map[string]int{
-		KindApplyRetention:   ApplyRetention{}.Version(),      // 2026-11-27
-		KindGrantConsent:     GrantConsent{}.Version(),        // 2026-11-27
-		KindRevokeConsent:    RevokeConsent{}.Version(),       // 2026-11-27
-		KindStartAlertOutbox: StartAlertOutbox{}.Version(),    // 2026-11-27
-		KindMarkAlerts:       MarkAlertsDelivered{}.Version(), // 2026-11-27
-		KindPutRetention:     PutRetention{}.Version(),        // 2026-11-27
-		KindMailAfter:        MailAfter{}.Version(),           // 2026-11-27
-		KindMarkMail:         MarkMail{}.Version(),            // 2026-11-27
+		KindApplyRetention:    ApplyRetention{}.Version(),      // 2026-11-27
+		KindGrantConsent:      GrantConsent{}.Version(),        // 2026-11-27
+		KindRevokeConsent:     RevokeConsent{}.Version(),       // 2026-11-27
+		KindStartAlertOutbox:  StartAlertOutbox{}.Version(),    // 2026-11-27
+		KindMarkAlerts:        MarkAlertsDelivered{}.Version(), // 2026-11-27
+		KindPutRetention:      PutRetention{}.Version(),        // 2026-11-27
+		KindMailAfter:         MailAfter{}.Version(),           // 2026-11-27
+		KindMarkMail:          MarkMail{}.Version(),            // 2026-11-27
+		KindReviewSafetyEvent: ReviewSafetyEvent{}.Version(),   // 2026-11-27
 	}
 }
 

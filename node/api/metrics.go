@@ -260,6 +260,16 @@ type MetricsSnapshot struct {
 	// Mail counts the e-mails this node sent from the outbox, and the
 	// outbox itself (the same on every node).
 	Mail MailSnapshot `json:"mail"`
+	// Moderation is the queue of safety events no moderator has reviewed
+	// (the same on every node).
+	Moderation ModerationSnapshot `json:"moderation"`
+}
+
+// ModerationSnapshot counts the open safety events and the age of the
+// oldest (seconds; 0: none).
+type ModerationSnapshot struct {
+	Open         int     `json:"open_events"`
+	OldestAgeSec float64 `json:"oldest_open_age_sec"`
 }
 
 // MailSnapshot is the e-mail outbox as this node sees it.
@@ -316,6 +326,12 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 			s.Mail.Pending = n
 			if n > 0 {
 				s.Mail.OldestAgeSec = max(0, time.Since(time.UnixMilli(oldest)).Seconds())
+			}
+		}
+		if n, oldest, err := db.OpenSafetyEvents(context.Background()); err == nil {
+			s.Moderation.Open = n
+			if n > 0 {
+				s.Moderation.OldestAgeSec = max(0, time.Since(time.UnixMilli(oldest)).Seconds())
 			}
 		}
 	}

@@ -2,8 +2,10 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
@@ -22,13 +24,20 @@ const (
 )
 
 type flaggedView struct {
-	EventID    string   `json:"event_id"`
-	ChildID    string   `json:"child_id"`
-	TurnID     string   `json:"turn_id"`
-	Kind       string   `json:"kind"`
-	Categories []string `json:"categories"`
-	CreatedAt  string   `json:"created_at"`
-	Excerpt    string   `json:"excerpt"`
+	EventID    string      `json:"event_id"`
+	ChildID    string      `json:"child_id"`
+	TurnID     string      `json:"turn_id"`
+	Kind       string      `json:"kind"`
+	Categories []string    `json:"categories"`
+	CreatedAt  string      `json:"created_at"`
+	Excerpt    string      `json:"excerpt"`
+	Review     *reviewView `json:"review"` // null while open
+}
+
+type reviewView struct {
+	Outcome    string `json:"outcome"`
+	ReviewedAt string `json:"reviewed_at"`
+	ReviewedBy string `json:"reviewed_by"`
 }
 
 func excerpt(s string) string {
@@ -53,6 +62,14 @@ func (s *Server) flaggedTurns(w http.ResponseWriter, r *http.Request, _ httprout
 		}
 		limit = n
 	}
+	status := q.Get("status")
+	switch status {
+	case "":
+		status = storage.FlaggedAll
+	case storage.FlaggedAll, storage.FlaggedOpen, storage.FlaggedReviewed:
+	default:
+		return errInvalid("status must be open, reviewed or all")
+	}
 	before := s.Now().UnixMilli() + 1
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -62,7 +79,7 @@ func (s *Server) flaggedTurns(w http.ResponseWriter, r *http.Request, _ httprout
 		before = n
 	}
 	ctx := r.Context()
-	rows, err := s.DB.FlaggedTurns(ctx, a, before, limit)
+	rows, err := s.DB.FlaggedTurnsIn(ctx, a, status, before, limit)
 	if err != nil {
 		return err
 	}
@@ -89,13 +106,69 @@ func (s *Server) flaggedTurns(w http.ResponseWriter, r *http.Request, _ httprout
 		if f.Categories != "" {
 			cats = strings.Split(f.Categories, ",")
 		}
-		out = append(out, flaggedView{EventID: f.EventID, ChildID: f.ChildID, TurnID: f.TurnID, Kind: f.Kind,
-			Categories: cats, CreatedAt: millis(f.CreatedAt), Excerpt: excerpt(string(msg))})
+		v := flaggedView{EventID: f.EventID, ChildID: f.ChildID, TurnID: f.TurnID, Kind: f.Kind,
+			Categories: cats, CreatedAt: millis(f.CreatedAt), Excerpt: excerpt(string(msg))}
+		if f.ReviewedAt != 0 {
+			v.Review = &reviewView{Outcome: f.Outcome, ReviewedAt: millis(f.ReviewedAt), ReviewedBy: f.ReviewedBy}
+		}
+		out = append(out, v)
 	}
 	next := ""
 	if len(rows) == limit {
 		next = strconv.FormatInt(rows[len(rows)-1].CreatedAt, 10)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_before": next})
+	return nil
+}
+
+// reviewEvent records a moderator's review of a safety event: an outcome
+// from a fixed list (no free text: nothing a child wrote or a family's
+// details can end up in it). A later review replaces the earlier one;
+// every review is audit-logged. It shows no content, so it needs no reason.
+func (s *Server) reviewEvent(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	var req struct {
+		Outcome string `json:"outcome"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(storage.ReviewOutcomes, req.Outcome) {
+		return errInvalid("outcome must be one of " + strings.Join(storage.ReviewOutcomes, ", "))
+	}
+	var res storage.EventReview
+	cmd := &storage.ReviewSafetyEvent{EventID: p.ByName("id"), StaffID: a.ID, Outcome: req.Outcome, Now: s.Now().UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, &res); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"event_id": res.EventID,
+		"review": reviewView{Outcome: res.Outcome, ReviewedAt: millis(res.ReviewedAt), ReviewedBy: res.ReviewedBy}})
+	return nil
+}
+
+// moderationSummary is the queue in numbers: open events by kind and
+// category, the oldest, and the reviews of the last `days` days (default
+// 30) by outcome, with false positives by the policy version that flagged
+// them. No content.
+func (s *Server) moderationSummary(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	days := 30
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 366 {
+			return errInvalid("days must be 1 to 366")
+		}
+		days = n
+	}
+	now := s.Now()
+	sum, err := s.DB.ModerationSummary(r.Context(), a, now.Add(-time.Duration(days)*24*time.Hour).UnixMilli())
+	if err != nil {
+		return err
+	}
+	var oldest any
+	if sum.OldestOpenAt != 0 {
+		oldest = millis(sum.OldestOpenAt)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"open": sum.Open, "open_by_kind": sum.OpenByKind, "open_by_category": sum.OpenByCat,
+		"oldest_open_at": oldest, "days": days, "reviewed_by_outcome": sum.Reviewed, "false_positives_by_policy": sum.FalsePositivesPolicy,
+		"outcomes": storage.ReviewOutcomes})
 	return nil
 }

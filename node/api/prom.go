@@ -164,6 +164,9 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	p.single("daisydog_mail_outbox_pending", "gauge", "E-mails waiting in the replicated outbox (the same on every node).", float64(ml.Pending))
 	p.single("daisydog_mail_outbox_oldest_age_seconds", "gauge", "How long the oldest e-mail in the outbox has waited (0: none).", ml.OldestAgeSec)
 
+	p.single("daisydog_moderation_open_events", "gauge", "Safety events no moderator has reviewed yet (the same on every node).", float64(snap.Moderation.Open))
+	p.single("daisydog_moderation_oldest_open_age_seconds", "gauge", "How long the oldest unreviewed safety event has waited (0: none).", snap.Moderation.OldestAgeSec)
+
 	if d := snap.Disk; d != nil {
 		low := 0.0
 		if d.Low {

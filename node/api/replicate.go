@@ -21,6 +21,9 @@ const (
 	// CodeEmailUnverified: a consent given by an account whose e-mail
 	// address is not verified (storage.ErrEmailUnverified).
 	CodeEmailUnverified = "email_unverified"
+	// CodeForbidden: the state machine found the actor may not do it
+	// (e.g. a reviewer no longer staff; storage.ErrForbidden).
+	CodeForbidden = "forbidden"
 )
 
 // readYourWritesWait bounds how long a write waits for this node to apply it.
@@ -59,6 +62,8 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 		return resp, errNotFound
 	case CodeEmailUnverified:
 		return resp, errEmailUnverified
+	case CodeForbidden:
+		return resp, errForbidden
 	default:
 		return resp, fmt.Errorf("replicate %s: rejected: %s", cmd.Kind(), resp.Code)
 	}

@@ -1,16 +1,19 @@
 package api_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"daisydog/node/auth"
 	"daisydog/policies/bundle"
+	"daisydog/storage"
 )
 
 func TestStaffBootstrapLoginAndInvites(t *testing.T) {
@@ -499,5 +502,126 @@ func TestPolicyAdminValidation(t *testing.T) {
 	n.must(t, http.StatusOK, "DELETE", "/v1/admin/policy-keys/"+trusted.KeyID, admin.token, nil, &revoked)
 	if revoked["revoked"] != trusted.KeyID || revoked["warning"] != nil {
 		t.Fatalf("revoke answer %v", revoked)
+	}
+}
+
+// The moderation queue has an end: a moderator records an outcome for
+// each flagged turn (a fixed list, no free text); open and reviewed lists,
+// the summary and the metrics follow; every review is audit-logged; a
+// later review replaces the earlier one; wrong input is refused.
+func TestModerationReviewQueue(t *testing.T) {
+	n := testNode(t)
+	admin := n.admin(t)
+	mod := n.newStaff(t, "moderator")
+	f := n.newFamily(t, "9-12")
+	type summary struct {
+		Open           int            `json:"open"`
+		OpenByKind     map[string]int `json:"open_by_kind"`
+		OpenByCategory map[string]int `json:"open_by_category"`
+		OldestOpenAt   *string        `json:"oldest_open_at"`
+		Reviewed       map[string]int `json:"reviewed_by_outcome"`
+		FalsePositives map[string]int `json:"false_positives_by_policy"`
+		Outcomes       []string       `json:"outcomes"`
+	}
+	var before summary
+	n.must(t, http.StatusOK, "GET", "/v1/moderation/summary", mod.token, nil, &before)
+	for _, msg := range []string{"a man in a car asked me to come with him", "I want to kill myself"} {
+		n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": msg}, nil)
+	}
+	type event struct {
+		EventID string `json:"event_id"`
+		ChildID string `json:"child_id"`
+		Review  *struct {
+			Outcome    string `json:"outcome"`
+			ReviewedAt string `json:"reviewed_at"`
+			ReviewedBy string `json:"reviewed_by"`
+		} `json:"review"`
+	}
+	list := func(status string) []event {
+		t.Helper()
+		var out struct{ Events []event }
+		n.must(t, http.StatusOK, "GET", "/v1/moderation/flagged?reason=queue+check&limit=50&status="+status, mod.token, nil, &out)
+		var mine []event
+		for _, e := range out.Events {
+			if e.ChildID == f.childID {
+				mine = append(mine, e)
+			}
+		}
+		return mine
+	}
+	open := list("open")
+	if len(open) != 2 || open[0].Review != nil {
+		t.Fatalf("open events of the child: %+v", open)
+	}
+	var s summary
+	n.must(t, http.StatusOK, "GET", "/v1/moderation/summary?days=7", admin.token, nil, &s)
+	if s.Open != before.Open+2 || s.OpenByCategory["self_harm"] < 1 || s.OldestOpenAt == nil || len(s.Outcomes) != 4 {
+		t.Fatalf("summary with two more open: %+v (before %+v)", s, before)
+	}
+
+	reviewPath := "/v1/moderation/events/" + open[0].EventID + "/review"
+	n.runErrCases(t, []errCase{
+		{"unknown outcome", "POST", reviewPath, mod.token, "", map[string]string{"outcome": "ignore"}, 422, "invalid"},
+		{"no outcome", "POST", reviewPath, mod.token, "", map[string]string{}, 422, "invalid"},
+		{"a note (free text is not taken)", "POST", reviewPath, mod.token, "", map[string]string{"outcome": "no_action", "note": "called mum"}, 400, "bad_request"},
+		{"malformed JSON", "POST", reviewPath, mod.token, "", []byte(`{"outcome":`), 400, "bad_request"},
+		{"unknown event", "POST", "/v1/moderation/events/ev_nope/review", mod.token, "", map[string]string{"outcome": "no_action"}, 404, "not_found"},
+		{"parent", "POST", reviewPath, f.token, "", map[string]string{"outcome": "no_action"}, 403, "forbidden"},
+		{"child", "POST", reviewPath, f.childToken, "", map[string]string{"outcome": "no_action"}, 403, "forbidden"},
+		{"no token", "POST", reviewPath, "", "", map[string]string{"outcome": "no_action"}, 401, "unauthorized"},
+		{"summary: bad days", "GET", "/v1/moderation/summary?days=0", mod.token, "", nil, 422, "invalid"},
+		{"summary: parent", "GET", "/v1/moderation/summary", f.token, "", nil, 403, "forbidden"},
+		{"list: unknown status", "GET", "/v1/moderation/flagged?reason=queue+check&status=closed", mod.token, "", nil, 422, "invalid"},
+	})
+	if got := list("open"); len(got) != 2 {
+		t.Fatalf("refused reviews closed events: %+v", got)
+	}
+
+	var rv struct {
+		EventID string `json:"event_id"`
+		Review  struct {
+			Outcome    string `json:"outcome"`
+			ReviewedBy string `json:"reviewed_by"`
+		} `json:"review"`
+	}
+	n.must(t, http.StatusOK, "POST", reviewPath, admin.token, map[string]string{"outcome": "no_action"}, &rv)
+	n.must(t, http.StatusOK, "POST", reviewPath, mod.token, map[string]string{"outcome": "false_positive"}, &rv) // replaces
+	if rv.EventID != open[0].EventID || rv.Review.Outcome != "false_positive" || rv.Review.ReviewedBy == "" {
+		t.Fatalf("review answer %+v", rv)
+	}
+	if got := list("open"); len(got) != 1 || got[0].EventID != open[1].EventID {
+		t.Fatalf("open after one review: %+v", got)
+	}
+	if got := list("reviewed"); len(got) != 1 || got[0].Review == nil || got[0].Review.Outcome != "false_positive" || got[0].Review.ReviewedAt == "" {
+		t.Fatalf("reviewed list: %+v", got)
+	}
+	if got := list(""); len(got) != 2 {
+		t.Fatalf("the default lists every event: %+v", got)
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/moderation/summary", mod.token, nil, &s)
+	if s.Open != before.Open+1 || s.Reviewed["false_positive"] != before.Reviewed["false_positive"]+1 || len(s.FalsePositives) == 0 {
+		t.Fatalf("summary after the review: %+v (before %+v)", s, before)
+	}
+	var m struct {
+		Moderation struct {
+			Open int `json:"open_events"`
+		} `json:"moderation"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/metrics", "", nil, &m)
+	if m.Moderation.Open != s.Open {
+		t.Fatalf("moderation metrics %+v, summary open %d", m.Moderation, s.Open)
+	}
+	tail, err := n.DB().AuditTail(context.Background(), storage.Actor{Role: storage.RoleSystem}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reviews []string
+	for _, e := range tail {
+		if strings.HasPrefix(e.Action, "review_safety_event:") && e.Target == "event:"+open[0].EventID && strings.HasPrefix(e.Actor, "staff:") {
+			reviews = append(reviews, e.Action)
+		}
+	}
+	if want := []string{"review_safety_event:false_positive", "review_safety_event:no_action"}; !slices.Equal(reviews, want) {
+		t.Fatalf("review audit entries %v, want %v (newest first)", reviews, want)
 	}
 }
