@@ -1311,6 +1311,43 @@ func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 		t.Fatal("the next page of flagged events repeats the first")
 	}
 
+	// A review through one node closes the event in every node's queue.
+	var open struct {
+		Events []struct {
+			EventID string `json:"event_id"`
+			ChildID string `json:"child_id"`
+		} `json:"events"`
+	}
+	f.api.must(200, "GET", n3.url("/v1/moderation/flagged?reason=queue&status=open&limit=50"), mod.AccessToken, nil).decode(t, &open)
+	event := ""
+	for _, e := range open.Events {
+		if e.ChildID == fam.childID {
+			event = e.EventID
+		}
+	}
+	if event == "" {
+		t.Fatalf("the child's flagged turn is not in the open queue: %+v", open.Events)
+	}
+	wantErr(t, "a review with an unknown outcome", f.do(t, "POST", n2.url("/v1/moderation/events/"+event+"/review"), mod.AccessToken, map[string]string{"outcome": "later"}), 422, "invalid")
+	f.api.must(200, "POST", n2.url("/v1/moderation/events/"+event+"/review"), mod.AccessToken, map[string]string{"outcome": "parent_contacted"})
+	for _, n := range []*node{n1, n3} {
+		f.getUntil(t, "the review on "+n.id, n.url("/v1/moderation/flagged?reason=queue&status=open&limit=50"), mod.AccessToken, &open, func() bool {
+			for _, e := range open.Events {
+				if e.EventID == event {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	var sum struct {
+		Reviewed map[string]int `json:"reviewed_by_outcome"`
+	}
+	f.api.must(200, "GET", n1.url("/v1/moderation/summary"), admin, nil).decode(t, &sum)
+	if sum.Reviewed["parent_contacted"] < 1 {
+		t.Fatalf("summary after the review: %+v", sum)
+	}
+
 	// Staff logout ends the session on every node.
 	f.api.must(204, "POST", n1.url("/v1/admin/logout"), mod.AccessToken, nil)
 	f.errUntil(t, "the moderator after logout, on n2", func() apiResp {

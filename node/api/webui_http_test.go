@@ -195,3 +195,64 @@ func TestWebUISessionCookiesAndCSRF(t *testing.T) {
 		t.Fatalf("logout without a session: %d", res.StatusCode)
 	}
 }
+
+// The staff dashboard: its data endpoint answers administrators and
+// moderators only, with this node's place in the cluster, the active
+// policy and its counters (no histogram buckets, no personal data); the
+// page is served under the console's CSP and shows server values with
+// textContent only.
+func TestStaffDashboard(t *testing.T) {
+	n := testNode(t)
+	admin := n.admin(t)
+	mod := n.newStaff(t, "moderator")
+	f := n.newFamily(t, "9-12")
+	n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": "hello Daisy"}, nil)
+	var d struct {
+		At   string `json:"at"`
+		Node *struct {
+			Members []struct {
+				ID     string `json:"id"`
+				Leader bool   `json:"leader"`
+			} `json:"members"`
+			Applied uint64 `json:"applied_index"`
+		} `json:"node"`
+		Policy  string `json:"policy_version"`
+		Metrics struct {
+			Requests map[string]uint64 `json:"requests"`
+			Timings  map[string]struct {
+				Count   uint64            `json:"count"`
+				Buckets []json.RawMessage `json:"buckets"`
+			} `json:"timings"`
+			Safety struct {
+				Turns uint64 `json:"turns"`
+			} `json:"safety"`
+			Moderation *struct{} `json:"moderation"`
+		} `json:"metrics"`
+	}
+	for _, tok := range []string{admin.token, mod.token} {
+		n.must(t, http.StatusOK, "GET", "/v1/admin/dashboard", tok, nil, &d)
+		if d.At == "" || d.Node == nil || len(d.Node.Members) != 1 || !d.Node.Members[0].Leader || d.Node.Applied == 0 || d.Policy == "" ||
+			d.Metrics.Requests["total"] == 0 || d.Metrics.Safety.Turns == 0 || d.Metrics.Timings["turn"].Count == 0 || d.Metrics.Moderation == nil {
+			t.Fatalf("dashboard %+v", d)
+		}
+		for k, h := range d.Metrics.Timings {
+			if len(h.Buckets) != 0 {
+				t.Fatalf("timing %s carries %d buckets", k, len(h.Buckets))
+			}
+		}
+	}
+	n.runErrCases(t, []errCase{
+		{"parent", "GET", "/v1/admin/dashboard", f.token, "", nil, 403, "forbidden"},
+		{"child", "GET", "/v1/admin/dashboard", f.childToken, "", nil, 403, "forbidden"},
+		{"no token", "GET", "/v1/admin/dashboard", "", "", nil, 401, "unauthorized"},
+	})
+	for _, file := range []string{"/ui/staff.html", "/ui/staff.js"} {
+		res, body := n.uiDo(t, "GET", file, nil, nil, "")
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Fatalf("%s: %d, CSP %q", file, res.StatusCode, res.Header.Get("Content-Security-Policy"))
+		}
+		if strings.Contains(string(body), "innerHTML") || strings.Contains(string(body), "<script>") {
+			t.Fatalf("%s builds HTML from strings or has an inline script", file)
+		}
+	}
+}

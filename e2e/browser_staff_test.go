@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"daisydog/node/auth"
+)
+
+// TestBrowserStaffDashboard drives the staff dashboard (/ui/staff.html)
+// in a real headless Chromium against a real node: the first login of an
+// administrator created with `daisydog admin create` (password, then
+// enrolling TOTP with the key the page shows, then the one-time recovery
+// codes), the live cluster, traffic and safety views (a child's escalated
+// turn shows up in them), the moderation queue (a stated reason, the
+// excerpt, recording a review closes the event), accessibility basics and
+// a phone-sized screen, and logging out.
+func TestBrowserStaffDashboard(t *testing.T) {
+	browser := chromiumPath(t)
+	e := newEnv(t)
+	addrs := freeAddrs(t, 2)
+	dir := filepath.Join(e.root, "staff")
+	p := e.start("run", "run", "--data", dir, "--http", addrs[0], "--raft", addrs[1])
+	base := "https://" + addrs[0]
+	caPath := filepath.Join(dir, "tls", "ca.crt")
+	waitFor(t, startTimeout, "the node to be ready", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog run %s", p.state())
+		}
+		if _, err := os.Stat(caPath); err != nil {
+			return false, err.Error()
+		}
+		r, err := newAPIClient(t, caPath).get(base+"/readyz", "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Status == 200, r.String()
+	})
+	api := newAPIClient(t, caPath)
+	const adminEmail, adminPassword = "staff@example.org", "correct horse battery staple"
+	if out, err := cliEnv([]string{"DAISYDOG_ADMIN_PASSWORD=" + adminPassword}, "admin", "create", "--data", dir, "--email", adminEmail); err != nil {
+		t.Fatalf("admin create: %v\n%s", err, out)
+	}
+	// A family whose teenager (no consent needed) sends a message the
+	// policy escalates.
+	parent := map[string]string{"email": "family@example.com", "password": "a long passphrase here"}
+	api.must(201, "POST", base+"/v1/parents/signup", "", parent)
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(200, "POST", base+"/v1/auth/login", "", parent).decode(t, &login)
+	var child struct{ ID string }
+	api.must(201, "POST", base+"/v1/children", login.AccessToken, map[string]string{"nickname": "Robin", "age_tier": "13-17"}).decode(t, &child)
+	var code struct{ Code string }
+	api.must(201, "POST", base+"/v1/children/"+child.ID+"/link-codes", login.AccessToken, nil).decode(t, &code)
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code.Code}).decode(t, &dev)
+	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello daisy"})
+	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "a man in a car asked me to come with him"})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0], chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts, chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.IgnoreCertErrors,
+		chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelT()
+	type css = chromedp.CSS
+	wait := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))
+	}
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("browser: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
+		}
+	}
+	read := func(a chromedp.Action[string]) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, a)
+		if err != nil {
+			t.Fatalf("browser: read: %v", err)
+		}
+		return v
+	}
+	stat := func(key string) string { // a value of the dashboard's lists
+		return `Array.from(document.querySelectorAll("dd")).find(d => d.dataset.key === "` + key + `")?.textContent || ""`
+	}
+
+	step("open the staff page", chromedp.Navigate(base+"/ui/staff.html"), chromedp.WaitVisible(css("#login-form")))
+	step("the password step",
+		chromedp.SendKeys(css("#login-email"), adminEmail),
+		chromedp.SendKeys(css("#login-password"), adminPassword),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css("#mfa-view")),
+		chromedp.WaitVisible(css("#mfa-enroll")))
+	secret := strings.TrimSpace(read(chromedp.Text(css("#mfa-secret"))))
+	totp, err := auth.TOTPCode(secret, time.Now())
+	if err != nil {
+		t.Fatalf("the key the page showed (%q): %v", secret, err)
+	}
+	step("enrol the authenticator",
+		chromedp.SendKeys(css("#mfa-code"), totp),
+		chromedp.Click(css("#mfa-submit")),
+		chromedp.WaitVisible(css("#recovery-view")),
+		wait(`document.querySelectorAll("#recovery-codes li").length >= 8`))
+	step("the dashboard",
+		chromedp.Click(css("#recovery-done")),
+		chromedp.WaitVisible(css("#dash-view")),
+		wait(stat("role")+` === "leader"`),
+		wait(`Number(`+stat("escalated")+`) >= 1`),
+		wait(`Number(`+stat("open events")+`) === 1`),
+		wait(`document.getElementById("who").textContent === "admin"`))
+	turns := read(chromedp.Evaluate[string](stat("turns stored here")))
+	policy := read(chromedp.Evaluate[string](stat("active policy")))
+	// A second refresh has a previous one: the rates show numbers.
+	step("rates after a refresh", wait(stat("requests per second")+`.endsWith("/s")`))
+	step("the open queue, with a reason",
+		chromedp.SendKeys(css("#queue-reason"), "daily review of the queue"),
+		chromedp.Click(css("#queue-load")),
+		wait(`document.querySelectorAll("#queue li.event").length === 1`))
+	excerpt := read(chromedp.Text(css("#queue li.event blockquote")))
+	problems := read(chromedp.Evaluate[string](a11yCheck))
+	step("a phone-sized screen", chromedp.EmulateViewport(360, 740),
+		wait(`document.querySelectorAll("#queue li.event").length === 1`))
+	overflow := read(chromedp.Evaluate[string](overflowCheck))
+	step("record a review",
+		chromedp.SetValue(css("#queue li.event select"), "false_positive"),
+		chromedp.Click(css("#queue li.event button")),
+		wait(`document.getElementById("status").textContent.startsWith("Review recorded")`),
+		wait(`document.querySelectorAll("#queue li.event").length === 0`),
+		wait(`Number(`+stat("open events")+`) === 0`),
+		wait(stat("false positives by policy")+`.includes(": 1")`))
+	step("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login-view")))
+	status := read(chromedp.Text(css("#status")))
+
+	if n := strings.TrimSpace(turns); n == "" || n == "0" {
+		t.Errorf("turns stored %q, want at least the two chat turns", turns)
+	}
+	if !strings.HasPrefix(policy, "default@") {
+		t.Errorf("active policy shown %q", policy)
+	}
+	if !strings.Contains(excerpt, "man in a car") {
+		t.Errorf("queue excerpt %q", excerpt)
+	}
+	if problems != "" {
+		t.Errorf("accessibility: %s", problems)
+	}
+	if overflow != "" {
+		t.Errorf("at 360 px wide: %s", overflow)
+	}
+	if !strings.Contains(status, "logged out") {
+		t.Errorf("status after logout %q", status)
+	}
+}
