@@ -81,7 +81,7 @@ func retentionCommand(r api.Retention, now time.Time, chunk int) *storage.ApplyR
 		return now.Add(-time.Duration(days) * 24 * time.Hour).UnixMilli()
 	}
 	return &storage.ApplyRetention{TurnsBefore: cutoff(r.TurnsDays), SafetyBefore: cutoff(r.SafetyDays),
-		SessionsBefore: cutoff(r.SessionsDays), Limit: chunk, Now: now.UnixMilli()}
+		SessionsBefore: cutoff(r.SessionsDays), Credentials: true, Limit: chunk, Now: now.UnixMilli()}
 }
 
 // retention is the retention in force: the cluster's setting (made by an

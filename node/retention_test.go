@@ -102,7 +102,7 @@ func TestRetentionJobOnACluster(t *testing.T) {
 			t.Fatalf("%s: %d safety events, want %d", n.nf.NodeID, c, events)
 		}
 		if ev := lastAudit(t, n); ev.Action != "retention_applied" || ev.Actor != "system" ||
-			ev.Target != "turns=1 safety_events=0 refresh_tokens=0 sessions=0 more=false" {
+			ev.Target != "turns=1 safety_events=0 refresh_tokens=0 sessions=0 staff_sessions=0 staff_invites=0 link_codes=0 devices=0 more=false" {
 			t.Fatalf("last audit on %s: %+v", n.nf.NodeID, ev)
 		}
 	}
@@ -183,7 +183,7 @@ func TestRetentionConfiguration(t *testing.T) {
 	}
 	now := time.UnixMilli(1_000 * 86_400_000)
 	cmd := retentionCommand(api.Retention{TurnsDays: 180, SessionsDays: 30}, now, 5000)
-	want := storage.ApplyRetention{TurnsBefore: 820 * 86_400_000, SessionsBefore: 970 * 86_400_000, Limit: 5000, Now: now.UnixMilli()}
+	want := storage.ApplyRetention{TurnsBefore: 820 * 86_400_000, SessionsBefore: 970 * 86_400_000, Credentials: true, Limit: 5000, Now: now.UnixMilli()}
 	if *cmd != want {
 		t.Fatalf("command %+v, want %+v", *cmd, want)
 	}

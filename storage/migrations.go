@@ -323,6 +323,15 @@ ALTER TABLE safety_events ADD COLUMN outcome TEXT;
 CREATE INDEX safety_events_open ON safety_events(created_at, id) WHERE reviewed_at IS NULL;
 CREATE INDEX safety_events_reviewed ON safety_events(reviewed_at) WHERE reviewed_at IS NOT NULL;
 `,
+	// 17: retention of the leftovers of signing in and linking
+	// (ApplyRetention version 2, retention.go).
+	`
+CREATE INDEX staff_sessions_expiry ON staff_sessions(expires_at, id);
+CREATE INDEX staff_sessions_revoked ON staff_sessions(revoked_at, id) WHERE revoked_at IS NOT NULL;
+CREATE INDEX staff_invites_expiry ON staff_invites(expires_at, hash);
+CREATE INDEX link_codes_expiry ON link_codes(expires_at, code_hash);
+CREATE INDEX devices_revoked ON devices(revoked_at, id) WHERE revoked_at IS NOT NULL;
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

@@ -28,16 +28,27 @@ const MaxRetentionLimit = 10_000
 // sessions started before SessionsBefore that have no refresh token left.
 // A zero cutoff keeps that class. Times are milliseconds since the epoch,
 // computed by the leader; Now only dates the audit entry.
+//
+// Version 2 adds Credentials: with it, the same SessionsBefore cutoff also
+// deletes the leftovers of signing in and linking — staff sessions that
+// expired or were revoked before it, staff invites and device link codes
+// that expired before it, and devices a parent unlinked before it. A
+// version-1 entry (Credentials false) deletes what it always did.
 type ApplyRetention struct {
 	TurnsBefore    int64 `json:"turns,omitempty"`
 	SafetyBefore   int64 `json:"safety,omitempty"`
 	SessionsBefore int64 `json:"sessions,omitempty"`
+	Credentials    bool  `json:"credentials,omitempty"`
 	Limit          int   `json:"limit"`
 	Now            int64 `json:"at"`
 }
 
 func (ApplyRetention) Kind() string { return KindApplyRetention }
-func (ApplyRetention) Version() int { return 1 }
+func (ApplyRetention) Version() int { return 2 }
+
+// AcceptsVersion: version-1 entries still apply (they never set
+// Credentials).
+func (ApplyRetention) AcceptsVersion(v int) bool { return v == 1 }
 
 // RetentionResult is what one ApplyRetention deleted. More is true when it
 // stopped at its limit: rows past their retention may remain, so the
@@ -47,16 +58,24 @@ type RetentionResult struct {
 	SafetyEvents  int  `json:"safety_events"`
 	RefreshTokens int  `json:"refresh_tokens"`
 	Sessions      int  `json:"sessions"`
+	StaffSessions int  `json:"staff_sessions,omitempty"`
+	StaffInvites  int  `json:"staff_invites,omitempty"`
+	LinkCodes     int  `json:"link_codes,omitempty"`
+	Devices       int  `json:"devices,omitempty"`
 	More          bool `json:"more"`
 }
 
 // Total is the number of rows deleted.
-func (r RetentionResult) Total() int { return r.Turns + r.SafetyEvents + r.RefreshTokens + r.Sessions }
+func (r RetentionResult) Total() int {
+	return r.Turns + r.SafetyEvents + r.RefreshTokens + r.Sessions + r.StaffSessions + r.StaffInvites + r.LinkCodes + r.Devices
+}
 
 // Add sums two results (More is the later one's).
 func (r RetentionResult) Add(o RetentionResult) RetentionResult {
 	return RetentionResult{Turns: r.Turns + o.Turns, SafetyEvents: r.SafetyEvents + o.SafetyEvents,
-		RefreshTokens: r.RefreshTokens + o.RefreshTokens, Sessions: r.Sessions + o.Sessions, More: o.More}
+		RefreshTokens: r.RefreshTokens + o.RefreshTokens, Sessions: r.Sessions + o.Sessions,
+		StaffSessions: r.StaffSessions + o.StaffSessions, StaffInvites: r.StaffInvites + o.StaffInvites,
+		LinkCodes: r.LinkCodes + o.LinkCodes, Devices: r.Devices + o.Devices, More: o.More}
 }
 
 // Retention statements. Each selection is ordered by a unique key read from
@@ -75,11 +94,24 @@ const (
 	qRetentionSessions = `DELETE FROM sessions WHERE id IN (SELECT s.id FROM sessions s
 		WHERE s.created_at < ? AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)
 		ORDER BY s.created_at, s.id LIMIT ?)`
+	// Version 2 (Credentials): each ordered by a unique key read from an
+	// index of migration 17.
+	qRetentionStaffSessions = `DELETE FROM staff_sessions WHERE id IN (SELECT id FROM staff_sessions
+		WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?)`
+	qRetentionStaffRevoked = `DELETE FROM staff_sessions WHERE id IN (SELECT id FROM staff_sessions
+		WHERE revoked_at < ? ORDER BY revoked_at, id LIMIT ?)`
+	qRetentionInvites = `DELETE FROM staff_invites WHERE hash IN (SELECT hash FROM staff_invites
+		WHERE expires_at < ? ORDER BY expires_at, hash LIMIT ?)`
+	qRetentionLinkCodes = `DELETE FROM link_codes WHERE code_hash IN (SELECT code_hash FROM link_codes
+		WHERE expires_at < ? ORDER BY expires_at, code_hash LIMIT ?)`
+	qRetentionDevices = `DELETE FROM devices WHERE id IN (SELECT id FROM devices
+		WHERE revoked_at < ? ORDER BY revoked_at, id LIMIT ?)`
 )
 
 // retentionStatements run about once an hour: not prepared at open, but
 // checked for index use with the FSM's statements (explain_test.go).
-var retentionStatements = [...]string{qRetentionTurns, qDeleteTurn, qRaiseTurnFloor, qRetentionEvents, qRetentionRefresh, qRetentionSessions}
+var retentionStatements = [...]string{qRetentionTurns, qDeleteTurn, qRaiseTurnFloor, qRetentionEvents, qRetentionRefresh, qRetentionSessions,
+	qRetentionStaffSessions, qRetentionStaffRevoked, qRetentionInvites, qRetentionLinkCodes, qRetentionDevices}
 
 func applyRetention(a *txApplier, c *ApplyRetention) (any, error) {
 	if c.Limit < 1 || c.Limit > MaxRetentionLimit {
@@ -97,15 +129,26 @@ func applyRetention(a *txApplier, c *ApplyRetention) (any, error) {
 		}
 		left -= res.Turns
 	}
-	for _, step := range []struct {
+	type step struct {
 		before int64
 		q      string
 		n      *int
-	}{
+	}
+	steps := []step{
 		{c.SafetyBefore, qRetentionEvents, &res.SafetyEvents},
 		{c.SessionsBefore, qRetentionRefresh, &res.RefreshTokens},
 		{c.SessionsBefore, qRetentionSessions, &res.Sessions},
-	} {
+	}
+	var staffRevoked int
+	if c.Credentials {
+		steps = append(steps,
+			step{c.SessionsBefore, qRetentionStaffSessions, &res.StaffSessions},
+			step{c.SessionsBefore, qRetentionStaffRevoked, &staffRevoked},
+			step{c.SessionsBefore, qRetentionInvites, &res.StaffInvites},
+			step{c.SessionsBefore, qRetentionLinkCodes, &res.LinkCodes},
+			step{c.SessionsBefore, qRetentionDevices, &res.Devices})
+	}
+	for _, step := range steps {
 		if step.before == 0 || left == 0 {
 			continue
 		}
@@ -120,6 +163,7 @@ func applyRetention(a *txApplier, c *ApplyRetention) (any, error) {
 		*step.n = int(n)
 		left -= int(n)
 	}
+	res.StaffSessions += staffRevoked
 	// Stopping exactly at the limit may leave rows behind: say so, and the
 	// leader asks again (a last command that finds nothing is cheap).
 	res.More = left == 0
@@ -190,6 +234,17 @@ func auditRetention(c *ApplyRetention, result any) (AuditEvent, bool) {
 		return AuditEvent{}, false
 	}
 	return AuditEvent{At: c.Now, Actor: "system", Action: "retention_applied",
-		Target: fmt.Sprintf("turns=%d safety_events=%d refresh_tokens=%d sessions=%d more=%t",
-			r.Turns, r.SafetyEvents, r.RefreshTokens, r.Sessions, r.More)}, true
+		Target: retentionTarget(c, r)}, true
+}
+
+// retentionTarget is the audit entry's counts. A version-1 entry writes
+// exactly what older binaries write for it: nodes of both kinds apply it
+// during an upgrade, and the audit log must be the same on every node.
+func retentionTarget(c *ApplyRetention, r RetentionResult) string {
+	if !c.Credentials {
+		return fmt.Sprintf("turns=%d safety_events=%d refresh_tokens=%d sessions=%d more=%t",
+			r.Turns, r.SafetyEvents, r.RefreshTokens, r.Sessions, r.More)
+	}
+	return fmt.Sprintf("turns=%d safety_events=%d refresh_tokens=%d sessions=%d staff_sessions=%d staff_invites=%d link_codes=%d devices=%d more=%t",
+		r.Turns, r.SafetyEvents, r.RefreshTokens, r.Sessions, r.StaffSessions, r.StaffInvites, r.LinkCodes, r.Devices, r.More)
 }

@@ -355,3 +355,83 @@ func TestApplyRetentionRefusesBadCommands(t *testing.T) {
 		}
 	}
 }
+
+// Version 2 (Credentials) also deletes the leftovers of signing in and
+// linking past the sessions cutoff — expired or revoked staff sessions,
+// expired staff invites and link codes, unlinked devices — and nothing
+// live; a version-1 entry deletes none of them and audits as before.
+func TestRetentionOfCredentials(t *testing.T) {
+	f := staffFixture(t)
+	f.signUp("fa_1", "pa_1", "p@example.test")
+	f.createChild("fa_1", "pa_1", "ch_1", "Ann")
+	f.linkDevice("pa_1", "ch_1", "dv_gone")
+	f.linkDevice("pa_1", "ch_1", "dv_live")
+	f.revokeDevice("dv_gone") // revoked at baseTime+5
+	f.must(&CreateLinkCode{ParentID: "pa_1", ChildID: "ch_1", CodeHash: codeHash("unused"), CreatedAt: baseTime, ExpiresAt: baseTime + 1e9})
+	f.must(&CreateStaffInvite{AdminID: "st_admin", Role: RoleModerator, Hash: []byte("old"), Now: baseTime, ExpiresAt: baseTime + 1})
+	f.must(&CreateStaffInvite{AdminID: "st_admin", Role: RoleModerator, Hash: []byte("new"), Now: baseTime, ExpiresAt: baseTime + 1e9})
+	for _, s := range []struct {
+		id      string
+		expires int64
+		revoked any
+	}{{"ss_expired", baseTime + 100, nil}, {"ss_revoked", baseTime + 1e9, baseTime + 50}, {"ss_live", baseTime + 1e9, nil}} {
+		if _, err := f.db.wr().ExecContext(f.ctx, "INSERT INTO staff_sessions(id, staff_id, created_at, expires_at, revoked_at) VALUES (?,?,?,?,?)",
+			s.id, "st_admin", baseTime, s.expires, s.revoked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := func() [4]int {
+		return [4]int{f.count("SELECT COUNT(*) FROM staff_sessions"), f.count("SELECT COUNT(*) FROM staff_invites"),
+			f.count("SELECT COUNT(*) FROM link_codes"), f.count("SELECT COUNT(*) FROM devices")}
+	}
+	before := left()
+	if before != [4]int{3, 2, 3, 2} {
+		t.Fatalf("fixture: %v", before)
+	}
+	cutoff := baseTime + 1000
+
+	r := f.must(&ApplyRetention{SessionsBefore: cutoff, Limit: 100, Now: baseTime}).(RetentionResult)
+	if left() != before || r.StaffSessions+r.StaffInvites+r.LinkCodes+r.Devices != 0 {
+		t.Fatalf("a version-1 command deleted credentials: %v, %+v", left(), r)
+	}
+	tail, _ := f.db.AuditTail(f.ctx, Actor{Role: RoleSystem}, 1)
+	if strings.Contains(tail[0].Target, "staff_sessions") {
+		t.Fatalf("a version-1 command audits %q (older binaries write the short form)", tail[0].Target)
+	}
+
+	var total RetentionResult
+	for i := 0; ; i++ {
+		r := f.must(&ApplyRetention{SessionsBefore: cutoff, Credentials: true, Limit: 2, Now: baseTime}).(RetentionResult)
+		total = total.Add(r)
+		if !r.More {
+			break
+		}
+		if i > 10 {
+			t.Fatal("retention does not finish")
+		}
+	}
+	if total.StaffSessions != 2 || total.StaffInvites != 1 || total.LinkCodes != 2 || total.Devices != 1 {
+		t.Fatalf("deleted %+v, want 2 staff sessions, 1 invite, 2 link codes, 1 device", total)
+	}
+	if got := left(); got != [4]int{1, 1, 1, 1} {
+		t.Fatalf("left %v, want the live one of each", got)
+	}
+	if ok, err := f.db.DeviceActive(f.ctx, "dv_live", "ch_1"); err != nil || !ok {
+		t.Fatalf("the live device after retention: %v %v", ok, err)
+	}
+	if ok, _ := f.db.DeviceActive(f.ctx, "dv_gone", "ch_1"); ok {
+		t.Fatal("the unlinked device is active again")
+	}
+	tail, _ = f.db.AuditTail(f.ctx, Actor{Role: RoleSystem}, 1)
+	if !strings.Contains(tail[0].Target, "staff_sessions=0 staff_invites=0 link_codes=0 devices=0 more=false") {
+		t.Fatalf("last retention audit %q", tail[0].Target)
+	}
+
+	// Log entries of version 1 still decode; a version 3 does not.
+	for v, ok := range map[string]bool{"1": true, "2": true, "3": false} {
+		_, err := Decode([]byte(`{"t":"apply_retention","v":` + v + `,"b":{"sessions":1,"limit":5,"at":1}}`))
+		if (err == nil) != ok {
+			t.Errorf("version %s: %v", v, err)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func TestMustWaitForMembers(t *testing.T) {
 		v    int
 		ok   bool
 	}{
-		{"retention", enc(&ApplyRetention{TurnsBefore: 1, Limit: 10, Now: 2}), KindApplyRetention, 1, true},
+		{"retention", enc(&ApplyRetention{TurnsBefore: 1, Limit: 10, Now: 2}), KindApplyRetention, 2, true},
 		{"chat turn", enc(&ChatTurn{ChildID: "c", TurnID: "t"}), "", 0, false},
 		{"sign-up", enc(&SignUp{FamilyID: "f"}), "", 0, false},
 		{"not a command", []byte("DELETE FROM turns"), "", 0, false},
