@@ -290,6 +290,11 @@ func (n *apiNode) do(t *testing.T, method, path, token, ctype string, body any, 
 	if err != nil {
 		return fail(err)
 	}
+	if t != nil && res.StatusCode >= 200 && res.StatusCode < 300 {
+		if err := n.conformsToOpenAPI(method, path, res.StatusCode, res.Header.Get("Content-Type"), data); err != nil {
+			t.Errorf("%s %s answered %d, which the OpenAPI document does not describe: %v", method, path, res.StatusCode, err)
+		}
+	}
 	return response{status: res.StatusCode, header: res.Header, body: data}
 }
 

@@ -199,6 +199,7 @@ func (s *Server) routes() {
 	rt.GET("/readyz", s.wrap(s.readyz))
 	rt.GET("/.well-known/jwks.json", s.wrap(s.jwks))
 	rt.GET("/v1/privacy", s.wrap(s.privacy))
+	rt.GET("/v1/openapi.json", s.wrap(s.openAPI))
 	rt.GET("/v1/metrics", s.wrap(s.metrics))
 	rt.GET("/metrics", s.wrap(s.prometheus))
 	rt.POST("/v1/parents/signup", s.wrap(s.limited(s.signUp)))
