@@ -200,7 +200,7 @@ func (n *Node) alertLoop(ctx context.Context, every time.Duration) {
 			}
 			wait = max(every, 10*time.Second)
 		default:
-			n.log.Warn("safety alert delivery failed; will retry", "err", err, "retry_in", wait)
+			n.log.Warn("safety alert delivery failed; will retry", "err", err, "retry_in", wait.String())
 			wait = min(2*wait, time.Minute)
 		}
 	}

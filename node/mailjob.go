@@ -154,7 +154,7 @@ func (n *Node) mailLoop(ctx context.Context, every time.Duration) {
 		default:
 			// The failed e-mail itself waits longer each time (its row's
 			// next attempt); the loop only slows down a little.
-			n.log.Warn("e-mail delivery failed; will retry", "err", err, "retry_in", wait)
+			n.log.Warn("e-mail delivery failed; will retry", "err", err, "retry_in", wait.String())
 			wait = min(2*wait, 30*time.Second)
 		}
 	}

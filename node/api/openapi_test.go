@@ -46,7 +46,9 @@ func (n *apiNode) openAPIOps() []openAPIRoute {
 			}
 		}
 		// Literal paths before templates ("/v1/games/current/moves" is not "/v1/games/{id}").
-		slices.SortFunc(openAPIOps, func(a, b openAPIRoute) int { return strings.Count(a.re.String(), "[^/]+") - strings.Count(b.re.String(), "[^/]+") })
+		slices.SortFunc(openAPIOps, func(a, b openAPIRoute) int {
+			return strings.Count(a.re.String(), "[^/]+") - strings.Count(b.re.String(), "[^/]+")
+		})
 	})
 	return openAPIOps
 }
