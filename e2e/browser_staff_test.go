@@ -120,6 +120,7 @@ func TestBrowserStaffDashboard(t *testing.T) {
 		wait(stat("role")+` === "leader"`),
 		wait(`Number(`+stat("escalated")+`) >= 1`),
 		wait(`Number(`+stat("open events")+`) === 1`),
+		wait(`Number(`+stat("children")+`) === 1 && Number(`+stat("turns (24 h)")+`) >= 2 && Number(`+stat("children who chatted (24 h)")+`) === 1`),
 		wait(`document.getElementById("who").textContent === "admin"`))
 	turns := read(chromedp.Evaluate[string](stat("turns stored here")))
 	policy := read(chromedp.Evaluate[string](stat("active policy")))

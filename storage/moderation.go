@@ -178,3 +178,72 @@ func (db *DB) OpenSafetyEvents(ctx context.Context) (n int, oldest int64, err er
 	}
 	return n, oldest, nil
 }
+
+// UsageTotals are the service's use in aggregate (charter §6: analytics
+// are aggregates without identifiers), for the staff dashboard.
+type UsageTotals struct {
+	Families       int            `json:"families"`
+	Children       int            `json:"children"`
+	ChildrenByTier map[string]int `json:"children_by_tier"`
+	DevicesLinked  int            `json:"devices_linked"`
+	// Since the given time (the last 24 hours on the dashboard).
+	Turns          int `json:"turns"`
+	ActiveChildren int `json:"active_children"`
+	SafetyEvents   int `json:"safety_events"`
+}
+
+const (
+	qUsageFamilies = "SELECT COUNT(*) FROM families"
+	qUsageChildren = "SELECT age_tier, COUNT(*) FROM children GROUP BY age_tier"
+	qUsageDevices  = "SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL"
+	qUsageTurns    = "SELECT COUNT(*), COUNT(DISTINCT child_id) FROM turns WHERE created_at >= ?"
+	qUsageEvents   = "SELECT COUNT(*) FROM safety_events WHERE created_at >= ?"
+)
+
+// usageStatements scan whole tables by design (counts for the staff
+// dashboard, which caches them for a minute): explain_test.go allows them.
+var usageStatements = [...]string{qUsageFamilies, qUsageChildren, qUsageDevices, qUsageTurns, qUsageEvents}
+
+// UsageTotals counts families, children by age tier, linked devices, and
+// the turns, children who chatted and safety events since `since`. Staff
+// only; it reads no personal data.
+func (db *DB) UsageTotals(ctx context.Context, actor Actor, since int64) (UsageTotals, error) {
+	db.swap.RLock()
+	defer db.swap.RUnlock()
+	u := UsageTotals{ChildrenByTier: map[string]int{}}
+	if actor.Role != RoleModerator && actor.Role != RoleAdmin {
+		return u, ErrForbidden
+	}
+	wrap := func(err error) error { return fmt.Errorf("storage: usage totals: %w", err) }
+	if err := db.queryRow(ctx, qUsageFamilies).Scan(&u.Families); err != nil {
+		return u, wrap(err)
+	}
+	rows, err := db.query(ctx, qUsageChildren)
+	if err != nil {
+		return u, wrap(err)
+	}
+	for rows.Next() {
+		var tier string
+		var n int
+		if err := rows.Scan(&tier, &n); err != nil {
+			rows.Close()
+			return u, wrap(err)
+		}
+		u.ChildrenByTier[tier] = n
+		u.Children += n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return u, wrap(err)
+	}
+	if err := db.queryRow(ctx, qUsageDevices).Scan(&u.DevicesLinked); err != nil {
+		return u, wrap(err)
+	}
+	if err := db.queryRow(ctx, qUsageTurns, since).Scan(&u.Turns, &u.ActiveChildren); err != nil {
+		return u, wrap(err)
+	}
+	if err := db.queryRow(ctx, qUsageEvents, since).Scan(&u.SafetyEvents); err != nil {
+		return u, wrap(err)
+	}
+	return u, nil
+}

@@ -116,3 +116,27 @@ func TestModerationReviews(t *testing.T) {
 		}
 	}
 }
+
+// The staff dashboard's totals: whole-service counts and the activity
+// since a time, for staff only.
+func TestUsageTotals(t *testing.T) {
+	f := scopeWorld(t) // two families, three children (9-12), devices, six turns at baseTime
+	mod := Actor{Role: RoleModerator, ID: "st_m"}
+	u, err := f.db.UsageTotals(f.ctx, mod, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Families != 2 || u.Children != 3 || u.ChildrenByTier["9-12"] != 3 || u.DevicesLinked != 3 ||
+		u.Turns != 6 || u.ActiveChildren != 3 || u.SafetyEvents != 0 {
+		t.Fatalf("totals %+v", u)
+	}
+	late, err := f.db.UsageTotals(f.ctx, Actor{Role: RoleAdmin, ID: "st_a"}, baseTime+1e9)
+	if err != nil || late.Turns != 0 || late.ActiveChildren != 0 || late.Children != 3 {
+		t.Fatalf("totals since later %+v %v", late, err)
+	}
+	for _, role := range []Role{RoleParent, RoleChild, RoleSystem} {
+		if _, err := f.db.UsageTotals(f.ctx, Actor{Role: role, ID: "x"}, 0); !errors.Is(err, ErrForbidden) {
+			t.Errorf("as %s: %v", role, err)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -32,10 +35,44 @@ type dashboardView struct {
 	Node    *dashboardNode  `json:"node"`
 	Policy  string          `json:"policy_version"`
 	Metrics MetricsSnapshot `json:"metrics"`
+	// Usage is the service's use in aggregate, the activity over the last
+	// 24 hours; counted at most once a minute (UsageAt says when).
+	Usage   storage.UsageTotals `json:"usage"`
+	UsageAt string              `json:"usage_at"`
 }
 
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ storage.Actor) error {
-	v := dashboardView{At: millis(s.Now().UnixMilli()), Policy: s.policyFor(r.Context()).Version(), Metrics: s.Metrics.Snapshot(s.DB)}
+// usageEvery is how long the dashboard's totals are reused: they count
+// whole tables.
+const usageEvery = time.Minute
+
+type usageCache struct {
+	mu sync.Mutex
+	at time.Time
+	v  storage.UsageTotals
+}
+
+func (s *Server) usageTotals(ctx context.Context, a storage.Actor) (storage.UsageTotals, time.Time, error) {
+	s.usage.mu.Lock()
+	defer s.usage.mu.Unlock()
+	now := s.Now()
+	if !s.usage.at.IsZero() && now.Sub(s.usage.at) < usageEvery && now.After(s.usage.at) {
+		return s.usage.v, s.usage.at, nil
+	}
+	v, err := s.DB.UsageTotals(ctx, a, now.Add(-24*time.Hour).UnixMilli())
+	if err != nil {
+		return v, now, err
+	}
+	s.usage.v, s.usage.at = v, now
+	return v, now, nil
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
+	usage, usageAt, err := s.usageTotals(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	v := dashboardView{At: millis(s.Now().UnixMilli()), Policy: s.policyFor(r.Context()).Version(), Metrics: s.Metrics.Snapshot(s.DB),
+		Usage: usage, UsageAt: millis(usageAt.UnixMilli())}
 	v.Metrics.ReplyVerdicts = s.verdicts.stats()
 	// Buckets are for Prometheus; the page shows percentiles.
 	for k, h := range v.Metrics.Timings {

@@ -99,6 +99,7 @@ type Server struct {
 	slots    *slotQueue // policy evaluations
 	turns    *slotQueue // turns in progress
 	verdicts *verdictCache
+	usage    usageCache     // the staff dashboard's totals (dashboard.go)
 	alerts   *alertThrottle // parent e-mails about escalated turns (alerts.go)
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks

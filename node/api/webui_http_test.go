@@ -228,12 +228,24 @@ func TestStaffDashboard(t *testing.T) {
 			} `json:"safety"`
 			Moderation *struct{} `json:"moderation"`
 		} `json:"metrics"`
+		Usage struct {
+			Families       int            `json:"families"`
+			Children       int            `json:"children"`
+			ByTier         map[string]int `json:"children_by_tier"`
+			Devices        int            `json:"devices_linked"`
+			Turns          int            `json:"turns"`
+			ActiveChildren int            `json:"active_children"`
+		} `json:"usage"`
+		UsageAt string `json:"usage_at"`
 	}
 	for _, tok := range []string{admin.token, mod.token} {
 		n.must(t, http.StatusOK, "GET", "/v1/admin/dashboard", tok, nil, &d)
 		if d.At == "" || d.Node == nil || len(d.Node.Members) != 1 || !d.Node.Members[0].Leader || d.Node.Applied == 0 || d.Policy == "" ||
 			d.Metrics.Requests["total"] == 0 || d.Metrics.Safety.Turns == 0 || d.Metrics.Timings["turn"].Count == 0 || d.Metrics.Moderation == nil {
 			t.Fatalf("dashboard %+v", d)
+		}
+		if u := d.Usage; u.Families < 1 || u.Children < 1 || u.ByTier["9-12"] < 1 || u.Devices < 1 || u.Turns < 1 || u.ActiveChildren < 1 || d.UsageAt == "" {
+			t.Fatalf("usage totals %+v at %q", u, d.UsageAt)
 		}
 		for k, h := range d.Metrics.Timings {
 			if len(h.Buckets) != 0 {

@@ -117,6 +117,11 @@ async function refresh() {
       ["server errors (5xx)", m.requests["5xx"]], ["turns refused under overload", m.turns_shed],
       ["chat turn p50 / p99", ms(m.timings.turn)], ["policy p50 / p99", ms(m.timings.policy_eval)],
       ["Raft commit p50 / p99", ms(m.timings.raft_apply)], ["cache hit ratio", (100 * (m.cache.hit_ratio || 0)).toFixed(1) + "%"]]);
+    const u = d.usage;
+    fill("usage", [["families", u.families], ["children", u.children],
+      ["children by age", Object.entries(u.children_by_tier || {}).map(([k, c]) => k + ": " + c).join(", ") || "none"],
+      ["devices linked", u.devices_linked], ["children who chatted (24 h)", u.active_children],
+      ["turns (24 h)", u.turns], ["safety events (24 h)", u.safety_events], ["counted at", d.usage_at]]);
     const s = m.safety;
     fill("safety", [["turns stored here", s.turns], ["turns per second", rate(d, p, (x) => x.metrics.safety.turns)],
       ["escalated", s.escalated], ["failed closed (policy could not decide)", s.fail_closed],
