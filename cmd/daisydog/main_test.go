@@ -16,6 +16,7 @@ import (
 	"daisydog/internal/freeport"
 	"daisydog/node"
 	"daisydog/raftcluster"
+	"daisydog/storage"
 	"daisydog/wasm/wasmtest"
 )
 
@@ -191,7 +192,7 @@ func TestRunServesAndStops(t *testing.T) {
 	} else if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&view); err != nil {
 		t.Fatal(err)
 	}
-	if len(view.Members) != 1 || view.Members[0].ID != "solo" || !view.Members[0].Answered || view.Members[0].Commands["apply_retention"] != 1 {
+	if len(view.Members) != 1 || view.Members[0].ID != "solo" || !view.Members[0].Answered || view.Members[0].Commands["apply_retention"] != storage.NewerKinds()[storage.KindApplyRetention] {
 		t.Fatalf("cluster status --members = %+v", view.Members)
 	}
 	wantErrContains(t, removeErr, `node "ghost" is not a member`)
