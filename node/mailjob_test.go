@@ -191,3 +191,43 @@ func (f *flakySender) count(kind string) int {
 	}
 	return n
 }
+
+// The background loop sends what the outbox holds, keeps a failed e-mail
+// for its retry while the relay refuses, and delivers it when the relay
+// is back; it runs only on the leader.
+func TestMailLoopRetries(t *testing.T) {
+	clock := newTestClock(time.Now())
+	relay := &flakySender{}
+	relay.down.Store(true)
+	n := startCluster(t, 1, func(c *Config) {
+		clock.config()(c)
+		c.Mail, c.MailOutbox, c.MailEvery = relay, "", 10*time.Millisecond
+	})[0]
+	creds := map[string]string{"email": "loop@example.test", "password": "correct horse battery staple"}
+	if st, _ := n.call(t, "POST", "/v1/parents/signup", "", creds, nil); st != 201 {
+		t.Fatalf("signup: %d", st)
+	}
+	waitFor(t, 10*time.Second, "a failed send", func() error {
+		if n.metrics.MailFailed.Load() == 0 {
+			return errors.New("none failed yet")
+		}
+		return nil
+	})
+	relay.down.Store(false)
+	if c := relay.count("verify_email"); c != 0 {
+		t.Fatalf("%d sent while the relay refused", c)
+	}
+	clock.add(mailMaxRetry) // past any retry time the failures set
+	waitFor(t, 30*time.Second, "the e-mail after the relay came back", func() error {
+		if c := relay.count("verify_email"); c != 1 {
+			return fmt.Errorf("%d sent", c)
+		}
+		return nil
+	})
+	waitFor(t, 10*time.Second, "the outbox empty", func() error {
+		if d := pendingMail(t, n); len(d) != 0 {
+			return fmt.Errorf("%d pending", len(d))
+		}
+		return nil
+	})
+}

@@ -206,11 +206,21 @@ func TestReadsAfterCloseFail(t *testing.T) {
 			_, err := f.db.StaffSessionActive(f.ctx, Actor{Role: RoleAdmin, ID: "st_1"}, 1)
 			return err
 		},
-		"StaffList":     func() error { _, err := f.db.StaffList(f.ctx, Actor{Role: RoleAdmin}); return err },
-		"FlaggedTurns":  func() error { _, err := f.db.FlaggedTurns(f.ctx, Actor{Role: RoleModerator}, 1<<62, 10); return err },
-		"AppliedIndex":  func() error { _, err := f.db.AppliedIndex(f.ctx); return err },
-		"SchemaVersion": func() error { _, err := f.db.SchemaVersion(f.ctx); return err },
-		"ApplyBatch":    func() error { _, err := f.db.ApplyBatch(f.ctx, []Entry{{Index: 1}}); return err },
+		"StaffList":    func() error { _, err := f.db.StaffList(f.ctx, Actor{Role: RoleAdmin}); return err },
+		"FlaggedTurns": func() error { _, err := f.db.FlaggedTurns(f.ctx, Actor{Role: RoleModerator}, 1<<62, 10); return err },
+		"FlaggedOpen": func() error {
+			_, err := f.db.FlaggedTurnsIn(f.ctx, Actor{Role: RoleModerator}, FlaggedOpen, 1<<62, 10)
+			return err
+		},
+		"ModerationSummary": func() error { _, err := f.db.ModerationSummary(f.ctx, Actor{Role: RoleModerator}, 0); return err },
+		"OpenSafetyEvents":  func() error { _, _, err := f.db.OpenSafetyEvents(f.ctx); return err },
+		"UsageTotals":       func() error { _, err := f.db.UsageTotals(f.ctx, Actor{Role: RoleAdmin}, 0); return err },
+		"DueMail":           func() error { _, err := f.db.DueMail(f.ctx, baseTime, 10); return err },
+		"MailPending":       func() error { _, _, err := f.db.MailPending(f.ctx); return err },
+		"AlertOutboxState":  func() error { _, err := f.db.AlertOutboxState(f.ctx); return err },
+		"AppliedIndex":      func() error { _, err := f.db.AppliedIndex(f.ctx); return err },
+		"SchemaVersion":     func() error { _, err := f.db.SchemaVersion(f.ctx); return err },
+		"ApplyBatch":        func() error { _, err := f.db.ApplyBatch(f.ctx, []Entry{{Index: 1}}); return err },
 	}
 	for name, read := range reads {
 		t.Run(name, func(t *testing.T) {

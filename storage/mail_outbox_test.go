@@ -157,3 +157,27 @@ func TestMailAfterWrapsOnlyMailCommands(t *testing.T) {
 		t.Fatalf("decoded inner %#v", w.Cmd)
 	}
 }
+
+// A wrapped command that succeeds but whose e-mail has no ID or message is
+// refused whole (the change is not made without its e-mail); malformed
+// entries do not decode.
+func TestMailAfterRefusesAnEmptyEmail(t *testing.T) {
+	f := scopeWorld(t)
+	cmd := &IssueEmailToken{ParentID: "par-a", Purpose: PurposeVerifyEmail, TokenHash: []byte("h-empty"), Now: baseTime, ExpiresAt: baseTime + 1e6}
+	r := f.apply(&MailAfter{Cmd: cmd, Mail: QueuedMail{Kind: PurposeVerifyEmail, At: baseTime}})[0]
+	if r.Err == nil {
+		t.Fatal("an e-mail without ID or message was queued")
+	}
+	if n := f.count("SELECT COUNT(*) FROM email_tokens WHERE hash=?", []byte("h-empty")); n != 0 {
+		t.Fatalf("the token was issued without its e-mail (%d rows)", n)
+	}
+	for _, raw := range []string{
+		`{"t":"mail_after","v":1,"b":{"cmd":`,
+		`{"t":"mail_after","v":1,"b":{"cmd":{"t":"nope","v":1,"b":{}},"mail":{}}}`,
+		`{"t":"mail_after","v":1,"b":[]}`,
+	} {
+		if _, err := Decode([]byte(raw)); err == nil {
+			t.Errorf("%s decoded", raw)
+		}
+	}
+}
