@@ -66,6 +66,17 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello daisy"})
 	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "a man in a car asked me to come with him"})
 
+	// A client can fetch the API's description from a running node.
+	var doc struct {
+		OpenAPI string                               `json:"openapi"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+	}
+	api.must(200, "GET", base+"/v1/openapi.json", "", nil).decode(t, &doc)
+	if roles, _ := doc.Paths["/v1/chat"]["post"]["x-roles"].([]any); doc.OpenAPI != "3.1.0" || len(doc.Paths) < 50 ||
+		doc.Paths["/v1/admin/dashboard"]["get"] == nil || len(roles) != 1 || roles[0] != "child" {
+		t.Fatalf("OpenAPI document: %q, %d paths, chat roles %v", doc.OpenAPI, len(doc.Paths), roles)
+	}
+
 	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0], chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts, chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.IgnoreCertErrors,
 		chromedp.Flag("disable-dev-shm-usage", true))
