@@ -74,6 +74,13 @@ func TestMailOutboxAcrossNodes(t *testing.T) {
 		t.Fatalf("the new leader's run: %+v %v", run, err)
 	}
 	tok := next.mailedToken(t, email, "verify_email", 1)
+	for _, f := range followers {
+		if f != next {
+			if run, err := f.DeliverMail(ctx, true); err != nil || run != (MailRun{}) {
+				t.Fatalf("a follower's run: %+v %v", run, err)
+			}
+		}
+	}
 	if run, err := next.DeliverMail(ctx, false); err != nil || run.Sent != 0 {
 		t.Fatalf("a second run sent again: %+v %v", run, err)
 	}
@@ -160,9 +167,28 @@ func TestMailSendFailureIsRetriedThenDropped(t *testing.T) {
 	if d := pendingMail(t, n); len(d) != 0 {
 		t.Fatalf("left after the drop: %+v", d)
 	}
+	// A queued e-mail that cannot be opened (sealed under another cluster
+	// key, as after a restore from elsewhere) is dropped, never sent.
+	relay.down.Store(false)
+	bad, err := storage.Encode(&storage.MailAfter{
+		Cmd: &storage.IssueEmailToken{EmailIndex: n.keyring.EmailIndex("retry@example.test"), Purpose: storage.PurposePasswordReset,
+			TokenHash: []byte("h-foreign"), Now: clock.now().UnixMilli(), ExpiresAt: clock.now().Add(time.Hour).UnixMilli()},
+		Mail: storage.QueuedMail{ID: "ml_foreign", Kind: "password_reset", Sealed: []byte("sealed elsewhere"), At: clock.now().UnixMilli()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.cluster.Apply(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := n.DeliverMail(ctx, false); err != nil || run.Dropped != 1 || run.Sent != 0 {
+		t.Fatalf("an e-mail that does not open: %+v %v", run, err)
+	}
+	if c := relay.count("password_reset"); c != 0 {
+		t.Fatalf("%d reset e-mails sent", c)
+	}
 	m := n.metrics.Snapshot(n.DB()).Mail
-	if m.Sent != 1 || m.Failed != 2 || m.Dropped != 1 {
-		t.Fatalf("counters %+v, want 1 sent, 2 failed, 1 dropped", m)
+	if m.Sent != 1 || m.Failed != 2 || m.Dropped != 2 {
+		t.Fatalf("counters %+v, want 1 sent, 2 failed, 2 dropped", m)
 	}
 }
 
