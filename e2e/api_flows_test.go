@@ -42,6 +42,7 @@ import (
 // one node and are read back through another, so every effect checked is
 // a replicated one.
 func TestAPIFlows(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	dir := t.TempDir()
 	aiKey := "sk-test-" + randLetters(20)
 	aiKeyFile := filepath.Join(dir, "ai.key")

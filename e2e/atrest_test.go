@@ -17,6 +17,7 @@ import (
 // snapshots often, stops every node gracefully and checks that no file under
 // any data directory holds a marker in plain bytes.
 func TestAtRestNoPlaintext(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c := startCluster(t, 3, "--snapshot-threshold", "20", "--trailing-logs", "5", "--snapshot-interval", "1s")
 	emailTok, nickTok, chatTok := randLetters(14), randLetters(12), randLetters(14)
 	email := "marker-" + emailTok + "@example.test"

@@ -16,6 +16,7 @@ import (
 // of every node through Raft, and `daisydog audit verify` checks the chain on
 // a running node's data directory.
 func TestAuditLogReplicatedAndVerifiable(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c := startCluster(t, 3)
 	f := c.newFamily(c.nodes[1], "audit-"+strings.ToLower(randLetters(8))+"@example.test", "Aud"+randLetters(5))
 	if _, err := c.chat(c.nodes[2], f, "I want to kill myself"); err != nil {

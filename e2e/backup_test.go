@@ -18,6 +18,7 @@ import (
 // linked device keeps chatting; a wrong cluster key is refused and leaves
 // nothing behind.
 func TestBackupAndRestore(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c := startCluster(t, 1)
 	n := c.nodes[0]
 	c.waitLeader(c.nodes, 0)

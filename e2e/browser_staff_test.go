@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,26 +19,10 @@ import (
 // excerpt, recording a review closes the event), accessibility basics and
 // a phone-sized screen, and logging out.
 func TestBrowserStaffDashboard(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	browser := chromiumPath(t)
 	e := newEnv(t)
-	addrs := freeAddrs(t, 2)
-	dir := filepath.Join(e.root, "staff")
-	p := e.start("run", "run", "--data", dir, "--http", addrs[0], "--raft", addrs[1])
-	base := "https://" + addrs[0]
-	caPath := filepath.Join(dir, "tls", "ca.crt")
-	waitFor(t, startTimeout, "the node to be ready", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("daisydog run %s", p.state())
-		}
-		if _, err := os.Stat(caPath); err != nil {
-			return false, err.Error()
-		}
-		r, err := newAPIClient(t, caPath).get(base+"/readyz", "")
-		if err != nil {
-			return false, err.Error()
-		}
-		return r.Status == 200, r.String()
-	})
+	p, base, dir, caPath := startUINode(t, e, "staff")
 	api := newAPIClient(t, caPath)
 	const adminEmail, adminPassword = "staff@example.org", "correct horse battery staple"
 	if out, err := cliEnv([]string{"DAISYDOG_ADMIN_PASSWORD=" + adminPassword}, "admin", "create", "--data", dir, "--email", adminEmail); err != nil {
@@ -77,33 +58,9 @@ func TestBrowserStaffDashboard(t *testing.T) {
 		t.Fatalf("OpenAPI document: %q, %d paths, chat roles %v", doc.OpenAPI, len(doc.Paths), roles)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0], chromedp.DefaultExecAllocatorOptions[:]...)
-	opts = append(opts, chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.IgnoreCertErrors,
-		chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
+	b := newBrowserRun(t, browser, p)
+	step, read, wait := b.step, b.read, pollUntil
 	type css = chromedp.CSS
-	wait := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))
-	}
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("browser: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
-		}
-	}
-	read := func(a chromedp.Action[string]) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatalf("browser: read: %v", err)
-		}
-		return v
-	}
 	stat := func(key string) string { // a value of the dashboard's lists
 		return `Array.from(document.querySelectorAll("dd")).find(d => d.dataset.key === "` + key + `")?.textContent || ""`
 	}

@@ -65,64 +65,17 @@ const overflowCheck = `(() => {
 // device link code, change a setting, reload (the session survives through
 // the HttpOnly cookie), log out; the code then links a device that chats.
 func TestBrowserParentConsole(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	browser := chromiumPath(t)
 	e := newEnv(t)
-	addrs := freeAddrs(t, 2)
-	dir := filepath.Join(e.root, "ui")
-	p := e.start("run", "run", "--data", dir, "--http", addrs[0], "--raft", addrs[1])
-	base := "https://" + addrs[0]
-	caPath := filepath.Join(dir, "tls", "ca.crt")
-	waitFor(t, startTimeout, "the node to be ready", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("daisydog run %s", p.state())
-		}
-		if _, err := os.Stat(caPath); err != nil {
-			return false, err.Error()
-		}
-		r, err := newAPIClient(t, caPath).get(base+"/readyz", "")
-		if err != nil {
-			return false, err.Error()
-		}
-		return r.Status == 200, r.String()
-	})
+	p, base, dir, caPath := startUINode(t, e, "ui")
 	api := newAPIClient(t, caPath)
 	creds := map[string]string{"email": "browser@example.com", "password": "a long passphrase here"}
 	api.must(201, "POST", base+"/v1/parents/signup", "", creds)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0], chromedp.DefaultExecAllocatorOptions[:]...)
-	opts = append(opts,
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox,
-		// The node's certificate comes from the cluster's own CA, which this
-		// throwaway browser profile does not trust.
-		chromedp.IgnoreCertErrors,
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
-
+	b := newBrowserRun(t, browser, p)
+	step, read, wait := b.step, b.read, pollUntil
 	type css = chromedp.CSS
-	wait := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))
-	}
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("browser: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
-		}
-	}
-	read := func(a chromedp.Action[string]) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatalf("browser: read: %v", err)
-		}
-		return v
-	}
 	step("open the console", chromedp.Navigate(base+"/"))
 	step("see the login form", chromedp.WaitVisible(css("#login-form")))
 	step("log in",
@@ -216,4 +169,80 @@ func TestBrowserParentConsole(t *testing.T) {
 	if _, body := mailedFrom(t, filepath.Join(dir, "outbox", "mail.jsonl"), creds["email"], "consent_confirmation", 2); !strings.Contains(body, "Pip") {
 		t.Errorf("second consent confirmation %q", body)
 	}
+}
+
+// startUINode starts one node for a browser test (data under e.root/name)
+// and waits until it is ready; it returns the process, the base URL, the
+// data directory and the path of the cluster's CA certificate.
+func startUINode(t *testing.T, e *env, name string) (p *proc, base, dir, caPath string) {
+	t.Helper()
+	addrs := freeAddrs(t, 2)
+	dir = filepath.Join(e.root, name)
+	p = e.start("run", "run", "--data", dir, "--http", addrs[0], "--raft", addrs[1])
+	base = "https://" + addrs[0]
+	caPath = filepath.Join(dir, "tls", "ca.crt")
+	waitFor(t, startTimeout, "the node to be ready", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog run %s", p.state())
+		}
+		if _, err := os.Stat(caPath); err != nil {
+			return false, err.Error()
+		}
+		r, err := newAPIClient(t, caPath).get(base+"/readyz", "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Status == 200, r.String()
+	})
+	return p, base, dir, caPath
+}
+
+// browserRun is one headless Chromium (a throwaway profile) driving the
+// node p serves; it is closed when the test ends, and a whole run may take
+// 90 s.
+type browserRun struct {
+	t   *testing.T
+	ctx context.Context
+	p   *proc
+}
+
+func newBrowserRun(t *testing.T, browser string, p *proc) *browserRun {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0], chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts,
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox,
+		// The node's certificate comes from the cluster's own CA, which this
+		// throwaway browser profile does not trust.
+		chromedp.IgnoreCertErrors,
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
+	return &browserRun{t: t, ctx: ctx, p: p}
+}
+
+// step runs browser actions; a failure ends the test with the node's
+// last log lines.
+func (b *browserRun) step(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %s: %v\nnode stderr tail:\n%s", what, err, tail(b.p.stderrText(), 20, 4<<10))
+	}
+}
+
+// read evaluates one value in the page.
+func (b *browserRun) read(a chromedp.Action[string]) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, a)
+	if err != nil {
+		b.t.Fatalf("browser: read: %v", err)
+	}
+	return v
+}
+
+// pollUntil waits (up to 20 s) until the JavaScript expression is true.
+func pollUntil(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))
 }

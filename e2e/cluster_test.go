@@ -93,6 +93,7 @@ func (c *cluster) checkHistory(n *node, f *family, acked *ackLog) map[string]int
 // of a stream of chat turns and checks that every acknowledged turn is on
 // every node once the killed node is back.
 func TestClusterFailover(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c := startCluster(t, 3)
 	leader, _ := c.waitLeader(c.nodes, 0)
 	follower := c.others(leader)[0]
@@ -200,6 +201,7 @@ func maxSnapshotIndex(dir string) uint64 {
 // leader to snapshot and trim the entries the follower misses, restarts the
 // follower and checks it catches up (through a snapshot install).
 func TestRestartCatchesUpFromSnapshot(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	const trailing = 5
 	c := startCluster(t, 3, "--snapshot-threshold", "20", "--trailing-logs", strconv.Itoa(trailing), "--snapshot-interval", "1s")
 	leader, _ := c.waitLeader(c.nodes, 0)
@@ -262,6 +264,7 @@ func TestRestartCatchesUpFromSnapshot(t *testing.T) {
 // TestCLIClusterStatusAndRemove checks `daisydog cluster status` and
 // `daisydog cluster remove` against a running cluster.
 func TestCLIClusterStatusAndRemove(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c := startCluster(t, 3)
 	leader, st := c.waitLeader(c.nodes, 0)
 	if len(st.Nodes) != 3 {

@@ -13,6 +13,7 @@ import (
 // Writes are forwarded to the leader; the follower must not answer the write
 // before it has applied it itself (as sign-up already does).
 func TestReadYourWritesThroughFollower(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c := startCluster(t, 3, "--mail-outbox", filepath.Join(t.TempDir(), "mail.jsonl"))
 	leader, _ := c.waitLeader(c.nodes, 0)
 	fol := c.others(leader)[0]

@@ -43,7 +43,7 @@ func startDockerCluster(t *testing.T, tuning ...string) (*cluster, *dockerNet) {
 func startDockerClusterOn(t *testing.T, dataDirs []string, tuning ...string) (*cluster, *dockerNet) {
 	t.Helper()
 	dockerAvailable(t)
-	return startDockerClusterImage(t, buildImage(t, strings.ToLower(randLetters(6))), dataDirs, tuning...)
+	return startDockerClusterImage(t, sharedImage(t), dataDirs, tuning...)
 }
 
 // startDockerClusterImage is startDockerClusterOn with the given image.
@@ -209,6 +209,7 @@ func (dn *dockerNet) disconnect(n *node) {
 // TestContainerPartitionLeader: the partition scenario (partitionLeader) on
 // containers, the leader cut off with `docker network disconnect`.
 func TestContainerPartitionLeader(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c, dn := startDockerCluster(t, faultTuning...)
 	partitionLeader(t, c, "partition of the leader (docker network disconnect)",
 		dn.disconnect, func(n *node) { dn.connect(dn.index(n)) })
@@ -217,6 +218,7 @@ func TestContainerPartitionLeader(t *testing.T) {
 // TestContainerLeaderKill: the leader-kill scenario (leaderKill, with the
 // checker) on containers, the leader's container killed with SIGKILL.
 func TestContainerLeaderKill(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c, _ := startDockerCluster(t, faultTuning...)
 	leaderKill(t, c, "leader kill (docker kill)")
 }
@@ -224,6 +226,7 @@ func TestContainerLeaderKill(t *testing.T) {
 // TestContainerPowerCut: all three containers killed at once and started
 // again; no acknowledged turn may be lost.
 func TestContainerPowerCut(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c, _ := startDockerCluster(t, faultTuning...)
 	powerCut(t, c, "power cut (docker kill of every container)")
 }
@@ -231,6 +234,7 @@ func TestContainerPowerCut(t *testing.T) {
 // TestContainerFollowerKill: a follower's container killed with SIGKILL
 // under load and started again (followerKill, with the checker).
 func TestContainerFollowerKill(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c, _ := startDockerCluster(t, faultTuning...)
 	followerKill(t, c, "follower kill (docker kill)")
 }
@@ -239,6 +243,7 @@ func TestContainerFollowerKill(t *testing.T) {
 // stop`, which must end in exit code 0) and started again in turn, the
 // leader last — the upgrade path with the same image (rollingRestart).
 func TestContainerRollingRestart(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	c, _ := startDockerCluster(t, faultTuning...)
 	rollingRestart(t, c, "rolling restart (docker stop, docker start)")
 }
@@ -247,6 +252,7 @@ func TestContainerRollingRestart(t *testing.T) {
 // until the leader snapshotted far past it; started again, it catches up by
 // snapshot install (its container log must say so).
 func TestContainerLongAbsence(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	// Info level (the last --log-level wins): "snapshot restored" is an info line.
 	tuning := append(append(append([]string{}, faultTuning...), longAbsenceTuning...), "--log-level", "info")
 	c, dn := startDockerCluster(t, tuning...)
@@ -261,6 +267,7 @@ func TestContainerLongAbsence(t *testing.T) {
 // (diskFull: 507 at once, the others serve, recovery when space returns, the
 // audit chain intact), on a follower and on the leader.
 func TestContainerDiskFull(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	requireTmpfs(t)
 	for _, role := range []string{"follower", "leader"} {
 		t.Run(role, func(t *testing.T) {

@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -32,36 +34,73 @@ func docker(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// buildImage builds the FROM-scratch image (deploy/Dockerfile) around the
-// binary under test, tagged with id, and removes it when the test ends.
-func buildImage(t *testing.T, id string) string {
+// runImage is the image of the binary under test, built once per run by
+// the first container test that needs it (tests run in parallel) and
+// removed by TestMain.
+var runImage struct {
+	once sync.Once
+	name string
+	err  error
+}
+
+// sharedImage returns the run's image of the binary under test.
+func sharedImage(t *testing.T) string {
 	t.Helper()
-	return buildImageOf(t, id, daisydogBin)
+	runImage.once.Do(func() {
+		runImage.name, runImage.err = makeImage("run-"+strings.ToLower(randLetters(6)), daisydogBin)
+	})
+	if runImage.err != nil {
+		t.Fatal(runImage.err)
+	}
+	return runImage.name
+}
+
+// removeSharedImage removes the run's image, if one was built.
+func removeSharedImage() {
+	if runImage.name != "" {
+		exec.Command("docker", "rmi", "-f", runImage.name).Run()
+	}
 }
 
 // buildImageOf builds the FROM-scratch image of deploy/Dockerfile around
-// the binary bin, tagged daisydog-e2e:ID.
+// the binary bin, tagged daisydog-e2e:ID, and removes it when the test ends.
 func buildImageOf(t *testing.T, id, bin string) string {
 	t.Helper()
+	image, err := makeImage(id, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+	return image
+}
+
+// makeImage builds the FROM-scratch image of deploy/Dockerfile around the
+// binary bin, tagged daisydog-e2e:ID.
+func makeImage(id, bin string) (string, error) {
 	_, self, _, _ := runtime.Caller(0)
 	repo := filepath.Dir(filepath.Dir(self))
 	image := "daisydog-e2e:" + id
-	ctx := t.TempDir()
+	ctx, err := os.MkdirTemp("", "daisydog-e2e-image-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(ctx)
 	exe, err := os.ReadFile(bin)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	dockerfile, err := os.ReadFile(filepath.Join(repo, "deploy", "Dockerfile"))
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(ctx, "daisydog"), exe, 0o755); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), dockerfile, 0o644); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	docker(t, "build", "-q", "-t", image, ctx)
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
-	return image
+	if out, err := exec.Command("docker", "build", "-q", "-t", image, ctx).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("docker build -t %s: %v: %s", image, err, out)
+	}
+	return image, nil
 }

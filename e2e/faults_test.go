@@ -62,6 +62,7 @@ func startFaultCluster(t *testing.T, extra ...string) *cluster {
 // TestFaultLeaderKill: kill -9 of the leader under load. The survivors elect
 // a new leader; writes are unavailable for less than failoverBudget.
 func TestFaultLeaderKill(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	containersRunIt(t, "TestContainerLeaderKill")
 	leaderKill(t, startFaultCluster(t), "leader kill")
 }
@@ -88,6 +89,7 @@ func leaderKill(t *testing.T, c *cluster, name string) {
 
 // TestFaultFollowerKill: kill -9 of a follower under load, then restart it.
 func TestFaultFollowerKill(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	containersRunIt(t, "TestContainerFollowerKill")
 	followerKill(t, startFaultCluster(t), "follower kill")
 }
@@ -113,6 +115,7 @@ func followerKill(t *testing.T, c *cluster, name string) {
 // TestFaultPowerCut: all three nodes killed -9 at once and restarted; no
 // acknowledged turn may be lost.
 func TestFaultPowerCut(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	containersRunIt(t, "TestContainerPowerCut")
 	powerCut(t, startFaultCluster(t), "power cut")
 }
@@ -144,6 +147,7 @@ func powerCut(t *testing.T, c *cluster, name string) {
 // caught up before the next one. Writes must keep flowing: failures are
 // reported and bounded.
 func TestFaultRollingRestart(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	containersRunIt(t, "TestContainerRollingRestart")
 	rollingRestart(t, startFaultCluster(t), "rolling restart")
 }
@@ -236,6 +240,7 @@ func requireOnlyRestartRaces(t *testing.T, l *load, restarts []restartWindow) []
 // to snapshot and trim the log past it, and on its return it catches up by
 // installing the leader's snapshot, under load.
 func TestFaultLongAbsence(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	containersRunIt(t, "TestContainerLongAbsence")
 	c := startFaultCluster(t, longAbsenceTuning...)
 	longAbsence(t, c, "long absence", func(n *node) string { return n.proc.stderrText() })
@@ -297,6 +302,7 @@ func maxIndexInLog(t *testing.T, c *cluster, nodes []*node) uint64 {
 // Raft and RPC link, through the proxies of proxy_test.go) under load; see
 // partitionLeader for what must hold.
 func TestFaultPartitionLeader(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	requireProcNet(t)
 	c := newCluster(t, 3, faultTuning...)
 	ne := newNetem(t, c)
@@ -428,6 +434,7 @@ func fillDisk(t *testing.T, dir string) (string, int64) {
 // two keep serving, and when the space returns the node catches up and takes
 // writes again.
 func TestFaultDiskFull(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	containersRunIt(t, "TestContainerDiskFull")
 	requireTmpfs(t)
 	for _, role := range []string{"follower", "leader"} {

@@ -18,6 +18,14 @@ var daisydogBin string
 // (single-node tests) keep the default under their data directory.
 var policyCache string
 
+// parallelTests: most tests here start their own cluster (processes on
+// loopback ports drawn by freeport, or containers on private networks with
+// the run's one image) and call t.Parallel(); `make e2e` runs two at a time
+// (-parallel 2), which keeps the two cores busy while one test waits for an
+// election, a restart or its load. A test stays sequential when it sets the
+// environment (t.Setenv), measures throughput (the bench), or asserts that
+// no request fails while it moves leadership (policy push under load).
+
 func TestMain(m *testing.M) {
 	bin, err := findBinary()
 	if err != nil {
@@ -44,6 +52,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	removeSharedImage()
 	os.RemoveAll(tmp)
 	os.Exit(code)
 }

@@ -21,6 +21,7 @@ import (
 // on its period — its `retention applied` log lines, one audit entry per
 // command in `daisydog audit verify` — without deleting the turns just sent.
 func TestMetricsPrivacyAndRetention(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	// debug: the job logs `retention applied` at info only when it deleted
 	// something, and nothing here is old enough.
 	backups := filepath.Join(t.TempDir(), "backups")

@@ -364,6 +364,7 @@ func TestSingleNodeOperatorFlags(t *testing.T) {
 // TestCLIRefusesBadInvocations: the binary's commands answer a wrong
 // invocation with an error exit and say why.
 func TestCLIRefusesBadInvocations(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	dir := t.TempDir()
 	addrs := freeAddrs(t, 2) // never the default ports: the machine is shared
 	out, err := cli("version")

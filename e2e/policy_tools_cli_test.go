@@ -118,6 +118,7 @@ var modelLineRe = regexp.MustCompile(`(?m)^model (\S+): (\d+) bytes, sha256 ([0-
 // flags give the same bytes; another seed gives other bytes), the report
 // scores every source three ways, and bad flags are refused.
 func TestPolicyTrainCLI(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	dir := t.TempDir()
 	cases, _, counts := ownCases(t, dir)
 	train := func(out string, seed string) (string, []byte) {
@@ -205,6 +206,7 @@ type scoreRow struct {
 // the missed ids are unsafe cases of that source, and the tier and
 // strictness scored at are reported.
 func TestPolicyScoreCLIHalvesAndJSON(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	dir := t.TempDir()
 	cases, ids, _ := ownCases(t, dir)
 	score := func(args ...string) scoreReport {

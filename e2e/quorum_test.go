@@ -17,6 +17,7 @@ const maxUnavailableAnswer = 10 * time.Second
 // leader in one case (it must notice it lost its quorum) and a follower in
 // the other (its leader is gone).
 func TestQuorumLossAnswers503(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	for _, tc := range []struct {
 		name           string
 		leaderSurvives bool

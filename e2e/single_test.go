@@ -13,6 +13,7 @@ import (
 // the URL and how to log in, becomes ready, and the printed instructions
 // work. It also checks the binary is static.
 func TestSingleNodeRun(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	e := newEnv(t)
 	addrs := freeAddrs(t, 2)
 	dir := filepath.Join(e.root, "single")

@@ -147,6 +147,7 @@ func TestBenchAgainstCluster(t *testing.T) {
 // policy eval` on a few of the issue's own child scenarios (not the
 // external data) and checks the per-case verdicts it writes.
 func TestPolicyEvalCLI(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	dir := t.TempDir()
 	cases := filepath.Join(dir, "cases.jsonl")
 	lines := []string{

@@ -114,6 +114,7 @@ func membersViaCLI(asker *node) (map[string]map[string]int, error) {
 // the binary under test run the retention job every second (the previous
 // release has no such flag).
 func TestFaultRollingUpgrade(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	containersRunIt(t, "TestContainerRollingUpgrade")
 	prev := prevBinary(t)
 	c := newCluster(t, 3, faultTuning...)
@@ -134,10 +135,11 @@ func TestFaultRollingUpgrade(t *testing.T) {
 // server upgraded by replacing its container with one of the other image on
 // the same bind-mounted /data, name, networks and port.
 func TestContainerRollingUpgrade(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
 	dockerAvailable(t)
 	prev := prevBinary(t)
 	id := strings.ToLower(randLetters(6))
-	prevImage, newImage := buildImageOf(t, id+"-prev", prev), buildImage(t, id)
+	prevImage, newImage := buildImageOf(t, id+"-prev", prev), sharedImage(t)
 	root := t.TempDir()
 	dirs := []string{filepath.Join(root, "n1"), filepath.Join(root, "n2"), filepath.Join(root, "n3")}
 	c, dn := startDockerClusterImage(t, prevImage, dirs, faultTuning...)

@@ -45,19 +45,27 @@ type AlertRun struct {
 }
 
 // DeliverAlerts runs the outbox once on the leader (elsewhere it does
-// nothing).
+// nothing), after a barrier.
 func (n *Node) DeliverAlerts(ctx context.Context) (AlertRun, error) {
+	return n.deliverAlerts(ctx, true)
+}
+
+// deliverAlerts is DeliverAlerts; with barrier, it first waits until this
+// node has applied every entry committed before its leadership (a new
+// leader would otherwise miss escalations for a tick). The loop asks for
+// it once per leadership, not every tick: a barrier is a log entry.
+func (n *Node) deliverAlerts(ctx context.Context, barrier bool) (AlertRun, error) {
 	var run AlertRun
 	if n.alertSender == nil || !n.cluster.IsLeader() {
 		return run, nil
 	}
-	// A new leader may not have applied every committed entry yet: read
-	// the outbox only after it has (escalations would otherwise wait a tick).
-	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := n.cluster.Barrier(bctx)
-	cancel()
-	if err != nil {
-		return run, fmt.Errorf("alert outbox: %w", err)
+	if barrier {
+		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := n.cluster.Barrier(bctx)
+		cancel()
+		if err != nil {
+			return run, fmt.Errorf("alert outbox: %w", err)
+		}
 	}
 	o, err := n.db.AlertOutboxState(ctx)
 	if err != nil {
@@ -171,37 +179,18 @@ func (n *Node) proposeAlerts(ctx context.Context, cmd storage.Command, out any) 
 	return nil
 }
 
-// alertLoop runs the outbox every period while this node leads; after a
-// failure it waits longer each time (up to a minute).
+// alertLoop runs the outbox every period while this node leads (a barrier
+// at the start of each leadership); after a failure it waits longer each
+// time, up to a minute.
 func (n *Node) alertLoop(ctx context.Context, every time.Duration) {
-	wait := every
-	postponedLogged := false
-	for {
-		changed := n.cluster.LeaderChange()
-		var due <-chan time.Time
-		if n.cluster.IsLeader() {
-			due = time.After(wait)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-			continue
-		case <-due:
-		}
-		_, err := n.DeliverAlerts(ctx)
-		switch {
-		case err == nil || ctx.Err() != nil:
-			wait = every
-		case errors.Is(err, errAlertsPostponed):
-			if !postponedLogged {
-				n.log.Info("alert outbox waits until every node runs this version; alerts go out from the node that took the turn meanwhile", "err", err)
-				postponedLogged = true
-			}
-			wait = max(every, 10*time.Second)
-		default:
-			n.log.Warn("safety alert delivery failed; will retry", "err", err, "retry_in", wait.String())
-			wait = min(2*wait, time.Minute)
-		}
-	}
+	n.runWhileLeader(ctx, leaderJob{
+		every: every, maxWait: time.Minute,
+		postponed:    errAlertsPostponed,
+		postponedMsg: "alert outbox waits until every node runs this version; alerts go out from the node that took the turn meanwhile",
+		failMsg:      "safety alert delivery failed; will retry",
+		run: func(ctx context.Context, fresh bool) error {
+			_, err := n.deliverAlerts(ctx, fresh)
+			return err
+		},
+	})
 }

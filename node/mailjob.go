@@ -122,40 +122,16 @@ func (n *Node) DeliverMail(ctx context.Context, barrier bool) (MailRun, error) {
 
 // mailLoop runs the outbox every period while this node leads (a barrier
 // at the start of each leadership); after a failure it waits longer each
-// time, up to 30 s.
+// time, up to 30 s. The failed e-mail itself waits longer each time (its
+// row's next attempt); the loop only slows down a little.
 func (n *Node) mailLoop(ctx context.Context, every time.Duration) {
-	wait := every
-	fresh := true // a barrier is due: leadership (re)gained
-	postponedLogged := false
-	for {
-		changed := n.cluster.LeaderChange()
-		var due <-chan time.Time
-		if n.cluster.IsLeader() {
-			due = time.After(wait)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-			fresh = true
-			continue
-		case <-due:
-		}
-		_, err := n.DeliverMail(ctx, fresh)
-		switch {
-		case err == nil || ctx.Err() != nil:
-			fresh, wait = false, every
-		case errors.Is(err, errMailPostponed):
-			if !postponedLogged {
-				n.log.Info("mail outbox waits until every node runs this version", "err", err)
-				postponedLogged = true
-			}
-			wait = max(every, 10*time.Second)
-		default:
-			// The failed e-mail itself waits longer each time (its row's
-			// next attempt); the loop only slows down a little.
-			n.log.Warn("e-mail delivery failed; will retry", "err", err, "retry_in", wait.String())
-			wait = min(2*wait, 30*time.Second)
-		}
-	}
+	n.runWhileLeader(ctx, leaderJob{
+		every: every, maxWait: 30 * time.Second,
+		postponed: errMailPostponed, postponedMsg: "mail outbox waits until every node runs this version",
+		failMsg: "e-mail delivery failed; will retry",
+		run: func(ctx context.Context, fresh bool) error {
+			_, err := n.DeliverMail(ctx, fresh)
+			return err
+		},
+	})
 }
