@@ -6,7 +6,7 @@ DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' -o -name '*.txt' 2>/dev/null)
 
-.PHONY: monitoring policy-bundle cover-all all build policy run test vet fmt-check static-check unit e2e e2e-processes fuzz image bench clean browser
+.PHONY: bench-ab monitoring policy-bundle cover-all all build policy run test vet fmt-check static-check unit e2e e2e-processes fuzz image bench clean browser
 
 all: build
 
@@ -147,6 +147,15 @@ image: build
 # loop 1,000 and 10,000 children); writes bench/results-DATE.json and .md (see docs/operations.md).
 bench: build
 	./deploy/bench-local.sh
+
+# The candidate (this tree) against the binary of revision BASE on this
+# machine, alternating rounds; fails on a regression beyond TOLERANCE
+# (deploy/bench-ab.sh; RUNS="c64 c256 open1000" by default).
+BASE ?= HEAD~1
+bench-ab: build
+	@rm -rf $(COVER)/bench-base && git worktree add -f --detach $(COVER)/bench-base $(BASE) >/dev/null
+	$(MAKE) -C $(COVER)/bench-base build VERSION=$$(git rev-parse --short $(BASE))
+	./deploy/bench-ab.sh $(COVER)/bench-base/bin/daisydog $(RUNS); status=$$?; git worktree remove --force $(COVER)/bench-base; exit $$status
 
 clean:
 	rm -rf bin policies/default.wasm .cover

@@ -112,3 +112,11 @@ jq -s --arg date "$stamp" --arg machine "$machine" --arg version "$("$BIN" versi
 } >"$OUT.md"
 echo "wrote $OUT.json and $OUT.md" >&2
 cat "$OUT.md" >&2
+# Against the previous suite in the same directory, for information only:
+# another sitting, perhaps another machine (the comparison says so when the
+# machines' limits differ); deploy/bench-ab.sh is the fair comparison.
+prev=$(ls "$(dirname "$OUT")"/results-*.json 2>/dev/null | grep -vxF "$OUT.json" | sort | tail -1 || true)
+if [ -n "$prev" ] && [ -z "${NO_COMPARE:-}" ]; then
+  echo "--- against $prev (information: another sitting)" >&2
+  "$BIN" bench compare --base "$prev" --new "$OUT.json" >&2 || true
+fi

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,7 @@ Usage:
   daisydog backup verify --from FILE --cluster-key FILE           open a backup as a restore would and check it (changes nothing)
   daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID --http ADDR --raft ADDR   start a new cluster from a backup
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]
+  daisydog bench compare --base FILE[,FILE...] --new FILE[,FILE...] [--tolerance 0.15] [--json]
   daisydog monitoring alerts|dashboard                           print the suggested Prometheus alert rules or the Grafana dashboard (deploy/)
   daisydog version
 `
@@ -571,6 +573,9 @@ func loadIdentity(l node.Layout, nodeID string) (*raftcluster.Identity, error) {
 }
 
 func cmdBench(args []string) error {
+	if len(args) > 0 && args[0] == "compare" {
+		return cmdBenchCompare(args[1:])
+	}
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	targets := fs.String("targets", "", "comma-separated base URLs of the nodes, e.g. https://127.0.0.1:8443")
 	var cfg bench.Config
@@ -621,6 +626,59 @@ func cmdBench(args []string) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sum)
+}
+
+// cmdBenchCompare judges a candidate's results against a baseline's
+// (several files a side: the median of each number); it fails when a
+// number regressed beyond the tolerance.
+func cmdBenchCompare(args []string) error {
+	fs := flag.NewFlagSet("bench compare", flag.ExitOnError)
+	base := fs.String("base", "", "baseline results file(s) of deploy/bench-local.sh, comma-separated")
+	cand := fs.String("new", "", "candidate results file(s), comma-separated")
+	tolerance := fs.Float64("tolerance", 0.15, "a number regresses when it is worse by more than this fraction (and its absolute floor)")
+	asJSON := fs.Bool("json", false, "print the comparison as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *base == "" || *cand == "" {
+		return errors.New("usage: daisydog bench compare --base FILE[,FILE...] --new FILE[,FILE...] [--tolerance 0.15] [--json]")
+	}
+	b, err := bench.LoadSuites(splitList(*base))
+	if err != nil {
+		return err
+	}
+	n, err := bench.LoadSuites(splitList(*cand))
+	if err != nil {
+		return err
+	}
+	c, err := bench.Compare(b, n, *tolerance)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(c); err != nil {
+			return err
+		}
+	} else if err := c.WriteText(os.Stdout, suiteLabel(b), suiteLabel(n)); err != nil {
+		return err
+	}
+	if r := c.Regressions(); len(r) > 0 {
+		return fmt.Errorf("%d regression(s) beyond %.0f%%", len(r), 100**tolerance)
+	}
+	return nil
+}
+
+// suiteLabel names one side of a comparison: its versions and rounds.
+func suiteLabel(s []bench.Suite) string {
+	var vs []string
+	for _, x := range s {
+		if !slices.Contains(vs, x.Version) {
+			vs = append(vs, x.Version)
+		}
+	}
+	return fmt.Sprintf("%s (%d round(s))", strings.Join(vs, ", "), len(s))
 }
 
 func cmdAudit(args []string) error {
