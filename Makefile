@@ -60,6 +60,8 @@ COVER ?= $(CURDIR)/.cover
 # (Counting across packages with -coverpkg=./... — node's tests exercise
 # node/api's handlers — made the node package exceed 15 minutes under -race
 # on the 2-core CI machine; `make cover-all` measures it that way.)
+# The runs without -race use the static build's settings (CGO_ENABLED=0,
+# -trimpath), so they reuse the dependencies vet and build compiled.
 # The packages' tests share one compilation cache for the default policy
 # (DAISYDOG_TEST_POLICY_CACHE, wasmtest.SharedCacheDir), filled first by one
 # test without -race: compiling it takes ~3 s, ~30 s under -race.
@@ -72,10 +74,10 @@ COVER ?= $(CURDIR)/.cover
 SPLIT_COVER := daisydog/policies/default/rules daisydog/wasm
 unit: policy
 	@rm -rf $(COVER)/unit.out $(COVER)/unit-split.out $(COVER)/policy-cache && mkdir -p $(COVER)/policy-cache
-	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache $(GO) test -count=1 -run '^TestDefaultPolicyThroughTheCompilationCache$$' ./policies
+	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=0 $(GO) test -trimpath -count=1 -run '^TestDefaultPolicyThroughTheCompilationCache$$' ./policies
 	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m -coverprofile=$(COVER)/unit.out $$($(GO) list ./... | grep -v /e2e | grep -vxF $(foreach p,$(SPLIT_COVER),-e $(p)))
 	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(SPLIT_COVER)
-	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache $(GO) test -count=1 -timeout 15m -covermode=atomic -coverprofile=$(COVER)/unit-split.out $(SPLIT_COVER)
+	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=0 $(GO) test -trimpath -count=1 -timeout 15m -covermode=atomic -coverprofile=$(COVER)/unit-split.out $(SPLIT_COVER)
 	@tail -n +2 $(COVER)/unit-split.out >> $(COVER)/unit.out
 	@bash deploy/coverage-by-package.sh $(COVER)/unit.out "unit tests"
 
@@ -112,7 +114,7 @@ e2e: build browser
 # coordinator's deadline passing while a worker is busy, on a loaded machine) is run once more;
 # a failing input, or the same error twice, fails.
 FUZZTIME ?= 5s
-FUZZ_TARGETS := ./node/api:FuzzDecodeJSON ./node/auth:FuzzVerify ./policies/sdk:FuzzDecodeInputRaw ./policies/sdk:FuzzDecodeInputMatchesEncodingJSON ./policies/default/rules:FuzzEvaluate ./policies:FuzzFastVerdictAgreesWithJSON ./node/api:FuzzDaisyRecordFastAgreesWithJSON
+FUZZ_TARGETS := ./node/api/reqbody:FuzzDecodeJSON ./node/auth:FuzzVerify ./policies/sdk:FuzzDecodeInputRaw ./policies/sdk:FuzzDecodeInputMatchesEncodingJSON ./policies/default/rules:FuzzEvaluate ./policies:FuzzFastVerdictAgreesWithJSON ./node/companion:FuzzRecordFastAgreesWithJSON
 # The process variants of the fault scenarios that CI runs on containers
 # (e2e skips them where Docker is available; this runs them anyway).
 e2e-processes: build

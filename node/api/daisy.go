@@ -77,15 +77,10 @@ func (cs childSettings) location() *time.Location {
 }
 
 // daisyRecord is Daisy's per-child state, stored sealed.
-type daisyRecord struct {
-	V     int                  `json:"v"`
-	Daisy companion.State      `json:"daisy"`
-	Game  *companion.GameState `json:"game,omitempty"`
-	Stats companion.Stats      `json:"stats"`
-	Usage companion.Usage      `json:"usage"`
-}
+// (Its format and fast codec live with the state: companion.Record.)
+type daisyRecord = companion.Record
 
-const daisyRecordVersion = 1
+const daisyRecordVersion = companion.RecordVersion
 
 // daisyData is what a request needs about a child's Daisy.
 type daisyData struct {
@@ -121,7 +116,7 @@ func (s *Server) loadDaisy(ctx context.Context, a storage.Actor, childID string,
 		if err != nil {
 			return daisyData{}, err
 		}
-		if err := decodeDaisyRecord(plain, &d.rec); err != nil {
+		if err := companion.DecodeRecord(plain, &d.rec); err != nil {
 			return daisyData{}, fmt.Errorf("daisy state: %w", err)
 		}
 	}
@@ -130,7 +125,7 @@ func (s *Server) loadDaisy(ctx context.Context, a storage.Actor, childID string,
 
 func sealDaisy(dek []byte, childID string, rec daisyRecord) ([]byte, error) {
 	rec.V = daisyRecordVersion
-	plain, err := encodeDaisyRecord(&rec)
+	plain, err := companion.EncodeRecord(&rec)
 	if err != nil {
 		return nil, err
 	}

@@ -191,7 +191,7 @@ func TestVerdictCacheStatsWithoutCache(t *testing.T) {
 func TestDecodeJSONReadFailure(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/x", iotest.ErrReader(errors.New("connection reset")))
 	r.Header.Set("Content-Type", "application/json")
-	var dst decodeTarget
+	var dst struct{ Name string }
 	err := decodeJSON(httptest.NewRecorder(), r, smallBody, &dst)
 	var ae *apiError
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Message != "could not read request body" {

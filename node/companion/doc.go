@@ -10,7 +10,10 @@
 // Reply (the stateless form), Start/Play (games), Award (achievements),
 // Check/Allowed (parental controls), StateAt/MoodAt (state drift), Catalog
 // types with Validate/ForTier, and Corpus (every line: `daisydog policy
-// score` checks a candidate policy against it, and so do the policy tests).
+// score` checks a candidate policy against it, and so do the policy tests),
+// and Record — a child's Daisy as node/api stores it — with its codec
+// (DecodeRecord/EncodeRecord: byte for byte encoding/json's output, without
+// reflection on the common path; FuzzRecordFastAgreesWithJSON).
 //
 // What it must never do: touch storage, the network, clocks or randomness
 // (callers pass now and pick), keep mutable package state, or judge safety.

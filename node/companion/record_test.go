@@ -1,4 +1,4 @@
-package api
+package companion
 
 import (
 	"encoding/json"
@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"daisydog/node/companion"
 )
 
 // fillRandom sets every exported field of v (a pointer) to a random value:
@@ -74,17 +72,17 @@ func fillRandom(rng *rand.Rand, v reflect.Value) {
 
 // Records as json.Marshal writes them decode to what encoding/json gives,
 // through the fast path whenever they hold no escaped characters.
-func TestDaisyRecordFastDecoder(t *testing.T) {
+func TestRecordFastDecoder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	fast := 0
 	for i := 0; i < 3000; i++ {
-		var rec daisyRecord
+		var rec Record
 		fillRandom(rng, reflect.ValueOf(&rec).Elem())
 		b, err := json.Marshal(rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want, got daisyRecord
+		var want, got Record
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatal(err)
 		}
@@ -99,9 +97,9 @@ func TestDaisyRecordFastDecoder(t *testing.T) {
 				t.Fatalf("%s:\nfast %+v\njson %+v", b, got, want)
 			}
 		}
-		var viaAPI daisyRecord
-		if err := decodeDaisyRecord(b, &viaAPI); err != nil || !reflect.DeepEqual(viaAPI, want) {
-			t.Fatalf("decodeDaisyRecord(%s) = %+v, %v", b, viaAPI, err)
+		var viaAPI Record
+		if err := DecodeRecord(b, &viaAPI); err != nil || !reflect.DeepEqual(viaAPI, want) {
+			t.Fatalf("DecodeRecord(%s) = %+v, %v", b, viaAPI, err)
 		}
 	}
 	if fast < 300 {
@@ -123,31 +121,31 @@ func TestDaisyRecordFastDecoder(t *testing.T) {
 		`{"v":01}`,
 		`{"v":1,"daisy":{"recent":["a","a\u0041"]}}`,
 	} {
-		var got, want daisyRecord
-		gotErr, wantErr := decodeDaisyRecord([]byte(in), &got), json.Unmarshal([]byte(in), &want)
+		var got, want Record
+		gotErr, wantErr := DecodeRecord([]byte(in), &got), json.Unmarshal([]byte(in), &want)
 		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %+v, %v; encoding/json: %+v, %v", in, got, gotErr, want, wantErr)
 		}
 	}
 }
 
-// FuzzDaisyRecordFastAgreesWithJSON: whatever the fast decoder accepts,
+// FuzzRecordFastAgreesWithJSON: whatever the fast decoder accepts,
 // encoding/json decodes to the same record.
-func FuzzDaisyRecordFastAgreesWithJSON(f *testing.F) {
+func FuzzRecordFastAgreesWithJSON(f *testing.F) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 20; i++ {
-		var rec daisyRecord
+		var rec Record
 		fillRandom(rng, reflect.ValueOf(&rec).Elem())
 		b, _ := json.Marshal(rec)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got daisyRecord
+		var got Record
 		p := recParser{b: b}
 		if !p.record(&got) || p.pos != len(b) {
 			return
 		}
-		var want daisyRecord
+		var want Record
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatalf("fast decoder accepted what encoding/json refuses (%v): %q", err, b)
 		}
@@ -159,17 +157,17 @@ func FuzzDaisyRecordFastAgreesWithJSON(f *testing.F) {
 
 // The encoder writes exactly what json.Marshal writes, and takes its fast
 // path for every record whose strings JSON leaves unescaped.
-func TestDaisyRecordEncoderMatchesJSON(t *testing.T) {
+func TestRecordEncoderMatchesJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	fast := 0
 	for i := 0; i < 3000; i++ {
-		var rec daisyRecord
+		var rec Record
 		fillRandom(rng, reflect.ValueOf(&rec).Elem())
 		want, err := json.Marshal(rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := appendDaisyRecord(nil, &rec)
+		got, ok := appendRecord(nil, &rec)
 		if escapes := strings.Contains(string(want), `\`); ok == escapes {
 			t.Fatalf("fast path taken = %v for %s", ok, want)
 		}
@@ -179,25 +177,25 @@ func TestDaisyRecordEncoderMatchesJSON(t *testing.T) {
 				t.Fatalf("encoder:\n%s\njson.Marshal:\n%s", got, want)
 			}
 		}
-		if b, err := encodeDaisyRecord(&rec); err != nil || string(b) != string(want) {
-			t.Fatalf("encodeDaisyRecord = %s, %v; want %s", b, err, want)
+		if b, err := EncodeRecord(&rec); err != nil || string(b) != string(want) {
+			t.Fatalf("EncodeRecord = %s, %v; want %s", b, err, want)
 		}
 	}
 	if fast < 300 {
 		t.Fatalf("only %d of 3000 records took the fast path", fast)
 	}
 	// A year JSON cannot write is json.Marshal's error, as before.
-	bad := daisyRecord{Daisy: companion.State{HungerAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}
-	if _, err := encodeDaisyRecord(&bad); err == nil {
+	bad := Record{Daisy: State{HungerAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	if _, err := EncodeRecord(&bad); err == nil {
 		t.Fatal("a year past 9999 encoded")
 	}
 }
 
 // benchRecord is a random record with a game and no string JSON escapes.
-func benchRecord() daisyRecord {
+func benchRecord() Record {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for {
-		var rec daisyRecord
+		var rec Record
 		fillRandom(rng, reflect.ValueOf(&rec).Elem())
 		if data, _ := json.Marshal(rec); !strings.Contains(string(data), `\`) && rec.Game != nil {
 			return rec
@@ -205,12 +203,12 @@ func benchRecord() daisyRecord {
 	}
 }
 
-func BenchmarkEncodeDaisyRecord(b *testing.B) {
+func BenchmarkEncodeRecord(b *testing.B) {
 	rec := benchRecord()
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := encodeDaisyRecord(&rec); err != nil {
+			if _, err := EncodeRecord(&rec); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -225,13 +223,13 @@ func BenchmarkEncodeDaisyRecord(b *testing.B) {
 	})
 }
 
-func BenchmarkDecodeDaisyRecord(b *testing.B) {
+func BenchmarkDecodeRecord(b *testing.B) {
 	data, _ := json.Marshal(benchRecord())
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var r daisyRecord
-			if err := decodeDaisyRecord(data, &r); err != nil {
+			var r Record
+			if err := DecodeRecord(data, &r); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -239,7 +237,7 @@ func BenchmarkDecodeDaisyRecord(b *testing.B) {
 	b.Run("json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var r daisyRecord
+			var r Record
 			if err := json.Unmarshal(data, &r); err != nil {
 				b.Fatal(err)
 			}

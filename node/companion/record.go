@@ -1,23 +1,35 @@
-package api
+package companion
 
 import (
 	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"daisydog/node/companion"
 )
 
-// decodeDaisyRecord decodes a stored Daisy record. Every chat turn reads
+// Record is Daisy's per-child state as stored (sealed, by node/api): her
+// state, the game in play, the counters and the day's usage. V is the
+// format's version (RecordVersion).
+type Record struct {
+	V     int        `json:"v"`
+	Daisy State      `json:"daisy"`
+	Game  *GameState `json:"game,omitempty"`
+	Stats Stats      `json:"stats"`
+	Usage Usage      `json:"usage"`
+}
+
+// RecordVersion is the version of Record's format.
+const RecordVersion = 1
+
+// DecodeRecord decodes a stored Daisy record. Every chat turn reads
 // one, and encoding/json (reflection, a validity pass, time parsing)
 // cost ~3% of a node's CPU at C = 256. Records as json.Marshal writes them
 // — no white space, no escapes in strings, known keys each once, plain
 // integers — are read by a hand-written decoder; anything else goes to
 // encoding/json, which decides. Whenever the fast decoder accepts bytes it
-// gives what encoding/json gives (FuzzDaisyRecordFastAgreesWithJSON).
-func decodeDaisyRecord(b []byte, rec *daisyRecord) error {
-	var r daisyRecord
+// gives what encoding/json gives (FuzzRecordFastAgreesWithJSON).
+func DecodeRecord(b []byte, rec *Record) error {
+	var r Record
 	if p := (recParser{b: b}); p.record(&r) && p.pos == len(b) {
 		*rec = r
 		return nil
@@ -178,7 +190,7 @@ func (p *recParser) strings(dst *[]string) bool {
 	return true
 }
 
-func (p *recParser) record(r *daisyRecord) bool {
+func (p *recParser) record(r *Record) bool {
 	return p.object(func(k []byte) bool {
 		switch string(k) {
 		case "v":
@@ -189,7 +201,7 @@ func (p *recParser) record(r *daisyRecord) bool {
 			if p.peek('n') {
 				return false
 			}
-			r.Game = &companion.GameState{}
+			r.Game = &GameState{}
 			return p.game(r.Game)
 		case "stats":
 			return p.stats(&r.Stats)
@@ -200,7 +212,7 @@ func (p *recParser) record(r *daisyRecord) bool {
 	})
 }
 
-func (p *recParser) state(s *companion.State) bool {
+func (p *recParser) state(s *State) bool {
 	return p.object(func(k []byte) bool {
 		switch string(k) {
 		case "v":
@@ -226,7 +238,7 @@ func (p *recParser) state(s *companion.State) bool {
 	})
 }
 
-func (p *recParser) game(g *companion.GameState) bool {
+func (p *recParser) game(g *GameState) bool {
 	return p.object(func(k []byte) bool {
 		switch string(k) {
 		case "v":
@@ -270,7 +282,7 @@ func (p *recParser) game(g *companion.GameState) bool {
 	})
 }
 
-func (p *recParser) stats(s *companion.Stats) bool {
+func (p *recParser) stats(s *Stats) bool {
 	return p.object(func(k []byte) bool {
 		switch string(k) {
 		case "v":
@@ -308,16 +320,16 @@ func (p *recParser) stats(s *companion.Stats) bool {
 	})
 }
 
-func (p *recParser) earned(dst *[]companion.Earned) bool {
+func (p *recParser) earned(dst *[]Earned) bool {
 	if !p.byte('[') {
 		return false
 	}
-	out := []companion.Earned{}
+	out := []Earned{}
 	for first := true; !p.byte(']'); first = false {
 		if !first && !p.byte(',') {
 			return false
 		}
-		var e companion.Earned
+		var e Earned
 		ok := p.object(func(k []byte) bool {
 			switch string(k) {
 			case "id":
@@ -336,7 +348,7 @@ func (p *recParser) earned(dst *[]companion.Earned) bool {
 	return true
 }
 
-func (p *recParser) usage(u *companion.Usage) bool {
+func (p *recParser) usage(u *Usage) bool {
 	return p.object(func(k []byte) bool {
 		switch string(k) {
 		case "v":
@@ -358,14 +370,14 @@ func (p *recParser) usage(u *companion.Usage) bool {
 	})
 }
 
-// encodeDaisyRecord is json.Marshal(r), byte for byte, without
+// EncodeRecord is json.Marshal(r), byte for byte, without
 // reflection: the fields in declaration order with their omitempty and
 // omitzero rules, times through MarshalJSON. A string JSON would escape
 // (quotes, backslashes, control characters, <, >, &, U+2028, U+2029,
 // invalid UTF-8) sends the whole record to json.Marshal instead
-// (TestDaisyRecordEncoderMatchesJSON).
-func encodeDaisyRecord(r *daisyRecord) ([]byte, error) {
-	if b, ok := appendDaisyRecord(make([]byte, 0, 512), r); ok {
+// (TestRecordEncoderMatchesJSON).
+func EncodeRecord(r *Record) ([]byte, error) {
+	if b, ok := appendRecord(make([]byte, 0, 512), r); ok {
 		return b, nil
 	}
 	return json.Marshal(r)
@@ -378,7 +390,7 @@ type recWriter struct {
 	ok bool
 }
 
-func appendDaisyRecord(b []byte, r *daisyRecord) ([]byte, bool) {
+func appendRecord(b []byte, r *Record) ([]byte, bool) {
 	w := recWriter{b: b, ok: true}
 	w.raw(`{"v":`)
 	w.int(r.V)
@@ -452,7 +464,7 @@ func (w *recWriter) strings(xs []string) {
 	w.b = append(w.b, ']')
 }
 
-func (w *recWriter) state(s *companion.State) {
+func (w *recWriter) state(s *State) {
 	w.raw(`{"v":`)
 	w.int(s.V)
 	w.raw(`,"hunger":`)
@@ -482,7 +494,7 @@ func (w *recWriter) state(s *companion.State) {
 	w.raw("}")
 }
 
-func (w *recWriter) game(g *companion.GameState) {
+func (w *recWriter) game(g *GameState) {
 	w.raw(`{"v":`)
 	w.int(g.V)
 	w.raw(`,"kind":`)
@@ -532,7 +544,7 @@ func (w *recWriter) game(g *companion.GameState) {
 	w.raw("}")
 }
 
-func (w *recWriter) stats(s *companion.Stats) {
+func (w *recWriter) stats(s *Stats) {
 	w.raw(`{"v":`)
 	w.int(s.V)
 	for _, f := range []struct {
@@ -573,7 +585,7 @@ func (w *recWriter) stats(s *companion.Stats) {
 	w.raw("}")
 }
 
-func (w *recWriter) usage(u *companion.Usage) {
+func (w *recWriter) usage(u *Usage) {
 	w.raw(`{"v":`)
 	w.int(u.V)
 	w.raw(`,"day":`)
