@@ -63,8 +63,8 @@ COVER ?= $(CURDIR)/.cover
 # The runs without -race use the static build's settings (CGO_ENABLED=0,
 # -trimpath), so they reuse the dependencies vet and build compiled.
 # The packages' tests share one compilation cache for the default policy
-# (DAISYDOG_TEST_POLICY_CACHE, wasmtest.SharedCacheDir), filled first by one
-# test without -race: compiling it takes ~3 s, ~30 s under -race.
+# (DAISYDOG_TEST_POLICY_CACHE, wasmtest.SharedCacheDir), filled first by the
+# WARM_TESTS without -race: compiling it takes ~3 s, ~20-30 s under -race.
 #
 # SPLIT_COVER: packages whose hot loops make -race with coverage (atomic
 # counters under the race detector) many times slower — the rules' tests
@@ -72,13 +72,19 @@ COVER ?= $(CURDIR)/.cover
 # Their tests run twice: with -race and no coverage, then with coverage
 # (atomic, as the -race run writes it) and no -race; the profiles are joined.
 SPLIT_COVER := daisydog/policies/default/rules daisydog/wasm
+# WARM_TESTS run first, without -race: they fill the shared cache with the
+# default policy compiled both ways (instrumented, and SafeCompile), so no
+# test under -race compiles it (~20 s each there). The cache's own test,
+# which must compile into an empty cache, runs only then (-skip below).
+WARM_TESTS := TestDefaultPolicyThroughTheCompilationCache|TestDefaultPolicyUnderSafeCompile
 unit: policy
-	@rm -rf $(COVER)/unit.out $(COVER)/unit-split.out $(COVER)/policy-cache && mkdir -p $(COVER)/policy-cache
-	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=0 $(GO) test -trimpath -count=1 -run '^TestDefaultPolicyThroughTheCompilationCache$$' ./policies
-	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m -coverprofile=$(COVER)/unit.out $$($(GO) list ./... | grep -v /e2e | grep -vxF $(foreach p,$(SPLIT_COVER),-e $(p)))
+	@rm -rf $(COVER)/unit.out $(COVER)/unit-split.out $(COVER)/unit-warm.out $(COVER)/policy-cache && mkdir -p $(COVER)/policy-cache
+	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=0 $(GO) test -trimpath -count=1 -covermode=atomic -coverprofile=$(COVER)/unit-warm.out -run '^($(WARM_TESTS))$$' ./policies
+	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m -skip '^TestDefaultPolicyThroughTheCompilationCache$$' -coverprofile=$(COVER)/unit.out $$($(GO) list ./... | grep -v /e2e | grep -vxF $(foreach p,$(SPLIT_COVER),-e $(p)))
 	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(SPLIT_COVER)
 	DAISYDOG_TEST_POLICY_CACHE=$(COVER)/policy-cache CGO_ENABLED=0 $(GO) test -trimpath -count=1 -timeout 15m -covermode=atomic -coverprofile=$(COVER)/unit-split.out $(SPLIT_COVER)
 	@tail -n +2 $(COVER)/unit-split.out >> $(COVER)/unit.out
+	@tail -n +2 $(COVER)/unit-warm.out >> $(COVER)/unit.out
 	@bash deploy/coverage-by-package.sh $(COVER)/unit.out "unit tests"
 
 # Unit coverage counted across packages (a statement counts when any

@@ -91,7 +91,6 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // exit but wait, apply them once space returns, and give up only when the
 // node closes.
 func TestMachineWaitsForDiskSpace(t *testing.T) {
-	t.Parallel()
 	dir := mountTmpfs(t, "4m")
 	ctx := context.Background()
 	db, err := storage.Open(ctx, filepath.Join(dir, "daisydog.db"))

@@ -102,7 +102,6 @@ func newAdmin(t *testing.T, tn *testNode) *staffAccount {
 }
 
 func TestStaffBootstrapMFAAndInvitations(t *testing.T) {
-	t.Parallel()
 	clock := newTestClock(time.Now())
 	tn := startCluster(t, 1, clock.config())[0]
 	admin := newAdmin(t, tn)
@@ -221,7 +220,6 @@ func TestStaffBootstrapMFAAndInvitations(t *testing.T) {
 }
 
 func TestModeratorSeesRedactedExcerptsAndEveryReadIsAudited(t *testing.T) {
-	t.Parallel()
 	clock := newTestClock(time.Now())
 	tn := startCluster(t, 1, clock.config())[0]
 	admin := newAdmin(t, tn)
@@ -265,7 +263,6 @@ func TestModeratorSeesRedactedExcerptsAndEveryReadIsAudited(t *testing.T) {
 }
 
 func TestAdminIPAllowList(t *testing.T) {
-	t.Parallel()
 	clock := newTestClock(time.Now())
 	tn := startCluster(t, 1, func(c *Config) {
 		c.Now = clock.now

@@ -396,7 +396,9 @@ func TestDefaultPolicyUnderSafeCompile(t *testing.T) {
 		t.Skip("compiles the default policy a second time")
 	}
 	ctx := context.Background()
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{SafeCompile: true, CallTimeout: defaultTestTimeout()})
+	// The shared cache (when set) keeps this mode's compilation too: `make
+	// unit` fills it without -race before the race run.
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{SafeCompile: true, CallTimeout: defaultTestTimeout(), CacheDir: wasmtest.SharedCacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
