@@ -60,10 +60,7 @@ func (n *Node) deliverAlerts(ctx context.Context, barrier bool) (AlertRun, error
 		return run, nil
 	}
 	if barrier {
-		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := n.cluster.Barrier(bctx)
-		cancel()
-		if err != nil {
+		if err := n.leaderBarrier(ctx); err != nil {
 			return run, fmt.Errorf("alert outbox: %w", err)
 		}
 	}

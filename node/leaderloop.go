@@ -59,3 +59,11 @@ func (n *Node) runWhileLeader(ctx context.Context, j leaderJob) {
 		}
 	}
 }
+
+// leaderBarrier waits (up to 10 s) until this node has applied every
+// entry committed before it became leader.
+func (n *Node) leaderBarrier(ctx context.Context) error {
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return n.cluster.Barrier(bctx)
+}

@@ -60,10 +60,7 @@ func (n *Node) DeliverMail(ctx context.Context, barrier bool) (MailRun, error) {
 		return run, nil
 	}
 	if barrier {
-		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := n.cluster.Barrier(bctx)
-		cancel()
-		if err != nil {
+		if err := n.leaderBarrier(ctx); err != nil {
 			return run, fmt.Errorf("mail outbox: %w", err)
 		}
 	}
