@@ -21,7 +21,10 @@ const (
 // content type must be application/json, the body at most limit bytes of
 // valid UTF-8, exactly one object, no unknown fields.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	if re := reqbody.DecodeJSON(w, r, limit, dst); re != nil {
+	// MaxBytesReader closes the connection of a client that sends more
+	// than it may; reqbody reads at most limit+1 bytes, which it allows.
+	body := http.MaxBytesReader(w, r.Body, limit+1)
+	if re := reqbody.Decode(r.Header.Get("Content-Type"), body, limit, dst); re != nil {
 		return &apiError{Status: re.Status, Code: re.Code, Message: re.Message}
 	}
 	return nil

@@ -6,6 +6,8 @@
 // or 415), a stable code and a message that names no decoder internals;
 // nothing is decoded into the destination from a body that is refused
 // before decoding (wrong type, too large, invalid UTF-8, not an object).
-// It depends on the standard library only, so its fuzz target builds in
-// seconds (node/api wraps it in its own error type).
+// It imports neither net/http nor anything of this project, so its fuzz
+// target builds in seconds (a fuzz build instruments every package the
+// test binary holds); node/api passes it the request's body and content
+// type and turns an *Error into its own error type.
 package reqbody

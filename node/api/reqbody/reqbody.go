@@ -7,9 +7,16 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"strings"
 	"unicode/utf8"
+)
+
+// The HTTP statuses of a refused body (net/http's values; this package
+// does not import net/http, see the package comment).
+const (
+	StatusBadRequest           = 400
+	StatusTooLarge             = 413
+	StatusUnsupportedMediaType = 415
 )
 
 // Error is a refused body: the HTTP status to answer with, a stable code
@@ -23,32 +30,32 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 
 func badRequest(msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
+	return &Error{Status: StatusBadRequest, Code: "bad_request", Message: msg}
 }
 
-// DecodeJSON strictly decodes r's JSON object body into dst (see the
-// package comment), or says why it refuses it; w is only used to close an
-// oversized body's connection (http.MaxBytesReader).
-func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) *Error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+// Decode strictly decodes a JSON object body read from body, sent with
+// the Content-Type contentType, into dst (see the package comment), or
+// says why it refuses it. It reads at most limit+1 bytes: one more than
+// allowed is enough to refuse.
+func Decode(contentType string, body io.Reader, limit int64, dst any) *Error {
+	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/json" {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
+		return &Error{Status: StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("request body must be at most %d bytes", limit)}
-		}
 		return badRequest("could not read request body")
 	}
-	if !utf8.Valid(body) {
+	if int64(len(b)) > limit {
+		return &Error{Status: StatusTooLarge, Code: "too_large", Message: fmt.Sprintf("request body must be at most %d bytes", limit)}
+	}
+	if !utf8.Valid(b) {
 		return badRequest("request body must be valid UTF-8")
 	}
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
+	if trimmed := bytes.TrimLeft(b, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
 		return badRequest("request body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var se *json.SyntaxError

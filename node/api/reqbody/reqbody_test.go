@@ -2,8 +2,6 @@ package reqbody
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,12 +17,8 @@ type decodeTarget struct {
 }
 
 func decodeRequest(contentType, body string, limit int64) (decodeTarget, error) {
-	r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(body))
-	if contentType != "" {
-		r.Header.Set("Content-Type", contentType)
-	}
 	var dst decodeTarget
-	if err := DecodeJSON(httptest.NewRecorder(), r, limit, &dst); err != nil {
+	if err := Decode(contentType, strings.NewReader(body), limit, &dst); err != nil {
 		return dst, err
 	}
 	return dst, nil
@@ -50,48 +44,48 @@ func TestDecodeJSON(t *testing.T) {
 		{"charset parameter, upper case", "Application/JSON; Charset=UTF-8", `{"name":"x"}`, 4096, 0, "x"},
 		{"body exactly at the limit", ct, exact, int64(len(exact)), 0, exact[9 : len(exact)-2]},
 
-		{"missing content type", "", `{"name":"x"}`, 4096, http.StatusUnsupportedMediaType, ""},
-		{"text/plain", "text/plain", `{"name":"x"}`, 4096, http.StatusUnsupportedMediaType, ""},
-		{"form", "application/x-www-form-urlencoded", `name=x`, 4096, http.StatusUnsupportedMediaType, ""},
-		{"json suffix type", "application/merge-patch+json", `{"name":"x"}`, 4096, http.StatusUnsupportedMediaType, ""},
-		{"json prefix", "application/jsonx", `{"name":"x"}`, 4096, http.StatusUnsupportedMediaType, ""},
-		{"malformed content type", "application/json; charset", `{"name":"x"}`, 4096, http.StatusUnsupportedMediaType, ""},
+		{"missing content type", "", `{"name":"x"}`, 4096, StatusUnsupportedMediaType, ""},
+		{"text/plain", "text/plain", `{"name":"x"}`, 4096, StatusUnsupportedMediaType, ""},
+		{"form", "application/x-www-form-urlencoded", `name=x`, 4096, StatusUnsupportedMediaType, ""},
+		{"json suffix type", "application/merge-patch+json", `{"name":"x"}`, 4096, StatusUnsupportedMediaType, ""},
+		{"json prefix", "application/jsonx", `{"name":"x"}`, 4096, StatusUnsupportedMediaType, ""},
+		{"malformed content type", "application/json; charset", `{"name":"x"}`, 4096, StatusUnsupportedMediaType, ""},
 
-		{"oversized", ct, big, 4096, http.StatusRequestEntityTooLarge, ""},
-		{"one byte over", ct, exact, int64(len(exact)) - 1, http.StatusRequestEntityTooLarge, ""},
+		{"oversized", ct, big, 4096, StatusTooLarge, ""},
+		{"one byte over", ct, exact, int64(len(exact)) - 1, StatusTooLarge, ""},
 
-		{"invalid UTF-8 in a string", ct, "{\"name\":\"\xff\xfe\"}", 4096, http.StatusBadRequest, ""},
-		{"overlong UTF-8", ct, "{\"name\":\"\xc0\xaf\"}", 4096, http.StatusBadRequest, ""},
-		{"UTF-16 surrogate bytes", ct, "{\"name\":\"\xed\xa0\x80\"}", 4096, http.StatusBadRequest, ""},
-		{"unknown field", ct, `{"name":"x","admin":true}`, 4096, http.StatusBadRequest, ""},
-		{"unknown nested field", ct, `{"inner":{"on":true,"off":false}}`, 4096, http.StatusBadRequest, ""},
-		{"trailing garbage", ct, `{"name":"x"} x`, 4096, http.StatusBadRequest, ""},
-		{"trailing brace", ct, `{"name":"x"}}`, 4096, http.StatusBadRequest, ""},
-		{"trailing bracket", ct, `{"name":"x"}]`, 4096, http.StatusBadRequest, ""},
-		{"trailing comma", ct, `{"name":"x"},`, 4096, http.StatusBadRequest, ""},
-		{"two objects", ct, `{"name":"x"}{"name":"y"}`, 4096, http.StatusBadRequest, ""},
-		{"two objects on lines", ct, "{\"name\":\"x\"}\n{\"name\":\"y\"}\n", 4096, http.StatusBadRequest, ""},
-		{"empty body", ct, ``, 4096, http.StatusBadRequest, ""},
-		{"whitespace body", ct, "  \n ", 4096, http.StatusBadRequest, ""},
-		{"truncated object", ct, `{"name":"x"`, 4096, http.StatusBadRequest, ""},
-		{"wrong type", ct, `{"name":7}`, 4096, http.StatusBadRequest, ""},
-		{"wrong nested type", ct, `{"inner":{"on":"yes"}}`, 4096, http.StatusBadRequest, ""},
-		{"number overflow", ct, `{"age":1e400}`, 4096, http.StatusBadRequest, ""},
-		{"array instead of object", ct, `[{"name":"x"}]`, 4096, http.StatusBadRequest, ""},
-		{"string instead of object", ct, `"x"`, 4096, http.StatusBadRequest, ""},
-		{"number instead of object", ct, `7`, 4096, http.StatusBadRequest, ""},
-		{"single quotes", ct, `{'name':'x'}`, 4096, http.StatusBadRequest, ""},
-		{"comment", ct, `{"name":"x" /* hi */}`, 4096, http.StatusBadRequest, ""},
-		{"NUL byte", ct, "{\"name\":\"x\"}\x00", 4096, http.StatusBadRequest, ""},
+		{"invalid UTF-8 in a string", ct, "{\"name\":\"\xff\xfe\"}", 4096, StatusBadRequest, ""},
+		{"overlong UTF-8", ct, "{\"name\":\"\xc0\xaf\"}", 4096, StatusBadRequest, ""},
+		{"UTF-16 surrogate bytes", ct, "{\"name\":\"\xed\xa0\x80\"}", 4096, StatusBadRequest, ""},
+		{"unknown field", ct, `{"name":"x","admin":true}`, 4096, StatusBadRequest, ""},
+		{"unknown nested field", ct, `{"inner":{"on":true,"off":false}}`, 4096, StatusBadRequest, ""},
+		{"trailing garbage", ct, `{"name":"x"} x`, 4096, StatusBadRequest, ""},
+		{"trailing brace", ct, `{"name":"x"}}`, 4096, StatusBadRequest, ""},
+		{"trailing bracket", ct, `{"name":"x"}]`, 4096, StatusBadRequest, ""},
+		{"trailing comma", ct, `{"name":"x"},`, 4096, StatusBadRequest, ""},
+		{"two objects", ct, `{"name":"x"}{"name":"y"}`, 4096, StatusBadRequest, ""},
+		{"two objects on lines", ct, "{\"name\":\"x\"}\n{\"name\":\"y\"}\n", 4096, StatusBadRequest, ""},
+		{"empty body", ct, ``, 4096, StatusBadRequest, ""},
+		{"whitespace body", ct, "  \n ", 4096, StatusBadRequest, ""},
+		{"truncated object", ct, `{"name":"x"`, 4096, StatusBadRequest, ""},
+		{"wrong type", ct, `{"name":7}`, 4096, StatusBadRequest, ""},
+		{"wrong nested type", ct, `{"inner":{"on":"yes"}}`, 4096, StatusBadRequest, ""},
+		{"number overflow", ct, `{"age":1e400}`, 4096, StatusBadRequest, ""},
+		{"array instead of object", ct, `[{"name":"x"}]`, 4096, StatusBadRequest, ""},
+		{"string instead of object", ct, `"x"`, 4096, StatusBadRequest, ""},
+		{"number instead of object", ct, `7`, 4096, StatusBadRequest, ""},
+		{"single quotes", ct, `{'name':'x'}`, 4096, StatusBadRequest, ""},
+		{"comment", ct, `{"name":"x" /* hi */}`, 4096, StatusBadRequest, ""},
+		{"NUL byte", ct, "{\"name\":\"x\"}\x00", 4096, StatusBadRequest, ""},
 		// The contract is "exactly one JSON object": null is not an object.
-		{"null instead of object", ct, `null`, 4096, http.StatusBadRequest, ""},
+		{"null instead of object", ct, `null`, 4096, StatusBadRequest, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := decodeRequest(tc.contentType, tc.body, tc.limit)
 			if tc.status == 0 {
 				if err != nil {
-					t.Fatalf("DecodeJSON = %v, want success", err)
+					t.Fatalf("Decode = %v, want success", err)
 				}
 				if got.Name != tc.wantName {
 					t.Fatalf("name = %q, want %q", got.Name, tc.wantName)
@@ -100,7 +94,7 @@ func TestDecodeJSON(t *testing.T) {
 			}
 			var ae *Error
 			if !errors.As(err, &ae) {
-				t.Fatalf("DecodeJSON = %v (%T), want an *Error with status %d", err, err, tc.status)
+				t.Fatalf("Decode = %v (%T), want an *Error with status %d", err, err, tc.status)
 			}
 			if ae.Status != tc.status {
 				t.Fatalf("status = %d (%s), want %d", ae.Status, ae.Message, tc.status)
@@ -115,7 +109,7 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
-// FuzzDecodeJSON checks DecodeJSON never panics, always answers with a
+// FuzzDecodeJSON checks Decode never panics, always answers with a
 // client error, and accepts only bodies that are valid UTF-8 JSON within the
 // limit that the standard decoder also accepts.
 func FuzzDecodeJSON(f *testing.F) {
@@ -146,7 +140,7 @@ func FuzzDecodeJSON(f *testing.F) {
 				t.Fatalf("error %v (%T) is not an *Error", err, err)
 			}
 			switch ae.Status {
-			case http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusRequestEntityTooLarge:
+			case StatusBadRequest, StatusUnsupportedMediaType, StatusTooLarge:
 			default:
 				t.Fatalf("status %d for %q", ae.Status, body)
 			}
