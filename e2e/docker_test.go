@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -77,8 +76,10 @@ func buildImageOf(t *testing.T, id, bin string) string {
 // makeImage builds the FROM-scratch image of deploy/Dockerfile around the
 // binary bin, tagged daisydog-e2e:ID.
 func makeImage(id, bin string) (string, error) {
-	_, self, _, _ := runtime.Caller(0)
-	repo := filepath.Dir(filepath.Dir(self))
+	repo, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
 	image := "daisydog-e2e:" + id
 	ctx, err := os.MkdirTemp("", "daisydog-e2e-image-")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,7 @@ func TestBenchAgainstCluster(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("bench output is not its JSON summary: %v\n%s", err, out)
 	}
+	closedOut := out
 	t.Logf("bench: %d turns (%.0f/s), %d errors, p50 %.1f ms, p99 %.1f ms", s.Turns, s.PerSec, s.Errors, s.LatencyMs.P50, s.LatencyMs.P99)
 	if s.Turns == 0 || s.Errors != 0 {
 		t.Fatalf("bench served %d turns with %d errors, want some and none", s.Turns, s.Errors)
@@ -140,6 +142,51 @@ func TestBenchAgainstCluster(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(c.nodes[0].dir, ".bench-fsync-*")); len(left) != 0 {
 		t.Errorf("the fsync probe left %v behind", left)
+	}
+	benchCompareOnRealResults(t, closedOut, out)
+}
+
+// benchCompareOnRealResults runs `daisydog bench compare` on suites made
+// of two real bench outputs (as deploy/bench-local.sh writes them): a suite
+// against itself has no regression; a candidate whose closed loop served
+// half the turns at twice the p99 fails, naming both.
+func benchCompareOnRealResults(t *testing.T, closedOut, openOut string) {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, slower bool) string {
+		var runs []map[string]any
+		for _, r := range []struct{ run, out string }{{"c8", closedOut}, {"open6", openOut}} {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(r.out), &m); err != nil {
+				t.Fatal(err)
+			}
+			m["run"] = r.run
+			if slower && r.run == "c8" {
+				m["turns_per_sec"] = m["turns_per_sec"].(float64) / 2
+				lat := m["latency_ms"].(map[string]any)
+				lat["p99"] = 2*lat["p99"].(float64) + 10
+			}
+			runs = append(runs, m)
+		}
+		b, err := json.Marshal(map[string]any{"date": "now", "machine": "this", "version": name, "runs": runs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base, slow := write("base", false), write("slow", true)
+	out, err := cli("bench", "compare", "--base", base, "--new", base)
+	if err != nil || !strings.Contains(out, "verdict: no regression beyond 15%") || !strings.Contains(out, "open6") {
+		t.Fatalf("a suite against itself: %v\n%s", err, out)
+	}
+	out, err = cli("bench", "compare", "--base", base, "--new", slow)
+	if err == nil || !strings.Contains(err.Error(), "2 regression(s) beyond 15%") ||
+		!regexp.MustCompile(`(?m)^c8 +turns/s .*REGRESSION$`).MatchString(out) || !regexp.MustCompile(`(?m)^c8 +p99 ms .*REGRESSION$`).MatchString(out) {
+		t.Fatalf("a slower candidate: %v\n%s", err, out)
 	}
 }
 
