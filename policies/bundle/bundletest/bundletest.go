@@ -7,10 +7,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -32,8 +32,14 @@ var (
 func WordModule(t testing.TB) []byte {
 	t.Helper()
 	buildOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		src := filepath.Join(filepath.Dir(file), "..", "testdata", "wordpolicy")
+		// Found from the module's go.mod, not from this file's compiled
+		// path (which -trimpath turns into an import path).
+		gomod, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil || !strings.HasSuffix(strings.TrimSpace(string(gomod)), "go.mod") {
+			buildErr = fmt.Errorf("finding the module's root (go env GOMOD: %q): %v", gomod, err)
+			return
+		}
+		src := filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), "policies", "bundle", "testdata", "wordpolicy")
 		dir, err := os.MkdirTemp("", "wordpolicy")
 		if err != nil {
 			buildErr = err
