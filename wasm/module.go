@@ -45,6 +45,9 @@ type Module struct {
 	stopBG context.CancelFunc
 	wg     sync.WaitGroup
 
+	// memory sizes instances' linear memory from what earlier ones reached.
+	memory memorySizer
+
 	calls, failures, created, discarded, warmed atomic.Uint64
 	live                                        atomic.Int64
 }
@@ -185,7 +188,7 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	out, errw := newCappedBuffer(m.cfg.MaxStdioBytes), newCappedBuffer(m.cfg.MaxStdioBytes)
 	ictx, cancel := context.WithTimeout(ctx, m.cfg.InitTimeout)
 	defer cancel()
-	mod, err := m.wrt.InstantiateModule(ictx, m.compiled, m.modCfg.WithStdout(out).WithStderr(errw))
+	mod, err := m.wrt.InstantiateModule(m.memory.with(ictx), m.compiled, m.modCfg.WithStdout(out).WithStderr(errw))
 	if err != nil {
 		return nil, classify(err, "instantiate")
 	}
@@ -222,6 +225,9 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 			_ = mod.Close(ctx)
 			return nil, err
 		}
+	}
+	if in.mem != nil {
+		m.memory.observe(uint64(in.mem.Size()))
 	}
 	m.created.Add(1)
 	m.live.Add(1)

@@ -19,6 +19,7 @@ const (
 	OpReturn      = 0x0f
 	OpCall        = 0x10
 	OpDrop        = 0x1a
+	OpMemoryGrow  = 0x40
 	OpLocalGet    = 0x20
 	OpLocalSet    = 0x21
 	OpLocalTee    = 0x22
@@ -238,6 +239,7 @@ type Options struct {
 	Imports     []Import // extra imports (after fd_write)
 	Pages       uint32   // memory size (default 2)
 	NoYield     bool     // do not import sched_yield
+	InitGrows   int      // _initialize grows memory by one page this many times
 }
 
 // FdWrite is the WASI import used by the canned module's 'P' command.
@@ -299,6 +301,9 @@ func ABIModule(o Options) []byte {
 		evalBody = Cat([]byte{OpLocalGet, 0, OpLocalGet, 1, OpI32Add})
 	}
 	initBody := []byte{}
+	for range o.InitGrows {
+		initBody = Cat(initBody, I32Const(1), []byte{OpMemoryGrow, 0, OpDrop})
+	}
 	if o.InitTraps {
 		initBody = []byte{OpUnreachable}
 	}
