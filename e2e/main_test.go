@@ -23,8 +23,10 @@ var policyCache string
 // the run's one image) and call t.Parallel(); `make e2e` runs two at a time
 // (-parallel 2), which keeps the two cores busy while one test waits for an
 // election, a restart or its load. A test stays sequential when it sets the
-// environment (t.Setenv), measures throughput (the bench), or asserts that
-// no request fails while it moves leadership (policy push under load).
+// environment (t.Setenv) or asserts that no request fails under its own
+// load (TestPolicyPushUnderLoad: a neighbour's load must not decide it).
+// The bench test runs beside others: it checks what bench reports, not
+// how fast the machine is.
 
 func TestMain(m *testing.M) {
 	bin, err := findBinary()

@@ -139,50 +139,79 @@ func percentiles(ds []time.Duration) string {
 	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v", len(s), at(0.50), at(0.99), s[len(s)-1].Round(time.Millisecond))
 }
 
-// TestPolicyPushUnderLoadAndLeaderChange: the whole lifecycle through the
-// CLI against three processes: keygen, trust, bundle, push while children
-// chat on every node (zero failed requests, one active version
-// everywhere), then an activation during which the leader is killed.
-func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
-	// The signing key is given to `daisydog init --policy-key`: the new
-	// cluster trusts it from the start.
-	work := t.TempDir()
-	key := filepath.Join(work, "signing")
-	out, err := cli("policy", "keygen", "--out", key)
+// policyCluster is a three-process cluster that trusts a fresh policy
+// signing key from `daisydog init --policy-key`, with the word policy's
+// bundles built by the CLI and an admin helper running CLI commands.
+type policyCluster struct {
+	*cluster
+	work, key, kid, token string
+	admin                 func(n *node, args ...string) (string, error)
+}
+
+func newPolicyCluster(t *testing.T) *policyCluster {
+	t.Helper()
+	pc := &policyCluster{work: t.TempDir()}
+	pc.key = filepath.Join(pc.work, "signing")
+	out, err := cli("policy", "keygen", "--out", pc.key)
 	if err != nil {
 		t.Fatalf("keygen: %v %s", err, out)
 	}
-	kid := strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "key id ")
-	c := newCluster(t, 3)
-	c.initArgs = []string{"--policy-key", key + ".pub"}
-	c.boot()
-	token := c.adminToken(c.nodes[0])
-	ca := filepath.Join(c.nodes[0].dir, "tls", "ca.crt")
-	admin := func(n *node, args ...string) (string, error) {
-		return cliEnv([]string{"DAISYDOG_ADMIN_TOKEN=" + token}, append(args, "--url", "https://"+n.httpAddr, "--ca", ca)...)
+	pc.kid = strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "key id ")
+	pc.cluster = newCluster(t, 3)
+	pc.initArgs = []string{"--policy-key", pc.key + ".pub"}
+	pc.boot()
+	pc.token = pc.adminToken(pc.nodes[0])
+	ca := filepath.Join(pc.nodes[0].dir, "tls", "ca.crt")
+	pc.admin = func(n *node, args ...string) (string, error) {
+		return cliEnv([]string{"DAISYDOG_ADMIN_TOKEN=" + pc.token}, append(args, "--url", "https://"+n.httpAddr, "--ca", ca)...)
 	}
 	waitFor(t, replicaWait, "the init key trusted, seen through n3", func() (bool, string) {
 		var st struct {
 			TrustedKeys []string `json:"trusted_keys"`
 		}
-		c.api.must(200, "GET", c.nodes[2].url("/v1/admin/policies"), token, nil).decode(t, &st)
-		return kid != "" && slices.ContainsFunc(st.TrustedKeys, func(k string) bool { return strings.Contains(k, kid) }), fmt.Sprint(st.TrustedKeys)
+		pc.api.must(200, "GET", pc.nodes[2].url("/v1/admin/policies"), pc.token, nil).decode(t, &st)
+		return pc.kid != "" && slices.ContainsFunc(st.TrustedKeys, func(k string) bool { return strings.Contains(k, pc.kid) }), fmt.Sprint(st.TrustedKeys)
 	})
-	if out, err := admin(c.nodes[1], "policy", "trust", "--pub", key+".pub"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
+	return pc
+}
+
+// buildWordBundle signs a word-policy bundle blocking words with key
+// (KEY.key) and returns its path in dir.
+func buildWordBundle(t *testing.T, dir, key, version string, words ...string) string {
+	t.Helper()
+	mod, data, vec := policyFiles(t, dir, words...)
+	out := filepath.Join(dir, "words-"+version+".ddpb")
+	if o, err := cliEnv(nil, "policy", "bundle", "--module", mod, "--data", data, "--vectors", vec,
+		"--name", "words", "--version", version, "--key", key+".key", "-o", out); err != nil {
+		t.Fatalf("bundle %s: %v %s", version, err, o)
+	}
+	return out
+}
+
+// TestPolicyScoreSignedBundles: `daisydog policy score --bundle` checks a
+// signed bundle offline, against the signer's key and Daisy's own lines.
+func TestPolicyScoreSignedBundles(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	key := filepath.Join(work, "signing")
+	if out, err := cli("policy", "keygen", "--out", key); err != nil {
+		t.Fatalf("keygen: %v %s", err, out)
+	}
+	lines := scoreBundle(t, work, buildWordBundle(t, work, key, "2", "zonk", "blarg"), key+".pub")
+	scoreDaisyLines(t, work, buildWordBundle(t, work, key, "4", "bone"), key+".pub", lines)
+}
+
+// TestPolicyPushUnderLoad: keygen, trust, bundle and push through the CLI
+// against three processes while children chat on every node: zero failed
+// requests, one active version everywhere. It runs alone (not t.Parallel):
+// its zero-failure assertion must not depend on a neighbour's load.
+func TestPolicyPushUnderLoad(t *testing.T) {
+	pc := newPolicyCluster(t)
+	c, token, admin, work := pc.cluster, pc.token, pc.admin, pc.work
+	if out, err := admin(c.nodes[1], "policy", "trust", "--pub", pc.key+".pub"); err == nil || !strings.Contains(err.Error(), "409 conflict") {
 		t.Fatalf("trusting the init key again: %v %s, want 409 conflict", err, out)
 	}
-	build := func(version string, words ...string) string {
-		mod, data, vec := policyFiles(t, work, words...)
-		out := filepath.Join(work, "words-"+version+".ddpb")
-		if o, err := cliEnv(nil, "policy", "bundle", "--module", mod, "--data", data, "--vectors", vec,
-			"--name", "words", "--version", version, "--key", key+".key", "-o", out); err != nil {
-			t.Fatalf("bundle %s: %v %s", version, err, o)
-		}
-		return out
-	}
-	v1, v2, v3 := build("1", "zonk"), build("2", "zonk", "blarg"), build("3", "zonk", "blarg", "quux")
-	lines := scoreBundle(t, work, v2, key+".pub")
-	scoreDaisyLines(t, work, build("4", "bone"), key+".pub", lines)
+	v1, v2 := buildWordBundle(t, work, pc.key, "1", "zonk"), buildWordBundle(t, work, pc.key, "2", "zonk", "blarg")
 
 	// Load: two children per node chatting continuously.
 	var ok, failed atomic.Int64
@@ -286,6 +315,26 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		t.Fatalf("bad bundle: %v %s", err, out)
 	}
 
+}
+
+// TestPolicyActivationDuringLeaderChange: the leader is killed while an
+// activation is in flight; the survivors agree on one version and the
+// returning node follows it. Then rollback, shadow, unstage and revoking
+// the signer, each at one log index on every node.
+func TestPolicyActivationDuringLeaderChange(t *testing.T) {
+	t.Parallel()
+	pc := newPolicyCluster(t)
+	c, token, admin, work := pc.cluster, pc.token, pc.admin, pc.work
+	v1, v2, v3 := buildWordBundle(t, work, pc.key, "1", "zonk"), buildWordBundle(t, work, pc.key, "2", "zonk", "blarg"),
+		buildWordBundle(t, work, pc.key, "3", "zonk", "blarg", "quux")
+	for _, p := range []struct{ file, version string }{{v1, "words@1"}, {v2, "words@2"}} {
+		if out, err := admin(c.nodes[2], "policy", "push", p.file); err != nil {
+			t.Fatalf("push %s: %v %s", p.version, err, out)
+		}
+		c.waitActive(c.nodes, token, p.version, 30*time.Second)
+	}
+	f := c.newFamily(c.nodes[0], "", "")
+
 	// Leadership change during an activation.
 	if out, err := admin(c.nodes[0], "policy", "push", v3, "--stage-only"); err != nil {
 		t.Fatalf("stage v3: %v %s", err, out)
@@ -310,7 +359,7 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		done <- err
 	}()
 	c.kill(leader)
-	err = <-done
+	err := <-done
 	t.Logf("activate while the leader (%s) was killed: %v", leader.id, err)
 	c.waitLeader(survivors, 0)
 	var agreed string
@@ -348,7 +397,7 @@ func TestPolicyPushUnderLoadAndLeaderChange(t *testing.T) {
 		t.Fatalf("status: %v %s", err, out)
 	}
 	shadowAndUnstage(t, c, token, admin, f)
-	revokeTheSigner(t, c, token, admin, f, work, kid, v2)
+	revokeTheSigner(t, c, token, admin, f, work, pc.kid, v2)
 }
 
 // revokeTheSigner: pushing a staged version again or activating the active

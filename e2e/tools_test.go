@@ -14,6 +14,7 @@ import (
 // errors, the server-side split read from all three nodes' metrics, and
 // the CPU cost per request with the ceiling it implies.
 func TestBenchAgainstCluster(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 3, faultTuning...)
 	c.waitLeader(c.nodes, 0)
 	var targets []string

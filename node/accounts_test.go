@@ -71,6 +71,7 @@ type errResp struct {
 }
 
 func TestParentAccountVerificationAndPasswordReset(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	nodes := startCluster(t, 3, func(c *Config) {
 		clock.config()(c)
@@ -228,6 +229,7 @@ func TestParentAccountVerificationAndPasswordReset(t *testing.T) {
 }
 
 func TestClusterWideClientLimits(t *testing.T) {
+	t.Parallel()
 	limits := api.RateLimits{SignUp: 4, PasswordReset: 3, FailedLogins: 6, FailedLinks: 5}
 	nodes := startCluster(t, 3, func(c *Config) { c.ClusterLimits = limits; c.MailOutbox = "" })
 	tests := []struct {

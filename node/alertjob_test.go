@@ -37,6 +37,7 @@ func alertsTo(t *testing.T, nodes []*testNode, to string) (n int, bodies []strin
 // throttle kept cluster-wide, none for an abuse disclosure, and never
 // twice for one escalation.
 func TestAlertOutboxAcrossNodes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
@@ -153,6 +154,7 @@ func TestAlertOutboxAcrossNodes(t *testing.T) {
 // The background loop starts the outbox on its own and sends an
 // escalation's alert from it, retrying after a failed run.
 func TestAlertLoop(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, func(c *Config) { c.AlertEvery = 50 * time.Millisecond })[0]
 	waitFor(t, 10*time.Second, "the outbox started by the loop", func() error {
 		o, err := n.DB().AlertOutboxState(context.Background())
@@ -210,6 +212,7 @@ func (f *flakySender) alerts() int {
 // A send that fails leaves the escalation in the outbox (the cursor stays
 // before it) and counts as a failure; the next run sends it.
 func TestAlertSendFailureIsRetried(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	relay := &flakySender{}
 	n := startCluster(t, 1, func(c *Config) { c.Mail = relay; c.MailOutbox = "" })[0]
@@ -266,6 +269,7 @@ func newFamilyVerifiedBy(t *testing.T, tn *testNode, relay *flakySender, email, 
 // The background loop retries a failed send with a growing wait and sends
 // once the relay works again.
 func TestAlertLoopRetries(t *testing.T) {
+	t.Parallel()
 	relay := &flakySender{}
 	relay.down.Store(true)
 	n := startCluster(t, 1, func(c *Config) { c.Mail = relay; c.MailOutbox = ""; c.AlertEvery = 20 * time.Millisecond })[0]

@@ -12,6 +12,7 @@ import (
 )
 
 func TestAPIBadInputs(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, nil)[0]
 	fam := newFamily(t, n, "bad-inputs@example.test", "Milo", "5-8")
 	other := newFamily(t, n, "other@example.test", "Luna", "13-17")
@@ -86,6 +87,7 @@ func TestAPIBadInputs(t *testing.T) {
 }
 
 func TestLinkCodesAreSingleUseAndExpire(t *testing.T) {
+	t.Parallel()
 	var ahead atomic.Int64 // read by the node's background goroutines too
 	clock := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	n := startCluster(t, 1, func(c *Config) { c.Now = clock })[0]
@@ -119,6 +121,7 @@ func TestLinkCodesAreSingleUseAndExpire(t *testing.T) {
 }
 
 func TestChatTurnThroughPolicy(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, nil)[0]
 	fam := newFamily(t, n, "chat@example.test", "Rex", "9-12")
 
@@ -183,6 +186,7 @@ func TestChatTurnThroughPolicy(t *testing.T) {
 }
 
 func TestUnauthenticatedRoutesAreRateLimitedPerIP(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, func(c *Config) { c.AuthPerMinute, c.AuthBurst = 6, 3 })[0]
 	body := map[string]string{"email": "nobody@example.test", "password": "wrong horse battery staple"}
 	statuses := []int{}
@@ -207,6 +211,7 @@ func TestUnauthenticatedRoutesAreRateLimitedPerIP(t *testing.T) {
 }
 
 func TestBrowserSafetyCORSRedirectAndJWKS(t *testing.T) {
+	t.Parallel()
 	redirect := freeAddr(t)
 	n := startCluster(t, 1, func(c *Config) {
 		c.CORSOrigins = []string{"https://app.example.test", "*"}

@@ -23,6 +23,7 @@ import (
 // covered the moment it is registered; one that needs a request body to
 // succeed must add a sample below.
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	n := startCluster(t, 1, clock.config())[0]
 	admin := newAdmin(t, n)

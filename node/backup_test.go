@@ -17,6 +17,7 @@ import (
 // under the backup's cluster key), and turns made after the backup are not
 // there. The new cluster takes writes (its applied index was reset).
 func TestBackupRestore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	n := startCluster(t, 1, nil)[0]
 	const email, password = "backup@example.test", "correct horse battery staple"
@@ -137,6 +138,7 @@ func TestBackupRestore(t *testing.T) {
 }
 
 func TestBackupRefusals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	if k, err := ParseClusterKey([]byte(strings.Repeat("ab", 32) + "\n")); err != nil || len(k) != 32 {
 		t.Fatalf("ParseClusterKey of a key file: %v", err)
@@ -175,6 +177,7 @@ func TestBackupRefusals(t *testing.T) {
 // a backup of its data directory, taken while it still runs, restores into
 // a new cluster holding every write the survivor had applied.
 func TestRecoverFromTheLastSurvivor(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}

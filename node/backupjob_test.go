@@ -15,6 +15,7 @@ import (
 // (verified right after it is written), keeps the newest Keep of this node's
 // series and leaves other files alone; the loop runs on its own.
 func TestScheduledBackups(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	clock := newTestClock(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
 	dir := filepath.Join(t.TempDir(), "backups")
@@ -99,6 +100,7 @@ func TestScheduledBackups(t *testing.T) {
 // TestVerifyBackupRefuses: a backup that would not restore is caught by the
 // verification: the wrong key, a damaged byte, a header that disagrees.
 func TestVerifyBackupRefuses(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	n := startCluster(t, 1, nil)[0]
 	file := filepath.Join(t.TempDir(), "b.ddbk")
@@ -152,6 +154,7 @@ func TestVerifyBackupRefuses(t *testing.T) {
 
 // TestBackupScheduleValidate: the bounds the flags enforce.
 func TestBackupScheduleValidate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		b    BackupSchedule
 		want string // "" = valid

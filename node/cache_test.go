@@ -11,6 +11,7 @@ import (
 // write (here: after a read-index catch-up), the very next read there shows
 // it, although each node had the old value cached a moment before.
 func TestCachedReadsNeverOlderThanAppliedWrites(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3, nil)
 	fam := newFamily(t, nodes[0], "cache@example.test", "Kit", "9-12")
 	path := "/v1/children/" + fam.childID + "/settings"
@@ -93,6 +94,7 @@ func TestCachedReadsNeverOlderThanAppliedWrites(t *testing.T) {
 // GET /v1/metrics shows where a turn's time went, to loopback clients only
 // (the test client is on loopback; the token check is unit-tested in api).
 func TestMetricsAfterTurns(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 1, nil)
 	n := nodes[0]
 	fam := newFamily(t, n, "metrics@example.test", "Mo", "5-8")

@@ -24,6 +24,7 @@ func (tn *testNode) send(t *testing.T, method, path, token, body string) (int, a
 // must keep the catalogue valid and pass the output policy for every tier
 // it is marked for; a change reaches Daisy on every node.
 func TestCatalogueAdmin(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	nodes := startCluster(t, 3, clock.config())
 	for i, n := range nodes {
@@ -115,6 +116,7 @@ func TestCatalogueAdmin(t *testing.T) {
 // item passes the policy for its tiers; parents opt a child in; the child
 // then hears pack stories, and never after opting out.
 func TestContentPacks(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, newTestClock(time.Now()).config())[0]
 	admin := newAdmin(t, n).token
 	fam := newFamily(t, n, "packs@example.test", "Sol", "9-12")

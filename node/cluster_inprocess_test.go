@@ -47,6 +47,7 @@ func leaderOf(t *testing.T, nodes []*testNode) (*testNode, []*testNode) {
 }
 
 func TestClusterWritesSurviveLeaderLoss(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}

@@ -19,6 +19,7 @@ import (
 // texts that name emergency numbers, which the policy rightly tags as
 // "emergency" on output; the chat pipeline sends them regardless.
 func TestEveryDaisyLinePassesTheOutputPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rt, err := wasm.NewRuntime(ctx, wasm.Config{CallTimeout: 5 * time.Second, CacheDir: wasmtest.SharedCacheDir()})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 // another it refuses the device there at once and on the others as soon
 // as they apply it, through each node's cached read of the child.
 func TestConsentAcrossNodes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}

@@ -70,6 +70,7 @@ func fails(status int, body string) func(w http.ResponseWriter, r *http.Request)
 // runs first; unsafe, failing and slow replies fall back to the built-in
 // engine without any operational text; the per-child daily budget holds.
 func TestOptionalAIProvider(t *testing.T) {
+	t.Parallel()
 	p := newAIStandIn(t)
 	const budget = 10
 	clock := newTestClock(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))

@@ -78,6 +78,7 @@ func (tn *testNode) daisy(t *testing.T, token string) daisyResp {
 // state through one node; every node serves the same state, and it drifts
 // with the (injected) clock.
 func TestDaisyStateAcrossTurnsAndNodes(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC))
 	nodes := startCluster(t, 3, clock.config())
 	fam := newFamily(t, nodes[0], "daisy-state@example.test", "Pip", "5-8")
@@ -181,6 +182,7 @@ type settingsDoc struct {
 }
 
 func TestChildSettingsValidationAndScope(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, nil)[0]
 	fam := newFamily(t, n, "settings@example.test", "Ada", "9-12")
 	other := newFamily(t, n, "settings-other@example.test", "Bea", "9-12")
@@ -255,6 +257,7 @@ func TestChildSettingsValidationAndScope(t *testing.T) {
 // TestBedtimeAndDailyLimit: controls are enforced in the child's time zone,
 // after the safety check (a crisis message at bedtime still gets support).
 func TestBedtimeAndDailyLimit(t *testing.T) {
+	t.Parallel()
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Skip("no tz database:", err)
@@ -361,6 +364,7 @@ type gameResp struct {
 
 // TestGamesSafetyFirst: the policy sees every move before the game does.
 func TestGamesSafetyFirst(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, nil)[0]
 	fam := newFamily(t, n, "games@example.test", "Rio", "9-12")
 	post := func(path string, body any) gameResp {

@@ -53,6 +53,7 @@ func earned(list []achievementResp, id string) bool {
 // stats), because each turn is a compare-and-set on the state version that
 // is re-planned when it lost the race.
 func TestConcurrentTurnsOfOneChildAllLand(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3, nil)
 	fam := newFamily(t, nodes[0], "concurrent@example.test", "Kit", "9-12")
 	const perNode = 4
@@ -98,6 +99,7 @@ func TestConcurrentTurnsOfOneChildAllLand(t *testing.T) {
 // and the limit; achievements show to the child and the parent; another
 // family, an unknown ID and the child's own token are refused.
 func TestUsageAndAchievements(t *testing.T) {
+	t.Parallel()
 	// Late evening, so that the next local day comes before the parent's
 	// access token expires.
 	clock := newTestClock(time.Date(2026, 3, 10, 23, 50, 0, 0, time.UTC))

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParentRevokesChildDeviceOnEveryNode(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3, nil)
 	fam := newFamily(t, nodes[0], "devices@example.test", "Tilly", "5-8")
 	other := newFamily(t, nodes[0], "devices-other@example.test", "Olly", "5-8")

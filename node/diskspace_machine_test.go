@@ -91,6 +91,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // exit but wait, apply them once space returns, and give up only when the
 // node closes.
 func TestMachineWaitsForDiskSpace(t *testing.T) {
+	t.Parallel()
 	dir := mountTmpfs(t, "4m")
 	ctx := context.Background()
 	db, err := storage.Open(ctx, filepath.Join(dir, "daisydog.db"))

@@ -23,6 +23,7 @@ func (c codeErr) Error() string { return fmt.Sprintf("sqlite error %d", int(c)) 
 func (c codeErr) Code() int     { return int(c) }
 
 func TestIsDiskFull(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -47,6 +48,7 @@ func TestIsDiskFull(t *testing.T) {
 }
 
 func TestDiskGuardRefusesWritesWhileLow(t *testing.T) {
+	t.Parallel()
 	var free atomic.Uint64
 	var statErr atomic.Bool
 	g := newDiskGuard(t.TempDir(), 1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -106,6 +108,7 @@ func TestDiskGuardRefusesWritesWhileLow(t *testing.T) {
 }
 
 func TestFreeBytesOnRealFileSystem(t *testing.T) {
+	t.Parallel()
 	n, err := freeBytes(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +122,7 @@ func TestFreeBytesOnRealFileSystem(t *testing.T) {
 }
 
 func TestDiskGuardWatchCallsOnLowOncePerQuietPeriod(t *testing.T) {
+	t.Parallel()
 	var free atomic.Uint64
 	g := newDiskGuard(t.TempDir(), 1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	g.free = func(string) (uint64, error) { return free.Load(), nil }

@@ -13,6 +13,7 @@ import (
 // turn fails closed (a safe reply, the message withheld, a safety event) and
 // the node keeps serving.
 func TestBrokenPolicyFailsClosed(t *testing.T) {
+	t.Parallel()
 	const allow = `{"action":"allow","escalate":false,"categories":[],"severity":0,"spans":[],"rules":[]}`
 	modules := map[string][]byte{
 		"traps":          flakyPolicy(allow, []byte{wasmtest.OpUnreachable}),

@@ -10,6 +10,7 @@ import (
 // Signing keys rotate on schedule through Raft; tokens signed with an older
 // key keep working until they expire, and keys no live token can use are retired.
 func TestSigningKeyRotation(t *testing.T) {
+	t.Parallel()
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	nodes := startCluster(t, 2, func(c *Config) { c.Now = clock; c.KeyRotation = 24 * time.Hour })

@@ -26,6 +26,7 @@ func pendingMail(t *testing.T, tn *testNode) []storage.DueMail {
 // by nobody at once, and — the leader lost before its run — sent by the
 // next leader, once; after that the outbox is empty on every node.
 func TestMailOutboxAcrossNodes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
@@ -117,6 +118,7 @@ func mailCount(t *testing.T, tn *testNode, to, kind string) int {
 // A failed send stays in the outbox and is retried later, backing off; an
 // e-mail not sent within a day is dropped; the counters and gauges say so.
 func TestMailSendFailureIsRetriedThenDropped(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	clock := newTestClock(time.Now())
 	relay := &flakySender{}
@@ -193,6 +195,7 @@ func TestMailSendFailureIsRetriedThenDropped(t *testing.T) {
 }
 
 func TestMailRetryAfterGrowsAndIsBounded(t *testing.T) {
+	t.Parallel()
 	prev := time.Duration(0)
 	for a := 0; a < 20; a++ {
 		d := mailRetryAfter(a)
@@ -222,6 +225,7 @@ func (f *flakySender) count(kind string) int {
 // for its retry while the relay refuses, and delivers it when the relay
 // is back; it runs only on the leader.
 func TestMailLoopRetries(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	relay := &flakySender{}
 	relay.down.Store(true)

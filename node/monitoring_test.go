@@ -18,6 +18,7 @@ var metricNameRe = regexp.MustCompile(`\bdaisydog_[a-z0-9_]+`)
 // a severity, a duration and a runbook section in docs/operations.md; and
 // the files under deploy/ are exactly what the binary generates.
 func TestMonitoringMatchesTheMetrics(t *testing.T) {
+	t.Parallel()
 	n := startCluster(t, 1, nil)[0]
 	fam := newFamily(t, n, "monitor@example.test", "Moss", "9-12") // writes: the disk guard has checked
 	if st, _ := n.chat(t, fam.childToken, "hello daisy"); st != 200 {

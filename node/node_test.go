@@ -14,6 +14,7 @@ import (
 // one to hand leadership to, and a single voter keeps its candidacy) but
 // says it is not ready and refuses writes with 507.
 func TestLoneNodeWithFullDiskKeepsLeadingButIsNotReady(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "n1")
 	if _, err := Init(Layout{Dir: dir}, nodeAddrs(t, "n1")); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 // real MFA-authenticated administrator: trust a key, push (refused and
 // accepted), status, shadow, rollback; other roles are refused.
 func TestPolicyAdminHTTP(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	n := startCluster(t, 1, func(c *Config) { clock.config()(c); constFallback(c) })[0]
 	admin := newAdmin(t, n)
@@ -190,6 +191,7 @@ func TestPolicyAdminHTTP(t *testing.T) {
 // TestPolicyKeyGivenAtInit: a key installed at init becomes trusted
 // cluster state once the node leads (audit-logged as system:init).
 func TestPolicyKeyGivenAtInit(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "n1")
 	if _, err := Init(Layout{Dir: dir}, nodeAddrs(t, "n1")); err != nil {
 		t.Fatal(err)
@@ -222,6 +224,7 @@ func TestPolicyKeyGivenAtInit(t *testing.T) {
 // signing key was revoked is refused with the reason (it used to answer
 // only "already exists: rollback_policy"), and the version in force stays.
 func TestRollbackToARevokedSignerSaysWhy(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	n := startCluster(t, 1, func(c *Config) { clock.config()(c); constFallback(c) })[0]
 	admin := newAdmin(t, n)

@@ -159,6 +159,7 @@ func evalAction(t *testing.T, s *policySet) string {
 }
 
 func TestSameDecision(t *testing.T) {
+	t.Parallel()
 	v := func(action string, esc bool, cats ...string) policies.Verdict {
 		return policies.Verdict{Action: action, Escalate: esc, Categories: cats}
 	}
@@ -181,6 +182,7 @@ func TestSameDecision(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		n    int
@@ -196,6 +198,7 @@ func TestTruncate(t *testing.T) {
 // disagreements are counted and sampled without changing the verdict,
 // replicated as deltas, and shown in the status.
 func TestPolicyRuntimeActivateAndShadow(t *testing.T) {
+	t.Parallel()
 	h := newPolHarness(t)
 	h.replicate()
 	a := h.stage("", bundletest.Const(t, h.priv, "pol", "1.0.0", "allow"))
@@ -322,6 +325,7 @@ func TestPolicyRuntimeActivateAndShadow(t *testing.T) {
 // A bundle this node cannot load fails closed: no silent fallback, the
 // error shows in status and is reported (truncated) to the cluster.
 func TestPolicyRuntimeLoadFailureFailsClosed(t *testing.T) {
+	t.Parallel()
 	h := newPolHarness(t)
 	h.replicate()
 	if err := h.p.loaded(); err != nil {
@@ -381,6 +385,7 @@ func TestPolicyRuntimeLoadFailureFailsClosed(t *testing.T) {
 // compile refuses what is staged under the wrong ID, signed by an
 // untrusted key, not a bundle, or not staged at all.
 func TestPolicyRuntimeCompileRefusals(t *testing.T) {
+	t.Parallel()
 	h := newPolHarness(t)
 	_, otherKey := bundletest.Key(t)
 	good := bundletest.Const(t, h.priv, "pol", "1.0.0", "allow")
@@ -422,6 +427,7 @@ func TestPolicyRuntimeCompileRefusals(t *testing.T) {
 // An engine adopted for an ID whose staged bytes turned out different is
 // dropped and the staged bundle compiled instead.
 func TestPolicyRuntimeDropsStaleAdoptedEngine(t *testing.T) {
+	t.Parallel()
 	h := newPolHarness(t)
 	ctx := context.Background()
 	stale, err := policies.NewEngine(ctx, h.rt, "pol", "1.0.0", wasmtest.ConstModule(allowVerdict))
@@ -450,6 +456,7 @@ func TestPolicyRuntimeDropsStaleAdoptedEngine(t *testing.T) {
 }
 
 func TestPolicyRuntimeWaitAndStorageFailure(t *testing.T) {
+	t.Parallel()
 	h := newPolHarness(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -479,6 +486,7 @@ func TestPolicyRuntimeWaitAndStorageFailure(t *testing.T) {
 // report already in the state is not sent again; a transient failure is
 // retried, "not found" (unstaged meanwhile) is final.
 func TestPolicyRuntimeSendReport(t *testing.T) {
+	t.Parallel()
 	h := newPolHarness(t)
 	id := h.stage("", bundletest.Const(t, h.priv, "pol", "1.0.0", "allow"))
 	var mu sync.Mutex

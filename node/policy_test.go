@@ -142,6 +142,7 @@ func auditActions(t *testing.T, n *testNode, prefix string) []string {
 // with no failed request; shadow counts disagreements without enforcing;
 // rollback returns to the default; bad bundles are refused and audited.
 func TestPolicyPushUnderLoad(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
@@ -323,6 +324,7 @@ func constFallback(c *Config) {
 // while an activation is in flight; the survivors end on one version, and
 // the old leader, restarted, comes back on it too.
 func TestPolicyActivationAcrossLeaderChange(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
@@ -387,6 +389,7 @@ func TestPolicyActivationAcrossLeaderChange(t *testing.T) {
 // only after a restart, say), that node fails closed and says so in its
 // status instead of silently keeping the old policy.
 func TestPolicyNodeThatCannotLoadFailsClosed(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
@@ -448,6 +451,7 @@ func TestPolicyNodeThatCannotLoadFailsClosed(t *testing.T) {
 // was activated, and whose log position was trimmed meanwhile, catches up
 // from a snapshot and evaluates with the active policy.
 func TestPolicyStateArrivesBySnapshot(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}

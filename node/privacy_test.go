@@ -11,6 +11,7 @@ import (
 )
 
 func TestFamilyExportAndDeletion(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3, nil)
 	n1, n2 := nodes[0], nodes[1]
 	a := newFamily(t, n1, "export@example.org", "Juniper", "9-12")

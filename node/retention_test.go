@@ -46,6 +46,7 @@ func safetyEvents(t *testing.T, n *testNode) int {
 // audit entry of counts per command — and nothing newer, of any family,
 // goes with them; safety events follow their own, longer retention.
 func TestRetentionJobOnACluster(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
@@ -143,6 +144,7 @@ func TestRetentionJobOnACluster(t *testing.T) {
 // TestRetentionJobRunsOnItsOwn: the leader runs the job soon after it
 // leads and then periodically, without being asked.
 func TestRetentionJobRunsOnItsOwn(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	n := startCluster(t, 1, func(c *Config) {
 		c.Now = clock.now
@@ -166,6 +168,7 @@ func TestRetentionJobRunsOnItsOwn(t *testing.T) {
 // TestRetentionConfiguration: a node refuses a retention it cannot
 // enforce, and one that keeps everything proposes nothing.
 func TestRetentionConfiguration(t *testing.T) {
+	t.Parallel()
 	for _, c := range []Config{
 		{Retention: api.Retention{TurnsDays: -1}},
 		{Retention: api.Retention{SafetyDays: api.MaxRetentionDays + 1}},
@@ -194,6 +197,7 @@ func TestRetentionConfiguration(t *testing.T) {
 // the job instead of proposing an entry that member would refuse — a
 // refused entry stops its state machine. Nothing is deleted or audited.
 func TestRetentionWaitsForEveryNode(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
@@ -284,6 +288,7 @@ func TestRetentionWaitsForEveryNode(t *testing.T) {
 // node; every node's privacy notice publishes it (not its own flags), and
 // the leader deletes by it.
 func TestRetentionSettingOnACluster(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}

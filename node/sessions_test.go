@@ -13,6 +13,7 @@ type tokens struct {
 }
 
 func TestSessionsRefreshLogoutAndLockoutAcrossNodes(t *testing.T) {
+	t.Parallel()
 	nodes := startCluster(t, 3, nil)
 	creds := map[string]string{"email": "sessions@example.test", "password": "correct horse battery staple"}
 	if st, _ := nodes[0].call(t, "POST", "/v1/parents/signup", "", creds, nil); st != 201 {
@@ -94,6 +95,7 @@ func TestSessionsRefreshLogoutAndLockoutAcrossNodes(t *testing.T) {
 }
 
 func TestLockoutExpires(t *testing.T) {
+	t.Parallel()
 	var offset atomic.Int64 // read by the node's background goroutines too
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	n := startCluster(t, 1, func(c *Config) { c.Now = clock })[0]

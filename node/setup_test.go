@@ -56,6 +56,7 @@ func wantMode(t *testing.T, path string, mode os.FileMode) {
 }
 
 func TestLayoutPaths(t *testing.T) {
+	t.Parallel()
 	l := Layout{Dir: "/data"}
 	for got, want := range map[string]string{
 		l.NodeFile(): "/data/node.json", l.CACert(): "/data/tls/ca.crt", l.CAKey(): "/data/tls/ca.key",
@@ -70,6 +71,7 @@ func TestLayoutPaths(t *testing.T) {
 }
 
 func TestReadWriteNodeFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	l := Layout{Dir: dir}
 	if l.Initialized() {
@@ -114,6 +116,7 @@ func TestReadWriteNodeFile(t *testing.T) {
 }
 
 func TestWriteFileAtomicErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
@@ -146,6 +149,7 @@ func TestWriteFileAtomicErrors(t *testing.T) {
 }
 
 func TestReadClusterKey(t *testing.T) {
+	t.Parallel()
 	key := strings.Repeat("ab", 32)
 	for _, tc := range []struct {
 		name, content string // "" content: no file
@@ -179,6 +183,7 @@ func TestReadClusterKey(t *testing.T) {
 }
 
 func TestBootstrapTokenFor(t *testing.T) {
+	t.Parallel()
 	l1, _ := initDir(t, "n1")
 	l2, _ := initDir(t, "n2")
 	t1, err := BootstrapTokenFor(l1)
@@ -204,6 +209,7 @@ func TestBootstrapTokenFor(t *testing.T) {
 }
 
 func TestInitOptionsNormalize(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		o    InitOptions
@@ -238,6 +244,7 @@ func TestInitOptionsNormalize(t *testing.T) {
 }
 
 func TestParseJoinToken(t *testing.T) {
+	t.Parallel()
 	s, f := strings.Repeat("1", 64), strings.Repeat("f", 64)
 	for _, tc := range []struct {
 		in string
@@ -264,6 +271,7 @@ func TestParseJoinToken(t *testing.T) {
 }
 
 func TestInitWritesSecrets(t *testing.T) {
+	t.Parallel()
 	l, tok := initDir(t, "n1")
 	for _, p := range []string{l.CACert(), l.CAKey(), l.NodeCert(), l.NodeKey(), l.ClusterKey(), l.JoinHash(), l.path("keys", "join-token"), l.NodeFile()} {
 		wantMode(t, p, 0o600)
@@ -335,6 +343,7 @@ func member(t *testing.T, l Layout, handler http.HandlerFunc) (*Node, string) {
 }
 
 func TestJoinThroughHandler(t *testing.T) {
+	t.Parallel()
 	ml, tok := initDir(t, "n1")
 	_, addr := member(t, ml, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -400,6 +409,7 @@ func TestJoinThroughHandler(t *testing.T) {
 }
 
 func TestJoinGivesUpWhenContextEnds(t *testing.T) {
+	t.Parallel()
 	_, tok := initDir(t, "n1")
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
@@ -413,6 +423,7 @@ func TestJoinGivesUpWhenContextEnds(t *testing.T) {
 }
 
 func TestJoinHandlerRefusals(t *testing.T) {
+	t.Parallel()
 	ml, tok := initDir(t, "n1")
 	n, _ := member(t, ml, nil)
 	_, csr, err := raftcluster.NewNodeKey("n2")
@@ -480,6 +491,7 @@ func TestJoinHandlerRefusals(t *testing.T) {
 }
 
 func TestCompleteJoinStopsWithContext(t *testing.T) {
+	t.Parallel()
 	l, _ := initDir(t, "n2")
 	caPEM, _ := os.ReadFile(l.CACert())
 	certPEM, _ := os.ReadFile(l.NodeCert())
@@ -509,6 +521,7 @@ func TestCompleteJoinStopsWithContext(t *testing.T) {
 }
 
 func TestPostJSONBadURL(t *testing.T) {
+	t.Parallel()
 	_, _, err := postJSON(context.Background(), http.DefaultClient, "https://bad host/\x7f", nil)
 	if err == nil {
 		t.Fatal("bad URL accepted")
@@ -516,6 +529,7 @@ func TestPostJSONBadURL(t *testing.T) {
 }
 
 func TestInstallPolicyKey(t *testing.T) {
+	t.Parallel()
 	l, _ := initDir(t, "n1")
 	pub1, _ := bundletest.Key(t)
 	pub2, _ := bundletest.Key(t)

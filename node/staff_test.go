@@ -102,6 +102,7 @@ func newAdmin(t *testing.T, tn *testNode) *staffAccount {
 }
 
 func TestStaffBootstrapMFAAndInvitations(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	tn := startCluster(t, 1, clock.config())[0]
 	admin := newAdmin(t, tn)
@@ -220,6 +221,7 @@ func TestStaffBootstrapMFAAndInvitations(t *testing.T) {
 }
 
 func TestModeratorSeesRedactedExcerptsAndEveryReadIsAudited(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	tn := startCluster(t, 1, clock.config())[0]
 	admin := newAdmin(t, tn)
@@ -263,6 +265,7 @@ func TestModeratorSeesRedactedExcerptsAndEveryReadIsAudited(t *testing.T) {
 }
 
 func TestAdminIPAllowList(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(time.Now())
 	tn := startCluster(t, 1, func(c *Config) {
 		c.Now = clock.now

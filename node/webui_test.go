@@ -46,6 +46,7 @@ func uiDo(t *testing.T, c *http.Client, method, u string, hdr map[string]string,
 }
 
 func TestWebUICookieSessionAndCSRF(t *testing.T) {
+	t.Parallel()
 	tn := startCluster(t, 1, nil)[0]
 	newFamily(t, tn, "ui@example.org", "Robin", "9-12")
 	c := uiClient(t, tn)
