@@ -146,6 +146,10 @@ type env struct {
 	// bin, when set, is the binary later starts run instead of daisydogBin
 	// (an older release, for the rolling upgrade).
 	bin string
+	// environ is added to the environment of the processes start runs
+	// (the test's own environment stays as it is, so tests can run in
+	// parallel).
+	environ []string
 
 	mu    sync.Mutex
 	procs []*proc
@@ -193,6 +197,9 @@ func (e *env) start(name string, args ...string) *proc {
 	p.cmd = exec.Command(cmp.Or(e.bin, daisydogBin), args...)
 	p.cmd.Stdout, p.cmd.Stderr = so, se
 	p.cmd.Dir = e.root
+	if len(e.environ) > 0 {
+		p.cmd.Env = append(os.Environ(), e.environ...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		so.Close()
 		se.Close()

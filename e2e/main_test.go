@@ -22,11 +22,12 @@ var policyCache string
 // loopback ports drawn by freeport, or containers on private networks with
 // the run's one image) and call t.Parallel(); `make e2e` runs two at a time
 // (-parallel 2), which keeps the two cores busy while one test waits for an
-// election, a restart or its load. A test stays sequential when it sets the
-// environment (t.Setenv) or asserts that no request fails under its own
-// load (TestPolicyPushUnderLoad: a neighbour's load must not decide it).
-// The bench test runs beside others: it checks what bench reports, not
-// how fast the machine is.
+// election, a restart or its load. A test stays sequential when it asserts
+// that no request fails under its own load (TestPolicyPushUnderLoad: a
+// neighbour's load must not decide it) or checks the harness itself. None
+// sets the test process's environment (t.Setenv would forbid t.Parallel):
+// what a node needs goes to its process (env.environ). The bench test runs
+// beside others: it checks what bench reports, not how fast the machine is.
 
 func TestMain(m *testing.M) {
 	bin, err := findBinary()

@@ -195,9 +195,10 @@ func (s *smtpStandIn) messages() ([]smtpMessage, []string) {
 // redirects, profiling on loopback, staff routes closed to clients outside
 // --admin-allow, the cluster-wide sign-up limit, and a clean exit.
 func TestSingleNodeOperatorFlags(t *testing.T) {
+	t.Parallel()
 	smtpSrv, caFile := newSMTPStandIn(t, "mailer", "smtp secret "+randLetters(8))
-	t.Setenv("SSL_CERT_FILE", caFile) // the node trusts the stand-in's certificate
 	e := newEnv(t)
+	e.environ = []string{"SSL_CERT_FILE=" + caFile} // the node trusts the stand-in's certificate
 	addrs := freeAddrs(t, 4)
 	dir := filepath.Join(e.root, "single")
 	pwFile := filepath.Join(e.root, "smtp.password")
