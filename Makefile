@@ -71,8 +71,8 @@ COVER ?= $(CURDIR)/.cover
 # take 187 s that way, 12 s with -race alone and 5 s with coverage alone.
 # Their tests run twice: with -race and no coverage, then with coverage
 # (atomic, as the -race run writes it) and no -race; the profiles are joined.
-# Those two runs go beside the main -race run, not after it: its last
-# minutes are the node package alone, which keeps about one core busy.
+# Those two runs go beside the main -race run, not after it: once its
+# compiling is done the main run leaves part of the two cores idle.
 SPLIT_COVER := daisydog/policies/default/rules daisydog/wasm
 # WARM_TESTS run first, without -race: they fill the shared cache with the
 # default policy compiled both ways (instrumented, and SafeCompile), so no
