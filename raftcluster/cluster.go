@@ -55,6 +55,10 @@ type Config struct {
 	// and a candidate before it tries again. Default 600ms; see DESIGN.md
 	// "Election timing".
 	ElectionTimeout time.Duration
+	// CommitTimeout is how long the leader's replication to a follower idles
+	// before it sends an AppendEntries anyway (randomised between 1× and
+	// 2×). Default DefaultCommitTimeout; see DESIGN.md "Commit notice".
+	CommitTimeout time.Duration
 	// Commands are the command kinds newer than the upgrade baseline that
 	// this binary applies, with the highest version of each (see
 	// upgrade.go): advertised in Status so that a leader proposes a new
@@ -75,6 +79,11 @@ type Config struct {
 // by one that still believes in the old leader, and has the longer log, so
 // it must try again) about four times this.
 const DefaultElectionTimeout = 600 * time.Millisecond
+
+// DefaultCommitTimeout is hashicorp/raft's own default. Followers waiting
+// on a write do not depend on it: the leader announces commits itself
+// when writes pause (notice.go).
+const DefaultCommitTimeout = 50 * time.Millisecond
 
 // Cluster is a running Raft node.
 type Cluster struct {
@@ -101,6 +110,7 @@ type Cluster struct {
 	// noLeaderSince is when this node last lost sight of a leader (unix
 	// nanoseconds; 0 while it knows one). See leaderlessFailFast.
 	noLeaderSince atomic.Int64
+	notice        *commitNotice
 	observer      *raft.Observer
 	obsCh         chan raft.Observation
 	done          chan struct{}
@@ -130,6 +140,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	if cfg.ElectionTimeout == 0 {
 		cfg.ElectionTimeout = DefaultElectionTimeout
+	}
+	if cfg.CommitTimeout == 0 {
+		cfg.CommitTimeout = DefaultCommitTimeout
 	}
 	log := cfg.Logger.With("component", "raft", "node", cfg.NodeID)
 	if cfg.OnFatal == nil {
@@ -168,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("raftcluster: snapshot store: %w", err)
 	}
 
-	c := &Cluster{cfg: cfg, store: store, log: log, leaderChanged: make(chan struct{}), done: make(chan struct{})}
+	c := &Cluster{cfg: cfg, store: store, log: log, leaderChanged: make(chan struct{}), done: make(chan struct{}), notice: newCommitNotice()}
 	c.dialer = &dialer{id: cfg.Identity, expectID: c.idForAddr}
 	m, err := newMux(cfg.Bind, cfg.Identity, log)
 	if err != nil {
@@ -193,6 +206,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	// The leader steps down after this long without a quorum's contact; it
 	// must not exceed the heartbeat timeout.
 	rc.LeaderLeaseTimeout = min(500*time.Millisecond, cfg.ElectionTimeout)
+	rc.CommitTimeout = cfg.CommitTimeout
 	rc.BatchApplyCh = true
 	rc.MaxAppendEntries = 512
 
@@ -232,6 +246,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	r.RegisterObserver(c.observer)
 	c.wg.Add(1)
 	go c.watchLeader()
+	c.wg.Add(1)
+	go c.runNotices()
 
 	c.client = &http.Client{Transport: &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -488,6 +504,7 @@ func (c *Cluster) applyLocal(ctx context.Context, cmd []byte) (Response, bool, e
 		// node is stopping): the outcome must not be retried as "not written".
 		return resp, false, ErrAmbiguous
 	}
+	c.checkNotice()
 	return resp, false, nil
 }
 

@@ -24,12 +24,14 @@ const testApplyTimeout = 2 * time.Second
 
 // testCluster is a set of in-process nodes on real loopback TCP with mTLS.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	ca    *CA
 	key   []byte
 	nodes map[string]*testNode
 	// tune adjusts each node's Config before Start.
 	tune func(*Config)
+	// pragmas: the state machines' SQLite settings (sqlMachine.pragmas).
+	pragmas string
 }
 
 type testNode struct {
@@ -44,7 +46,7 @@ type testNode struct {
 	fatal []error
 }
 
-func newTestCluster(t *testing.T, tune func(*Config)) *testCluster {
+func newTestCluster(t testing.TB, tune func(*Config)) *testCluster {
 	tc := &testCluster{t: t, ca: newCA(t, "test"), key: testKey(t), nodes: map[string]*testNode{}, tune: tune}
 	t.Cleanup(func() {
 		for _, n := range tc.nodes {
@@ -57,7 +59,7 @@ func newTestCluster(t *testing.T, tune func(*Config)) *testCluster {
 }
 
 // freeAddr picks a loopback port outside the ephemeral range (freeport).
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	addr, err := freeport.Addr()
 	if err != nil {
@@ -82,7 +84,7 @@ func (tc *testCluster) add(id string) *testNode {
 // raftcluster wrote.
 func (tc *testCluster) start(n *testNode, bootstrap bool) {
 	tc.t.Helper()
-	n.sm = newSQLMachine(tc.t, filepath.Join(n.dir, "sm.db"))
+	n.sm = newSQLMachineWith(tc.t, filepath.Join(n.dir, "sm.db"), tc.pragmas)
 	cfg := Config{
 		NodeID: n.id, Bind: n.addr, Dir: filepath.Join(n.dir, "raft"), Identity: n.ident,
 		SnapshotKey: tc.key, Machine: n.sm, Logger: slog.New(slog.DiscardHandler), RaftLog: io.Discard,
@@ -119,7 +121,7 @@ func (n *testNode) fatals() []error {
 }
 
 // eventually polls cond until it returns nil or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() error) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -134,7 +136,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() err
 	}
 }
 
-func ctxFor(t *testing.T, d time.Duration) context.Context {
+func ctxFor(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -16,6 +16,9 @@
 //   - Every connection on the cluster port is TLS 1.3 with a client certificate
 //     issued by the cluster CA; the certificate's common name is the node ID.
 //   - A write is acknowledged only after the leader committed it on a quorum.
+//   - A follower waiting to apply a write it forwarded learns of its commit
+//     without hashicorp/raft's idle timer: when writes pause, the leader
+//     appends a barrier that carries the commit index (notice.go).
 //   - Snapshots are zstd-compressed and sealed (XChaCha20-Poly1305, chunked)
 //     under the cluster snapshot key; a snapshot that fails authentication is refused.
 //

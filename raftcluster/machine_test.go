@@ -19,6 +19,10 @@ import (
 // swaps the file.
 type sqlMachine struct {
 	path string
+	// pragmas replace the default durability settings (rollback journal,
+	// synchronous FULL) when set, e.g. the production storage's WAL and
+	// synchronous NORMAL (BenchmarkReplicatedInsert).
+	pragmas string
 
 	mu sync.Mutex
 	db *sql.DB
@@ -30,8 +34,12 @@ type sqlMachine struct {
 }
 
 func newSQLMachine(t testing.TB, path string) *sqlMachine {
+	return newSQLMachineWith(t, path, "")
+}
+
+func newSQLMachineWith(t testing.TB, path, pragmas string) *sqlMachine {
 	t.Helper()
-	m := &sqlMachine{path: path}
+	m := &sqlMachine{path: path, pragmas: pragmas}
 	if err := m.open(); err != nil {
 		t.Fatalf("open state machine: %v", err)
 	}
@@ -40,7 +48,11 @@ func newSQLMachine(t testing.TB, path string) *sqlMachine {
 }
 
 func (m *sqlMachine) open() error {
-	db, err := sql.Open("sqlite", "file:"+m.path+"?_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)")
+	pragmas := m.pragmas
+	if pragmas == "" {
+		pragmas = "_pragma=synchronous(FULL)"
+	}
+	db, err := sql.Open("sqlite", "file:"+m.path+"?_pragma=busy_timeout(5000)&"+pragmas)
 	if err != nil {
 		return err
 	}

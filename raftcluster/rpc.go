@@ -62,6 +62,7 @@ func (c *Cluster) rpcHandler() http.Handler {
 		case err != nil:
 			writeRPC(w, http.StatusServiceUnavailable, rpcError{Code: "unavailable", Message: err.Error()})
 		default:
+			c.followerWaits(resp.Index) // the caller waits to apply it
 			writeRPC(w, http.StatusOK, resp)
 		}
 	})

@@ -1,0 +1,88 @@
+package raftcluster
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// noNoticeTimer makes hashicorp/raft's own commit timer irrelevant: with
+// it, a follower learns of a commit only from an AppendEntries that
+// carries entries (heartbeats carry no commit index). Any follower that
+// applies a write in these tests learned of its commit from the leader's
+// notice, or from a later write.
+func noNoticeTimer(c *Config) { c.CommitTimeout = time.Hour }
+
+// TestFollowerAppliesItsForwardedWriteWithoutCommitTimer: a write
+// forwarded by a follower, with no write after it, is applied on that
+// follower (read-your-writes) because the leader announces the commit.
+func TestFollowerAppliesItsForwardedWriteWithoutCommitTimer(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, noNoticeTimer)
+	tc.form("n1", "n2", "n3")
+	leader := tc.mustLeader(10 * time.Second)
+	f := tc.followers()[0]
+	before := leader.c.notice.barriers.Load()
+	for i := range 3 { // one at a time: each is the last write for a while
+		resp, err := f.c.Apply(ctxFor(t, 10*time.Second), []byte(fmt.Sprintf("w%d", i)))
+		if err != nil || resp.Code != "" {
+			t.Fatalf("forwarded write %d: %+v, %v", i, resp, err)
+		}
+		if err := f.c.WaitApplied(ctxFor(t, 10*time.Second), resp.Index); err != nil {
+			t.Fatalf("follower never applied its own forwarded write %d (index %d): %v", i, resp.Index, err)
+		}
+	}
+	if got := leader.c.notice.barriers.Load() - before; got == 0 {
+		t.Fatal("the follower applied its writes, but the leader appended no notice: something else carried the commit index")
+	}
+}
+
+// TestFollowerReadIndexWithoutCommitTimer: a follower's linearizable read
+// (SyncRead: ask the leader for its read index, then apply up to it)
+// completes after a write that the leader made itself, with no later
+// write and no commit timer: the barrier behind the read index carries
+// the commit (no notice is needed, and followerWaits is not called).
+func TestFollowerReadIndexWithoutCommitTimer(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, noNoticeTimer)
+	tc.form("n1", "n2", "n3")
+	leader := tc.mustLeader(10 * time.Second)
+	resp, err := leader.c.Apply(ctxFor(t, 10*time.Second), []byte("leader's own"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range tc.followers() {
+		if err := f.c.SyncRead(ctxFor(t, 10*time.Second)); err != nil {
+			t.Fatalf("%s: linearizable read never completed: %v", f.id, err)
+		}
+		if err := f.c.WaitApplied(ctxFor(t, time.Second), resp.Index); err != nil {
+			t.Fatalf("%s: after SyncRead it has not applied the leader's write: %v", f.id, err)
+		}
+	}
+}
+
+// TestNoNoticesWithoutWaitingFollowers: writes made on the leader, with
+// nobody waiting on a follower, append no barriers (the notice costs
+// nothing to a cluster whose clients all reach the leader).
+func TestNoNoticesWithoutWaitingFollowers(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, nil)
+	tc.form("n1", "n2", "n3")
+	leader := tc.mustLeader(10 * time.Second)
+	n := leader.c.notice
+	eventually(t, 10*time.Second, "what forming the cluster awaited is announced", func() error {
+		if a, b := n.awaited.Load(), n.announced.Load(); a > b {
+			return fmt.Errorf("awaited %d, announced %d", a, b)
+		}
+		return nil
+	})
+	before := n.barriers.Load()
+	for i := range 20 {
+		if _, err := leader.c.Apply(ctxFor(t, 10*time.Second), []byte(fmt.Sprintf("l%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := n.barriers.Load() - before; got != 0 {
+		t.Fatalf("%d barriers appended for writes no follower waits on", got)
+	}
+}
