@@ -400,7 +400,7 @@ func knownSnapshot() (MetricsSnapshot, *raftcluster.Status) {
 	}
 	snap.Cache.Hits, snap.Cache.Misses, snap.Cache.Invalidations, snap.Cache.Entries = 3, 1, 8, 11
 	rs := &raftcluster.Status{NodeID: "node-secret-id", State: "Leader", LeaderID: "node-secret-id", LeaderAddr: "10.9.8.7:7000",
-		Term: 7, AppliedIndex: 42, CommitIndex: 43, LastLogIndex: 44, LastSnapshotIndex: 40,
+		Term: 7, AppliedIndex: 42, CommitIndex: 43, LastLogIndex: 44, LastSnapshotIndex: 40, CommitNotices: 12,
 		Nodes: []raftcluster.NodeStatus{{ID: "a", Suffrage: "Voter"}, {ID: "b", Suffrage: "Voter"}, {ID: "c", Suffrage: "Voter"}, {ID: "d", Suffrage: "Nonvoter"}}}
 	return snap, rs
 }
@@ -482,6 +482,7 @@ func TestPromRender(t *testing.T) {
 		{"daisydog_raft_commit_index", 43},
 		{"daisydog_raft_last_log_index", 44},
 		{"daisydog_raft_last_snapshot_index", 40},
+		{"daisydog_raft_commit_notices_total", 12},
 		{"daisydog_raft_voters", 3},
 		{"daisydog_data_disk_free_bytes", 5 << 30},
 		{"daisydog_data_disk_reserve_bytes", 64 << 20},
