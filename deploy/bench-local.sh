@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Start a three-node cluster on 127.0.0.1 from bin/daisydog and run the
-# standard benchmark suite against all three nodes: closed loop at C=16, 64
-# and 256, then the open loop with 1,000 and 10,000 children (3–10 s think
-# time). Every run also measures the machine's limits (fsync on the data
+# standard benchmark suite against all three nodes: closed loop at C=1 (a
+# lone child: latency without load), 16, 64 and 256, then the open loop
+# with 1,000 and 10,000 children (3–10 s think time). Every run also measures the machine's limits (fsync on the data
 # disk, loopback round trip) and reads the nodes' metrics for the
 # server-side split. Results: bench/results-DATE.json (one JSON object per
 # run, in an array) and bench/results-DATE.md (the table for the README).
@@ -21,7 +21,7 @@ CHILDREN=${CHILDREN:-256}
 MIX=${MIX:-}
 read -r -a extra <<<"${EXTRA:-}"
 RUNS=("$@")
-[ ${#RUNS[@]} -gt 0 ] || RUNS=(c16 c64 c256 open1000 open10000)
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(c1 c16 c64 c256 open1000 open10000)
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
 OUT=${OUT:-bench/results-$stamp}
 mkdir -p "$(dirname "$OUT")"

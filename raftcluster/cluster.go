@@ -600,8 +600,8 @@ type Status struct {
 	// Commands: Config.Commands (absent from nodes older than the gate,
 	// which apply only the baseline).
 	Commands map[string]int `json:"commands,omitempty"`
-	// CommitNotices counts the barriers this node appended as leader to
-	// tell followers of a commit when writes paused (notice.go).
+	// CommitNotices counts the empty entries this node appended as leader
+	// to tell followers of a commit when writes paused (notice.go).
 	CommitNotices uint64 `json:"commit_notices"`
 }
 
@@ -622,7 +622,7 @@ func (c *Cluster) Status() Status {
 		NodeID: c.cfg.NodeID, State: c.raft.State().String(), LeaderID: string(id), LeaderAddr: string(addr),
 		Term: u("term"), AppliedIndex: c.fsm.appliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
 		LastSnapshotIndex: u("last_snapshot_index"), Commands: c.cfg.Commands,
-		CommitNotices: c.notice.barriers.Load(),
+		CommitNotices: c.notice.notices.Load(),
 	}
 	if f := c.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {

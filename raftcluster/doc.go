@@ -18,7 +18,8 @@
 //   - A write is acknowledged only after the leader committed it on a quorum.
 //   - A follower waiting to apply a write it forwarded learns of its commit
 //     without hashicorp/raft's idle timer: when writes pause, the leader
-//     appends a barrier that carries the commit index (notice.go).
+//     appends an empty entry whose replication carries the commit index
+//     (notice.go).
 //   - Snapshots are zstd-compressed and sealed (XChaCha20-Poly1305, chunked)
 //     under the cluster snapshot key; a snapshot that fails authentication is refused.
 //

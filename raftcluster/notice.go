@@ -22,22 +22,23 @@ import (
 // (awaited). When that is ahead of what it already announced and nothing
 // uncommitted is in flight (an entry in flight will be followed by a check
 // when it commits), it wakes runNotices. That waits noticePause; if no
-// write was appended meanwhile, it appends a Raft barrier: the barrier is
-// replicated at once, and its AppendEntries carries the commit index. One
-// barrier at a time; wakes while one is in flight coalesce into the next.
-// Under steady load new entries carry the news and no barrier is needed,
-// so barriers are appended only when writes pause.
+// write was appended meanwhile, it appends an empty entry (nil data, which
+// state machines skip but count as applied): the entry is replicated at
+// once, and its AppendEntries carries the commit index. One notice at a
+// time; wakes while one is in flight coalesce into the next. Under steady
+// load new entries carry the news and no notice is needed, so notices are
+// appended only when writes pause.
 // noticePause is how long the leader waits for a later write to carry a
-// commit before it appends a barrier: what a lone write through a
-// follower pays, and what spares a barrier when writes are a millisecond
+// commit before it appends a notice: what a lone write through a
+// follower pays, and what spares a notice when writes are a millisecond
 // or less apart.
 const noticePause = time.Millisecond
 
 type commitNotice struct {
 	awaited   atomic.Uint64 // highest index a follower waits to apply
-	announced atomic.Uint64 // awaited as of the last barrier that completed
-	wake      chan struct{} // buffered (1): a barrier is wanted
-	barriers  atomic.Uint64 // barriers appended (Status.CommitNotices)
+	announced atomic.Uint64 // awaited as of the last notice that completed
+	wake      chan struct{} // buffered (1): a notice is wanted
+	notices   atomic.Uint64 // notices appended (Status.CommitNotices)
 }
 
 func newCommitNotice() *commitNotice { return &commitNotice{wake: make(chan struct{}, 1)} }
@@ -73,7 +74,7 @@ func (c *Cluster) checkNotice() {
 	}
 }
 
-// runNotices appends one barrier per wake while this node leads.
+// runNotices appends notices while this node leads and followers wait.
 func (c *Cluster) runNotices() {
 	defer c.wg.Done()
 	n := c.notice
@@ -91,7 +92,7 @@ func (c *Cluster) runNotices() {
 			}
 			// Under load the next write comes within this pause, and its
 			// AppendEntries carries the commit index (target committed
-			// before it was appended): no barrier then.
+			// before it was appended): no notice then.
 			t := time.NewTimer(noticePause)
 			select {
 			case <-c.done:
@@ -100,11 +101,15 @@ func (c *Cluster) runNotices() {
 			case <-t.C:
 			}
 			if c.raft.LastIndex() == last {
-				n.barriers.Add(1)
-				if err := c.raft.Barrier(c.cfg.ApplyTimeout).Error(); err != nil {
+				n.notices.Add(1)
+				// An empty entry: every node's state machine only records
+				// its index (a Raft barrier would not reach the state
+				// machines, leaving their applied index behind the commit
+				// index until the next write).
+				if err := c.raft.Apply(nil, c.cfg.ApplyTimeout).Error(); err != nil {
 					// Lost leadership or shutting down: the next leader's
 					// first entries carry its commit index.
-					c.log.Debug("commit notice barrier failed", "err", err)
+					c.log.Debug("commit notice failed", "err", err)
 					break
 				}
 			}
@@ -114,7 +119,7 @@ func (c *Cluster) runNotices() {
 					break
 				}
 			}
-			// Entries forwarded while the barrier was in flight may have
+			// Entries forwarded while the notice was in flight may have
 			// committed after it was sent: go on while awaited moved on.
 		}
 	}

@@ -22,7 +22,7 @@ func TestFollowerAppliesItsForwardedWriteWithoutCommitTimer(t *testing.T) {
 	tc.form("n1", "n2", "n3")
 	leader := tc.mustLeader(10 * time.Second)
 	f := tc.followers()[0]
-	before := leader.c.notice.barriers.Load()
+	before := leader.c.notice.notices.Load()
 	for i := range 3 { // one at a time: each is the last write for a while
 		resp, err := f.c.Apply(ctxFor(t, 10*time.Second), []byte(fmt.Sprintf("w%d", i)))
 		if err != nil || resp.Code != "" {
@@ -32,7 +32,7 @@ func TestFollowerAppliesItsForwardedWriteWithoutCommitTimer(t *testing.T) {
 			t.Fatalf("follower never applied its own forwarded write %d (index %d): %v", i, resp.Index, err)
 		}
 	}
-	if got := leader.c.notice.barriers.Load() - before; got == 0 {
+	if got := leader.c.notice.notices.Load() - before; got == 0 {
 		t.Fatal("the follower applied its writes, but the leader appended no notice: something else carried the commit index")
 	}
 }
@@ -62,8 +62,8 @@ func TestFollowerReadIndexWithoutCommitTimer(t *testing.T) {
 }
 
 // TestNoNoticesWithoutWaitingFollowers: writes made on the leader, with
-// nobody waiting on a follower, append no barriers (the notice costs
-// nothing to a cluster whose clients all reach the leader).
+// nobody waiting on a follower, append no notices (they cost nothing to a
+// cluster whose clients all reach the leader).
 func TestNoNoticesWithoutWaitingFollowers(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, nil)
@@ -76,13 +76,45 @@ func TestNoNoticesWithoutWaitingFollowers(t *testing.T) {
 		}
 		return nil
 	})
-	before := n.barriers.Load()
+	before := n.notices.Load()
 	for i := range 20 {
 		if _, err := leader.c.Apply(ctxFor(t, 10*time.Second), []byte(fmt.Sprintf("l%d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := n.barriers.Load() - before; got != 0 {
-		t.Fatalf("%d barriers appended for writes no follower waits on", got)
+	if got := n.notices.Load() - before; got != 0 {
+		t.Fatalf("%d notices appended for writes no follower waits on", got)
 	}
+}
+
+// TestAppliedIndexReachesCommitAfterNotices: a notice is an entry every
+// state machine counts as applied, so once writes stop every node's
+// applied index reaches the leader's commit index (what operators and the
+// e2e tests wait for). A Raft barrier would leave it one entry behind
+// until the next write.
+func TestAppliedIndexReachesCommitAfterNotices(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, nil)
+	tc.form("n1", "n2", "n3")
+	leader := tc.mustLeader(10 * time.Second)
+	f := tc.followers()[0]
+	before := leader.c.notice.notices.Load()
+	if _, err := f.c.Apply(ctxFor(t, 10*time.Second), []byte("forwarded")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "a notice was appended", func() error {
+		if leader.c.notice.notices.Load() == before {
+			return fmt.Errorf("none yet")
+		}
+		return nil
+	})
+	eventually(t, 10*time.Second, "every node applied the leader's commit index", func() error {
+		commit := leader.c.Status().CommitIndex
+		for _, n := range tc.nodes {
+			if got := n.c.Status().AppliedIndex; got < commit {
+				return fmt.Errorf("%s applied %d, leader committed %d", n.id, got, commit)
+			}
+		}
+		return nil
+	})
 }

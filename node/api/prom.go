@@ -216,7 +216,7 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 		p.single("daisydog_raft_commit_index", "gauge", "Last Raft log index this node knows committed.", float64(rs.CommitIndex))
 		p.single("daisydog_raft_last_log_index", "gauge", "Last index in this node's Raft log.", float64(rs.LastLogIndex))
 		p.single("daisydog_raft_last_snapshot_index", "gauge", "Raft log index of this node's latest snapshot (0 if none).", float64(rs.LastSnapshotIndex))
-		p.single("daisydog_raft_commit_notices_total", "counter", "Barriers this node appended as leader to tell followers of a commit when writes paused.", float64(rs.CommitNotices))
+		p.single("daisydog_raft_commit_notices_total", "counter", "Empty entries this node appended as leader to tell followers of a commit when writes paused.", float64(rs.CommitNotices))
 		voters := 0
 		for _, n := range rs.Nodes {
 			if n.Suffrage == "Voter" {
