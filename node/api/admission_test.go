@@ -185,3 +185,47 @@ func TestTurnAdmissionRefusesWhenFull(t *testing.T) {
 		t.Fatalf("shed counter %d, want 2", n)
 	}
 }
+
+// A client that cancels its request while the policy checks the message
+// (or Daisy's reply) gets no fail-closed turn: nothing is decided, stored,
+// counted as a policy failure or escalated. Only a policy that fails while
+// the client still waits fails closed.
+func TestTurnOfClientThatLeftDoesNotFailClosed(t *testing.T) {
+	tests := []struct {
+		name     string
+		timeout  time.Duration // the policy's own bound
+		cancel   bool          // the client cancels during the evaluation
+		wantGone bool
+	}{
+		{"client cancels", time.Minute, true, true},
+		{"policy times out, client waits", 20 * time.Millisecond, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := admissionServer(1, time.Hour, tc.timeout, time.Second)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan turnPlan, 1)
+			go func() { done <- s.planTurn(ctx, "hi daisy", "9-12", "standard", nil, respondHello) }()
+			if tc.cancel {
+				// The evaluation holds the only policy slot once it runs.
+				for deadline := time.Now().Add(5 * time.Second); len(s.slots.slots) == 0; time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the evaluation never started")
+					}
+				}
+				cancel()
+			}
+			var p turnPlan
+			select {
+			case p = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("planTurn did not return")
+			}
+			if p.gone != tc.wantGone || p.failClosed == tc.wantGone || p.escalate == tc.wantGone {
+				t.Fatalf("gone=%v failClosed=%v escalate=%v, want gone=%v and fail-closed/escalate=%v",
+					p.gone, p.failClosed, p.escalate, tc.wantGone, !tc.wantGone)
+			}
+		})
+	}
+}

@@ -105,7 +105,16 @@ type turnPlan struct {
 	answered bool
 	// busy: no policy slot in time (admission.go); the turn is refused.
 	busy bool
+	// gone: the client canceled the request while the policy was checking
+	// it. Nothing was decided: no fail-closed turn, no safety event, no
+	// alert, nothing stored (errClientGone).
+	gone bool
 }
+
+// errClientGone answers a turn whose client canceled the request before
+// the policy had decided it. Nobody reads the answer; 499 ("client closed
+// request", as in nginx) keeps it out of the 5xx counts and the error log.
+var errClientGone = &apiError{Status: 499, Code: "client_closed_request", Message: "the request was canceled; nothing was stored"}
 
 // planTurn runs the safety pipeline: the child's message through the policy
 // (at the parent's strictness), then — only when the policy allows or
@@ -120,6 +129,13 @@ func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, re
 	in, err := s.evaluate(ctx, policies.Input{Text: text, Direction: "in", AgeTier: tier, Strictness: strictness, Context: recent})
 	if errors.Is(err, errPolicyBusy) {
 		p.busy = true
+		return p
+	}
+	if err != nil && ctx.Err() != nil {
+		// The policy was stopped because the client left, not because it
+		// failed: failing closed would store a withheld message and raise
+		// a policy-failure event for a turn nobody will see.
+		p.gone = true
 		return p
 	}
 	if err != nil {
@@ -152,6 +168,10 @@ func (s *Server) planTurn(ctx context.Context, text, tier, strictness string, re
 	out, err := s.evaluate(ctx, policies.Input{Text: p.reply.Text, Direction: "out", AgeTier: tier, Strictness: strictness})
 	if errors.Is(err, errPolicyBusy) {
 		p.busy = true
+		return p
+	}
+	if err != nil && ctx.Err() != nil {
+		p.gone = true
 		return p
 	}
 	if err != nil {
@@ -353,6 +373,9 @@ func (s *Server) tryTurn(ctx context.Context, a storage.Actor, child storage.Chi
 	p := s.planTurn(ctx, text, child.AgeTier, env.ctrl.PolicyStrictness(), recent, respond)
 	if p.busy {
 		return nil, errOverloaded // nothing decided, nothing stored: the client retries
+	}
+	if p.gone {
+		return nil, errClientGone
 	}
 
 	// Daisy's new state: her own answer's changes only when the child sees
