@@ -197,6 +197,7 @@ func (e *env) start(name string, args ...string) *proc {
 	p.cmd = exec.Command(cmp.Or(e.bin, daisydogBin), args...)
 	p.cmd.Stdout, p.cmd.Stderr = so, se
 	p.cmd.Dir = e.root
+	p.cmd.SysProcAttr = childAttr()
 	if len(e.environ) > 0 {
 		p.cmd.Env = append(os.Environ(), e.environ...)
 	}
