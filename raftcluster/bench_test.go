@@ -55,7 +55,8 @@ func benchInsert(b *testing.B, clients int) {
 		mu      sync.Mutex
 		lat     = make([]time.Duration, 0, b.N)
 		failed  atomic.Int64
-		firstEr atomic.Value
+		errOnce sync.Once
+		firstEr error
 	)
 	b.ResetTimer()
 	t0 := time.Now()
@@ -72,7 +73,7 @@ func benchInsert(b *testing.B, clients int) {
 				}
 				if err != nil {
 					failed.Add(1)
-					firstEr.CompareAndSwap(nil, err)
+					errOnce.Do(func() { firstEr = err })
 					continue
 				}
 				mine = append(mine, time.Since(s))
@@ -86,7 +87,7 @@ func benchInsert(b *testing.B, clients int) {
 	elapsed := time.Since(t0)
 	b.StopTimer()
 	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d of %d inserts failed, first: %v", n, b.N, firstEr.Load())
+		b.Fatalf("%d of %d inserts failed, first: %v", n, b.N, firstEr)
 	}
 	slices.Sort(lat)
 	q := func(p float64) float64 {

@@ -28,6 +28,7 @@ import (
 // time; wakes while one is in flight coalesce into the next. Under steady
 // load new entries carry the news and no notice is needed, so notices are
 // appended only when writes pause.
+
 // noticePause is how long the leader waits for a later write to carry a
 // commit before it appends a notice: what a lone write through a
 // follower pays, and what spares a notice when writes are a millisecond
