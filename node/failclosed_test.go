@@ -16,10 +16,10 @@ func TestBrokenPolicyFailsClosed(t *testing.T) {
 	t.Parallel()
 	const allow = `{"action":"allow","escalate":false,"categories":[],"severity":0,"spans":[],"rules":[]}`
 	modules := map[string][]byte{
-		"traps":          flakyPolicy(allow, []byte{wasmtest.OpUnreachable}),
-		"loops forever":  flakyPolicy(allow, []byte{wasmtest.OpLoop, wasmtest.BlockEmpty, wasmtest.OpBr, 0, wasmtest.OpEnd}),
-		"invalid json":   flakyPolicy(allow, wasmtest.Cat(wasmtest.I64Const(int64(65536+1024)<<32|4), []byte{wasmtest.OpReturn})),
-		"unknown action": flakyPolicy(allow, wasmtest.Cat(wasmtest.I64Const(int64(65536+2048)<<32|17), []byte{wasmtest.OpReturn})),
+		"traps":          wasmtest.FlakyPolicy(allow, []byte{wasmtest.OpUnreachable}),
+		"loops forever":  wasmtest.FlakyPolicy(allow, []byte{wasmtest.OpLoop, wasmtest.BlockEmpty, wasmtest.OpBr, 0, wasmtest.OpEnd}),
+		"invalid json":   wasmtest.FlakyPolicy(allow, wasmtest.Cat(wasmtest.I64Const(int64(65536+1024)<<32|4), []byte{wasmtest.OpReturn})),
+		"unknown action": wasmtest.FlakyPolicy(allow, wasmtest.Cat(wasmtest.I64Const(int64(65536+2048)<<32|17), []byte{wasmtest.OpReturn})),
 	}
 	for name, mod := range modules {
 		t.Run(name, func(t *testing.T) {
@@ -62,32 +62,4 @@ func TestBrokenPolicyFailsClosed(t *testing.T) {
 			}
 		})
 	}
-}
-
-// flakyPolicy is an ABI v1 module that answers short inputs (the engine's
-// load-time self-test) with verdict, and runs misbehave on longer ones (a real
-// chat turn): a trap, an endless loop, or returning a bad document.
-func flakyPolicy(verdict string, misbehave []byte) []byte {
-	const at = 65536
-	body := wasmtest.Cat(
-		[]byte{wasmtest.OpLocalGet, 1}, wasmtest.I32Const(200), []byte{0x4b /* i32.gt_u */, 0x04 /* if */, wasmtest.BlockEmpty},
-		misbehave,
-		[]byte{wasmtest.OpEnd},
-		wasmtest.I64Const(int64(at)<<32|int64(len(verdict))),
-	)
-	return wasmtest.Module{
-		Funcs: []wasmtest.Func{
-			{Export: "policy_abi_v1", Results: []byte{wasmtest.I32}, Body: wasmtest.I32Const(1)},
-			{Export: "alloc", Params: []byte{wasmtest.I32}, Results: []byte{wasmtest.I32}, Body: wasmtest.I32Const(wasmtest.Scratch)},
-			{Export: "free", Params: []byte{wasmtest.I32}},
-			{Export: "evaluate", Params: []byte{wasmtest.I32, wasmtest.I32}, Results: []byte{wasmtest.I64}, Body: body},
-			{Export: "_initialize"},
-		},
-		MemoryPages: 3, ExportMemory: true,
-		Data: []wasmtest.Data{
-			{Offset: at, Bytes: []byte(verdict)},
-			{Offset: at + 1024, Bytes: []byte("oops")},
-			{Offset: at + 2048, Bytes: []byte(`{"action":"party"}`)},
-		},
-	}.Bytes()
 }

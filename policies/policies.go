@@ -54,6 +54,12 @@ var (
 	// ErrInvalidVerdict: the policy answered, but not with a valid ABI v1
 	// verdict (bad JSON, unknown action or category, bad spans, …).
 	ErrInvalidVerdict = errors.New("policies: invalid verdict")
+	// ErrStarved: the evaluation's time ran out while the policy still had
+	// work budget left, or before it ran: the machine was overloaded. There
+	// is still no verdict (nothing may pass on it), but the policy did not
+	// fail: refuse the request as busy rather than record a policy failure.
+	// A policy that spends its budget fails with wasm.ErrBudget instead.
+	ErrStarved = wasm.ErrStarved
 )
 
 var (
@@ -144,6 +150,16 @@ func (e *Engine) Name() string { return e.name }
 
 // Stats returns the underlying module's counters.
 func (e *Engine) Stats() wasm.Stats { return e.mod.Stats() }
+
+// Work returns the work units all calls used so far and the per-call
+// budget (wasm.Config.CallBudget); both zero when the module is not
+// instrumented (it then has only a time limit).
+func (e *Engine) Work() (total, budget uint64) {
+	if !e.mod.Instrumented() {
+		return 0, 0
+	}
+	return e.mod.Stats().Work, e.mod.Budget()
+}
 
 // Close releases the module and its instances.
 func (e *Engine) Close(ctx context.Context) error { return e.mod.Close(ctx) }

@@ -14,11 +14,15 @@
 //     instance whose _initialize succeeds;
 //   - a bounded instance pool per Module;
 //   - the call protocol alloc → write → evaluate → read → free, with a
-//     timeout per call and size limits on input and result.
+//     work budget and a timeout per call and size limits on input and
+//     result.
 //
 // Invariants:
 //
-//   - Every call ends within its timeout (plus a few microseconds): the
+//   - Every call ends within its work budget (instrumented modules:
+//     Config.CallBudget units of 2048 function entries or loop iterations,
+//     ErrBudget) and within its time limit (ErrTimeout; ErrStarved when the
+//     time ran out with budget left, i.e. the machine did not run it): the
 //     guest is interrupted at its next loop header or call, and never holds
 //     up the Go scheduler or GC for more than a few microseconds.
 //   - An instance that returned any error (trap, exit, timeout, ABI

@@ -4,7 +4,8 @@ import "errors"
 
 // Sentinel errors. Errors returned by this package wrap exactly one of
 // these (test with errors.Is); timeouts and cancellations also wrap the
-// matching context error.
+// matching context error, and a timeout also says why: ErrBudget or
+// ErrStarved (or neither, for a module that is not instrumented).
 var (
 	// ErrInvalidModule: Load refused the module (bad binary, missing or
 	// mistyped export, wrong ABI version, _initialize failed).
@@ -12,8 +13,18 @@ var (
 	// ErrForbiddenImport: Load refused a module importing something other
 	// than a wasi_snapshot_preview1 function. Also wraps ErrInvalidModule.
 	ErrForbiddenImport = errors.New("wasm: forbidden import")
-	// ErrTimeout: a call exceeded Config.CallTimeout or the caller's deadline.
+	// ErrTimeout: a call was stopped for running too long: it spent its
+	// work budget, or exceeded Config.CallTimeout or the caller's deadline.
 	ErrTimeout = errors.New("wasm: call timed out")
+	// ErrBudget (with ErrTimeout): the guest spent its whole work budget
+	// (Config.CallBudget). Deterministic: the same input stops at the same
+	// point on any machine under any load. The guest's doing.
+	ErrBudget = errors.New("wasm: work budget spent")
+	// ErrStarved (with ErrTimeout): the time ran out before the guest
+	// spent its work budget, or before it ran at all: the machine did not
+	// give it the CPU (overload), so it is not the guest's doing. Only
+	// instrumented modules can tell; others report a bare ErrTimeout.
+	ErrStarved = errors.New("wasm: starved of CPU")
 	// ErrCanceled: the caller's context was canceled.
 	ErrCanceled = errors.New("wasm: call canceled")
 	// ErrTrap: the guest trapped, exited, or could not be instantiated.

@@ -50,6 +50,7 @@ type Module struct {
 
 	calls, failures, created, discarded, warmed atomic.Uint64
 	live                                        atomic.Int64
+	work, maxWork                               atomic.Uint64
 }
 
 // Stats are counters of a module, for metrics.
@@ -61,6 +62,9 @@ type Stats struct {
 	Discarded    uint64 // instances closed after an error
 	Live         int64  // instances currently alive (idle or busy)
 	Idle         int    // instances currently idle
+	// Work units (Config.CallBudget) the calls used in total, and the most
+	// one call used; zero for modules that are not instrumented.
+	Work, MaxWork uint64
 }
 
 // instance is one guest instance and its reusable call state.
@@ -79,6 +83,27 @@ type instance struct {
 	mu          sync.Mutex
 	inCall      bool
 	interrupted bool
+
+	// Work budget (instrumented modules only). work counts the current
+	// call's exits to the host (sched_yield: one every yieldEvery checks,
+	// plus the guest's own); at limit (0: none) the call is interrupted and
+	// exhausted set. Only the goroutine running the call touches them;
+	// setting the interrupt takes mu like the context's AfterFunc does.
+	work, limit uint64
+	exhausted   bool
+}
+
+// yield is the instance's sched_yield (wazero's Osyield hook): it counts
+// the call's work and ends the call when its budget is spent.
+func (in *instance) yield() {
+	in.work++
+	if in.limit == 0 || in.work < in.limit || in.exhausted || in.interrupt == nil {
+		return
+	}
+	in.mu.Lock()
+	in.exhausted = true
+	in.interrupt.Set(1)
+	in.mu.Unlock()
 }
 
 func newModule(r *Runtime, name string, compiled wazero.CompiledModule, wrt wazero.Runtime, instrumented bool) *Module {
@@ -165,6 +190,15 @@ func (m *Module) fill() {
 // interrupt check (fast) rather than wazero's close-on-context-done checks.
 func (m *Module) Instrumented() bool { return m.instrumented }
 
+// Budget returns the work budget of one call (Config.CallBudget; 0 when
+// the module is not instrumented: only its time limit applies).
+func (m *Module) Budget() uint64 {
+	if !m.instrumented {
+		return 0
+	}
+	return m.cfg.CallBudget
+}
+
 // Name returns the name given to Load.
 func (m *Module) Name() string { return m.name }
 
@@ -181,6 +215,8 @@ func (m *Module) Stats() Stats {
 		Warmed:       m.warmed.Load(),
 		Live:         m.live.Load(),
 		Idle:         idle,
+		Work:         m.work.Load(),
+		MaxWork:      m.maxWork.Load(),
 	}
 }
 
@@ -188,20 +224,18 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	out, errw := newCappedBuffer(m.cfg.MaxStdioBytes), newCappedBuffer(m.cfg.MaxStdioBytes)
 	ictx, cancel := context.WithTimeout(ctx, m.cfg.InitTimeout)
 	defer cancel()
-	mod, err := m.wrt.InstantiateModule(m.memory.with(ictx), m.compiled, m.modCfg.WithStdout(out).WithStderr(errw))
+	in := &instance{stdout: out, stderr: errw}
+	mod, err := m.wrt.InstantiateModule(m.memory.with(ictx), m.compiled,
+		m.modCfg.WithStdout(out).WithStderr(errw).WithOsyield(in.yield))
 	if err != nil {
 		return nil, classify(err, "instantiate")
 	}
-	in := &instance{
-		mod:      mod,
-		mem:      mod.Memory(),
-		abi:      mod.ExportedFunction(exportABI),
-		alloc:    mod.ExportedFunction(exportAlloc),
-		free:     mod.ExportedFunction(exportFree),
-		evaluate: mod.ExportedFunction(exportEvaluate),
-		stdout:   out,
-		stderr:   errw,
-	}
+	in.mod = mod
+	in.mem = mod.Memory()
+	in.abi = mod.ExportedFunction(exportABI)
+	in.alloc = mod.ExportedFunction(exportAlloc)
+	in.free = mod.ExportedFunction(exportFree)
+	in.evaluate = mod.ExportedFunction(exportEvaluate)
 	if m.instrumented {
 		g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
 		if !ok {
@@ -257,9 +291,18 @@ func (in *instance) guarded(ctx context.Context, f func(context.Context) error) 
 	stop()
 	in.mu.Lock()
 	in.inCall = false
-	interrupted := in.interrupted
+	interrupted, exhausted := in.interrupted, in.exhausted
 	in.mu.Unlock()
-	if interrupted {
+	switch {
+	case exhausted:
+		return fmt.Errorf("%w: %w: used %d work units", ErrTimeout, ErrBudget, in.work)
+	case interrupted && in.limit != 0 && errors.Is(context.Cause(ctx), context.DeadlineExceeded):
+		// Stopped by the clock with budget left: the guest was not given
+		// the CPU to finish (its work per unit is bounded, its budget was
+		// not spent), so the machine, not the guest, ran out.
+		return fmt.Errorf("%w: %w: time ran out after %d of %d work units: %w",
+			ErrTimeout, ErrStarved, in.work, in.limit, context.Cause(ctx))
+	case interrupted:
 		return ctxErr(context.Cause(ctx), "interrupted")
 	}
 	return err
@@ -305,14 +348,14 @@ func classify(err error, what string) error {
 // acquire takes a pool token and an instance (idle or new).
 func (m *Module) acquire(ctx context.Context) (*instance, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, ctxErr(err, "before the call")
+		return nil, waitErr(err, "before the call")
 	}
 	select {
 	case m.sem <- struct{}{}:
 	case <-m.done:
 		return nil, ErrClosed
 	case <-ctx.Done():
-		return nil, ctxErr(ctx.Err(), "waiting for an instance")
+		return nil, waitErr(ctx.Err(), "waiting for an instance")
 	}
 	m.mu.Lock()
 	if m.closed {
@@ -341,6 +384,15 @@ func ctxErr(err error, what string) error {
 		return fmt.Errorf("%w: %s: %w", ErrTimeout, what, err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrCanceled, what, err)
+}
+
+// waitErr is ctxErr for a caller whose time ran out before the guest ran:
+// that is never the guest's doing (ErrStarved).
+func waitErr(err error, what string) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w: %s: %w", ErrTimeout, ErrStarved, what, err)
+	}
+	return ctxErr(err, what)
 }
 
 // release returns a healthy instance to the pool, or closes it.
@@ -380,12 +432,19 @@ func (m *Module) Call(ctx context.Context, input []byte) ([]byte, error) {
 	m.calls.Add(1)
 	cctx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
 	var out []byte
+	if m.instrumented {
+		in.work, in.limit = 0, m.cfg.CallBudget
+	}
 	err = in.guarded(cctx, func(ctx context.Context) error {
 		var err error
 		out, err = m.call(ctx, in, input)
 		return err
 	})
 	cancel()
+	if m.instrumented {
+		m.recordWork(in.work)
+		in.limit = 0
+	}
 	if err != nil {
 		m.failures.Add(1)
 		m.release(ctx, in, false)
@@ -393,6 +452,17 @@ func (m *Module) Call(ctx context.Context, input []byte) ([]byte, error) {
 	}
 	m.release(ctx, in, true)
 	return out, nil
+}
+
+// recordWork adds one call's work units to the module's counters.
+func (m *Module) recordWork(w uint64) {
+	m.work.Add(w)
+	for {
+		cur := m.maxWork.Load()
+		if w <= cur || m.maxWork.CompareAndSwap(cur, w) {
+			return
+		}
+	}
 }
 
 func (m *Module) call(ctx context.Context, in *instance, input []byte) ([]byte, error) {

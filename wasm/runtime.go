@@ -14,9 +14,18 @@ import (
 
 // Config bounds what guests may use. Zero values take the defaults below.
 type Config struct {
-	CacheDir    string        // on-disk compilation cache dir ("" = in-memory only)
-	PoolSize    int           // max instances kept per module, idle or busy (default 2*GOMAXPROCS)
-	CallTimeout time.Duration // per call (default 250ms)
+	CacheDir string // on-disk compilation cache dir ("" = in-memory only)
+	PoolSize int    // max instances kept per module, idle or busy (default 2*GOMAXPROCS)
+	// CallTimeout is the wall-clock limit per call (default 1s). With
+	// instrumentation the work budget stops a runaway guest long before
+	// (CallBudget), and this only ends calls the machine did not run
+	// (ErrStarved); modules that are not instrumented have only this.
+	CallTimeout time.Duration
+	// CallBudget is the work a call may do on an instrumented module, in
+	// units of yieldEvery (2048) checks: a check is one function entry or
+	// one loop iteration (default DefaultCallBudget). A call that spends
+	// it fails with ErrBudget, the same way on every machine.
+	CallBudget uint64
 	// InitTimeout bounds a guest's _initialize (default 30s): runtimes do
 	// real work there (the default policy builds its lexicons and model,
 	// ~0.3 s on an idle core). On the request path the caller's shorter
@@ -36,7 +45,8 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultCallTimeout      = 250 * time.Millisecond
+	DefaultCallTimeout      = time.Second
+	DefaultCallBudget       = 5000
 	DefaultInitTimeout      = 30 * time.Second
 	DefaultMemoryLimitPages = 4096
 	DefaultMaxIOBytes       = 1 << 20
@@ -49,6 +59,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.CallBudget == 0 {
+		c.CallBudget = DefaultCallBudget
 	}
 	if c.InitTimeout <= 0 {
 		c.InitTimeout = max(DefaultInitTimeout, 20*c.CallTimeout)

@@ -91,16 +91,32 @@ func TestTrapDiscardsInstanceAndNextCallWorks(t *testing.T) {
 	}
 }
 
-func TestInfiniteLoopTimesOut(t *testing.T) {
-	rt := newRuntime(t, Config{CallTimeout: 50 * time.Millisecond})
+// TestInfiniteLoopSpendsItsBudget: a looping guest is stopped by its work
+// budget, not the clock: with an hour's time limit the call still ends,
+// with ErrBudget (the guest's doing), after exactly its budget.
+// Under SafeCompile (no instrumentation, no budget) the clock stops it.
+func TestInfiniteLoopSpendsItsBudget(t *testing.T) {
+	cfg := Config{CallTimeout: time.Hour, CallBudget: 300}
+	if testSafeCompile {
+		cfg.CallTimeout = 50 * time.Millisecond
+	}
+	rt := newRuntime(t, cfg)
 	m := load(t, rt, wasmtest.ABIModule(wasmtest.Options{}))
 	start := time.Now()
 	_, err := m.Call(context.Background(), []byte("Loop"))
-	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("want ErrTimeout, got %v", err)
+	switch {
+	case testSafeCompile:
+		if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrBudget) || errors.Is(err, ErrStarved) {
+			t.Fatalf("want a bare ErrTimeout, got %v", err)
+		}
+	case !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrBudget) || errors.Is(err, ErrStarved) || errors.Is(err, context.DeadlineExceeded):
+		t.Fatalf("want ErrTimeout+ErrBudget, got %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("timeout took %v", d)
+		t.Fatalf("stopping took %v", d)
+	}
+	if st := m.Stats(); !testSafeCompile && (st.MaxWork != 300 || st.Work != 300) {
+		t.Fatalf("work %d (max %d), want 300: the budget counts every exit to the host", st.Work, st.MaxWork)
 	}
 	// The node keeps serving: the next call gets a fresh instance.
 	if got := mustCall(t, m, "next"); got != "next" {
@@ -111,14 +127,25 @@ func TestInfiniteLoopTimesOut(t *testing.T) {
 	}
 }
 
+// TestCallerDeadlineIsHonoured: the caller's deadline ends a call that
+// still has work budget left, and says so (ErrStarved: the time, not the
+// guest, ran out); a deadline that passed before the call never reaches
+// the guest.
 func TestCallerDeadlineIsHonoured(t *testing.T) {
-	rt := newRuntime(t, Config{CallTimeout: 10 * time.Second})
+	rt := newRuntime(t, Config{CallTimeout: 10 * time.Second, CallBudget: 1 << 40})
 	m := load(t, rt, wasmtest.ABIModule(wasmtest.Options{}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	_, err := m.Call(ctx, []byte("Loop"))
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("want ErrTimeout, got %v", err)
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrBudget) || !errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrStarved) == testSafeCompile { // without instrumentation it cannot tell
+		t.Fatalf("want ErrTimeout+ErrStarved (bare ErrTimeout under SafeCompile), got %v", err)
+	}
+	if _, err := m.Call(ctx, []byte("x")); !errors.Is(err, ErrStarved) {
+		t.Fatalf("a call after its deadline: want ErrStarved, got %v", err)
+	}
+	if st := m.Stats(); st.Calls != 1 {
+		t.Fatalf("the expired call reached the guest: %+v", st)
 	}
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
@@ -279,7 +306,7 @@ func TestConcurrentCallsPoolBounded(t *testing.T) {
 }
 
 func TestWaitingForInstanceRespectsContext(t *testing.T) {
-	rt := newRuntime(t, Config{PoolSize: 1, CallTimeout: 2 * time.Second})
+	rt := newRuntime(t, Config{PoolSize: 1, CallTimeout: 2 * time.Second, CallBudget: 1 << 40})
 	m := load(t, rt, wasmtest.ABIModule(wasmtest.Options{}))
 	busy := make(chan struct{})
 	go func() {
@@ -442,7 +469,7 @@ func TestSafeCompileMode(t *testing.T) {
 	for name, f := range map[string]func(*testing.T){
 		"echo":          TestGoodModuleEcho,
 		"trap":          TestTrapDiscardsInstanceAndNextCallWorks,
-		"loop":          TestInfiniteLoopTimesOut,
+		"loop":          TestInfiniteLoopSpendsItsBudget,
 		"deadline":      TestCallerDeadlineIsHonoured,
 		"bad results":   TestBadResults,
 		"imports":       TestLoadRefusesForbiddenImports,
@@ -496,7 +523,7 @@ func TestModuleWithoutSchedYieldFallsBackToContextChecks(t *testing.T) {
 // still let the Go GC stop the world (or the timer that interrupts it could
 // never run: a process-wide deadlock).
 func TestLoopingGuestDoesNotBlockGC(t *testing.T) {
-	rt := newRuntime(t, Config{CallTimeout: 300 * time.Millisecond, PoolSize: 2})
+	rt := newRuntime(t, Config{CallTimeout: 300 * time.Millisecond, PoolSize: 2, CallBudget: 1 << 40})
 	m := load(t, rt, wasmtest.ABIModule(wasmtest.Options{}))
 	done := make(chan error, 1)
 	go func() {

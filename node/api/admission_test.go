@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"daisydog/node/companion"
 	"daisydog/policies"
 	"daisydog/storage"
+	"daisydog/wasm"
+	"daisydog/wasm/wasmtest"
 )
 
 // slowPolicy allows everything after a fixed delay.
@@ -225,6 +228,53 @@ func TestTurnOfClientThatLeftDoesNotFailClosed(t *testing.T) {
 			if p.gone != tc.wantGone || p.failClosed == tc.wantGone || p.escalate == tc.wantGone {
 				t.Fatalf("gone=%v failClosed=%v escalate=%v, want gone=%v and fail-closed/escalate=%v",
 					p.gone, p.failClosed, p.escalate, tc.wantGone, !tc.wantGone)
+			}
+		})
+	}
+}
+
+// TestPolicyStarvedIsBusyNotFailure: a real WebAssembly policy (instrumented
+// like a Go guest) that loops on a chat message. When it spends its work
+// budget, that is the policy failing: the turn fails closed and escalates.
+// When the time runs out while the budget is not spent — the machine did
+// not run it, as under heavy overload — the turn is refused as busy (503):
+// no withheld message, no policy-failure event, counted as starved.
+func TestPolicyStarvedIsBusyNotFailure(t *testing.T) {
+	const allow = `{"action":"allow","escalate":false,"categories":[],"severity":0,"spans":[],"rules":[]}`
+	loop := wasmtest.FlakyPolicy(allow, []byte{wasmtest.OpLoop, wasmtest.BlockEmpty, wasmtest.OpBr, 0, wasmtest.OpEnd})
+	tests := []struct {
+		name        string
+		budget      uint64
+		timeout     time.Duration
+		wantStarved bool
+	}{
+		{"work budget spent", 200, time.Minute, false},
+		{"time ran out with budget left", 1 << 40, 30 * time.Millisecond, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			rt, err := wasm.NewRuntime(ctx, wasm.Config{CallBudget: tc.budget, CallTimeout: time.Minute, CacheDir: wasmtest.SharedCacheDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = rt.Close(ctx) })
+			eng, err := policies.NewEngine(ctx, rt, "loop", "loop@test", loop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := New(Deps{
+				Policy: func() Evaluator { return eng }, Companion: companion.New(),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PolicyTimeout: tc.timeout,
+			})
+			msg := "tell me a story about a very good dog " + strings.Repeat("who fetched a stick ", 12)
+			p := s.planTurn(ctx, msg, "9-12", "standard", nil, respondHello)
+			if p.busy != tc.wantStarved || p.failClosed == tc.wantStarved || p.escalate == tc.wantStarved || p.answered {
+				t.Fatalf("busy=%v failClosed=%v escalate=%v answered=%v; want busy=%v, fail-closed and escalated=%v",
+					p.busy, p.failClosed, p.escalate, p.answered, tc.wantStarved, !tc.wantStarved)
+			}
+			if got := s.Metrics.PolicyStarved.Load(); (got == 1) != tc.wantStarved {
+				t.Fatalf("starved evaluations counted: %d", got)
 			}
 		})
 	}

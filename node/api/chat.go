@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
@@ -89,7 +90,18 @@ func (s *Server) evaluatePolicy(ctx context.Context, in policies.Input) (policie
 		in.Locale = "en"
 	}
 	defer s.Metrics.Policy.Since(time.Now())
-	return s.policyFor(ctx).Evaluate(ctx, in)
+	pol := s.policyFor(ctx)
+	v, err := pol.Evaluate(ctx, in)
+	if errors.Is(err, policies.ErrStarved) {
+		// The machine did not run the policy in time; the policy did not
+		// fail (its work budget was not spent). No verdict, so nothing
+		// passes, but the request is refused as busy like a turn that
+		// found no slot: no withheld message, no policy-failure event.
+		s.Metrics.PolicyStarved.Add(1)
+		s.log.Warn("policy evaluation starved of CPU; request refused as busy", "policy", pol.Version(), "err", err)
+		return policies.Verdict{}, fmt.Errorf("%w: %w", errPolicyBusy, err)
+	}
+	return v, err
 }
 
 // turnPlan is everything decided about a turn before it is replicated.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,8 +34,11 @@ var (
 	// cannot apply yet (raftcluster.ErrNotUpgraded); nothing was written.
 	errUpgrading = &apiError{Status: http.StatusServiceUnavailable, Code: "upgrade_in_progress", Message: "not every server runs a version that can do this yet; retry once the upgrade is finished", RetryAfter: 60}
 	errAmbiguous = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the write could not be confirmed; check before retrying", RetryAfter: 2}
-	errInternal  = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
-	errBadLogin  = &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "e-mail or password is incorrect"}
+	// errClientLeft: the request's context was canceled by its client
+	// (499, nginx's "client closed request"; see errClientGone for turns).
+	errClientLeft = &apiError{Status: 499, Code: "client_closed_request", Message: "the request was canceled"}
+	errInternal   = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	errBadLogin   = &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "e-mail or password is incorrect"}
 )
 
 type errorBody struct {
@@ -53,7 +57,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes the error envelope; unknown errors become a bare 500.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	if !errors.As(err, &ae) {
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away (closed the app, canceled the request)
+		// while the node worked on it: nobody reads the answer, and it is
+		// not a server error. What was already replicated stays.
+		s.log.Debug("request canceled by the client", "method", r.Method, "route", routeOf(r))
+		ae = errClientLeft
+	default:
 		s.log.Error("request failed", "method", r.Method, "route", routeOf(r), "err", err)
 		ae = errInternal
 	}

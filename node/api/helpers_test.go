@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -279,10 +280,20 @@ func TestWriteErrorEnvelope(t *testing.T) {
 		{"unavailable carries Retry-After", errUnavailable, 503, "unavailable", "2"},
 		{"overloaded", errOverloaded, 503, "unavailable", "1"},
 		{"internal detail hidden", errors.New("sqlite: table turns is locked at /var/lib/x"), 500, "internal", ""},
+		// A cancellation is the client's only when the request's own
+		// context ended; otherwise it is a server error like any other.
+		{"client left", fmt.Errorf("raft: wait applied: %w", context.Canceled), 499, "client_closed_request", ""},
+		{"canceled inside, client still there", fmt.Errorf("raft: wait applied: %w", context.Canceled), 500, "internal", ""},
 	}
 	for _, c := range cases {
 		w := httptest.NewRecorder()
-		s.writeError(w, httptest.NewRequest("GET", "/v1/x", nil), c.err)
+		r := httptest.NewRequest("GET", "/v1/x", nil)
+		if c.name == "client left" {
+			ctx, cancel := context.WithCancel(r.Context())
+			cancel()
+			r = r.WithContext(ctx)
+		}
+		s.writeError(w, r, c.err)
 		var b errorBody
 		if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil {
 			t.Fatalf("%s: body %q: %v", c.name, w.Body.Bytes(), err)

@@ -39,6 +39,9 @@ type Metrics struct {
 
 	FSMBatches, FSMEntries atomic.Uint64 // batching: entries per batch = entries/batches
 	Shed                   atomic.Uint64 // turns refused by admission (503)
+	// PolicyStarved counts evaluations whose time ran out with work budget
+	// left (policies.ErrStarved): refused as busy, not failed closed.
+	PolicyStarved atomic.Uint64
 
 	Safety SafetyCounters // the safety outcome of the turns this node stored
 
@@ -249,6 +252,9 @@ type MetricsSnapshot struct {
 	Process       map[string]int64  `json:"process"`
 	// Shed counts turns refused by admission under overload (503).
 	Shed uint64 `json:"turns_shed"`
+	// PolicyStarved counts policy evaluations the machine did not run in
+	// time (the request was refused as busy, 503; not a policy failure).
+	PolicyStarved uint64 `json:"policy_starved"`
 	// Safety counts the policy's decisions on the turns this node stored.
 	Safety SafetySnapshot `json:"safety"`
 	// Backups counts this node's scheduled backups.
@@ -300,14 +306,15 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 			"turn_wait":  m.TurnWait.Snapshot(),
 			"raft_apply": m.RaftApply.Snapshot(), "fsm_apply_batch": m.FSMApply.Snapshot(), "storage_read": m.StorageRead.Snapshot(),
 		},
-		FSM:     map[string]uint64{"batches": m.FSMBatches.Load(), "entries": m.FSMEntries.Load()},
-		Shed:    m.Shed.Load(),
-		Safety:  m.Safety.snapshot(),
-		Backups: m.Backups.Snapshot(),
-		Disk:    m.Disk.snapshot(),
-		Alerts:  map[string]uint64{"sent": m.AlertsSent.Load(), "failed": m.AlertsFailed.Load()},
-		Mail:    MailSnapshot{Sent: m.MailSent.Load(), Failed: m.MailFailed.Load(), Dropped: m.MailDropped.Load()},
-		Process: processStats(),
+		FSM:           map[string]uint64{"batches": m.FSMBatches.Load(), "entries": m.FSMEntries.Load()},
+		Shed:          m.Shed.Load(),
+		PolicyStarved: m.PolicyStarved.Load(),
+		Safety:        m.Safety.snapshot(),
+		Backups:       m.Backups.Snapshot(),
+		Disk:          m.Disk.snapshot(),
+		Alerts:        map[string]uint64{"sent": m.AlertsSent.Load(), "failed": m.AlertsFailed.Load()},
+		Mail:          MailSnapshot{Sent: m.MailSent.Load(), Failed: m.MailFailed.Load(), Dropped: m.MailDropped.Load()},
+		Process:       processStats(),
 	}
 	if db != nil {
 		cs := db.CacheStats()

@@ -124,6 +124,7 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	}
 
 	p.single("daisydog_turns_shed_total", "counter", "Turns refused by admission under overload (503).", float64(snap.Shed))
+	p.single("daisydog_policy_starved_total", "counter", "Policy evaluations whose time ran out with work budget left (overload): refused as busy, not failed closed.", float64(snap.PolicyStarved))
 	p.single("daisydog_fsm_batches_total", "counter", "State-machine batches applied (SQLite transactions).", float64(snap.FSM["batches"]))
 	p.single("daisydog_fsm_entries_total", "counter", "Raft log entries applied by the state machine (entries/batches is the batching).", float64(snap.FSM["entries"]))
 

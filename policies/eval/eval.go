@@ -98,6 +98,13 @@ type Evaluator interface {
 	Evaluate(ctx context.Context, in policies.Input) (policies.Verdict, error)
 }
 
+// WorkMeter is an Evaluator that also counts the work its calls did (an
+// Engine: the WASM host's work units, the measure of its per-call work
+// budget). Score then reports the work per evaluation beside its latency.
+type WorkMeter interface {
+	Work() (total, budget uint64)
+}
+
 // DefaultSpanTypes are the labelled span types that count towards span
 // recall: contact and identity data a child must not give out. Place
 // names, organisations, dates, titles, ages and nationalities are labelled
@@ -167,6 +174,18 @@ type Latency struct {
 	Mean  float64 `json:"mean_us"`
 }
 
+// Work is the distribution of per-case work units (WorkMeter): how close
+// the policy comes to the host's per-call budget, which is the same on
+// every machine (unlike latency).
+type Work struct {
+	N      int     `json:"n"`
+	P50    uint64  `json:"p50"`
+	P99    uint64  `json:"p99"`
+	Max    uint64  `json:"max"`
+	Mean   float64 `json:"mean"`
+	Budget uint64  `json:"budget"`
+}
+
 // Report is the result of Score.
 type Report struct {
 	Policy     string     `json:"policy,omitempty"`
@@ -180,6 +199,7 @@ type Report struct {
 	Categories []Group    `json:"categories"`
 	SpanTypes  []SpanType `json:"span_types,omitempty"`
 	Latency    Latency    `json:"latency"`
+	Work       *Work      `json:"work,omitempty"`
 	Targets    []Target   `json:"targets,omitempty"`
 	// DaisyLines is how the policy treats Daisy's own lines (set by the
 	// caller with CheckLines; Score leaves it nil).
@@ -214,6 +234,8 @@ func Score(ctx context.Context, ev Evaluator, cases []Case, opt Options) (*Repor
 	cats := map[[2]string]*Group{}
 	types := map[string]*SpanType{}
 	durs := make([]time.Duration, 0, len(cases))
+	meter, _ := ev.(WorkMeter)
+	var works []uint64
 
 	for i := range cases {
 		if err := ctx.Err(); err != nil {
@@ -225,9 +247,17 @@ func Score(ctx context.Context, ev Evaluator, cases []Case, opt Options) (*Repor
 			return nil, fmt.Errorf("eval: case %s: %w", c.ID, err)
 		}
 		in := policies.Input{Text: c.Text, Direction: dir, AgeTier: opt.AgeTier, Strictness: opt.Strictness, Locale: opt.Locale}
+		var w0 uint64
+		if meter != nil {
+			w0, _ = meter.Work()
+		}
 		t0 := time.Now()
 		v, evErr := ev.Evaluate(ctx, in)
 		d := time.Since(t0)
+		if meter != nil {
+			w1, _ := meter.Work()
+			works = append(works, w1-w0)
+		}
 		if evErr != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -321,6 +351,10 @@ func Score(ctx context.Context, ev Evaluator, cases []Case, opt Options) (*Repor
 	}
 	sort.Slice(rep.SpanTypes, func(i, j int) bool { return rep.SpanTypes[i].Type < rep.SpanTypes[j].Type })
 	rep.Latency = latency(durs)
+	if meter != nil && len(works) > 0 {
+		_, budget := meter.Work()
+		rep.Work = workOf(works, budget)
+	}
 	rep.Targets = CheckTargets(rep, DevTargets)
 	return rep, nil
 }
@@ -423,9 +457,10 @@ func covered(text string, o offsets, ls LabelSpan, spans []policies.Span) bool {
 }
 
 // percentile returns the q-quantile (nearest rank) of sorted durations.
-func percentile(sorted []time.Duration, q float64) time.Duration {
+func percentile[T any](sorted []T, q float64) T {
 	if len(sorted) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	k := int(math.Ceil(q*float64(len(sorted)))) - 1
 	k = max(0, min(k, len(sorted)-1))
@@ -448,6 +483,17 @@ func latency(durs []time.Duration) Latency {
 		P99us: us(percentile(s, 0.99)), MaxUs: us(s[len(s)-1]),
 		Mean: math.Round(float64(sum)/float64(len(s))/float64(time.Microsecond)*10) / 10,
 	}
+}
+
+func workOf(ws []uint64, budget uint64) *Work {
+	s := slices.Clone(ws)
+	slices.Sort(s)
+	var sum uint64
+	for _, w := range s {
+		sum += w
+	}
+	return &Work{N: len(s), P50: percentile(s, 0.50), P99: percentile(s, 0.99), Max: s[len(s)-1],
+		Mean: math.Round(float64(sum)/float64(len(s))*10) / 10, Budget: budget}
 }
 
 // VerdictLine is one line of a verdicts file: what the policy said about

@@ -61,6 +61,10 @@ func WriteTable(w io.Writer, rep *Report) {
 	}
 	l := rep.Latency
 	fmt.Fprintf(w, "\nlatency per evaluation (n=%d): p50 %.1fµs  p95 %.1fµs  p99 %.1fµs  max %.1fµs  mean %.1fµs\n", l.N, l.P50us, l.P95us, l.P99us, l.MaxUs, l.Mean)
+	if wk := rep.Work; wk != nil {
+		fmt.Fprintf(w, "work per evaluation (units of the host's per-call budget, same on any machine): p50 %d  p99 %d  max %d  mean %.1f  budget %d (max uses %.2f%%)\n",
+			wk.P50, wk.P99, wk.Max, wk.Mean, wk.Budget, 100*float64(wk.Max)/float64(max(wk.Budget, 1)))
+	}
 
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(w, "\ntargets (issue 4, dev set):")

@@ -356,3 +356,35 @@ func ConstModule(result []byte) []byte {
 // so a test binary only ever loads machine code compiled from the same
 // module by the same compiler.
 func SharedCacheDir() string { return os.Getenv("DAISYDOG_TEST_POLICY_CACHE") }
+
+// FlakyPolicy is an ABI v1 module that answers short inputs (up to 200
+// bytes: an engine's load-time self-test) with verdict, and runs misbehave
+// on longer ones (a real chat turn): a trap, an endless loop, or returning
+// a bad document. Data it can point a result at: "oops" at 65536+1024,
+// {"action":"party"} at 65536+2048. It imports sched_yield like a Go
+// guest, so the host instruments it (interrupt check and work budget).
+func FlakyPolicy(verdict string, misbehave []byte) []byte {
+	const at = 65536
+	body := Cat(
+		[]byte{OpLocalGet, 1}, I32Const(200), []byte{0x4b /* i32.gt_u */, 0x04 /* if */, BlockEmpty},
+		misbehave,
+		[]byte{OpEnd},
+		I64Const(int64(at)<<32|int64(len(verdict))),
+	)
+	return Module{
+		Imports: []Import{SchedYield},
+		Funcs: []Func{
+			{Export: "policy_abi_v1", Results: []byte{I32}, Body: I32Const(1)},
+			{Export: "alloc", Params: []byte{I32}, Results: []byte{I32}, Body: I32Const(Scratch)},
+			{Export: "free", Params: []byte{I32}},
+			{Export: "evaluate", Params: []byte{I32, I32}, Results: []byte{I64}, Body: body},
+			{Export: "_initialize"},
+		},
+		MemoryPages: 3, ExportMemory: true,
+		Data: []Data{
+			{Offset: at, Bytes: []byte(verdict)},
+			{Offset: at + 1024, Bytes: []byte("oops")},
+			{Offset: at + 2048, Bytes: []byte(`{"action":"party"}`)},
+		},
+	}.Bytes()
+}
