@@ -370,3 +370,43 @@ func TestCounterSpeechAndDenial(t *testing.T) {
 		}
 	}
 }
+
+// Mild words are allowed plainly at 9-12 but not when someone hid them from
+// a filter with look-alike letters mixed into an ASCII word. Accents that
+// languages use, words wholly in another script or a fancy font, and the
+// plain words stay allowed; 13-17 and "relaxed" allow the disguised ones
+// like mild swearing.
+func TestDisguisedMildWords(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		tier    string
+		flagged bool
+	}{
+		{"what the һell", sdk.AgeTier9to12, true}, // Cyrillic shha
+		{"heӏӏ", sdk.AgeTier9to12, true},          // Cyrillic palochkas
+		{"heḷḷ", sdk.AgeTier9to12, true},          // l with dot below
+		{"heII", sdk.AgeTier9to12, true},          // capital I for l
+		{"you are gaу", sdk.AgeTier9to12, true},   // Cyrillic u
+		{"νirgin", sdk.AgeTier9to12, true},        // Greek nu
+		{"friċk off", sdk.AgeTier9to12, true},     // Maltese c
+		{"so nauġhty", sdk.AgeTier9to12, true},    // Maltese g
+		{"ur ѕtupid", sdk.AgeTier9to12, true},     // Cyrillic dze
+		{"what the һell", sdk.AgeTier13to17, false},
+		{"you are gaу", sdk.AgeTier13to17, false},
+		// Plain, or a language's own spelling, or all one other script.
+		{"is hell real?", sdk.AgeTier9to12, false},
+		{"my uncle is gay", sdk.AgeTier9to12, false},
+		{"a naughty puppy", sdk.AgeTier9to12, false},
+		{"fát", sdk.AgeTier9to12, false},          // Hungarian: tree (accusative)
+		{"gáy", sdk.AgeTier9to12, false},          // accents are spelling, not disguise
+		{"ｈｅｌｌｏ ｆｒｉｅｎｄ", sdk.AgeTier9to12, false}, // a fullwidth font, nothing mixed
+		{"McIntosh apples", sdk.AgeTier9to12, false},
+		{"привет как дела", sdk.AgeTier9to12, false},
+		{"I love Daisy", sdk.AgeTier9to12, false},
+	} {
+		v := Evaluate(sdk.Input{Text: c.text, Direction: sdk.DirectionIn, AgeTier: c.tier, Strictness: sdk.StrictnessStandard})
+		if got := v.Action != sdk.ActionAllow; got != c.flagged {
+			t.Errorf("%q at %s: flagged = %v, want %v (%v)", c.text, c.tier, got, c.flagged, v.Rules)
+		}
+	}
+}

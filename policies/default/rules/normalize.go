@@ -22,6 +22,10 @@ const (
 	fLongRun                    // an ASCII letter repeated 3+ times in a row
 	fWildcard                   // contains '*' masking a letter (f**k)
 	fJoined                     // built from spaced-out single letters (k i l l)
+	// fDisguise: ASCII letters mixed with look-alikes from elsewhere
+	// (another script, accents, small capitals, a capital I for an l):
+	// "һell", "gaý", "heII". Someone hiding a word from a filter.
+	fDisguise
 )
 
 // Token is the exported view of a normalised word (for tests and tools).
@@ -221,6 +225,37 @@ func latinExtAdditional(r rune) (byte, bool) {
 	return b, b != 0
 }
 
+// disguiseRune reports look-alike letters that no language writes inside
+// an English word: other scripts, small capitals and modifier letters,
+// mathematical, enclosed and fullwidth forms, dotted letters outside the
+// Vietnamese range, Maltese ċ and ġ. Accents of the Latin-1 and
+// Latin Extended-A letters are ordinary spelling in many languages
+// (Hungarian "fát", Polish "ż"), so they are not disguise.
+func disguiseRune(r rune) bool {
+	switch {
+	case r >= 0x0250 && r <= 0x02FF, // IPA look-alikes, modifier letters
+		r >= 0x0370 && r <= 0x058F,   // Greek, Cyrillic, Armenian
+		r >= 0x0600 && r <= 0x06FF,   // Arabic
+		r >= 0x10A0 && r <= 0x10FF,   // Georgian
+		r >= 0x1D00 && r <= 0x1DBF,   // small capitals, phonetic modifiers
+		r >= 0x1E00 && r <= 0x1E9F,   // dots and hooks below and above (not Vietnamese)
+		r >= 0x2070 && r <= 0x209F,   // superscripts and subscripts
+		r >= 0x2100 && r <= 0x218F,   // letterlike forms, Roman numerals
+		r >= 0x2460 && r <= 0x24FF,   // enclosed letters
+		r >= 0xA4D0 && r <= 0xA4FF,   // Lisu look-alikes
+		r >= 0xA700 && r <= 0xA7FF,   // small capitals (Latin Extended-D)
+		r >= 0xFF01 && r <= 0xFF5E,   // fullwidth forms
+		r >= 0x1D400 && r <= 0x1D7FF, // mathematical letters
+		r >= 0x1F100 && r <= 0x1F1FF: // enclosed and squared letters
+		return true
+	}
+	switch r {
+	case 0x010A, 0x010B, 0x0120, 0x0121, 0x017F, 0x0192, 0x0227, 0x022F, 0x0237, 0x00B5:
+		return true
+	}
+	return false
+}
+
 // ignorable reports runes that must vanish without splitting a word.
 func ignorable(r rune) bool {
 	switch {
@@ -317,6 +352,7 @@ type wordState struct {
 	pendEnd   int
 	hasDigit  bool
 	lowerSeen bool // an ASCII small letter was typed in this word
+	ascii     bool // an ASCII letter (either case) was typed in this word
 }
 
 // normalize fills s.norm and s.toks from text.
@@ -340,6 +376,9 @@ func (s *scratch) normalize(text string) {
 			return
 		}
 		flags := w.flags
+		if !w.ascii {
+			flags &^= fDisguise // all look-alikes: another language, or a fancy font
+		}
 		word := s.norm[ns:ne]
 		for len(s.raw) < ns {
 			s.raw = append(s.raw, 0)
@@ -395,7 +434,7 @@ func (s *scratch) normalize(text string) {
 				j++
 			}
 			s.norm = append(s.norm, text[i:j]...)
-			w.lowerSeen = true
+			w.lowerSeen, w.ascii = true, true
 			w.flags |= fLetter
 			w.oe = j
 			i = j
@@ -413,6 +452,7 @@ func (s *scratch) normalize(text string) {
 
 		var a, b byte
 		cls := clSep
+		disguise := false
 		switch {
 		case r < utf8.RuneSelf:
 			switch {
@@ -421,7 +461,7 @@ func (s *scratch) normalize(text string) {
 			case c == 'I' && w.active && w.lowerSeen:
 				// A capital I after a small letter is usually an l in
 				// disguise ("heII"): the '1' reading tries both.
-				a, cls = '1', clDigit
+				a, cls, disguise = '1', clDigit, true
 			case c >= 'A' && c <= 'Z':
 				a, cls = c+'a'-'A', clLetter
 			case c >= '0' && c <= '9':
@@ -458,7 +498,7 @@ func (s *scratch) normalize(text string) {
 				a, b = fa, fb
 				switch {
 				case fa >= 'a' && fa <= 'z':
-					cls = clLetter
+					cls, disguise = clLetter, disguiseRune(lr)
 				case fa >= '0' && fa <= '9':
 					cls = clDigit
 				case fa == '@' || fa == '$':
@@ -473,7 +513,7 @@ func (s *scratch) normalize(text string) {
 			} else if unicode.IsLetter(lr) || unicode.IsDigit(lr) {
 				// A letter of another script: keep it, lower-cased.
 				if !w.active {
-					w.active, w.ns, w.os, w.flags, w.lowerSeen = true, len(s.norm), start, 0, false
+					w.active, w.ns, w.os, w.flags, w.lowerSeen, w.ascii = true, len(s.norm), start, 0, false, false
 				}
 				s.flushPending(&w)
 				s.norm = utf8.AppendRune(s.norm, lr)
@@ -506,11 +546,17 @@ func (s *scratch) normalize(text string) {
 			continue
 		case clLetter, clDigit, clLeet:
 			if !w.active {
-				w.active, w.ns, w.os, w.flags, w.lowerSeen = true, len(s.norm), start, 0, false
+				w.active, w.ns, w.os, w.flags, w.lowerSeen, w.ascii = true, len(s.norm), start, 0, false, false
 			}
 			s.flushPending(&w)
 			if r >= 'a' && r <= 'z' {
 				w.lowerSeen = true
+			}
+			if r < utf8.RuneSelf && cls == clLetter {
+				w.ascii = true
+			}
+			if disguise {
+				w.flags |= fDisguise
 			}
 			if cls == clLetter {
 				w.flags |= fLetter

@@ -26,6 +26,12 @@ type Rule struct {
 	// NotRelaxed rules fire except for the 13-17 tier or the relaxed
 	// setting (mild swearing).
 	NotRelaxed bool
+	// Disguised rules fire only on words written in disguise (fDisguise:
+	// look-alike letters of another script or with accents mixed into an
+	// ASCII word, a capital I for an l). A mild word that is allowed
+	// plainly ("hell", "gay") is a different message when someone took
+	// care to hide it from a filter ("һell", "gaу").
+	Disguised bool
 	// Squash lists phrases (plain words, no pattern syntax) that are also
 	// searched with their spaces removed inside single long words:
 	// "k i l l m y s e l f" (joined by the normaliser) or "#killmyself".
@@ -378,6 +384,9 @@ func (p *Policy) Evaluate(in sdk.Input) sdk.Verdict {
 		if h.role != roleMain || (r.Direction != "" && r.Direction != dir) || (r.StrictOnly && !strict) || (r.NotRelaxed && relaxed) {
 			continue
 		}
+		if r.Disguised && !s.disguisedHit(h) {
+			continue
+		}
 		if veto && softRule(r) {
 			continue
 		}
@@ -508,6 +517,16 @@ func mergeSpans(spans []sdk.Span) []sdk.Span {
 func overlapsAny(sp sdk.Span, others []sdk.Span) bool {
 	for _, o := range others {
 		if sp.Start < o.End && o.Start < sp.End {
+			return true
+		}
+	}
+	return false
+}
+
+// disguisedHit reports whether a word of hit h was written in disguise.
+func (s *scratch) disguisedHit(h hit) bool {
+	for i := h.first; i <= h.last && int(i) < len(s.toks); i++ {
+		if s.toks[i].flags&fDisguise != 0 {
 			return true
 		}
 	}

@@ -415,6 +415,18 @@ var DefaultRules = []Rule{
 		Phrases:    []string{"(hell|hells|damned|damnation)"},
 	},
 	{
+		// Mild words written in disguise ("һell" with a Cyrillic h, "gaу"
+		// with a Cyrillic y, "heII"): plainly they may be innocent (a
+		// place in a religion, who someone loves); hidden from a filter
+		// they are meant as rude. Relaxed like mild swearing. (Insults
+		// such as "loser" are caught in disguise by their own rules.)
+		ID: "profanity.disguised", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 1,
+		NotRelaxed: true, Disguised: true,
+		Phrases: []string{
+			"(hell|hells|heck|damned|gay|gays|gey|virgin|virgins|frick|fricking|fricken|freaking|naughty|poop|poo|poopy|butt|butts|bum|bums|booty|pee|sexy|suck|sucks)",
+		},
+	},
+	{
 		ID: "profanity.compound", Category: sdk.CategoryProfanity, Action: sdk.ActionBlock, Severity: 2,
 		Squash: []string{"suck my dick", "suck my cock", "suck my ass", "suck my balls", "eat my ass", "kiss my ass", "up the ass"},
 		Stems:  []string{"fook", "fekk", "feck", "ashole", "arshole", "arsehol", "basterd", "biatch", "byatch"},
