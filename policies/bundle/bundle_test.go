@@ -141,6 +141,13 @@ func TestRefused(t *testing.T) {
 		{"crash at init", func(t *testing.T) []byte {
 			return build(t, bundle.Spec{Module: wasmtest.ABIModule(wasmtest.Options{InitTraps: true}), Data: map[string]string{}}, priv)
 		}, bundle.ErrModule, "_initialize"},
+		{"loops on a vector (work budget)", func(t *testing.T) []byte {
+			// Answers the load-time self-test, then loops on a longer input:
+			// refused at upload by its work budget, on any machine.
+			const allow = `{"action":"allow","escalate":false,"categories":[],"severity":0,"spans":[],"rules":[]}`
+			m := wasmtest.FlakyPolicy(allow, []byte{wasmtest.OpLoop, wasmtest.BlockEmpty, wasmtest.OpBr, 0, wasmtest.OpEnd})
+			return build(t, bundle.Spec{Module: m, Data: map[string]string{}, Vectors: bundletest.WordVectors(t, strings.Repeat("zonk", 60))}, priv)
+		}, bundle.ErrVectors, "work budget spent"},
 		{"data refused at init", func(t *testing.T) []byte {
 			return build(t, bundle.Spec{Data: map[string]string{"crash.txt": "x", "blocked.txt": "zonk"}}, priv)
 		}, bundle.ErrModule, "refused the data"},
