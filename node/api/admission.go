@@ -41,7 +41,11 @@ var errOverloaded = &apiError{Status: 503, Code: "unavailable", Message: "the se
 // 64 per node with the constants below served 663 turns/s with p99 1.5 s;
 // without a bound, 148/s with p99 16 s; 256 per node thrashed like no
 // bound. It does not prevent the collapse when other work loads the
-// machine heavily (run 5 there).
+// machine heavily (run 5 there). 32 per node, A/B against 64 on a slower
+// VM (bench/ab-2026-11-27T2112Z-turnslots32.txt): admitted turns faster
+// (open loop p99 996 → 688 ms; C = 256 p99 650 → 385 ms) but fewer served
+// (open loop −6%) and twice the refusals at C = 256 (5.5% → 10.3%): a
+// trade, not a gain, so 64 stays.
 const defaultTurnSlots = 64
 
 // Controlled delay (as in CoDel): a queue counts as standing when no
