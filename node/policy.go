@@ -179,6 +179,13 @@ func (p *policyRuntime) runShadow(run *shadowRun, in policies.Input, active poli
 		ctx, cancel := context.WithTimeout(p.bg, time.Second)
 		defer cancel()
 		v, err := run.eng.Evaluate(ctx, in)
+		if errors.Is(err, policies.ErrStarved) {
+			// The machine did not run the candidate in time (overload, its
+			// work budget not spent): nothing was learned about it, as
+			// when the shadow pool was busy. Not an error of the candidate.
+			run.skipped.Add(1)
+			return
+		}
 		run.evaluated.Add(1)
 		if err != nil {
 			run.errors.Add(1)

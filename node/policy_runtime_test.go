@@ -43,14 +43,18 @@ type polHarness struct {
 
 var allowVerdict = []byte(`{"action":"allow"}`)
 
-func newPolHarness(t *testing.T) *polHarness {
+func newPolHarness(t *testing.T, opts ...func(*wasm.Config)) *polHarness {
 	t.Helper()
 	ctx := context.Background()
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "db", "policy.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: wasmtest.SharedCacheDir()})
+	cfg := wasm.Config{CacheDir: wasmtest.SharedCacheDir()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rt, err := wasm.NewRuntime(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,6 +328,56 @@ func TestPolicyRuntimeActivateAndShadow(t *testing.T) {
 
 // A bundle this node cannot load fails closed: no silent fallback, the
 // error shows in status and is reported (truncated) to the cluster.
+// A shadow candidate the machine did not run in time (its work budget not
+// spent: overload) says nothing about the candidate: it counts as skipped,
+// not as an error an administrator would read as the candidate failing. A
+// candidate that spends its work budget is an error of the candidate.
+func TestShadowStarvedIsSkippedNotAnError(t *testing.T) {
+	t.Parallel()
+	const allow = `{"action":"allow","escalate":false,"categories":[],"severity":0,"spans":[],"rules":[]}`
+	for _, tc := range []struct {
+		name        string
+		budget      uint64
+		wantSkipped bool
+	}{
+		{"time ran out with budget left", 1 << 40, true},
+		{"work budget spent", 200, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newPolHarness(t, func(c *wasm.Config) { c.CallBudget = tc.budget })
+			h.replicate()
+			a := h.stage("", bundletest.Const(t, h.priv, "pol", "1.0.0", "allow"))
+			// Answers short inputs (its vectors, the self-test), loops on a chat turn.
+			loop, err := bundle.Build(bundle.Spec{Name: "words", Version: "9", Now: time.Now(), Data: map[string]string{},
+				Module:  wasmtest.FlakyPolicy(allow, []byte{wasmtest.OpLoop, wasmtest.BlockEmpty, wasmtest.OpBr, 0, wasmtest.OpEnd}),
+				Vectors: bundletest.WordVectors(t)}, h.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := h.stage("", loop)
+			h.must(&storage.ActivatePolicy{ID: a, By: "test", At: 3})
+			h.must(&storage.ShadowPolicy{ID: b, By: "test", At: 4})
+			set := h.sync()
+			run := set.shadow
+			if run == nil || run.id != b {
+				t.Fatalf("shadow run %+v", run)
+			}
+			in := policies.Input{Text: strings.Repeat("tell me about a very good dog ", 10), Direction: "in", AgeTier: "9-12"}
+			if v, err := set.Evaluate(context.Background(), in); err != nil || v.Action != "allow" {
+				t.Fatalf("active verdict %+v, %v", v, err)
+			}
+			h.p.wg.Wait()
+			skipped, errs := run.skipped.Load(), run.errors.Load()
+			if tc.wantSkipped && (skipped != 1 || errs != 0 || run.evaluated.Load() != 0) {
+				t.Fatalf("starved shadow: skipped %d errors %d evaluated %d; want it skipped", skipped, errs, run.evaluated.Load())
+			}
+			if !tc.wantSkipped && (skipped != 0 || errs != 1) {
+				t.Fatalf("shadow over its budget: skipped %d errors %d; want an error", skipped, errs)
+			}
+		})
+	}
+}
+
 func TestPolicyRuntimeLoadFailureFailsClosed(t *testing.T) {
 	t.Parallel()
 	h := newPolHarness(t)
