@@ -165,6 +165,16 @@ func (s *policySet) Evaluate(ctx context.Context, in policies.Input) (policies.V
 // Version implements api.Evaluator.
 func (s *policySet) Version() string { return s.version }
 
+// PolicyWork reports the active engine's work on this node (false when no
+// engine is loaded: every turn fails closed then).
+func (s *policySet) PolicyWork() (api.PolicyWork, bool) {
+	if s.eng == nil {
+		return api.PolicyWork{}, false
+	}
+	w := s.eng.WorkStats()
+	return api.PolicyWork{Version: s.version, Calls: w.Calls, Units: w.Units, MaxUnits: w.MaxUnits, Budget: w.Budget}, true
+}
+
 func (p *policyRuntime) runShadow(run *shadowRun, in policies.Input, active policies.Verdict) {
 	select {
 	case p.shadowSem <- struct{}{}:

@@ -151,6 +151,17 @@ func (e *Engine) Name() string { return e.name }
 // Stats returns the underlying module's counters.
 func (e *Engine) Stats() wasm.Stats { return e.mod.Stats() }
 
+// WorkStats are an Engine's work counters: calls, work units used in
+// total, the most one call used, and the per-call budget (units and budget
+// are zero when the module is not instrumented: it has a time limit only).
+type WorkStats struct{ Calls, Units, MaxUnits, Budget uint64 }
+
+// WorkStats returns the engine's work counters since it was loaded.
+func (e *Engine) WorkStats() WorkStats {
+	st := e.mod.Stats()
+	return WorkStats{Calls: st.Calls, Units: st.Work, MaxUnits: st.MaxWork, Budget: e.mod.Budget()}
+}
+
 // Work returns the work units all calls used so far and the per-call
 // budget (wasm.Config.CallBudget); both zero when the module is not
 // instrumented (it then has only a time limit).

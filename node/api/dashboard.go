@@ -71,9 +71,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if err != nil {
 		return err
 	}
-	v := dashboardView{At: millis(s.Now().UnixMilli()), Policy: s.policyFor(r.Context()).Version(), Metrics: s.Metrics.Snapshot(s.DB),
+	v := dashboardView{At: millis(s.Now().UnixMilli()), Policy: s.policyFor(r.Context()).Version(), Metrics: s.snapshot(),
 		Usage: usage, UsageAt: millis(usageAt.UnixMilli())}
-	v.Metrics.ReplyVerdicts = s.verdicts.stats()
 	// Buckets are for Prometheus; the page shows percentiles.
 	for k, h := range v.Metrics.Timings {
 		h.Buckets = nil

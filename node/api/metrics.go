@@ -255,6 +255,9 @@ type MetricsSnapshot struct {
 	// PolicyStarved counts policy evaluations the machine did not run in
 	// time (the request was refused as busy, 503; not a policy failure).
 	PolicyStarved uint64 `json:"policy_starved"`
+	// PolicyWork is how much of its per-call work budget the active
+	// policy's evaluations used on this node (absent without an engine).
+	PolicyWork *PolicyWork `json:"policy_work,omitempty"`
 	// Safety counts the policy's decisions on the turns this node stored.
 	Safety SafetySnapshot `json:"safety"`
 	// Backups counts this node's scheduled backups.
@@ -394,6 +397,39 @@ func processStats() map[string]int64 {
 	return p
 }
 
+// PolicyWork is what the active policy's evaluations used of their work
+// budget on this node since the policy was loaded here (wasm/DESIGN.md
+// "Work budget"): a policy whose worst message comes close to the budget
+// will soon fail closed on messages like it.
+type PolicyWork struct {
+	Version  string `json:"version"`
+	Calls    uint64 `json:"calls"`
+	Units    uint64 `json:"units"`
+	MaxUnits uint64 `json:"max_units"`
+	Budget   uint64 `json:"budget_units"` // 0: not instrumented, a time limit only
+}
+
+// workReporter is an Evaluator that reports its work (the node's active
+// policy set).
+type workReporter interface {
+	PolicyWork() (PolicyWork, bool)
+}
+
+// snapshot is the metrics document: the counters, the reply-verdict cache
+// and the active policy's work.
+func (s *Server) snapshot() MetricsSnapshot {
+	snap := s.Metrics.Snapshot(s.DB)
+	snap.ReplyVerdicts = s.verdicts.stats()
+	if s.Policy != nil {
+		if wr, ok := s.Policy().(workReporter); ok {
+			if w, ok := wr.PolicyWork(); ok {
+				snap.PolicyWork = &w
+			}
+		}
+	}
+	return snap
+}
+
 // metrics serves GET /v1/metrics: to loopback clients (an operator on the
 // server, the bench run on the same machine) or with the operator metrics
 // token, never to anyone else (404, as if it did not exist).
@@ -401,9 +437,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	if !s.metricsAllowed(r) {
 		return errNotFound
 	}
-	snap := s.Metrics.Snapshot(s.DB)
-	snap.ReplyVerdicts = s.verdicts.stats()
-	writeJSON(w, http.StatusOK, snap)
+	writeJSON(w, http.StatusOK, s.snapshot())
 	return nil
 }
 

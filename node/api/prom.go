@@ -48,8 +48,7 @@ func (s *Server) prometheus(w http.ResponseWriter, r *http.Request, _ httprouter
 	if !s.metricsAllowed(r) {
 		return errNotFound
 	}
-	snap := s.Metrics.Snapshot(s.DB)
-	snap.ReplyVerdicts = s.verdicts.stats()
+	snap := s.snapshot()
 	var rs *raftcluster.Status
 	if sr, ok := s.Repl.(raftStatuser); ok {
 		st := sr.Status()
@@ -124,6 +123,11 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	}
 
 	p.single("daisydog_turns_shed_total", "counter", "Turns refused by admission under overload (503).", float64(snap.Shed))
+	if pw := snap.PolicyWork; pw != nil && pw.Budget > 0 {
+		p.single("daisydog_policy_work_units_total", "counter", "Work units (2,048 checks each) the active policy's evaluations used on this node since it was loaded here.", float64(pw.Units))
+		p.single("daisydog_policy_work_max_units", "gauge", "The most work units one evaluation of the active policy used on this node.", float64(pw.MaxUnits))
+		p.single("daisydog_policy_work_budget_units", "gauge", "Work budget of one policy evaluation, in work units.", float64(pw.Budget))
+	}
 	p.single("daisydog_policy_starved_total", "counter", "Policy evaluations whose time ran out with work budget left (overload): refused as busy, not failed closed.", float64(snap.PolicyStarved))
 	p.single("daisydog_fsm_batches_total", "counter", "State-machine batches applied (SQLite transactions).", float64(snap.FSM["batches"]))
 	p.single("daisydog_fsm_entries_total", "counter", "Raft log entries applied by the state machine (entries/batches is the batching).", float64(snap.FSM["entries"]))

@@ -8,6 +8,7 @@ import (
 
 	"daisydog/node/api"
 	"daisydog/policies/sdk"
+	"daisydog/wasm"
 )
 
 // GET /metrics on a running node (loopback client): real chat turns move
@@ -67,6 +68,11 @@ func TestPromOnANode(t *testing.T) {
 		} else if d := delta(tc.series); d < tc.min {
 			t.Errorf("%s grew by %v over two turns, want ≥ %v", tc.series, d, tc.min)
 		}
+	}
+	// The active policy's work: budget, total and worst call on this node.
+	budget, units, most := after.Values["daisydog_policy_work_budget_units"], after.Values["daisydog_policy_work_units_total"], after.Values["daisydog_policy_work_max_units"]
+	if budget != wasm.DefaultCallBudget || units <= 0 || most <= 0 || most > units || most > budget {
+		t.Errorf("policy work: budget %v units %v max %v; want budget %d and 0 < max ≤ units", budget, units, most, wasm.DefaultCallBudget)
 	}
 	if d := delta("daisydog_safety_turns_total"); d != 2 {
 		t.Errorf("safety turns grew by %v, want exactly 2", d)
