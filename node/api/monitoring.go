@@ -151,7 +151,10 @@ func DashboardPanels() []DashboardPanel {
 		{Title: "Requests by class", Unit: "reqps", Exprs: []DashboardQuery{
 			{`sum by (class) (rate(daisydog_http_requests_total[1m]))`, "{{class}}"}}},
 		{Title: "Turns refused under overload", Unit: "ops", Exprs: []DashboardQuery{
-			{`sum by (instance) (rate(daisydog_turns_shed_total[1m]))`, "{{instance}}"}}},
+			{`sum by (instance) (rate(daisydog_turns_shed_total[1m]))`, "shed {{instance}}"},
+			{`sum by (instance) (rate(daisydog_policy_starved_total[1m]))`, "safety check starved {{instance}}"}}},
+		{Title: "Policy work: worst message against the budget", Unit: "percentunit", Exprs: []DashboardQuery{
+			{`daisydog_policy_work_max_units / daisydog_policy_work_budget_units`, "{{instance}}"}}},
 		{Title: "Raft: leader known, voters, apply lag", Unit: "short", Exprs: []DashboardQuery{
 			{`daisydog_raft_leader_known`, "leader known {{instance}}"},
 			{`daisydog_raft_voters`, "voters {{instance}}"},
