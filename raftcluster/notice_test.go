@@ -13,16 +13,22 @@ import (
 // notice, or from a later write.
 func noNoticeTimer(c *Config) { c.CommitTimeout = time.Hour }
 
+// noticeCluster forms three nodes and returns the cluster, its leader, a
+// follower and how many notices the leader has appended so far.
+func noticeCluster(t *testing.T, tune func(*Config)) (tc *testCluster, leader, follower *testNode, notices uint64) {
+	t.Helper()
+	tc = newTestCluster(t, tune)
+	tc.form("n1", "n2", "n3")
+	leader = tc.mustLeader(10 * time.Second)
+	return tc, leader, tc.followers()[0], leader.c.notice.notices.Load()
+}
+
 // TestFollowerAppliesItsForwardedWriteWithoutCommitTimer: a write
 // forwarded by a follower, with no write after it, is applied on that
 // follower (read-your-writes) because the leader announces the commit.
 func TestFollowerAppliesItsForwardedWriteWithoutCommitTimer(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, noNoticeTimer)
-	tc.form("n1", "n2", "n3")
-	leader := tc.mustLeader(10 * time.Second)
-	f := tc.followers()[0]
-	before := leader.c.notice.notices.Load()
+	_, leader, f, before := noticeCluster(t, noNoticeTimer)
 	for i := range 3 { // one at a time: each is the last write for a while
 		resp, err := f.c.Apply(ctxFor(t, 10*time.Second), []byte(fmt.Sprintf("w%d", i)))
 		if err != nil || resp.Code != "" {
@@ -44,9 +50,7 @@ func TestFollowerAppliesItsForwardedWriteWithoutCommitTimer(t *testing.T) {
 // the commit (no notice is needed, and followerWaits is not called).
 func TestFollowerReadIndexWithoutCommitTimer(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, noNoticeTimer)
-	tc.form("n1", "n2", "n3")
-	leader := tc.mustLeader(10 * time.Second)
+	tc, leader, _, _ := noticeCluster(t, noNoticeTimer)
 	resp, err := leader.c.Apply(ctxFor(t, 10*time.Second), []byte("leader's own"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +70,7 @@ func TestFollowerReadIndexWithoutCommitTimer(t *testing.T) {
 // cluster whose clients all reach the leader).
 func TestNoNoticesWithoutWaitingFollowers(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, nil)
-	tc.form("n1", "n2", "n3")
-	leader := tc.mustLeader(10 * time.Second)
+	_, leader, _, _ := noticeCluster(t, nil)
 	n := leader.c.notice
 	eventually(t, 10*time.Second, "what forming the cluster awaited is announced", func() error {
 		if a, b := n.awaited.Load(), n.announced.Load(); a > b {
@@ -94,11 +96,7 @@ func TestNoNoticesWithoutWaitingFollowers(t *testing.T) {
 // until the next write.
 func TestAppliedIndexReachesCommitAfterNotices(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, nil)
-	tc.form("n1", "n2", "n3")
-	leader := tc.mustLeader(10 * time.Second)
-	f := tc.followers()[0]
-	before := leader.c.notice.notices.Load()
+	tc, leader, f, before := noticeCluster(t, nil)
 	if _, err := f.c.Apply(ctxFor(t, 10*time.Second), []byte("forwarded")); err != nil {
 		t.Fatal(err)
 	}
