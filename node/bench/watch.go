@@ -46,6 +46,12 @@ func watch(ctx context.Context, c *client, token string, every time.Duration, wg
 	var mu sync.Mutex
 	take := func() {
 		ms, _ := scrape(ctx, c, token)
+		if ctx.Err() != nil {
+			// The window ended during the scrape: the nodes not asked yet,
+			// or cut off, would read as missing. (A node that does not
+			// answer while the window is open is recorded as missing.)
+			return
+		}
 		s := Sample{AtSec: time.Since(start).Seconds()}
 		for _, m := range ms {
 			if m == nil {
