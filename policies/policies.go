@@ -162,16 +162,6 @@ func (e *Engine) WorkStats() WorkStats {
 	return WorkStats{Calls: st.Calls, Units: st.Work, MaxUnits: st.MaxWork, Budget: e.mod.Budget()}
 }
 
-// Work returns the work units all calls used so far and the per-call
-// budget (wasm.Config.CallBudget); both zero when the module is not
-// instrumented (it then has only a time limit).
-func (e *Engine) Work() (total, budget uint64) {
-	if !e.mod.Instrumented() {
-		return 0, 0
-	}
-	return e.mod.Stats().Work, e.mod.Budget()
-}
-
 // Close releases the module and its instances.
 func (e *Engine) Close(ctx context.Context) error { return e.mod.Close(ctx) }
 

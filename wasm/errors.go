@@ -17,8 +17,9 @@ var (
 	// work budget, or exceeded Config.CallTimeout or the caller's deadline.
 	ErrTimeout = errors.New("wasm: call timed out")
 	// ErrBudget (with ErrTimeout): the guest spent its whole work budget
-	// (Config.CallBudget). Deterministic: the same input stops at the same
-	// point on any machine under any load. The guest's doing.
+	// (Config.CallBudget). Independent of the machine's speed and load (the
+	// guest's own garbage collection counts too, so one input's work varies
+	// a little with the instance's history). The guest's doing.
 	ErrBudget = errors.New("wasm: work budget spent")
 	// ErrStarved (with ErrTimeout): the time ran out before the guest
 	// spent its work budget, or before it ran at all: the machine did not

@@ -102,7 +102,7 @@ type Evaluator interface {
 // Engine: the WASM host's work units, the measure of its per-call work
 // budget). Score then reports the work per evaluation beside its latency.
 type WorkMeter interface {
-	Work() (total, budget uint64)
+	WorkStats() policies.WorkStats
 }
 
 // DefaultSpanTypes are the labelled span types that count towards span
@@ -249,14 +249,13 @@ func Score(ctx context.Context, ev Evaluator, cases []Case, opt Options) (*Repor
 		in := policies.Input{Text: c.Text, Direction: dir, AgeTier: opt.AgeTier, Strictness: opt.Strictness, Locale: opt.Locale}
 		var w0 uint64
 		if meter != nil {
-			w0, _ = meter.Work()
+			w0 = meter.WorkStats().Units
 		}
 		t0 := time.Now()
 		v, evErr := ev.Evaluate(ctx, in)
 		d := time.Since(t0)
 		if meter != nil {
-			w1, _ := meter.Work()
-			works = append(works, w1-w0)
+			works = append(works, meter.WorkStats().Units-w0)
 		}
 		if evErr != nil {
 			if ctx.Err() != nil {
@@ -352,8 +351,7 @@ func Score(ctx context.Context, ev Evaluator, cases []Case, opt Options) (*Repor
 	sort.Slice(rep.SpanTypes, func(i, j int) bool { return rep.SpanTypes[i].Type < rep.SpanTypes[j].Type })
 	rep.Latency = latency(durs)
 	if meter != nil && len(works) > 0 {
-		_, budget := meter.Work()
-		rep.Work = workOf(works, budget)
+		rep.Work = workOf(works, meter.WorkStats().Budget)
 	}
 	rep.Targets = CheckTargets(rep, DevTargets)
 	return rep, nil
