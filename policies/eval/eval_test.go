@@ -284,4 +284,13 @@ func TestScoreThroughWASM(t *testing.T) {
 	if !near(w.Recall, 1) || !near(w.FPRate, 0) || !near(w.SpanRecall, 1) || rep.Errors != 0 {
 		t.Fatalf("%+v", w)
 	}
+	// The engine is a WorkMeter: each case's work is counted against the
+	// module's budget (under SafeCompile it is not instrumented:
+	// no budget, nothing to check).
+	if eng.WorkStats().Budget == 0 {
+		return
+	}
+	if rep.Work == nil || rep.Work.N != 3 || rep.Work.Budget != eng.WorkStats().Budget || rep.Work.Max == 0 || rep.Work.Max > rep.Work.Budget {
+		t.Fatalf("work per evaluation: %+v (engine %+v)", rep.Work, eng.WorkStats())
+	}
 }
