@@ -1,6 +1,6 @@
 module daisydog
 
-go 1.26.8
+go 1.27.3
 
 require (
 	github.com/chromedp/chromedp v0.23.0
