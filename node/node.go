@@ -200,6 +200,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		}
 	}()
 
+	if err := finishCertInstall(l); err != nil {
+		return n, fmt.Errorf("completing the node certificate's renewal: %w", err)
+	}
 	caPEM, err1 := os.ReadFile(l.CACert())
 	certPEM, err2 := os.ReadFile(l.NodeCert())
 	keyPEM, err3 := os.ReadFile(l.NodeKey())
@@ -208,6 +211,11 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if n.identity, err = raftcluster.LoadIdentity(nf.NodeID, caPEM, certPEM, keyPEM); err != nil {
 		return n, err
+	}
+	if _, err := n.renewCertificateIfDue(cfg.Now()); err != nil {
+		// Not fatal: the certificate may still be valid for months;
+		// certRenewLoop tries again and the expiry is exported.
+		n.log.Error("node certificate renewal failed", "err", err)
 	}
 	kek, err := l.ReadClusterKey()
 	if err != nil {
@@ -221,6 +229,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.vault = storage.NewVault(n.keyring, n.db)
 	n.metrics = api.NewMetrics()
+	n.recordCertExpiry()
 	n.db.Instrument(storage.Instrumentation{QueryTimeout: cfg.QueryTimeout, SlowQuery: cfg.SlowQuery,
 		Logger: n.log.With("component", "storage"), Observe: n.metrics.ObserveStorage})
 
@@ -324,7 +333,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.disk.report = n.metrics.Disk.Set
 	n.http = &http.Server{
 		Handler:           n.disk.Wrap(handler),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{n.identity.Cert}},
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: n.identity.GetCertificate},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -348,6 +357,8 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.completeJoin(bg) }()
 	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.certRenewLoop(bg) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
 	n.wg.Add(1)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -185,7 +186,79 @@ func randSerial() *big.Int {
 type Identity struct {
 	NodeID string
 	CA     *CA
-	Cert   tls.Certificate
+	// Cert is the certificate loaded at start. Certificate returns the one
+	// presented now: SetCertificate replaces it (a renewal) for every new
+	// handshake, on the cluster port and the HTTPS API alike.
+	Cert    tls.Certificate
+	current atomic.Pointer[tls.Certificate]
+}
+
+// Certificate returns the node certificate presented in new handshakes.
+func (id *Identity) Certificate() *tls.Certificate {
+	if c := id.current.Load(); c != nil {
+		return c
+	}
+	return &id.Cert
+}
+
+// SetCertificate makes c the certificate of every handshake from now on;
+// connections already open keep the one they began with. c must be a
+// certificate of this node (its leaf is parsed if missing).
+func (id *Identity) SetCertificate(c tls.Certificate) error {
+	if c.Leaf == nil {
+		if len(c.Certificate) == 0 {
+			return errors.New("raftcluster: empty certificate")
+		}
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			return fmt.Errorf("raftcluster: node certificate: %w", err)
+		}
+		c.Leaf = leaf
+	}
+	if c.Leaf.Subject.CommonName != id.NodeID {
+		return fmt.Errorf("raftcluster: certificate names node %q, not %q", c.Leaf.Subject.CommonName, id.NodeID)
+	}
+	id.current.Store(&c)
+	return nil
+}
+
+// Leaf returns the parsed leaf of the certificate presented now.
+func (id *Identity) Leaf() (*x509.Certificate, error) {
+	c := id.Certificate()
+	if c.Leaf != nil {
+		return c.Leaf, nil
+	}
+	if len(c.Certificate) == 0 {
+		return nil, errors.New("raftcluster: no node certificate")
+	}
+	return x509.ParseCertificate(c.Certificate[0])
+}
+
+// GetCertificate is tls.Config.GetCertificate for servers presenting the
+// node certificate (the cluster port, the HTTPS API).
+func (id *Identity) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return id.Certificate(), nil
+}
+
+// RenewNode issues a new key and certificate for the node certificate old:
+// the same node ID and hosts (its DNS names and IP addresses), valid for
+// two years from now, signed by ca. certPEM holds the chain (node, then
+// CA), as the files written at init and join do.
+func (ca *CA) RenewNode(old *x509.Certificate) (certPEM, keyPEM []byte, err error) {
+	nodeID := old.Subject.CommonName
+	keyPEM, csr, err := NewNodeKey(nodeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	hosts := append([]string(nil), old.DNSNames...)
+	for _, ip := range old.IPAddresses {
+		hosts = append(hosts, ip.String())
+	}
+	cert, err := ca.SignNode(csr, nodeID, hosts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(cert, ca.CertPEM...), keyPEM, nil
 }
 
 // LoadIdentity builds an identity from PEM files' contents.
@@ -204,10 +277,10 @@ func LoadIdentity(nodeID string, caPEM, certPEM, keyPEM []byte) (*Identity, erro
 // ServerTLS is the cluster port's TLS config: TLS 1.3, client certificate required.
 func (id *Identity) ServerTLS() *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{id.Cert},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    id.CA.Pool(),
+		MinVersion:     tls.VersionTLS13,
+		GetCertificate: id.GetCertificate,
+		ClientAuth:     tls.RequireAndVerifyClientCert,
+		ClientCAs:      id.CA.Pool(),
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			_, err := peerNodeID(cs)
 			return err
@@ -220,8 +293,10 @@ func (id *Identity) ServerTLS() *tls.Config {
 func (id *Identity) ClientTLS(expectID string) *tls.Config {
 	pool := id.CA.Pool()
 	return &tls.Config{
-		MinVersion:         tls.VersionTLS13,
-		Certificates:       []tls.Certificate{id.Cert},
+		MinVersion: tls.VersionTLS13,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return id.Certificate(), nil
+		},
 		InsecureSkipVerify: true, // peers are addressed by IP; verified below against the cluster CA and node ID
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {

@@ -261,7 +261,7 @@ func TestClusterTLS(t *testing.T) {
 	noCN := &Identity{NodeID: "", CA: ca, Cert: rawCert(t, ca, pkix.Name{OrganizationalUnit: []string{nodeOU}})}
 
 	noCert := n1.ClientTLS("")
-	noCert.Certificates = nil
+	noCert.GetClientCertificate = nil
 	tls12 := n1.ClientTLS("")
 	tls12.MinVersion, tls12.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
 
@@ -335,5 +335,94 @@ func isRemoteAlert(err error) bool {
 func TestPeerNodeIDWithoutCertificate(t *testing.T) {
 	if _, err := peerNodeID(tls.ConnectionState{}); err == nil {
 		t.Fatal("peerNodeID accepted a connection without certificates")
+	}
+}
+
+// TestRenewNodeAndSwapCertificate: a renewed node certificate keeps the
+// node ID and hosts, has a new key and a later expiry, and once set is what
+// both ends of a real handshake present (server and client), while the
+// configs built before the swap are reused unchanged.
+func TestRenewNodeAndSwapCertificate(t *testing.T) {
+	ca := newCA(t, "test")
+	// Certificates that expire within the hour, as if issued two years ago.
+	short := func(id string) *Identity {
+		return &Identity{NodeID: id, CA: ca, Cert: rawCert(t, ca, pkix.Name{CommonName: id, OrganizationalUnit: []string{nodeOU}})}
+	}
+	server, client := short("n1"), short("n2")
+	serverTLS, clientTLS := server.ServerTLS(), client.ClientTLS("n1")
+	before := handshake(t, serverTLS, clientTLS)
+	if before.serverErr != nil || before.clientErr != nil {
+		t.Fatalf("handshake: server %v, client %v", before.serverErr, before.clientErr)
+	}
+	old, err := server.Leaf()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, id := range []*Identity{server, client} {
+		leaf, err := id.Leaf()
+		if err != nil {
+			t.Fatal(err)
+		}
+		certPEM, keyPEM, err := ca.RenewNode(leaf)
+		if err != nil {
+			t.Fatalf("RenewNode: %v", err)
+		}
+		renewed, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(renewed.Certificate) != 2 {
+			t.Fatalf("renewed chain has %d certificates, want node and CA", len(renewed.Certificate))
+		}
+		nl := renewed.Leaf
+		if nl.Subject.CommonName != leaf.Subject.CommonName || !slices.Equal(nl.Subject.OrganizationalUnit, leaf.Subject.OrganizationalUnit) {
+			t.Fatalf("renewed certificate names %v, was %v", nl.Subject, leaf.Subject)
+		}
+		for _, h := range leaf.DNSNames {
+			if !slices.Contains(nl.DNSNames, h) {
+				t.Errorf("renewed certificate lost host %q: %v", h, nl.DNSNames)
+			}
+		}
+		for _, ip := range leaf.IPAddresses {
+			if !slices.ContainsFunc(nl.IPAddresses, ip.Equal) {
+				t.Errorf("renewed certificate lost address %v: %v", ip, nl.IPAddresses)
+			}
+		}
+		if nl.SerialNumber.Cmp(leaf.SerialNumber) == 0 || string(nl.RawSubjectPublicKeyInfo) == string(leaf.RawSubjectPublicKeyInfo) {
+			t.Fatal("renewal reused the serial number or the key")
+		}
+		if !nl.NotAfter.After(leaf.NotAfter) {
+			t.Fatalf("renewed certificate expires %v, not after %v", nl.NotAfter, leaf.NotAfter)
+		}
+		if _, err := nl.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}); err != nil {
+			t.Fatalf("renewed certificate does not verify against the CA: %v", err)
+		}
+		if err := id.SetCertificate(renewed); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	after := handshake(t, serverTLS, clientTLS)
+	if after.serverErr != nil || after.clientErr != nil {
+		t.Fatalf("handshake after renewal: server %v, client %v", after.serverErr, after.clientErr)
+	}
+	if got := after.clientState.PeerCertificates[0]; got.SerialNumber.Cmp(old.SerialNumber) == 0 {
+		t.Fatal("the server still presents the old certificate")
+	}
+	if cur, _ := server.Leaf(); after.clientState.PeerCertificates[0].SerialNumber.Cmp(cur.SerialNumber) != 0 {
+		t.Fatal("the server presents a certificate other than its current one")
+	}
+	if cur, _ := client.Leaf(); after.serverState.PeerCertificates[0].SerialNumber.Cmp(cur.SerialNumber) != 0 {
+		t.Fatal("the client presents a certificate other than its current one")
+	}
+
+	// A certificate of another node is refused.
+	other := newIdentity(t, ca, "n3")
+	if err := server.SetCertificate(other.Cert); err == nil {
+		t.Fatal("an identity took another node's certificate")
+	}
+	if err := server.SetCertificate(tls.Certificate{}); err == nil {
+		t.Fatal("an identity took an empty certificate")
 	}
 }

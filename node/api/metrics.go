@@ -49,6 +49,11 @@ type Metrics struct {
 
 	Disk DiskGauges // the data disk, as the node's disk guard last found it (node/diskspace.go)
 
+	// CertNotAfter and CANotAfter: when the node certificate it presents
+	// now and the cluster CA expire (unix seconds; 0 = not set). The node
+	// renews its certificate 180 days ahead (node/certs.go).
+	CertNotAfter, CANotAfter atomic.Int64
+
 	// Alerts counts parent alerts this node sent from the outbox as leader
 	// (node/alertjob.go): e-mails sent, and sends that failed (retried).
 	AlertsSent, AlertsFailed atomic.Uint64
@@ -264,6 +269,8 @@ type MetricsSnapshot struct {
 	Backups BackupSnapshot `json:"backups"`
 	// Disk is the data disk as last checked (absent before the first check).
 	Disk *DiskSnapshot `json:"disk,omitempty"`
+	// TLS: when this node's certificate and the cluster CA expire.
+	TLS TLSSnapshot `json:"tls"`
 	// Alerts counts the parent alerts this node sent from the outbox.
 	Alerts map[string]uint64 `json:"safety_alerts"`
 	// Mail counts the e-mails this node sent from the outbox, and the
@@ -272,6 +279,13 @@ type MetricsSnapshot struct {
 	// Moderation is the queue of safety events no moderator has reviewed
 	// (the same on every node).
 	Moderation ModerationSnapshot `json:"moderation"`
+}
+
+// TLSSnapshot is when the node certificate and the cluster CA expire (unix
+// seconds; 0 = unknown).
+type TLSSnapshot struct {
+	NodeCertNotAfterUnix int64 `json:"node_cert_not_after_unix"`
+	CANotAfterUnix       int64 `json:"ca_not_after_unix"`
 }
 
 // ModerationSnapshot counts the open safety events and the age of the
@@ -315,6 +329,7 @@ func (m *Metrics) Snapshot(db *storage.DB) MetricsSnapshot {
 		Safety:        m.Safety.snapshot(),
 		Backups:       m.Backups.Snapshot(),
 		Disk:          m.Disk.snapshot(),
+		TLS:           TLSSnapshot{NodeCertNotAfterUnix: m.CertNotAfter.Load(), CANotAfterUnix: m.CANotAfter.Load()},
 		Alerts:        map[string]uint64{"sent": m.AlertsSent.Load(), "failed": m.AlertsFailed.Load()},
 		Mail:          MailSnapshot{Sent: m.MailSent.Load(), Failed: m.MailFailed.Load(), Dropped: m.MailDropped.Load()},
 		Process:       processStats(),

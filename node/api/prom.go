@@ -157,6 +157,12 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	p.single("daisydog_backup_last_success_timestamp_seconds", "gauge", "When this node's last good scheduled backup finished (unix seconds; 0 = none yet).", float64(bk.LastOKUnix))
 	p.single("daisydog_backup_last_size_bytes", "gauge", "Size of this node's last good scheduled backup.", float64(bk.LastBytes))
 
+	if tl := snap.TLS; tl.NodeCertNotAfterUnix > 0 || tl.CANotAfterUnix > 0 {
+		p.family("daisydog_tls_certificate_expiry_timestamp_seconds", "gauge", "When a certificate expires (unix seconds): cert=node, the certificate this node presents now (renewed by the node 180 days ahead); cert=ca, the cluster CA (not renewed).")
+		p.sample("daisydog_tls_certificate_expiry_timestamp_seconds", []string{"cert", "node"}, float64(tl.NodeCertNotAfterUnix))
+		p.sample("daisydog_tls_certificate_expiry_timestamp_seconds", []string{"cert", "ca"}, float64(tl.CANotAfterUnix))
+	}
+
 	p.family("daisydog_safety_alerts_total", "counter", "Parent safety-alert e-mails this node sent from the outbox as leader, by result (ok: sent; failed: retried).")
 	p.sample("daisydog_safety_alerts_total", []string{"result", "ok"}, float64(snap.Alerts["sent"]))
 	p.sample("daisydog_safety_alerts_total", []string{"result", "failed"}, float64(snap.Alerts["failed"]))

@@ -107,6 +107,7 @@ func TestPromOnANode(t *testing.T) {
 		"category": sdk.Categories,
 		"state":    {"candidate", "follower", "leader", "shutdown", "unknown"},
 		"result":   {"ok", "failed", "dropped"},
+		"cert":     {"node", "ca"},
 	}
 	for _, s := range after.Series {
 		for k, v := range s.Labels {
