@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"daisydog/raftcluster"
 	"daisydog/storage"
@@ -130,6 +131,27 @@ func ParseClusterKey(b []byte) ([]byte, error) {
 // state is the backup in file from, sealed under clusterKey. It returns the
 // new cluster's join token. Nothing is left in l when it fails.
 func Restore(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte) (JoinToken, BackupInfo, error) {
+	return restore(ctx, l, o, from, clusterKey, nil)
+}
+
+// RestoreToPoint is Restore to a moment after the backup: it also applies
+// the commands the log archives in dirs hold after the backup's index, up
+// to the last one the leader appended at or before until (archive.go).
+func RestoreToPoint(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte, dirs []string, until time.Time) (JoinToken, RecoveryInfo, error) {
+	kr, err := storage.NewKeyring(clusterKey)
+	if err != nil {
+		return JoinToken{}, RecoveryInfo{}, fmt.Errorf("restore: %w", err)
+	}
+	var info RecoveryInfo
+	tok, _, err := restore(ctx, l, o, from, clusterKey, func(db string, idx uint64) error {
+		var err error
+		info, err = replayArchive(ctx, db, idx, dirs, kr.ArchiveKey(), until)
+		return err
+	})
+	return tok, info, err
+}
+
+func restore(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte, replay func(db string, idx uint64) error) (JoinToken, BackupInfo, error) {
 	if l.Initialized() {
 		return JoinToken{}, BackupInfo{}, fmt.Errorf("restore: %s already holds a node; restore into a new, empty directory", l.Dir)
 	}
@@ -164,6 +186,17 @@ func Restore(ctx context.Context, l Layout, o InitOptions, from string, clusterK
 	}
 	plain := l.DBFile() + ".restoring"
 	idx, err := openBackup(in, plain, kr.SnapshotKey())
+	if err == nil && replay != nil {
+		if err = replay(plain, idx); err != nil {
+			err = fmt.Errorf("restore: %w", err)
+		}
+		if err == nil && exists(plain+"-wal") {
+			// SQLite checkpoints and removes it when the last connection
+			// closes; the rename below moves the main file only.
+			err = errors.New("restore: the replayed database's write-ahead log was not checkpointed")
+		}
+		os.Remove(plain + "-shm")
+	}
 	if err != nil {
 		os.Remove(plain)
 		cleanup()

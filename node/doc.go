@@ -10,4 +10,9 @@
 //   - Secrets (cluster key, CA key, node key) live only in the data directory
 //     with 0600 permissions and are never logged.
 //   - A restart needs no flags: everything is read from the data directory.
+//   - The node certificate is renewed by the node itself before it expires,
+//     and the key and certificate files always form a pair (certs.go).
+//   - With a log archive, every batch the state machine applied is archived
+//     with the stretch of the log it covers completely, after it committed;
+//     archiving never fails a batch (archive.go).
 package node

@@ -26,6 +26,13 @@ type machine struct {
 	// stop ends a wait for disk space (the node is closing); log reports it.
 	stop <-chan struct{}
 	log  *slog.Logger
+	// archive, when set, receives every applied batch (archive.go);
+	// applied is the index applied before the next batch, read from the
+	// database when unknown (at start, after a snapshot was installed).
+	// ApplyBatch and ReplaceWith run on Raft's one apply goroutine.
+	archive      *logArchive
+	applied      uint64
+	appliedKnown bool
 }
 
 // changesPolicy: kinds after which the active or shadow policy may change
@@ -46,9 +53,19 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 	if m.metrics != nil {
 		m.metrics.ObserveBatch(len(in))
 	}
+	if m.archive != nil && !m.appliedKnown {
+		idx, err := m.db.AppliedIndex(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m.applied, m.appliedKnown = idx, true
+	}
 	res, err := m.applyWaitingForSpace(ctx, in)
 	if err != nil {
 		return nil, err
+	}
+	if m.archive != nil && len(entries) > 0 {
+		m.archiveApplied(entries)
 	}
 	out := make([]raftcluster.Response, len(res))
 	policyChanged := false
@@ -124,7 +141,25 @@ func (m *machine) AppliedIndex(ctx context.Context) (uint64, error) { return m.d
 func (m *machine) SnapshotTo(ctx context.Context, path string) error {
 	return m.db.SnapshotTo(ctx, path)
 }
+
+// archiveApplied hands the log archive what this batch applied: entries
+// at or below the index applied before it were skipped (replayed after a
+// restart) and are not archived again.
+func (m *machine) archiveApplied(entries []raftcluster.Entry) {
+	from, to := m.applied, entries[len(entries)-1].Index
+	if to <= from {
+		return
+	}
+	first := 0
+	for first < len(entries) && entries[first].Index <= from {
+		first++
+	}
+	m.archive.appendBatch(from, to, entries[first:])
+	m.applied = to
+}
+
 func (m *machine) ReplaceWith(ctx context.Context, path string) error {
+	m.appliedKnown = false // a snapshot jumps ahead: the archive has a gap there
 	if err := m.db.ReplaceWith(ctx, path); err != nil {
 		return err
 	}

@@ -115,6 +115,9 @@ type Config struct {
 	// Backups: scheduled backups of this node's database (backupjob.go);
 	// off without a directory.
 	Backups BackupSchedule
+	// Archive: the log archive for point-in-time recovery (archive.go);
+	// off without a directory.
+	Archive ArchiveConfig
 	// commands are the kinds newer than the upgrade baseline this node
 	// advertises (nil: storage.NewerKinds(); tests stand in for an older
 	// binary with an empty map).
@@ -174,6 +177,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if cfg.RetentionEvery == 0 {
 		cfg.RetentionEvery = defaultRetentionEvery
+	}
+	if err := cfg.Archive.Validate(); err != nil {
+		return nil, err
 	}
 	if err := cfg.Backups.Validate(); err != nil {
 		return nil, err
@@ -259,6 +265,15 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync, metrics: n.metrics,
 		stop: bg.Done(), log: n.log}
+	if cfg.Archive.Dir != "" {
+		a, err := openArchive(cfg.Archive, archiveCluster(n.identity.CA), nf.NodeID, n.keyring.ArchiveKey(), n.log)
+		if err != nil {
+			return n, err
+		}
+		n.machine.archive = a
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); a.run(bg, cfg.Now) }()
+	}
 	n.cluster, err = raftcluster.Start(ctx, raftcluster.Config{
 		NodeID: nf.NodeID, Bind: nf.RaftAddr, Advertise: nf.AdvertiseRaft, Dir: l.RaftDir(),
 		Identity: n.identity, SnapshotKey: n.keyring.SnapshotKey(), Machine: n.machine, Logger: cfg.Logger,
@@ -596,6 +611,9 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, n.cluster.Close(true))
 		}
 		n.wg.Wait()
+		if n.machine != nil && n.machine.archive != nil {
+			errs = append(errs, n.machine.archive.close())
+		}
 		if n.pol != nil {
 			errs = append(errs, n.pol.close(ctx))
 		}

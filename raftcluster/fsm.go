@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -21,6 +22,9 @@ import (
 type Entry struct {
 	Index uint64
 	Data  []byte
+	// At is when the leader appended the entry to its log (zero for
+	// entries written before Raft recorded it).
+	At time.Time
 }
 
 // Response is a StateMachine's deterministic answer to one command. It is
@@ -100,7 +104,7 @@ func (f *fsm) appliedIndex() uint64 {
 func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 	entries := make([]Entry, len(logs))
 	for i, l := range logs {
-		entries[i] = Entry{Index: l.Index}
+		entries[i] = Entry{Index: l.Index, At: l.AppendedAt}
 		if l.Type == raft.LogCommand {
 			entries[i].Data = l.Data
 		}

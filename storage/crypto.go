@@ -27,6 +27,7 @@ type Keyring struct {
 	blindKey []byte // keyed hash for blind indexes
 	snapKey  []byte // snapshot / backup encryption
 	miscKey  []byte // sealing cluster secrets (signing keys)
+	archKey  []byte // the log archive for point-in-time recovery
 }
 
 // NewKeyring derives purpose-specific keys from the cluster KEK with HKDF-SHA256.
@@ -47,11 +48,16 @@ func NewKeyring(kek []byte) (*Keyring, error) {
 		blindKey: derive("blind-index"),
 		snapKey:  derive("snapshot"),
 		miscKey:  derive("secrets"),
+		archKey:  derive("log-archive"),
 	}, nil
 }
 
 // SnapshotKey returns the key used to encrypt snapshots and backups.
 func (k *Keyring) SnapshotKey() []byte { return k.snapKey }
+
+// ArchiveKey returns the key that seals the log archive (point-in-time
+// recovery, node/archive.go).
+func (k *Keyring) ArchiveKey() []byte { return k.archKey }
 
 // NewDataKey returns a fresh random per-family data key.
 func NewDataKey() ([]byte, error) {

@@ -75,14 +75,27 @@ func cmdRestore(args []string) error {
 	from := fs.String("from", "", "the backup file (from daisydog backup)")
 	keyFile := fs.String("cluster-key", "", "a copy of keys/cluster.key of the cluster the backup was made on")
 	noServe := fs.Bool("no-serve", false, "only create the data directory")
+	archives := fs.String("archive", "", "point-in-time recovery: comma-separated log archive directories (--archive-dir of the old cluster's servers) whose commands after the backup are applied, up to --until")
+	untilText := fs.String("until", "", "with --archive: the moment to recover to (RFC 3339, e.g. 2026-11-27T14:03:00Z); commands the leader appended later are not applied")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if (*archives == "") != (*untilText == "") {
+		return errors.New("--archive and --until go together: the log archive to recover from and the moment to recover to")
+	}
+	var until time.Time
+	if *untilText != "" {
+		t, err := time.Parse(time.RFC3339Nano, *untilText)
+		if err != nil {
+			return fmt.Errorf("--until: %q is not an RFC 3339 time such as 2026-11-27T14:03:00Z", *untilText)
+		}
+		until = t
 	}
 	if err := sf.check(); err != nil {
 		return err
 	}
 	if sf.data == "" || *from == "" || *keyFile == "" {
-		return errors.New("usage: daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID [--http ADDR --raft ADDR] (--from, --cluster-key and --data are required)")
+		return errors.New("usage: daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID [--http ADDR --raft ADDR] [--archive DIR --until TIME] (--from, --cluster-key and --data are required)")
 	}
 	key, err := readClusterKeyFile(*keyFile)
 	if err != nil {
@@ -90,12 +103,30 @@ func cmdRestore(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	tok, info, err := node.Restore(ctx, node.Layout{Dir: sf.data}, af.options(), *from, key)
-	if err != nil {
-		return err
+	var tok node.JoinToken
+	if *archives != "" {
+		var rec node.RecoveryInfo
+		tok, rec, err = node.RestoreToPoint(ctx, node.Layout{Dir: sf.data}, af.options(), *from, key, splitList(*archives), until)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("Restored the backup (Raft index %d) and %d archived commands after it into a new cluster: node %q in %s.\n", rec.BackupIndex, rec.Commands, af.nodeID, sf.data)
+		if rec.Commands > 0 {
+			fmt.Printf("The state is the old cluster's as of index %d, appended %s.\n", rec.LastIndex, rec.LastAt.UTC().Format(time.RFC3339Nano))
+		}
+		if rec.EndOfArchive {
+			fmt.Printf("The archives end before %s: writes after their last command, if there were any, are not restored.\n", until.UTC().Format(time.RFC3339))
+		}
+	} else {
+		var info node.BackupInfo
+		tok, info, err = node.Restore(ctx, node.Layout{Dir: sf.data}, af.options(), *from, key)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("Restored the state at Raft index %d into a new cluster: node %q in %s.\n", info.AppliedIndex, af.nodeID, sf.data)
+		fmt.Println("Writes acknowledged after the backup was taken are not in it.")
 	}
-	fmt.Printf("Restored the state at Raft index %d into a new cluster: node %q in %s.\n", info.AppliedIndex, af.nodeID, sf.data)
-	fmt.Printf("Writes acknowledged after the backup was taken are not in it.\nJoin token for the other servers (new; keep it secret):\n  %s\n", tok)
+	fmt.Printf("Join token for the other servers (new; keep it secret):\n  %s\n", tok)
 	if *noServe {
 		return nil
 	}

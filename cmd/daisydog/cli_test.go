@@ -1111,6 +1111,15 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 		{"restore with a bad pprof address", func() error {
 			return cmdRestore(restore("--from", out, "--cluster-key", keyFile, "--pprof", "0.0.0.0:6060"))
 		}, "pprof"},
+		{"restore with an archive but no time", func() error {
+			return cmdRestore(restore("--from", out, "--cluster-key", keyFile, "--archive", t.TempDir()))
+		}, "--archive and --until go together"},
+		{"restore to a time that is not one", func() error {
+			return cmdRestore(restore("--from", out, "--cluster-key", keyFile, "--archive", t.TempDir(), "--until", "yesterday"))
+		}, "not an RFC 3339 time"},
+		{"restore from an empty archive", func() error {
+			return cmdRestore(restore("--from", out, "--cluster-key", keyFile, "--archive", t.TempDir(), "--until", "2026-11-27T14:03:00Z"))
+		}, "no segments"},
 		{"restore over a node", func() error {
 			return cmdRestore([]string{"--data", dir, "--node-id", "n1", "--from", out, "--cluster-key", keyFile, "--no-serve"})
 		}, "already holds a node"},

@@ -39,6 +39,7 @@ Usage:
   daisydog backup  --data DIR --out FILE                          write a sealed backup of this server's database (while it runs)
   daisydog backup verify --from FILE --cluster-key FILE           open a backup as a restore would and check it (changes nothing)
   daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID --http ADDR --raft ADDR   start a new cluster from a backup
+        [--archive DIR[,DIR] --until TIME]                      … and the log archive's commands up to TIME (point-in-time recovery)
   daisydog bench   --targets URL[,URL...] --ca FILE [-c N | --open] [--children N] [--duration D] [--mix SPEC] [--limits-dir DIR]
   daisydog bench compare --base FILE[,FILE...] --new FILE[,FILE...] [--tolerance 0.15] [--json]
   daisydog monitoring alerts|dashboard                           print the suggested Prometheus alert rules or the Grafana dashboard (deploy/)
@@ -118,6 +119,7 @@ type serveFlags struct {
 	retention         api.Retention
 	retentionEvery    time.Duration
 	backups           node.BackupSchedule
+	archive           node.ArchiveConfig
 }
 
 // Bounds of --retention-every: more often than every second would only load
@@ -137,6 +139,17 @@ func (s serveFlags) absBackups() node.BackupSchedule {
 		}
 	}
 	return b
+}
+
+// absArchive is the log archive configuration with an absolute directory.
+func (s serveFlags) absArchive() node.ArchiveConfig {
+	a := s.archive
+	if a.Dir != "" {
+		if abs, err := filepath.Abs(a.Dir); err == nil {
+			a.Dir = abs
+		}
+	}
+	return a
 }
 
 // check refuses flag values that are wrong on their face, before a command
@@ -163,6 +176,9 @@ func (s serveFlags) check() error {
 	}
 	if err := b.Validate(); err != nil {
 		return fmt.Errorf("--backup-dir/--backup-every/--backup-keep: %w", err)
+	}
+	if err := s.absArchive().Validate(); err != nil {
+		return fmt.Errorf("--archive-dir/--archive-keep: %w", err)
 	}
 	return nil
 }
@@ -194,6 +210,8 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.backups.Dir, "backup-dir", "", "write a sealed, verified backup of this server's database to this directory every --backup-every, keeping the newest --backup-keep (default: no scheduled backups)")
 	fs.DurationVar(&s.backups.Every, "backup-every", 24*time.Hour, "period of scheduled backups (between 1s and 720h; the first one this long after start)")
 	fs.IntVar(&s.backups.Keep, "backup-keep", 7, "scheduled backups of this server kept (1-1000); older ones are deleted")
+	fs.StringVar(&s.archive.Dir, "archive-dir", "", "append every applied command, sealed, to a log archive in this directory, for point-in-time recovery with `daisydog restore --archive` (default: no archive)")
+	fs.DurationVar(&s.archive.Keep, "archive-keep", 8*24*time.Hour, "archive segments of this server written longer ago are deleted (at least 1h; keep it longer than the oldest backup kept)")
 	fs.DurationVar(&s.retentionEvery, "retention-every", time.Hour, "how often the leader runs the retention job (between 1s and 720h; the first run is this long, at most a minute, after a node becomes leader)")
 }
 
@@ -265,7 +283,7 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 		CORSOrigins: splitList(sf.cors), RedirectAddr: sf.redirect, AdminNets: adminNets,
 		SlowQuery: sf.slowQuery, MetricsToken: metricsToken, AI: aiCfg, PolicyCacheDir: sf.policyCache,
 		Mail: sender, MailOutbox: sf.mail.outbox, MailLinkBase: sf.mail.linkBase, ClusterLimits: sf.limits,
-		Retention: sf.retention, RetentionEvery: sf.retentionEvery, Backups: sf.absBackups(),
+		Retention: sf.retention, RetentionEvery: sf.retentionEvery, Backups: sf.absBackups(), Archive: sf.absArchive(),
 	})
 	if err != nil {
 		return err

@@ -134,3 +134,30 @@ func TestBackupFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestArchiveFlags: the log archive reaches the node with an absolute
+// directory; a retention under an hour stops the command before it
+// touches anything.
+func TestArchiveFlags(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var sf serveFlags
+	sf.register(fs)
+	if err := fs.Parse([]string{"--archive-dir", "archive"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sf.check(); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if a := sf.absArchive(); a.Dir != filepath.Join(wd, "archive") || a.Keep != 8*24*time.Hour {
+		t.Fatalf("archive %+v", a)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	_, _, err := capture(t, func() error {
+		return cmdServe([]string{"--data", data, "--archive-dir", t.TempDir(), "--archive-keep", "30m"})
+	})
+	wantErrContains(t, err, "--archive-dir/--archive-keep: archive retention 30m0s is shorter than an hour")
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("created or touched %s", data)
+	}
+}

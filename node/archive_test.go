@@ -1,0 +1,269 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"daisydog/raftcluster"
+)
+
+// TestPointInTimeRecovery: a child is deleted by mistake; the backup of
+// the night before plus the log archive bring back the family as it was
+// just before the deletion, with every chat turn of that morning — and,
+// asked for a later moment, the state after it.
+func TestPointInTimeRecovery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	archive := filepath.Join(t.TempDir(), "archive")
+	n := startCluster(t, 1, func(c *Config) { c.Archive = ArchiveConfig{Dir: archive, Keep: 24 * time.Hour} })[0]
+	const email, password = "pitr@example.test", "correct horse battery staple"
+	fam := newFamily(t, n, email, "Clover", "9-12")
+	if st, _ := n.chat(t, fam.childToken, "before the backup"); st != 200 {
+		t.Fatalf("chat: %d", st)
+	}
+	backup := filepath.Join(t.TempDir(), "night.backup")
+	if _, err := Backup(ctx, Layout{Dir: n.dir}, backup); err != nil {
+		t.Fatal(err)
+	}
+	morning := []string{"good morning daisy", "can you do a trick", "I ate pancakes"}
+	for _, m := range morning {
+		if st, _ := n.chat(t, fam.childToken, m); st != 200 {
+			t.Fatalf("chat %q: %d", m, st)
+		}
+	}
+	beforeMistake := time.Now()
+	if st, _ := n.call(t, "DELETE", "/v1/children/"+fam.childID, fam.parentToken, nil, nil); st != 204 {
+		t.Fatalf("delete the child: %d", st)
+	}
+	afterMistake := time.Now()
+	key, err := Layout{Dir: n.dir}.ReadClusterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(archive, "daisydog-*"+archiveSuffix))
+	if len(segs) != 1 {
+		t.Fatalf("archive segments: %v", segs)
+	}
+	if raw, _ := os.ReadFile(segs[0]); bytes.Contains(raw, []byte("pancakes")) || bytes.Contains(raw, []byte("pitr@example")) {
+		t.Fatal("the archive is not sealed")
+	}
+
+	// turnsAfterRestore restores to until into a new one-node cluster and
+	// returns how many turns the parent sees for the child (-1: no child).
+	turnsAfterRestore := func(t *testing.T, until time.Time) (int, RecoveryInfo) {
+		dir := filepath.Join(t.TempDir(), "restored")
+		_, info, err := RestoreToPoint(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), backup, key, []string{archive}, until)
+		if err != nil {
+			t.Fatalf("restore to %v: %v", until, err)
+		}
+		r := startTestNode(t, dir, nil)
+		waitFor(t, 30*time.Second, "restored node ready", func() error { return r.ready(ctx) })
+		var login struct {
+			AccessToken string `json:"access_token"`
+		}
+		if st, _ := r.call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, &login); st != 200 {
+			t.Fatalf("parent login on the restored cluster: %d", st)
+		}
+		var hist struct{ Turns []struct{ Message string } }
+		st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns", login.AccessToken, nil, &hist)
+		switch st {
+		case 404:
+			return -1, info
+		case 200:
+			if len(hist.Turns) > 0 && hist.Turns[0].Message != morning[len(morning)-1] {
+				t.Fatalf("newest turn %q, want %q", hist.Turns[0].Message, morning[len(morning)-1])
+			}
+			return len(hist.Turns), info
+		}
+		t.Fatalf("history on the restored cluster: %d", st)
+		return 0, info
+	}
+
+	t.Run("just before the mistake", func(t *testing.T) {
+		got, info := turnsAfterRestore(t, beforeMistake)
+		if got != 1+len(morning) {
+			t.Fatalf("turns %d, want %d (the backup's one and the morning's)", got, 1+len(morning))
+		}
+		if info.Commands < len(morning) || info.EndOfArchive || info.LastAt.After(beforeMistake) {
+			t.Fatalf("recovery %+v", info)
+		}
+	})
+	t.Run("after the mistake", func(t *testing.T) {
+		if got, info := turnsAfterRestore(t, afterMistake); got != -1 || info.LastAt.After(afterMistake) {
+			t.Fatalf("turns %d (%+v), want the child deleted", got, info)
+		}
+	})
+	t.Run("refusals", func(t *testing.T) {
+		wrong := append([]byte{}, key...)
+		wrong[0] ^= 1
+		empty := t.TempDir()
+		for _, tc := range []struct {
+			name string
+			key  []byte
+			dirs []string
+			want string
+		}{
+			{"wrong key", wrong, []string{archive}, "does not open with this cluster key"},
+			{"no segments", key, []string{empty}, "no segments"},
+			{"missing directory", key, []string{filepath.Join(empty, "nope")}, "no such file"},
+		} {
+			dir := filepath.Join(t.TempDir(), "r")
+			_, _, err := RestoreToPoint(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), backup, tc.key, tc.dirs, afterMistake)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+			}
+			if exists(dir) {
+				t.Errorf("%s: %s left behind", tc.name, dir)
+			}
+		}
+	})
+}
+
+// TestArchiveSegments: records round-trip through a segment; a record cut
+// short by a crash ends the segment; a damaged record or another key is an
+// error; a node resumes with a new segment; old segments are pruned.
+func TestArchiveSegments(t *testing.T) {
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{7}, 32)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := openArchive(ArchiveConfig{Dir: dir, Keep: time.Hour}, "0123456789ab", "n1", key, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	a.appendBatch(0, 3, []raftcluster.Entry{{Index: 1, Data: []byte("one"), At: at}, {Index: 2}, {Index: 3, Data: []byte("three"), At: at.Add(time.Second)}})
+	a.appendBatch(3, 4, []raftcluster.Entry{{Index: 4, Data: []byte("four"), At: at.Add(2 * time.Second)}})
+	if err := a.close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "daisydog-0123456789ab-n1-*"+archiveSuffix))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	got, torn, err := readArchiveSegment(segs[0], key)
+	if err != nil || torn || len(got) != 2 {
+		t.Fatalf("read: %d batches, torn %v, %v", len(got), torn, err)
+	}
+	if b := got[0]; b.From != 0 || b.To != 3 || len(b.Entries) != 2 || string(b.Entries[1].Data) != "three" || !b.Entries[1].At.Equal(at.Add(time.Second)) {
+		t.Fatalf("first batch %+v", b)
+	}
+
+	raw, _ := os.ReadFile(segs[0])
+	write := func(b []byte) string {
+		p := filepath.Join(t.TempDir(), "daisydog-0123456789ab-n1-x"+archiveSuffix)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if got, torn, err := readArchiveSegment(write(raw[:len(raw)-3]), key); err != nil || !torn || len(got) != 1 {
+		t.Fatalf("torn tail: %d batches, torn %v, %v", len(got), torn, err)
+	}
+	bad := append([]byte{}, raw...)
+	bad[len(archiveMagic)+10] ^= 1
+	if _, _, err := readArchiveSegment(write(bad), key); !errors.Is(err, ErrArchiveKey) {
+		t.Fatalf("damaged record: %v", err)
+	}
+	if _, _, err := readArchiveSegment(write(raw), bytes.Repeat([]byte{8}, 32)); !errors.Is(err, ErrArchiveKey) {
+		t.Fatalf("other key: %v", err)
+	}
+	if _, _, err := readArchiveSegment(write([]byte("shopping list")), key); err == nil || !strings.Contains(err.Error(), "not a DaisyDog log archive") {
+		t.Fatalf("not a segment: %v", err)
+	}
+
+	// Writing again starts a new segment; pruning keeps the current one
+	// and this node's recent ones, and never touches other nodes'.
+	a.appendBatch(4, 5, []raftcluster.Entry{{Index: 5, Data: []byte("five"), At: at.Add(3 * time.Second)}})
+	other := filepath.Join(dir, "daisydog-0123456789ab-n2-20261127T000000.000Z"+archiveSuffix)
+	if err := os.WriteFile(other, []byte(archiveMagic), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{segs[0], other} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := a.prune(time.Now()); err != nil || n != 1 || exists(segs[0]) || !exists(other) {
+		t.Fatalf("prune: %d %v (old segment kept: %v, other node's kept: %v)", n, err, exists(segs[0]), exists(other))
+	}
+	if err := a.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.close(); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "daisydog-0123456789ab-n1-*"+archiveSuffix))
+	if len(left) != 1 {
+		t.Fatalf("segments left %v", left)
+	}
+	if got, _, err := readArchiveSegment(left[0], key); err != nil || len(got) != 1 || got[0].From != 4 {
+		t.Fatalf("new segment: %+v %v", got, err)
+	}
+}
+
+// TestPlanReplay: which archived commands a recovery applies, from the
+// intervals the archives hold completely.
+func TestPlanReplay(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	e := func(i uint64) raftcluster.Entry {
+		return raftcluster.Entry{Index: i, Data: []byte{byte(i)}, At: t0.Add(time.Duration(i) * time.Minute)}
+	}
+	b := func(from, to uint64, idx ...uint64) archiveBatch {
+		out := archiveBatch{From: from, To: to}
+		for _, i := range idx {
+			out.Entries = append(out.Entries, e(i))
+		}
+		return out
+	}
+	at := func(i uint64) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	cases := []struct {
+		name    string
+		batches []archiveBatch
+		from    uint64
+		until   time.Time
+		want    []uint64
+		passed  bool
+		err     string
+	}{
+		{"stops at the first command after until", []archiveBatch{b(0, 3, 1, 3), b(3, 6, 5, 6)}, 0, at(5), []uint64{1, 3, 5}, true, ""},
+		{"starts after the backup, mid-batch", []archiveBatch{b(0, 3, 1, 2, 3), b(3, 6, 5, 6)}, 2, at(9), []uint64{3, 5, 6}, false, ""},
+		{"two nodes' archives fill each other's gap", []archiveBatch{b(0, 3, 1, 3), b(8, 9, 9), b(2, 8, 3, 4, 7)}, 0, at(9), []uint64{1, 3, 4, 7, 9}, false, ""},
+		{"a gap before until", []archiveBatch{b(0, 3, 1, 3), b(6, 9, 7)}, 0, at(8), nil, false, "no archive given holds the log after index 3"},
+		{"a gap after until is no matter", []archiveBatch{b(0, 3, 1, 3), b(6, 9, 7)}, 0, at(2), []uint64{1}, true, ""},
+		{"the archive begins after the backup", []archiveBatch{b(5, 9, 7)}, 2, at(9), nil, false, "after index 2"},
+		{"the backup is newer than the archive", []archiveBatch{b(0, 3, 1)}, 5, at(9), nil, false, "the backup is newer than the archive"},
+		{"nothing after the backup yet", []archiveBatch{b(0, 3, 1, 3)}, 3, at(9), nil, false, ""},
+		{"archives of two clusters", []archiveBatch{b(0, 3, 1), {From: 0, To: 1, Entries: []raftcluster.Entry{{Index: 1, Data: []byte("x")}}}}, 0, at(9), nil, false, "mix clusters"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := planReplay(tc.batches, tc.from, tc.until)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uint64
+			for _, e := range p.Entries {
+				got = append(got, e.Index)
+			}
+			if !slices.Equal(got, tc.want) || p.Passed != tc.passed {
+				t.Fatalf("entries %v passed %v, want %v passed %v", got, p.Passed, tc.want, tc.passed)
+			}
+		})
+	}
+}
