@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -265,5 +266,80 @@ func TestPlanReplay(t *testing.T) {
 				t.Fatalf("entries %v passed %v, want %v passed %v", got, p.Passed, tc.want, tc.passed)
 			}
 		})
+	}
+}
+
+// TestPointInTimeRecoveryAcrossNodes: a follower that was down while the
+// log was compacted catches up by snapshot, so its own archive misses that
+// stretch; a recovery from its archive alone is refused, and with the
+// other nodes' archives it brings back every turn.
+func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	ctx := context.Background()
+	archiveOf := func(dataDir string) string {
+		return filepath.Join(filepath.Dir(dataDir), "archive-"+filepath.Base(dataDir))
+	}
+	mod := func(c *Config) {
+		c.SnapshotThreshold = 40
+		c.TrailingLogs = 10
+		c.SnapshotInterval = 200 * time.Millisecond
+		c.Archive = ArchiveConfig{Dir: archiveOf(c.DataDir), Keep: 24 * time.Hour}
+	}
+	nodes := startCluster(t, 3, mod)
+	leader, followers := leaderOf(t, nodes)
+	const email, password = "pitr-nodes@example.test", "correct horse battery staple"
+	fam := newFamily(t, leader, email, "Juniper", "9-12")
+	backup := filepath.Join(t.TempDir(), "night.backup")
+	if _, err := Backup(ctx, Layout{Dir: leader.dir}, backup); err != nil {
+		t.Fatal(err)
+	}
+	key, err := Layout{Dir: leader.dir}.ReadClusterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := followers[0]
+	late.stop(t)
+	const turns = 60 // enough entries to snapshot and trim the log past the stopped follower
+	for i := 0; i < turns; i++ {
+		if st, _ := leader.chat(t, fam.childToken, fmt.Sprintf("turn number %d", i)); st != 200 {
+			t.Fatalf("chat %d: %d", i, st)
+		}
+	}
+	restarted := startTestNode(t, late.dir, mod)
+	until := time.Now()
+	applied := leader.Cluster().Status().AppliedIndex
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = restarted.Cluster().WaitApplied(wctx, applied)
+	cancel()
+	if err != nil {
+		t.Fatalf("the restarted follower did not catch up: %v", err)
+	}
+
+	_, _, err = RestoreToPoint(ctx, Layout{Dir: filepath.Join(t.TempDir(), "r")}, nodeAddrs(t, "r1"), backup, key, []string{archiveOf(late.dir)}, until)
+	if err == nil || !strings.Contains(err.Error(), "no archive given holds the log after index") {
+		t.Fatalf("recovery from the follower's archive alone: %v, want a gap", err)
+	}
+	var dirs []string
+	for _, n := range nodes {
+		dirs = append(dirs, archiveOf(n.dir))
+	}
+	dir := filepath.Join(t.TempDir(), "restored")
+	if _, info, err := RestoreToPoint(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), backup, key, dirs, until); err != nil || info.Commands < turns {
+		t.Fatalf("recovery from every archive: %+v %v", info, err)
+	}
+	r := startTestNode(t, dir, nil)
+	waitFor(t, 30*time.Second, "restored node ready", func() error { return r.ready(ctx) })
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st, _ := r.call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, &login); st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	var hist struct{ Turns []struct{ Message string } }
+	if st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns?limit=100", login.AccessToken, nil, &hist); st != 200 || len(hist.Turns) != turns {
+		t.Fatalf("history: %d, %d turns, want %d", st, len(hist.Turns), turns)
 	}
 }
