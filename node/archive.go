@@ -186,15 +186,22 @@ func (a *logArchive) closeLocked() error {
 	return err
 }
 
-// sync makes what was written durable.
+// sync makes what was written durable. The state machine's next batch does
+// not wait for it: the file is synced outside the lock (a segment closed
+// meanwhile was synced by closing it).
 func (a *logArchive) sync() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil || !a.dirty {
+	f := a.f
+	if f == nil || !a.dirty {
+		a.mu.Unlock()
 		return nil
 	}
 	a.dirty = false
-	return a.f.Sync()
+	a.mu.Unlock()
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // close syncs and closes the current segment.
@@ -420,7 +427,7 @@ func planReplay(batches []archiveBatch, from uint64, until time.Time) (replayPla
 	entries := map[uint64]raftcluster.Entry{}
 	for _, b := range batches {
 		for _, e := range b.Entries {
-			if old, ok := entries[e.Index]; ok && string(old.Data) != string(e.Data) {
+			if old, ok := entries[e.Index]; ok && old.Data != nil && e.Data != nil && string(old.Data) != string(e.Data) {
 				return replayPlan{}, fmt.Errorf("log archive: two different commands at index %d: the archives mix clusters", e.Index)
 			}
 			entries[e.Index] = e
@@ -469,6 +476,27 @@ func planReplay(batches []archiveBatch, from uint64, until time.Time) (replayPla
 	return p, nil
 }
 
+// trimBatches drops what a recovery from a backup at index from to until
+// cannot use, to bound the memory a restore needs: commands the backup
+// already holds, and the data of commands appended after until (their
+// index and time still mark where the target moment was passed).
+func trimBatches(bs []archiveBatch, from uint64, until time.Time) []archiveBatch {
+	for i := range bs {
+		kept := bs[i].Entries[:0]
+		for _, e := range bs[i].Entries {
+			if e.Index <= from {
+				continue
+			}
+			if e.At.After(until) {
+				e.Data = nil
+			}
+			kept = append(kept, e)
+		}
+		bs[i].Entries = kept
+	}
+	return bs
+}
+
 // RecoveryInfo describes a point-in-time recovery.
 type RecoveryInfo struct {
 	BackupIndex uint64    // the backup's applied index
@@ -506,7 +534,7 @@ func replayArchive(ctx context.Context, db string, from uint64, dirs []string, k
 				bs = nil
 				break
 			}
-			bs = append(bs, b...)
+			bs = append(bs, trimBatches(b, from, until)...)
 		}
 		if bs == nil {
 			continue

@@ -301,6 +301,13 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	late := followers[0]
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = late.Cluster().WaitApplied(wctx, leader.Cluster().Status().AppliedIndex) // its archive reaches past the backup
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lateApplied := late.Cluster().Status().AppliedIndex
 	late.stop(t)
 	const turns = 60 // enough entries to snapshot and trim the log past the stopped follower
 	for i := 0; i < turns; i++ {
@@ -308,10 +315,25 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 			t.Fatalf("chat %d: %d", i, st)
 		}
 	}
+	// The leader's log no longer holds what the follower needs next (a
+	// snapshot beyond it plus the 10 trailing entries kept).
+	waitFor(t, 30*time.Second, "a leader snapshot past the stopped follower", func() error {
+		if got := leader.Cluster().Status().LastSnapshotIndex; got <= lateApplied+11 {
+			return fmt.Errorf("last snapshot at %d, follower at %d", got, lateApplied)
+		}
+		return nil
+	})
 	restarted := startTestNode(t, late.dir, mod)
+	// Turns after its return: its archive continues after the snapshot.
+	for i := 0; i < 3; i++ {
+		if st, _ := leader.chat(t, fam.childToken, fmt.Sprintf("after the return %d", i)); st != 200 {
+			t.Fatalf("chat: %d", st)
+		}
+	}
+	const total = turns + 3
 	until := time.Now()
 	applied := leader.Cluster().Status().AppliedIndex
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	wctx, cancel = context.WithTimeout(ctx, 30*time.Second)
 	err = restarted.Cluster().WaitApplied(wctx, applied)
 	cancel()
 	if err != nil {
@@ -327,7 +349,7 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 		dirs = append(dirs, archiveOf(n.dir))
 	}
 	dir := filepath.Join(t.TempDir(), "restored")
-	if _, info, err := RestoreToPoint(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), backup, key, dirs, until); err != nil || info.Commands < turns {
+	if _, info, err := RestoreToPoint(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), backup, key, dirs, until); err != nil || info.Commands < total {
 		t.Fatalf("recovery from every archive: %+v %v", info, err)
 	}
 	r := startTestNode(t, dir, nil)
@@ -339,7 +361,7 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 		t.Fatalf("login: %d", st)
 	}
 	var hist struct{ Turns []struct{ Message string } }
-	if st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns?limit=100", login.AccessToken, nil, &hist); st != 200 || len(hist.Turns) != turns {
-		t.Fatalf("history: %d, %d turns, want %d", st, len(hist.Turns), turns)
+	if st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns?limit=100", login.AccessToken, nil, &hist); st != 200 || len(hist.Turns) != total {
+		t.Fatalf("history: %d, %d turns, want %d", st, len(hist.Turns), total)
 	}
 }
