@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,37 +90,12 @@ func TestBackupAndRestore(t *testing.T) {
 	})
 	api := newAPIClient(t, caFile)
 	base := "https://" + addrs[0]
-	waitFor(t, startTimeout, "the restored node to be ready", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("daisydog restore %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
-		}
-		r, err := api.get(base+"/readyz", "")
-		if err != nil {
-			return false, err.Error()
-		}
-		return r.Status == 200, r.String()
-	})
+	waitServing(t, p, api, base)
 	if out := p.stdoutText(); !strings.Contains(out, "Restored the state at Raft index") || !strings.Contains(out, "ddj1.") {
 		t.Errorf("restore printed:\n%s", out)
 	}
-
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(200, "POST", base+"/v1/auth/login", "", map[string]string{"email": f.email, "password": f.password}).decode(t, &login)
-	var hist struct {
-		Turns []turn `json:"turns"`
-	}
-	api.must(200, "GET", base+"/v1/children/"+f.childID+"/turns", login.AccessToken, nil).decode(t, &hist)
-	var got, want []string
-	for i := len(hist.Turns) - 1; i >= 0; i-- { // newest first
-		got = append(got, fmt.Sprintf("%d:%s:%s", hist.Turns[i].Seq, hist.Turns[i].ID, hist.Turns[i].Message))
-	}
-	for _, tu := range before {
-		want = append(want, fmt.Sprintf("%d:%s:%s", tu.Seq, tu.ID, tu.Message))
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("restored history:\n%s\nwant the turns acknowledged before the backup:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	if got, want := restoredHistory(t, api, base, f), turnLines(before); got != want {
+		t.Fatalf("restored history:\n%s\nwant the turns acknowledged before the backup:\n%s", got, want)
 	}
 	var next struct {
 		Turn turn `json:"turn"`
@@ -128,4 +104,44 @@ func TestBackupAndRestore(t *testing.T) {
 	if next.Turn.Seq != int64(len(before)+1) {
 		t.Fatalf("first turn on the restored cluster has seq %d, want %d", next.Turn.Seq, len(before)+1)
 	}
+}
+
+// waitServing waits until the node process p answers /readyz at base.
+func waitServing(t *testing.T, p *proc, api *apiClient, base string) {
+	t.Helper()
+	waitFor(t, startTimeout, "the restored node to be ready", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
+		}
+		r, err := api.get(base+"/readyz", "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Status == 200, r.String()
+	})
+}
+
+// restoredHistory logs f's parent in at base and returns the child's turns
+// there, oldest first, one "seq:id:message" line each.
+func restoredHistory(t *testing.T, api *apiClient, base string, f *family) string {
+	t.Helper()
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(200, "POST", base+"/v1/auth/login", "", map[string]string{"email": f.email, "password": f.password}).decode(t, &login)
+	var hist struct {
+		Turns []turn `json:"turns"`
+	}
+	api.must(200, "GET", base+"/v1/children/"+f.childID+"/turns", login.AccessToken, nil).decode(t, &hist)
+	slices.Reverse(hist.Turns) // newest first
+	return turnLines(hist.Turns)
+}
+
+// turnLines is turns as "seq:id:message" lines.
+func turnLines(turns []turn) string {
+	var lines []string
+	for _, tu := range turns {
+		lines = append(lines, fmt.Sprintf("%d:%s:%s", tu.Seq, tu.ID, tu.Message))
+	}
+	return strings.Join(lines, "\n")
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -56,32 +55,8 @@ func TestPointInTimeRestore(t *testing.T) {
 	}()
 	api := newAPIClient(t, filepath.Join(dir, "tls", "ca.crt"))
 	base := "https://" + addrs[0]
-	waitFor(t, startTimeout, "the restored node to be ready", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("daisydog serve %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
-		}
-		r, err := api.get(base+"/readyz", "")
-		if err != nil {
-			return false, err.Error()
-		}
-		return r.Status == 200, r.String()
-	})
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(200, "POST", base+"/v1/auth/login", "", map[string]string{"email": f.email, "password": f.password}).decode(t, &login)
-	var hist struct {
-		Turns []turn `json:"turns"`
-	}
-	api.must(200, "GET", base+"/v1/children/"+f.childID+"/turns", login.AccessToken, nil).decode(t, &hist)
-	var got, exp []string
-	for i := len(hist.Turns) - 1; i >= 0; i-- { // newest first
-		got = append(got, fmt.Sprintf("%d:%s:%s", hist.Turns[i].Seq, hist.Turns[i].ID, hist.Turns[i].Message))
-	}
-	for _, tu := range want {
-		exp = append(exp, fmt.Sprintf("%d:%s:%s", tu.Seq, tu.ID, tu.Message))
-	}
-	if strings.Join(got, "\n") != strings.Join(exp, "\n") {
-		t.Fatalf("restored history:\n%s\nwant the turns acknowledged up to %s:\n%s", strings.Join(got, "\n"), until.Format(time.RFC3339Nano), strings.Join(exp, "\n"))
+	waitServing(t, p, api, base)
+	if got, exp := restoredHistory(t, api, base, f), turnLines(want); got != exp {
+		t.Fatalf("restored history:\n%s\nwant the turns acknowledged up to %s:\n%s", got, until.Format(time.RFC3339Nano), exp)
 	}
 }

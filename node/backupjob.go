@@ -176,24 +176,16 @@ func VerifyBackup(ctx context.Context, file string, clusterKey []byte, wantIndex
 
 // backupLoop runs RunBackup every period until ctx ends.
 func (n *Node) backupLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	onEveryTick(ctx, every, func() {
 		start := time.Now()
 		run, err := n.RunBackup(ctx)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return
 		case err != nil:
 			n.log.Warn("scheduled backup failed; will retry at the next period", "err", err)
 		default:
 			n.log.Info("scheduled backup written and verified", "file", filepath.Base(run.File), "bytes", run.Info.Bytes,
 				"applied_index", run.Info.AppliedIndex, "deleted", len(run.Deleted), "took", time.Since(start).Round(time.Millisecond))
 		}
-	}
+	})
 }

@@ -85,18 +85,11 @@ func (n *Node) recordCertExpiry() {
 
 // certRenewLoop checks the node certificate every certCheckEvery.
 func (n *Node) certRenewLoop(ctx context.Context) {
-	t := time.NewTicker(certCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	onEveryTick(ctx, certCheckEvery, func() {
 		if _, err := n.renewCertificateIfDue(n.cfg.Now()); err != nil {
 			n.log.Error("node certificate renewal failed; will retry", "err", err)
 		}
-	}
+	})
 }
 
 // installCertFiles replaces the node's key and certificate files so that a

@@ -67,3 +67,18 @@ func (n *Node) leaderBarrier(ctx context.Context) error {
 	defer cancel()
 	return n.cluster.Barrier(bctx)
 }
+
+// onEveryTick calls fn every period until ctx ends (the first call one
+// period after the start): the node's periodic jobs that every node runs.
+func onEveryTick(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fn()
+	}
+}

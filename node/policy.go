@@ -224,18 +224,11 @@ func (p *policyRuntime) runShadow(run *shadowRun, in policies.Input, active poli
 // retried with the next one (its deltas are kept); one whose answer was
 // lost may be counted twice: these are statistics, not records.
 func (p *policyRuntime) reportShadowEvery(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	onEveryTick(ctx, every, func() {
 		if err := p.flushShadow(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("replicating shadow counts failed; will retry", "err", err)
 		}
-	}
+	})
 }
 
 // flushShadow replicates the current shadow run's counts since its last report.
