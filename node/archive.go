@@ -521,7 +521,7 @@ func replayArchive(ctx context.Context, db string, from uint64, dirs []string, k
 		return info, fmt.Errorf("log archive: no segments (daisydog-*%s) in %s", archiveSuffix, strings.Join(dirs, ", "))
 	}
 	var batches []archiveBatch
-	var readErrs []string
+	var readErrs, opened []string
 	for cluster, files := range segs {
 		var bs []archiveBatch
 		for _, f := range files {
@@ -539,10 +539,15 @@ func replayArchive(ctx context.Context, db string, from uint64, dirs []string, k
 		if bs == nil {
 			continue
 		}
-		if batches != nil {
-			return info, fmt.Errorf("log archive: %s hold segments of more than one cluster that open with this key (%s and others): give the directory of one cluster's archive", strings.Join(dirs, ", "), cluster)
-		}
+		opened = append(opened, cluster)
 		batches = bs
+	}
+	if len(opened) > 1 {
+		// A restored cluster keeps the cluster key; its log starts again
+		// at index 1 under a new CA, so its segments never mix with the
+		// old cluster's — but they may share a directory.
+		sort.Strings(opened)
+		return info, fmt.Errorf("log archive: %s hold segments of %d clusters that open with this key (daisydog-%s-*): move aside those of the clusters the backup is not from", strings.Join(dirs, ", "), len(opened), strings.Join(opened, "-*, daisydog-"))
 	}
 	if batches == nil {
 		return info, fmt.Errorf("log archive: no segment opens with this cluster key: %s", strings.Join(readErrs, "; "))

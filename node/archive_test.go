@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"daisydog/raftcluster"
+	"daisydog/storage"
 )
 
 // TestPointInTimeRecovery: a child is deleted by mistake; the backup of
@@ -107,6 +108,28 @@ func TestPointInTimeRecovery(t *testing.T) {
 		wrong := append([]byte{}, key...)
 		wrong[0] ^= 1
 		empty := t.TempDir()
+		// The archive beside that of another cluster under the same key
+		// (a restored cluster keeps it).
+		mixed := t.TempDir()
+		raw, err := os.ReadFile(segs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(mixed, filepath.Base(segs[0])), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		kr, err := storage.NewKeyring(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := openArchive(ArchiveConfig{Dir: mixed, Keep: time.Hour}, "ffffffffffff", "r1", kr.ArchiveKey(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other.appendBatch(0, 1, []raftcluster.Entry{{Index: 1, Data: []byte("x"), At: time.Now()}})
+		if err := other.close(); err != nil {
+			t.Fatal(err)
+		}
 		for _, tc := range []struct {
 			name string
 			key  []byte
@@ -116,6 +139,7 @@ func TestPointInTimeRecovery(t *testing.T) {
 			{"wrong key", wrong, []string{archive}, "does not open with this cluster key"},
 			{"no segments", key, []string{empty}, "no segments"},
 			{"missing directory", key, []string{filepath.Join(empty, "nope")}, "no such file"},
+			{"two clusters", key, []string{mixed}, "hold segments of 2 clusters that open with this key (daisydog-"},
 		} {
 			dir := filepath.Join(t.TempDir(), "r")
 			_, _, err := RestoreToPoint(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), backup, tc.key, tc.dirs, afterMistake)
