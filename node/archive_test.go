@@ -333,7 +333,9 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 	}
 	late.stop(t)
 	lateApplied := late.Cluster().Status().AppliedIndex // all it applied before it stopped
-	const turns = 60 // enough entries to snapshot and trim the log past the stopped follower
+
+	// Enough entries to snapshot and trim the log past the stopped follower.
+	const turns = 60
 	for i := 0; i < turns; i++ {
 		if st, _ := leader.chat(t, fam.childToken, fmt.Sprintf("turn number %d", i)); st != 200 {
 			t.Fatalf("chat %d: %d", i, st)
