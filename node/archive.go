@@ -81,6 +81,9 @@ type logArchive struct {
 	key         []byte
 	keep        time.Duration
 	log         *slog.Logger
+	// syncEvery and pruneEvery pace run (archiveSyncEvery,
+	// archivePruneEvery; tests shorten them).
+	syncEvery, pruneEvery time.Duration
 
 	mu     sync.Mutex
 	f      *os.File
@@ -99,7 +102,8 @@ func openArchive(c ArchiveConfig, cluster, nodeID string, key []byte, log *slog.
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("log archive: %w", err)
 	}
-	return &logArchive{dir: c.Dir, prefix: "daisydog-" + cluster + "-" + nodeID + "-", key: key, keep: c.Keep, log: log}, nil
+	return &logArchive{dir: c.Dir, prefix: "daisydog-" + cluster + "-" + nodeID + "-", key: key, keep: c.Keep, log: log,
+		syncEvery: archiveSyncEvery, pruneEvery: archivePruneEvery}, nil
 }
 
 // appendBatch records a batch the state machine applied: the applied index
@@ -244,9 +248,9 @@ func (a *logArchive) prune(now time.Time) (int, error) {
 
 // run syncs every second and prunes every hour until ctx ends.
 func (a *logArchive) run(ctx context.Context, now func() time.Time) {
-	syncT := time.NewTicker(archiveSyncEvery)
+	syncT := time.NewTicker(a.syncEvery)
 	defer syncT.Stop()
-	pruneT := time.NewTicker(archivePruneEvery)
+	pruneT := time.NewTicker(a.pruneEvery)
 	defer pruneT.Stop()
 	for {
 		select {

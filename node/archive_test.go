@@ -391,3 +391,100 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 		t.Fatalf("history: %d, %d turns, want %d", st, len(hist.Turns), total)
 	}
 }
+
+// TestArchiveKeepsGoing: a write that fails (the directory is gone) is
+// logged once and leaves a gap, the next one after it is back writes again;
+// left to itself the archive syncs and deletes this node's old segments.
+func TestArchiveKeepsGoing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "archive")
+	key := bytes.Repeat([]byte{7}, 32)
+	var logs syncBuffer
+	a, err := openArchive(ArchiveConfig{Dir: dir, Keep: time.Hour}, "0123456789ab", "n1", key, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	a.appendBatch(0, 1, []raftcluster.Entry{{Index: 1, Data: []byte("one")}})
+	a.appendBatch(1, 2, []raftcluster.Entry{{Index: 2, Data: []byte("two")}})
+	if got := strings.Count(logs.String(), "writing failed"); got != 1 {
+		t.Fatalf("%d failure lines, want one:\n%s", got, logs.String())
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a.appendBatch(2, 3, []raftcluster.Entry{{Index: 3, Data: []byte("three")}})
+	if !strings.Contains(logs.String(), "writing again") {
+		t.Fatalf("no recovery line:\n%s", logs.String())
+	}
+
+	old := filepath.Join(dir, "daisydog-0123456789ab-n1-20261101T000000.000Z"+archiveSuffix)
+	if err := os.WriteFile(old, []byte(archiveMagic), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	long := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	a.syncEvery, a.pruneEvery = 5*time.Millisecond, 5*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.run(ctx, time.Now) }()
+	waitFor(t, 10*time.Second, "the old segment to be pruned", func() error {
+		if exists(old) {
+			return errors.New("still there")
+		}
+		return nil
+	})
+	cancel()
+	<-done
+	if err := a.close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "daisydog-0123456789ab-n1-*"+archiveSuffix))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	got, torn, err := readArchiveSegment(segs[0], key)
+	if err != nil || torn || len(got) != 1 || got[0].From != 2 {
+		t.Fatalf("after the gap: %+v torn %v %v", got, torn, err)
+	}
+}
+
+// TestArchiveConfigAndRecords: configurations refused on their face, and
+// records that do not decode.
+func TestArchiveConfigAndRecords(t *testing.T) {
+	for _, tc := range []struct {
+		c    ArchiveConfig
+		want string
+	}{
+		{ArchiveConfig{}, ""},
+		{ArchiveConfig{Dir: "/archive", Keep: time.Hour}, ""},
+		{ArchiveConfig{Dir: "archive", Keep: time.Hour}, "must be an absolute path"},
+		{ArchiveConfig{Dir: "/archive", Keep: time.Minute}, "shorter than an hour"},
+	} {
+		err := tc.c.Validate()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.c, err, tc.want)
+		}
+	}
+	good := encodeArchiveBatch(archiveBatch{From: 4, To: 6, Entries: []raftcluster.Entry{{Index: 5, Data: []byte("five")}}})
+	if b, err := decodeArchiveBatch(good); err != nil || b.From != 4 || len(b.Entries) != 1 || !b.Entries[0].At.IsZero() {
+		t.Fatalf("good record: %+v %v", b, err)
+	}
+	outside := encodeArchiveBatch(archiveBatch{From: 4, To: 6, Entries: []raftcluster.Entry{{Index: 9, Data: []byte("nine")}}})
+	backwards := encodeArchiveBatch(archiveBatch{From: 6, To: 4})
+	for name, rec := range map[string][]byte{
+		"short":                 good[:10],
+		"entry cut short":       good[:len(good)-2],
+		"trailing bytes":        append(append([]byte{}, good...), 0),
+		"entry outside batch":   outside,
+		"ends before it starts": backwards,
+		"entry header cut":      good[:25],
+	} {
+		if _, err := decodeArchiveBatch(rec); !errors.Is(err, errArchiveRecord) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -83,9 +83,9 @@ func (n *Node) recordCertExpiry() {
 	n.metrics.CANotAfter.Store(n.identity.CA.Cert.NotAfter.Unix())
 }
 
-// certRenewLoop checks the node certificate every certCheckEvery.
-func (n *Node) certRenewLoop(ctx context.Context) {
-	onEveryTick(ctx, certCheckEvery, func() {
+// certRenewLoop checks the node certificate every period (Config.CertCheckEvery).
+func (n *Node) certRenewLoop(ctx context.Context, every time.Duration) {
+	onEveryTick(ctx, every, func() {
 		if _, err := n.renewCertificateIfDue(n.cfg.Now()); err != nil {
 			n.log.Error("node certificate renewal failed; will retry", "err", err)
 		}

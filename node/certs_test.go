@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,5 +183,61 @@ func TestFinishCertInstall(t *testing.T) {
 				t.Fatal("renewal files left behind")
 			}
 		})
+	}
+}
+
+// TestCertificateRenewalRunsOnItsOwn: a node whose clock reaches the
+// renewal window while it serves renews at its next periodic check,
+// without a call from anyone; without the CA key it says why and keeps
+// its certificate.
+func TestCertificateRenewalRunsOnItsOwn(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "n1")
+	if _, err := Init(Layout{Dir: dir}, nodeAddrs(t, "n1")); err != nil {
+		t.Fatal(err)
+	}
+	var ahead atomic.Int64 // how far the node's clock runs ahead
+	n := startTestNode(t, dir, func(c *Config) {
+		constFallback(c)
+		c.CertCheckEvery = 20 * time.Millisecond
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	})
+	old, err := n.identity.Leaf()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Without the CA key: refused with the reason, the certificate kept.
+	caKey := n.layout.CAKey()
+	keyPEM, err := os.ReadFile(caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(caKey); err != nil {
+		t.Fatal(err)
+	}
+	if renewed, err := n.renewCertificateIfDue(old.NotAfter.Add(-time.Hour)); renewed || err == nil || !strings.Contains(err.Error(), "needs the cluster CA") {
+		t.Fatalf("renewal without the CA key: %v %v", renewed, err)
+	}
+	if cur, _ := n.identity.Leaf(); cur.SerialNumber.Cmp(old.SerialNumber) != 0 {
+		t.Fatal("a failed renewal replaced the certificate")
+	}
+	if err := os.WriteFile(caKey, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ahead.Store(int64(old.NotAfter.Sub(time.Now()) - certRenewBefore + time.Hour))
+	waitFor(t, 10*time.Second, "the periodic check to renew the certificate", func() error {
+		cur, err := n.identity.Leaf()
+		if err != nil {
+			return err
+		}
+		if cur.SerialNumber.Cmp(old.SerialNumber) == 0 {
+			return errors.New("still the old certificate")
+		}
+		return nil
+	})
+	if got := servedLeaf(t, n.dir, n.HTTPAddr()); got.SerialNumber.Cmp(old.SerialNumber) == 0 {
+		t.Fatal("the HTTPS API still presents the old certificate")
 	}
 }

@@ -118,6 +118,9 @@ type Config struct {
 	// Archive: the log archive for point-in-time recovery (archive.go);
 	// off without a directory.
 	Archive ArchiveConfig
+	// CertCheckEvery is how often the node checks whether its TLS
+	// certificate is due for renewal (certs.go; default 12h).
+	CertCheckEvery time.Duration
 	// commands are the kinds newer than the upgrade baseline this node
 	// advertises (nil: storage.NewerKinds(); tests stand in for an older
 	// binary with an empty map).
@@ -373,7 +376,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		go func() { defer n.wg.Done(); n.completeJoin(bg) }()
 	}
 	n.wg.Add(1)
-	go func() { defer n.wg.Done(); n.certRenewLoop(bg) }()
+	go func() { defer n.wg.Done(); n.certRenewLoop(bg, cmp.Or(cfg.CertCheckEvery, certCheckEvery)) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
 	n.wg.Add(1)
