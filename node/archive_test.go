@@ -488,3 +488,39 @@ func TestArchiveConfigAndRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayArchiveRefusals: files that are not segments are left alone;
+// when no segment of any cluster opens with the key, the refusal says so
+// and names them.
+func TestReplayArchiveRefusals(t *testing.T) {
+	dir := t.TempDir()
+	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, cluster := range []string{"aaaaaaaaaaaa", "bbbbbbbbbbbb"} {
+		a, err := openArchive(ArchiveConfig{Dir: dir, Keep: time.Hour}, cluster, "n1", k1, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.appendBatch(0, 1, []raftcluster.Entry{{Index: 1, Data: []byte("one"), At: time.Now()}})
+		if err := a.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"notes.txt", "daisydog-short-n1-x" + archiveSuffix, "daisydog-cccccccccccc-n1-x.tmp"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("not a segment"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs, err := archiveSegments([]string{dir})
+	if err != nil || len(segs) != 2 || len(segs["aaaaaaaaaaaa"]) != 1 || len(segs["bbbbbbbbbbbb"]) != 1 {
+		t.Fatalf("segments %v %v", segs, err)
+	}
+	db := filepath.Join(t.TempDir(), "db")
+	_, err = replayArchive(context.Background(), db, 0, []string{dir}, k2, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "no segment opens with this cluster key") || !strings.Contains(err.Error(), "daisydog-aaaaaaaaaaaa-n1-") {
+		t.Fatalf("another key: %v", err)
+	}
+	if exists(db) {
+		t.Fatal("a refused replay created the database")
+	}
+}
