@@ -10,9 +10,12 @@ import (
 
 // TestPointInTimeRestore runs point-in-time recovery with the real binary:
 // a node serving with --archive-dir, a `daisydog backup`, more turns, a
-// moment T, a turn after it; the site is lost; `daisydog restore --archive
-// --until T` makes a new cluster whose history is exactly the turns
-// acknowledged up to T, in order.
+// moment T, a turn after it (the mistake); while the old cluster keeps
+// serving and archiving, `daisydog restore --archive --until T` makes a new
+// cluster whose history is exactly the turns acknowledged up to T, in
+// order. (A site lost to SIGKILL: TestBackupAndRestore; the archive reaches
+// the kernel with every batch — TestPointInTimeRecovery reads it from a
+// running node.)
 func TestPointInTimeRestore(t *testing.T) {
 	t.Parallel() // see parallelTests in main_test.go
 	archive := filepath.Join(t.TempDir(), "archive")
@@ -33,7 +36,6 @@ func TestPointInTimeRestore(t *testing.T) {
 	}
 	until := time.Now().UTC()
 	c.chatUntilAcked(n, f, "after the moment", 30*time.Second)
-	c.killAll() // the site is lost (kill -9: the archive has what the kernel had)
 
 	addrs := freeAddrs(t, 2)
 	dir := filepath.Join(c.root, "restored")
@@ -59,4 +61,12 @@ func TestPointInTimeRestore(t *testing.T) {
 	if got, exp := restoredHistory(t, api, base, f), turnLines(want); got != exp {
 		t.Fatalf("restored history:\n%s\nwant the turns acknowledged up to %s:\n%s", got, until.Format(time.RFC3339Nano), exp)
 	}
+	// Asked for a moment the archive has not reached, the restore says so.
+	out, err = cli("restore", "--from", backup, "--cluster-key", filepath.Join(n.dir, "keys", "cluster.key"),
+		"--archive", archive, "--until", time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+		"--data", filepath.Join(c.root, "latest"), "--node-id", "r2", "--http", addrs[0], "--raft", addrs[1], "--no-serve")
+	if err != nil || !strings.Contains(out, "The archives end before") {
+		t.Fatalf("restore to a moment past the archive: %q %v", out, err)
+	}
+	c.stop(n) // the old cluster retires
 }
