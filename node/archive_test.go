@@ -341,13 +341,27 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 			t.Fatalf("chat %d: %d", i, st)
 		}
 	}
-	// The leader's log no longer holds what the follower needs next (a
-	// snapshot beyond it plus the 10 trailing entries kept).
+	// The leader's log no longer holds what the follower needs next: a
+	// snapshot beyond it (plus the 10 trailing entries kept), and then
+	// another one, so that the first one's log compaction — which Raft
+	// does after it reports the snapshot — has surely finished.
+	var first uint64
 	waitFor(t, 30*time.Second, "a leader snapshot past the stopped follower", func() error {
-		if got := leader.Cluster().Status().LastSnapshotIndex; got <= lateApplied+20 {
-			return fmt.Errorf("last snapshot at %d, follower at %d", got, lateApplied)
+		if first = leader.Cluster().Status().LastSnapshotIndex; first <= lateApplied+20 {
+			return fmt.Errorf("last snapshot at %d, follower at %d", first, lateApplied)
 		}
 		return nil
+	})
+	extra := 0
+	waitFor(t, 60*time.Second, "a second leader snapshot", func() error {
+		if got := leader.Cluster().Status().LastSnapshotIndex; got > first {
+			return nil
+		}
+		if st, _ := leader.chat(t, fam.childToken, fmt.Sprintf("more turns %d", extra)); st != 200 {
+			t.Fatalf("chat: %d", st)
+		}
+		extra++
+		return fmt.Errorf("still at %d after %d more turns", first, extra)
 	})
 	restarted := startTestNode(t, late.dir, mod)
 	// Turns after its return: its archive continues after the snapshot.
@@ -356,7 +370,7 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 			t.Fatalf("chat: %d", st)
 		}
 	}
-	const total = turns + 3
+	total := turns + extra + 3
 	until := time.Now()
 	applied := leader.Cluster().Status().AppliedIndex
 	wctx, cancel = context.WithTimeout(ctx, 30*time.Second)
@@ -386,9 +400,23 @@ func TestPointInTimeRecoveryAcrossNodes(t *testing.T) {
 	if st, _ := r.call(t, "POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, &login); st != 200 {
 		t.Fatalf("login: %d", st)
 	}
-	var hist struct{ Turns []struct{ Message string } }
-	if st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns?limit=100", login.AccessToken, nil, &hist); st != 200 || len(hist.Turns) != total {
-		t.Fatalf("history: %d, %d turns, want %d", st, len(hist.Turns), total)
+	// The newest 100 turns (the most one page holds) are the old cluster's.
+	type history struct {
+		Turns []struct {
+			ID      string
+			Seq     int64
+			Message string
+		}
+	}
+	var got, want history
+	if st, _ := r.call(t, "GET", "/v1/children/"+fam.childID+"/turns?limit=100", login.AccessToken, nil, &got); st != 200 {
+		t.Fatalf("history on the restored cluster: %d", st)
+	}
+	if st, _ := leader.call(t, "GET", "/v1/children/"+fam.childID+"/turns?limit=100", fam.parentToken, nil, &want); st != 200 {
+		t.Fatalf("history on the old cluster: %d", st)
+	}
+	if len(got.Turns) != min(total, 100) || fmt.Sprint(got) != fmt.Sprint(want) || got.Turns[0].Seq != int64(total) {
+		t.Fatalf("restored history (%d turns, newest seq %v) differs from the old cluster's (%d turns of %d)", len(got.Turns), got.Turns[0].Seq, len(want.Turns), total)
 	}
 }
 

@@ -759,7 +759,16 @@ func TestForwardedApplyAfterStateMachineFailure(t *testing.T) {
 	if len(leader.fatals()) != 1 {
 		t.Fatalf("leader OnFatal calls = %v, want 1", leader.fatals())
 	}
-	// Settle: everything committed reaches the follower.
+	// Settle: the committed entry reaches the follower. (Not SyncRead: its
+	// read index is the leader's applied index, which the failed batch never
+	// advanced, so it may come back before the follower applied "boom".)
+	// Apply has returned, so any retry would already be in the log.
+	eventually(t, 5*time.Second, "the follower to apply the committed command", func() error {
+		if follower.sm.count("boom") == 0 {
+			return errors.New("not applied yet")
+		}
+		return nil
+	})
 	if err := follower.c.SyncRead(ctxFor(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
