@@ -103,9 +103,15 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	step("a phone-sized screen", chromedp.EmulateViewport(360, 740),
 		wait(`document.querySelectorAll("#queue li.event").length === 1`))
 	overflow := read(chromedp.Evaluate[string](overflowCheck))
+	step("take the event",
+		wait(`document.querySelector("#queue li.event .held").textContent === "nobody is on it"`),
+		chromedp.Click(css("#queue li.event button.take")),
+		wait(`document.querySelector("#queue li.event .held").textContent.startsWith("assigned to st_")`),
+		wait(`document.getElementById("status").textContent === "Assigned."`),
+		wait(stat("open and nobody on it")+` === "0"`))
 	step("record a review",
 		chromedp.SetValue(css("#queue li.event select"), "false_positive"),
-		chromedp.Click(css("#queue li.event button")),
+		chromedp.Click(css("#queue li.event button.review")),
 		wait(`document.getElementById("status").textContent.startsWith("Review recorded")`),
 		wait(`document.querySelectorAll("#queue li.event").length === 0`),
 		wait(`Number(`+stat("open events")+`) === 0`),

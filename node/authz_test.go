@@ -45,6 +45,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /v1/admin/invites":                  map[string]string{"role": "moderator"},
 		"GET /v1/moderation/flagged":              "?reason=matrix+test",
 		"POST /v1/moderation/events/:id/review":   map[string]string{"outcome": "no_action"},
+		"POST /v1/moderation/events/:id/assign":   map[string]string{"assignee": "me"},
 		"POST /v1/auth/logout":                    nil,
 		"POST /v1/auth/logout-all":                nil,
 		"POST /v1/admin/logout":                   nil,

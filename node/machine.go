@@ -88,6 +88,8 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 			out[i].Code = api.CodeEmailUnverified
 		case errors.Is(r.Err, storage.ErrForbidden):
 			out[i].Code = api.CodeForbidden
+		case errors.Is(r.Err, storage.ErrInvalidAssignee):
+			out[i].Code = api.CodeInvalidAssignee
 		default:
 			out[i].Code = api.CodeRejected
 		}

@@ -209,7 +209,7 @@ func TestReadsAfterCloseFail(t *testing.T) {
 		"StaffList":    func() error { _, err := f.db.StaffList(f.ctx, Actor{Role: RoleAdmin}); return err },
 		"FlaggedTurns": func() error { _, err := f.db.FlaggedTurns(f.ctx, Actor{Role: RoleModerator}, 1<<62, 10); return err },
 		"FlaggedOpen": func() error {
-			_, err := f.db.FlaggedTurnsIn(f.ctx, Actor{Role: RoleModerator}, FlaggedOpen, 1<<62, 10)
+			_, err := f.db.FlaggedTurnsIn(f.ctx, Actor{Role: RoleModerator}, FlaggedFilter{Status: FlaggedOpen}, 1<<62, 10)
 			return err
 		},
 		"ModerationSummary": func() error { _, err := f.db.ModerationSummary(f.ctx, Actor{Role: RoleModerator}, 0); return err },

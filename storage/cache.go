@@ -325,7 +325,7 @@ func touches(c Command) (keys []string, all bool) {
 	case *MailAfter:
 		// The e-mail row is not cached; the wrapped command may be.
 		return touches(c.Cmd)
-	case *MarkMail, *ReviewSafetyEvent:
+	case *MarkMail, *ReviewSafetyEvent, *AssignSafetyEvent:
 		return nil, false // outbox rows and safety events are not cached
 	case *ChatTurn:
 		// Daisy's row and the recent turns: updated in place (batchUpdates).

@@ -26,6 +26,7 @@ const (
 	KindPutSettings    = "put_child_settings"
 	KindRevokeDevice   = "revoke_device"
 	// Parent account flows (email_tokens.go) and rate counters (ratelimit.go).
+	// #nosec G101 -- a command kind's name, not a credential
 	KindIssueEmailToken = "issue_email_token"
 	KindVerifyEmail     = "verify_email"
 	KindResetPassword   = "reset_password"
@@ -230,6 +231,9 @@ func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 		}
 		if c == nil && env.T == KindReviewSafetyEvent {
 			c = &ReviewSafetyEvent{}
+		}
+		if c == nil && env.T == KindAssignSafetyEvent {
+			c = &AssignSafetyEvent{}
 		}
 		if c == nil && env.T == KindPutRetention {
 			c = &PutRetention{}

@@ -22,8 +22,8 @@ var allowedScans = map[string]string{
 	"SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1": "last row of the rowid b-tree",
 	// The partial index safety_events_open holds the unreviewed events
 	// only: its scan is the moderation queue, not the table.
-	"SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM safety_events WHERE reviewed_at IS NULL":           "partial index of open events",
-	"SELECT kind, categories, created_at FROM safety_events WHERE reviewed_at IS NULL ORDER BY created_at": "partial index of open events",
+	"SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM safety_events WHERE reviewed_at IS NULL":                                      "partial index of open events",
+	"SELECT kind, categories, created_at, COALESCE(assigned_to, '') FROM safety_events WHERE reviewed_at IS NULL ORDER BY created_at": "partial index of open events",
 	// The staff dashboard's totals count whole tables on purpose, at most
 	// once a minute per node (the API caches them): not on a hot path.
 	"SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL":     "staff dashboard count, cached",

@@ -332,6 +332,13 @@ CREATE INDEX staff_invites_expiry ON staff_invites(expires_at, hash);
 CREATE INDEX link_codes_expiry ON link_codes(expires_at, code_hash);
 CREATE INDEX devices_revoked ON devices(revoked_at, id) WHERE revoked_at IS NOT NULL;
 `,
+	// 18: assignment of safety events to moderators (moderation.go,
+	// AssignSafetyEvent): who holds an open event, since when.
+	`
+ALTER TABLE safety_events ADD COLUMN assigned_to TEXT;
+ALTER TABLE safety_events ADD COLUMN assigned_at INTEGER;
+CREATE INDEX safety_events_assigned ON safety_events(assigned_to, created_at) WHERE assigned_to IS NOT NULL;
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Staff: administrators and moderators. They are not family members: they
@@ -23,7 +24,7 @@ const (
 // Staff command kinds.
 const (
 	KindCreateStaff       = "create_staff"
-	KindStaffTOTPSecret   = "staff_totp_secret"
+	KindStaffTOTPSecret   = "staff_totp_secret" // #nosec G101 -- a command kind's name, not a credential
 	KindStaffLogin        = "staff_login"
 	KindRevokeStaffTokens = "revoke_staff_sessions"
 	KindCreateStaffInvite = "create_staff_invite"
@@ -442,6 +443,9 @@ type FlaggedTurn struct {
 	ReviewedAt int64
 	ReviewedBy string
 	Outcome    string
+	// Who holds the event (AssignSafetyEvent): "" when nobody does.
+	AssignedTo string
+	AssignedAt int64
 }
 
 // Which flagged turns FlaggedTurnsIn lists.
@@ -451,38 +455,71 @@ const (
 	FlaggedReviewed = "reviewed" // reviewed
 )
 
+// AssigneeNone selects the events nobody holds (FlaggedFilter.Assignee).
+const AssigneeNone = "none"
+
+// FlaggedFilter selects the flagged turns FlaggedTurnsIn lists: by status
+// (FlaggedAll, FlaggedOpen, FlaggedReviewed) and by who holds the event
+// (Assignee: "" anyone or nobody, AssigneeNone nobody, else a staff ID).
+type FlaggedFilter struct {
+	Status   string
+	Assignee string
+}
+
 // FlaggedTurns is FlaggedTurnsIn for every event, open or reviewed.
 func (db *DB) FlaggedTurns(ctx context.Context, actor Actor, beforeMillis int64, limit int) ([]FlaggedTurn, error) {
-	return db.FlaggedTurnsIn(ctx, actor, FlaggedAll, beforeMillis, limit)
+	return db.FlaggedTurnsIn(ctx, actor, FlaggedFilter{Status: FlaggedAll}, beforeMillis, limit)
 }
 
 const qFlaggedTurns = `SELECT e.id, e.child_id, c.family_id, e.turn_id, e.kind, e.categories, e.created_at, t.message_sealed,
-		COALESCE(e.reviewed_at, 0), COALESCE(e.reviewed_by, ''), COALESCE(e.outcome, '')
+		COALESCE(e.reviewed_at, 0), COALESCE(e.reviewed_by, ''), COALESCE(e.outcome, ''),
+		COALESCE(e.assigned_to, ''), COALESCE(e.assigned_at, 0)
 		FROM safety_events e JOIN turns t ON t.id = e.turn_id JOIN children c ON c.id = e.child_id
 		WHERE e.created_at < ? %s ORDER BY e.created_at DESC, e.id DESC LIMIT ?`
 
+// flaggedWhere is the filter's condition for qFlaggedTurns; a staff ID in
+// Assignee is a parameter after the cursor.
+func flaggedWhere(f FlaggedFilter) (string, error) {
+	var where []string
+	switch f.Status {
+	case FlaggedAll, "":
+	case FlaggedOpen:
+		where = append(where, "AND e.reviewed_at IS NULL")
+	case FlaggedReviewed:
+		where = append(where, "AND e.reviewed_at IS NOT NULL")
+	default:
+		return "", fmt.Errorf("storage: flagged turns: unknown status %q", f.Status)
+	}
+	switch f.Assignee {
+	case "":
+	case AssigneeNone:
+		where = append(where, "AND e.assigned_to IS NULL")
+	default:
+		where = append(where, "AND e.assigned_to = ?")
+	}
+	return strings.Join(where, " "), nil
+}
+
 // FlaggedTurnsIn lists the most recent safety events for moderation —
-// every one, the open ones or the reviewed ones (status) — newest first,
-// before the cursor (created_at) when given. Only moderators and
-// administrators may run it; the API audit-logs every call before
-// returning any content.
-func (db *DB) FlaggedTurnsIn(ctx context.Context, actor Actor, status string, beforeMillis int64, limit int) ([]FlaggedTurn, error) {
+// every one, the open ones or the reviewed ones, held by anyone, nobody
+// or one staff member (FlaggedFilter) — newest first, before the cursor
+// (created_at) when given. Only moderators and administrators may run it;
+// the API audit-logs every call before returning any content.
+func (db *DB) FlaggedTurnsIn(ctx context.Context, actor Actor, f FlaggedFilter, beforeMillis int64, limit int) ([]FlaggedTurn, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	if actor.Role != RoleModerator && actor.Role != RoleAdmin {
 		return nil, ErrForbidden
 	}
-	var where string
-	switch status {
-	case FlaggedAll, "":
-	case FlaggedOpen:
-		where = "AND e.reviewed_at IS NULL"
-	case FlaggedReviewed:
-		where = "AND e.reviewed_at IS NOT NULL"
-	default:
-		return nil, fmt.Errorf("storage: flagged turns: unknown status %q", status)
+	where, err := flaggedWhere(f)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := db.query(ctx, fmt.Sprintf(qFlaggedTurns, where), beforeMillis, limit)
+	args := []any{beforeMillis}
+	if f.Assignee != "" && f.Assignee != AssigneeNone {
+		args = append(args, f.Assignee)
+	}
+	rows, err := db.query(ctx, fmt.Sprintf(qFlaggedTurns, where), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: flagged turns: %w", err)
 	}
@@ -491,7 +528,7 @@ func (db *DB) FlaggedTurnsIn(ctx context.Context, actor Actor, status string, be
 	for rows.Next() {
 		var f FlaggedTurn
 		if err := rows.Scan(&f.EventID, &f.ChildID, &f.FamilyID, &f.TurnID, &f.Kind, &f.Categories, &f.CreatedAt, &f.MessageSealed,
-			&f.ReviewedAt, &f.ReviewedBy, &f.Outcome); err != nil {
+			&f.ReviewedAt, &f.ReviewedBy, &f.Outcome, &f.AssignedTo, &f.AssignedAt); err != nil {
 			return nil, fmt.Errorf("storage: flagged turns: %w", err)
 		}
 		out = append(out, f)

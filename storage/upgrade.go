@@ -26,6 +26,7 @@ func NewerKinds() map[string]int {
 		KindMailAfter:         MailAfter{}.Version(),           // 2026-11-27
 		KindMarkMail:          MarkMail{}.Version(),            // 2026-11-27
 		KindReviewSafetyEvent: ReviewSafetyEvent{}.Version(),   // 2026-11-27
+		KindAssignSafetyEvent: AssignSafetyEvent{}.Version(),   // 2026-11-28
 	}
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,6 +33,21 @@ type flaggedView struct {
 	CreatedAt  string      `json:"created_at"`
 	Excerpt    string      `json:"excerpt"`
 	Review     *reviewView `json:"review"` // null while open
+	// Assignment is who holds the event; null when nobody does.
+	Assignment *assignmentView `json:"assignment"`
+}
+
+type assignmentView struct {
+	AssignedTo string `json:"assigned_to"`
+	AssignedAt string `json:"assigned_at"`
+}
+
+// assignmentOf is the view of who holds an event (nil: nobody).
+func assignmentOf(to string, at int64) *assignmentView {
+	if to == "" {
+		return nil
+	}
+	return &assignmentView{AssignedTo: to, AssignedAt: millis(at)}
 }
 
 type reviewView struct {
@@ -70,6 +86,16 @@ func (s *Server) flaggedTurns(w http.ResponseWriter, r *http.Request, _ httprout
 	default:
 		return errInvalid("status must be open, reviewed or all")
 	}
+	assignee := q.Get("assigned")
+	switch assignee {
+	case "", storage.AssigneeNone:
+	case "me":
+		assignee = a.ID
+	default:
+		if !validStaffID(assignee) {
+			return errInvalid("assigned must be me, none or a staff ID")
+		}
+	}
 	before := s.Now().UnixMilli() + 1
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -79,7 +105,7 @@ func (s *Server) flaggedTurns(w http.ResponseWriter, r *http.Request, _ httprout
 		before = n
 	}
 	ctx := r.Context()
-	rows, err := s.DB.FlaggedTurnsIn(ctx, a, status, before, limit)
+	rows, err := s.DB.FlaggedTurnsIn(ctx, a, storage.FlaggedFilter{Status: status, Assignee: assignee}, before, limit)
 	if err != nil {
 		return err
 	}
@@ -107,7 +133,7 @@ func (s *Server) flaggedTurns(w http.ResponseWriter, r *http.Request, _ httprout
 			cats = strings.Split(f.Categories, ",")
 		}
 		v := flaggedView{EventID: f.EventID, ChildID: f.ChildID, TurnID: f.TurnID, Kind: f.Kind,
-			Categories: cats, CreatedAt: millis(f.CreatedAt), Excerpt: excerpt(string(msg))}
+			Categories: cats, CreatedAt: millis(f.CreatedAt), Excerpt: excerpt(string(msg)), Assignment: assignmentOf(f.AssignedTo, f.AssignedAt)}
 		if f.ReviewedAt != 0 {
 			v.Review = &reviewView{Outcome: f.Outcome, ReviewedAt: millis(f.ReviewedAt), ReviewedBy: f.ReviewedBy}
 		}
@@ -138,7 +164,7 @@ func (s *Server) reviewEvent(w http.ResponseWriter, r *http.Request, p httproute
 	var res storage.EventReview
 	cmd := &storage.ReviewSafetyEvent{EventID: p.ByName("id"), StaffID: a.ID, Outcome: req.Outcome, Now: s.Now().UnixMilli()}
 	if _, err := s.replicate(r.Context(), cmd, &res); err != nil {
-		return err
+		return s.explainModerationConflict(r, a, p.ByName("id"), err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"event_id": res.EventID,
 		"review": reviewView{Outcome: res.Outcome, ReviewedAt: millis(res.ReviewedAt), ReviewedBy: res.ReviewedBy}})
@@ -167,8 +193,72 @@ func (s *Server) moderationSummary(w http.ResponseWriter, r *http.Request, _ htt
 	if sum.OldestOpenAt != 0 {
 		oldest = millis(sum.OldestOpenAt)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"open": sum.Open, "open_by_kind": sum.OpenByKind, "open_by_category": sum.OpenByCat,
+	writeJSON(w, http.StatusOK, map[string]any{"open": sum.Open, "open_unassigned": sum.OpenUnassigned, "open_by_assignee": sum.OpenByAssignee, "open_by_kind": sum.OpenByKind, "open_by_category": sum.OpenByCat,
 		"oldest_open_at": oldest, "days": days, "reviewed_by_outcome": sum.Reviewed, "false_positives_by_policy": sum.FalsePositivesPolicy,
 		"outcomes": storage.ReviewOutcomes})
 	return nil
+}
+
+// assignEvent gives an open safety event to a moderator or takes it back:
+// {"assignee": "me"} takes it, {"assignee": "<staff ID>"} (administrators)
+// gives it to that moderator or administrator, {"assignee": ""} releases
+// it. A moderator cannot take an event someone else holds (409) nor give
+// one to anyone else (403); reviewed events cannot be assigned (409).
+func (s *Server) assignEvent(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	var req struct {
+		Assignee *string `json:"assignee"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if req.Assignee == nil {
+		return errInvalid(`assignee is required: "me", a staff ID, or "" to release the event`)
+	}
+	to := *req.Assignee
+	if to == "me" {
+		to = a.ID
+	} else if to != "" && !validStaffID(to) {
+		return errInvalid(`assignee must be "me", a staff ID, or "" to release the event`)
+	}
+	var res storage.EventAssignment
+	cmd := &storage.AssignSafetyEvent{EventID: p.ByName("id"), StaffID: a.ID, Assignee: to, Now: s.Now().UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, &res); err != nil {
+		return s.explainModerationConflict(r, a, p.ByName("id"), err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"event_id": res.EventID, "assignment": assignmentOf(res.AssignedTo, res.AssignedAt)})
+	return nil
+}
+
+// explainModerationConflict turns the state machine's conflict on a
+// safety event into what the moderator needs to know: it was reviewed, or
+// who holds it. Other errors pass unchanged.
+func (s *Server) explainModerationConflict(r *http.Request, a storage.Actor, eventID string, err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Code != "conflict" {
+		return err
+	}
+	cur, reviewed, rerr := s.DB.SafetyEventAssignment(r.Context(), a, eventID)
+	switch {
+	case rerr != nil:
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: "the event changed meanwhile; reload the queue"}
+	case reviewed:
+		return &apiError{Status: http.StatusConflict, Code: "event_reviewed", Message: "the event has been reviewed; it cannot be assigned"}
+	default:
+		return &apiError{Status: http.StatusConflict, Code: "event_assigned",
+			Message: "the event is assigned to " + cur.AssignedTo + "; they or an administrator can release it"}
+	}
+}
+
+// validStaffID: the shape of the IDs staff accounts get (newID("st_")).
+func validStaffID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "st_")
+	if !ok || len(rest) == 0 || len(rest) > 64 {
+		return false
+	}
+	for _, c := range rest {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'z') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -264,10 +264,12 @@ var docs = map[string]opDoc{
 	"GET /v1/admin/packs":        {summary: "Content packs with every item", status: 200, resp: obj(req("packs", nullable(arrayOf(typeOf[contentPack]()))))},
 	"POST /v1/admin/packs":       {summary: "Load a content pack (every item passes the output policy)", body: sAnyObj, status: 201, resp: typeOf[packView]()},
 	"DELETE /v1/admin/packs/:id": {summary: "Remove a content pack", status: 204},
-	"GET /v1/moderation/flagged": {summary: "Redacted excerpts of flagged turns (the read is audit-logged with its reason)", query: []string{"reason", "status", "limit", "before"}, status: 200, resp: sFlagged},
-	"GET /v1/moderation/summary": {summary: "The moderation queue in numbers (no content)", query: []string{"days"}, status: 200, resp: obj(req("open", sInt), req("open_by_kind", mapOf(sInt)), req("open_by_category", mapOf(sInt)), req("oldest_open_at", nullable(sString)), req("days", sInt), req("reviewed_by_outcome", mapOf(sInt)), req("false_positives_by_policy", mapOf(sInt)), req("outcomes", sStrings))},
+	"GET /v1/moderation/flagged": {summary: "Redacted excerpts of flagged turns (the read is audit-logged with its reason)", query: []string{"reason", "status", "assigned", "limit", "before"}, status: 200, resp: sFlagged},
+	"GET /v1/moderation/summary": {summary: "The moderation queue in numbers (no content)", query: []string{"days"}, status: 200, resp: obj(req("open", sInt), req("open_unassigned", sInt), req("open_by_assignee", mapOf(sInt)), req("open_by_kind", mapOf(sInt)), req("open_by_category", mapOf(sInt)), req("oldest_open_at", nullable(sString)), req("days", sInt), req("reviewed_by_outcome", mapOf(sInt)), req("false_positives_by_policy", mapOf(sInt)), req("outcomes", sStrings))},
 	"POST /v1/moderation/events/:id/review": {summary: "Record the outcome of a moderator's review of a safety event",
 		body: obj(req("outcome", schema{"type": "string", "enum": storage.ReviewOutcomes})), status: 200, resp: obj(req("event_id", sString), req("review", typeOf[reviewView]()))},
+	"POST /v1/moderation/events/:id/assign": {summary: `Assign an open safety event to a moderator ("me", a staff ID for administrators) or release it ("")`,
+		body: obj(req("assignee", sString)), status: 200, resp: obj(req("event_id", sString), req("assignment", nullable(typeOf[assignmentView]())))},
 
 	"GET /v1/admin/policies":                   {summary: "The policy lifecycle on this node: active, shadow, staged bundles per node", status: 200, resp: typeOf[PolicyStatus]()},
 	"POST /v1/admin/policies":                  {summary: "Push a signed policy bundle (zstd body); every node compiles and self-tests it", body: described(schema{"type": "string", "format": "binary"}, "the bundle file (application/octet-stream)"), query: []string{"activate"}, status: 201, resp: sAnyObj},
@@ -363,6 +365,7 @@ func OpenAPI(routes []Route) (doc map[string]any, missing []string) {
 			"description": "The HTTPS API of a DaisyDog Edge node. Errors, limits and flows: docs/api.md. x-roles names who may call an operation (a bearer access token of that role)."},
 		"paths": paths,
 		"components": map[string]any{
+			// #nosec G101 -- the OpenAPI description of bearer tokens, not a credential
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"}},
 			"responses": map[string]any{"Error": map[string]any{"description": "An error (docs/api.md \"Errors\")",
 				"content": map[string]any{"application/json": map[string]any{"schema": obj(req("error",

@@ -24,6 +24,9 @@ const (
 	// CodeForbidden: the state machine found the actor may not do it
 	// (e.g. a reviewer no longer staff; storage.ErrForbidden).
 	CodeForbidden = "forbidden"
+	// CodeInvalidAssignee: a safety event assigned to someone who is not
+	// a moderator or administrator (storage.ErrInvalidAssignee).
+	CodeInvalidAssignee = "invalid_assignee"
 )
 
 // readYourWritesWait bounds how long a write waits for this node to apply it.
@@ -64,6 +67,8 @@ func (s *Server) apply(ctx context.Context, cmd storage.Command, out any) (raftc
 		return resp, errEmailUnverified
 	case CodeForbidden:
 		return resp, errForbidden
+	case CodeInvalidAssignee:
+		return resp, errInvalid("assignee must be the ID of a moderator or administrator")
 	default:
 		return resp, fmt.Errorf("replicate %s: rejected: %s", cmd.Kind(), resp.Code)
 	}

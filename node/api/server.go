@@ -245,6 +245,7 @@ func (s *Server) routes() {
 	rt.GET("/v1/admin/dashboard", staff(s.asAny(s.dashboard, storage.RoleAdmin, storage.RoleModerator)))
 	rt.GET("/v1/moderation/summary", staff(s.asAny(s.moderationSummary, storage.RoleModerator, storage.RoleAdmin)))
 	rt.POST("/v1/moderation/events/:id/review", staff(s.asAny(s.reviewEvent, storage.RoleModerator, storage.RoleAdmin)))
+	rt.POST("/v1/moderation/events/:id/assign", staff(s.asAny(s.assignEvent, storage.RoleModerator, storage.RoleAdmin)))
 	rt.DELETE("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.deleteChild)))
 	rt.GET("/v1/family/export", s.wrap(s.as(storage.RoleParent, s.exportFamily)))
 	rt.DELETE("/v1/family", s.wrap(s.as(storage.RoleParent, s.deleteFamily)))

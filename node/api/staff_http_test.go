@@ -625,3 +625,109 @@ func TestModerationReviewQueue(t *testing.T) {
 		t.Fatalf("review audit entries %v, want %v (newest first)", reviews, want)
 	}
 }
+
+// Assignment over HTTP: a moderator takes an event and lists their own;
+// another moderator is told who holds it and can neither take nor review
+// it; an administrator hands it over; every refusal has its status and
+// code; a reviewed event cannot be assigned; the summary counts holders.
+func TestModerationAssignmentHTTP(t *testing.T) {
+	n := testNode(t)
+	admin := n.admin(t)
+	mod1, mod2 := n.newStaff(t, "moderator"), n.newStaff(t, "moderator")
+	f := n.newFamily(t, "9-12")
+	n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": "I want to kill myself"}, nil)
+	type event struct {
+		EventID    string `json:"event_id"`
+		ChildID    string `json:"child_id"`
+		Assignment *struct {
+			AssignedTo string `json:"assigned_to"`
+			AssignedAt string `json:"assigned_at"`
+		} `json:"assignment"`
+	}
+	list := func(who *staff, assigned string) []event {
+		t.Helper()
+		var out struct{ Events []event }
+		n.must(t, http.StatusOK, "GET", "/v1/moderation/flagged?reason=queue+check&status=open&limit=50&assigned="+assigned, who.token, nil, &out)
+		var mine []event
+		for _, e := range out.Events {
+			if e.ChildID == f.childID {
+				mine = append(mine, e)
+			}
+		}
+		return mine
+	}
+	open := list(mod1, "none")
+	if len(open) != 1 || open[0].Assignment != nil {
+		t.Fatalf("unassigned events of the child: %+v", open)
+	}
+	ev := open[0].EventID
+	path := "/v1/moderation/events/" + ev + "/assign"
+	var got struct {
+		EventID    string `json:"event_id"`
+		Assignment *struct {
+			AssignedTo string `json:"assigned_to"`
+			AssignedAt string `json:"assigned_at"`
+		} `json:"assignment"`
+	}
+	n.must(t, http.StatusOK, "POST", path, mod1.token, map[string]string{"assignee": "me"}, &got)
+	if got.EventID != ev || got.Assignment == nil || got.Assignment.AssignedTo != mod1.id || got.Assignment.AssignedAt == "" {
+		t.Fatalf("take: %+v", got)
+	}
+	if mine := list(mod1, "me"); len(mine) != 1 || mine[0].Assignment == nil || mine[0].Assignment.AssignedTo != mod1.id {
+		t.Fatalf("mod1's events: %+v", mine)
+	}
+	if len(list(mod2, "me")) != 0 || len(list(mod2, "none")) != 0 || len(list(mod2, mod1.id)) != 1 {
+		t.Fatal("the lists by holder do not match the assignment")
+	}
+	n.runErrCases(t, []errCase{
+		{"taken by another", "POST", path, mod2.token, "", map[string]string{"assignee": "me"}, 409, "event_assigned"},
+		{"releasing another's", "POST", path, mod2.token, "", map[string]string{"assignee": ""}, 409, "event_assigned"},
+		{"reviewing another's", "POST", "/v1/moderation/events/" + ev + "/review", mod2.token, "", map[string]string{"outcome": "no_action"}, 409, "event_assigned"},
+		{"a moderator assigning someone else", "POST", path, mod1.token, "", map[string]string{"assignee": mod2.id}, 403, "forbidden"},
+		{"no assignee", "POST", path, mod1.token, "", map[string]string{}, 422, "invalid"},
+		{"not a staff ID", "POST", path, admin.token, "", map[string]string{"assignee": "bob"}, 422, "invalid"},
+		{"an unknown staff ID", "POST", path, admin.token, "", map[string]string{"assignee": "st_0123456789abcdef"}, 422, "invalid"},
+		{"unknown event", "POST", "/v1/moderation/events/ev_nope/assign", mod1.token, "", map[string]string{"assignee": "me"}, 404, "not_found"},
+		{"malformed JSON", "POST", path, mod1.token, "", []byte(`{"assignee":`), 400, "bad_request"},
+		{"parent", "POST", path, f.token, "", map[string]string{"assignee": "me"}, 403, "forbidden"},
+		{"child", "POST", path, f.childToken, "", map[string]string{"assignee": "me"}, 403, "forbidden"},
+		{"list: bad holder", "GET", "/v1/moderation/flagged?reason=queue+check&assigned=bob", mod1.token, "", nil, 422, "invalid"},
+	})
+	res := n.do(t, "POST", path, mod2.token, "", map[string]string{"assignee": "me"})
+	if !strings.Contains(string(res.body), mod1.id) {
+		t.Fatalf("the conflict does not say who holds the event: %s", res.body)
+	}
+
+	n.must(t, http.StatusOK, "POST", path, admin.token, map[string]string{"assignee": mod2.id}, &got)
+	if got.Assignment == nil || got.Assignment.AssignedTo != mod2.id {
+		t.Fatalf("handed over: %+v", got)
+	}
+	var s struct {
+		OpenUnassigned int            `json:"open_unassigned"`
+		OpenByAssignee map[string]int `json:"open_by_assignee"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/moderation/summary", mod1.token, nil, &s)
+	if s.OpenByAssignee[mod2.id] != 1 || s.OpenByAssignee[mod1.id] != 0 {
+		t.Fatalf("summary by holder: %+v", s)
+	}
+	n.must(t, http.StatusOK, "POST", "/v1/moderation/events/"+ev+"/review", mod2.token, map[string]string{"outcome": "parent_contacted"}, nil)
+	n.runErrCases(t, []errCase{
+		{"a reviewed event", "POST", path, admin.token, "", map[string]string{"assignee": "me"}, 409, "event_reviewed"},
+	})
+
+	tail, err := n.DB().AuditTail(context.Background(), storage.Actor{Role: storage.RoleSystem}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, e := range tail {
+		if e.Target == "event:"+ev && (strings.HasPrefix(e.Action, "assign_") || strings.HasPrefix(e.Action, "review_")) {
+			acts = append(acts, e.Actor+" "+e.Action)
+		}
+	}
+	want := []string{"staff:" + mod2.id + " review_safety_event:parent_contacted", "staff:" + admin.id + " assign_safety_event:staff:" + mod2.id,
+		"staff:" + mod1.id + " assign_safety_event:staff:" + mod1.id}
+	if !slices.Equal(acts, want) {
+		t.Fatalf("audit %v, want %v (newest first)", acts, want)
+	}
+}

@@ -139,6 +139,8 @@ async function refreshModeration() {
   const fp = Object.entries(q.false_positives_by_policy || {}).map(([v, c]) => v + ": " + c).join(", ") || "none";
   fill("moderation", [["open events", q.open], ["oldest open since", q.oldest_open_at || "—"],
     ["open by kind", Object.entries(q.open_by_kind).map(([k, c]) => k + " " + c).join(", ") || "none"],
+    ["open and nobody on it", q.open_unassigned],
+    ["open by moderator", Object.entries(q.open_by_assignee || {}).map(([k, c]) => k + " " + c).join(", ") || "none"],
     ["reviewed in " + q.days + " days", Object.entries(q.reviewed_by_outcome).map(([k, c]) => k + " " + c).join(", ") || "none"],
     ["false positives by policy", fp]]);
   state.outcomes = q.outcomes;
@@ -173,6 +175,7 @@ function eventItem(e) {
   }
   label.append(sel);
   const b = document.createElement("button");
+  b.className = "review";
   b.textContent = "Record review";
   b.addEventListener("click", async () => {
     try {
@@ -182,7 +185,26 @@ function eventItem(e) {
       await refreshModeration();
     } catch (err) { say(err.message); }
   });
-  li.append(head, text, label, b);
+  const held = document.createElement("p");
+  held.className = "held";
+  const showHolder = (as) => { held.textContent = as ? "assigned to " + as.assigned_to + " since " + as.assigned_at : "nobody is on it"; };
+  showHolder(e.assignment);
+  const assign = (who, label, cls) => {
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = cls;
+    btn.textContent = label;
+    btn.addEventListener("click", async () => {
+      try {
+        const r = await api("POST", "/v1/moderation/events/" + encodeURIComponent(e.event_id) + "/assign", { assignee: who });
+        showHolder(r.assignment);
+        say(r.assignment ? "Assigned." : "Released.");
+        await refreshModeration();
+      } catch (err) { say(err.message); }
+    });
+    return btn;
+  };
+  li.append(head, text, held, assign("me", "Take it", "take"), assign("", "Release", "release"), label, b);
   return li;
 }
 
