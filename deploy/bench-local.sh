@@ -12,7 +12,8 @@
 # Env:   DURATION (20s), CHILDREN (256, closed loop), MIX (bench default),
 #        OUT (bench/results-$(date)), PPROF_BASE (e.g. 606 → pprof on 127.0.0.1:6061..6063),
 #        KEEP=1 keeps the nodes' data and logs (printed at the end),
-#        EXTRA (more `daisydog bench` flags, e.g. "--watch 30s" for a soak run)
+#        EXTRA (more `daisydog bench` flags, e.g. "--watch 30s" for a soak run),
+#        NODE_FLAGS (more flags for every node, e.g. "--memory-limit 320MiB")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/daisydog}
@@ -20,6 +21,7 @@ DURATION=${DURATION:-20s}
 CHILDREN=${CHILDREN:-256}
 MIX=${MIX:-}
 read -r -a extra <<<"${EXTRA:-}"
+read -r -a nodeflags <<<"${NODE_FLAGS:-}"
 RUNS=("$@")
 [ ${#RUNS[@]} -gt 0 ] || RUNS=(c1 c16 c64 c256 open1000 open10000)
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
@@ -45,14 +47,14 @@ wait_ready() { # node-dir http-addr
   echo "node at $2 did not become ready" >&2; return 1
 }
 
-"$BIN" init --data "$work/n1" --node-id n1 --http "${HTTP[n1]}" --raft "127.0.0.1:$(port)" --log-level warn --auth-rate -1 ${PPROF[n1]} >"$work/n1.out" 2>"$work/n1.err" &
+"$BIN" init --data "$work/n1" --node-id n1 --http "${HTTP[n1]}" --raft "127.0.0.1:$(port)" --log-level warn --auth-rate -1 ${PPROF[n1]} "${nodeflags[@]}" >"$work/n1.out" 2>"$work/n1.err" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q ddj1 "$work/n1.out" 2>/dev/null && break; sleep 0.1; done
 token=$(grep -o 'ddj1\.[0-9a-f.]*' "$work/n1.out")
 wait_ready "$work/n1" "${HTTP[n1]}"
 for n in n2 n3; do
   "$BIN" join --data "$work/$n" --node-id "$n" --http "${HTTP[$n]}" --raft "127.0.0.1:$(port)" \
-    --join "${HTTP[n1]}" --token "$token" --log-level warn --auth-rate -1 ${PPROF[$n]} >"$work/$n.out" 2>"$work/$n.err" &
+    --join "${HTTP[n1]}" --token "$token" --log-level warn --auth-rate -1 ${PPROF[$n]} "${nodeflags[@]}" >"$work/$n.out" 2>"$work/$n.err" &
   pids+=($!)
 done
 wait_ready "$work/n2" "${HTTP[n2]}"; wait_ready "$work/n3" "${HTTP[n3]}"

@@ -120,6 +120,7 @@ type serveFlags struct {
 	retentionEvery    time.Duration
 	backups           node.BackupSchedule
 	archive           node.ArchiveConfig
+	memoryLimit       string
 }
 
 // Bounds of --retention-every: more often than every second would only load
@@ -180,6 +181,9 @@ func (s serveFlags) check() error {
 	if err := s.absArchive().Validate(); err != nil {
 		return fmt.Errorf("--archive-dir/--archive-keep: %w", err)
 	}
+	if _, err := decideMemoryLimit(s.memoryLimit, readMachineMemory()); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -212,6 +216,7 @@ func (s *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.backups.Keep, "backup-keep", 7, "scheduled backups of this server kept (1-1000); older ones are deleted")
 	fs.StringVar(&s.archive.Dir, "archive-dir", "", "append every applied command, sealed, to a log archive in this directory, for point-in-time recovery with `daisydog restore --archive` (default: no archive)")
 	fs.DurationVar(&s.archive.Keep, "archive-keep", 8*24*time.Hour, "archive segments of this server written longer ago are deleted (at least 1h; keep it longer than the oldest backup kept)")
+	fs.StringVar(&s.memoryLimit, "memory-limit", "auto", `soft limit on the memory the Go runtime holds: a size (1GiB, 800MiB), a percentage of the cgroup memory cap or else of the machine's memory (50%), "off", or "auto" = 75% of the cgroup memory cap when the process has one (GOMEMLIMIT, if set, wins over auto)`)
 	fs.DurationVar(&s.retentionEvery, "retention-every", time.Hour, "how often the leader runs the retention job (between 1s and 720h; the first run is this long, at most a minute, after a node becomes leader)")
 }
 
@@ -253,6 +258,11 @@ func serve(sf serveFlags, banner func(n *node.Node)) error {
 	if err != nil {
 		return err
 	}
+	ml, err := decideMemoryLimit(sf.memoryLimit, readMachineMemory())
+	if err != nil {
+		return err
+	}
+	log.Info("memory limit", "bytes", applyMemoryLimit(ml), "source", ml.source)
 	adminNets, err := parsePrefixes(sf.adminAllow)
 	if err != nil {
 		return err

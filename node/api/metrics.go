@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -376,6 +377,9 @@ func processStats() map[string]int64 {
 		"go_held_bytes":  int64(ms.Sys - ms.HeapReleased),
 		"gc_cycles":      int64(ms.NumGC),
 		"gc_pause_total": int64(ms.PauseTotalNs),
+	}
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		p["go_memory_limit_bytes"] = l // --memory-limit (reading it changes nothing)
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {

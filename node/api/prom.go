@@ -88,6 +88,7 @@ var promProcess = []struct {
 	{"heap_inuse", "daisydog_go_heap_inuse_bytes", "gauge", "Go heap bytes in use.", 1},
 	{"sys_bytes", "daisydog_go_sys_bytes", "gauge", "Bytes the Go runtime obtained from the OS.", 1},
 	{"go_held_bytes", "daisydog_go_held_bytes", "gauge", "Bytes the Go runtime holds from the OS (obtained less released).", 1},
+	{"go_memory_limit_bytes", "daisydog_go_memory_limit_bytes", "gauge", "The Go runtime's soft memory limit (--memory-limit); absent when there is none.", 1},
 	{"gc_cycles", "daisydog_go_gc_cycles_total", "counter", "Completed Go garbage-collection cycles.", 1},
 	{"gc_pause_total", "daisydog_go_gc_pause_seconds_total", "counter", "Total Go garbage-collection stop-the-world pause time.", 1e-9},
 	{"cpu_ns", "daisydog_process_cpu_seconds_total", "counter", "User and system CPU time the process used.", 1e-9},
