@@ -76,16 +76,36 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
+	// The bytes reach the disk before the name does, and the name before
+	// the caller goes on: a crash leaves the old file or the new one, whole
+	// (these are the node's identity and secrets), never an empty one.
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
 		return err
 	}
-	f, err := os.Open(tmp)
+	_, err = f.Write(data)
 	if err == nil {
-		_ = f.Sync()
-		f.Close()
+		err = f.Sync()
 	}
-	return os.Rename(tmp, path)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		err = d.Sync()
+		_ = d.Close()
+		if err != nil {
+			return fmt.Errorf("write %s: sync directory: %w", filepath.Base(path), err)
+		}
+	}
+	return nil
 }
 
 // ReadClusterKey loads the 32-byte cluster key.

@@ -643,6 +643,7 @@ func (n *Node) startRedirect(addr string) error {
 	target := n.nf.AdvertiseHTTP
 	n.redirect = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// #nosec G710 -- the target is the node's configured HTTPS address, never the request's Host; only the path is the client's
 			http.Redirect(w, r, "https://"+target+r.URL.RequestURI(), http.StatusPermanentRedirect)
 		}),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -119,6 +119,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 		return out
 	}
 	for i := range out {
+		// #nosec G602 -- res has one result per log entry (checked by the state machine adapter)
 		res[i].Index = logs[i].Index
 		out[i] = res[i]
 	}

@@ -265,6 +265,7 @@ func sameTypes(a, b []api.ValueType) bool {
 		return false
 	}
 	for i := range a {
+		// #nosec G602 -- len(a) == len(b) is checked above
 		if a[i] != b[i] {
 			return false
 		}

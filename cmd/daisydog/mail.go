@@ -23,6 +23,7 @@ type mailFlags struct {
 }
 
 // smtpPasswordEnv holds the SMTP password when no file is given.
+// #nosec G101 -- the name of the environment variable that holds the password
 const smtpPasswordEnv = "DAISYDOG_SMTP_PASSWORD"
 
 func (m *mailFlags) register(fs *flag.FlagSet) {

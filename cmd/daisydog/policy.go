@@ -282,6 +282,7 @@ func cmdPolicyTrain(args []string) error {
 	if err != nil {
 		return err
 	}
+	// #nosec G306 -- a trained model's weights, public by design
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		return fmt.Errorf("policy train: %w", err)
 	}

@@ -142,6 +142,7 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	if err := decodeJSON(w, r, smallBody, &req); err != nil {
 		return err
 	}
+	// #nosec G117 -- the login body forwarded in-process to the login handler, never logged
 	body, _ := json.Marshal(req)
 	inner := s.login
 	if s.limiter != nil {
@@ -182,6 +183,7 @@ func (s *Server) uiSession(w http.ResponseWriter, c *capture) error {
 	csrf := base64.RawURLEncoding.EncodeToString(b[:])
 	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Value: tr.RefreshToken, Path: "/", MaxAge: int(RefreshTTL.Seconds()),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	// #nosec G124 -- the CSRF cookie must be readable by the page (double-submit); Secure and SameSite=Strict are set
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", MaxAge: int(RefreshTTL.Seconds()),
 		Secure: true, SameSite: http.SameSiteStrictMode})
 	writeJSON(w, c.status, map[string]any{"access_token": tr.AccessToken, "token_type": "Bearer", "expires_in": tr.ExpiresIn, "csrf_token": csrf})
@@ -212,6 +214,7 @@ func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, _ httprouter.P
 
 func clearUICookies(w http.ResponseWriter) {
 	for _, name := range []string{refreshCookie, csrfCookie} {
+		// #nosec G124 -- the CSRF cookie must be readable by the page (double-submit); Secure and SameSite=Strict are set
 		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: name == refreshCookie,
 			SameSite: http.SameSiteStrictMode})
 	}

@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/hmac"
 	"crypto/rand"
+	// #nosec G505 -- RFC 6238 TOTP is HMAC-SHA1, which authenticator apps expect; HMAC-SHA1 is not broken
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/base32"

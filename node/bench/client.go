@@ -43,6 +43,7 @@ type client struct {
 }
 
 func newClient(cfg Config) (*client, error) {
+	// #nosec G402 -- the benchmark client skips verification only with --insecure (development)
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure, //nolint:gosec // opt-in dev flag
 		// Apps resume TLS sessions when they reconnect; so does the bench
 		// (a full handshake per reconnect would measure the handshake).

@@ -47,6 +47,7 @@ func WordModule(t testing.TB) []byte {
 		}
 		defer os.RemoveAll(dir)
 		out := filepath.Join(dir, "p.wasm")
+		// #nosec G204 -- a test helper building a test module with the go command; no input from outside
 		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
 		cmd.Dir = src
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")

@@ -126,7 +126,7 @@ func phoneAt(text string, i int) (end, next int, ok bool) {
 			break
 		}
 		if n <= maxPhoneDigits {
-			seps[n] = cls
+			seps[n] = cls // #nosec G602 -- n <= maxPhoneDigits is checked on the line above
 		}
 		j = s
 	}

@@ -690,8 +690,8 @@ func (w *wordIndex) looseFormH(s string, compounds bool, h uint32) int32 {
 		var suf [26]uint32
 		pw[0] = 1
 		for i := 0; i < n; i++ {
-			pre[i+1] = pre[i] + uint32(s[i])*pw[i]
-			pw[i+1] = pw[i] * polyBase
+			pre[i+1] = pre[i] + uint32(s[i])*pw[i] // #nosec G602 -- len(s) <= 24 is checked above
+			pw[i+1] = pw[i] * polyBase             // #nosec G602 -- len(s) <= 24 is checked above
 		}
 		for i := n - 1; i >= 0; i-- {
 			suf[i] = uint32(s[i]) + polyBase*suf[i+1]
@@ -703,7 +703,7 @@ func (w *wordIndex) looseFormH(s string, compounds bool, h uint32) int32 {
 		}
 		var buf [24]byte
 		for i := 1; i < len(s); i++ { // the first letter is kept
-			if (i == 1 && !at1) || (i > 1 && !later) || !w.bloomMaybe(pre[i]+pw[i]*suf[i+1]) {
+			if (i == 1 && !at1) || (i > 1 && !later) || !w.bloomMaybe(pre[i]+pw[i]*suf[i+1]) { // #nosec G602 -- len(s) <= 24 is checked above; the arrays hold 25 and 26
 				continue
 			}
 			d := append(append(buf[:0], s[:i]...), s[i+1:]...)
