@@ -1,7 +1,9 @@
 package api
 
 import (
+	"math"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -22,5 +24,19 @@ func TestProcessStats(t *testing.T) {
 	}
 	if p["go_held_bytes"] > p["sys_bytes"] {
 		t.Errorf("go_held %d > sys %d", p["go_held_bytes"], p["sys_bytes"])
+	}
+}
+
+// The Go memory limit is reported while one is set, and only then.
+func TestProcessStatsMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	debug.SetMemoryLimit(math.MaxInt64)
+	if v, ok := processStats()["go_memory_limit_bytes"]; ok {
+		t.Fatalf("no limit set, yet go_memory_limit_bytes = %d", v)
+	}
+	debug.SetMemoryLimit(3 << 30)
+	if v := processStats()["go_memory_limit_bytes"]; v != 3<<30 {
+		t.Fatalf("go_memory_limit_bytes = %d, want %d", v, 3<<30)
 	}
 }
