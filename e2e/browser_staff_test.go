@@ -109,6 +109,14 @@ func TestBrowserStaffDashboard(t *testing.T) {
 		wait(`document.querySelector("#queue li.event .held").textContent.startsWith("assigned to st_")`),
 		wait(`document.getElementById("status").textContent === "Assigned."`),
 		wait(stat("open and nobody on it")+` === "0"`))
+	step("pause the child's chat",
+		chromedp.Click(css("#queue li.event button.hold")),
+		wait(`document.getElementById("status").textContent.startsWith("The child's chat is paused")`))
+	api.must(423, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "are you there?"})
+	step("resume the child's chat",
+		chromedp.Click(css("#queue li.event button.unhold")),
+		wait(`document.getElementById("status").textContent === "The child's chat is resumed."`))
+	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello again"})
 	step("record a review",
 		chromedp.SetValue(css("#queue li.event select"), "false_positive"),
 		chromedp.Click(css("#queue li.event button.review")),

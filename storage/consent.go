@@ -180,6 +180,13 @@ func setConsent(a *txApplier, childID, consentID string) error {
 	if _, err := a.exec(qSetConsent, consentID, childID); err != nil {
 		return err
 	}
+	return touchChildDevices(a, childID)
+}
+
+// touchChildDevices invalidates the cached child rows of each of the
+// child's devices, for a change to the children row the child middleware
+// reads (consent, safety hold).
+func touchChildDevices(a *txApplier, childID string) error {
 	if a.touch == nil {
 		return nil
 	}

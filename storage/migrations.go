@@ -339,6 +339,13 @@ ALTER TABLE safety_events ADD COLUMN assigned_to TEXT;
 ALTER TABLE safety_events ADD COLUMN assigned_at INTEGER;
 CREATE INDEX safety_events_assigned ON safety_events(assigned_to, created_at) WHERE assigned_to IS NOT NULL;
 `,
+	// 19: safety holds on children (hold.go, SetSafetyHold): a moderator
+	// stops a child's chat until the family has been reached.
+	`
+ALTER TABLE children ADD COLUMN hold_reason TEXT;
+ALTER TABLE children ADD COLUMN hold_at INTEGER;
+ALTER TABLE children ADD COLUMN hold_by TEXT;
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

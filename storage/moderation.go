@@ -109,6 +109,10 @@ func applyModeration(a *txApplier, c Command) (any, bool, error) {
 		v, err := applyAssign(a, ac)
 		return v, true, err
 	}
+	if hc, ok := c.(*SetSafetyHold); ok {
+		v, err := applySafetyHold(a, hc)
+		return v, true, err
+	}
 	rc, ok := c.(*ReviewSafetyEvent)
 	if !ok {
 		return nil, false, nil
@@ -212,6 +216,9 @@ func applyAssign(a *txApplier, ac *AssignSafetyEvent) (EventAssignment, error) {
 }
 
 func auditOfModeration(c Command, result any) (AuditEvent, bool) {
+	if ev, ok := auditOfSafetyHold(c, result); ok {
+		return ev, true
+	}
 	if ac, ok := c.(*AssignSafetyEvent); ok {
 		r, done := result.(EventAssignment)
 		if !done || r.AssignedTo == r.Previous {

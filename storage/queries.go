@@ -66,17 +66,24 @@ type ChildRow struct {
 	CreatedAt      int64
 	// ConsentID names the parental consent in force ("" = none; consent.go).
 	ConsentID string
+	// HoldReason is the safety hold a moderator placed ("" = none;
+	// hold.go), HoldAt since when.
+	HoldReason string
+	HoldAt     int64
 }
+
+// OnHold reports whether a moderator's safety hold stops the child's chat.
+func (c ChildRow) OnHold() bool { return c.HoldReason != "" }
 
 // NeedsConsent reports whether the child may not chat for want of parental
 // consent (under 13, none in force).
 func (c ChildRow) NeedsConsent() bool { return UnderConsentAge(c.AgeTier) && c.ConsentID == "" }
 
-const childCols = "c.id, c.family_id, c.nickname_sealed, c.age_tier, c.created_at, c.consent_id"
+const childCols = "c.id, c.family_id, c.nickname_sealed, c.age_tier, c.created_at, c.consent_id, COALESCE(c.hold_reason, ''), COALESCE(c.hold_at, 0)"
 
 func scanChild(s interface{ Scan(...any) error }) (ChildRow, error) {
 	var c ChildRow
-	err := s.Scan(&c.ID, &c.FamilyID, &c.NicknameSealed, &c.AgeTier, &c.CreatedAt, &c.ConsentID)
+	err := s.Scan(&c.ID, &c.FamilyID, &c.NicknameSealed, &c.AgeTier, &c.CreatedAt, &c.ConsentID, &c.HoldReason, &c.HoldAt)
 	return c, err
 }
 

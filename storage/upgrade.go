@@ -27,6 +27,7 @@ func NewerKinds() map[string]int {
 		KindMarkMail:          MarkMail{}.Version(),            // 2026-11-27
 		KindReviewSafetyEvent: ReviewSafetyEvent{}.Version(),   // 2026-11-27
 		KindAssignSafetyEvent: AssignSafetyEvent{}.Version(),   // 2026-11-28
+		KindSetSafetyHold:     SetSafetyHold{}.Version(),       // 2026-11-28
 	}
 }
 

@@ -257,6 +257,9 @@ type childView struct {
 	// ConsentRequired: under 13 with no parental consent in force, so the
 	// child's devices are refused (GET/POST /v1/children/:id/consent).
 	ConsentRequired bool `json:"consent_required"`
+	// SafetyHold: a moderator stopped the child's chat until the family
+	// has been reached (null when not on hold).
+	SafetyHold *holdView `json:"safety_hold"`
 }
 
 func millis(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
@@ -270,7 +273,8 @@ func (s *Server) childView(r *http.Request, c storage.ChildRow) (childView, erro
 	if err != nil {
 		return childView{}, err
 	}
-	return childView{ID: c.ID, Nickname: string(nick), AgeTier: c.AgeTier, CreatedAt: millis(c.CreatedAt), ConsentRequired: c.NeedsConsent()}, nil
+	return childView{ID: c.ID, Nickname: string(nick), AgeTier: c.AgeTier, CreatedAt: millis(c.CreatedAt), ConsentRequired: c.NeedsConsent(),
+		SafetyHold: holdOf(c.HoldReason, c.HoldAt)}, nil
 }
 
 var ageTiers = map[string]bool{"5-8": true, "9-12": true, "13-17": true}

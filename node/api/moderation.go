@@ -262,3 +262,58 @@ func validStaffID(id string) bool {
 	}
 	return true
 }
+
+// A safety hold answers every child route while it lasts: kind, not a
+// scolding, and pointing to help, since it often follows a disclosure.
+var errSafetyHold = &apiError{Status: http.StatusLocked, Code: "safety_hold",
+	Message: "Daisy is resting for now, and a grown-up from your family has been asked to help. If you are scared or in danger, tell a grown-up you trust or call your local emergency number."}
+
+type holdView struct {
+	Reason string `json:"reason"`
+	Since  string `json:"since"`
+	By     string `json:"by,omitempty"` // the staff ID, for staff only
+}
+
+// holdOf is the view of a child's safety hold (nil: none).
+func holdOf(reason string, since int64) *holdView {
+	if reason == "" {
+		return nil
+	}
+	return &holdView{Reason: reason, Since: millis(since)}
+}
+
+// placeHold puts a safety hold on a child: {"reason"} from
+// storage.HoldReasons. Moderators and administrators, on any child: the
+// child's ID comes from a flagged turn. Placing the hold a child already
+// has changes nothing; another reason replaces it.
+func (s *Server) placeHold(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(w, r, smallBody, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(storage.HoldReasons, req.Reason) {
+		return errInvalid("reason must be one of " + strings.Join(storage.HoldReasons, ", "))
+	}
+	return s.setHold(w, r, p.ByName("id"), a, req.Reason)
+}
+
+// liftHold lifts a child's safety hold (lifting none changes nothing).
+func (s *Server) liftHold(w http.ResponseWriter, r *http.Request, p httprouter.Params, a storage.Actor) error {
+	return s.setHold(w, r, p.ByName("id"), a, "")
+}
+
+func (s *Server) setHold(w http.ResponseWriter, r *http.Request, childID string, a storage.Actor, reason string) error {
+	var res storage.SafetyHold
+	cmd := &storage.SetSafetyHold{ChildID: childID, StaffID: a.ID, Reason: reason, Now: s.Now().UnixMilli()}
+	if _, err := s.replicate(r.Context(), cmd, &res); err != nil {
+		return err
+	}
+	v := holdOf(res.Reason, res.Since)
+	if v != nil {
+		v.By = res.By
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"child_id": childID, "safety_hold": v})
+	return nil
+}

@@ -268,6 +268,9 @@ var docs = map[string]opDoc{
 	"GET /v1/moderation/summary": {summary: "The moderation queue in numbers (no content)", query: []string{"days"}, status: 200, resp: obj(req("open", sInt), req("open_unassigned", sInt), req("open_by_assignee", mapOf(sInt)), req("open_by_kind", mapOf(sInt)), req("open_by_category", mapOf(sInt)), req("oldest_open_at", nullable(sString)), req("days", sInt), req("reviewed_by_outcome", mapOf(sInt)), req("false_positives_by_policy", mapOf(sInt)), req("outcomes", sStrings))},
 	"POST /v1/moderation/events/:id/review": {summary: "Record the outcome of a moderator's review of a safety event",
 		body: obj(req("outcome", schema{"type": "string", "enum": storage.ReviewOutcomes})), status: 200, resp: obj(req("event_id", sString), req("review", typeOf[reviewView]()))},
+	"PUT /v1/moderation/children/:id/hold": {summary: "Stop a child's chat until the family has been reached (a safety hold, with a reason from a fixed list)",
+		body: obj(req("reason", schema{"type": "string", "enum": storage.HoldReasons})), status: 200, resp: obj(req("child_id", sString), req("safety_hold", nullable(typeOf[holdView]())))},
+	"DELETE /v1/moderation/children/:id/hold": {summary: "Lift a child's safety hold", status: 200, resp: obj(req("child_id", sString), req("safety_hold", nullable(typeOf[holdView]())))},
 	"POST /v1/moderation/events/:id/assign": {summary: `Assign an open safety event to a moderator ("me", a staff ID for administrators) or release it ("")`,
 		body: obj(req("assignee", sString)), status: 200, resp: obj(req("event_id", sString), req("assignment", nullable(typeOf[assignmentView]())))},
 

@@ -246,6 +246,8 @@ func (s *Server) routes() {
 	rt.GET("/v1/moderation/summary", staff(s.asAny(s.moderationSummary, storage.RoleModerator, storage.RoleAdmin)))
 	rt.POST("/v1/moderation/events/:id/review", staff(s.asAny(s.reviewEvent, storage.RoleModerator, storage.RoleAdmin)))
 	rt.POST("/v1/moderation/events/:id/assign", staff(s.asAny(s.assignEvent, storage.RoleModerator, storage.RoleAdmin)))
+	rt.PUT("/v1/moderation/children/:id/hold", staff(s.asAny(s.placeHold, storage.RoleModerator, storage.RoleAdmin)))
+	rt.DELETE("/v1/moderation/children/:id/hold", staff(s.asAny(s.liftHold, storage.RoleModerator, storage.RoleAdmin)))
 	rt.DELETE("/v1/children/:id", s.wrap(s.as(storage.RoleParent, s.deleteChild)))
 	rt.GET("/v1/family/export", s.wrap(s.as(storage.RoleParent, s.exportFamily)))
 	rt.DELETE("/v1/family", s.wrap(s.as(storage.RoleParent, s.deleteFamily)))
@@ -404,6 +406,11 @@ func (s *Server) asAny(h authed, roles ...storage.Role) handler {
 			// (consent.go); a withdrawal applies from the next request.
 			if child.NeedsConsent() {
 				return errConsentRequired
+			}
+			// A moderator's safety hold stops the child's chat until the
+			// family has been reached (moderation.go).
+			if child.OnHold() {
+				return errSafetyHold
 			}
 			r = r.WithContext(context.WithValue(r.Context(), childKey{}, child))
 		}

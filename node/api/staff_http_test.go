@@ -731,3 +731,85 @@ func TestModerationAssignmentHTTP(t *testing.T) {
 		t.Fatalf("audit %v, want %v (newest first)", acts, want)
 	}
 }
+
+// A safety hold over HTTP: a moderator stops a child's chat (every child
+// route answers 423 safety_hold, pointing to help), the parent sees the
+// hold but cannot lift it, nothing is lost, and lifting it lets the child
+// chat again; refusals have their status and code; both changes are
+// audit-logged.
+func TestSafetyHoldHTTP(t *testing.T) {
+	n := testNode(t)
+	admin := n.admin(t)
+	mod := n.newStaff(t, "moderator")
+	f := n.newFamily(t, "9-12")
+	n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": "hello daisy"}, nil)
+	path := "/v1/moderation/children/" + f.childID + "/hold"
+	type holdAnswer struct {
+		ChildID    string `json:"child_id"`
+		SafetyHold *struct {
+			Reason string `json:"reason"`
+			Since  string `json:"since"`
+			By     string `json:"by"`
+		} `json:"safety_hold"`
+	}
+	var got holdAnswer
+	n.must(t, http.StatusOK, "PUT", path, mod.token, map[string]string{"reason": "under_review"}, &got)
+	if got.ChildID != f.childID || got.SafetyHold == nil || got.SafetyHold.Reason != "under_review" || got.SafetyHold.By != mod.id || got.SafetyHold.Since == "" {
+		t.Fatalf("place: %+v", got)
+	}
+	res := n.do(t, "POST", "/v1/chat", f.childToken, "", map[string]string{"message": "are you there?"})
+	if res.status != http.StatusLocked || !strings.Contains(string(res.body), `"safety_hold"`) || !strings.Contains(string(res.body), "emergency") {
+		t.Fatalf("chat on hold: %d %s", res.status, res.body)
+	}
+	var kids struct {
+		Children []struct {
+			ID         string `json:"id"`
+			SafetyHold *struct {
+				Reason string `json:"reason"`
+				By     string `json:"by"`
+			} `json:"safety_hold"`
+		} `json:"children"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/children", f.token, nil, &kids)
+	if len(kids.Children) != 1 || kids.Children[0].SafetyHold == nil || kids.Children[0].SafetyHold.Reason != "under_review" || kids.Children[0].SafetyHold.By != "" {
+		t.Fatalf("the parent's view of the hold: %+v", kids)
+	}
+	n.runErrCases(t, []errCase{
+		{"child routes on hold", "GET", "/v1/chat", f.childToken, "", nil, 423, "safety_hold"},
+		{"the parent cannot lift it", "DELETE", path, f.token, "", nil, 403, "forbidden"},
+		{"the child cannot lift it", "DELETE", path, f.childToken, "", nil, 403, "forbidden"},
+		{"unknown reason", "PUT", path, mod.token, "", map[string]string{"reason": "punished"}, 422, "invalid"},
+		{"free text is not taken", "PUT", path, mod.token, "", map[string]string{"reason": "under_review", "note": "x"}, 400, "bad_request"},
+		{"unknown child", "PUT", "/v1/moderation/children/ch_nope/hold", mod.token, "", map[string]string{"reason": "under_review"}, 404, "not_found"},
+		{"no token", "PUT", path, "", "", map[string]string{"reason": "under_review"}, 401, "unauthorized"},
+	})
+	n.must(t, http.StatusOK, "DELETE", path, admin.token, nil, &got)
+	if got.SafetyHold != nil {
+		t.Fatalf("lift: %+v", got)
+	}
+	var hist struct {
+		Turns []struct {
+			Message string `json:"message"`
+		} `json:"turns"`
+	}
+	n.must(t, http.StatusOK, "GET", "/v1/chat", f.childToken, nil, &hist)
+	if len(hist.Turns) != 1 || hist.Turns[0].Message != "hello daisy" {
+		t.Fatalf("history after the hold: %+v", hist)
+	}
+	n.must(t, http.StatusOK, "POST", "/v1/chat", f.childToken, map[string]string{"message": "back again"}, nil)
+
+	tail, err := n.DB().AuditTail(context.Background(), storage.Actor{Role: storage.RoleSystem}, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, e := range tail {
+		if e.Target == "child:"+f.childID && strings.Contains(e.Action, "safety_hold") {
+			acts = append(acts, e.Actor+" "+e.Action)
+		}
+	}
+	want := []string{"staff:" + admin.id + " lift_safety_hold:under_review", "staff:" + mod.id + " place_safety_hold:under_review"}
+	if !slices.Equal(acts, want) {
+		t.Fatalf("audit %v, want %v (newest first)", acts, want)
+	}
+}

@@ -204,7 +204,23 @@ function eventItem(e) {
     });
     return btn;
   };
-  li.append(head, text, held, assign("me", "Take it", "take"), assign("", "Release", "release"), label, b);
+  const hold = (method, label, cls, done) => {
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = cls;
+    btn.textContent = label;
+    btn.addEventListener("click", async () => {
+      try {
+        await api(method, "/v1/moderation/children/" + encodeURIComponent(e.child_id) + "/hold",
+          method === "PUT" ? { reason: "under_review" } : undefined);
+        say(done);
+      } catch (err) { say(err.message); }
+    });
+    return btn;
+  };
+  li.append(head, text, held, assign("me", "Take it", "take"), assign("", "Release", "release"), label, b,
+    hold("PUT", "Pause this child's chat", "hold", "The child's chat is paused until a moderator resumes it."),
+    hold("DELETE", "Resume the child's chat", "unhold", "The child's chat is resumed."));
   return li;
 }
 
