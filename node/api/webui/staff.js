@@ -189,35 +189,28 @@ function eventItem(e) {
   held.className = "held";
   const showHolder = (as) => { held.textContent = as ? "assigned to " + as.assigned_to + " since " + as.assigned_at : "nobody is on it"; };
   showHolder(e.assignment);
-  const assign = (who, label, cls) => {
+  // action is a button whose click runs act and reports its errors.
+  const action = (label, cls, act) => {
     const btn = document.createElement("button");
     btn.type = "button";
     btn.className = cls;
     btn.textContent = label;
     btn.addEventListener("click", async () => {
-      try {
-        const r = await api("POST", "/v1/moderation/events/" + encodeURIComponent(e.event_id) + "/assign", { assignee: who });
-        showHolder(r.assignment);
-        say(r.assignment ? "Assigned." : "Released.");
-        await refreshModeration();
-      } catch (err) { say(err.message); }
+      try { await act(); } catch (err) { say(err.message); }
     });
     return btn;
   };
-  const hold = (method, label, cls, done) => {
-    const btn = document.createElement("button");
-    btn.type = "button";
-    btn.className = cls;
-    btn.textContent = label;
-    btn.addEventListener("click", async () => {
-      try {
-        await api(method, "/v1/moderation/children/" + encodeURIComponent(e.child_id) + "/hold",
-          method === "PUT" ? { reason: "under_review" } : undefined);
-        say(done);
-      } catch (err) { say(err.message); }
-    });
-    return btn;
-  };
+  const assign = (who, label, cls) => action(label, cls, async () => {
+    const r = await api("POST", "/v1/moderation/events/" + encodeURIComponent(e.event_id) + "/assign", { assignee: who });
+    showHolder(r.assignment);
+    say(r.assignment ? "Assigned." : "Released.");
+    await refreshModeration();
+  });
+  const hold = (method, label, cls, done) => action(label, cls, async () => {
+    await api(method, "/v1/moderation/children/" + encodeURIComponent(e.child_id) + "/hold",
+      method === "PUT" ? { reason: "under_review" } : undefined);
+    say(done);
+  });
   li.append(head, text, held, assign("me", "Take it", "take"), assign("", "Release", "release"), label, b,
     hold("PUT", "Pause this child's chat", "hold", "The child's chat is paused until a moderator resumes it."),
     hold("DELETE", "Resume the child's chat", "unhold", "The child's chat is resumed."));
