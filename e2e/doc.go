@@ -7,7 +7,7 @@
 // anywhere under a data directory, a client reads its own writes from the
 // node it wrote through, writes without a quorum answer 503 with
 // Retry-After while a child's own history stays readable, and the operator
-// commands (init, join, serve, run, cluster status|remove) behave as
+// commands (init, join, serve, run, cluster status|remove|ca) behave as
 // documented.
 //
 // Fault scenarios (faults_test.go, docker_faults_test.go) run under a load

@@ -93,10 +93,10 @@ type logArchive struct {
 	failed bool // the last write failed (logged once until one succeeds)
 }
 
-// archiveCluster names the cluster in segment names: the first 12 hex
-// digits of its CA fingerprint (a restored cluster has a new CA, so its log,
-// whose indexes start again at 1, never mixes with the old one's).
-func archiveCluster(ca *raftcluster.CA) string { return ca.Fingerprint()[:12] }
+// The cluster is named in segment names by the first 12 hex digits of the
+// fingerprint of the CA it was made with (archiveID, carotation.go: a CA
+// rotation does not change it; a restored cluster has a new CA, so its
+// log, whose indexes start again at 1, never mixes with the old one's).
 
 func openArchive(c ArchiveConfig, cluster, nodeID string, key []byte, log *slog.Logger) (*logArchive, error) {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {

@@ -21,8 +21,8 @@ import (
 // hosts, installs both files and presents the new certificate in every new
 // handshake (raftcluster.Identity.SetCertificate; open connections keep
 // theirs). Nothing is replicated: the CA and the peers' trust stay as they
-// are. The CA itself (ten years) is not rotated (docs/operations.md "TLS
-// certificates").
+// are. The CA itself (ten years) is replaced by an operator's CA rotation
+// (carotation.go; docs/operations.md "Rotating the cluster CA").
 
 const (
 	certRenewBefore = 180 * 24 * time.Hour
@@ -51,23 +51,9 @@ func (n *Node) renewCertificateIfDue(now time.Time) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	certPEM, keyPEM, err := ca.RenewNode(leaf)
-	if err != nil {
+	if err := n.reissueCertificate(ca, "renewal: less than 180 days left"); err != nil {
 		return false, err
 	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return false, fmt.Errorf("renewed certificate: %w", err)
-	}
-	if err := installCertFiles(n.layout, certPEM, keyPEM); err != nil {
-		return false, fmt.Errorf("installing the renewed certificate: %w", err)
-	}
-	if err := n.identity.SetCertificate(pair); err != nil {
-		return false, err
-	}
-	n.recordCertExpiry()
-	n.log.Info("node certificate renewed", "old_not_after", leaf.NotAfter.UTC().Format(time.RFC3339),
-		"not_after", pair.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	return true, nil
 }
 
@@ -80,7 +66,7 @@ func (n *Node) recordCertExpiry() {
 	if leaf, err := n.identity.Leaf(); err == nil {
 		n.metrics.CertNotAfter.Store(leaf.NotAfter.Unix())
 	}
-	n.metrics.CANotAfter.Store(n.identity.CA.Cert.NotAfter.Unix())
+	n.metrics.CANotAfter.Store(n.identity.CurrentCA().Cert.NotAfter.Unix())
 }
 
 // certRenewLoop checks the node certificate every period (Config.CertCheckEvery).

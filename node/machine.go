@@ -19,6 +19,7 @@ type machine struct {
 	db          *storage.DB
 	vault       *storage.Vault
 	keysChanged chan struct{}
+	caChanged   chan struct{} // a CA rotation step was applied (carotation.go)
 	// policyChanged installs the replicated policy state (node/policy.go);
 	// called on the apply goroutine after a batch that changed it.
 	policyChanged func(ctx context.Context, index uint64)
@@ -96,6 +97,12 @@ func (m *machine) ApplyBatch(ctx context.Context, entries []raftcluster.Entry) (
 		if d, ok := r.Value.(storage.FamilyDeleted); ok && m.vault != nil {
 			m.vault.Forget(d.FamilyID) // the wrapped key is gone; drop the cached one too
 		}
+		if r.Kind == storage.KindRotateCA && r.Err == nil {
+			select {
+			case m.caChanged <- struct{}{}:
+			default:
+			}
+		}
 		if r.Kind == storage.KindPutSigningKey || r.Kind == storage.KindRetireKeys {
 			select {
 			case m.keysChanged <- struct{}{}:
@@ -170,9 +177,11 @@ func (m *machine) ReplaceWith(ctx context.Context, path string) error {
 			m.policyChanged(ctx, idx)
 		}
 	}
-	select {
-	case m.keysChanged <- struct{}{}:
-	default:
+	for _, ch := range []chan struct{}{m.keysChanged, m.caChanged} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

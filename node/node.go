@@ -134,6 +134,7 @@ type Node struct {
 	nf          NodeFile
 	log         *slog.Logger
 	identity    *raftcluster.Identity
+	certMu      sync.Mutex // one issuance of the node certificate at a time (renewal, CA rotation)
 	keyring     *storage.Keyring
 	db          *storage.DB
 	vault       *storage.Vault
@@ -266,10 +267,19 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if applied, err := n.db.AppliedIndex(ctx); err == nil {
 		n.pol.sync(ctx, applied) // the active policy as of the stored state
 	}
-	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), policyChanged: n.pol.sync, metrics: n.metrics,
-		stop: bg.Done(), log: n.log}
+	n.machine = &machine{db: n.db, vault: n.vault, keysChanged: make(chan struct{}, 1), caChanged: make(chan struct{}, 1),
+		policyChanged: n.pol.sync, metrics: n.metrics, stop: bg.Done(), log: n.log}
+	// The TLS identity at the recorded CA rotation's step, before the
+	// node talks to its peers (carotation.go).
+	if err := n.reconcileCA(ctx); err != nil {
+		return n, err
+	}
 	if cfg.Archive.Dir != "" {
-		a, err := openArchive(cfg.Archive, archiveCluster(n.identity.CA), nf.NodeID, n.keyring.ArchiveKey(), n.log)
+		id, err := archiveID(ctx, n.db, n.identity.CurrentCA())
+		if err != nil {
+			return n, err
+		}
+		a, err := openArchive(cfg.Archive, id, nf.NodeID, n.keyring.ArchiveKey(), n.log)
 		if err != nil {
 			return n, err
 		}
@@ -379,6 +389,8 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	go func() { defer n.wg.Done(); n.certRenewLoop(bg, cmp.Or(cfg.CertCheckEvery, certCheckEvery)) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.manageKeys(bg) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.manageCA(bg) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.trustInitialKeys(bg) }()
 	if cfg.RetentionEvery > 0 {

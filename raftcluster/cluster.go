@@ -603,6 +603,11 @@ type Status struct {
 	// CommitNotices counts the empty entries this node appended as leader
 	// to tell followers of a commit when writes paused (notice.go).
 	CommitNotices uint64 `json:"commit_notices"`
+	// IssuerCA is the fingerprint of the CA that signed the certificate
+	// this node presents now; TrustedCAs those it accepts from peers (two
+	// of them during a CA rotation).
+	IssuerCA   string   `json:"issuer_ca,omitempty"`
+	TrustedCAs []string `json:"trusted_cas,omitempty"`
 }
 
 // NodeStatus is one member of the configuration.
@@ -623,6 +628,9 @@ func (c *Cluster) Status() Status {
 		Term: u("term"), AppliedIndex: c.fsm.appliedIndex(), CommitIndex: u("commit_index"), LastLogIndex: u("last_log_index"),
 		LastSnapshotIndex: u("last_snapshot_index"), Commands: c.cfg.Commands,
 		CommitNotices: c.notice.notices.Load(),
+	}
+	if id := c.cfg.Identity; id != nil {
+		s.IssuerCA, s.TrustedCAs = id.IssuerFingerprint(), id.Trusted()
 	}
 	if f := c.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {

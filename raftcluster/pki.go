@@ -94,10 +94,7 @@ func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
 }
 
 // Fingerprint is the hex SHA-256 of the CA certificate, pinned in join tokens.
-func (ca *CA) Fingerprint() string {
-	sum := sha256.Sum256(ca.Cert.Raw)
-	return hex.EncodeToString(sum[:])
-}
+func (ca *CA) Fingerprint() string { return certFingerprint(ca.Cert) }
 
 // Pool returns a cert pool holding only this CA.
 func (ca *CA) Pool() *x509.CertPool {
@@ -183,14 +180,116 @@ func randSerial() *big.Int {
 }
 
 // Identity is a node's TLS identity within the cluster.
+//
+// CA rotation (node/carotation.go) changes two things while the node runs,
+// for every new handshake: the CA that issues the node's certificates
+// (SetCA) and the CAs whose certificates peers may present (SetTrust).
+// Connections already open keep what they began with.
 type Identity struct {
 	NodeID string
-	CA     *CA
+	// CA is the cluster CA loaded with the identity. CurrentCA returns the
+	// one that issues now (SetCA replaces it during a rotation).
+	CA *CA
 	// Cert is the certificate loaded at start. Certificate returns the one
 	// presented now: SetCertificate replaces it (a renewal) for every new
 	// handshake, on the cluster port and the HTTPS API alike.
-	Cert    tls.Certificate
-	current atomic.Pointer[tls.Certificate]
+	Cert      tls.Certificate
+	current   atomic.Pointer[tls.Certificate]
+	currentCA atomic.Pointer[CA]
+	trust     atomic.Pointer[trustSet]
+}
+
+// trustSet is the CAs a node accepts peer certificates from.
+type trustSet struct {
+	certs []*x509.Certificate
+	pool  *x509.CertPool
+}
+
+// CurrentCA returns the CA that issues this node's certificates now.
+func (id *Identity) CurrentCA() *CA {
+	if ca := id.currentCA.Load(); ca != nil {
+		return ca
+	}
+	return id.CA
+}
+
+// SetCA makes ca the issuing CA (a CA rotation's switch). It does not
+// change the trusted CAs: call SetTrust for that.
+func (id *Identity) SetCA(ca *CA) { id.currentCA.Store(ca) }
+
+// SetTrust makes cas the CAs whose certificates peers may present, from
+// the next handshake on. Without a call the current CA alone is trusted.
+func (id *Identity) SetTrust(cas ...*x509.Certificate) error {
+	if len(cas) == 0 {
+		return errors.New("raftcluster: a node must trust at least one CA")
+	}
+	ts := &trustSet{pool: x509.NewCertPool()}
+	for _, c := range cas {
+		if !c.IsCA {
+			return fmt.Errorf("raftcluster: %q is not a CA certificate", c.Subject.CommonName)
+		}
+		ts.certs = append(ts.certs, c)
+		ts.pool.AddCert(c)
+	}
+	id.trust.Store(ts)
+	return nil
+}
+
+// trusted returns the trusted CAs now.
+func (id *Identity) trusted() *trustSet {
+	if ts := id.trust.Load(); ts != nil {
+		return ts
+	}
+	ca := id.CurrentCA()
+	return &trustSet{certs: []*x509.Certificate{ca.Cert}, pool: ca.Pool()}
+}
+
+// Trusted lists the SHA-256 fingerprints of the CAs trusted now.
+func (id *Identity) Trusted() []string {
+	ts := id.trusted()
+	out := make([]string, len(ts.certs))
+	for i, c := range ts.certs {
+		out[i] = certFingerprint(c)
+	}
+	return out
+}
+
+// IssuerFingerprint is the fingerprint of the trusted CA that signed the
+// certificate presented now ("" if none of them did).
+func (id *Identity) IssuerFingerprint() string {
+	leaf, err := id.Leaf()
+	if err != nil {
+		return ""
+	}
+	for _, c := range id.trusted().certs {
+		if leaf.CheckSignatureFrom(c) == nil {
+			return certFingerprint(c)
+		}
+	}
+	return ""
+}
+
+func certFingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// verifyPeer checks a peer's chain against the CAs trusted now, for the
+// given use (server or client authentication).
+func (id *Identity) verifyPeer(cs tls.ConnectionState, usage x509.ExtKeyUsage) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("raftcluster: peer sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
+		Roots: id.trusted().pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage},
+	}); err != nil {
+		return fmt.Errorf("raftcluster: peer certificate: %w", err)
+	}
+	return nil
 }
 
 // Certificate returns the node certificate presented in new handshakes.
@@ -274,14 +373,18 @@ func LoadIdentity(nodeID string, caPEM, certPEM, keyPEM []byte) (*Identity, erro
 	return &Identity{NodeID: nodeID, CA: ca, Cert: cert}, nil
 }
 
-// ServerTLS is the cluster port's TLS config: TLS 1.3, client certificate required.
+// ServerTLS is the cluster port's TLS config: TLS 1.3, a client
+// certificate required and verified against the CAs trusted at the time of
+// the handshake (SetTrust).
 func (id *Identity) ServerTLS() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS13,
 		GetCertificate: id.GetCertificate,
-		ClientAuth:     tls.RequireAndVerifyClientCert,
-		ClientCAs:      id.CA.Pool(),
+		ClientAuth:     tls.RequireAnyClientCert, // verified below, against the trust of the moment
 		VerifyConnection: func(cs tls.ConnectionState) error {
+			if err := id.verifyPeer(cs, x509.ExtKeyUsageClientAuth); err != nil {
+				return err
+			}
 			_, err := peerNodeID(cs)
 			return err
 		},
@@ -291,7 +394,6 @@ func (id *Identity) ServerTLS() *tls.Config {
 // ClientTLS returns a TLS 1.3 client config presenting this node's
 // certificate. If expectID is not empty the server must be that node.
 func (id *Identity) ClientTLS(expectID string) *tls.Config {
-	pool := id.CA.Pool()
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
@@ -300,17 +402,8 @@ func (id *Identity) ClientTLS(expectID string) *tls.Config {
 		// #nosec G402 -- peers are dialled by address, not name: VerifyConnection below checks the chain against the cluster CA and the node ID
 		InsecureSkipVerify: true, // peers are addressed by IP; verified below against the cluster CA and node ID
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("raftcluster: peer sent no certificate")
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-				Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			}); err != nil {
-				return fmt.Errorf("raftcluster: peer certificate: %w", err)
+			if err := id.verifyPeer(cs, x509.ExtKeyUsageServerAuth); err != nil {
+				return err
 			}
 			got, err := peerNodeID(cs)
 			if err != nil {

@@ -426,3 +426,68 @@ func TestRenewNodeAndSwapCertificate(t *testing.T) {
 		t.Fatal("an identity took an empty certificate")
 	}
 }
+
+// TestTrustFollowsSetTrust: the CAs a node accepts change for every new
+// handshake with SetTrust, on both ends, using configs built before the
+// change (a CA rotation); SetCA changes the issuer the node reports.
+func TestTrustFollowsSetTrust(t *testing.T) {
+	oldCA, newCA := newCA(t, "old"), newCA(t, "new")
+	server := newIdentity(t, oldCA, "n2")
+	client := newIdentity(t, oldCA, "n1")
+	movedClient := newIdentity(t, newCA, "n1") // n1 after the switch
+	movedClient.SetTrust(oldCA.Cert, newCA.Cert)
+	serverCfg, clientCfg, movedCfg := server.ServerTLS(), client.ClientTLS("n2"), movedClient.ClientTLS("n2")
+	ok := func(name string, res handshakeResult) {
+		t.Helper()
+		if res.serverErr != nil || res.clientErr != nil {
+			t.Fatalf("%s: server %v, client %v", name, res.serverErr, res.clientErr)
+		}
+	}
+	refusedByServer := func(name string, res handshakeResult) {
+		t.Helper()
+		if res.serverErr == nil || isRemoteAlert(res.serverErr) {
+			t.Fatalf("%s: server error %v, want the server to refuse", name, res.serverErr)
+		}
+	}
+	ok("before the rotation", handshake(t, serverCfg, clientCfg))
+	refusedByServer("a new-CA client before the server trusts the new CA", handshake(t, serverCfg, movedCfg))
+	if err := server.SetTrust(oldCA.Cert, newCA.Cert); err != nil { // stage
+		t.Fatal(err)
+	}
+	ok("old-CA client while both are trusted", handshake(t, serverCfg, clientCfg))
+	ok("new-CA client while both are trusted", handshake(t, serverCfg, movedCfg))
+	if err := server.SetTrust(newCA.Cert); err != nil { // finish
+		t.Fatal(err)
+	}
+	refusedByServer("old-CA client after the finish", handshake(t, serverCfg, clientCfg))
+	// The client side: a client trusting the new CA alone refuses a server
+	// still presenting an old-CA certificate.
+	movedClient.SetTrust(newCA.Cert)
+	if res := handshake(t, serverCfg, movedCfg); res.clientErr == nil || isRemoteAlert(res.clientErr) {
+		t.Fatalf("client trusting the new CA alone accepted an old-CA server: %v", res.clientErr)
+	}
+
+	if got := server.Trusted(); len(got) != 1 || got[0] != newCA.Fingerprint() {
+		t.Fatalf("Trusted() = %v", got)
+	}
+	if got := client.IssuerFingerprint(); got != oldCA.Fingerprint() {
+		t.Fatalf("IssuerFingerprint() = %q, want the old CA", got)
+	}
+	if got := server.IssuerFingerprint(); got != "" {
+		t.Fatalf("an old-CA certificate with only the new CA trusted: issuer %q, want none", got)
+	}
+	if server.CurrentCA().Fingerprint() != oldCA.Fingerprint() {
+		t.Fatal("CurrentCA before SetCA is not the loaded CA")
+	}
+	server.SetCA(newCA)
+	if server.CurrentCA() != newCA {
+		t.Fatal("CurrentCA after SetCA")
+	}
+	if err := server.SetTrust(); err == nil {
+		t.Fatal("SetTrust with no CA was accepted")
+	}
+	leafOnly := newIdentity(t, newCA, "n3")
+	if err := server.SetTrust(leafOnly.Cert.Leaf); err == nil {
+		t.Fatal("SetTrust with a node certificate was accepted")
+	}
+}

@@ -23,6 +23,7 @@ const (
 	pathJoin   = "/v1/join"
 	pathRemove = "/v1/remove"
 	pathRead   = "/v1/read-index"
+	pathSubmit = "/v1/submit"
 
 	maxCommandBytes = 4 << 20
 )
@@ -63,6 +64,25 @@ func (c *Cluster) rpcHandler() http.Handler {
 			writeRPC(w, http.StatusServiceUnavailable, rpcError{Code: "unavailable", Message: err.Error()})
 		default:
 			c.followerWaits(resp.Index) // the caller waits to apply it
+			writeRPC(w, http.StatusOK, resp)
+		}
+	})
+	// submit: a command from an operator tool holding a node certificate
+	// (e.g. a CA rotation step); applied like a local write, gate included,
+	// forwarded to the leader if need be.
+	mux.HandleFunc("POST "+pathSubmit, func(w http.ResponseWriter, r *http.Request) {
+		cmd, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCommandBytes))
+		if err != nil {
+			writeRPC(w, http.StatusBadRequest, rpcError{Code: "bad_request", Message: err.Error()})
+			return
+		}
+		resp, err := c.Apply(r.Context(), cmd)
+		switch {
+		case errors.Is(err, ErrAmbiguous):
+			writeRPC(w, http.StatusConflict, rpcError{Code: "ambiguous", Message: err.Error()})
+		case err != nil:
+			writeRPC(w, http.StatusServiceUnavailable, rpcError{Code: "unavailable", Message: err.Error()})
+		default:
 			writeRPC(w, http.StatusOK, resp)
 		}
 	})
@@ -268,9 +288,43 @@ func (cl *Client) Status(ctx context.Context, addr string) (Status, error) {
 	return s, err
 }
 
+// MemberAnswer is one member's status as it answered (Err set when it did
+// not, within a few seconds).
+type MemberAnswer struct {
+	ID      string
+	Address string
+	Status  Status
+	Err     error
+}
+
+// Members asks the node at addr for the configuration, then every member
+// of it for its own status (up to 3 s each).
+func (cl *Client) Members(ctx context.Context, addr string) (Status, []MemberAnswer, error) {
+	st, err := cl.Status(ctx, addr)
+	if err != nil {
+		return st, nil, err
+	}
+	out := make([]MemberAnswer, 0, len(st.Nodes))
+	for _, m := range st.Nodes {
+		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		ms, err := cl.Status(mctx, m.Address)
+		cancel()
+		out = append(out, MemberAnswer{ID: m.ID, Address: m.Address, Status: ms, Err: err})
+	}
+	return st, out, nil
+}
+
 // Join asks the cluster (via any member at addr) to add node id at raftAddr as a voter.
 func (cl *Client) Join(ctx context.Context, addr, id, raftAddr string) error {
 	return cl.do(ctx, addr, pathJoin, joinRequest{ID: id, Address: raftAddr}, nil)
+}
+
+// Submit has the node at addr apply cmd through the cluster (forwarded to
+// the leader, gated like the node's own writes) and returns its response.
+func (cl *Client) Submit(ctx context.Context, addr string, cmd []byte) (Response, error) {
+	var resp Response
+	err := cl.do(ctx, addr, pathSubmit, json.RawMessage(cmd), &resp)
+	return resp, err
 }
 
 // Remove asks the cluster (via any member at addr) to remove node id.

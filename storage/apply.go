@@ -277,6 +277,9 @@ func applyOne(a *txApplier, c Command) (any, error) {
 	if v, ok, err := applyRetentionSetting(a, c); ok {
 		return v, err
 	}
+	if rc, ok := c.(*RotateCA); ok {
+		return applyRotateCA(a, rc)
+	}
 	return nil, outcome(fmt.Errorf("storage: no applier for %s", c.Kind()))
 }
 
@@ -483,6 +486,9 @@ func auditOf(c Command, result any) (AuditEvent, bool) {
 		return auditOf(m.Cmd, result) // the e-mail itself is not an audit event
 	}
 	if ev, ok := auditOfModeration(c, result); ok {
+		return ev, true
+	}
+	if ev, ok := auditOfCARotation(c, result); ok {
 		return ev, true
 	}
 	if ev, ok := auditPolicy(c, result); ok {

@@ -327,6 +327,8 @@ func touches(c Command) (keys []string, all bool) {
 		return touches(c.Cmd)
 	case *MarkMail, *ReviewSafetyEvent, *AssignSafetyEvent:
 		return nil, false // outbox rows and safety events are not cached
+	case *RotateCA:
+		return nil, false // the rotation record is not cached
 	case *SetSafetyHold:
 		return nil, false // applySafetyHold invalidates the child's device rows itself
 	case *ChatTurn:

@@ -238,6 +238,9 @@ func decodeBody(kind string, v int, body []byte, fast bool) (Command, error) {
 		if c == nil && env.T == KindSetSafetyHold {
 			c = &SetSafetyHold{}
 		}
+		if c == nil && env.T == KindRotateCA {
+			c = &RotateCA{}
+		}
 		if c == nil && env.T == KindPutRetention {
 			c = &PutRetention{}
 		}

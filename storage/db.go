@@ -384,6 +384,17 @@ func PrepareRestore(ctx context.Context, path string) (uint64, error) {
 			return 0, fmt.Errorf("storage: restore: reset the alert outbox: %w", err)
 		}
 	}
+	// The restored cluster gets a CA of its own (node.Init): the old
+	// cluster's CA rotations must not install the old CA on it
+	// (carotation.go). A backup from before rotations has no such table.
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='ca_rotations'").Scan(&n); err != nil {
+		return 0, fmt.Errorf("storage: restore: %w", err)
+	}
+	if n > 0 {
+		if _, err := db.ExecContext(ctx, "DELETE FROM ca_rotations"); err != nil {
+			return 0, fmt.Errorf("storage: restore: forget the old cluster's CA rotations: %w", err)
+		}
+	}
 	return idx, nil
 }
 

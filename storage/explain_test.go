@@ -71,6 +71,7 @@ func hotStatements(t *testing.T, f *fixture) []string {
 	out = append(out, mailStatements[:]...)
 	out = append(out, moderationStatements[:]...)
 	out = append(out, holdStatements[:]...)
+	out = append(out, caRotationStatements[:]...)
 	out = append(out, usageStatements[:]...)
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -346,6 +346,25 @@ ALTER TABLE children ADD COLUMN hold_reason TEXT;
 ALTER TABLE children ADD COLUMN hold_at INTEGER;
 ALTER TABLE children ADD COLUMN hold_by TEXT;
 `,
+	// 20: CA rotations (carotation.go, RotateCA): the replicated record of
+	// each rotation of the cluster CA, newest last.
+	`
+CREATE TABLE ca_rotations (
+	seq INTEGER PRIMARY KEY AUTOINCREMENT,
+	fingerprint TEXT NOT NULL UNIQUE,
+	prev_fingerprint TEXT NOT NULL,
+	cert_pem TEXT NOT NULL,
+	prev_cert_pem TEXT NOT NULL,
+	key_sealed BLOB NOT NULL,
+	join_secret_sealed BLOB NOT NULL,
+	join_hash TEXT NOT NULL,
+	step TEXT NOT NULL CHECK (step IN ('stage', 'switch', 'finish', 'abort')),
+	staged_at INTEGER NOT NULL,
+	staged_by TEXT NOT NULL,
+	switched_at INTEGER,
+	finished_at INTEGER
+);
+`,
 }
 
 func migrate(ctx context.Context, w *sql.DB) error {

@@ -319,6 +319,8 @@ func TestBackupToAndPrepareRestore(t *testing.T) {
 	f.signUp("fam-a", "par-a", "a@example.org")
 	f.createChild("fam-a", "par-a", "ch-1", "Pip")
 	f.must(&StartAlertOutbox{Now: baseTime}) // at an index of this log, which the restored one restarts
+	f.must(&RotateCA{Step: CAStage, Fingerprint: "bbbb", CertPEM: "c", KeySealed: []byte("k"), PrevFingerprint: "aaaa", PrevCertPEM: "p",
+		JoinSecretSealed: []byte("j"), JoinHash: "h", Operator: "n1", Now: baseTime}) // the old cluster's rotation
 	applied, err := f.db.AppliedIndex(f.ctx)
 	if err != nil || applied == 0 {
 		t.Fatalf("applied index %d, %v", applied, err)
@@ -356,6 +358,9 @@ func TestBackupToAndPrepareRestore(t *testing.T) {
 	}
 	if o, err := db.AlertOutboxState(f.ctx); err != nil || !o.Started || o.StartIndex != 0 {
 		t.Fatalf("restored alert outbox %+v, %v; want started at index 0 (every escalation of the new log)", o, err)
+	}
+	if _, found, err := db.LatestCARotation(f.ctx); err != nil || found {
+		t.Fatalf("the restored database keeps the old cluster's CA rotation (%v): the new cluster has a CA of its own", err)
 	}
 	var children int
 	if err := db.rd().QueryRowContext(f.ctx, "SELECT COUNT(*) FROM children").Scan(&children); err != nil || children != 1 {

@@ -28,6 +28,7 @@ func NewerKinds() map[string]int {
 		KindReviewSafetyEvent: ReviewSafetyEvent{}.Version(),   // 2026-11-27
 		KindAssignSafetyEvent: AssignSafetyEvent{}.Version(),   // 2026-11-28
 		KindSetSafetyHold:     SetSafetyHold{}.Version(),       // 2026-11-28
+		KindRotateCA:          RotateCA{}.Version(),            // 2026-11-28
 	}
 }
 

@@ -33,6 +33,7 @@ Usage:
   daisydog cluster status --data DIR [--addr HOST:PORT] [--members]  nodes, leader, term, applied index (--members: what each binary applies)
   daisydog cluster remove --data DIR NODE-ID                     remove a node from the cluster
   daisydog cluster token  --data DIR                             print the join token
+  daisydog cluster ca     --data DIR [status|stage|switch|finish|abort]  rotate the cluster CA (docs/operations.md "Rotating the cluster CA")
   daisydog policy score --data FILE.jsonl [--module X.wasm] [--tier 9-12] [--json]   score a policy on labelled data and Daisy's own lines
   daisydog admin create --data DIR --email ADDRESS              create the first administrator (once; password on stdin)
   daisydog audit verify --data DIR                              check the hash chain of the replicated audit log
@@ -488,7 +489,7 @@ func printWelcome(w io.Writer, l node.Layout, addr string) {
 
 func cmdCluster(args []string) error {
 	if len(args) == 0 {
-		return errors.New("cluster needs a subcommand: status, remove or token")
+		return errors.New("cluster needs a subcommand: status, remove, token or ca")
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("cluster "+sub, flag.ExitOnError)
@@ -523,20 +524,30 @@ func cmdCluster(args []string) error {
 		target = nf.AdvertiseRaft
 	}
 	cl := raftcluster.NewClient(id)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	timeout := 20 * time.Second
+	if sub == "ca" {
+		timeout = 90 * time.Second // a switch waits for every member's new certificate
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	switch sub {
 	case "status":
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if *members {
+			st, answers, err := cl.Members(ctx, target)
+			if err != nil {
+				return err
+			}
+			return enc.Encode(memberView{Status: st, Members: memberInfos(answers)})
+		}
 		st, err := cl.Status(ctx, target)
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if *members {
-			return enc.Encode(memberView{Status: st, Members: askMembers(ctx, cl, st)})
-		}
 		return enc.Encode(st)
+	case "ca":
+		return cmdClusterCA(ctx, l, cl, target, fs.Args())
 	case "remove":
 		if fs.NArg() != 1 {
 			return errors.New("usage: daisydog cluster remove --data DIR NODE-ID")
@@ -568,20 +579,16 @@ type memberInfo struct {
 	Error    string         `json:"error,omitempty"`
 }
 
-// askMembers asks every member of st's configuration for its status, a few
-// seconds each at most.
-func askMembers(ctx context.Context, cl *raftcluster.Client, st raftcluster.Status) []memberInfo {
-	out := make([]memberInfo, 0, len(st.Nodes))
-	for _, m := range st.Nodes {
-		mi := memberInfo{ID: m.ID, Address: m.Address, Commands: map[string]int{}}
-		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		ms, err := cl.Status(mctx, m.Address)
-		cancel()
-		if err != nil {
-			mi.Error = err.Error()
+// memberInfos is what --members shows of each member's answer.
+func memberInfos(answers []raftcluster.MemberAnswer) []memberInfo {
+	out := make([]memberInfo, 0, len(answers))
+	for _, a := range answers {
+		mi := memberInfo{ID: a.ID, Address: a.Address, Commands: map[string]int{}}
+		if a.Err != nil {
+			mi.Error = a.Err.Error()
 		} else {
 			mi.Answered = true
-			for k, v := range ms.Commands {
+			for k, v := range a.Status.Commands {
 				mi.Commands[k] = v
 			}
 		}
@@ -591,13 +598,7 @@ func askMembers(ctx context.Context, cl *raftcluster.Client, st raftcluster.Stat
 }
 
 func loadIdentity(l node.Layout, nodeID string) (*raftcluster.Identity, error) {
-	ca, err1 := os.ReadFile(l.CACert())
-	cert, err2 := os.ReadFile(l.NodeCert())
-	key, err3 := os.ReadFile(l.NodeKey())
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, err
-	}
-	return raftcluster.LoadIdentity(nodeID, ca, cert, key)
+	return node.LoadIdentity(l, nodeID)
 }
 
 func cmdBench(args []string) error {

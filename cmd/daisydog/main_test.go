@@ -147,7 +147,7 @@ func TestRunServesAndStops(t *testing.T) {
 		cacheArgs = []string{"--policy-cache", dir}
 	}
 	args = append(args, cacheArgs...)
-	var statusErr, membersErr, removeErr error
+	var statusErr, membersErr, removeErr, caErr error
 	out, err := serving(t, httpAddr, func() error { return cmdRun(args) }, func() {
 		// Wait for the node to elect itself, asking as the CLI does.
 		l := node.Layout{Dir: data}
@@ -169,6 +169,7 @@ func TestRunServesAndStops(t *testing.T) {
 		statusErr = cmdCluster([]string{"status", "--data", data})
 		membersErr = cmdCluster([]string{"status", "--data", data, "--members"})
 		removeErr = cmdCluster([]string{"remove", "--data", data, "--addr", raftAddr, "ghost"})
+		caErr = rotateCAWithCLI(data)
 	})
 	if err != nil {
 		t.Fatalf("run ended with %v", err)
@@ -196,6 +197,16 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("cluster status --members = %+v", view.Members)
 	}
 	wantErrContains(t, removeErr, `node "ghost" is not a member`)
+	// cluster ca: the rotation's steps, each with what it printed.
+	if caErr != nil {
+		t.Fatalf("cluster ca: %v\n%s", caErr, out)
+	}
+	for _, want := range []string{"staged the new cluster CA", "MEMBER", "switched to the cluster CA", "New join token (the old one no longer works):\n  ddj1.",
+		"finished: the cluster trusts the CA", "aborted the rotation"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cluster ca printed no %q:\n%s", want, out)
+		}
+	}
 
 	// The same node restarted through its join command line.
 	joinArgs := append([]string{"--data", data, "--node-id", "solo", "--join", "127.0.0.1:1", "--token", "ddj1.unused", "--log-level", "error"}, cacheArgs...)
@@ -267,4 +278,25 @@ func TestClusterCommandErrors(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("token without the token file = %v, want not-exist", err)
 	}
+}
+
+// rotateCAWithCLI runs a CA rotation on a serving node through `daisydog
+// cluster ca`, as an operator would: status, stage, switch, status, finish
+// (each returns once the node is at its step, so the next may follow at
+// once), then a second stage aborted; and the refusals of steps out of
+// order.
+func rotateCAWithCLI(data string) error {
+	ca := func(args ...string) error { return cmdCluster(append([]string{"ca", "--data", data}, args...)) }
+	if err := ca("finish"); err == nil {
+		return errors.New("finish before any rotation was accepted")
+	}
+	if err := ca("stage", "now"); err == nil || !strings.Contains(err.Error(), "usage: daisydog cluster ca") {
+		return fmt.Errorf("two steps: %v", err)
+	}
+	for _, step := range []string{"status", "stage", "switch", "status", "finish", "stage", "abort"} {
+		if err := ca(step); err != nil {
+			return fmt.Errorf("%s: %w", step, err)
+		}
+	}
+	return nil
 }

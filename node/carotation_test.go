@@ -1,0 +1,248 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"daisydog/raftcluster"
+	"daisydog/storage"
+)
+
+// The cluster CA is rotated on a running three-node cluster in the steps
+// an operator takes (`daisydog cluster ca`): chat keeps working at every
+// step; steps out of order are refused with the reason; after the switch
+// every member presents a certificate from the new CA and the join token
+// is new (the old one is refused, a fourth node joins with the new one);
+// after the finish a certificate from the old CA — what someone holding
+// its leaked key would make — is refused on the cluster port, where it was
+// accepted until then; a restarted member comes back at the same step; the
+// log archive keeps the cluster's name; each step is audit-logged.
+func TestCARotationOnACluster(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	nodes := startCluster(t, 3, nil)
+	ctx := context.Background()
+	l1 := Layout{Dir: nodes[0].dir}
+	id1, err := LoadIdentity(l1, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := raftcluster.NewClient(id1)
+	addr := nodes[0].nf.AdvertiseRaft
+	fam := newFamily(t, nodes[1], "rotation@example.test", "Pip", "9-12")
+	chatEverywhere := func(step string) {
+		t.Helper()
+		for _, n := range nodes {
+			if st, _ := n.chat(t, fam.childToken, "hello daisy after "+step); st != 200 {
+				t.Fatalf("%s: chat via %s: %d", step, n.nf.NodeID, st)
+			}
+		}
+	}
+	oldCA := nodes[0].identity.CurrentCA()
+	oldToken, err := os.ReadFile(l1.JoinTokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Someone holding the old CA's key makes themselves a node certificate.
+	oldKey, err := os.ReadFile(l1.CAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	intruder := intruderIdentity(t, oldCA.CertPEM, oldKey)
+
+	for _, step := range []string{storage.CASwitch, storage.CAFinish, storage.CAAbort} {
+		if _, err := RotateCA(ctx, l1, cl, addr, step); err == nil {
+			t.Fatalf("%s before any stage was accepted", step)
+		}
+	}
+	if _, err := RotateCA(ctx, l1, cl, addr, "rewind"); err == nil || !strings.Contains(err.Error(), "unknown CA rotation step") {
+		t.Fatalf("unknown step: %v", err)
+	}
+
+	staged, err := RotateCA(ctx, l1, cl, addr, storage.CAStage)
+	if err != nil {
+		t.Fatalf("stage: %v", err)
+	}
+	newFP := staged.Fingerprint
+	// The stage returns once every member trusts the new CA.
+	if err := membersAre(ctx, cl, addr, func(m CAMember) bool {
+		return m.Issuer == oldCA.Fingerprint() && slices.Equal(m.Trusted, []string{oldCA.Fingerprint(), newFP})
+	}); err != nil {
+		t.Fatalf("after the stage: %v", err)
+	}
+	for _, n := range nodes {
+		if _, err := os.Stat(Layout{Dir: n.dir}.CANextCert()); err != nil {
+			t.Fatalf("%s: the staged CA's certificate: %v", n.nf.NodeID, err)
+		}
+	}
+	if _, err := RotateCA(ctx, l1, cl, addr, storage.CAStage); err == nil || !strings.Contains(err.Error(), "in progress") {
+		t.Fatalf("a second stage: %v", err)
+	}
+	if _, err := RotateCA(ctx, l1, cl, addr, storage.CAFinish); err == nil || !strings.Contains(err.Error(), "switch' first") {
+		t.Fatalf("finish before the switch: %v", err)
+	}
+	newPEM, err := os.ReadFile(l1.CANextCert())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCert, err := parseCert(string(newPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The intruder accepts any server: a refusal can only come from the server.
+	if err := intruder.SetTrust(oldCA.Cert, newCert); err != nil {
+		t.Fatal(err)
+	}
+	// The API's clients are given the new CA to trust beside the old one
+	// (the step the operator takes between stage and switch).
+	for _, n := range nodes {
+		pool := x509.NewCertPool()
+		pool.AddCert(oldCA.Cert)
+		pool.AppendCertsFromPEM(newPEM)
+		n.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
+	chatEverywhere("stage")
+
+	switched, err := RotateCA(ctx, l1, cl, addr, storage.CASwitch)
+	if err != nil {
+		t.Fatalf("switch: %v", err)
+	}
+	if !strings.HasSuffix(switched.JoinToken, "."+newFP) || strings.TrimSpace(string(oldToken)) == switched.JoinToken {
+		t.Fatalf("join token after the switch %q (old %q)", switched.JoinToken, oldToken)
+	}
+	for _, n := range nodes {
+		l := Layout{Dir: n.dir}
+		if got := n.identity.IssuerFingerprint(); got != newFP {
+			t.Fatalf("%s presents a certificate from %s, want %s", n.nf.NodeID, got, newFP)
+		}
+		caPEM, err := os.ReadFile(l.CACert())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ca, err := raftcluster.LoadCA(caPEM, nil); err != nil || ca.Fingerprint() != newFP {
+			t.Fatalf("%s: tls/ca.crt after the switch: %v", n.nf.NodeID, err)
+		}
+		if _, err := os.Stat(l.CANextCert()); !os.IsNotExist(err) {
+			t.Fatalf("%s: ca-next.crt left after the switch: %v", n.nf.NodeID, err)
+		}
+	}
+	chatEverywhere("switch")
+	if _, err := raftcluster.NewClient(intruder).Status(ctx, addr); err != nil {
+		t.Fatalf("before the finish an old-CA certificate is still trusted, but: %v", err)
+	}
+
+	if _, err := RotateCA(ctx, l1, cl, addr, storage.CAFinish); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	if err := membersAre(ctx, cl, addr, func(m CAMember) bool {
+		return m.Issuer == newFP && slices.Equal(m.Trusted, []string{newFP})
+	}); err != nil {
+		t.Fatalf("after the finish: %v", err)
+	}
+	for _, n := range nodes {
+		if _, err := raftcluster.NewClient(intruder).Status(ctx, n.nf.AdvertiseRaft); err == nil {
+			t.Fatalf("%s accepted a certificate from the old CA after the finish", n.nf.NodeID)
+		}
+	}
+	chatEverywhere("finish")
+
+	// The old join token names the old CA: refused. The new one works.
+	root := filepath.Dir(nodes[0].dir)
+	if err := Join(ctx, Layout{Dir: filepath.Join(root, "n4-old")}, nodeAddrs(t, "n4"), nodes[1].HTTPAddr(), string(oldToken)); err == nil {
+		t.Fatal("a join with the token from before the rotation was accepted")
+	}
+	dir4 := filepath.Join(root, "n4")
+	if err := Join(ctx, Layout{Dir: dir4}, nodeAddrs(t, "n4"), nodes[1].HTTPAddr(), switched.JoinToken); err != nil {
+		t.Fatalf("join with the new token: %v", err)
+	}
+	n4 := startTestNode(t, dir4, nil)
+	waitFor(t, 30*time.Second, "the fourth node is a voter and ready", func() error {
+		if got := len(n4.Cluster().Status().Nodes); got != 4 {
+			return fmt.Errorf("n4 sees %d nodes", got)
+		}
+		return n4.ready(ctx)
+	})
+	if got := n4.identity.IssuerFingerprint(); got != newFP {
+		t.Fatalf("the node that joined after the rotation presents %s", got)
+	}
+
+	// A member restarted after the rotation comes back at the same step,
+	// and its log archive still names the cluster after its first CA.
+	nodes[2].stop(t)
+	restarted := startTestNode(t, nodes[2].dir, nil)
+	waitFor(t, 30*time.Second, "the restarted member is ready", func() error { return restarted.ready(ctx) })
+	if got, trusted := restarted.identity.IssuerFingerprint(), restarted.identity.Trusted(); got != newFP || !slices.Equal(trusted, []string{newFP}) {
+		t.Fatalf("restarted member presents %s and trusts %v", got, trusted)
+	}
+	if id, err := archiveID(ctx, restarted.db, restarted.identity.CurrentCA()); err != nil || id != oldCA.Fingerprint()[:12] {
+		t.Fatalf("archive ID after the rotation %q (%v), want the first CA's %q", id, err, oldCA.Fingerprint()[:12])
+	}
+	if st, _ := restarted.chat(t, fam.childToken, "hello daisy after the restart"); st != 200 {
+		t.Fatalf("chat via the restarted member: %d", st)
+	}
+
+	var actions []string
+	rows, err := nodes[0].db.AuditTail(ctx, storage.Actor{Role: storage.RoleSystem}, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if strings.HasPrefix(r.Action, "ca_rotation:") {
+			actions = append(actions, r.Action+" "+r.Actor)
+		}
+	}
+	slices.Sort(actions)
+	want := []string{"ca_rotation:finish operator:n1", "ca_rotation:stage operator:n1", "ca_rotation:switch operator:n1"}
+	if !slices.Equal(actions, want) {
+		t.Fatalf("audit %v, want %v", actions, want)
+	}
+}
+
+// membersAre checks every member's answer with ok.
+func membersAre(ctx context.Context, cl *raftcluster.Client, addr string, ok func(CAMember) bool) error {
+	ms, err := CAMembers(ctx, cl, addr)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if !m.Answered || !ok(m) {
+			return fmt.Errorf("member %s: presents %.12s, trusts %v (%s)", m.ID, m.Issuer, m.Trusted, m.Err)
+		}
+	}
+	return nil
+}
+
+// intruderIdentity is a node certificate made with a CA's key by someone
+// who is not a member ("n9").
+func intruderIdentity(t *testing.T, caPEM, caKey []byte) *raftcluster.Identity {
+	t.Helper()
+	ca, err := raftcluster.LoadCA(caPEM, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, csr, err := raftcluster.NewNodeKey("n9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.SignNode(csr, "n9", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := raftcluster.LoadIdentity("n9", caPEM, append(cert, caPEM...), keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
