@@ -34,11 +34,16 @@ func TestCARotationOnACluster(t *testing.T) {
 	nodes := startCluster(t, 3, nil)
 	ctx := context.Background()
 	l1 := Layout{Dir: nodes[0].dir}
-	id1, err := LoadIdentity(l1, "n1")
-	if err != nil {
-		t.Fatal(err)
+	// Like the CLI, each step loads n1's identity from its files afresh:
+	// its certificate and trust change with the rotation.
+	cl := func() *raftcluster.Client {
+		t.Helper()
+		id, err := LoadIdentity(l1, "n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raftcluster.NewClient(id)
 	}
-	cl := raftcluster.NewClient(id1)
 	addr := nodes[0].nf.AdvertiseRaft
 	fam := newFamily(t, nodes[1], "rotation@example.test", "Pip", "9-12")
 	chatEverywhere := func(step string) {
@@ -63,21 +68,21 @@ func TestCARotationOnACluster(t *testing.T) {
 	intruder := intruderIdentity(t, oldCA.CertPEM, oldKey)
 
 	for _, step := range []string{storage.CASwitch, storage.CAFinish, storage.CAAbort} {
-		if _, err := RotateCA(ctx, l1, cl, addr, step); err == nil {
+		if _, err := RotateCA(ctx, l1, cl(), addr, step); err == nil {
 			t.Fatalf("%s before any stage was accepted", step)
 		}
 	}
-	if _, err := RotateCA(ctx, l1, cl, addr, "rewind"); err == nil || !strings.Contains(err.Error(), "unknown CA rotation step") {
+	if _, err := RotateCA(ctx, l1, cl(), addr, "rewind"); err == nil || !strings.Contains(err.Error(), "unknown CA rotation step") {
 		t.Fatalf("unknown step: %v", err)
 	}
 
-	staged, err := RotateCA(ctx, l1, cl, addr, storage.CAStage)
+	staged, err := RotateCA(ctx, l1, cl(), addr, storage.CAStage)
 	if err != nil {
 		t.Fatalf("stage: %v", err)
 	}
 	newFP := staged.Fingerprint
 	// The stage returns once every member trusts the new CA.
-	if err := membersAre(ctx, cl, addr, func(m CAMember) bool {
+	if err := membersAre(ctx, cl(), addr, func(m CAMember) bool {
 		return m.Issuer == oldCA.Fingerprint() && slices.Equal(m.Trusted, []string{oldCA.Fingerprint(), newFP})
 	}); err != nil {
 		t.Fatalf("after the stage: %v", err)
@@ -87,10 +92,10 @@ func TestCARotationOnACluster(t *testing.T) {
 			t.Fatalf("%s: the staged CA's certificate: %v", n.nf.NodeID, err)
 		}
 	}
-	if _, err := RotateCA(ctx, l1, cl, addr, storage.CAStage); err == nil || !strings.Contains(err.Error(), "in progress") {
+	if _, err := RotateCA(ctx, l1, cl(), addr, storage.CAStage); err == nil || !strings.Contains(err.Error(), "in progress") {
 		t.Fatalf("a second stage: %v", err)
 	}
-	if _, err := RotateCA(ctx, l1, cl, addr, storage.CAFinish); err == nil || !strings.Contains(err.Error(), "switch' first") {
+	if _, err := RotateCA(ctx, l1, cl(), addr, storage.CAFinish); err == nil || !strings.Contains(err.Error(), "switch' first") {
 		t.Fatalf("finish before the switch: %v", err)
 	}
 	newPEM, err := os.ReadFile(l1.CANextCert())
@@ -115,7 +120,7 @@ func TestCARotationOnACluster(t *testing.T) {
 	}
 	chatEverywhere("stage")
 
-	switched, err := RotateCA(ctx, l1, cl, addr, storage.CASwitch)
+	switched, err := RotateCA(ctx, l1, cl(), addr, storage.CASwitch)
 	if err != nil {
 		t.Fatalf("switch: %v", err)
 	}
@@ -143,10 +148,10 @@ func TestCARotationOnACluster(t *testing.T) {
 		t.Fatalf("before the finish an old-CA certificate is still trusted, but: %v", err)
 	}
 
-	if _, err := RotateCA(ctx, l1, cl, addr, storage.CAFinish); err != nil {
+	if _, err := RotateCA(ctx, l1, cl(), addr, storage.CAFinish); err != nil {
 		t.Fatalf("finish: %v", err)
 	}
-	if err := membersAre(ctx, cl, addr, func(m CAMember) bool {
+	if err := membersAre(ctx, cl(), addr, func(m CAMember) bool {
 		return m.Issuer == newFP && slices.Equal(m.Trusted, []string{newFP})
 	}); err != nil {
 		t.Fatalf("after the finish: %v", err)

@@ -184,7 +184,8 @@ func randSerial() *big.Int {
 // CA rotation (node/carotation.go) changes two things while the node runs,
 // for every new handshake: the CA that issues the node's certificates
 // (SetCA) and the CAs whose certificates peers may present (SetTrust).
-// Connections already open keep what they began with.
+// Connections already open keep their certificates; SetTrust closes those
+// whose peer it no longer trusts (conntrack.go).
 type Identity struct {
 	NodeID string
 	// CA is the cluster CA loaded with the identity. CurrentCA returns the
@@ -197,6 +198,7 @@ type Identity struct {
 	current   atomic.Pointer[tls.Certificate]
 	currentCA atomic.Pointer[CA]
 	trust     atomic.Pointer[trustSet]
+	live      liveConns // cluster-port connections open now (conntrack.go)
 }
 
 // trustSet is the CAs a node accepts peer certificates from.
@@ -218,7 +220,9 @@ func (id *Identity) CurrentCA() *CA {
 func (id *Identity) SetCA(ca *CA) { id.currentCA.Store(ca) }
 
 // SetTrust makes cas the CAs whose certificates peers may present, from
-// the next handshake on. Without a call the current CA alone is trusted.
+// the next handshake on, and closes the open cluster-port connections
+// whose peer certificate they no longer accept (conntrack.go). Without a
+// call the current CA alone is trusted.
 func (id *Identity) SetTrust(cas ...*x509.Certificate) error {
 	if len(cas) == 0 {
 		return errors.New("raftcluster: a node must trust at least one CA")
@@ -232,6 +236,7 @@ func (id *Identity) SetTrust(cas ...*x509.Certificate) error {
 		ts.pool.AddCert(c)
 	}
 	id.trust.Store(ts)
+	id.dropUntrusted()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package raftcluster
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -489,5 +492,93 @@ func TestTrustFollowsSetTrust(t *testing.T) {
 	leafOnly := newIdentity(t, newCA, "n3")
 	if err := server.SetTrust(leafOnly.Cert.Leaf); err == nil {
 		t.Fatal("SetTrust with a node certificate was accepted")
+	}
+}
+
+// TestSetTrustClosesConnections: connections on the cluster port (through
+// the real mux and dialer) are kept by the identities at both ends while
+// open; a trust that still accepts the peer's certificate leaves them
+// alone, one that does not closes them at once (the finish of a CA
+// rotation), on the server's side and on the client's; closing a
+// connection forgets it.
+func TestSetTrustClosesConnections(t *testing.T) {
+	oldCA, newCA := newCA(t, "old"), newCA(t, "new")
+	server, client := newIdentity(t, oldCA, "n2"), newIdentity(t, oldCA, "n1")
+	m, err := newMux("127.0.0.1:0", server, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	d := &dialer{id: client}
+	connect := func() (net.Conn, net.Conn) {
+		t.Helper()
+		cc, err := d.dial(context.Background(), m.ln.Addr().String(), protoRaft)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := m.raft.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cc, sc
+	}
+	alive := func(name string, from, to net.Conn) {
+		t.Helper()
+		if _, err := from.Write([]byte("x")); err != nil {
+			t.Fatalf("%s: write: %v", name, err)
+		}
+		var b [1]byte
+		_ = to.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(to, b[:]); err != nil {
+			t.Fatalf("%s: read: %v", name, err)
+		}
+	}
+	closed := func(name string, c net.Conn) {
+		t.Helper()
+		var b [1]byte
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err := c.Read(b[:])
+		var ne net.Error
+		if err == nil || errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: the connection is still open (read: %v)", name, err)
+		}
+	}
+
+	cc, sc := connect()
+	if server.live.len() != 1 || client.live.len() != 1 {
+		t.Fatalf("tracked: server %d, client %d; want 1 and 1", server.live.len(), client.live.len())
+	}
+	alive("before any change", cc, sc)
+	if err := server.SetTrust(oldCA.Cert, newCA.Cert); err != nil { // a stage: the old CA still trusted
+		t.Fatal(err)
+	}
+	alive("while both CAs are trusted", cc, sc)
+	if err := server.SetTrust(newCA.Cert); err != nil { // a finish
+		t.Fatal(err)
+	}
+	closed("the server's end after the finish", sc)
+	closed("the client's end after the server closed it", cc)
+	if server.live.len() != 0 {
+		t.Fatalf("server still tracks %d connections", server.live.len())
+	}
+	cc.Close()
+	if client.live.len() != 0 {
+		t.Fatalf("client still tracks %d connections after closing its end", client.live.len())
+	}
+
+	// The client's side: it stops trusting the CA of the server's certificate.
+	if err := server.SetTrust(oldCA.Cert); err != nil {
+		t.Fatal(err)
+	}
+	cc, sc = connect()
+	defer sc.Close()
+	alive("a new connection", cc, sc)
+	if err := client.SetTrust(newCA.Cert); err != nil {
+		t.Fatal(err)
+	}
+	closed("the client's end after it stopped trusting the server's CA", cc)
+	closed("the server's end after the client closed it", sc)
+	if client.live.len() != 0 {
+		t.Fatalf("client still tracks %d connections", client.live.len())
 	}
 }

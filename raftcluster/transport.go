@@ -3,11 +3,13 @@ package raftcluster
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -24,6 +26,7 @@ const handshakeTimeout = 10 * time.Second
 
 // mux accepts TLS connections on the cluster port and routes them by their first byte.
 type mux struct {
+	id     *Identity
 	ln     net.Listener
 	raft   *chanListener
 	rpc    *chanListener
@@ -38,6 +41,7 @@ func newMux(addr string, id *Identity, log *slog.Logger) (*mux, error) {
 		return nil, fmt.Errorf("raftcluster: listen %s: %w", addr, err)
 	}
 	m := &mux{
+		id:     id,
 		ln:     ln,
 		raft:   newChanListener(ln.Addr()),
 		rpc:    newChanListener(ln.Addr()),
@@ -86,9 +90,9 @@ func (m *mux) route(c net.Conn) {
 	_ = tc.SetDeadline(time.Time{})
 	switch b[0] {
 	case protoRaft:
-		m.raft.push(c)
+		m.raft.push(m.id.track(tc, x509.ExtKeyUsageClientAuth))
 	case protoRPC:
-		m.rpc.push(c)
+		m.rpc.push(tc) // the RPC server tracks it (trackRPC): it needs the *tls.Conn itself
 	default:
 		c.Close()
 	}
@@ -179,7 +183,23 @@ func (d *dialer) dial(ctx context.Context, addr string, proto byte) (net.Conn, e
 		tc.Close()
 		return nil, err
 	}
-	return tc, nil
+	return d.id.track(tc, x509.ExtKeyUsageServerAuth), nil
+}
+
+// trackRPC is the RPC server's http.Server.ConnState: the server needs the
+// *tls.Conn itself (for the peer's certificate), so its connections are
+// tracked by their state instead of a wrapper.
+func (id *Identity) trackRPC(c net.Conn, state http.ConnState) {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return
+	}
+	switch state {
+	case http.StateNew:
+		id.live.add(tc, x509.ExtKeyUsageClientAuth)
+	case http.StateClosed, http.StateHijacked:
+		id.live.remove(tc)
+	}
 }
 
 type tcpAddr string
