@@ -14,7 +14,10 @@ import (
 // The leader reads the escalations after the cursor, e-mails each child's
 // verified parents (at most one alert per child per api.AlertEvery,
 // cluster-wide; none for an abuse disclosure), and proposes the cursor's
-// new position with the children it alerted. It sends before it marks, so
+// new position with the children it alerted. A safety hold a moderator
+// places to reach the family (reason parent_contact_pending) is e-mailed
+// the same way, unthrottled; a hold "under review" is not (it may follow a
+// disclosure about someone at home: the parent sees it in the console). It sends before it marks, so
 // a leader lost in between leaves the batch to the next leader: an alert
 // may go out twice, never not at all. A send that fails stops the batch
 // there (marked up to the escalation before it) and is retried on the next
@@ -97,6 +100,9 @@ func (n *Node) deliverAlerts(ctx context.Context, barrier bool) (AlertRun, error
 		}
 		run.Sent += n2
 		run.Alerted++
+		if p.HoldPlaced {
+			continue // a hold's e-mail neither waits for nor delays the alerts
+		}
 		last[p.ChildID] = p.At
 		sent = append(sent, storage.AlertSent{ChildID: p.ChildID, At: p.At})
 	}
@@ -125,10 +131,11 @@ func (n *Node) deliverAlerts(ctx context.Context, barrier bool) (AlertRun, error
 // any more (the child deleted meanwhile) is skipped.
 func (n *Node) deliverAlert(ctx context.Context, p storage.PendingAlert, lastAt int64) (int, error) {
 	topics := api.AlertTopics(p.Categories)
-	if len(topics) == 0 {
+	switch {
+	case p.HoldPlaced: // not throttled: a moderator asks to reach the family
+	case len(topics) == 0:
 		return 0, nil
-	}
-	if lastAt != 0 && p.At >= lastAt && p.At-lastAt < api.AlertEvery.Milliseconds() {
+	case lastAt != 0 && p.At >= lastAt && p.At-lastAt < api.AlertEvery.Milliseconds():
 		return 0, nil
 	}
 	recipients, err := n.db.ChildAlertRecipients(ctx, p.ChildID)
@@ -145,6 +152,9 @@ func (n *Node) deliverAlert(ctx context.Context, p storage.PendingAlert, lastAt 
 		return 0, nil
 	}
 	m := api.AlertMessage(string(nick), topics, time.UnixMilli(p.At), n.cfg.MailLinkBase)
+	if p.HoldPlaced {
+		m = api.HoldMessage(string(nick), time.UnixMilli(p.At), n.cfg.MailLinkBase)
+	}
 	sent := 0
 	for _, r := range recipients {
 		email, err := storage.Unseal(dek, r.EmailSealed, storage.FieldAAD(storage.FieldEmail, r.ParentID))

@@ -299,3 +299,73 @@ func TestAlertLoopRetries(t *testing.T) {
 		return nil
 	})
 }
+
+// A safety hold placed to reach the family (parent_contact_pending) is
+// e-mailed to the child's verified parents from the outbox, once, without
+// any of the child's words, and it neither waits for nor delays the
+// escalation alerts' throttle; a hold "under review" (it may follow a
+// disclosure about someone at home) and the lift of a hold send nothing.
+func TestSafetyHoldEmail(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := newTestClock(time.Now())
+	n := startCluster(t, 1, clock.config())[0]
+	admin := newAdmin(t, n)
+	const email = "hold-mail@example.test"
+	fam := newFamily(t, n, email, "Clover", "9-12")
+	if run, err := n.DeliverAlerts(ctx); err != nil || !run.Started {
+		t.Fatalf("starting the outbox: %+v %v", run, err)
+	}
+	holdMails := func() (count int, bodies []string) {
+		for _, e := range n.outbox(t) {
+			if e.To == email && e.Kind == "safety_hold" {
+				count++
+				bodies = append(bodies, e.Subject+"\n"+e.Body)
+			}
+		}
+		return count, bodies
+	}
+	hold := func(method, reason string) {
+		t.Helper()
+		var body any
+		if reason != "" {
+			body = map[string]string{"reason": reason}
+		}
+		if st, _ := n.call(t, method, "/v1/moderation/children/"+fam.childID+"/hold", admin.token, body, nil); st != 200 {
+			t.Fatalf("%s hold %q: %d", method, reason, st)
+		}
+	}
+
+	hold("PUT", storage.HoldUnderReview)
+	hold("DELETE", "")
+	if run, err := n.DeliverAlerts(ctx); err != nil || run.Sent != 0 {
+		t.Fatalf("a hold under review and its lift: %+v %v", run, err)
+	}
+
+	hold("PUT", storage.HoldParentContactPending)
+	if run, err := n.DeliverAlerts(ctx); err != nil || run.Sent != 1 || run.Alerted != 1 {
+		t.Fatalf("the hold's run: %+v %v", run, err)
+	}
+	count, bodies := holdMails()
+	if count != 1 || !strings.Contains(bodies[0], "please get in touch about Clover") || !strings.Contains(bodies[0], "paused Clover's chat") {
+		t.Fatalf("hold e-mails %d: %q", count, bodies)
+	}
+	if run, err := n.DeliverAlerts(ctx); err != nil || run.Sent != 0 {
+		t.Fatalf("a second run sent again: %+v %v", run, err)
+	}
+	hold("DELETE", "")
+	// The hold did not start the alerts' throttle: an escalation right
+	// after it is alerted.
+	if st, tr := n.chat(t, fam.childToken, "I want to kill myself"); st != 200 || !tr.Turn.Safety.Escalated {
+		t.Fatalf("chat after the lift: %d", st)
+	}
+	if run, err := n.DeliverAlerts(ctx); err != nil || run.Sent != 1 {
+		t.Fatalf("the escalation after the hold: %+v %v", run, err)
+	}
+	if c, _ := alertsTo(t, []*testNode{n}, email); c != 1 {
+		t.Fatalf("%d safety alerts, want 1", c)
+	}
+	if count, _ := holdMails(); count != 1 {
+		t.Fatalf("%d hold e-mails in all, want 1", count)
+	}
+}

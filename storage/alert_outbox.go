@@ -96,7 +96,13 @@ const (
 		JOIN children c ON c.id = t.child_id
 		LEFT JOIN alert_throttle th ON th.child_id = t.child_id
 		WHERE a.seq > ? AND a.seq <= ? AND a.action = 'safety_escalation' AND a.target LIKE 'turn:%'
-		ORDER BY a.seq`
+		UNION ALL
+		SELECT a.seq, '', c.id, '', a.at, c.family_id, c.nickname_sealed, COALESCE(th.last_at, 0)
+		FROM audit_log a
+		JOIN children c ON c.id = substr(a.target, 7)
+		LEFT JOIN alert_throttle th ON th.child_id = c.id
+		WHERE a.seq > ? AND a.seq <= ? AND a.action = 'place_safety_hold:parent_contact_pending' AND a.target LIKE 'child:%'
+		ORDER BY 1`
 	qMaxAuditSeq = "SELECT COALESCE(MAX(seq), 0) FROM audit_log"
 )
 
@@ -181,13 +187,18 @@ type PendingAlert struct {
 	Categories     []string
 	At             int64 // when the turn was taken
 	LastAlertAt    int64 // the child's last alert before this batch (0: none)
+	// HoldPlaced: the entry is not an escalation but a moderator's safety
+	// hold asking to reach the family (reason parent_contact_pending; see
+	// hold.go): At is when it was placed, TurnID and Categories are empty.
+	HoldPlaced bool
 }
 
-// PendingAlerts returns the escalations among the audit entries after
-// `after`, at most `window` of them, oldest first, and the last audit
-// sequence it looked at (the window's end, or the last entry there is:
-// the cursor may move there once they are handled). Escalations whose turn
-// or child was deleted meanwhile are not returned.
+// PendingAlerts returns the escalations — and the safety holds placed to
+// reach the family — among the audit entries after `after`, at most
+// `window` of them, oldest first, and the last audit sequence it looked at
+// (the window's end, or the last entry there is: the cursor may move there
+// once they are handled). Entries whose turn or child was deleted
+// meanwhile are not returned.
 func (db *DB) PendingAlerts(ctx context.Context, after, window int64) ([]PendingAlert, int64, error) {
 	db.swap.RLock()
 	defer db.swap.RUnlock()
@@ -198,7 +209,7 @@ func (db *DB) PendingAlerts(ctx context.Context, after, window int64) ([]Pending
 	// Bounded by what exists now: an escalation committed after this read
 	// is beyond the returned end, so the caller cannot mark it unseen.
 	upTo := max(after, min(after+window, maxSeq))
-	rows, err := db.query(ctx, qPendingAlerts, after, upTo)
+	rows, err := db.query(ctx, qPendingAlerts, after, upTo, after, upTo)
 	if err != nil {
 		return nil, 0, fmt.Errorf("storage: pending alerts: %w", err)
 	}
@@ -211,6 +222,7 @@ func (db *DB) PendingAlerts(ctx context.Context, after, window int64) ([]Pending
 			return nil, 0, fmt.Errorf("storage: pending alerts: %w", err)
 		}
 		p.Categories = splitList(cats)
+		p.HoldPlaced = p.TurnID == ""
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {

@@ -152,6 +152,24 @@ func (s *Server) outboxDelivers(ctx context.Context, index uint64) bool {
 	return err == nil && o.Started && index > o.StartIndex
 }
 
+// HoldMessage is the e-mail to a child's verified parents when a
+// moderator pauses the child's chat to reach the family (a safety hold
+// with reason parent_contact_pending): no content, what it means, what to
+// do.
+func HoldMessage(nick string, at time.Time, linkBase string) mailer.Message {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello from DaisyDog,\n\nOn %s a DaisyDog moderator paused %s's chat with Daisy, because something in it needs a grown-up from your family.\n\n",
+		at.UTC().Format("Monday 2 January 2006 at 15:04 UTC"), nick)
+	fmt.Fprintf(&b, "Nothing %s wrote has been deleted, and the chat will be back on as soon as the moderator has spoken with you. Please get in touch with the people who run DaisyDog for your family or school", nick)
+	if linkBase != "" {
+		fmt.Fprintf(&b, "; the parent console shows the pause: %s/ui/\n\n", strings.TrimRight(linkBase, "/"))
+	} else {
+		b.WriteString("; the parent console shows the pause.\n\n")
+	}
+	fmt.Fprintf(&b, "If you think %s is in danger right now, call your local emergency number.\n", nick)
+	return mailer.Message{Subject: "DaisyDog: please get in touch about " + nick, Body: b.String(), Kind: "safety_hold"}
+}
+
 // AlertMessage is the e-mail (without its recipient).
 func AlertMessage(nick string, topics []string, at time.Time, linkBase string) mailer.Message {
 	var b strings.Builder
