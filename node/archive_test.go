@@ -204,6 +204,15 @@ func TestArchiveSegments(t *testing.T) {
 	if _, _, err := readArchiveSegment(write([]byte("shopping list")), key); err == nil || !strings.Contains(err.Error(), "not a DaisyDog log archive") {
 		t.Fatalf("not a segment: %v", err)
 	}
+	// A record length beyond any record the archive writes (a damaged
+	// length field) is refused, not allocated.
+	huge := append([]byte(archiveMagic), 0xff, 0xff, 0xff, 0x7f)
+	if _, _, err := readArchiveSegment(write(huge), key); !errors.Is(err, errArchiveRecord) {
+		t.Fatalf("absurd record length: %v", err)
+	}
+	if _, _, err := readArchiveSegment(filepath.Join(t.TempDir(), "none"+archiveSuffix), key); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a missing segment: %v", err)
+	}
 
 	// Writing again starts a new segment; pruning keeps the current one
 	// and this node's recent ones, and never touches other nodes'.

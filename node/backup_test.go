@@ -170,6 +170,28 @@ func TestBackupRefusals(t *testing.T) {
 	if _, err := Init(Layout{Dir: target}, InitOptions{NodeID: "r1", HTTPAddr: "127.0.0.1:1", RaftAddr: "127.0.0.1:2", ClusterKey: key[:8]}); err == nil || !strings.Contains(err.Error(), "32 bytes") || exists(filepath.Join(target, "node.json")) {
 		t.Fatalf("init with a short cluster key: %v", err)
 	}
+	good := InitOptions{NodeID: "r1", HTTPAddr: "127.0.0.1:1", RaftAddr: "127.0.0.1:2"}
+	for _, tc := range []struct {
+		name string
+		run  func(l Layout) error
+		want string
+	}{
+		{"a short cluster key", func(l Layout) error { _, _, err := Restore(ctx, l, good, out, key[:8]); return err }, "cluster key must be 32 bytes"},
+		{"a short cluster key, to a point", func(l Layout) error {
+			_, _, err := RestoreToPoint(ctx, l, good, out, key[:8], []string{t.TempDir()}, time.Now())
+			return err
+		}, "cluster key must be 32 bytes"},
+		{"a backup that is not there", func(l Layout) error { _, _, err := Restore(ctx, l, good, out+".none", key); return err }, "no such file"},
+		{"into a directory that holds a node", func(Layout) error { _, _, err := Restore(ctx, Layout{Dir: dir}, good, out, key); return err }, "already holds a node"},
+	} {
+		l := Layout{Dir: filepath.Join(t.TempDir(), "r")}
+		if err := tc.run(l); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("restore with %s: %v, want %q", tc.name, err, tc.want)
+		}
+		if exists(l.Dir) {
+			t.Errorf("restore with %s left %s behind", tc.name, l.Dir)
+		}
+	}
 }
 
 // Disaster recovery when two of three servers are lost (docs/operations.md

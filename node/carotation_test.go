@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -184,8 +185,19 @@ func TestCARotationOnACluster(t *testing.T) {
 	}
 
 	// A member restarted after the rotation comes back at the same step,
-	// and its log archive still names the cluster after its first CA.
+	// and its log archive still names the cluster after its first CA. While
+	// it is down, no step is taken: every member must take part.
 	nodes[2].stop(t)
+	if _, err := RotateCA(ctx, l1, cl(), addr, storage.CAStage); err == nil || !strings.Contains(err.Error(), "members n3 do not answer") {
+		t.Fatalf("a stage with n3 down: %v", err)
+	}
+	// A wait for a step that does not come names the members it waits for.
+	shortCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = waitForStep(shortCtx, cl(), addr, "trusts a CA nobody has", func(m CAMember) bool { return slices.Contains(m.Trusted, "none") }, nil)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "not every member trusts a CA nobody has yet") || !strings.Contains(err.Error(), "n3") {
+		t.Fatalf("a wait that cannot end: %v", err)
+	}
 	restarted := startTestNode(t, nodes[2].dir, nil)
 	waitFor(t, 30*time.Second, "the restarted member is ready", func() error { return restarted.ready(ctx) })
 	if got, trusted := restarted.identity.IssuerFingerprint(), restarted.identity.Trusted(); got != newFP || !slices.Equal(trusted, []string{newFP}) {
@@ -250,4 +262,197 @@ func intruderIdentity(t *testing.T, caPEM, caKey []byte) *raftcluster.Identity {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// On one node: a staged CA can be aborted (the node trusts its CA alone
+// again); a rotation record that does not hold together — a CA key that
+// does not open under the cluster key, a certificate that is not the
+// recorded CA, a join secret that does not match its hash, a certificate
+// that is no PEM — is refused and leaves the node's files and identity as
+// they were; a node that stopped half-way through installing the new CA
+// (the key written, not yet the certificate) finishes it at its next start
+// and issues itself a certificate from the new CA.
+func TestCARotationRecoversAndRefuses(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	ctx := context.Background()
+	n := startCluster(t, 1, nil)[0]
+	l := Layout{Dir: n.dir}
+	cl := func() *raftcluster.Client {
+		t.Helper()
+		id, err := LoadIdentity(l, "n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raftcluster.NewClient(id)
+	}
+	addr := n.nf.AdvertiseRaft
+	oldFP := n.identity.CurrentCA().Fingerprint()
+
+	// A node that cannot write its files keeps the old trust, keeps
+	// trying, and reaches the step once it can (here a directory stands
+	// where the staged CA's certificate goes).
+	first := cl()
+	if err := os.MkdirAll(filepath.Join(l.CANextCert(), "in-the-way"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	type stepResult struct {
+		step CAStep
+		err  error
+	}
+	done := make(chan stepResult, 1)
+	go func() {
+		s, err := RotateCA(ctx, l, first, addr, storage.CAStage)
+		done <- stepResult{s, err}
+	}()
+	waitFor(t, 20*time.Second, "the stage to be applied", func() error {
+		if _, found, err := n.db.LatestCARotation(ctx); err != nil || !found {
+			return fmt.Errorf("not yet (%v)", err)
+		}
+		return nil
+	})
+	if got := n.identity.Trusted(); !slices.Equal(got, []string{oldFP}) {
+		t.Fatalf("trust changed although the files could not be written: %v", got)
+	}
+	if err := os.RemoveAll(l.CANextCert()); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done // the node retries every few seconds; the command waits up to a minute
+	staged, err := res.step, res.err
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.identity.Trusted(); !slices.Equal(got, []string{oldFP, staged.Fingerprint}) {
+		t.Fatalf("trust after the stage %v", got)
+	}
+	if _, err := RotateCA(ctx, l, cl(), addr, storage.CAAbort); err != nil {
+		t.Fatalf("abort: %v", err)
+	}
+	if got := n.identity.Trusted(); !slices.Equal(got, []string{oldFP}) {
+		t.Fatalf("trust after the abort %v", got)
+	}
+	if _, err := os.Stat(l.CANextCert()); !os.IsNotExist(err) {
+		t.Fatalf("ca-next.crt after the abort: %v", err)
+	}
+
+	// A server without the cluster key cannot stage: the CA key would have
+	// nothing to be sealed under.
+	keyFile, err := os.ReadFile(l.ClusterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(l.ClusterKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RotateCA(ctx, l, cl(), addr, storage.CAStage); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a stage without the cluster key: %v", err)
+	}
+	if err := os.WriteFile(l.ClusterKey(), keyFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	staged, err = RotateCA(ctx, l, cl(), addr, storage.CAStage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A damaged staged-CA file: the switch refuses rather than guess.
+	nextPEM, err := os.ReadFile(l.CANextCert())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := cl() // loaded before the damage (the CLI, loading after it, stops there: TestLoadIdentityRefusals)
+	if err := os.WriteFile(l.CANextCert(), []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RotateCA(ctx, l, before, addr, storage.CASwitch); err == nil || !strings.Contains(err.Error(), "CA certificate") {
+		t.Fatalf("a switch with a damaged ca-next.crt: %v", err)
+	}
+	if err := os.WriteFile(l.CANextCert(), nextPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec, found, err := n.db.LatestCARotation(ctx)
+	if err != nil || !found || rec.Fingerprint != staged.Fingerprint {
+		t.Fatalf("the staged record: %+v %v %v", rec, found, err)
+	}
+	other, err := raftcluster.NewCA("other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongSeal, err := n.keyring.SealSecret("ca-key:someone-else", []byte("key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caBefore, err := os.ReadFile(l.CACert())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(r *storage.CARotation)
+		want   string
+	}{
+		{"a key sealed for another CA", func(r *storage.CARotation) { r.KeySealed = wrongSeal }, "opening the new CA's key"},
+		{"the certificate of another CA", func(r *storage.CARotation) { r.CertPEM = string(other.CertPEM) }, "fingerprint"},
+		{"a join secret that does not match its hash", func(r *storage.CARotation) { r.JoinHash = hashSecret("guess") }, "join secret"},
+		{"no PEM", func(r *storage.CARotation) { r.CertPEM = "not a certificate" }, "not PEM"},
+	} {
+		r := rec
+		tc.change(&r)
+		err := n.installRotatedCA(r)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error about %q", tc.name, err, tc.want)
+		}
+		if got, _ := os.ReadFile(l.CACert()); string(got) != string(caBefore) || n.identity.CurrentCA().Fingerprint() != oldFP {
+			t.Fatalf("%s changed the node's CA", tc.name)
+		}
+	}
+
+	// Stopped half-way through the switch: the new CA key written, the
+	// CA certificate and the node's certificate still the old ones.
+	oldCert, err1 := os.ReadFile(l.NodeCert())
+	oldKey, err2 := os.ReadFile(l.NodeKey())
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RotateCA(ctx, l, cl(), addr, storage.CASwitch); err != nil {
+		t.Fatalf("switch: %v", err)
+	}
+	n.stop(t)
+	for f, b := range map[string][]byte{l.CACert(): caBefore, l.NodeCert(): oldCert, l.NodeKey(): oldKey} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := startTestNode(t, n.dir, nil)
+	waitFor(t, 30*time.Second, "the restarted node", func() error { return r.ready(ctx) })
+	if got := r.identity.IssuerFingerprint(); got != staged.Fingerprint {
+		t.Fatalf("after the restart the node presents a certificate from %.12s, want the new CA %.12s", got, staged.Fingerprint)
+	}
+	if !fileHoldsCA(l.CACert(), staged.Fingerprint) || !slices.Equal(r.identity.Trusted(), []string{staged.Fingerprint, oldFP}) {
+		t.Fatalf("after the restart: ca.crt holds the new CA %v, trust %v", fileHoldsCA(l.CACert(), staged.Fingerprint), r.identity.Trusted())
+	}
+}
+
+// LoadIdentity refuses a data directory without the node's files, and a
+// staged CA file that is no certificate, naming it.
+func TestLoadIdentityRefusals(t *testing.T) {
+	if _, err := LoadIdentity(Layout{Dir: t.TempDir()}, "n1"); err == nil {
+		t.Fatal("an empty directory gave an identity")
+	}
+	dir := t.TempDir()
+	l := Layout{Dir: dir}
+	if _, err := Init(l, nodeAddrs(t, "n1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadIdentity(l, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(l.CANextCert(), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadIdentity(l, "n1"); err == nil || !strings.Contains(err.Error(), "ca-next.crt") {
+		t.Fatalf("a corrupt ca-next.crt: %v", err)
+	}
 }

@@ -32,13 +32,18 @@ type polHarness struct {
 	db   *storage.DB
 	rt   *wasm.Runtime
 	p    *policyRuntime
-	idx  uint64
 	priv ed25519.PrivateKey
 	kid  string
 
 	mu      sync.Mutex
 	reports []storage.ReportPolicy
 	shadows []storage.ReportShadow
+
+	// applyMu orders applies as a log would: the test's and the runtime's
+	// reports (another goroutine) each take the next index and apply it
+	// before anyone takes the one after.
+	applyMu sync.Mutex
+	idx     uint64
 }
 
 var allowVerdict = []byte(`{"action":"allow"}`)
@@ -101,11 +106,10 @@ func (h *polHarness) replicate() {
 }
 
 func (h *polHarness) apply(c storage.Command) error {
-	h.mu.Lock()
+	h.applyMu.Lock()
+	defer h.applyMu.Unlock()
 	h.idx++
-	idx := h.idx
-	h.mu.Unlock()
-	_, err := h.db.Apply(context.Background(), idx, c)
+	_, err := h.db.Apply(context.Background(), h.idx, c)
 	return err
 }
 
@@ -135,9 +139,9 @@ func (h *polHarness) sync() *policySet {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h.mu.Lock() // the runtime's reports apply (and count) from their own goroutines
+	h.applyMu.Lock() // the runtime's reports apply (and count) from their own goroutines
 	idx := h.idx
-	h.mu.Unlock()
+	h.applyMu.Unlock()
 	h.p.sync(ctx, idx)
 	return h.p.current()
 }

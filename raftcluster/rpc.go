@@ -225,12 +225,16 @@ func (c *Cluster) call(ctx context.Context, addr, path string, body any) (int, [
 func callNode(ctx context.Context, client *http.Client, addr, path string, body any, forwarded bool) (int, []byte, error) {
 	method := http.MethodGet
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case []byte: // a command, sent as it is
+		method, rd = http.MethodPost, bytes.NewReader(b)
+	default:
+		js, err := json.Marshal(body)
 		if err != nil {
 			return 0, nil, err
 		}
-		method, rd = http.MethodPost, bytes.NewReader(b)
+		method, rd = http.MethodPost, bytes.NewReader(js)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "https://"+addr+path, rd)
 	if err != nil {
@@ -323,7 +327,7 @@ func (cl *Client) Join(ctx context.Context, addr, id, raftAddr string) error {
 // the leader, gated like the node's own writes) and returns its response.
 func (cl *Client) Submit(ctx context.Context, addr string, cmd []byte) (Response, error) {
 	var resp Response
-	err := cl.do(ctx, addr, pathSubmit, json.RawMessage(cmd), &resp)
+	err := cl.do(ctx, addr, pathSubmit, cmd, &resp)
 	return resp, err
 }
 

@@ -72,6 +72,22 @@ func TestMembersApply(t *testing.T) {
 	}
 	tc.stop(down, false)
 	l = tc.mustLeader(10 * time.Second)
+	// Client.Members: every member's own answer, and which one did not answer.
+	st, answers, err := NewClient(l.ident).Members(ctx, l.addr)
+	if err != nil || len(st.Nodes) != 3 || len(answers) != 3 {
+		t.Fatalf("Members: %+v %d answers, %v", st, len(answers), err)
+	}
+	for _, a := range answers {
+		switch {
+		case a.ID == down.id && a.Err == nil:
+			t.Errorf("Members: the stopped %s answered", a.ID)
+		case a.ID != down.id && (a.Err != nil || a.Status.NodeID != a.ID || len(a.Status.TrustedCAs) != 1 || a.Status.IssuerCA != tc.ca.Fingerprint()):
+			t.Errorf("Members: %s answered %+v, %v", a.ID, a.Status, a.Err)
+		}
+	}
+	if _, _, err := NewClient(l.ident).Members(ctx, down.addr); err == nil {
+		t.Error("Members through a stopped node answered")
+	}
 	if err := l.c.MembersApply(ctx, "new_kind", 1); err != nil {
 		t.Errorf("with %s down after it advertised new_kind v1: %v", down.id, err)
 	}
@@ -118,6 +134,25 @@ func TestApplyWaitsForMembers(t *testing.T) {
 	}
 	if _, err := l.c.Apply(ctx, []byte("plain")); err != nil {
 		t.Fatalf("an ungated command: %v", err)
+	}
+	// An operator tool's command (Client.Submit, with a node certificate)
+	// through a follower's cluster port: gated like the node's own, applied
+	// through the leader otherwise.
+	f := tc.followers()[0]
+	cl := NewClient(l.ident)
+	before = l.c.Status().LastLogIndex
+	if _, err := cl.Submit(ctx, f.addr, []byte("new:submitted")); err == nil || !strings.Contains(err.Error(), "node n3") {
+		t.Errorf("gated command submitted with n3 older: %v, want a refusal naming n3", err)
+	}
+	if after := l.c.Status().LastLogIndex; after != before {
+		t.Errorf("a refused submission was appended: last index %d → %d", before, after)
+	}
+	resp, err := cl.Submit(ctx, f.addr, []byte("plain-submitted"))
+	if err != nil || resp.Index == 0 {
+		t.Fatalf("an ungated submission: %+v %v", resp, err)
+	}
+	if got := l.sm.get(resp.Index); got != "plain-submitted" {
+		t.Fatalf("the leader applied %q at the submission's index %d", got, resp.Index)
 	}
 
 	n3 := tc.nodes["n3"]

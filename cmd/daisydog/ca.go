@@ -53,15 +53,6 @@ func printCAStatus(ctx context.Context, l node.Layout, cl *raftcluster.Client, a
 	if err != nil {
 		return err
 	}
-	name := func(fp string) string {
-		if len(fp) > 12 {
-			return fp[:12]
-		}
-		if fp == "" {
-			return "-"
-		}
-		return fp
-	}
 	local := func(path string) string {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -71,7 +62,7 @@ func printCAStatus(ctx context.Context, l node.Layout, cl *raftcluster.Client, a
 		if err != nil {
 			return "unreadable"
 		}
-		return name(ca.Fingerprint())
+		return shortFP(ca.Fingerprint())
 	}
 	fmt.Printf("this server: CA %s, staged %s, previous %s\n", local(l.CACert()), local(l.CANextCert()), local(l.CAPrevCert()))
 	fmt.Printf("%-12s %-22s %-13s %s\n", "MEMBER", "ADDRESS", "PRESENTS", "TRUSTS")
@@ -82,9 +73,20 @@ func printCAStatus(ctx context.Context, l node.Layout, cl *raftcluster.Client, a
 		}
 		trusted := make([]string, len(m.Trusted))
 		for i, t := range m.Trusted {
-			trusted[i] = name(t)
+			trusted[i] = shortFP(t)
 		}
-		fmt.Printf("%-12s %-22s %-13s %s\n", m.ID, m.Address, name(m.Issuer), strings.Join(trusted, ", "))
+		fmt.Printf("%-12s %-22s %-13s %s\n", m.ID, m.Address, shortFP(m.Issuer), strings.Join(trusted, ", "))
 	}
 	return nil
+}
+
+// shortFP is the first 12 hex digits of a fingerprint ("-" for none).
+func shortFP(fp string) string {
+	switch {
+	case fp == "":
+		return "-"
+	case len(fp) > 12:
+		return fp[:12]
+	}
+	return fp
 }

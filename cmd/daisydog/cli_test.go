@@ -1161,3 +1161,11 @@ func writeAuditedDB(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+func TestShortFP(t *testing.T) {
+	for in, want := range map[string]string{"": "-", "abc": "abc", "0123456789abcdef": "0123456789ab"} {
+		if got := shortFP(in); got != want {
+			t.Errorf("shortFP(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

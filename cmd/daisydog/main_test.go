@@ -263,6 +263,10 @@ func TestClusterCommandErrors(t *testing.T) {
 	wantErrContains(t, err, down+"/v1/status")
 	_, _, err = capture(t, func() error { return cmdCluster([]string{"remove", "--data", dir, "--addr", down, "n2"}) })
 	wantErrContains(t, err, down+"/v1/remove")
+	for _, step := range []string{"status", "stage"} {
+		_, _, err = capture(t, func() error { return cmdCluster([]string{"ca", "--data", dir, "--addr", down, step}) })
+		wantErrContains(t, err, down+"/v1/status")
+	}
 
 	if err := os.Remove(l.NodeKey()); err != nil {
 		t.Fatal(err)
