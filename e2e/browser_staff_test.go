@@ -86,6 +86,9 @@ func TestBrowserStaffDashboard(t *testing.T) {
 		chromedp.Click(css("#recovery-done")),
 		chromedp.WaitVisible(css("#dash-view")),
 		wait(stat("role")+` === "leader"`),
+		// The member as it answered on the cluster port: a leader, up to date.
+		wait(`(() => { const li = document.querySelector("#members li[data-answered='true']");
+			return li !== null && li.textContent.includes("leader, applied ") && li.textContent.includes("(up to date), CA ") })()`),
 		wait(`Number(`+stat("escalated")+`) >= 1`),
 		wait(`Number(`+stat("open events")+`) === 1`),
 		wait(`Number(`+stat("children")+`) === 1 && Number(`+stat("turns (24 h)")+`) >= 2 && Number(`+stat("children who chatted (24 h)")+`) === 1`),

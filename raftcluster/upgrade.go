@@ -83,6 +83,35 @@ func (c *Cluster) peerStatus(ctx context.Context, srv raft.Server) (Status, erro
 	return st, nil
 }
 
+// MemberStatuses asks every member of the configuration for its Status
+// over the cluster port, at once, each within timeout; this node answers
+// for itself. In configuration order.
+func (c *Cluster) MemberStatuses(ctx context.Context, timeout time.Duration) []MemberAnswer {
+	f := c.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	servers := f.Configuration().Servers
+	out := make([]MemberAnswer, len(servers))
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		out[i] = MemberAnswer{ID: string(srv.ID), Address: string(srv.Address)}
+		if string(srv.ID) == c.cfg.NodeID {
+			out[i].Status = c.Status()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			out[i].Status, out[i].Err = c.peerStatus(pctx, srv)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // advertised remembers what each member last advertised to this node.
 type advertised struct {
 	mu      sync.Mutex

@@ -30,11 +30,37 @@ type dashboardNode struct {
 	Members      []raftcluster.NodeStatus `json:"members"`
 }
 
+// dashboardMember is one member of the cluster as it answered this node
+// on the cluster port just now: the whole cluster from one page.
+type dashboardMember struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	Answered bool   `json:"answered"`
+	State    string `json:"state,omitempty"`
+	Term     uint64 `json:"term,omitempty"`
+	Applied  uint64 `json:"applied_index,omitempty"`
+	// Behind is how many committed entries (as this node knows them) the
+	// member has not applied yet.
+	Behind uint64 `json:"behind"`
+	// CA: the first 12 hex digits of the fingerprint of the CA the
+	// member's certificate comes from (a CA rotation's progress).
+	CA string `json:"ca,omitempty"`
+}
+
+// memberStatuser asks every member for its status (raftcluster.Cluster).
+type memberStatuser interface {
+	MemberStatuses(ctx context.Context, timeout time.Duration) []raftcluster.MemberAnswer
+}
+
+// memberAskTimeout bounds how long the dashboard waits for a member.
+const memberAskTimeout = time.Second
+
 type dashboardView struct {
-	At      string          `json:"at"`
-	Node    *dashboardNode  `json:"node"`
-	Policy  string          `json:"policy_version"`
-	Metrics MetricsSnapshot `json:"metrics"`
+	At      string            `json:"at"`
+	Node    *dashboardNode    `json:"node"`
+	Cluster []dashboardMember `json:"cluster"`
+	Policy  string            `json:"policy_version"`
+	Metrics MetricsSnapshot   `json:"metrics"`
 	// Usage is the service's use in aggregate, the activity over the last
 	// 24 hours; counted at most once a minute (UsageAt says when).
 	Usage   storage.UsageTotals `json:"usage"`
@@ -82,7 +108,31 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ httprouter.
 		st := sr.Status()
 		v.Node = &dashboardNode{ID: st.NodeID, State: st.State, LeaderID: st.LeaderID, Term: st.Term,
 			AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, Members: st.Nodes}
+		if ms, ok := s.Repl.(memberStatuser); ok {
+			v.Cluster = clusterView(ms.MemberStatuses(r.Context(), memberAskTimeout), st.CommitIndex)
+		}
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// clusterView is the dashboard's row per member; commit is the commit
+// index this node knows.
+func clusterView(answers []raftcluster.MemberAnswer, commit uint64) []dashboardMember {
+	out := make([]dashboardMember, 0, len(answers))
+	for _, a := range answers {
+		m := dashboardMember{ID: a.ID, Address: a.Address}
+		if a.Err == nil {
+			st := a.Status
+			m.Answered, m.State, m.Term, m.Applied = true, st.State, st.Term, st.AppliedIndex
+			if commit > st.AppliedIndex {
+				m.Behind = commit - st.AppliedIndex
+			}
+			if len(st.IssuerCA) >= 12 {
+				m.CA = st.IssuerCA[:12]
+			}
+		}
+		out = append(out, m)
+	}
+	return out
 }

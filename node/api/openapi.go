@@ -256,7 +256,7 @@ var docs = map[string]opDoc{
 	"POST /v1/admin/logout":         {summary: "End this staff session", status: 204},
 	"POST /v1/admin/invites":        {summary: "Invite an administrator or moderator", body: obj(req("role", schema{"type": "string", "enum": []string{"admin", "moderator"}})), status: 201, resp: obj(req("invite_token", sString), req("role", sString), req("expires_at", sString))},
 	"GET /v1/admin/staff":           {summary: "Staff accounts", status: 200, resp: obj(req("staff", arrayOf(sAnyObj)))},
-	"GET /v1/admin/dashboard":       {summary: "The staff dashboard's data: this node's cluster view, active policy and counters", status: 200, resp: typeOf[dashboardView]()},
+	"GET /v1/admin/dashboard":       {summary: "The staff dashboard's data: this node's cluster view, every member's state, active policy and counters", status: 200, resp: typeOf[dashboardView]()},
 	"GET /v1/admin/retention":       {summary: "The retention in force and where it comes from", status: 200, resp: typeOf[retentionView]()},
 	"PUT /v1/admin/retention": {summary: "Set the cluster's retention (days per class; 0 = until the parent deletes)",
 		body: obj(req("turns_days", sInt), req("safety_days", sInt), req("sessions_days", sInt)), status: 200, resp: typeOf[retentionView]()},

@@ -216,6 +216,12 @@ func TestStaffDashboard(t *testing.T) {
 			} `json:"members"`
 			Applied uint64 `json:"applied_index"`
 		} `json:"node"`
+		Cluster []struct {
+			Answered bool   `json:"answered"`
+			State    string `json:"state"`
+			Applied  uint64 `json:"applied_index"`
+			CA       string `json:"ca"`
+		} `json:"cluster"`
 		Policy  string `json:"policy_version"`
 		Metrics struct {
 			Requests map[string]uint64 `json:"requests"`
@@ -243,6 +249,9 @@ func TestStaffDashboard(t *testing.T) {
 		if d.At == "" || d.Node == nil || len(d.Node.Members) != 1 || !d.Node.Members[0].Leader || d.Node.Applied == 0 || d.Policy == "" ||
 			d.Metrics.Requests["total"] == 0 || d.Metrics.Safety.Turns == 0 || d.Metrics.Timings["turn"].Count == 0 || d.Metrics.Moderation == nil {
 			t.Fatalf("dashboard %+v", d)
+		}
+		if len(d.Cluster) != 1 || !d.Cluster[0].Answered || d.Cluster[0].State != "Leader" || d.Cluster[0].Applied == 0 || len(d.Cluster[0].CA) != 12 {
+			t.Fatalf("cluster view %+v", d.Cluster)
 		}
 		if u := d.Usage; u.Families < 1 || u.Children < 1 || u.ByTier["9-12"] < 1 || u.Devices < 1 || u.Turns < 1 || u.ActiveChildren < 1 || d.UsageAt == "" {
 			t.Fatalf("usage totals %+v at %q", u, d.UsageAt)

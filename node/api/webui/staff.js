@@ -112,7 +112,16 @@ async function refresh() {
     const n = d.node || {};
     fill("cluster", [["server", n.id || "?"], ["role", n.state || "?"], ["leader", n.leader_id || "none"], ["term", n.term || 0],
       ["applied / committed", (n.applied_index || 0) + " / " + (n.commit_index || 0)], ["active policy", d.policy_version]]);
-    $("members").replaceChildren(...(n.members || []).map((x) => item(x.id + " (" + x.suffrage.toLowerCase() + (x.leader ? ", leader" : "") + ")")));
+    const live = new Map((d.cluster || []).map((c) => [c.id, c]));
+    $("members").replaceChildren(...(n.members || []).map((x) => {
+      const c = live.get(x.id);
+      const how = !c ? "" : !c.answered ? " — not answering" :
+        " — " + c.state.toLowerCase() + ", applied " + c.applied_index + (c.behind ? " (" + c.behind + " behind)" : " (up to date)") + ", CA " + c.ca;
+      const li = item(x.id + " (" + x.suffrage.toLowerCase() + (x.leader ? ", leader" : "") + ")" + how);
+      li.dataset.member = x.id;
+      li.dataset.answered = c ? String(c.answered) : "unknown";
+      return li;
+    }));
     fill("traffic", [["requests", m.requests.total], ["requests per second", rate(d, p, (x) => x.metrics.requests.total)],
       ["server errors (5xx)", m.requests["5xx"]], ["turns refused under overload", m.turns_shed],
       ["chat turn p50 / p99", ms(m.timings.turn)], ["policy p50 / p99", ms(m.timings.policy_eval)],
