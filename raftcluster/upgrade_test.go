@@ -88,6 +88,19 @@ func TestMembersApply(t *testing.T) {
 	if _, _, err := NewClient(l.ident).Members(ctx, down.addr); err == nil {
 		t.Error("Members through a stopped node answered")
 	}
+	// The same from inside the leader (the staff dashboard's view).
+	inside := l.c.MemberStatuses(ctx, time.Second)
+	if len(inside) != 3 {
+		t.Fatalf("MemberStatuses: %d answers", len(inside))
+	}
+	for _, a := range inside {
+		if (a.ID == down.id) != (a.Err != nil) || a.Err == nil && a.Status.NodeID != a.ID {
+			t.Errorf("MemberStatuses: %s answered %+v, %v", a.ID, a.Status, a.Err)
+		}
+		if a.ID == l.id && a.Status.State != "Leader" {
+			t.Errorf("MemberStatuses: the leader answers for itself as %q", a.Status.State)
+		}
+	}
 	if err := l.c.MembersApply(ctx, "new_kind", 1); err != nil {
 		t.Errorf("with %s down after it advertised new_kind v1: %v", down.id, err)
 	}
