@@ -12,6 +12,9 @@
 //   - A restart needs no flags: everything is read from the data directory.
 //   - The node certificate is renewed by the node itself before it expires,
 //     and the key and certificate files always form a pair (certs.go).
+//   - The TLS files and identity follow the replicated CA rotation record:
+//     brought to its step after each step applied and at every start,
+//     before the node talks to its peers (carotation.go).
 //   - With a log archive, every batch the state machine applied is archived
 //     with the stretch of the log it covers completely, after it committed;
 //     archiving never fails a batch (archive.go).

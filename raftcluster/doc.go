@@ -14,7 +14,10 @@
 //     candidacy off (SetCandidacy), never wins an election: its own vote
 //     requests are withheld (gate.go); it still votes and replicates.
 //   - Every connection on the cluster port is TLS 1.3 with a client certificate
-//     issued by the cluster CA; the certificate's common name is the node ID.
+//     issued by a CA the node trusts at that moment (two during a CA rotation);
+//     the certificate's common name is the node ID. A connection whose peer
+//     the trust no longer accepts is closed when the trust changes
+//     (conntrack.go).
 //   - A write is acknowledged only after the leader committed it on a quorum.
 //   - A follower waiting to apply a write it forwarded learns of its commit
 //     without hashicorp/raft's idle timer: when writes pause, the leader
