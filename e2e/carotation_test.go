@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestCLICARotation rotates the cluster CA of three running processes with
@@ -14,9 +18,11 @@ import (
 // alone after the finish); after the switch every member presents a
 // certificate from the new CA, and the old join token is refused; after
 // the finish each member trusts one CA; a member restarted after the
-// rotation serves with the new CA.
+// rotation serves with the new CA. A chat load runs from the stage to
+// after the finish, and none of its requests may fail.
 func TestCLICARotation(t *testing.T) {
-	t.Parallel() // see parallelTests in main_test.go
+	// Sequential: it asserts that no request of its own load fails (see
+	// parallelTests in main_test.go).
 	c := startCluster(t, 3)
 	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
 	signup := func(n *node, step string) {
@@ -51,6 +57,45 @@ func TestCLICARotation(t *testing.T) {
 	}
 	c.api = newAPIClient(t, both)
 	signup(n1, "stage")
+
+	// Load from here to the finish: two children per node chatting without
+	// pause, through a client that trusts both CAs. The switch and the
+	// finish change the certificates members present and trust (the
+	// finish closes the connections opened with old ones): no request may
+	// fail for it.
+	loadAPI := newAPIClient(t, both)
+	var ok, failed atomic.Int64
+	var lastErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, n := range c.nodes {
+		for range 2 {
+			f := c.newFamily(n, "", "")
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					r, err := loadAPI.do("POST", n.url("/v1/chat"), f.childToken, map[string]string{"message": "I like my dog"})
+					if err == nil && r.Status == 200 {
+						ok.Add(1)
+					} else {
+						failed.Add(1)
+						lastErr.Store(fmt.Sprintf("%s: %v %s", n.id, err, r))
+					}
+				}
+			}()
+		}
+	}
+	stopLoad := func() {
+		close(stop)
+		wg.Wait()
+	}
+	waitFor(t, 30*time.Second, "load running", func() (bool, string) { return ok.Load() >= 30, fmt.Sprint(ok.Load()) })
 
 	switched, err := cli("cluster", "ca", "--data", n3.dir, "switch")
 	if err != nil {
@@ -108,6 +153,13 @@ func TestCLICARotation(t *testing.T) {
 	}
 	for _, n := range c.nodes {
 		signup(n, "finish")
+	}
+	before := ok.Load()
+	waitFor(t, 30*time.Second, "load after the finish", func() (bool, string) { return ok.Load() >= before+30, fmt.Sprint(ok.Load() - before) })
+	stopLoad()
+	t.Logf("load during the rotation: %d turns, %d failed", ok.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d requests failed during the rotation; last: %v", failed.Load(), ok.Load()+failed.Load(), lastErr.Load())
 	}
 
 	c.stop(n3)

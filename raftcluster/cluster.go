@@ -256,8 +256,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		MaxIdleConnsPerHost: 128,
 		IdleConnTimeout:     90 * time.Second,
 	}}
-	c.rpc = &http.Server{Handler: c.rpcHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState: cfg.Identity.trackRPC}
+	c.rpc = &http.Server{Handler: cfg.Identity.closeIfUntrusted(c.rpcHandler()), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ConnState: cfg.Identity.trackRPC, ConnContext: rpcConnContext}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

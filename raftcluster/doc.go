@@ -16,7 +16,8 @@
 //   - Every connection on the cluster port is TLS 1.3 with a client certificate
 //     issued by a CA the node trusts at that moment (two during a CA rotation);
 //     the certificate's common name is the node ID. A connection whose peer
-//     the trust no longer accepts is closed when the trust changes
+//     the trust no longer accepts is ended when the trust changes, where no
+//     request is lost
 //     (conntrack.go).
 //   - A write is acknowledged only after the leader committed it on a quorum.
 //   - A follower waiting to apply a write it forwarded learns of its commit

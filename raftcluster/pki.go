@@ -198,7 +198,8 @@ type Identity struct {
 	current   atomic.Pointer[tls.Certificate]
 	currentCA atomic.Pointer[CA]
 	trust     atomic.Pointer[trustSet]
-	live      liveConns // cluster-port connections open now (conntrack.go)
+	live      liveConns     // cluster-port connections open now (conntrack.go)
+	rpcGrace  time.Duration // doomedRPCGrace, shorter in tests
 }
 
 // trustSet is the CAs a node accepts peer certificates from.

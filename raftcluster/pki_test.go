@@ -10,9 +10,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -498,9 +500,9 @@ func TestTrustFollowsSetTrust(t *testing.T) {
 // TestSetTrustClosesConnections: connections on the cluster port (through
 // the real mux and dialer) are kept by the identities at both ends while
 // open; a trust that still accepts the peer's certificate leaves them
-// alone, one that does not closes them at once (the finish of a CA
-// rotation), on the server's side and on the client's; closing a
-// connection forgets it.
+// alone; one that does not ends them — a Raft connection this node serves
+// at once, one it dialled at the first write of its next message, before
+// sending anything — and closing a connection forgets it.
 func TestSetTrustClosesConnections(t *testing.T) {
 	oldCA, newCA := newCA(t, "old"), newCA(t, "new")
 	server, client := newIdentity(t, oldCA, "n2"), newIdentity(t, oldCA, "n1")
@@ -556,8 +558,8 @@ func TestSetTrustClosesConnections(t *testing.T) {
 	if err := server.SetTrust(newCA.Cert); err != nil { // a finish
 		t.Fatal(err)
 	}
-	closed("the server's end after the finish", sc)
-	closed("the client's end after the server closed it", cc)
+	closed("the served end after the finish", sc)
+	closed("the dialled end after the server closed it", cc)
 	if server.live.len() != 0 {
 		t.Fatalf("server still tracks %d connections", server.live.len())
 	}
@@ -566,19 +568,118 @@ func TestSetTrustClosesConnections(t *testing.T) {
 		t.Fatalf("client still tracks %d connections after closing its end", client.live.len())
 	}
 
-	// The client's side: it stops trusting the CA of the server's certificate.
+	// The dialling side stops trusting the CA of the server's certificate:
+	// a message being written is finished; the next one fails before
+	// sending anything, and the connection closes.
 	if err := server.SetTrust(oldCA.Cert); err != nil {
 		t.Fatal(err)
 	}
 	cc, sc = connect()
 	defer sc.Close()
-	alive("a new connection", cc, sc)
+	if _, err := cc.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
 	if err := client.SetTrust(newCA.Cert); err != nil {
 		t.Fatal(err)
 	}
-	closed("the client's end after it stopped trusting the server's CA", cc)
-	closed("the server's end after the client closed it", sc)
+	if _, err := cc.Write([]byte("b")); err != nil {
+		t.Fatalf("the rest of a message being written when the trust changed: %v", err)
+	}
+	var ab [2]byte
+	_ = sc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(sc, ab[:]); err != nil || string(ab[:]) != "ab" {
+		t.Fatalf("the served end read %q, %v", ab, err)
+	}
+	alive("the answer to it", sc, cc)
+	if n, err := cc.Write([]byte("c")); n != 0 || !errors.Is(err, errUntrustedPeer) {
+		t.Fatalf("the next message after the client stopped trusting the server: %d, %v", n, err)
+	}
+	closed("the served end after the dialled end closed", sc)
 	if client.live.len() != 0 {
 		t.Fatalf("client still tracks %d connections", client.live.len())
+	}
+}
+
+// TestSetTrustLetsARequestFinish: an RPC connection this node serves
+// whose client is no longer trusted is closed once the request in flight
+// has been answered ("Connection: close"), not in the middle of it; one
+// that stays idle is closed after a grace period; the clients' next
+// requests need a new handshake, which the server refuses.
+func TestSetTrustLetsARequestFinish(t *testing.T) {
+	oldCA, newCA := newCA(t, "old"), newCA(t, "new")
+	server, busy, quiet := newIdentity(t, oldCA, "n2"), newIdentity(t, oldCA, "n1"), newIdentity(t, oldCA, "n3")
+	server.rpcGrace = 200 * time.Millisecond
+	for _, id := range []*Identity{busy, quiet} {
+		if err := id.SetTrust(oldCA.Cert, newCA.Cert); err != nil { // so that a refusal can only be the server's
+			t.Fatal(err)
+		}
+	}
+	m, err := newMux("127.0.0.1:0", server, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := &http.Server{ConnState: server.trackRPC, ConnContext: rpcConnContext, Handler: server.closeIfUntrusted(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}))}
+	go srv.Serve(m.rpc)
+	defer srv.Close()
+	busyClient, quietClient := NewClient(busy), NewClient(quiet)
+	get := func(cl *Client, path string) (string, error) {
+		req, err := http.NewRequest(http.MethodGet, "https://"+m.ln.Addr().String()+path, nil)
+		if err != nil {
+			return "", err
+		}
+		res, err := cl.http.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		return string(b), err
+	}
+	for _, cl := range []*Client{busyClient, quietClient} {
+		if got, err := get(cl, "/fast"); err != nil || got != "ok" {
+			t.Fatalf("before: %q %v", got, err)
+		}
+	}
+	eventually(t, 5*time.Second, "two idle connections", func() error {
+		if n := server.live.len(); n != 2 {
+			return fmt.Errorf("%d tracked", n)
+		}
+		return nil
+	})
+	type result struct {
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() { b, err := get(busyClient, "/slow"); done <- result{b, err} }()
+	<-entered
+	if err := server.SetTrust(newCA.Cert); err != nil { // the finish, mid-request
+		t.Fatal(err)
+	}
+	if n := server.live.len(); n != 2 {
+		t.Fatalf("the finish closed a connection at once: %d left", n)
+	}
+	close(release)
+	if r := <-done; r.err != nil || r.body != "ok" {
+		t.Fatalf("the request in flight at the finish: %q %v", r.body, r.err)
+	}
+	eventually(t, 5*time.Second, "both served connections closed", func() error {
+		if n := server.live.len(); n != 0 {
+			return fmt.Errorf("%d tracked", n)
+		}
+		return nil
+	})
+	for _, cl := range []*Client{busyClient, quietClient} {
+		if _, err := get(cl, "/fast"); err == nil {
+			t.Fatal("a client with an old-CA certificate was served after the finish")
+		}
 	}
 }

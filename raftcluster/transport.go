@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -90,7 +89,7 @@ func (m *mux) route(c net.Conn) {
 	_ = tc.SetDeadline(time.Time{})
 	switch b[0] {
 	case protoRaft:
-		m.raft.push(m.id.track(tc, x509.ExtKeyUsageClientAuth))
+		m.raft.push(m.id.track(tc, x509.ExtKeyUsageClientAuth, servedRaft))
 	case protoRPC:
 		m.rpc.push(tc) // the RPC server tracks it (trackRPC): it needs the *tls.Conn itself
 	default:
@@ -183,23 +182,7 @@ func (d *dialer) dial(ctx context.Context, addr string, proto byte) (net.Conn, e
 		tc.Close()
 		return nil, err
 	}
-	return d.id.track(tc, x509.ExtKeyUsageServerAuth), nil
-}
-
-// trackRPC is the RPC server's http.Server.ConnState: the server needs the
-// *tls.Conn itself (for the peer's certificate), so its connections are
-// tracked by their state instead of a wrapper.
-func (id *Identity) trackRPC(c net.Conn, state http.ConnState) {
-	tc, ok := c.(*tls.Conn)
-	if !ok {
-		return
-	}
-	switch state {
-	case http.StateNew:
-		id.live.add(tc, x509.ExtKeyUsageClientAuth)
-	case http.StateClosed, http.StateHijacked:
-		id.live.remove(tc)
-	}
+	return d.id.track(tc, x509.ExtKeyUsageServerAuth, dialled), nil
 }
 
 type tcpAddr string
