@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,38 +62,14 @@ func TestCLICARotation(t *testing.T) {
 	// finish change the certificates members present and trust (the
 	// finish closes the connections opened with old ones): no request may
 	// fail for it.
-	loadAPI := newAPIClient(t, both)
-	var ok, failed atomic.Int64
 	var lastErr atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, n := range c.nodes {
-		for range 2 {
-			f := c.newFamily(n, "", "")
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					r, err := loadAPI.do("POST", n.url("/v1/chat"), f.childToken, map[string]string{"message": "I like my dog"})
-					if err == nil && r.Status == 200 {
-						ok.Add(1)
-					} else {
-						failed.Add(1)
-						lastErr.Store(fmt.Sprintf("%s: %v %s", n.id, err, r))
-					}
-				}
-			}()
+	load := startChatLoad(c, newAPIClient(t, both), 2, "I like my dog", func(n *node, r apiResp, err error) {
+		if err != nil || r.Status != 200 {
+			lastErr.Store(fmt.Sprintf("%s: %v %s", n.id, err, r))
 		}
-	}
-	stopLoad := func() {
-		close(stop)
-		wg.Wait()
-	}
+	})
+	defer load.stop()
+	ok, failed := &load.ok, &load.failed
 	waitFor(t, 30*time.Second, "load running", func() (bool, string) { return ok.Load() >= 30, fmt.Sprint(ok.Load()) })
 
 	switched, err := cli("cluster", "ca", "--data", n3.dir, "switch")
@@ -156,7 +131,7 @@ func TestCLICARotation(t *testing.T) {
 	}
 	before := ok.Load()
 	waitFor(t, 30*time.Second, "load after the finish", func() (bool, string) { return ok.Load() >= before+30, fmt.Sprint(ok.Load() - before) })
-	stopLoad()
+	load.stop()
 	t.Logf("load during the rotation: %d turns, %d failed", ok.Load(), failed.Load())
 	if failed.Load() != 0 {
 		t.Fatalf("%d of %d requests failed during the rotation; last: %v", failed.Load(), ok.Load()+failed.Load(), lastErr.Load())

@@ -214,50 +214,32 @@ func TestPolicyPushUnderLoad(t *testing.T) {
 	v1, v2 := buildWordBundle(t, work, pc.key, "1", "zonk"), buildWordBundle(t, work, pc.key, "2", "zonk", "blarg")
 
 	// Load: two children per node chatting continuously.
-	var ok, failed atomic.Int64
 	var mu sync.Mutex
 	versions := map[string]int{}
 	var lastErr string
 	// Latency per phase (see push below).
 	var phase atomic.Int32
 	lat := [5][]time.Duration{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, n := range c.nodes {
-		for range 2 {
-			f := c.newFamily(n, "", "")
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					r, err := c.chat(n, f, "I like my dog")
-					var body struct {
-						Turn struct {
-							Safety struct {
-								PolicyVersion string `json:"policy_version"`
-							} `json:"safety"`
-						} `json:"turn"`
-					}
-					mu.Lock()
-					if err == nil && r.Status == 200 && json.Unmarshal(r.Body, &body) == nil {
-						ph := phase.Load()
-						lat[ph] = append(lat[ph], r.Elapsed)
-						ok.Add(1)
-						versions[body.Turn.Safety.PolicyVersion]++
-					} else {
-						failed.Add(1)
-						lastErr = fmt.Sprintf("%s: %v %s", n.id, err, r)
-					}
-					mu.Unlock()
-				}
-			}()
+	load := startChatLoad(c, c.api, 2, "I like my dog", func(n *node, r apiResp, err error) {
+		var body struct {
+			Turn struct {
+				Safety struct {
+					PolicyVersion string `json:"policy_version"`
+				} `json:"safety"`
+			} `json:"turn"`
 		}
-	}
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil && r.Status == 200 && json.Unmarshal(r.Body, &body) == nil {
+			ph := phase.Load()
+			lat[ph] = append(lat[ph], r.Elapsed)
+			versions[body.Turn.Safety.PolicyVersion]++
+		} else {
+			lastErr = fmt.Sprintf("%s: %v %s", n.id, err, r)
+		}
+	})
+	defer load.stop()
+	ok, failed := &load.ok, &load.failed
 	waitFor(t, 30*time.Second, "load running", func() (bool, string) { return ok.Load() >= 30, fmt.Sprint(ok.Load()) })
 
 	// push runs one push under the load; the phases around it are
@@ -268,8 +250,7 @@ func TestPolicyPushUnderLoad(t *testing.T) {
 		phase.Store(during)
 		out, err := admin(c.nodes[2], "policy", "push", file)
 		if err != nil {
-			close(stop)
-			wg.Wait()
+			load.stop()
 			t.Fatalf("push: %v %s", err, out)
 		}
 		pushed := time.Since(start)
@@ -285,8 +266,7 @@ func TestPolicyPushUnderLoad(t *testing.T) {
 	// A data-only update: same module bytes, so every node's compilation
 	// cache answers and the push costs no compile.
 	push(v2, "words@2", 3, 4)
-	close(stop)
-	wg.Wait()
+	load.stop()
 	t.Logf("%d turns ok, %d failed; policy versions seen %v", ok.Load(), failed.Load(), versions)
 	for i, name := range []string{"before any push", "during the first push (new module: every node compiles it)", "between the pushes",
 		"during the second push (data-only update)", "after the swaps"} {

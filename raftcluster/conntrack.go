@@ -42,6 +42,10 @@ import (
 type liveConns struct {
 	mu sync.Mutex
 	m  map[*tls.Conn]*liveConn
+	// anyDoomed: some connection was ever marked (a trust change refused
+	// a peer); until then answers skip the check (the chat's forwarded
+	// writes are RPC requests).
+	anyDoomed atomic.Bool
 }
 
 type connKind int
@@ -169,6 +173,10 @@ func rpcConnContext(ctx context.Context, c net.Conn) context.Context {
 // the answer and the client does not send on it again.
 func (id *Identity) closeIfUntrusted(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !id.live.anyDoomed.Load() {
+			h.ServeHTTP(w, r) // (a connection marked during this request closes once idle: closeIfIdle)
+			return
+		}
 		tc, _ := r.Context().Value(connCtxKey{}).(*tls.Conn)
 		h.ServeHTTP(&closingWriter{ResponseWriter: w, untrusted: func() bool {
 			id.live.mu.Lock()
@@ -218,6 +226,7 @@ func (id *Identity) dropUntrusted() int {
 		}
 		n++
 		lc.doomed.Store(true)
+		l.anyDoomed.Store(true)
 		switch lc.kind {
 		case servedRaft:
 			now = append(now, c)
