@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,6 +79,7 @@ func startTestNode(t *testing.T, dir string, mod func(*Config)) *testNode {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	releasePorts(dir)
 	n, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start node in %s: %v", dir, err)
@@ -99,6 +101,36 @@ func (tn *testNode) stop(t *testing.T) {
 	defer cancel()
 	if err := tn.Close(ctx); err != nil {
 		t.Logf("close %s: %v", tn.dir, err)
+	}
+	holdPorts(t, tn.dir, tn.nf.HTTPAddr, tn.nf.RaftAddr)
+}
+
+// heldPorts: the ports of stopped test nodes, by data directory, held
+// (freeport.Hold) until the node starts again, so that no other test
+// process takes them meanwhile.
+var heldPorts sync.Map
+
+func holdPorts(t *testing.T, dir string, addrs ...string) {
+	var releases []func()
+	for _, a := range addrs {
+		if r, err := freeport.Hold(a); err == nil {
+			releases = append(releases, r)
+		}
+	}
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	if old, loaded := heldPorts.Swap(dir, release); loaded {
+		old.(func())()
+	}
+	t.Cleanup(func() { releasePorts(dir) })
+}
+
+func releasePorts(dir string) {
+	if r, ok := heldPorts.LoadAndDelete(dir); ok {
+		r.(func())()
 	}
 }
 

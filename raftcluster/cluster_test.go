@@ -41,6 +41,9 @@ type testNode struct {
 	ident *Identity
 	sm    *sqlMachine
 	c     *Cluster
+	// release gives back the port held while the node is stopped
+	// (freeport.Hold: no other test process may take it meanwhile).
+	release func()
 
 	mu    sync.Mutex
 	fatal []error
@@ -84,6 +87,10 @@ func (tc *testCluster) add(id string) *testNode {
 // raftcluster wrote.
 func (tc *testCluster) start(n *testNode, bootstrap bool) {
 	tc.t.Helper()
+	if n.release != nil {
+		n.release()
+		n.release = nil
+	}
 	n.sm = newSQLMachineWith(tc.t, filepath.Join(n.dir, "sm.db"), tc.pragmas)
 	cfg := Config{
 		NodeID: n.id, Bind: n.addr, Dir: filepath.Join(n.dir, "raft"), Identity: n.ident,
@@ -112,6 +119,15 @@ func (tc *testCluster) stop(n *testNode, transfer bool) {
 	}
 	n.c = nil
 	n.sm.close()
+	if release, err := freeport.Hold(n.addr); err == nil {
+		n.release = release
+		tc.t.Cleanup(func() {
+			if n.release != nil {
+				n.release()
+				n.release = nil
+			}
+		})
+	}
 }
 
 func (n *testNode) fatals() []error {

@@ -117,3 +117,33 @@ func TestAddrs(t *testing.T) {
 		}
 	}
 }
+
+// Hold keeps a port from a listener (a prober's or a node's) until
+// released, refuses connections meanwhile, and gives it back.
+func TestHold(t *testing.T) {
+	addr, err := Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := Hold(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		t.Fatal("a listener bound a held port")
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatal("a connection to a held port was accepted")
+	}
+	release()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the released port: %v", err)
+	}
+	ln.Close()
+	if _, err := Hold("not an address"); err == nil {
+		t.Fatal("Hold accepted a malformed address")
+	}
+}
