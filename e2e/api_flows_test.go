@@ -1126,6 +1126,39 @@ func (f *flows) aiProvider(t *testing.T, ai *aiStub, n1, n3 *node) {
 	if n := len(ai.calls()) - before; n == 0 || n >= 5 {
 		t.Fatalf("the failing provider was asked %d times in 5 turns; want the breaker to stop the asking", n)
 	}
+	// Each node counts what became of its provider turns: n3 used some
+	// replies and refused others; n1 saw failures, then its open breaker.
+	prom := func(n *node, series string) float64 {
+		t.Helper()
+		v, ok := promSample(string(f.api.must(200, "GET", n.url("/metrics"), "", nil).Body), series)
+		if !ok {
+			t.Fatalf("%s: /metrics has no %s", n.id, series)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		n      *node
+		series string
+		least  float64
+	}{
+		{n3, `daisydog_ai_provider_replies_total{result="used"}`, 1},
+		{n3, `daisydog_ai_provider_replies_total{result="refused"}`, 5},
+		{n1, `daisydog_ai_provider_replies_total{result="failed"}`, 1},
+		{n1, `daisydog_ai_provider_replies_total{result="breaker_open"}`, 1},
+		{n1, `daisydog_ai_provider_breaker_state{state="closed"}`, 0}, // present; open or half-open below
+		{n3, `daisydog_ai_provider_configured`, 1},
+	} {
+		if v := prom(c.n, c.series); v < c.least {
+			t.Errorf("%s: %s = %v, want at least %v", c.n.id, c.series, v, c.least)
+		}
+	}
+	// open for 30 s after the failures, then half-open until the next call
+	if v := prom(n1, `daisydog_ai_provider_breaker_state{state="closed"}`); v != 0 {
+		t.Errorf("n1's breaker is closed after the failures")
+	}
+	if v := prom(n1, `daisydog_ai_provider_replies_total{result="used"}`); v != 0 {
+		t.Errorf("n1 used %v provider replies; only failures went through it", v)
+	}
 }
 
 // admin returns an administrator token (created once with the CLI on n1).
@@ -1329,8 +1362,10 @@ func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 	if event == "" {
 		t.Fatalf("the child's flagged turn is not in the open queue: %+v", open.Events)
 	}
+	f.assignAndHold(t, n1, n2, n3, admin, mod.AccessToken, acc.StaffID, event, fam)
 	wantErr(t, "a review with an unknown outcome", f.do(t, "POST", n2.url("/v1/moderation/events/"+event+"/review"), mod.AccessToken, map[string]string{"outcome": "later"}), 422, "invalid")
 	f.api.must(200, "POST", n2.url("/v1/moderation/events/"+event+"/review"), mod.AccessToken, map[string]string{"outcome": "parent_contacted"})
+	wantErr(t, "a reviewed event assigned", f.do(t, "POST", n3.url("/v1/moderation/events/"+event+"/assign"), admin, map[string]string{"assignee": "me"}), 409, "event_reviewed")
 	for _, n := range []*node{n1, n3} {
 		f.getUntil(t, "the review on "+n.id, n.url("/v1/moderation/flagged?reason=queue&status=open&limit=50"), mod.AccessToken, &open, func() bool {
 			for _, e := range open.Events {
@@ -1355,6 +1390,117 @@ func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 		return f.do(t, "GET", n2.url("/v1/moderation/flagged?reason=weekly+review"), mod.AccessToken, nil)
 	}, 401, "unauthorized")
 	f.api.must(200, "GET", n2.url("/v1/moderation/flagged?reason=weekly+review"), rec.AccessToken, nil)
+}
+
+// assignAndHold: the moderator takes the flagged event through one node,
+// the administrator releases it and gives it back through others, the
+// moderator finds it among their own; then a safety hold that asks to reach
+// the family stops the child's chat on every node, is e-mailed to the
+// verified parent (nothing the child wrote in it), shows in the parent's
+// view, and is lifted.
+func (f *flows) assignAndHold(t *testing.T, n1, n2, n3 *node, admin, mod, modID, event string, fam *family) {
+	t.Helper()
+	assign := func(n *node, token, assignee string) (holder string) {
+		t.Helper()
+		var res struct {
+			EventID    string `json:"event_id"`
+			Assignment *struct {
+				AssignedTo string `json:"assigned_to"`
+			} `json:"assignment"`
+		}
+		f.api.must(200, "POST", n.url("/v1/moderation/events/"+event+"/assign"), token, map[string]string{"assignee": assignee}).decode(t, &res)
+		if res.EventID != event {
+			t.Fatalf("assign answered event %q, want %q", res.EventID, event)
+		}
+		if res.Assignment == nil {
+			return ""
+		}
+		return res.Assignment.AssignedTo
+	}
+	assignURL := n1.url("/v1/moderation/events/" + event + "/assign")
+	wantErr(t, "assign without an assignee", f.do(t, "POST", assignURL, mod, map[string]string{}), 422, "invalid")
+	wantErr(t, "assign to a name", f.do(t, "POST", assignURL, mod, map[string]string{"assignee": "bob"}), 422, "invalid")
+	wantErr(t, "assign an unknown event", f.do(t, "POST", n1.url("/v1/moderation/events/ev_nosuchevent/assign"), mod, map[string]string{"assignee": "me"}), 404, "not_found")
+	wantErr(t, "a parent takes an event", f.do(t, "POST", assignURL, fam.parentToken, map[string]string{"assignee": "me"}), 403, "forbidden")
+	if h := assign(n3, mod, "me"); h != modID {
+		t.Fatalf("the moderator took the event: held by %q, want %q", h, modID)
+	}
+	wantErr(t, "a moderator gives the event away", f.do(t, "POST", assignURL, mod, map[string]string{"assignee": "st_someoneelse"}), 403, "forbidden")
+	wantErr(t, "given to no staff member", f.do(t, "POST", n2.url("/v1/moderation/events/"+event+"/assign"), admin, map[string]string{"assignee": "st_nosuchstaff"}), 422, "invalid")
+	if h := assign(n1, admin, ""); h != "" {
+		t.Fatalf("the administrator released the event: held by %q", h)
+	}
+	if h := assign(n2, admin, modID); h != modID {
+		t.Fatalf("the administrator gave the event: held by %q, want %q", h, modID)
+	}
+	var mine struct {
+		Events []struct {
+			EventID    string `json:"event_id"`
+			Assignment *struct {
+				AssignedTo string `json:"assigned_to"`
+			} `json:"assignment"`
+		} `json:"events"`
+	}
+	f.getUntil(t, "the event among the moderator's own, through n3", n3.url("/v1/moderation/flagged?reason=my+queue&status=open&assigned=me&limit=50"), mod, &mine, func() bool {
+		for _, e := range mine.Events {
+			if e.EventID == event {
+				return e.Assignment != nil && e.Assignment.AssignedTo == modID
+			}
+		}
+		return false
+	})
+
+	// The safety hold.
+	holdURL := n2.url("/v1/moderation/children/" + fam.childID + "/hold")
+	wantErr(t, "a hold with a free-text reason", f.do(t, "PUT", holdURL, mod, map[string]string{"reason": "call them"}), 422, "invalid")
+	wantErr(t, "a hold on no child", f.do(t, "PUT", n2.url("/v1/moderation/children/ch_nosuchchild/hold"), mod, map[string]string{"reason": "under_review"}), 404, "not_found")
+	wantErr(t, "a parent places a hold", f.do(t, "PUT", holdURL, fam.parentToken, map[string]string{"reason": "under_review"}), 403, "forbidden")
+	var hold struct {
+		ChildID    string `json:"child_id"`
+		SafetyHold *struct {
+			Reason string `json:"reason"`
+			By     string `json:"by"`
+		} `json:"safety_hold"`
+	}
+	f.api.must(200, "PUT", holdURL, mod, map[string]string{"reason": "parent_contact_pending"}).decode(t, &hold)
+	if hold.ChildID != fam.childID || hold.SafetyHold == nil || hold.SafetyHold.Reason != "parent_contact_pending" || hold.SafetyHold.By != modID {
+		t.Fatalf("hold placed: %+v", hold)
+	}
+	for _, n := range []*node{n1, n2, n3} {
+		f.errUntil(t, "the child's chat on hold through "+n.id, func() apiResp {
+			return f.do(t, "POST", n.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello daisy"})
+		}, 423, "safety_hold")
+	}
+	var kids struct {
+		Children []struct {
+			ID         string `json:"id"`
+			SafetyHold *struct {
+				Reason string `json:"reason"`
+			} `json:"safety_hold"`
+		} `json:"children"`
+	}
+	f.getUntil(t, "the hold in the parent's view", n3.url("/v1/children"), fam.parentToken, &kids, func() bool {
+		for _, c := range kids.Children {
+			if c.ID == fam.childID {
+				return c.SafetyHold != nil && c.SafetyHold.Reason == "parent_contact_pending"
+			}
+		}
+		return false
+	})
+	subject, body := f.mailedText(t, fam.email, "safety_hold", 1)
+	if !strings.Contains(subject, fam.nickname) || !strings.Contains(body, "get in touch") || strings.Contains(body, "4477") || strings.Contains(body, "stranger") {
+		t.Fatalf("hold e-mail: subject %q, body %q", subject, body)
+	}
+	f.api.must(200, "DELETE", n1.url("/v1/moderation/children/"+fam.childID+"/hold"), admin, nil).decode(t, &hold)
+	if hold.SafetyHold != nil {
+		t.Fatalf("hold lifted: %+v", hold)
+	}
+	for _, n := range []*node{n3, n2} {
+		waitFor(t, 20*time.Second, "the child's chat back through "+n.id, func() (bool, string) {
+			r := f.do(t, "POST", n.url("/v1/chat"), fam.childToken, map[string]string{"message": "hello daisy"})
+			return r.Status == 200, r.String()
+		})
+	}
 }
 
 func (f *flows) catalogue(t *testing.T, n1, n2, n3 *node) {

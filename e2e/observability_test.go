@@ -26,7 +26,10 @@ func TestMetricsPrivacyAndRetention(t *testing.T) {
 	// something, and nothing here is old enough.
 	backups := filepath.Join(t.TempDir(), "backups")
 	c := startCluster(t, 1, "--retain-turns-days", "30", "--retain-safety-days", "60", "--retain-sessions-days", "7",
-		"--retention-every", "2s", "--log-level", "debug", "--backup-dir", backups, "--backup-every", "1s", "--backup-keep", "2")
+		"--retention-every", "2s", "--log-level", "debug", "--backup-dir", backups, "--backup-every", "1s", "--backup-keep", "2",
+		// a model provider (never asked: no child has AI mode), so that the
+		// metrics about it are exported for the check of the alert rules
+		"--ai-url", "http://127.0.0.1:9/v1", "--ai-model", "stand-in")
 	n := c.nodes[0]
 	c.waitLeader(c.nodes, 0)
 	f := c.newFamily(n, "", "")

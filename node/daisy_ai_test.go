@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,5 +180,127 @@ func TestOptionalAIProvider(t *testing.T) {
 	clock.add(24 * time.Hour)
 	if cr := n.say(t, fam.childToken, "hello daisy"); cr.Turn.Reply != good || len(p.calls()) != budget+1 {
 		t.Fatalf("next day: reply %q, %d calls", cr.Turn.Reply, len(p.calls()))
+	}
+}
+
+// TestAIProviderMetrics: each node counts what became of the turns that
+// asked (or would have asked) the optional provider — used, refused by the
+// output policy, failed, not asked with the breaker open — and reports the
+// breaker's state, in /metrics and /v1/metrics; a node without a provider
+// exports the counters at zero and no breaker.
+func TestAIProviderMetrics(t *testing.T) {
+	t.Parallel()
+	p := newAIStandIn(t)
+	clock := newTestClock(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
+	nodes := startCluster(t, 1, func(c *Config) {
+		clock.config()(c)
+		c.AI = &llm.Config{URL: p.URL + "/v1", Model: "stand-in", Timeout: 2 * time.Second,
+			DailyBudget: 100, BreakerFailures: 2, BreakerCooldown: time.Minute, Now: clock.now}
+	})
+	n := nodes[0]
+	fam := newFamily(t, n, "aimetrics@example.test", "Ivy", "9-12")
+	body, _ := json.Marshal(map[string]any{"time_zone": "UTC", "strictness": "standard", "ai_third_party_consent": true,
+		"features": map[string]bool{"games": true, "jokes": true, "stories": true, "ai_mode": true}})
+	if st, _, b := n.raw(t, "PUT", "/v1/children/"+fam.childID+"/settings", fam.parentToken, "application/json", body); st != 200 {
+		t.Fatalf("PUT settings: %d %s", st, b)
+	}
+	good := "Woof woof! Hello there, I was just chasing my tail in the sunshine."
+	promLine := func(series string) string {
+		t.Helper()
+		st, _, b := n.raw(t, "GET", "/metrics", "", "", nil)
+		if st != 200 {
+			t.Fatalf("GET /metrics: %d", st)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, series+" "); ok {
+				return v
+			}
+		}
+		return "absent"
+	}
+	check := func(step string, want map[string]string, breaker string) {
+		t.Helper()
+		for result, v := range want {
+			if got := promLine(`daisydog_ai_provider_replies_total{result="` + result + `"}`); got != v {
+				t.Errorf("%s: replies{result=%q} = %s, want %s", step, result, got, v)
+			}
+		}
+		for _, st := range []string{"closed", "open", "half_open"} {
+			want := "0"
+			if st == breaker {
+				want = "1"
+			}
+			if got := promLine(`daisydog_ai_provider_breaker_state{state="` + st + `"}`); got != want {
+				t.Errorf("%s: breaker_state{state=%q} = %s, want %s", step, st, got, want)
+			}
+		}
+		var m struct {
+			AI *struct {
+				Replies map[string]uint64 `json:"replies"`
+				Breaker string            `json:"breaker"`
+			} `json:"ai_provider"`
+		}
+		if st, _ := n.call(t, "GET", "/v1/metrics", "", nil, &m); st != 200 || m.AI == nil {
+			t.Fatalf("%s: GET /v1/metrics: %d, ai_provider %v", step, st, m.AI)
+		}
+		if m.AI.Breaker != breaker {
+			t.Errorf("%s: /v1/metrics ai_provider breaker %q, want %q", step, m.AI.Breaker, breaker)
+		}
+		for result, v := range want {
+			if got := fmt.Sprint(m.AI.Replies[result]); got != v {
+				t.Errorf("%s: /v1/metrics ai_provider replies[%q] = %s, want %s", step, result, got, v)
+			}
+		}
+	}
+	if got := promLine("daisydog_ai_provider_configured"); got != "1" {
+		t.Errorf("configured = %s, want 1", got)
+	}
+	check("before any turn", map[string]string{"used": "0", "refused": "0", "failed": "0", "breaker_open": "0"}, "closed")
+
+	steps := []struct {
+		name   string
+		behave func(w http.ResponseWriter, r *http.Request)
+		asked  bool
+		want   map[string]string
+		state  string
+	}{
+		{"a good reply is used", says(good), true, map[string]string{"used": "1", "refused": "0", "failed": "0", "breaker_open": "0"}, "closed"},
+		{"a meet-up is refused by the output policy", says("Let's meet up at the park after school, just you and me!"), true,
+			map[string]string{"used": "1", "refused": "1", "failed": "0"}, "closed"},
+		{"a failure", fails(500, "internal server error"), true, map[string]string{"failed": "1", "breaker_open": "0"}, "closed"},
+		{"a second failure opens the breaker", fails(500, "internal server error"), true, map[string]string{"failed": "2", "breaker_open": "0"}, "open"},
+		{"open: not asked", says(good), false, map[string]string{"used": "1", "failed": "2", "breaker_open": "1"}, "open"},
+	}
+	for _, s := range steps {
+		p.set(s.behave)
+		before := len(p.calls())
+		n.say(t, fam.childToken, "hello daisy")
+		if asked := len(p.calls()) > before; asked != s.asked {
+			t.Fatalf("%s: provider asked %v, want %v", s.name, asked, s.asked)
+		}
+		check(s.name, s.want, s.state)
+	}
+	clock.add(time.Minute)
+	check("cooldown over", map[string]string{"used": "1", "breaker_open": "1"}, "half_open")
+	p.set(says(good))
+	if cr := n.say(t, fam.childToken, "hello daisy"); cr.Turn.Reply != good {
+		t.Fatalf("the probe's good reply was not used: %q", cr.Turn.Reply)
+	}
+	check("the probe closed it", map[string]string{"used": "2", "refused": "1", "failed": "2", "breaker_open": "1"}, "closed")
+
+	// Without a provider: the counters at zero, no breaker, not configured.
+	plain := startCluster(t, 1, nil)[0]
+	st, _, b := plain.raw(t, "GET", "/metrics", "", "", nil)
+	if st != 200 {
+		t.Fatalf("GET /metrics: %d", st)
+	}
+	text := string(b)
+	for _, want := range []string{"daisydog_ai_provider_configured 0\n", `daisydog_ai_provider_replies_total{result="failed"} 0` + "\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("without a provider, /metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "daisydog_ai_provider_breaker_state") {
+		t.Error("without a provider, /metrics reports a breaker")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"daisydog/node/api"
+	"daisydog/node/llm"
 )
 
 var metricNameRe = regexp.MustCompile(`\bdaisydog_[a-z0-9_]+`)
@@ -19,7 +20,10 @@ var metricNameRe = regexp.MustCompile(`\bdaisydog_[a-z0-9_]+`)
 // the files under deploy/ are exactly what the binary generates.
 func TestMonitoringMatchesTheMetrics(t *testing.T) {
 	t.Parallel()
-	n := startCluster(t, 1, nil)[0]
+	ai := newAIStandIn(t) // with a model provider: its breaker's family too
+	n := startCluster(t, 1, func(c *Config) {
+		c.AI = &llm.Config{URL: ai.URL + "/v1", Model: "stand-in", Timeout: 2 * time.Second, DailyBudget: 10}
+	})[0]
 	fam := newFamily(t, n, "monitor@example.test", "Moss", "9-12") // writes: the disk guard has checked
 	if st, _ := n.chat(t, fam.childToken, "hello daisy"); st != 200 {
 		t.Fatalf("chat: %d", st)

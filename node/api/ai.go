@@ -16,6 +16,12 @@ type AIProvider interface {
 	DailyBudget() int
 }
 
+// breakerStater is a provider with a circuit breaker (llm.Client): its
+// state is reported in the metrics.
+type breakerStater interface {
+	BreakerState() string
+}
+
 // aiIntents are the open-ended turns the provider may answer. Everything
 // with rules or state (food, tricks, games, stories, jokes, facts), and
 // feelings (fixed, reviewed support lines), stays with the built-in engine.
@@ -43,18 +49,29 @@ func (s *Server) aiReply(ctx context.Context, env turnEnv, msg string, t compani
 	}
 	text, err := s.AI.Reply(ctx, llm.Prompt{Tier: env.child.AgeTier, Message: msg})
 	if errors.Is(err, llm.ErrOpen) {
+		s.Metrics.AI.BreakerOpen.Add(1)
 		return t, false // not asked: costs nothing
 	}
+	if errors.Is(err, llm.ErrUnusable) {
+		// Delivered, but out of character (operational text, contact
+		// details, a meet-up): Daisy's own checks refused it.
+		s.Metrics.AI.Refused.Add(1)
+		s.log.Info("ai provider reply refused as unusable; built-in reply instead", "err", err)
+		return t, true
+	}
 	if err != nil {
+		s.Metrics.AI.Failed.Add(1)
 		// Never the message, never the provider's text: only the kind of failure.
 		s.log.Warn("ai provider reply not used; built-in reply instead", "err", err)
 		return t, true
 	}
 	v, err := s.evaluate(ctx, policies.Input{Text: text, Direction: "out", AgeTier: env.child.AgeTier, Strictness: env.ctrl.PolicyStrictness()})
 	if err != nil || v.Action != "allow" {
+		s.Metrics.AI.Refused.Add(1)
 		s.log.Info("ai provider reply refused by the output policy; built-in reply instead", "action", v.Action, "categories", v.Categories)
 		return t, true
 	}
+	s.Metrics.AI.Used.Add(1)
 	t.Reply.Text = text
 	return t, true
 }

@@ -63,6 +63,19 @@ type Metrics struct {
 	// (node/mailjob.go): sent, failed sends (retried later), and dropped
 	// (not sent within a day or a dozen attempts).
 	MailSent, MailFailed, MailDropped atomic.Uint64
+
+	// AI counts the turns that asked the optional model provider
+	// (node/api/ai.go), by outcome.
+	AI AICounters
+}
+
+// AICounters count the optional model provider's use by outcome: its reply
+// used; refused (out of character — operational text, contact details, a
+// meet-up — or by the output policy); failed (error, timeout); not asked
+// because its circuit breaker was open. Every outcome but "used" left the
+// built-in reply in place.
+type AICounters struct {
+	Used, Refused, Failed, BreakerOpen atomic.Uint64
 }
 
 // DiskGauges hold the data disk's free space and reserve as last checked
@@ -280,6 +293,17 @@ type MetricsSnapshot struct {
 	// Moderation is the queue of safety events no moderator has reviewed
 	// (the same on every node).
 	Moderation ModerationSnapshot `json:"moderation"`
+	// AI is the optional model provider's use (absent without one).
+	AI *AISnapshot `json:"ai_provider,omitempty"`
+}
+
+// AISnapshot is the optional model provider as this node sees it: its
+// replies by outcome (used, refused, failed, not asked
+// while the breaker was open) and its circuit breaker's state (closed,
+// open, half_open).
+type AISnapshot struct {
+	Replies map[string]uint64 `json:"replies"`
+	Breaker string            `json:"breaker"`
 }
 
 // TLSSnapshot is when the node certificate and the cluster CA expire (unix
@@ -439,6 +463,15 @@ type workReporter interface {
 func (s *Server) snapshot() MetricsSnapshot {
 	snap := s.Metrics.Snapshot(s.DB)
 	snap.ReplyVerdicts = s.verdicts.stats()
+	if s.AI != nil {
+		a := &s.Metrics.AI
+		snap.AI = &AISnapshot{Replies: map[string]uint64{
+			"used": a.Used.Load(), "refused": a.Refused.Load(), "failed": a.Failed.Load(), "breaker_open": a.BreakerOpen.Load(),
+		}}
+		if b, ok := s.AI.(breakerStater); ok {
+			snap.AI.Breaker = b.BreakerState()
+		}
+	}
 	if s.Policy != nil {
 		if wr, ok := s.Policy().(workReporter); ok {
 			if w, ok := wr.PolicyWork(); ok {

@@ -70,6 +70,9 @@ func AlertRules() []AlertRule {
 		{Name: "DaisyDogMailStuck", Expr: `max(daisydog_mail_outbox_oldest_age_seconds) > 600`, For: "5m", Severity: "ticket",
 			Summary:     "E-mails to parents wait in the outbox",
 			Description: "The oldest e-mail in the outbox (address confirmation, password reset, consent confirmation) has waited {{ $value }} s: the leader cannot send. Parents cannot confirm their address or reset a password."},
+		{Name: "DaisyDogAIProviderFailing", Expr: `sum by (instance) (rate(daisydog_ai_provider_replies_total{result=~"failed|breaker_open"}[15m])) / sum by (instance) (rate(daisydog_ai_provider_replies_total[15m])) > 0.5`, For: "15m", Severity: "ticket",
+			Summary:     "The optional model provider fails for most turns",
+			Description: "{{ $labels.instance }}: {{ $value | humanizePercentage }} of the turns that would use the model provider got the built-in reply because it failed or its breaker was open. Children are unaffected (built-in replies); AI mode is not working."},
 		{Name: "DaisyDogModerationBacklog", Expr: `max(daisydog_moderation_oldest_open_age_seconds) > 86400`, For: "1h", Severity: "ticket",
 			Summary:     "Flagged turns wait over a day for a moderator",
 			Description: "The oldest unreviewed safety event has waited {{ $value }} s. Moderators review the queue with GET /v1/moderation/flagged?status=open and record an outcome for each."},
@@ -90,7 +93,7 @@ func AlertRules() []AlertRule {
 			Description: "{{ $labels.instance }}'s TLS certificate was not renewed (renewal starts 180 days ahead and is retried every 12 hours; the node logs why it failed). At expiry its peers refuse it on the cluster port."},
 		{Name: "DaisyDogClusterCAExpiring", Expr: `daisydog_tls_certificate_expiry_timestamp_seconds{cert="ca"} - time() < 365 * 86400`, For: "1h", Severity: "ticket",
 			Summary:     "The cluster CA expires within a year",
-			Description: "{{ $labels.instance }}: the cluster CA cannot be renewed in place; plan the move to a new cluster (docs/operations.md \"TLS certificates\")."},
+			Description: "{{ $labels.instance }}: rotate the cluster CA before it expires, online: daisydog cluster ca stage, switch, finish (docs/operations.md \"Rotating the cluster CA\")."},
 		{Name: "DaisyDogMemoryHigh", Expr: `daisydog_process_resident_memory_bytes > 2 * 1024 * 1024 * 1024`, For: "15m", Severity: "ticket",
 			Summary:     "A node uses more than 2 GiB of memory",
 			Description: "{{ $labels.instance }}: resident memory {{ $value | humanize1024 }}B for 15 minutes (a soak run stays far below; a leak or an unusual load)."},
@@ -150,6 +153,9 @@ func DashboardPanels() []DashboardPanel {
 			{`sum(rate(daisydog_safety_fail_closed_total[5m]))`, "failed closed"}}},
 		{Title: "Parent safety alerts", Unit: "short", Exprs: []DashboardQuery{
 			{`sum by (result) (increase(daisydog_safety_alerts_total[5m]))`, "{{result}}"}}},
+		{Title: "Optional model provider: replies by outcome", Unit: "ops", Exprs: []DashboardQuery{
+			{`sum by (result) (rate(daisydog_ai_provider_replies_total[5m]))`, "{{result}}"},
+			{`daisydog_ai_provider_breaker_state{state!="closed"} == 1`, "breaker {{state}} {{instance}}"}}},
 		{Title: "Where a turn's time goes (mean)", Unit: "s", Exprs: []DashboardQuery{
 			{`sum(rate(daisydog_policy_evaluation_duration_seconds_sum[5m])) / sum(rate(daisydog_policy_evaluation_duration_seconds_count[5m]))`, "policy evaluation"},
 			{`sum(rate(daisydog_raft_apply_duration_seconds_sum[5m])) / sum(rate(daisydog_raft_apply_duration_seconds_count[5m]))`, "Raft commit + apply"},

@@ -95,6 +95,12 @@ var promProcess = []struct {
 	{"db_bytes", "daisydog_db_size_bytes", "gauge", "Size of the SQLite database (file and WAL).", 1},
 }
 
+// aiResults are the outcomes of daisydog_ai_provider_replies_total.
+var aiResults = []string{"used", "refused", "failed", "breaker_open"}
+
+// aiBreakerStates are the states of the provider's breaker (node/llm).
+var aiBreakerStates = []string{"closed", "open", "half_open"}
+
 // raftStates are the Raft roles daisydog_raft_state reports (one is 1).
 var raftStates = []string{"candidate", "follower", "leader", "shutdown", "unknown"}
 
@@ -175,6 +181,25 @@ func writePrometheus(b *bytes.Buffer, snap MetricsSnapshot, rs *raftcluster.Stat
 	p.sample("daisydog_mail_total", []string{"result", "dropped"}, float64(ml.Dropped))
 	p.single("daisydog_mail_outbox_pending", "gauge", "E-mails waiting in the replicated outbox (the same on every node).", float64(ml.Pending))
 	p.single("daisydog_mail_outbox_oldest_age_seconds", "gauge", "How long the oldest e-mail in the outbox has waited (0: none).", ml.OldestAgeSec)
+
+	// The optional model provider: the replies family always (zeros
+	// without a provider, so rules over it hold on every node), the
+	// breaker's state only with one.
+	p.single("daisydog_ai_provider_configured", "gauge", "1 if the optional model provider is configured on this node.", b2f(snap.AI != nil))
+	p.family("daisydog_ai_provider_replies_total", "counter", "Turns that asked the optional model provider (or would have), by outcome: used; refused (out of character, or by the output policy); failed (error, timeout); breaker_open (not asked). All but used kept the built-in reply.")
+	for _, r := range aiResults {
+		var v uint64
+		if snap.AI != nil {
+			v = snap.AI.Replies[r]
+		}
+		p.sample("daisydog_ai_provider_replies_total", []string{"result", r}, float64(v))
+	}
+	if snap.AI != nil && snap.AI.Breaker != "" {
+		p.family("daisydog_ai_provider_breaker_state", "gauge", "The optional model provider's circuit breaker (1 for the current state): open after consecutive failures, half_open while one probe call may go through.")
+		for _, st := range aiBreakerStates {
+			p.sample("daisydog_ai_provider_breaker_state", []string{"state", st}, b2f(st == snap.AI.Breaker))
+		}
+	}
 
 	p.single("daisydog_moderation_open_events", "gauge", "Safety events no moderator has reviewed yet (the same on every node).", float64(snap.Moderation.Open))
 	p.single("daisydog_moderation_oldest_open_age_seconds", "gauge", "How long the oldest unreviewed safety event has waited (0: none).", snap.Moderation.OldestAgeSec)

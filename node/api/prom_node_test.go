@@ -105,8 +105,8 @@ func TestPromOnANode(t *testing.T) {
 		"target":   {"message", "reply"},
 		"action":   sdk.Actions,
 		"category": sdk.Categories,
-		"state":    {"candidate", "follower", "leader", "shutdown", "unknown"},
-		"result":   {"ok", "failed", "dropped"},
+		"state":    {"candidate", "follower", "leader", "shutdown", "unknown", "closed", "open", "half_open"},
+		"result":   {"ok", "failed", "dropped", "used", "refused", "breaker_open"},
 		"cert":     {"node", "ca"},
 	}
 	for _, s := range after.Series {

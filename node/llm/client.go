@@ -128,6 +128,9 @@ func (c *Client) DailyBudget() int { return c.cfg.DailyBudget }
 // Breaker exposes the circuit breaker (metrics, tests).
 func (c *Client) Breaker() *Breaker { return c.breaker }
 
+// BreakerState is the circuit breaker's state (Closed, Open, HalfOpen).
+func (c *Client) BreakerState() string { return c.breaker.State() }
+
 // Prompt is all the provider ever learns about a turn: the age tier and the
 // child's message after the safety policy redacted it.
 type Prompt struct {
