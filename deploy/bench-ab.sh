@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A/B benchmark on this machine: a baseline binary against the candidate,
-# alternating (A B A B …) so that the machine's drift and its neighbours'
+# alternating (A B, then B A, …) so that the machine's drift and its neighbours'
 # load fall on both alike. Each round runs deploy/bench-local.sh (a fresh
 # three-node cluster) with one binary, then `daisydog bench compare` judges
 # the candidate against the baseline on the medians of the rounds; the
@@ -26,13 +26,25 @@ for b in "$BASE_BIN" "$CAND"; do
 done
 echo "baseline $("$BASE_BIN" version), candidate $("$CAND" version); $ROUNDS round(s) of ${RUNS[*]}" >&2
 base_files=() cand_files=()
+# The order within a round alternates (A B, B A, A B, …): the second run of
+# a pair was measured slower in 6 of 7 pairs on 2026-11-28 (2–16%, the
+# machine warming or a neighbour), a bias that must not fall on one binary.
+run_base() {
+  echo "=== round $1: baseline" >&2
+  BIN="$BASE_BIN" OUT="$OUT/base-$1" deploy/bench-local.sh "${RUNS[@]}" >/dev/null
+  base_files+=("$OUT/base-$1.json")
+}
+run_cand() {
+  echo "=== round $1: candidate" >&2
+  BIN="$CAND" OUT="$OUT/new-$1" deploy/bench-local.sh "${RUNS[@]}" >/dev/null
+  cand_files+=("$OUT/new-$1.json")
+}
 for r in $(seq 1 "$ROUNDS"); do
-  echo "=== round $r: baseline" >&2
-  BIN="$BASE_BIN" OUT="$OUT/base-$r" deploy/bench-local.sh "${RUNS[@]}" >/dev/null
-  base_files+=("$OUT/base-$r.json")
-  echo "=== round $r: candidate" >&2
-  BIN="$CAND" OUT="$OUT/new-$r" deploy/bench-local.sh "${RUNS[@]}" >/dev/null
-  cand_files+=("$OUT/new-$r.json")
+  if [ $((r % 2)) -eq 1 ]; then
+    run_base "$r"; run_cand "$r"
+  else
+    run_cand "$r"; run_base "$r"
+  fi
 done
 join() { local IFS=,; echo "$*"; }
 status=0
