@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -239,5 +241,97 @@ func rollingUpgrade(t *testing.T, c *cluster, name string, ops upgradeOps) {
 	t.Logf("%s %s → this build: %d of %d requests failed (%v per restart, all ambiguous); audit entries %v", name, prevRelease, r.failed(), r.attempts, perRestart, entries)
 	if budget := failoverBudget(t); r.gap > budget {
 		t.Errorf("writes were unavailable for %v during the %s, want < %v", r.gap.Round(time.Millisecond), name, budget)
+	}
+}
+
+// TestBinaryRollback: going back to the previous release after an upgrade
+// that migrated the database, as docs/operations.md "Going back to the
+// previous binary" says. A backup is taken with the previous release before
+// the upgrade; the node is upgraded in place (it migrates its database) and
+// takes a turn; the previous binary, started on the migrated data
+// directory, refuses it — saying why, at once — and changes nothing: the
+// new binary serves it again with every turn. The previous release then
+// restores the backup into a new cluster, which serves what was
+// acknowledged before the backup, and nothing after it.
+func TestBinaryRollback(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
+	prev := prevBinary(t)
+	c := newCluster(t, 1)
+	c.bin = prev
+	c.boot()
+	n := c.nodes[0]
+	c.waitLeader(c.nodes, 0)
+	f := c.newFamily(n, "", "")
+	var before []turn
+	for _, msg := range []string{"hello daisy", "tell me a joke", "I like pancakes"} {
+		tu, _ := c.chatUntilAcked(n, f, msg, 30*time.Second)
+		before = append(before, tu)
+	}
+	backup := filepath.Join(c.root, "before-upgrade.backup")
+	if out, err := exec.Command(prev, "backup", "--data", n.dir, "--out", backup).CombinedOutput(); err != nil {
+		t.Fatalf("backup with the previous release: %v\n%s", err, out)
+	}
+	keyCopy := filepath.Join(c.root, "cluster.key.copy")
+	key, err := os.ReadFile(filepath.Join(n.dir, "keys", "cluster.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyCopy, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// The upgrade, in place.
+	c.stop(n)
+	c.bin = ""
+	c.restart(n)
+	c.waitReady(n)
+	after, _ := c.chatUntilAcked(n, f, "this turn is after the upgrade", 30*time.Second)
+	c.stop(n)
+
+	// Back to the previous binary on the migrated directory: refused.
+	c.bin = prev
+	c.restart(n)
+	if !n.proc.wait(startTimeout) {
+		t.Fatalf("the previous release kept running on a database the new one migrated; stderr:\n%s", tail(n.proc.stderrText(), 20, 4<<10))
+	}
+	if n.proc.err == nil || !strings.Contains(n.proc.stderrText(), "is newer than this binary") {
+		t.Fatalf("the previous release on the migrated directory: %s; stderr:\n%s", n.proc.state(), tail(n.proc.stderrText(), 20, 4<<10))
+	}
+	// It changed nothing: the new binary serves the directory again, the
+	// turn after the upgrade included.
+	c.bin = ""
+	c.restart(n)
+	c.waitReady(n)
+	if got, want := restoredHistory(t, c.api, n.url(""), f), turnLines(append(slices.Clone(before), after)); got != want {
+		t.Fatalf("history after the refused rollback:\n%s\nwant every acknowledged turn:\n%s", got, want)
+	}
+	c.stop(n)
+
+	// The rollback: the previous release restores the backup into a new
+	// cluster (another directory; the migrated one is kept).
+	addrs := freeAddrs(t, 2)
+	dir := filepath.Join(c.root, "rolled-back")
+	c.bin = prev
+	p := c.start("rollback", "restore", "--from", backup, "--cluster-key", keyCopy, "--data", dir, "--node-id", "r1",
+		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn")
+	defer func() {
+		p.signal(syscall.SIGTERM)
+		if !p.wait(stopTimeout) {
+			p.kill()
+		}
+	}()
+	caFile := filepath.Join(dir, "tls", "ca.crt")
+	waitFor(t, startTimeout, "the restore to write the new cluster's CA", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog restore (previous release) %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
+		}
+		_, err := os.Stat(caFile)
+		return err == nil, fmt.Sprint(err)
+	})
+	api := newAPIClient(t, caFile)
+	base := "https://" + addrs[0]
+	waitServing(t, p, api, base)
+	if got, want := restoredHistory(t, api, base, f), turnLines(before); got != want {
+		t.Fatalf("history on the previous release after the rollback:\n%s\nwant the turns acknowledged before the backup:\n%s", got, want)
 	}
 }
