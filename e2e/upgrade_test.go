@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,9 @@ import (
 // advertisement of newer command kinds.
 const prevRelease = "2ba4bbf"
 
+// prevBinaryMu serialises prevBinary within this test process.
+var prevBinaryMu sync.Mutex
+
 // prevBinary returns the daisydog binary of prevRelease: $DAISYDOG_PREV_BIN,
 // or bin/daisydog-<commit> built from the repository's history with that
 // commit's own `make build` (about a minute; kept for later runs).
@@ -27,6 +31,10 @@ func prevBinary(t *testing.T) string {
 	if p := os.Getenv("DAISYDOG_PREV_BIN"); p != "" {
 		return p
 	}
+	// One build for the tests that want it at once (they run in parallel):
+	// the second waits, then finds the binary.
+	prevBinaryMu.Lock()
+	defer prevBinaryMu.Unlock()
 	root, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
