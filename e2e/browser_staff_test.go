@@ -92,6 +92,12 @@ func TestBrowserStaffDashboard(t *testing.T) {
 		wait(`Number(`+stat("escalated")+`) >= 1`),
 		wait(`Number(`+stat("open events")+`) === 1`),
 		wait(`Number(`+stat("children")+`) === 1 && Number(`+stat("turns (24 h)")+`) >= 2 && Number(`+stat("children who chatted (24 h)")+`) === 1`),
+		// The trend: fourteen days, today first, with the turns and the
+		// escalation of this test.
+		wait(`(() => { const rows = document.querySelectorAll("#daily tbody tr");
+			if (rows.length !== 14) return false;
+			const c = Array.from(rows[0].cells).map(td => td.textContent);
+			return c[0] === new Date().toISOString().slice(0, 10) && Number(c[1]) >= 2 && Number(c[2]) === 1 && Number(c[3]) >= 1 && c[4] !== "—" })()`),
 		wait(`document.getElementById("who").textContent === "admin"`))
 	turns := read(chromedp.Evaluate[string](stat("turns stored here")))
 	policy := read(chromedp.Evaluate[string](stat("active policy")))

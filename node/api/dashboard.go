@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -65,40 +66,66 @@ type dashboardView struct {
 	// 24 hours; counted at most once a minute (UsageAt says when).
 	Usage   storage.UsageTotals `json:"usage"`
 	UsageAt string              `json:"usage_at"`
+	// Daily is the use per UTC day over the last usageDays days, today
+	// last (so far today, counted with Usage): trends of use and of safety
+	// events by category, in aggregate.
+	Daily []storage.DayUsage `json:"daily"`
 }
+
+// usageDays is how many days the dashboard's trend covers.
+const usageDays = 14
 
 // usageEvery is how long the dashboard's totals are reused: they count
 // whole tables.
 const usageEvery = time.Minute
 
 type usageCache struct {
-	mu sync.Mutex
-	at time.Time
-	v  storage.UsageTotals
+	mu    sync.Mutex
+	at    time.Time
+	v     storage.UsageTotals
+	daily []storage.DayUsage
+	// past holds the finished days before pastFor (a UTC day number):
+	// counted once a day, as their turns no longer change (but for
+	// deletions, which the trend then shows at the next day).
+	past    []storage.DayUsage
+	pastFor int64
 }
 
-func (s *Server) usageTotals(ctx context.Context, a storage.Actor) (storage.UsageTotals, time.Time, error) {
+func (s *Server) usageTotals(ctx context.Context, a storage.Actor) (storage.UsageTotals, []storage.DayUsage, time.Time, error) {
 	s.usage.mu.Lock()
 	defer s.usage.mu.Unlock()
 	now := s.Now()
 	if !s.usage.at.IsZero() && now.Sub(s.usage.at) < usageEvery && now.After(s.usage.at) {
-		return s.usage.v, s.usage.at, nil
+		return s.usage.v, s.usage.daily, s.usage.at, nil
 	}
 	v, err := s.DB.UsageTotals(ctx, a, now.Add(-24*time.Hour).UnixMilli())
 	if err != nil {
-		return v, now, err
+		return v, nil, now, err
+	}
+	today := now.UTC().Unix() / (24 * 60 * 60)
+	if s.usage.past == nil || s.usage.pastFor != today {
+		past, err := s.DB.DailyUsage(ctx, a, today-usageDays+1, today)
+		if err != nil {
+			return v, nil, now, err
+		}
+		s.usage.past, s.usage.pastFor = past, today
+	}
+	sofar, err := s.DB.DailyUsage(ctx, a, today, today+1)
+	if err != nil {
+		return v, nil, now, err
 	}
 	s.usage.v, s.usage.at = v, now
-	return v, now, nil
+	s.usage.daily = append(slices.Clone(s.usage.past), sofar...)
+	return v, s.usage.daily, now, nil
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a storage.Actor) error {
-	usage, usageAt, err := s.usageTotals(r.Context(), a)
+	usage, daily, usageAt, err := s.usageTotals(r.Context(), a)
 	if err != nil {
 		return err
 	}
 	v := dashboardView{At: millis(s.Now().UnixMilli()), Policy: s.policyFor(r.Context()).Version(), Metrics: s.snapshot(),
-		Usage: usage, UsageAt: millis(usageAt.UnixMilli())}
+		Usage: usage, UsageAt: millis(usageAt.UnixMilli()), Daily: daily}
 	// Buckets are for Prometheus; the page shows percentiles.
 	for k, h := range v.Metrics.Timings {
 		h.Buckets = nil

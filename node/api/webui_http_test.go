@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // uiDo sends a request with explicit cookies and headers and never follows redirects.
@@ -243,6 +244,10 @@ func TestStaffDashboard(t *testing.T) {
 			ActiveChildren int            `json:"active_children"`
 		} `json:"usage"`
 		UsageAt string `json:"usage_at"`
+		Daily   []struct {
+			Day   string `json:"day"`
+			Turns int    `json:"turns"`
+		} `json:"daily"`
 	}
 	for _, tok := range []string{admin.token, mod.token} {
 		n.must(t, http.StatusOK, "GET", "/v1/admin/dashboard", tok, nil, &d)
@@ -255,6 +260,9 @@ func TestStaffDashboard(t *testing.T) {
 		}
 		if u := d.Usage; u.Families < 1 || u.Children < 1 || u.ByTier["9-12"] < 1 || u.Devices < 1 || u.Turns < 1 || u.ActiveChildren < 1 || d.UsageAt == "" {
 			t.Fatalf("usage totals %+v at %q", u, d.UsageAt)
+		}
+		if len(d.Daily) != 14 || d.Daily[13].Day != n.clock.now().UTC().Format(time.DateOnly) || d.Daily[13].Turns < 1 {
+			t.Fatalf("daily trend %+v", d.Daily)
 		}
 		for k, h := range d.Metrics.Timings {
 			if len(h.Buckets) != 0 {

@@ -97,6 +97,22 @@ function counts(id, m) {
   $(id).replaceChildren(...(keys.length ? keys.map((k) => item(k + ": " + m[k])) : [item("none yet")]));
 }
 
+// daily fills the trend table, newest day first.
+function daily(days) {
+  const rows = days.slice().reverse().map((x) => {
+    const tr = document.createElement("tr");
+    tr.dataset.day = x.day;
+    const cats = Object.entries(x.events_by_category || {}).sort((a, b) => b[1] - a[1]).map(([k, c]) => k + " " + c).join(", ");
+    for (const v of [x.day, x.turns, x.active_children, x.safety_events, cats || "—"]) {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      tr.append(td);
+    }
+    return tr;
+  });
+  $("daily").tBodies[0].replaceChildren(...rows);
+}
+
 const ms = (h) => h && h.count ? h.p50_ms.toFixed(1) + " / " + h.p99_ms.toFixed(1) + " ms" : "—";
 
 function rate(now, prev, f) {
@@ -131,6 +147,7 @@ async function refresh() {
       ["children by age", Object.entries(u.children_by_tier || {}).map(([k, c]) => k + ": " + c).join(", ") || "none"],
       ["devices linked", u.devices_linked], ["children who chatted (24 h)", u.active_children],
       ["turns (24 h)", u.turns], ["safety events (24 h)", u.safety_events], ["counted at", d.usage_at]]);
+    daily(d.daily || []);
     const s = m.safety;
     fill("safety", [["turns stored here", s.turns], ["turns per second", rate(d, p, (x) => x.metrics.safety.turns)],
       ["escalated", s.escalated], ["failed closed (policy could not decide)", s.fail_closed],
