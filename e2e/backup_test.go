@@ -24,11 +24,7 @@ func TestBackupAndRestore(t *testing.T) {
 	n := c.nodes[0]
 	c.waitLeader(c.nodes, 0)
 	f := c.newFamily(n, "", "")
-	var before []turn
-	for _, msg := range []string{"hello daisy", "tell me a joke", "I like pancakes"} {
-		tu, _ := c.chatUntilAcked(n, f, msg, 30*time.Second)
-		before = append(before, tu)
-	}
+	before := c.chatTurns(n, f, "hello daisy", "tell me a joke", "I like pancakes")
 	backup := filepath.Join(c.root, "site.backup")
 	out, err := cli("backup", "--data", n.dir, "--out", backup)
 	if err != nil {
@@ -41,14 +37,7 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Fatalf("a second backup over the file: %v", err)
 	}
 	c.chatUntilAcked(n, f, "this turn is after the backup", 30*time.Second)
-	keyCopy := filepath.Join(c.root, "cluster.key.copy")
-	key, err := os.ReadFile(filepath.Join(n.dir, "keys", "cluster.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyCopy, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyCopy := c.copyClusterKey(n)
 	c.killAll() // the site is lost
 
 	addrs := freeAddrs(t, 2)
@@ -73,25 +62,7 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 
 	restoreAt := time.Now()
-	p := c.start("restore", "restore", "--from", backup, "--cluster-key", keyCopy, "--data", dir, "--node-id", "r1",
-		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn")
-	defer func() {
-		p.signal(syscall.SIGTERM)
-		if !p.wait(stopTimeout) {
-			p.kill()
-		}
-	}()
-	caFile := filepath.Join(dir, "tls", "ca.crt")
-	waitFor(t, startTimeout, "the restore to write the new cluster's CA", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("daisydog restore %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
-		}
-		_, err := os.Stat(caFile)
-		return err == nil, fmt.Sprint(err)
-	})
-	api := newAPIClient(t, caFile)
-	base := "https://" + addrs[0]
-	waitServing(t, p, api, base)
+	p, api, base := c.startRestored("restore", backup, keyCopy, dir)
 	// The recovery time of a lost site, past provisioning the server: from
 	// the restore command to a node that answers ready (docs/operations.md
 	// "Recovery targets").
@@ -109,6 +80,64 @@ func TestBackupAndRestore(t *testing.T) {
 	if next.Turn.Seq != int64(len(before)+1) {
 		t.Fatalf("first turn on the restored cluster has seq %d, want %d", next.Turn.Seq, len(before)+1)
 	}
+}
+
+// chatTurns sends each message as f's child through n until acknowledged
+// and returns the turns, in order.
+func (c *cluster) chatTurns(n *node, f *family, msgs ...string) []turn {
+	c.t.Helper()
+	out := make([]turn, 0, len(msgs))
+	for _, msg := range msgs {
+		tu, _ := c.chatUntilAcked(n, f, msg, 30*time.Second)
+		out = append(out, tu)
+	}
+	return out
+}
+
+// copyClusterKey copies n's cluster key to a file of the test's own (kept
+// apart, as an operator keeps it for restores) and returns its path.
+func (c *cluster) copyClusterKey(n *node) string {
+	c.t.Helper()
+	keyCopy := filepath.Join(c.root, "cluster.key.copy")
+	key, err := os.ReadFile(filepath.Join(n.dir, "keys", "cluster.key"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(keyCopy, key, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	return keyCopy
+}
+
+// startRestored runs `daisydog restore` of backup (with the cluster key
+// in keyFile) into the new data directory dir on fresh addresses, with the
+// cluster's binary, and waits until the new one-node cluster serves; the
+// process is stopped when the test ends. It returns the process, a client
+// that trusts the new cluster's CA, and its base URL.
+func (c *cluster) startRestored(name, backup, keyFile, dir string) (*proc, *apiClient, string) {
+	t := c.t
+	t.Helper()
+	addrs := freeAddrs(t, 2)
+	p := c.start(name, "restore", "--from", backup, "--cluster-key", keyFile, "--data", dir, "--node-id", "r1",
+		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn")
+	t.Cleanup(func() {
+		p.signal(syscall.SIGTERM)
+		if !p.wait(stopTimeout) {
+			p.kill()
+		}
+	})
+	caFile := filepath.Join(dir, "tls", "ca.crt")
+	waitFor(t, startTimeout, "the restore to write the new cluster's CA", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("daisydog restore %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
+		}
+		_, err := os.Stat(caFile)
+		return err == nil, fmt.Sprint(err)
+	})
+	api := newAPIClient(t, caFile)
+	base := "https://" + addrs[0]
+	waitServing(t, p, api, base)
+	return p, api, base
 }
 
 // waitServing waits until the node process p answers /readyz at base.

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -270,23 +269,12 @@ func TestBinaryRollback(t *testing.T) {
 	n := c.nodes[0]
 	c.waitLeader(c.nodes, 0)
 	f := c.newFamily(n, "", "")
-	var before []turn
-	for _, msg := range []string{"hello daisy", "tell me a joke", "I like pancakes"} {
-		tu, _ := c.chatUntilAcked(n, f, msg, 30*time.Second)
-		before = append(before, tu)
-	}
+	before := c.chatTurns(n, f, "hello daisy", "tell me a joke", "I like pancakes")
 	backup := filepath.Join(c.root, "before-upgrade.backup")
 	if out, err := exec.Command(prev, "backup", "--data", n.dir, "--out", backup).CombinedOutput(); err != nil {
 		t.Fatalf("backup with the previous release: %v\n%s", err, out)
 	}
-	keyCopy := filepath.Join(c.root, "cluster.key.copy")
-	key, err := os.ReadFile(filepath.Join(n.dir, "keys", "cluster.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyCopy, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyCopy := c.copyClusterKey(n)
 
 	// The upgrade, in place.
 	c.stop(n)
@@ -317,28 +305,9 @@ func TestBinaryRollback(t *testing.T) {
 
 	// The rollback: the previous release restores the backup into a new
 	// cluster (another directory; the migrated one is kept).
-	addrs := freeAddrs(t, 2)
 	dir := filepath.Join(c.root, "rolled-back")
 	c.bin = prev
-	p := c.start("rollback", "restore", "--from", backup, "--cluster-key", keyCopy, "--data", dir, "--node-id", "r1",
-		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn")
-	defer func() {
-		p.signal(syscall.SIGTERM)
-		if !p.wait(stopTimeout) {
-			p.kill()
-		}
-	}()
-	caFile := filepath.Join(dir, "tls", "ca.crt")
-	waitFor(t, startTimeout, "the restore to write the new cluster's CA", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("daisydog restore (previous release) %s; stderr:\n%s", p.state(), tail(p.stderrText(), 30, 8<<10))
-		}
-		_, err := os.Stat(caFile)
-		return err == nil, fmt.Sprint(err)
-	})
-	api := newAPIClient(t, caFile)
-	base := "https://" + addrs[0]
-	waitServing(t, p, api, base)
+	_, api, base := c.startRestored("rollback", backup, keyCopy, dir)
 	if got, want := restoredHistory(t, api, base, f), turnLines(before); got != want {
 		t.Fatalf("history on the previous release after the rollback:\n%s\nwant the turns acknowledged before the backup:\n%s", got, want)
 	}
