@@ -10,7 +10,7 @@ DATA    ?= .daisydog-dev
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 POLICY_SRC := $(shell find policies/default policies/sdk -name '*.go' -o -name '*.json' -o -name '*.txt' 2>/dev/null)
 
-.PHONY: vulncheck seccheck e2e-race browser-start bench-ab monitoring policy-bundle cover-all all build policy run test vet fmt-check static-check unit e2e e2e-processes fuzz image bench clean browser
+.PHONY: deb vulncheck seccheck e2e-race browser-start bench-ab monitoring policy-bundle cover-all all build policy run test vet fmt-check static-check unit e2e e2e-processes fuzz image bench clean browser
 
 all: build
 
@@ -121,6 +121,11 @@ browser-start:
 browser:
 	@mkdir -p $(COVER) && flock $(COVER)/browser.lock cat $(COVER)/browser-install.log 2>/dev/null; \
 	  rm -f $(COVER)/browser-install.log; sh deploy/install-chromium.sh
+
+# A Debian package of the binary with the hardened systemd unit
+# (deploy/debian; docs/operations.md "Installing the package"): bin/daisydog_VERSION_ARCH.deb.
+deb: build
+	sh deploy/debian/build-deb.sh $(BIN) $(VERSION) bin
 
 # Multi-process cluster tests against the binary built with coverage
 # counters (still static): each node that exits normally leaves its counters
