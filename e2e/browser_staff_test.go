@@ -109,6 +109,8 @@ func TestBrowserStaffDashboard(t *testing.T) {
 		wait(`document.querySelectorAll("#queue li.event").length === 1`))
 	excerpt := read(chromedp.Text(css("#queue li.event blockquote")))
 	problems := read(chromedp.Evaluate[string](a11yCheck))
+	var keyboard string
+	step("the dashboard by keyboard", keyboardCheck(&keyboard))
 	step("a phone-sized screen", chromedp.EmulateViewport(360, 740),
 		wait(`document.querySelectorAll("#queue li.event").length === 1`))
 	overflow := read(chromedp.Evaluate[string](overflowCheck))
@@ -147,6 +149,9 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	}
 	if problems != "" {
 		t.Errorf("accessibility: %s", problems)
+	}
+	if keyboard != "" {
+		t.Errorf("keyboard: %s", keyboard)
 	}
 	if overflow != "" {
 		t.Errorf("at 360 px wide: %s", overflow)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // chromiumPath finds a Chromium/Chrome binary. Without one the browser
@@ -31,7 +32,8 @@ func chromiumPath(t *testing.T) string {
 
 // a11yCheck lists basic accessibility problems of the page ("" = none):
 // no language, a visible form control without a label, a button without
-// text, no live status region.
+// text, no live status region, a visible text whose contrast with what is
+// behind it is below WCAG 2.1 AA.
 const a11yCheck = `(() => {
   const p = [];
   if (!document.documentElement.lang) p.push("no lang on <html>");
@@ -43,8 +45,98 @@ const a11yCheck = `(() => {
   }
   const s = document.getElementById("status");
   if (!s || s.getAttribute("role") !== "status") p.push("no status region");
-  return p.join("; ");
+  // Contrast (WCAG 2.1 AA): every visible text at least 4.5:1 against what
+  // is behind it, 3:1 when large (24 px, or 18.67 px bold).
+  const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const behind = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0)) return c;
+    }
+    return [255, 255, 255];
+  };
+  let checked = 0;
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.offsetParent === null) continue;
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim() !== "");
+    if (!own) continue;
+    const st = getComputedStyle(el);
+    const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    const a = lum(rgb(st.color)), b = lum(behind(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    checked++;
+    if (ratio < need) p.push("contrast " + ratio.toFixed(2) + " < " + need + " on " + (el.id || el.tagName.toLowerCase() + "." + el.className) + " (\"" + el.textContent.trim().slice(0, 20) + "\")");
+  }
+  if (checked === 0) p.push("no visible text to check the contrast of");
+  return p.slice(0, 8).join("; ");
 })()`
+
+// keyboardCheck tabs through the page (Tab key events, as a keyboard user)
+// and lists the problems into *res ("" = none): a visible control that
+// Tab never reaches, or a focused control without a visible focus
+// indicator (an outline or a shadow).
+func keyboardCheck(res *string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		var none chromedp.Void
+		mark := `(() => { let i = 0;
+			for (const e of document.querySelectorAll("a[href], button, input, select, textarea")) {
+				delete e.dataset.kb;
+				if (e.offsetParent !== null && !e.disabled) e.dataset.kb = String(i++);
+			}
+			document.activeElement && document.activeElement.blur();
+			return i })()`
+		controls, err := chromedp.Evaluate[int](mark)(ctx, tg)
+		if err != nil {
+			return none, err
+		}
+		type focus struct {
+			KB, Name, Outline, Shadow string
+		}
+		focused := `(() => { const e = document.activeElement, s = getComputedStyle(e);
+			return {KB: e.dataset.kb || "", Name: e.id || e.textContent.trim().slice(0, 20) || e.tagName,
+				Outline: s.outlineStyle === "none" ? "" : s.outlineWidth, Shadow: s.boxShadow === "none" ? "" : s.boxShadow} })()`
+		reached := map[string]bool{}
+		var problems []string
+		for i := 0; i < controls+10 && len(reached) < controls; i++ {
+			if _, err := chromedp.KeyEvent(kb.Tab)(ctx, tg); err != nil {
+				return none, err
+			}
+			cur, err := chromedp.Evaluate[focus](focused)(ctx, tg)
+			if err != nil {
+				return none, err
+			}
+			if cur.KB == "" || reached[cur.KB] {
+				continue
+			}
+			reached[cur.KB] = true
+			if (cur.Outline == "" || cur.Outline == "0px") && cur.Shadow == "" {
+				problems = append(problems, "no visible focus on "+cur.Name)
+			}
+		}
+		if controls == 0 {
+			problems = append(problems, "no control to reach")
+		}
+		if len(reached) < controls {
+			list := `Array.from(document.querySelectorAll("[data-kb]")).map(e => e.dataset.kb + ":" + (e.id || e.textContent.trim().slice(0, 20)))`
+			marked, err := chromedp.Evaluate[[]string](list)(ctx, tg)
+			if err != nil {
+				return none, err
+			}
+			for _, m := range marked {
+				if k, name, _ := strings.Cut(m, ":"); !reached[k] {
+					problems = append(problems, "not reachable by Tab: "+name)
+				}
+			}
+		}
+		*res = strings.Join(problems, "; ")
+		return none, nil
+	}
+}
 
 // overflowCheck names the visible elements wider than the viewport ("" =
 // none): on a phone nothing may need sideways scrolling.
@@ -137,6 +229,8 @@ func TestBrowserParentConsole(t *testing.T) {
 	// named (a label or text), a live status region. Then a phone-sized
 	// screen: nothing wider than the viewport in either view.
 	problems := read(chromedp.Evaluate[string](a11yCheck))
+	var keyboard string
+	step("the child view by keyboard", keyboardCheck(&keyboard))
 	step("a phone-sized screen", chromedp.EmulateViewport(360, 740), chromedp.Reload(),
 		chromedp.WaitVisible(css("#family-view")), chromedp.Click(css("button.child")), chromedp.WaitVisible(css("#child-view")),
 		wait(`document.getElementById("set-limit").value !== ""`),
@@ -156,6 +250,9 @@ func TestBrowserParentConsole(t *testing.T) {
 	}
 	if problems != "" {
 		t.Errorf("accessibility: %s", problems)
+	}
+	if keyboard != "" {
+		t.Errorf("keyboard: %s", keyboard)
 	}
 	if childOverflow != "" || familyOverflow != "" {
 		t.Errorf("at 360 px wide: child view %q, family view %q", childOverflow, familyOverflow)
