@@ -13,19 +13,33 @@ func TestDisguisesAndLookAlikes(t *testing.T) {
 		text    string
 		flagged bool
 	}{
-		{"go to heII", true},           // capital I for l
-		{"<vnt", true},                 // < for c, v for u
-		{"fvck off", true},             // v for u
-		{"tvvats", true},               // vv for w
-		{"fuxk", true},                 // x for a vowel or c
-		{"shyt", true},                 // y for i
-		{"kunt", true},                 // k for c
-		{"fuker123", true},             // user-name digits
-		{"w anker", true},              // one letter split off
-		{"ғᴜᴄᴋ", true},                 // small capitals and look-alikes
-		{"8===D", true},                // ASCII art
-		{"_|_", true},                  // ASCII middle finger
-		{"🖕 you", true},                // emoji
+		{"go to heII", true}, // capital I for l
+		{"<vnt", true},       // < for c, v for u
+		{"fvck off", true},   // v for u
+		{"tvvats", true},     // vv for w
+		{"fuxk", true},       // x for a vowel or c
+		{"shyt", true},       // y for i
+		{"kunt", true},       // k for c
+		{"fuker123", true},   // user-name digits
+		{"w anker", true},    // one letter split off
+		{"ғᴜᴄᴋ", true},       // small capitals and look-alikes
+		{"8===D", true},      // ASCII art
+		{"_|_", true},        // ASCII middle finger
+		{"🖕 you", true},      // emoji
+		{"|3itch", true},     // letters drawn with symbols
+		{"/\\/igga", true},
+		{"|\\|igga", true},
+		{"fu|<", true},
+		{"l3itch", true}, // l3 for b at the start of a word
+		{"ßitch", true},  // no word starts with ß
+		{"ß0ll0cks", true},
+		{"f8ck you", true}, // an 8 over the vowel
+		{"masterb8", true}, // a final 8 reads "ate"
+		{"Straße means street in German", false},
+		{"he is gr8 at sk8ing", false},
+		{"and/or either|or", false},
+		{"a|b a /\\ b", false},
+		{"level 3 boss", false},
 		{"he'll be late", false},       // not "hell"
 		{"HELLO Im happy", false},      // capital I after capitals stays i
 		{"my boxer dog", false},        // x is not a disguise here

@@ -707,7 +707,7 @@ func (l *lexicon) symbolMasks(s *scratch, t token, w []byte, from int) []uint32 
 	s.key = append(s.key[:0], w...)
 	masked := false
 	for i := 1; i < len(orig)-1; i++ {
-		if c := orig[i]; c == '@' || c == '$' {
+		if c := orig[i]; c == '@' || c == '$' || c == '8' { // f8ck: an 8 over the vowel
 			s.key[i] = '*'
 			masked = true
 		}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -397,6 +398,15 @@ func (s *scratch) normalize(text string) {
 		if (flags&fLeet != 0 || letters >= 2) && other {
 			// A word with two letters or more (or leet symbols): digits
 			// and symbols inside it are leetspeak; "45s" stays a number.
+			// A final 8 after letters reads "ate" ("masterb8", "sk8").
+			if n := len(word); n >= 3 && word[n-1] == '8' && isAlpha(word[n-2]) && isAlpha(word[n-3]) {
+				s.norm = append(s.norm, 't', 'e')
+				s.raw = append(s.raw, 't', 'e')
+				ne = len(s.norm)
+				word = s.norm[ns:ne]
+				word[n-1] = 'a'
+				flags |= fLeet
+			}
 			for i, c := range word {
 				if c < utf8.RuneSelf && (c < 'a' || c > 'z') {
 					if c == '1' {
@@ -439,6 +449,21 @@ func (s *scratch) normalize(text string) {
 			w.oe = j
 			i = j
 			continue
+		}
+		if c == '|' || c == '/' || c == '\\' || c == '[' || c == 'l' && !w.active {
+			if g, n := glyphAt(text, i, w.active); n > 0 {
+				// A letter drawn with symbols ("|\|" for n, "|3" for b).
+				if !w.active {
+					w.active, w.ns, w.os, w.flags, w.lowerSeen, w.ascii = true, len(s.norm), i, 0, false, false
+				}
+				s.flushPending(&w)
+				s.norm = append(s.norm, g)
+				w.flags |= fLetter | fLeet
+				w.ascii = true
+				i += n
+				w.oe = i
+				continue
+			}
 		}
 		var r rune
 		size := 1
@@ -494,6 +519,12 @@ func (s *scratch) normalize(text string) {
 			cls = clIgnore
 		default:
 			lr := unicode.ToLower(r)
+			if lr == 'ß' && !w.active && i < len(text) && isAlnum(text[i]) {
+				// No word starts with ß: at the start it is a B in disguise
+				// ("ßitch", "ß0ll0cks").
+				a, cls, disguise = 'b', clLetter, true
+				break
+			}
 			if fa, fb, ok := fold(lr); ok {
 				a, b = fa, fb
 				switch {
@@ -647,4 +678,41 @@ func collapse1(dst, word []byte) []byte {
 func (s *scratch) oneAt(t token, i int) bool {
 	k := int(t.ns) + i
 	return k < len(s.raw) && s.raw[k] == '1'
+}
+
+// glyphs are letters drawn with ASCII symbols, longest first.
+var glyphs = [...]struct {
+	seq    string
+	letter byte
+}{
+	{`|\/|`, 'm'}, {`/\/\`, 'm'}, {`\/\/`, 'w'},
+	{`|\|`, 'n'}, {`/\/`, 'n'}, {`/\|`, 'n'}, {`|_|`, 'u'},
+	{`|3`, 'b'}, {`|<`, 'k'}, {`|)`, 'd'}, {`[)`, 'd'}, {`\/`, 'v'},
+}
+
+// glyphAt reports the letter drawn by the symbols at text[i:] and how many
+// bytes they take (0: none). A drawn letter continues a word or starts one
+// that goes on with a letter or digit ("|\|igga", "fu|<"), so a symbol
+// between words stays punctuation. "l3" at the start of a word before a
+// letter is a b ("l3itch").
+func glyphAt(text string, i int, inWord bool) (byte, int) {
+	c := text[i]
+	if c == 'l' {
+		if !inWord && i+2 < len(text) && text[i+1] == '3' && isAlpha(text[i+2]) {
+			return 'b', 2
+		}
+		return 0, 0
+	}
+	if c != '|' && c != '/' && c != '\\' && c != '[' {
+		return 0, 0
+	}
+	for _, g := range glyphs {
+		if strings.HasPrefix(text[i:], g.seq) {
+			end := i + len(g.seq)
+			if inWord || (end < len(text) && isAlnum(text[end])) {
+				return g.letter, len(g.seq)
+			}
+		}
+	}
+	return 0, 0
 }
