@@ -38,6 +38,13 @@
 // for a while (also on containers: each replaced by one of the other image
 // on the same bind-mounted /data; upgrade_test.go).
 //
+// Beside the faults: going back to the previous release after an upgrade
+// through a backup (TestBinaryRollback), the project's own penetration
+// probes against a running node (attacker_test.go), the Debian package and
+// the systemd unit (systemd_test.go), and the two web pages in a real
+// Chromium (browser_test.go, browser_staff_test.go: flows, contrast,
+// keyboard, a phone-sized screen).
+//
 // Where the Docker engine is available (as in CI), the process variants of
 // the scenarios that also run on containers are skipped, with a message
 // naming their container twin: the same scenario function, load and checker
