@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -143,7 +144,24 @@ func TestHold(t *testing.T) {
 		t.Fatalf("the released port: %v", err)
 	}
 	ln.Close()
-	if _, err := Hold("not an address"); err == nil {
-		t.Fatal("Hold accepted a malformed address")
+	for _, bad := range []string{"not an address", "[::1]:8443", "127.0.0.1"} {
+		if _, err := Hold(bad); err == nil {
+			t.Fatalf("Hold accepted %q", bad)
+		}
+	}
+	// A port someone listens on cannot be held: the error says so, and
+	// the listener keeps it.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	if _, err := Hold(taken.Addr().String()); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Hold of a port in use: %v, want address already in use", err)
+	}
+	if c, err := net.Dial("tcp", taken.Addr().String()); err != nil {
+		t.Fatalf("the listener lost its port: %v", err)
+	} else {
+		c.Close()
 	}
 }
