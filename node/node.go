@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -652,12 +653,8 @@ func (n *Node) startRedirect(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	target := n.nf.AdvertiseHTTP
 	n.redirect = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// #nosec G710 -- the target is the node's configured HTTPS address, never the request's Host; only the path is the client's
-			http.Redirect(w, r, "https://"+target+r.URL.RequestURI(), http.StatusPermanentRedirect)
-		}),
+		Handler:           redirectHandler(n.nf.AdvertiseHTTP),
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    8 << 10,
 	}
@@ -669,6 +666,25 @@ func (n *Node) startRedirect(addr string) error {
 		}
 	}()
 	return nil
+}
+
+// redirectHandler answers every request with a permanent redirect to the
+// same path and query on https://target. The target's host is always
+// target: a request line that is not an absolute path ("GET http:@evil.com",
+// whose URI would read as a user name before another host) gets 400.
+func redirectHandler(target string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.EscapedPath()
+		if r.URL.Opaque != "" || r.URL.Host != "" || !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if r.URL.RawQuery != "" {
+			path += "?" + r.URL.RawQuery
+		}
+		// #nosec G710 -- the host is the node's configured HTTPS address; only an absolute path and query are the client's
+		http.Redirect(w, r, "https://"+target+path, http.StatusPermanentRedirect)
+	})
 }
 
 // RedirectAddr is the plain-HTTP redirect listener's address ("" if none).

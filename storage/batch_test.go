@@ -194,7 +194,7 @@ func TestReadsAfterCloseFail(t *testing.T) {
 		"Catalog":            func() error { _, err := f.db.Catalog(f.ctx); return err },
 		"ContentPacks":       func() error { _, err := f.db.ContentPacks(f.ctx); return err },
 		"Parent":             func() error { _, err := f.db.Parent(f.ctx, parent); return err },
-		"ParentPasswordHash": func() error { _, err := f.db.ParentPasswordHash(f.ctx, parent); return err },
+		"ParentPasswordHash": func() error { _, _, err := f.db.ParentPasswordHash(f.ctx, parent); return err },
 		"ExportFamily":       func() error { _, err := f.db.ExportFamily(f.ctx, parent); return err },
 		"EmailToken": func() error {
 			_, err := f.db.EmailToken(f.ctx, sys, []byte("h"), PurposePasswordReset, baseTime)

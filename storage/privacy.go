@@ -172,21 +172,23 @@ func (db *DB) ExportFamily(ctx context.Context, actor Actor) (FamilyExport, erro
 	return out, nil
 }
 
-// ParentPasswordHash returns the parent actor's own password hash (to
-// confirm a destructive request).
-func (db *DB) ParentPasswordHash(ctx context.Context, actor Actor) (string, error) {
+// ParentPasswordHash returns the parent actor's own password hash and the
+// blind index of their e-mail (to re-check the password before an action
+// that cannot be undone, counting a wrong one toward the account's lockout).
+func (db *DB) ParentPasswordHash(ctx context.Context, actor Actor) (string, []byte, error) {
 	if actor.Role != RoleParent {
-		return "", ErrForbidden
+		return "", nil, ErrForbidden
 	}
 	db.swap.RLock()
 	defer db.swap.RUnlock()
 	var h string
-	err := db.queryRow(ctx, "SELECT password_hash FROM parents WHERE id=? AND family_id=?", actor.ID, actor.FamilyID).Scan(&h)
+	var bidx []byte
+	err := db.queryRow(ctx, "SELECT password_hash, email_bidx FROM parents WHERE id=? AND family_id=?", actor.ID, actor.FamilyID).Scan(&h, &bidx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return "", nil, ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("storage: parent password: %w", err)
+		return "", nil, fmt.Errorf("storage: parent password: %w", err)
 	}
-	return h, nil
+	return h, bidx, nil
 }

@@ -114,10 +114,13 @@ func TestParentPasswordHash(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := f.db.ParentPasswordHash(f.ctx, tc.actor)
+			h, bidx, err := f.db.ParentPasswordHash(f.ctx, tc.actor)
 			wantErr(t, err, tc.err)
 			if h != tc.want {
 				t.Fatalf("hash = %q, want %q", h, tc.want)
+			}
+			if wantIdx := tc.want != ""; wantIdx != (string(bidx) == "\x01") {
+				t.Fatalf("e-mail index %x, want the parent's (x'01') = %v", bidx, wantIdx)
 			}
 		})
 	}

@@ -120,6 +120,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	ctx := r.Context()
 	keys := s.Vault.Keyring()
 	bidx := keys.EmailIndex(req.Email)
+	release, err := s.guardAccount(string(bidx))
+	if err != nil {
+		return err
+	}
+	defer release()
 	// Lockout is keyed by the e-mail's blind index, account or not, and is
 	// replicated: attempts spread over every node count together. Catch up
 	// with the leader first so a failure recorded through another node a

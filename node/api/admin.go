@@ -137,6 +137,11 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request, _ httprouter
 	ctx := r.Context()
 	keys := s.Vault.Keyring()
 	bidx := keys.EmailIndex(req.Email)
+	release, err := s.guardAccount(string(bidx))
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := s.checkLockout(ctx, bidx); err != nil {
 		return err
 	}
@@ -145,7 +150,7 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request, _ httprouter
 		return err
 	}
 	var st storage.StaffCredentials
-	err := s.fresh(ctx, func() (err error) {
+	err = s.fresh(ctx, func() (err error) {
 		st, err = s.DB.StaffByEmailIndex(ctx, storage.Actor{Role: storage.RoleSystem}, bidx)
 		return err
 	})
@@ -224,6 +229,13 @@ func (s *Server) staffMFA(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		return errUnauthorized
 	}
 	ctx := r.Context()
+	// One code of a staff account is checked at a time on this node, so
+	// the lockout counts each wrong code before the next is tried.
+	release, err := s.guardAccount("mfa:" + c.Subject)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// The secret may have been stored through another node a moment ago.
 	if err := s.Repl.SyncRead(ctx); err != nil {
 		return errUnavailable

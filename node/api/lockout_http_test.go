@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
+	"daisydog/node/auth"
 	"daisydog/storage"
 )
 
@@ -73,4 +77,100 @@ func TestBootstrapValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGuessBurstsStopAtTheLockout: guesses sent in parallel bursts (as from
+// many addresses at once) are checked one at a time per account, so the
+// lockout stops them after its few free failures — for a parent's
+// password, a staff member's second factor, and the password that confirms
+// deleting a family (where a wrong one counts toward the same lockout).
+// Before the per-account guard every request of a burst read "not locked"
+// before the first failures committed and was checked.
+func TestGuessBurstsStopAtTheLockout(t *testing.T) {
+	n := testNode(t)
+	staff := n.newStaff(t, "moderator")
+	n.clock.add(30 * time.Second)
+	var m struct {
+		MFAToken string `json:"mfa_token"`
+	}
+	n.must(t, http.StatusOK, "POST", "/v1/admin/login", "", map[string]string{"email": staff.email, "password": goodPassword}, &m)
+	right, err := auth.TOTPCode(staff.secret, n.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := strconv.Atoi(right)
+	fam := n.newFamily(t, "9-12")
+	cases := []struct {
+		name, method, path, token, checked string
+		body                               map[string]string
+		after                              func() response // the right credential, once locked
+	}{
+		{"parent password", "POST", "/v1/auth/login", "", "invalid_credentials",
+			map[string]string{"email": fam.email, "password": "not the password at all"},
+			func() response {
+				return n.do(t, "POST", "/v1/auth/login", "", "", map[string]string{"email": fam.email, "password": goodPassword})
+			}},
+		{"staff second factor", "POST", "/v1/admin/mfa", "", "invalid_mfa_code",
+			map[string]string{"mfa_token": m.MFAToken, "code": fmt.Sprintf("%06d", (v+500000)%1000000)},
+			func() response {
+				return n.do(t, "POST", "/v1/admin/mfa", "", "", map[string]string{"mfa_token": m.MFAToken, "code": right})
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checked, locked := 0, false
+			for round := 0; round < 20 && !locked; round++ {
+				const burst = 8
+				codes := make(chan string, burst)
+				var wg sync.WaitGroup
+				for range burst {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						codes <- n.do(t, c.method, c.path, c.token, "", c.body).code()
+					}()
+				}
+				wg.Wait()
+				close(codes)
+				for code := range codes {
+					switch code {
+					case c.checked:
+						checked++
+					case "locked":
+						locked = true
+					case "login_in_progress":
+					default:
+						t.Fatalf("a guess answered %q", code)
+					}
+				}
+			}
+			if !locked {
+				t.Fatal("the bursts never locked the account")
+			}
+			if checked > storage.LockoutFreeFailures+1 {
+				t.Fatalf("%d guesses were checked before the lock, want at most %d", checked, storage.LockoutFreeFailures+1)
+			}
+			if res := c.after(); res.status != http.StatusTooManyRequests || res.code() != "locked" {
+				t.Fatalf("the right credential while locked: %d %s, want 429 locked", res.status, res.body)
+			}
+		})
+	}
+
+	t.Run("family deletion password", func(t *testing.T) {
+		other := n.newFamily(t, "9-12")
+		wrong := map[string]string{"password": "not the password at all"}
+		for i := range storage.LockoutFreeFailures {
+			if res := n.do(t, "DELETE", "/v1/family", other.token, "", wrong); res.status != http.StatusUnauthorized || res.code() != "invalid_credentials" {
+				t.Fatalf("wrong password %d: %d %s", i+1, res.status, res.body)
+			}
+		}
+		if res := n.do(t, "DELETE", "/v1/family", other.token, "", map[string]string{"password": goodPassword}); res.status != http.StatusTooManyRequests || res.code() != "locked" {
+			t.Fatalf("the right password after %d wrong ones: %d %s, want 429 locked", storage.LockoutFreeFailures, res.status, res.body)
+		}
+		// The same lock holds for logging in: the wrong passwords counted
+		// toward the account's lockout.
+		if res := n.do(t, "POST", "/v1/auth/login", "", "", map[string]string{"email": other.email, "password": goodPassword}); res.status != http.StatusTooManyRequests || res.code() != "locked" {
+			t.Fatalf("login after the wrong deletion passwords: %d %s, want 429 locked", res.status, res.body)
+		}
+	})
 }

@@ -38,20 +38,36 @@ func (s *Server) deleteFamily(w http.ResponseWriter, r *http.Request, _ httprout
 	if err := decodeJSON(w, r, smallBody, &req); err != nil {
 		return err
 	}
-	hash, err := s.DB.ParentPasswordHash(r.Context(), a)
+	ctx := r.Context()
+	hash, bidx, err := s.DB.ParentPasswordHash(ctx, a)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return errUnauthorized
 		}
 		return err
 	}
-	if err := s.Hasher.Verify(r.Context(), req.Password, hash); err != nil {
+	// The password is checked like a login's: one attempt at a time per
+	// account, refused while the account is locked, and a wrong one counts
+	// toward the lockout — a stolen access token is not a way to guess the
+	// password (nor to keep the hasher busy).
+	release, err := s.guardAccount(string(bidx))
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := s.checkLockout(ctx, bidx); err != nil {
+		return err
+	}
+	if err := s.Hasher.Verify(ctx, req.Password, hash); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
+			if _, err := s.replicate(ctx, &storage.LoginFailure{EmailIndex: bidx, Now: s.Now().UnixMilli()}, nil); err != nil {
+				return err
+			}
 			return &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "the password is incorrect"}
 		}
 		return err
 	}
-	if _, err := s.replicate(r.Context(), &storage.DeleteFamily{ParentID: a.ID, FamilyID: a.FamilyID, Now: s.Now().UnixMilli()}, nil); err != nil {
+	if _, err := s.replicate(ctx, &storage.DeleteFamily{ParentID: a.ID, FamilyID: a.FamilyID, Now: s.Now().UnixMilli()}, nil); err != nil {
 		return err
 	}
 	s.Vault.Forget(a.FamilyID)

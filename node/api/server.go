@@ -101,6 +101,8 @@ type Server struct {
 	verdicts *verdictCache
 	usage    usageCache     // the staff dashboard's totals (dashboard.go)
 	alerts   *alertThrottle // parent e-mails about escalated turns (alerts.go)
+	// accounts serialises credential checks per account (accountguard.go).
+	accounts *accountGuard
 	// turnLocks serialises one child's turns on this node (see runTurn).
 	turnLocks *childLocks
 	// catalog is the Engine over the stored catalogue (see engine).
@@ -131,7 +133,8 @@ func New(d Deps) *Server {
 		d.TurnQueueTimeout = time.Second
 	}
 	s := &Server{Deps: d, log: d.Logger.With("component", "api"), router: httprouter.New(), slots: newSlotQueue(d.PolicySlots), turns: newSlotQueue(d.TurnSlots),
-		verdicts: newVerdictCache(verdictCacheSize), turnLocks: newChildLocks(), alerts: newAlertThrottle()}
+		verdicts: newVerdictCache(verdictCacheSize), turnLocks: newChildLocks(), alerts: newAlertThrottle(),
+		accounts: newAccountGuard()}
 	if d.AuthPerMinute >= 0 {
 		perMin, burst := d.AuthPerMinute, d.AuthBurst
 		if perMin == 0 {
