@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -30,7 +31,10 @@ import (
 // penetration test is still the operator's to commission.
 func TestAttackerProbes(t *testing.T) {
 	t.Parallel() // see parallelTests in main_test.go
-	c := startCluster(t, 1, "--cors-origins", "https://console.example.test")
+	// --auth-rate -1: no per-address token bucket, as for an attacker with
+	// many addresses (every request here comes from 127.0.0.1); the
+	// defences probed are the node's others.
+	c := startCluster(t, 1, "--cors-origins", "https://console.example.test", "--auth-rate", "-1")
 	n := c.nodes[0]
 	c.waitLeader(c.nodes, 0)
 	a, b := c.newFamily(n, "", ""), c.newFamily(n, "", "")
@@ -217,6 +221,51 @@ func TestAttackerProbes(t *testing.T) {
 		}
 		if inj.Status == http.StatusOK {
 			t.Fatalf("an SQL-injection login was let in: %s", inj)
+		}
+	})
+
+	t.Run("parallel guesses stop at the lockout", func(t *testing.T) {
+		// Bursts of wrong passwords for one account, as from many
+		// addresses at once: a handful is checked, then the account locks
+		// (and the right password is refused while it is locked).
+		victim := c.newFamily(n, "", "")
+		checked, locked := 0, false
+		for round := 0; round < 20 && !locked; round++ {
+			const burst = 8
+			codes := make(chan string, burst)
+			var wg sync.WaitGroup
+			for range burst {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r, err := api.do("POST", n.url("/v1/auth/login"), "", map[string]string{"email": victim.email, "password": "guess " + randLetters(10)})
+					if err != nil {
+						codes <- "transport: " + err.Error()
+						return
+					}
+					codes <- errCode(r)
+				}()
+			}
+			wg.Wait()
+			close(codes)
+			for code := range codes {
+				switch code {
+				case "invalid_credentials":
+					checked++
+				case "locked":
+					locked = true
+				case "login_in_progress":
+				default:
+					t.Fatalf("a guess answered %q", code)
+				}
+			}
+		}
+		if !locked || checked > 6 {
+			t.Fatalf("locked %v after %d checked guesses; want locked after at most 6", locked, checked)
+		}
+		r, err := api.do("POST", n.url("/v1/auth/login"), "", map[string]string{"email": victim.email, "password": victim.password})
+		if err != nil || r.Status != http.StatusTooManyRequests || errCode(r) != "locked" {
+			t.Fatalf("the right password while locked: %v %s", err, r)
 		}
 	})
 
