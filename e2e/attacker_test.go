@@ -34,7 +34,9 @@ func TestAttackerProbes(t *testing.T) {
 	// --auth-rate -1: no per-address token bucket, as for an attacker with
 	// many addresses (every request here comes from 127.0.0.1); the
 	// defences probed are the node's others.
-	c := startCluster(t, 1, "--cors-origins", "https://console.example.test", "--auth-rate", "-1")
+	// --memory-limit: a node under attack holds its memory to what the
+	// operator gave it (checked on /metrics below).
+	c := startCluster(t, 1, "--cors-origins", "https://console.example.test", "--auth-rate", "-1", "--memory-limit", "1.5GiB")
 	n := c.nodes[0]
 	c.waitLeader(c.nodes, 0)
 	a, b := c.newFamily(n, "", ""), c.newFamily(n, "", "")
@@ -105,6 +107,13 @@ func TestAttackerProbes(t *testing.T) {
 		_, err = io.Copy(io.Discard, conn) // returns when the node closes the connection
 		if el := time.Since(begin); err != nil || el > 20*time.Second {
 			t.Fatalf("a request whose headers never end held the connection for %v (%v); want it closed after the 10 s header timeout", el.Round(time.Millisecond), err)
+		}
+	})
+
+	t.Run("the operator's memory limit holds", func(t *testing.T) {
+		v, ok := promSample(string(api.must(200, "GET", n.url("/metrics"), "", nil).Body), "daisydog_go_memory_limit_bytes")
+		if !ok || v != 1.5*(1<<30) {
+			t.Fatalf("daisydog_go_memory_limit_bytes = %v (present %t), want 1.5 GiB from --memory-limit", v, ok)
 		}
 	})
 

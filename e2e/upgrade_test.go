@@ -282,6 +282,15 @@ func TestBinaryRollback(t *testing.T) {
 	c.restart(n)
 	c.waitReady(n)
 	after, _ := c.chatUntilAcked(n, f, "this turn is after the upgrade", 30*time.Second)
+	// The operator's view: the upgraded member now applies the newer
+	// command kinds (the previous release advertised none).
+	m, err := membersViaCLI(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m[n.id]["apply_retention"] < 1 || m[n.id]["rotate_ca"] < 1 {
+		t.Fatalf("cluster status --members after the upgrade: %v", m)
+	}
 	c.stop(n)
 
 	// Back to the previous binary on the migrated directory: refused.
