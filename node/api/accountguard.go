@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"sync"
 )
 
@@ -43,7 +44,7 @@ func (g *accountGuard) acquire(key string) (release func(), ok bool) {
 }
 
 // errLoginBusy: another credential check of the account is running here.
-var errLoginBusy = &apiError{Status: 429, Code: "login_in_progress",
+var errLoginBusy = &apiError{Status: http.StatusTooManyRequests, Code: "login_in_progress",
 	Message: "another attempt for this account is being checked; try again in a moment", RetryAfter: 1}
 
 // guardAccount takes the account's slot or answers errLoginBusy.
