@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"sync"
 )
@@ -52,6 +53,22 @@ func (s *Server) guardAccount(key string) (release func(), err error) {
 	release, ok := s.accounts.acquire(key)
 	if !ok {
 		return nil, errLoginBusy
+	}
+	return release, nil
+}
+
+// startCredentialCheck begins checking a password for the account with
+// e-mail index bidx: it takes the account's slot, catches up with the
+// leader and refuses a locked account. release must be called once the
+// check is over (its failure, if any, recorded).
+func (s *Server) startCredentialCheck(ctx context.Context, bidx []byte) (release func(), err error) {
+	release, err = s.guardAccount(string(bidx))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkLockout(ctx, bidx); err != nil {
+		release()
+		return nil, err
 	}
 	return release, nil
 }

@@ -120,28 +120,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	ctx := r.Context()
 	keys := s.Vault.Keyring()
 	bidx := keys.EmailIndex(req.Email)
-	release, err := s.guardAccount(string(bidx))
+	// Lockout is keyed by the e-mail's blind index, account or not, and is
+	// replicated: attempts spread over every node count together. The
+	// check catches up with the leader first so a failure recorded through
+	// another node a moment ago counts here too (a login already costs an
+	// argon2 hash).
+	release, err := s.startCredentialCheck(ctx, bidx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	// Lockout is keyed by the e-mail's blind index, account or not, and is
-	// replicated: attempts spread over every node count together. Catch up
-	// with the leader first so a failure recorded through another node a
-	// moment ago counts here too (a login already costs an argon2 hash).
-	if err := s.Repl.SyncRead(ctx); err != nil {
-		return errUnavailable
-	}
 	ipKey := s.clientKey(r)
 	if err := s.rateCheck(ctx, rateLoginFailed, ipKey); err != nil {
 		return err
-	}
-	until, err := s.DB.LockedUntilMillis(ctx, bidx)
-	if err != nil {
-		return err
-	}
-	if wait := until - s.Now().UnixMilli(); wait > 0 {
-		return errLocked(wait)
 	}
 	var p storage.ParentCredentials
 	err = s.fresh(ctx, func() (err error) {

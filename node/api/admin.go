@@ -137,14 +137,11 @@ func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request, _ httprouter
 	ctx := r.Context()
 	keys := s.Vault.Keyring()
 	bidx := keys.EmailIndex(req.Email)
-	release, err := s.guardAccount(string(bidx))
+	release, err := s.startCredentialCheck(ctx, bidx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := s.checkLockout(ctx, bidx); err != nil {
-		return err
-	}
 	ipKey := s.clientKey(r)
 	if err := s.rateCheck(ctx, rateLoginFailed, ipKey); err != nil {
 		return err

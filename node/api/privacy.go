@@ -50,14 +50,11 @@ func (s *Server) deleteFamily(w http.ResponseWriter, r *http.Request, _ httprout
 	// account, refused while the account is locked, and a wrong one counts
 	// toward the lockout — a stolen access token is not a way to guess the
 	// password (nor to keep the hasher busy).
-	release, err := s.guardAccount(string(bidx))
+	release, err := s.startCredentialCheck(ctx, bidx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := s.checkLockout(ctx, bidx); err != nil {
-		return err
-	}
 	if err := s.Hasher.Verify(ctx, req.Password, hash); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
 			if _, err := s.replicate(ctx, &storage.LoginFailure{EmailIndex: bidx, Now: s.Now().UnixMilli()}, nil); err != nil {
