@@ -26,14 +26,41 @@ import (
 var fastArgon = auth.Argon2Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}
 
 // nodeAddrs returns a node's options with distinct free HTTP and Raft
-// addresses.
+// addresses, held (freeport.Hold) from the draw until startTestNode
+// starts the node that owns them, so that no other test process — the
+// packages' tests run in parallel — binds them in between.
 func nodeAddrs(t *testing.T, id string) InitOptions {
 	t.Helper()
 	a, err := freeport.Addrs(2)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, addr := range a {
+		if r, err := freeport.Hold(addr); err == nil {
+			heldAddrs.Store(addr, r)
+			t.Cleanup(func() { releaseAddr(addr) })
+		}
+	}
 	return InitOptions{NodeID: id, HTTPAddr: a[0], RaftAddr: a[1]}
+}
+
+// heldAddrs: addresses drawn by nodeAddrs and not yet bound by their
+// node, each with the function that releases it.
+var heldAddrs sync.Map
+
+// releaseNodeAddrs gives back the addresses of the node initialised in
+// dir, just before it starts and binds them.
+func releaseNodeAddrs(dir string) {
+	if nf, err := (Layout{Dir: dir}).ReadNode(); err == nil {
+		releaseAddr(nf.HTTPAddr)
+		releaseAddr(nf.RaftAddr)
+	}
+}
+
+func releaseAddr(addr string) {
+	if r, ok := heldAddrs.LoadAndDelete(addr); ok {
+		r.(func())()
+	}
 }
 
 // freeAddr picks a loopback port outside the ephemeral range (freeport).
@@ -80,6 +107,7 @@ func startTestNode(t *testing.T, dir string, mod func(*Config)) *testNode {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	releasePorts(dir)
+	releaseNodeAddrs(dir)
 	n, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start node in %s: %v", dir, err)

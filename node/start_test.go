@@ -50,6 +50,7 @@ func TestStartRefusesADamagedDataDirectory(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			releaseNodeAddrs(dir)
 			n, err := Start(ctx, cfg)
 			if err == nil {
 				n.Close(ctx)
