@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,6 +81,32 @@ func TestBackupAndRestore(t *testing.T) {
 	if next.Turn.Seq != int64(len(before)+1) {
 		t.Fatalf("first turn on the restored cluster has seq %d, want %d", next.Turn.Seq, len(before)+1)
 	}
+
+	// The same backup restored under a new cluster key (docs/operations.md
+	// "Rotating the cluster key"): the same history under the same
+	// password; the child's device is refused until linked again; the old
+	// key opens no backup of the new cluster.
+	rekeyed := filepath.Join(c.root, "rekeyed")
+	p2, api2, base2 := c.startRestored("rekeyed", backup, keyCopy, rekeyed, "--new-cluster-key")
+	if out := p2.stdoutText(); !strings.Contains(out, "New cluster key: ") || !strings.Contains(out, "Re-encrypted under new data keys: 1 families") {
+		t.Errorf("restore --new-cluster-key printed:\n%s", out)
+	}
+	if got, want := restoredHistory(t, api2, base2, f), turnLines(before); got != want {
+		t.Fatalf("history under the new key:\n%s\nwant:\n%s", got, want)
+	}
+	api2.must(401, "POST", base2+"/v1/chat", f.childToken, map[string]string{"message": "is it still me?"})
+	newKey, err := os.ReadFile(filepath.Join(rekeyed, "keys", "cluster.key"))
+	oldKey, _ := os.ReadFile(keyCopy)
+	if err != nil || len(oldKey) == 0 || bytes.Equal(newKey, oldKey) {
+		t.Fatalf("the rotated cluster's key is the old one (%v)", err)
+	}
+	after := filepath.Join(c.root, "rekeyed.backup")
+	if _, err := cli("backup", "--data", rekeyed, "--out", after); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli("backup", "verify", "--from", after, "--cluster-key", keyCopy); err == nil || !strings.Contains(err.Error(), "FAILED verification") {
+		t.Fatalf("a backup of the rotated cluster with the old key: %v", err)
+	}
 }
 
 // chatTurns sends each message as f's child through n until acknowledged
@@ -110,16 +137,16 @@ func (c *cluster) copyClusterKey(n *node) string {
 }
 
 // startRestored runs `daisydog restore` of backup (with the cluster key
-// in keyFile) into the new data directory dir on fresh addresses, with the
+// in keyFile; extra flags after the others) into the new data directory dir on fresh addresses, with the
 // cluster's binary, and waits until the new one-node cluster serves; the
 // process is stopped when the test ends. It returns the process, a client
 // that trusts the new cluster's CA, and its base URL.
-func (c *cluster) startRestored(name, backup, keyFile, dir string) (*proc, *apiClient, string) {
+func (c *cluster) startRestored(name, backup, keyFile, dir string, extra ...string) (*proc, *apiClient, string) {
 	t := c.t
 	t.Helper()
 	addrs := freeAddrs(t, 2)
-	p := c.start(name, "restore", "--from", backup, "--cluster-key", keyFile, "--data", dir, "--node-id", "r1",
-		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn")
+	p := c.start(name, append([]string{"restore", "--from", backup, "--cluster-key", keyFile, "--data", dir, "--node-id", "r1",
+		"--http", addrs[0], "--raft", addrs[1], "--log-level", "warn"}, extra...)...)
 	t.Cleanup(func() {
 		p.signal(syscall.SIGTERM)
 		if !p.wait(stopTimeout) {

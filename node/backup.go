@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -131,27 +132,76 @@ func ParseClusterKey(b []byte) ([]byte, error) {
 // state is the backup in file from, sealed under clusterKey. It returns the
 // new cluster's join token. Nothing is left in l when it fails.
 func Restore(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte) (JoinToken, BackupInfo, error) {
-	return restore(ctx, l, o, from, clusterKey, nil)
+	tok, rep, err := RestoreWith(ctx, l, o, from, clusterKey, RestoreOptions{})
+	return tok, rep.Backup, err
 }
 
 // RestoreToPoint is Restore to a moment after the backup: it also applies
 // the commands the log archives in dirs hold after the backup's index, up
 // to the last one the leader appended at or before until (archive.go).
 func RestoreToPoint(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte, dirs []string, until time.Time) (JoinToken, RecoveryInfo, error) {
-	kr, err := storage.NewKeyring(clusterKey)
-	if err != nil {
-		return JoinToken{}, RecoveryInfo{}, fmt.Errorf("restore: %w", err)
-	}
-	var info RecoveryInfo
-	tok, _, err := restore(ctx, l, o, from, clusterKey, func(db string, idx uint64) error {
-		var err error
-		info, err = replayArchive(ctx, db, idx, dirs, kr.ArchiveKey(), until)
-		return err
-	})
-	return tok, info, err
+	tok, rep, err := RestoreWith(ctx, l, o, from, clusterKey, RestoreOptions{Archives: dirs, Until: until})
+	return tok, rep.Recovery, err
 }
 
-func restore(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte, replay func(db string, idx uint64) error) (JoinToken, BackupInfo, error) {
+// RestoreOptions are what a restore does beyond opening the backup.
+type RestoreOptions struct {
+	// Archives and Until: point-in-time recovery (RestoreToPoint).
+	Archives []string
+	Until    time.Time
+	// NewClusterKey rotates the cluster key: the new cluster gets a fresh
+	// one and everything the old key protected is moved under it
+	// (storage.Rekey); the old key then opens nothing of the new cluster.
+	NewClusterKey bool
+}
+
+// RestoreReport is what a restore did.
+type RestoreReport struct {
+	Backup   BackupInfo
+	Recovery RecoveryInfo      // with Archives
+	Rekey    storage.RekeyInfo // with NewClusterKey
+}
+
+// RestoreWith is Restore with options: point-in-time recovery, a new
+// cluster key, or both (the archives are replayed first, under the old
+// key). Nothing is left in l when it fails.
+func RestoreWith(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte, ro RestoreOptions) (JoinToken, RestoreReport, error) {
+	var rep RestoreReport
+	kr, err := storage.NewKeyring(clusterKey)
+	if err != nil {
+		return JoinToken{}, rep, fmt.Errorf("restore: %w", err)
+	}
+	var replay func(db string, idx uint64) error
+	if len(ro.Archives) > 0 {
+		replay = func(db string, idx uint64) error {
+			var err error
+			rep.Recovery, err = replayArchive(ctx, db, idx, ro.Archives, kr.ArchiveKey(), ro.Until)
+			return err
+		}
+	}
+	var rekey func(db string) ([]byte, error)
+	if ro.NewClusterKey {
+		rekey = func(db string) ([]byte, error) {
+			key := make([]byte, storage.KeySize)
+			if _, err := rand.Read(key); err != nil {
+				return nil, err
+			}
+			to, err := storage.NewKeyring(key)
+			if err != nil {
+				return nil, err
+			}
+			rep.Rekey, err = storage.Rekey(ctx, db, kr, to, time.Now().UnixMilli())
+			return key, err
+		}
+	}
+	tok, info, err := restore(ctx, l, o, from, clusterKey, replay, rekey)
+	rep.Backup = info
+	return tok, rep, err
+}
+
+// restore: replay, if set, brings the opened backup forward; rekey, if
+// set, moves the prepared copy under a new cluster key, which it returns.
+func restore(ctx context.Context, l Layout, o InitOptions, from string, clusterKey []byte, replay func(db string, idx uint64) error, rekey func(db string) ([]byte, error)) (JoinToken, BackupInfo, error) {
 	if l.Initialized() {
 		return JoinToken{}, BackupInfo{}, fmt.Errorf("restore: %s already holds a node; restore into a new, empty directory", l.Dir)
 	}
@@ -208,6 +258,19 @@ func restore(ctx context.Context, l Layout, o InitOptions, from string, clusterK
 		return JoinToken{}, BackupInfo{}, fmt.Errorf("restore: %w", err)
 	}
 	o.ClusterKey = clusterKey
+	if rekey != nil {
+		newKey, err := rekey(plain)
+		if err == nil && exists(plain+"-wal") {
+			err = errors.New("the re-keyed database's write-ahead log was not checkpointed")
+		}
+		os.Remove(plain + "-shm")
+		if err != nil {
+			os.Remove(plain)
+			cleanup()
+			return JoinToken{}, BackupInfo{}, fmt.Errorf("restore: new cluster key: %w", err)
+		}
+		o.ClusterKey = newKey
+	}
 	tok, err := Init(l, o)
 	if err == nil {
 		err = os.Rename(plain, l.DBFile())

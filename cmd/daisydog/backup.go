@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 	"time"
 
 	"daisydog/node"
+	"daisydog/storage"
 )
 
 // cmdBackup writes a sealed backup of this server's database (node/backup.go);
@@ -77,6 +80,7 @@ func cmdRestore(args []string) error {
 	noServe := fs.Bool("no-serve", false, "only create the data directory")
 	archives := fs.String("archive", "", "point-in-time recovery: comma-separated log archive directories (--archive-dir of the old cluster's servers) whose commands after the backup are applied, up to --until")
 	untilText := fs.String("until", "", "with --archive: the moment to recover to (RFC 3339, e.g. 2026-11-27T14:03:00Z); commands the leader appended later are not applied")
+	newKey := fs.Bool("new-cluster-key", false, "rotate the cluster key: the new cluster gets a fresh keys/cluster.key, every family's data is re-encrypted under new data keys, and everyone signs in again (docs/operations.md \"Rotating the cluster key\")")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -95,7 +99,7 @@ func cmdRestore(args []string) error {
 		return err
 	}
 	if sf.data == "" || *from == "" || *keyFile == "" {
-		return errors.New("usage: daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID [--http ADDR --raft ADDR] [--archive DIR --until TIME] (--from, --cluster-key and --data are required)")
+		return errors.New("usage: daisydog restore --from FILE --cluster-key FILE --data DIR --node-id ID [--http ADDR --raft ADDR] [--archive DIR --until TIME] [--new-cluster-key] (--from, --cluster-key and --data are required)")
 	}
 	key, err := readClusterKeyFile(*keyFile)
 	if err != nil {
@@ -103,13 +107,12 @@ func cmdRestore(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	var tok node.JoinToken
-	if *archives != "" {
-		var rec node.RecoveryInfo
-		tok, rec, err = node.RestoreToPoint(ctx, node.Layout{Dir: sf.data}, af.options(), *from, key, splitList(*archives), until)
-		if err != nil {
-			return err
-		}
+	ro := node.RestoreOptions{Archives: splitList(*archives), Until: until, NewClusterKey: *newKey}
+	tok, rep, err := node.RestoreWith(ctx, node.Layout{Dir: sf.data}, af.options(), *from, key, ro)
+	if err != nil {
+		return err
+	}
+	if rec := rep.Recovery; *archives != "" {
 		fmt.Printf("Restored the backup (Raft index %d) and %d archived commands after it into a new cluster: node %q in %s.\n", rec.BackupIndex, rec.Commands, af.nodeID, sf.data)
 		if rec.Commands > 0 {
 			fmt.Printf("The state is the old cluster's as of index %d, appended %s.\n", rec.LastIndex, rec.LastAt.UTC().Format(time.RFC3339Nano))
@@ -118,13 +121,11 @@ func cmdRestore(args []string) error {
 			fmt.Printf("The archives end before %s: writes after their last command, if there were any, are not restored.\n", until.UTC().Format(time.RFC3339))
 		}
 	} else {
-		var info node.BackupInfo
-		tok, info, err = node.Restore(ctx, node.Layout{Dir: sf.data}, af.options(), *from, key)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("Restored the state at Raft index %d into a new cluster: node %q in %s.\n", info.AppliedIndex, af.nodeID, sf.data)
+		fmt.Printf("Restored the state at Raft index %d into a new cluster: node %q in %s.\n", rep.Backup.AppliedIndex, af.nodeID, sf.data)
 		fmt.Println("Writes acknowledged after the backup was taken are not in it.")
+	}
+	if *newKey {
+		printRekey(rep.Rekey, node.Layout{Dir: sf.data}.ClusterKey())
 	}
 	fmt.Printf("Join token for the other servers (new; keep it secret):\n  %s\n", tok)
 	if *noServe {
@@ -144,4 +145,27 @@ func readClusterKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("--cluster-key: %w", err)
 	}
 	return key, nil
+}
+
+// printRekey tells the operator what a restore with --new-cluster-key did
+// and what follows from it.
+func printRekey(k storage.RekeyInfo, keyFile string) {
+	fmt.Printf("New cluster key: %s (keep a copy apart from the backups, as before).\n", keyFile)
+	fmt.Printf("Re-encrypted under new data keys: %d families, %d parents, %d children, %d turns, %d companions; resealed: %d staff accounts, %d queued e-mails.\n",
+		k.Families, k.Parents, k.Children, k.Turns, k.Companions, k.Staff, k.Mail)
+	tables := make([]string, 0, len(k.Dropped))
+	for t := range k.Dropped {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	var dropped []string
+	for _, t := range tables {
+		dropped = append(dropped, fmt.Sprintf("%s %d", t, k.Dropped[t]))
+	}
+	if len(dropped) > 0 {
+		fmt.Printf("Dropped (usable only with the old key): %s.\n", strings.Join(dropped, ", "))
+	}
+	fmt.Printf("Every parent and staff member signs in again; %d child devices were revoked (parents link them again); %d staff members enrol a new authenticator at their next login.\n",
+		k.DevicesRevoked, k.StaffMFAReset)
+	fmt.Println("Old backups and log archives open only with the old key: destroy them, and the old key, once a backup of this cluster exists.")
 }

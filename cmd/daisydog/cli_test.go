@@ -1138,6 +1138,32 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	if err != nil || verified != "audit log OK: 3 entries, hash chain intact\n" {
 		t.Fatalf("audit of the restored database: %q, %v", verified, err)
 	}
+
+	// The same backup restored with a new cluster key: the new cluster's
+	// key differs, its audit log has the rotation, and the old key opens
+	// none of its backups.
+	rekeyed := filepath.Join(t.TempDir(), "rekeyed")
+	printed, _, err = capture(t, func() error {
+		return cmdRestore([]string{"--data", rekeyed, "--node-id", "r2", "--http", "127.0.0.1:18444", "--raft", "127.0.0.1:19444",
+			"--no-serve", "--from", out, "--cluster-key", keyFile, "--new-cluster-key"})
+	})
+	if err != nil || !strings.Contains(printed, "New cluster key: "+node.Layout{Dir: rekeyed}.ClusterKey()) ||
+		!strings.Contains(printed, "Dropped (usable only with the old key): login_failures 3.") || !strings.Contains(printed, "destroy them") {
+		t.Fatalf("restore with a new cluster key: %q, %v", printed, err)
+	}
+	if bytes.Equal(mustRead(t, node.Layout{Dir: rekeyed}.ClusterKey()), mustRead(t, keyFile)) {
+		t.Fatal("the cluster key did not change")
+	}
+	verified, _, err = capture(t, func() error { return cmdAudit([]string{"verify", "--data", rekeyed}) })
+	if err != nil || verified != "audit log OK: 4 entries, hash chain intact\n" {
+		t.Fatalf("audit of the re-keyed database: %q, %v", verified, err)
+	}
+	out2 := filepath.Join(t.TempDir(), "rekeyed.backup")
+	if _, _, err := capture(t, func() error { return cmdBackup([]string{"--data", rekeyed, "--out", out2}) }); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = capture(t, func() error { return cmdBackup([]string{"verify", "--from", out2, "--cluster-key", keyFile}) })
+	wantErrContains(t, err, "FAILED verification")
 }
 
 // writeAuditedDB creates the database at path holding three applied
