@@ -1294,6 +1294,25 @@ func (f *flows) staff(t *testing.T, n1, n2, n3 *node) {
 	}
 	wantErr(t, "a moderator lists staff", f.do(t, "GET", n1.url("/v1/admin/staff"), mod.AccessToken, nil), 403, "forbidden")
 
+	// The usage report (analytics export), cluster-wide through any node:
+	// JSON and CSV, administrators only.
+	var report struct {
+		To   string `json:"to"`
+		Days []struct {
+			Day string `json:"day"`
+		} `json:"days"`
+	}
+	f.api.must(200, "GET", n2.url("/v1/admin/reports/usage"), admin, nil).decode(t, &report)
+	today := time.Now().UTC().Format(time.DateOnly)
+	if report.To != today || len(report.Days) != 30 {
+		t.Fatalf("usage report to %s with %d days, want 30 days to %s", report.To, len(report.Days), today)
+	}
+	csvReport := f.api.must(200, "GET", n3.url("/v1/admin/reports/usage.csv?from="+today+"&to="+today), admin, nil)
+	if !bytes.HasPrefix(csvReport.Body, []byte("day,turns,active_children,safety_events")) || !bytes.Contains(csvReport.Body, []byte("\n"+today+",")) {
+		t.Fatalf("usage report as CSV: %s", csvReport)
+	}
+	wantErr(t, "a moderator exports usage", f.do(t, "GET", n1.url("/v1/admin/reports/usage"), mod.AccessToken, nil), 403, "forbidden")
+
 	// Moderation: a flagged turn (sent through n1) is listed through n3
 	// without the phone number it carried.
 	for _, msg := range []string{"hello daisy", "a stranger online wants to meet me at the park and my number is 555 010 4477"} {

@@ -350,7 +350,7 @@ const (
 
 // usageStatements scan whole tables by design (counts for the staff
 // dashboard, which caches them for a minute): explain_test.go allows them.
-var usageStatements = [...]string{qUsageFamilies, qUsageChildren, qUsageDevices, qUsageTurns, qUsageEvents, qDailyTurns, qDailyEvents}
+var usageStatements = [...]string{qUsageFamilies, qUsageChildren, qUsageDevices, qUsageTurns, qUsageEvents, qDailyTurns, qDailyEvents, qDailyIntents}
 
 // UsageTotals counts families, children by age tier, linked devices, and
 // the turns, children who chatted and safety events since `since`. Staff

@@ -11,13 +11,15 @@ import (
 // no identifiers): the turns stored, the children who chatted, and the
 // safety events, also counted by category (an event with two categories
 // counts under both; an event without one, a policy failure, only in
-// SafetyEvents).
+// SafetyEvents), and the turns by what the child did (chat, joke, trick,
+// feed, a game…: the turn's intent).
 type DayUsage struct {
 	Day              string         `json:"day"` // YYYY-MM-DD
 	Turns            int            `json:"turns"`
 	ActiveChildren   int            `json:"active_children"`
 	SafetyEvents     int            `json:"safety_events"`
 	EventsByCategory map[string]int `json:"events_by_category"`
+	TurnsByIntent    map[string]int `json:"turns_by_intent"`
 }
 
 // MaxUsageDays bounds one DailyUsage call.
@@ -27,8 +29,9 @@ const (
 	dayMillis = int64(24 * time.Hour / time.Millisecond)
 	// Both read a range of the created_at index (turns_created,
 	// safety_events_created), never the whole table.
-	qDailyTurns  = "SELECT created_at / 86400000, COUNT(*), COUNT(DISTINCT child_id) FROM turns WHERE created_at >= ? AND created_at < ? GROUP BY 1"
-	qDailyEvents = "SELECT created_at / 86400000, categories, COUNT(*) FROM safety_events WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2"
+	qDailyTurns   = "SELECT created_at / 86400000, COUNT(*), COUNT(DISTINCT child_id) FROM turns WHERE created_at >= ? AND created_at < ? GROUP BY 1"
+	qDailyEvents  = "SELECT created_at / 86400000, categories, COUNT(*) FROM safety_events WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2"
+	qDailyIntents = "SELECT created_at / 86400000, intent, COUNT(*) FROM turns WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2"
 )
 
 // DailyUsage counts the UTC days [fromDay, toDay), each a number of days
@@ -47,7 +50,7 @@ func (db *DB) DailyUsage(ctx context.Context, actor Actor, fromDay, toDay int64)
 	wrap := func(err error) error { return fmt.Errorf("storage: daily usage: %w", err) }
 	days := make([]DayUsage, toDay-fromDay)
 	for i := range days {
-		days[i] = DayUsage{Day: time.UnixMilli((fromDay + int64(i)) * dayMillis).UTC().Format(time.DateOnly), EventsByCategory: map[string]int{}}
+		days[i] = DayUsage{Day: time.UnixMilli((fromDay + int64(i)) * dayMillis).UTC().Format(time.DateOnly), EventsByCategory: map[string]int{}, TurnsByIntent: map[string]int{}}
 	}
 	at := func(d int64) *DayUsage {
 		if d < fromDay || d >= toDay {
@@ -69,6 +72,26 @@ func (db *DB) DailyUsage(ctx context.Context, actor Actor, fromDay, toDay int64)
 		}
 		if u := at(d); u != nil {
 			u.Turns, u.ActiveChildren = turns, children
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
+	rows, err = db.query(ctx, qDailyIntents, from, to)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	for rows.Next() {
+		var d int64
+		var intent string
+		var n int
+		if err := rows.Scan(&d, &intent, &n); err != nil {
+			rows.Close()
+			return nil, wrap(err)
+		}
+		if u := at(d); u != nil {
+			u.TurnsByIntent[intent] += n
 		}
 	}
 	rows.Close()

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"maps"
 	"testing"
 )
 
@@ -26,7 +27,7 @@ func TestDailyUsage(t *testing.T) {
 		f.must(c)
 	}
 	turn("fam-a", "ch-a", "dev-a", "t1", day0*dayMillis, nil) // first millisecond of day0
-	turn("fam-a", "ch-a", "dev-a", "t2", day0*dayMillis+5, nil)
+	turn("fam-a", "ch-a", "dev-a", "t2", day0*dayMillis+5, func(c *ChatTurn) { c.Intent = "feed" })
 	turn("fam-b", "ch-b", "dev-b", "t3", (day0+1)*dayMillis-1, nil) // last millisecond of day0
 	turn("fam-a", "ch-a", "dev-a", "t4", (day0+2)*dayMillis+100, func(c *ChatTurn) {
 		c.EventID, c.Escalate, c.InAction, c.InCategories = "ev1", true, "redirect", []string{"grooming", "pii_solicitation"}
@@ -47,11 +48,11 @@ func TestDailyUsage(t *testing.T) {
 	want := []struct {
 		day                     string
 		turns, children, events int
-		cats                    map[string]int
+		cats, intents           map[string]int
 	}{
-		{"2024-10-04", 3, 2, 0, map[string]int{}},
-		{"2024-10-05", 0, 0, 0, map[string]int{}},
-		{"2024-10-06", 3, 2, 3, map[string]int{"grooming": 2, "pii_solicitation": 1}},
+		{"2024-10-04", 3, 2, 0, map[string]int{}, map[string]int{"chat": 2, "feed": 1}},
+		{"2024-10-05", 0, 0, 0, map[string]int{}, map[string]int{}},
+		{"2024-10-06", 3, 2, 3, map[string]int{"grooming": 2, "pii_solicitation": 1}, map[string]int{"chat": 3}},
 	}
 	if len(days) != len(want) {
 		t.Fatalf("%d days, want %d: %+v", len(days), len(want), days)
@@ -65,6 +66,9 @@ func TestDailyUsage(t *testing.T) {
 			if d.EventsByCategory[c] != n {
 				t.Errorf("day %s: %s = %d, want %d", d.Day, c, d.EventsByCategory[c], n)
 			}
+		}
+		if !maps.Equal(d.TurnsByIntent, w.intents) {
+			t.Errorf("day %s: turns by intent %v, want %v", d.Day, d.TurnsByIntent, w.intents)
 		}
 	}
 	if _, err := f.db.DailyUsage(f.ctx, Actor{Role: RoleAdmin, ID: "st_a"}, day0, day0+MaxUsageDays); err != nil {

@@ -245,6 +245,8 @@ func (s *Server) routes() {
 	rt.POST("/v1/admin/invites", staff(s.as(storage.RoleAdmin, s.createInvite)))
 	rt.GET("/v1/admin/staff", staff(s.as(storage.RoleAdmin, s.listStaff)))
 	rt.GET("/v1/moderation/flagged", staff(s.asAny(s.flaggedTurns, storage.RoleModerator, storage.RoleAdmin)))
+	rt.GET("/v1/admin/reports/usage", staff(s.as(storage.RoleAdmin, s.usageReport(false))))
+	rt.GET("/v1/admin/reports/usage.csv", staff(s.as(storage.RoleAdmin, s.usageReport(true))))
 	rt.GET("/v1/admin/dashboard", staff(s.asAny(s.dashboard, storage.RoleAdmin, storage.RoleModerator)))
 	rt.GET("/v1/moderation/summary", staff(s.asAny(s.moderationSummary, storage.RoleModerator, storage.RoleAdmin)))
 	rt.POST("/v1/moderation/events/:id/review", staff(s.asAny(s.reviewEvent, storage.RoleModerator, storage.RoleAdmin)))
