@@ -109,18 +109,19 @@ cover-all: policy
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 30m -coverpkg=./... -coverprofile=$(COVER)/unit-all.out $$($(GO) list ./... | grep -v /e2e)
 	@bash deploy/coverage-by-package.sh $(COVER)/unit-all.out "unit tests (across packages)"
 
-# The real-browser tests need Chromium and Firefox: installed when missing
-# (deploy/install-browsers.sh). `make test` starts that in the background
+# The real-browser tests need Chromium and Firefox, the compose test
+# docker-compose: installed when missing
+# (deploy/install-test-tools.sh). `make test` starts that in the background
 # first (browser-start), so the download overlaps vet and the unit tests;
 # `browser` waits for it (the background install holds a lock on
 # $(COVER)/browser.lock until it ends), then installs if still missing.
 browser-start:
 	@mkdir -p $(COVER) && exec 9>$(COVER)/browser.lock && flock 9 && \
-	  { sh deploy/install-browsers.sh > $(COVER)/browser-install.log 2>&1 & }
+	  { sh deploy/install-test-tools.sh > $(COVER)/browser-install.log 2>&1 & }
 
 browser:
 	@mkdir -p $(COVER) && flock $(COVER)/browser.lock cat $(COVER)/browser-install.log 2>/dev/null; \
-	  rm -f $(COVER)/browser-install.log; sh deploy/install-browsers.sh
+	  rm -f $(COVER)/browser-install.log; sh deploy/install-test-tools.sh
 
 # A Debian package of the binary with the hardened systemd unit
 # (deploy/debian; docs/operations.md "Installing the package"): bin/daisydog_VERSION_ARCH.deb.

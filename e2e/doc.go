@@ -44,7 +44,8 @@
 // the systemd unit (systemd_test.go), and the two web pages in a real
 // Chromium (browser_test.go, browser_staff_test.go: flows, contrast,
 // keyboard, a phone-sized screen), the parent console also in a real
-// Firefox over WebDriver BiDi (browser_firefox_test.go, bidi_test.go).
+// Firefox over WebDriver BiDi (browser_firefox_test.go, bidi_test.go), and
+// the compose file run by docker-compose (compose_test.go).
 //
 // Where the Docker engine is available (as in CI), the process variants of
 // the scenarios that also run on containers are skipped, with a message
