@@ -103,6 +103,10 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	policy := read(chromedp.Evaluate[string](stat("active policy")))
 	// A second refresh has a previous one: the rates show numbers.
 	step("rates after a refresh", wait(stat("requests per second")+`.endsWith("/s")`))
+	step("download the usage report",
+		chromedp.Click(css("#report-csv")),
+		wait(`document.getElementById("status").textContent.startsWith("Usage report saved as daisydog-usage-")`),
+		wait(`document.getElementById("status").textContent.endsWith("(30 days).")`))
 	step("the open queue, with a reason",
 		chromedp.SendKeys(css("#queue-reason"), "daily review of the queue"),
 		chromedp.Click(css("#queue-load")),

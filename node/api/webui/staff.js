@@ -59,6 +59,23 @@ async function mfa(ev) {
   } catch (e) { say(e.message); }
 }
 
+// downloadReport saves the usage report of the last 30 days as a CSV file
+// (administrators only; GET /v1/admin/reports/usage.csv).
+async function downloadReport() {
+  try {
+    const res = await fetch("/v1/admin/reports/usage.csv", { headers: { "Authorization": "Bearer " + state.token }, credentials: "omit" });
+    if (!res.ok) throw new Error("the usage report could not be made: " + res.status);
+    const name = (/filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "") || [])[1] || "daisydog-usage.csv";
+    const text = await res.text();
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+    a.download = name;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    say("Usage report saved as " + name + " (" + (text.trim().split("\n").length - 1) + " days).");
+  } catch (e) { say(e.message); }
+}
+
 async function logout() {
   try { await api("POST", "/v1/admin/logout"); } catch (e) { /* the session ends here either way */ }
   endSession("You are logged out.");
@@ -245,6 +262,7 @@ function eventItem(e) {
 
 async function startDashboard() {
   show("dash-view");
+  $("report-box").hidden = state.role !== "admin";
   say("");
   await refresh();
   state.timer = setInterval(refresh, 5000);
@@ -256,5 +274,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("logout").addEventListener("click", logout);
   $("recovery-done").addEventListener("click", () => { $("recovery-codes").replaceChildren(); startDashboard(); });
   $("queue-form").addEventListener("submit", loadQueue);
+  $("report-csv").addEventListener("click", downloadReport);
   show("login-view");
 });
