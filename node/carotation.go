@@ -410,10 +410,15 @@ func RotateCA(ctx context.Context, l Layout, cl *raftcluster.Client, addr, step 
 func waitForStep(ctx context.Context, cl *raftcluster.Client, addr, what string, done func(CAMember) bool, local func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	// late is the last answer's members still waited for; answered is
+	// whether the cluster answered at all (a question cut short by the
+	// deadline must not hide what an earlier answer said).
+	var late []string
+	answered := false
 	for {
 		members, err := CAMembers(ctx, cl, addr)
-		var late []string
 		if err == nil {
+			answered = true
 			late = membersWhere(members, func(m CAMember) bool { return !m.Answered || !done(m) })
 			if len(late) == 0 && (local == nil || local()) {
 				return nil
@@ -421,7 +426,7 @@ func waitForStep(ctx context.Context, cl *raftcluster.Client, addr, what string,
 		}
 		select {
 		case <-ctx.Done():
-			if err != nil {
+			if !answered {
 				return fmt.Errorf("the step was applied, but the cluster did not answer since: %w", err)
 			}
 			return fmt.Errorf("the step was applied, but not every member %s yet (%s): see 'daisydog cluster ca status'", what, strings.Join(late, ", "))

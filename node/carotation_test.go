@@ -192,7 +192,7 @@ func TestCARotationOnACluster(t *testing.T) {
 		t.Fatalf("a stage with n3 down: %v", err)
 	}
 	// A wait for a step that does not come names the members it waits for.
-	shortCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	shortCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	err = waitForStep(shortCtx, cl(), addr, "trusts a CA nobody has", func(m CAMember) bool { return slices.Contains(m.Trusted, "none") }, nil)
 	cancel()
 	if err == nil || !strings.Contains(err.Error(), "not every member trusts a CA nobody has yet") || !strings.Contains(err.Error(), "n3") {
