@@ -53,6 +53,9 @@ var swastikas = []string{"卐", "࿕", "࿖", "࿗", "࿘"}
 // asciiPenis finds a shaft of two or more '=' between a base (8, B, 3,
 // c) and a tip (D, >, o, 3, B): "8===D", "3==>", "c=====3".
 func asciiPenis(text string) bool {
+	if strings.IndexByte(text, '=') < 0 {
+		return false // no shaft (most texts)
+	}
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if c != '8' && c != 'B' && c != '3' && c != 'c' {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -159,7 +160,159 @@ type lexicon struct {
 	// Tables of words and typos for Evaluate (strtab.go), built by freeze.
 	wordsTab, typosTab *strTab
 	squashIdx          *squashIndex // built by freeze
+	// splitFirst holds, for an opSplit whose arg is k, from k-1 on the
+	// words that its x branch can consume first, and for the head of a
+	// chain of alternatives the words that any of them can consume first
+	// (splitFirsts): run does not try a branch whose first word is not at
+	// hand. One flat slice, so the guest's collector has no pointers to
+	// follow in it. Built by freeze.
+	splitFirst []uint32
+	// byPosChar lists, for a word length n, position p and byte c, the
+	// ids of byLen[n] (in the same order) whose byte p is c (key
+	// posCharKey; the value is start<<32|end in posCharIDs): a masked
+	// word is compared only with the words that agree with one of its
+	// letters (wildCands). Built by freeze.
+	byPosChar  map[uint32]uint64
+	posCharIDs []uint32
 }
+
+// posCharKey is the byPosChar key of length n, position p, byte c.
+func posCharKey(n, p int, c byte) uint32 { return uint32(n)<<16 | uint32(p)<<8 | uint32(c) }
+
+// wildCands returns the lexicon words that wildMatch(w, word) may accept,
+// in byLen order: all of byLen[len(w)], or (once frozen) the shortest of
+// the byPosChar lists of w's unmasked positions, which holds every word
+// that agrees with w there. A word with fewer than two unmasked bytes
+// matches nothing.
+func (l *lexicon) wildCands(w []byte) []uint32 {
+	if l.byPosChar == nil {
+		return l.byLen[len(w)]
+	}
+	var best []uint32
+	letters := 0
+	for p, c := range w {
+		if c == '*' {
+			continue
+		}
+		letters++
+		if p >= 256 {
+			continue // (not indexed)
+		}
+		se, ok := l.byPosChar[posCharKey(len(w), p, c)]
+		if !ok {
+			return nil
+		}
+		list := l.posCharIDs[se>>32 : uint32(se)]
+		if best == nil || len(list) < len(best) {
+			best = list
+		}
+	}
+	if letters < 2 {
+		return nil
+	}
+	if best == nil {
+		return l.byLen[len(w)]
+	}
+	return best
+}
+
+// splitFirsts sets the arg of every opSplit whose x branch must consume
+// a word before it can match. For arg k, splitFirst holds from k-1 on:
+//
+//	n, the n words (sorted) that the x branch can consume first
+//	(following splits and jumps, as firstWords does),
+//	c, and when c != 0, m and m words (sorted)
+//
+// c != 0 marks the head of a chain of such splits (an alternation: each
+// split's y is the next one), of at least minChain: the union of their
+// first words is the m words, and c-1 is the pc where the chain ends (the
+// y of its last split). When no word of the union is at hand, run skips
+// the whole chain at once. Branches that can reach opMatch without a word
+// keep arg 0 (always tried).
+func (l *lexicon) splitFirsts() {
+	l.splitFirst = nil
+	var seen []bool
+	var stack []int32
+	var set, union []uint32
+	var firsts [][]uint32 // per pc of the program: the split's first words (nil: none)
+	var inChain []bool    // per pc: the y of a split that has first words
+	for pi := range l.progs {
+		code := l.progs[pi].code
+		firsts = append(firsts[:0], make([][]uint32, len(code))...)
+		inChain = append(inChain[:0], make([]bool, len(code))...)
+		for pc := range code {
+			if code[pc].op != opSplit {
+				continue
+			}
+			code[pc].arg = 0
+			if cap(seen) < len(code) {
+				seen = make([]bool, len(code))
+			}
+			seen = seen[:len(code)]
+			clear(seen)
+			stack = append(stack[:0], code[pc].x)
+			set = set[:0]
+			empty := false
+			for len(stack) > 0 && !empty {
+				at := int(stack[len(stack)-1])
+				stack = stack[:len(stack)-1]
+				if at >= len(code) || seen[at] {
+					continue
+				}
+				seen[at] = true
+				switch in := code[at]; in.op {
+				case opWord:
+					set = append(set, in.arg)
+				case opSplit:
+					stack = append(stack, in.y, in.x)
+				case opJmp:
+					stack = append(stack, in.x)
+				case opMatch:
+					empty = true
+				}
+			}
+			if empty || len(set) == 0 {
+				continue
+			}
+			slices.Sort(set)
+			firsts[pc] = slices.Compact(slices.Clone(set))
+		}
+		for pc := range code {
+			if firsts[pc] != nil {
+				if y := int(code[pc].y); y < len(code) {
+					inChain[y] = true
+				}
+			}
+		}
+		for pc := range code {
+			f := firsts[pc]
+			if f == nil {
+				continue
+			}
+			code[pc].arg = uint32(len(l.splitFirst)) + 1
+			l.splitFirst = append(append(l.splitFirst, uint32(len(f))), f...)
+			// A chain head: follow y while it is a split with first words.
+			end, n := pc, 0
+			union = union[:0]
+			for end < len(code) && firsts[end] != nil && n <= len(code) {
+				union = append(union, firsts[end]...)
+				end = int(code[end].y)
+				n++
+			}
+			if inChain[pc] || n < minChain {
+				l.splitFirst = append(l.splitFirst, 0)
+				continue
+			}
+			slices.Sort(union)
+			union = slices.Compact(union)
+			l.splitFirst = append(append(l.splitFirst, uint32(end)+1, uint32(len(union))), union...)
+		}
+	}
+}
+
+// minChain is the shortest chain of splits that splitFirsts gives a union
+// of first words.
+const minChain = 4
 
 // freeze builds the dense per-word-id tables once compiling is done.
 func (l *lexicon) freeze() {
@@ -174,6 +327,33 @@ func (l *lexicon) freeze() {
 	l.wordsTab = newStrTab(l.words)
 	l.typosTab = newStrTab(l.typos)
 	l.squashIdx = newSquashIndex(l.squash)
+	l.splitFirsts()
+	l.indexPosChar()
+}
+
+// indexPosChar builds byPosChar and posCharIDs from byLen.
+func (l *lexicon) indexPosChar() {
+	lists := map[uint32][]uint32{}
+	for n, ids := range l.byLen {
+		if n >= 1<<16 {
+			l.byPosChar, l.posCharIDs = nil, nil // (no such words; keys would collide)
+			return
+		}
+		for _, id := range ids {
+			w := l.wordText[id]
+			for p := 0; p < len(w) && p < 256; p++ {
+				k := posCharKey(n, p, w[p])
+				lists[k] = append(lists[k], id)
+			}
+		}
+	}
+	l.byPosChar = make(map[uint32]uint64, len(lists))
+	l.posCharIDs = l.posCharIDs[:0]
+	for _, k := range slices.Sorted(maps.Keys(lists)) {
+		start := uint64(len(l.posCharIDs))
+		l.posCharIDs = append(l.posCharIDs, lists[k]...)
+		l.byPosChar[k] = start<<32 | uint64(len(l.posCharIDs))
+	}
 }
 
 // wordID returns the id of the lexicon word w.
@@ -459,11 +639,40 @@ func (l *lexicon) candidates(s *scratch) {
 	s.ids = s.ids[:0]
 	s.idx = append(s.idx[:0], 0)
 	s.thash = s.thash[:0]
-	for _, t := range s.toks {
+	s.same = s.same[:0]
+	// A table of the words seen so far, at most half full.
+	size := 16
+	for size < 2*len(s.toks) {
+		size *= 2
+	}
+	if cap(s.memo) < size {
+		s.memo = make([]int32, size)
+	}
+	s.memo = s.memo[:size]
+	clear(s.memo)
+	for i, t := range s.toks {
 		w := s.norm[t.ns:t.ne]
 		from := len(s.ids)
 		h := tabHash(unsafeString(w))
 		s.thash = append(s.thash, h)
+		s.same = append(s.same, int32(i))
+		if t.flags&(fLeet|fOne) == 0 {
+			// The ids depend on the word and its flags alone: a word seen
+			// before has the ids it had then.
+			k := int(h) & (size - 1)
+			for ; s.memo[k] != 0; k = (k + 1) & (size - 1) {
+				if o := s.memo[k] - 1; s.thash[o] == h && s.toks[o].flags == t.flags && unsafeString(s.norm[s.toks[o].ns:s.toks[o].ne]) == unsafeString(w) {
+					s.same[i] = o
+					break
+				}
+			}
+			if o := s.same[i]; int(o) != i {
+				s.ids = append(s.ids, s.ids[s.idx[o]:s.idx[o+1]]...)
+				s.idx = append(s.idx, int32(len(s.ids)))
+				continue
+			}
+			s.memo[k] = int32(i) + 1
+		}
 		if id, ok := l.wordIDH(w, h); ok {
 			s.ids = append(s.ids, id)
 		}
@@ -489,7 +698,16 @@ func (l *lexicon) candidates(s *scratch) {
 			}
 		}
 		if n := len(w); n >= 4 && n <= 8 && t.flags&fLetter != 0 {
-			s.ids = l.disguised(s, w, from)
+			// disguised reads only a k in front, an x or v after it and a
+			// y inside: the call only for a word that has one.
+			need := w[0] == 'k'
+			for k := 1; k < n && !need; k++ {
+				c := w[k]
+				need = c == 'x' || c == 'v' || c == 'y' && k < n-1
+			}
+			if need {
+				s.ids = l.disguised(s, w, from)
+			}
 		}
 		if len(s.ids) == from && len(l.typos) > 0 && len(w) >= 4 {
 			if id, ok := l.typoIDH(w, h); ok { // "haet", "killd", "immigrnt"
@@ -506,7 +724,7 @@ func (l *lexicon) candidates(s *scratch) {
 			}
 		}
 		if t.flags&fWildcard != 0 {
-			for _, id := range l.byLen[len(w)] {
+			for _, id := range l.wildCands(w) {
 				if wildMatch(w, l.wordText[id]) {
 					s.ids = appendUnique(s.ids, from, id)
 				}
@@ -715,7 +933,7 @@ func (l *lexicon) symbolMasks(s *scratch, t token, w []byte, from int) []uint32 
 	if !masked {
 		return ids
 	}
-	for _, id := range l.byLen[len(w)] {
+	for _, id := range l.wildCands(s.key) {
 		if len(l.single[id]) > 0 && wildMatch(s.key, l.wordText[id]) {
 			ids = appendUnique(ids, from, id)
 		}
@@ -782,7 +1000,7 @@ func (l *lexicon) maskedJoin(s *scratch, i int) {
 			}
 			return
 		}
-		for _, id := range l.byLen[n] {
+		for _, id := range l.wildCands(s.key) {
 			if wildMatch(s.key, l.wordText[id]) {
 				l.addSingle(s, id, i)
 			}
@@ -1078,6 +1296,29 @@ func (l *lexicon) run(s *scratch, code []inst, pc, j, first, skips int) (int, bo
 		case opJmp:
 			pc = int(in.x)
 		case opSplit:
+			if k := in.arg; k != 0 {
+				n := l.splitFirst[k-1]
+				if c := l.splitFirst[k+n]; c != 0 {
+					// The head of a chain of alternatives: skip them all
+					// when none can consume its first word.
+					m := l.splitFirst[k+n+1]
+					if !l.mayStart(s, l.splitFirst[k+n+2:k+n+2+m], j, first, skips) {
+						pc = int(c - 1)
+						continue
+					}
+				}
+				// Skip the x branch when it cannot consume its first word.
+				// Most branches are one word, and most words no filler.
+				if n == 1 && j < len(s.toks) && !s.fill[j] {
+					if !containsUint32(s.ids[s.idx[j]:s.idx[j+1]], l.splitFirst[k]) {
+						pc = int(in.y)
+						continue
+					}
+				} else if !l.mayStart(s, l.splitFirst[k:k+n], j, first, skips) {
+					pc = int(in.y)
+					continue
+				}
+			}
 			if last, ok := l.run(s, code, int(in.x), j, first, skips); ok {
 				return last, true
 			}
@@ -1098,6 +1339,30 @@ func (l *lexicon) run(s *scratch, code []inst, pc, j, first, skips int) (int, bo
 			j, skips = j+1, skips+1
 		}
 	}
+}
+
+// mayStart reports whether a branch whose first word is one of set
+// (sorted) can consume it from word j on: at j, or after the filler words
+// run may skip there (as opWord does: not at the phrase's first word, at
+// most maxFillerSkips in all). When it reports false, running the branch
+// cannot match.
+func (l *lexicon) mayStart(s *scratch, set []uint32, j, first, skips int) bool {
+	for j < len(s.toks) {
+		for _, id := range s.ids[s.idx[j]:s.idx[j+1]] {
+			if len(set) <= 8 {
+				if containsUint32(set, id) {
+					return true
+				}
+			} else if _, found := slices.BinarySearch(set, id); found {
+				return true
+			}
+		}
+		if j == first || skips >= maxFillerSkips || !s.fill[j] {
+			return false
+		}
+		j, skips = j+1, skips+1
+	}
+	return false
 }
 
 func (l *lexicon) isFiller(ids []uint32) bool {

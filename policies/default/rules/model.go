@@ -166,6 +166,13 @@ func (s *scratch) features(bits uint8, dst []uint32) []uint32 {
 	return dst
 }
 
+// wordFeats is what a word's own features add to the logits (Model.logits).
+type wordFeats struct {
+	sum  [5]int32
+	n    int32
+	hash uint32
+}
+
 // logits writes each head's logit for the normalised tokens in s to out:
 // features and scores in one pass, without materialising the feature
 // list. It must agree exactly with features followed by scores
@@ -185,21 +192,47 @@ func (m *Model) logits(s *scratch, out []float32) {
 	nf := 0
 	var prev uint32
 	var gram [64]byte
+	// A word met before in the message (lexicon.candidates' same) adds
+	// what it added then: its own feature and its n-grams depend on the
+	// word alone, and integer sums do not depend on the order.
+	memo := len(s.same) == len(s.toks)
+	if memo {
+		s.wfeat = s.wfeat[:0]
+		for range s.toks {
+			s.wfeat = append(s.wfeat, wordFeats{})
+		}
+	}
 	for i, t := range s.toks {
+		if memo {
+			if o := s.same[i]; int(o) != i {
+				f := &s.wfeat[o]
+				a0, a1, a2, a3, a4 = a0+f.sum[0], a1+f.sum[1], a2+f.sum[2], a3+f.sum[3], a4+f.sum[4]
+				nf += int(f.n)
+				hw := f.hash
+				r := &W[mix(prev*31+hw^seedPair)&mask] // (i > 0: token o came first)
+				a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
+				nf++
+				prev = hw
+				continue
+			}
+		}
 		w := s.norm[t.ns:t.ne]
 		if len(w) > 40 {
 			w = w[:40]
 		}
 		hw := fnv(fnvOffset^seedWord, w)
-		r := &W[mix(hw)&mask]
-		a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
-		nf++
 		if i > 0 {
-			r = &W[mix(prev*31+hw^seedPair)&mask]
+			r := &W[mix(prev*31+hw^seedPair)&mask]
 			a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
 			nf++
 		}
 		prev = hw
+		// The word's own features, summed apart for the memo.
+		s0, s1, s2, s3, s4 := a0, a1, a2, a3, a4
+		nf0 := nf
+		r := &W[mix(hw)&mask]
+		a0, a1, a2, a3, a4 = a0+int32(r[0]), a1+int32(r[1]), a2+int32(r[2]), a3+int32(r[3]), a4+int32(r[4])
+		nf++
 		g := append(append(append(gram[:0], '<'), w...), '>')
 		// The 3-, 4- and 5-grams starting at k, in straight-line code
 		// (a loop over n cost the guest a loop step per letter).
@@ -222,6 +255,9 @@ func (m *Model) logits(s *scratch, out []float32) {
 					nf++
 				}
 			}
+		}
+		if memo {
+			s.wfeat[i] = wordFeats{sum: [5]int32{a0 - s0, a1 - s1, a2 - s2, a3 - s3, a4 - s4}, n: int32(nf - nf0), hash: hw}
 		}
 	}
 	inv := FeatureNorm(nf)

@@ -354,8 +354,11 @@ func findLoneNames(text string, toks []ptok, lw lowerWords, cls []uint32, nb []u
 	}
 	// "Ana's daughter"
 	for i := 0; i+1 < len(toks); i++ {
+		if cls[i+1]&cKinWords == 0 || toks[i+1].nl { // (the cheap tests first)
+			continue
+		}
 		w := lw.at(i)
-		if len(w) < 4 || cls[i+1]&cKinWords == 0 || toks[i+1].nl {
+		if len(w) < 4 {
 			continue
 		}
 		if a := indexApostrophe(w); a > 0 && (w[a:] == "'s" || w[a:] == "’s") && !isAllCaps(text, toks[i]) {

@@ -314,7 +314,16 @@ type scratch struct {
 	// thash[i] is tabHash of token i's normalised word (lexicon.candidates
 	// fills it; looseWords reuses it)
 	thash []uint32
-	fill  []bool // token i is a filler word a phrase may skip (lexicon.match)
+	// same[i] is the first token with the same normalised word as token i
+	// and the same flags, neither of them carrying fLeet or fOne (whose
+	// readings depend on the original bytes), or i itself (lexicon.
+	// candidates fills it): what candidates and looseWords work out from
+	// the word alone is worked out once per distinct word.
+	same    []int32
+	memo    []int32     // open-addressed table of token index+1 by thash (candidates)
+	looseOf []int32     // looseWords' result per token, looseUnknown until known
+	wfeat   []wordFeats // per token, what its word's own features add (Model.logits)
+	fill    []bool      // token i is a filler word a phrase may skip (lexicon.match)
 	// present has bit id set when some token can stand for word id
 	// (lexicon.match)
 	present []uint64
@@ -362,6 +371,7 @@ func (s *scratch) normalize(text string) {
 	s.norm = s.norm[:0]
 	s.raw = s.raw[:0]
 	s.toks = s.toks[:0]
+	s.same = s.same[:0] // (valid once candidates runs on these words)
 	var w wordState
 	var pend [8]byte
 	w.pending = pend[:0]
@@ -385,12 +395,24 @@ func (s *scratch) normalize(text string) {
 			s.raw = append(s.raw, 0)
 		}
 		s.raw = append(s.raw[:ns], word...) // pre-leet form, for oneAt
-		letters, other := 0, false
-		for _, c := range word {
+		// Letters, other bytes and runs of a repeated letter, in one pass
+		// (runs are counted again below if the leet reading changes the
+		// word).
+		letters, other, longRun := 0, false, false
+		run := 1
+		for i, c := range word {
 			if c >= 'a' && c <= 'z' || c >= utf8.RuneSelf {
 				letters++
 			} else {
 				other = true
+			}
+			if i > 0 && c == word[i-1] && c >= 'a' && c <= 'z' {
+				run++
+				if run >= 3 {
+					longRun = true
+				}
+			} else {
+				run = 1
 			}
 		}
 		// (Without other ASCII bytes, most words, the loop below changes
@@ -418,23 +440,43 @@ func (s *scratch) normalize(text string) {
 					}
 				}
 			}
-		}
-		run := 1
-		for i := 1; i < len(word); i++ {
-			if word[i] == word[i-1] && word[i] >= 'a' && word[i] <= 'z' {
-				run++
-				if run >= 3 {
-					flags |= fLongRun
+			longRun = false
+			run = 1
+			for i := 1; i < len(word); i++ {
+				if word[i] == word[i-1] && word[i] >= 'a' && word[i] <= 'z' {
+					run++
+					if run >= 3 {
+						longRun = true
+					}
+				} else {
+					run = 1
 				}
-			} else {
-				run = 1
 			}
+		}
+		if longRun {
+			flags |= fLongRun
 		}
 		s.toks = append(s.toks, token{ns: int32(ns), ne: int32(ne), os: int32(w.os), oe: int32(w.oe), flags: flags})
 	}
 
 	for i := 0; i < len(text); {
 		c := text[i]
+		if c == ' ' {
+			// A space ends the word, as the general path below would
+			// find after classifying it.
+			if w.active {
+				finish()
+			}
+			i++
+			continue
+		}
+		if c-'a' < 26 && !w.active && c != 'l' {
+			// A word that starts with a small letter (not an l, which
+			// may start a drawn letter: glyphAt): start it as the general
+			// path would (no symbols are pending outside a word), then
+			// take its run of small letters below.
+			w.active, w.ns, w.os, w.flags, w.lowerSeen, w.ascii = true, len(s.norm), i, 0, false, false
+		}
 		if c-'a' < 26 && w.active && len(w.pending) == 0 {
 			// The common case, a run of small ASCII letters inside a
 			// word, in one step: what the general path below does for

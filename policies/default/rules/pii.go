@@ -317,7 +317,8 @@ func findEmails(text string, spans []sdk.Span) []sdk.Span {
 		case text[p] == 0xEF && hasWordAt(text, p, "\xef\xbc\xa0"): // fullwidth ＠
 			sepStart, sepEnd = p, p+3
 		case (text[p] == 'a' || text[p] == 'A') && p > 0 &&
-			(text[p-1] == ' ' || text[p-1] == '(' || text[p-1] == '[' || text[p-1] == '{'):
+			(text[p-1] == ' ' || text[p-1] == '(' || text[p-1] == '[' || text[p-1] == '{') &&
+			p+1 < len(text) && lower(text[p+1]) == 't': // (spelledSep finds "at" only here)
 			// spelled "at": find where its separator begins
 			s := p - 1
 			for s > 0 && (text[s-1] == ' ' || text[s-1] == '(' || text[s-1] == '[' || text[s-1] == '{') && p-s < 4 {
@@ -367,6 +368,20 @@ func findURLs(text string, spans []sdk.Span) []sdk.Span {
 		// domains all do) that does not follow one.
 		if !isLabelChar(text[i]) || i > 0 && isLabelChar(text[i-1]) {
 			continue
+		}
+		// A word that starts none of "https://", "http://" and "www." and
+		// is not followed by a dot and a label is a chain of one label:
+		// domainChain would read it and fail (skipped here without the
+		// calls; most words are such).
+		if c := lower(text[i]); c != 'h' && c != 'w' {
+			k := i + 1
+			for k < len(text) && isLabelChar(text[k]) {
+				k++
+			}
+			if k+1 >= len(text) || text[k] != '.' || !isLabelChar(text[k+1]) {
+				i = k - 1
+				continue
+			}
 		}
 		start := i
 		j := i

@@ -68,6 +68,17 @@ func piiWords(text string, dst []ptok, low []byte, idx []int32) ([]ptok, []byte,
 		idx = append(idx, int32(len(low)))
 		digit, upper := true, unicode.IsUpper(r)
 		for i < len(text) {
+			if c := text[i]; c-'a' < 26 {
+				// A run of small letters in one step (most of a text).
+				j := i + 1
+				for j < len(text) && text[j]-'a' < 26 {
+					j++
+				}
+				digit = false
+				low = append(low, text[i:j]...)
+				i = j
+				continue
+			}
 			if c := text[i]; c < utf8.RuneSelf {
 				if c-'a' < 26 || c-'A' < 26 || c-'0' < 10 {
 					if c-'0' >= 10 {
@@ -614,7 +625,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 					address = true
 				}
 			}
-		case militaryPost[lw.at(i)] && toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit &&
+		case toks[i+1].e-toks[i+1].s == 2 && toks[i+2].digit && militaryPost[lw.at(i)] && // (the map look-up last)
 			(isAllCaps(text, toks[i+1]) || militaryArea[lw.at(i+1)] && toks[i+2].e-toks[i+2].s == 5):
 			add(toks[i].s, toks[i+2].e, KindAddress) // "APO AE 85103"
 			address = true

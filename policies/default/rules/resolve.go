@@ -16,6 +16,13 @@ func (p *Policy) looseWords(s *scratch) {
 			s.thash = append(s.thash, tabHash(unsafeString(s.norm[t.ns:t.ne])))
 		}
 	}
+	// A word met before (lexicon.candidates' same) has the result it had
+	// then: it depends on the word and its flags alone.
+	memo := len(s.same) == len(s.toks)
+	s.looseOf = s.looseOf[:0]
+	for range s.toks {
+		s.looseOf = append(s.looseOf, looseUnknown)
+	}
 	for i, t := range s.toks {
 		if t.flags&fLetter == 0 || t.ne-t.ns < 4 {
 			continue
@@ -30,33 +37,54 @@ func (p *Policy) looseWords(s *scratch) {
 		if covered {
 			continue
 		}
-		r := p.words.looseH(s.norm[t.ns:t.ne], s.key, s.thash[i])
-		if r < 0 {
-			r = p.trailingDigits(s, t)
-		}
-		if n := t.ne - t.ns; r < 0 {
-			// a rude word at the start or end of a word no dictionary knows
-			// (the call only when its first or last two letters are those
-			// of such a word)
-			w := s.norm[t.ns:t.ne]
-			k, j := affixKey(w[0], w[1]), affixKey(w[n-2], w[n-1])
-			if p.words.hasAffixAt(k, j) {
-				if r = p.words.affixRule(unsafeString(w)); r >= 0 && p.words.isInnocentH(unsafeString(w), s.thash[i]) {
-					r = -1
+		if memo {
+			if o := s.same[i]; s.looseOf[o] != looseUnknown && unsafeString(s.raw[s.toks[o].ns:s.toks[o].ne]) == unsafeString(s.raw[t.ns:t.ne]) {
+				r := s.looseOf[o]
+				if r >= 0 {
+					s.hits = append(s.hits, hit{rule: r, first: int32(i), last: int32(i), role: roleMain})
 				}
+				continue
 			}
 		}
-		if n := t.ne - t.ns; r < 0 && n >= 5 {
-			// (the call only when the word's last two letters could start
-			// a strong form backwards: a call per word is dear in wasm)
-			if a, b := s.norm[t.ne-1]-'a', s.norm[t.ne-2]-'a'; a < 26 && b < 26 && p.words.delPre[int(a)*26+int(b)] {
-				r = p.reversed(s, s.norm[t.ns:t.ne])
-			}
+		r := p.looseWord(s, t, i)
+		if memo {
+			s.looseOf[s.same[i]] = r
 		}
 		if r >= 0 {
 			s.hits = append(s.hits, hit{rule: r, first: int32(i), last: int32(i), role: roleMain})
 		}
 	}
+}
+
+// looseUnknown marks a token whose looseWord result is not known yet.
+const looseUnknown = -2
+
+// looseWord is the stem rule that token i (t) matches loosely, or -1.
+func (p *Policy) looseWord(s *scratch, t token, i int) int32 {
+	r := p.words.looseH(s.norm[t.ns:t.ne], s.key, s.thash[i])
+	if r < 0 {
+		r = p.trailingDigits(s, t)
+	}
+	if n := t.ne - t.ns; r < 0 {
+		// a rude word at the start or end of a word no dictionary knows
+		// (the call only when its first or last two letters are those
+		// of such a word)
+		w := s.norm[t.ns:t.ne]
+		k, j := affixKey(w[0], w[1]), affixKey(w[n-2], w[n-1])
+		if p.words.hasAffixAt(k, j) {
+			if r = p.words.affixRule(unsafeString(w)); r >= 0 && p.words.isInnocentH(unsafeString(w), s.thash[i]) {
+				r = -1
+			}
+		}
+	}
+	if n := t.ne - t.ns; r < 0 && n >= 5 {
+		// (the call only when the word's last two letters could start
+		// a strong form backwards: a call per word is dear in wasm)
+		if a, b := s.norm[t.ne-1]-'a', s.norm[t.ne-2]-'a'; a < 26 && b < 26 && p.words.delPre[int(a)*26+int(b)] {
+			r = p.reversed(s, s.norm[t.ns:t.ne])
+		}
+	}
+	return r
 }
 
 // reversed matches a word written backwards ("gnikcuf", "reggin"): the

@@ -473,10 +473,12 @@ func (w *wordIndex) looseH(word []byte, buf []byte, h uint32) int32 {
 	// The dictionary is consulted last: almost every word has no key.
 	// A key is at most as long as the word but for a final "a" read as
 	// "er", which needs six letters: a word of four has no key of five.
-	if len(w.phon) > 0 && len(s) >= 5 {
+	// (The dictionary test first: most words that get here are ordinary
+	// ones, and for them no key needs to be built.)
+	if len(w.phon) > 0 && len(s) >= 5 && !isCommonWord(s) {
 		buf = phonKey(buf[:0], s)
 		if len(buf) >= 5 { // four-letter keys are too often someone's name or a loan word
-			if r, ok := w.phonRule(unsafeString(buf)); ok && !isCommonWord(s) && !isProperNoun(s) {
+			if r, ok := w.phonRule(unsafeString(buf)); ok && !isProperNoun(s) {
 				return r
 			}
 		}
@@ -776,8 +778,21 @@ func collapseDoubles(dst, word []byte) []byte {
 // edgeStem reports whether s contains a stem at all: a compound needs one,
 // and this is much cheaper than trying every split.
 func (w *wordIndex) edgeStem(s string) bool {
+	if w.triStart == nil {
+		return false // (stemsAt finds nothing)
+	}
 	for i := 0; i+3 <= len(s); i++ { // "dumbasses": a stem, then an inflection
-		for _, k := range w.stemsAt(s, i) {
+		// stemsAt written out: a call per letter is dear in a wasm guest,
+		// and at most letters no stem starts.
+		j, ok := triIndex(s[i], s[i+1], s[i+2])
+		if !ok {
+			continue
+		}
+		lo, hi := w.triStart[j], w.triStart[j+1]
+		if lo == hi {
+			continue
+		}
+		for _, k := range w.triStemIdx[lo:hi] {
 			if strings.HasPrefix(s[i:], w.stems[k].text) {
 				return true
 			}
