@@ -61,7 +61,7 @@ func TestDefaultPolicyWorkCeiling(t *testing.T) {
 	defer e.Close(ctx)
 	corpus := workCorpus(t)
 	before := e.WorkStats() // loading may call the module (its self-test)
-	for range 2 { // twice: the second pass is what a warm instance does
+	for range 2 {           // twice: the second pass is what a warm instance does
 		for _, in := range corpus {
 			if _, err := e.Evaluate(ctx, in); err != nil {
 				t.Fatalf("evaluate %q: %v", in.Text, err)
