@@ -60,8 +60,10 @@ func TestDefaultPolicyWorkCeiling(t *testing.T) {
 	}
 	defer e.Close(ctx)
 	corpus := workCorpus(t)
-	before := e.WorkStats() // loading may call the module (its self-test)
-	for range 2 {           // twice: the second pass is what a warm instance does
+	// Loading may call the module (its self-test): count from here. Twice:
+	// the second pass is what a warm instance does.
+	before := e.WorkStats()
+	for range 2 {
 		for _, in := range corpus {
 			if _, err := e.Evaluate(ctx, in); err != nil {
 				t.Fatalf("evaluate %q: %v", in.Text, err)
