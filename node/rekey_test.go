@@ -3,10 +3,14 @@ package node
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"daisydog/raftcluster"
 )
 
 // TestRestoreWithNewClusterKey: a restore with RestoreOptions.NewClusterKey
@@ -130,5 +134,64 @@ func TestRestoreWithNewClusterKey(t *testing.T) {
 	}
 	if _, err := VerifyBackup(ctx, out2, oldKey, 0); !errors.Is(err, ErrBackupKey) {
 		t.Fatalf("new backup with the old key: %v, want ErrBackupKey", err)
+	}
+}
+
+// TestRestoreWithNewClusterKeyRefusesADamagedValue: a backup holding a
+// value that does not open (a nickname damaged after it was written)
+// restores as it is, but not under a new key — the rotation names the
+// value and leaves no directory behind.
+func TestRestoreWithNewClusterKeyRefusesADamagedValue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n := startCluster(t, 1, nil)[0]
+	fam := newFamily(t, n, "damaged@example.test", "Pepper", "9-12")
+	key, err := Layout{Dir: n.dir}.ReadClusterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.stop(t)
+	db, err := sql.Open("sqlite", "file:"+Layout{Dir: n.dir}.DBFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "UPDATE children SET nickname_sealed=zeroblob(64) WHERE id=?", fam.childID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out := filepath.Join(t.TempDir(), "damaged.backup")
+	if _, err := Backup(ctx, Layout{Dir: n.dir}, out); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "rekeyed")
+	_, _, err = RestoreWith(ctx, Layout{Dir: dir}, nodeAddrs(t, "r1"), out, key, RestoreOptions{NewClusterKey: true})
+	if err == nil || !strings.Contains(err.Error(), "new cluster key") || !strings.Contains(err.Error(), "children.nickname:"+fam.childID) {
+		t.Fatalf("rotation of a backup with a damaged nickname: %v", err)
+	}
+	if exists(dir) {
+		t.Fatalf("the refused rotation left %s behind", dir)
+	}
+	if _, _, err := RestoreWith(ctx, Layout{Dir: filepath.Join(t.TempDir(), "plain")}, nodeAddrs(t, "r2"), out, key, RestoreOptions{}); err != nil {
+		t.Fatalf("the same backup without a new key: %v", err)
+	}
+}
+
+// TestWaitForStepWithoutAnAnswer: a wait for a CA rotation step on a
+// cluster that never answers ends with the question's error.
+func TestWaitForStepWithoutAnAnswer(t *testing.T) {
+	t.Parallel()
+	l := Layout{Dir: filepath.Join(t.TempDir(), "n1")}
+	if _, err := Init(l, nodeAddrs(t, "n1")); err != nil {
+		t.Fatal(err)
+	}
+	id, err := LoadIdentity(l, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = waitForStep(ctx, raftcluster.NewClient(id), freeAddr(t), "trusts anything", func(CAMember) bool { return true }, nil)
+	if err == nil || !strings.Contains(err.Error(), "the cluster did not answer since") {
+		t.Fatalf("a wait nobody answers: %v", err)
 	}
 }
