@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"daisydog/node/auth"
 )
 
 // firefoxPath finds Firefox. Without it the Firefox test skips locally and
@@ -213,4 +215,95 @@ func firefoxKeyboardCheck(ctx context.Context, page *bidiPage) (string, error) {
 		problems = append(problems, fmt.Sprintf("Tab reached %d of %d controls", len(reached), controls))
 	}
 	return strings.Join(problems, "; "), nil
+}
+
+// TestBrowserFirefoxStaffDashboard drives the staff dashboard in a real
+// headless Firefox: an administrator's first login (password, enrolling
+// TOTP with the key the page shows, the recovery codes), the live views
+// with a child's escalated turn in them, the usage report's download, the
+// moderation queue with a stated reason, the contrast and Tab-reach
+// checks, logging out.
+func TestBrowserFirefoxStaffDashboard(t *testing.T) {
+	t.Parallel() // see parallelTests in main_test.go
+	browser := firefoxPath(t)
+	e := newEnv(t)
+	p, base, dir, caPath := startUINode(t, e, "staff-firefox")
+	api := newAPIClient(t, caPath)
+	const adminEmail, adminPassword = "fox-staff@example.org", "correct horse battery staple"
+	if out, err := cliEnv([]string{"DAISYDOG_ADMIN_PASSWORD=" + adminPassword}, "admin", "create", "--data", dir, "--email", adminEmail); err != nil {
+		t.Fatalf("admin create: %v\n%s", err, out)
+	}
+	parent := map[string]string{"email": "fox-family@example.com", "password": "a long passphrase here"}
+	api.must(201, "POST", base+"/v1/parents/signup", "", parent)
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(200, "POST", base+"/v1/auth/login", "", parent).decode(t, &login)
+	var child struct{ ID string }
+	api.must(201, "POST", base+"/v1/children", login.AccessToken, map[string]string{"nickname": "Robin", "age_tier": "13-17"}).decode(t, &child)
+	var code struct{ Code string }
+	api.must(201, "POST", base+"/v1/children/"+child.ID+"/link-codes", login.AccessToken, nil).decode(t, &code)
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code.Code}).decode(t, &dev)
+	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "a man in a car asked me to come with him"})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	page := startFirefox(t, ctx, browser)
+	step := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("firefox: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
+		}
+	}
+	visible := func(id string) string {
+		return fmt.Sprintf(`document.getElementById(%q) && document.getElementById(%q).offsetParent !== null`, id, id)
+	}
+	stat := func(key string) string {
+		return `(Array.from(document.querySelectorAll("dd")).find(d => d.dataset.key === "` + key + `")?.textContent || "")`
+	}
+	step("open the staff page", page.navigate(ctx, base+"/ui/staff.html"))
+	step("see the login form", page.waitTrue(ctx, visible("login-form")))
+	step("type the e-mail", page.typeInto(ctx, "#login-email", adminEmail))
+	step("type the password", page.typeInto(ctx, "#login-password", adminPassword))
+	step("the password step", page.click(ctx, "#login-submit"))
+	step("see the enrolment", page.waitTrue(ctx, visible("mfa-enroll")+` && document.getElementById("mfa-secret").textContent.length > 0`))
+	secret, err := page.evalString(ctx, `document.getElementById("mfa-secret").textContent.trim()`)
+	step("read the key", err)
+	totp, err := auth.TOTPCode(secret, time.Now())
+	if err != nil {
+		t.Fatalf("the key the page showed (%q): %v", secret, err)
+	}
+	step("type the code", page.typeInto(ctx, "#mfa-code", totp))
+	step("enrol", page.click(ctx, "#mfa-submit"))
+	step("see the recovery codes", page.waitTrue(ctx, `document.querySelectorAll("#recovery-codes li").length >= 8`))
+	step("saved them", page.click(ctx, "#recovery-done"))
+	step("the dashboard", page.waitTrue(ctx, visible("dash-view")))
+	step("the dashboard's numbers", page.waitTrue(ctx, stat("role")+` === "Leader" && Number(`+stat("open events")+`) === 1`+
+		` && document.querySelectorAll("#daily tbody tr").length === 14`))
+	step("download the usage report", page.click(ctx, "#report-csv"))
+	step("see it saved", page.waitTrue(ctx, `document.getElementById("status").textContent.startsWith("Usage report saved as daisydog-usage-")`))
+	step("type a reason", page.typeInto(ctx, "#queue-reason", "daily review of the queue"))
+	step("show the queue", page.click(ctx, "#queue-load"))
+	step("see the event", page.waitTrue(ctx, `document.querySelectorAll("#queue li.event").length === 1`))
+	excerpt, err := page.evalString(ctx, `document.querySelector("#queue li.event blockquote").textContent`)
+	step("read the excerpt", err)
+	problems, err := page.evalString(ctx, a11yCheck)
+	step("accessibility check", err)
+	keyboard, err := firefoxKeyboardCheck(ctx, page)
+	step("keyboard check", err)
+	step("log out", page.click(ctx, "#logout"))
+	step("see the login page", page.waitTrue(ctx, visible("login-view")))
+
+	if !strings.Contains(excerpt, "a man in a car") {
+		t.Errorf("queued excerpt %q", excerpt)
+	}
+	if problems != "" {
+		t.Errorf("accessibility in Firefox: %s", problems)
+	}
+	if keyboard != "" {
+		t.Errorf("keyboard in Firefox: %s", keyboard)
+	}
 }

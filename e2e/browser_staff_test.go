@@ -62,7 +62,7 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	step, read, wait := b.step, b.read, pollUntil
 	type css = chromedp.CSS
 	stat := func(key string) string { // a value of the dashboard's lists
-		return `Array.from(document.querySelectorAll("dd")).find(d => d.dataset.key === "` + key + `")?.textContent || ""`
+		return `(Array.from(document.querySelectorAll("dd")).find(d => d.dataset.key === "` + key + `")?.textContent || "")`
 	}
 
 	step("open the staff page", chromedp.Navigate(base+"/ui/staff.html"), chromedp.WaitVisible(css("#login-form")))
@@ -85,7 +85,7 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	step("the dashboard",
 		chromedp.Click(css("#recovery-done")),
 		chromedp.WaitVisible(css("#dash-view")),
-		wait(stat("role")+` === "leader"`),
+		wait(stat("role")+` === "Leader"`),
 		// The member as it answered on the cluster port: a leader, up to date.
 		wait(`(() => { const li = document.querySelector("#members li[data-answered='true']");
 			return li !== null && li.textContent.includes("leader, applied ") && li.textContent.includes("(up to date), CA ") })()`),
