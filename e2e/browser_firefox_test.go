@@ -94,15 +94,7 @@ func TestBrowserFirefox(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	page := startFirefox(t, ctx, browser)
-	step := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("firefox: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
-		}
-	}
-	visible := func(id string) string {
-		return fmt.Sprintf(`document.getElementById(%q) && document.getElementById(%q).offsetParent !== null`, id, id)
-	}
+	step := firefoxStep(t, p)
 	status := func(prefix string) string {
 		return fmt.Sprintf(`document.getElementById("status").textContent.startsWith(%q)`, prefix)
 	}
@@ -176,6 +168,22 @@ func TestBrowserFirefox(t *testing.T) {
 	}
 }
 
+// firefoxStep returns a step checker for a Firefox test of the node p: a
+// failed step ends the test with the node's last log lines.
+func firefoxStep(t *testing.T, p *proc) func(what string, err error) {
+	return func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("firefox: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
+		}
+	}
+}
+
+// visible is a JavaScript test that the element with that id is shown.
+func visible(id string) string {
+	return fmt.Sprintf(`document.getElementById(%q) && document.getElementById(%q).offsetParent !== null`, id, id)
+}
+
 // firefoxKeyboardCheck is the reach half of keyboardCheck (browser_test.go)
 // over BiDi: Tab through the page; every visible control must be reached.
 // The focus ring is checked in Chromium only: a headless Firefox window
@@ -233,34 +241,12 @@ func TestBrowserFirefoxStaffDashboard(t *testing.T) {
 	if out, err := cliEnv([]string{"DAISYDOG_ADMIN_PASSWORD=" + adminPassword}, "admin", "create", "--data", dir, "--email", adminEmail); err != nil {
 		t.Fatalf("admin create: %v\n%s", err, out)
 	}
-	parent := map[string]string{"email": "fox-family@example.com", "password": "a long passphrase here"}
-	api.must(201, "POST", base+"/v1/parents/signup", "", parent)
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(200, "POST", base+"/v1/auth/login", "", parent).decode(t, &login)
-	var child struct{ ID string }
-	api.must(201, "POST", base+"/v1/children", login.AccessToken, map[string]string{"nickname": "Robin", "age_tier": "13-17"}).decode(t, &child)
-	var code struct{ Code string }
-	api.must(201, "POST", base+"/v1/children/"+child.ID+"/link-codes", login.AccessToken, nil).decode(t, &code)
-	var dev struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code.Code}).decode(t, &dev)
-	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "a man in a car asked me to come with him"})
+	teenChats(t, api, base, "fox-family@example.com", "a man in a car asked me to come with him")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	page := startFirefox(t, ctx, browser)
-	step := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("firefox: %s: %v\nnode stderr tail:\n%s", what, err, tail(p.stderrText(), 20, 4<<10))
-		}
-	}
-	visible := func(id string) string {
-		return fmt.Sprintf(`document.getElementById(%q) && document.getElementById(%q).offsetParent !== null`, id, id)
-	}
+	step := firefoxStep(t, p)
 	stat := func(key string) string {
 		return `(Array.from(document.querySelectorAll("dd")).find(d => d.dataset.key === "` + key + `")?.textContent || "")`
 	}

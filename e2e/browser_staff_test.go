@@ -10,6 +10,31 @@ import (
 	"daisydog/node/auth"
 )
 
+// teenChats signs up a parent (email), adds a child of 13-17 (no consent
+// needed), links a device and sends msgs as the child; it returns the
+// device's access token.
+func teenChats(t *testing.T, api *apiClient, base, email string, msgs ...string) string {
+	t.Helper()
+	parent := map[string]string{"email": email, "password": "a long passphrase here"}
+	api.must(201, "POST", base+"/v1/parents/signup", "", parent)
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(200, "POST", base+"/v1/auth/login", "", parent).decode(t, &login)
+	var child struct{ ID string }
+	api.must(201, "POST", base+"/v1/children", login.AccessToken, map[string]string{"nickname": "Robin", "age_tier": "13-17"}).decode(t, &child)
+	var code struct{ Code string }
+	api.must(201, "POST", base+"/v1/children/"+child.ID+"/link-codes", login.AccessToken, nil).decode(t, &code)
+	var dev struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code.Code}).decode(t, &dev)
+	for _, m := range msgs {
+		api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": m})
+	}
+	return dev.AccessToken
+}
+
 // TestBrowserStaffDashboard drives the staff dashboard (/ui/staff.html)
 // in a real headless Chromium against a real node: the first login of an
 // administrator created with `daisydog admin create` (password, then
@@ -30,22 +55,7 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	}
 	// A family whose teenager (no consent needed) sends a message the
 	// policy escalates.
-	parent := map[string]string{"email": "family@example.com", "password": "a long passphrase here"}
-	api.must(201, "POST", base+"/v1/parents/signup", "", parent)
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(200, "POST", base+"/v1/auth/login", "", parent).decode(t, &login)
-	var child struct{ ID string }
-	api.must(201, "POST", base+"/v1/children", login.AccessToken, map[string]string{"nickname": "Robin", "age_tier": "13-17"}).decode(t, &child)
-	var code struct{ Code string }
-	api.must(201, "POST", base+"/v1/children/"+child.ID+"/link-codes", login.AccessToken, nil).decode(t, &code)
-	var dev struct {
-		AccessToken string `json:"access_token"`
-	}
-	api.must(201, "POST", base+"/v1/devices/link", "", map[string]string{"code": code.Code}).decode(t, &dev)
-	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello daisy"})
-	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "a man in a car asked me to come with him"})
+	device := teenChats(t, api, base, "family@example.com", "hello daisy", "a man in a car asked me to come with him")
 
 	// A client can fetch the API's description from a running node.
 	var doc struct {
@@ -127,11 +137,11 @@ func TestBrowserStaffDashboard(t *testing.T) {
 	step("pause the child's chat",
 		chromedp.Click(css("#queue li.event button.hold")),
 		wait(`document.getElementById("status").textContent.startsWith("The child's chat is paused")`))
-	api.must(423, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "are you there?"})
+	api.must(423, "POST", base+"/v1/chat", device, map[string]string{"message": "are you there?"})
 	step("resume the child's chat",
 		chromedp.Click(css("#queue li.event button.unhold")),
 		wait(`document.getElementById("status").textContent === "The child's chat is resumed."`))
-	api.must(200, "POST", base+"/v1/chat", dev.AccessToken, map[string]string{"message": "hello again"})
+	api.must(200, "POST", base+"/v1/chat", device, map[string]string{"message": "hello again"})
 	step("record a review",
 		chromedp.SetValue(css("#queue li.event select"), "false_positive"),
 		chromedp.Click(css("#queue li.event button.review")),
