@@ -285,8 +285,15 @@ func newFamilyAfterSignUp(t *testing.T, tn *testNode, email, nickname, tier stri
 	if storage.UnderConsentAge(tier) {
 		tn.consent(t, login.AccessToken, email, child.ID)
 	}
+	return family{parentToken: login.AccessToken, childID: child.ID, childToken: tn.linkDevice(t, login.AccessToken, child.ID)}
+}
+
+// linkDevice has the parent make a link code for the child and links a
+// device with it; it returns the device's access token.
+func (tn *testNode) linkDevice(t *testing.T, parentToken, childID string) string {
+	t.Helper()
 	var code struct{ Code string }
-	if st, _ := tn.call(t, "POST", "/v1/children/"+child.ID+"/link-codes", login.AccessToken, nil, &code); st != 201 {
+	if st, _ := tn.call(t, "POST", "/v1/children/"+childID+"/link-codes", parentToken, nil, &code); st != 201 {
 		t.Fatalf("link code: %d", st)
 	}
 	var dev struct {
@@ -295,7 +302,7 @@ func newFamilyAfterSignUp(t *testing.T, tn *testNode, email, nickname, tier stri
 	if st, _ := tn.call(t, "POST", "/v1/devices/link", "", map[string]string{"code": code.Code}, &dev); st != 201 {
 		t.Fatalf("link device: %d", st)
 	}
-	return family{parentToken: login.AccessToken, childID: child.ID, childToken: dev.AccessToken}
+	return dev.AccessToken
 }
 
 // consent verifies the parent's address (the first verification e-mail)

@@ -99,17 +99,8 @@ func TestRestoreWithNewClusterKey(t *testing.T) {
 		t.Fatalf("old parent access token: %d, want 401", st)
 	}
 	// The parent links the device again; Daisy's state came along.
-	var code struct{ Code string }
-	if st, _ := r.call(t, "POST", "/v1/children/"+fam.childID+"/link-codes", login.AccessToken, nil, &code); st != 201 {
-		t.Fatalf("link code: %d", st)
-	}
-	var dev struct {
-		AccessToken string `json:"access_token"`
-	}
-	if st, _ := r.call(t, "POST", "/v1/devices/link", "", map[string]string{"code": code.Code}, &dev); st != 201 {
-		t.Fatalf("link device: %d", st)
-	}
-	if st, tr := r.chat(t, dev.AccessToken, "we moved to a new server"); st != 200 || tr.Turn.Seq != int64(len(msgs)+1) {
+	device := r.linkDevice(t, login.AccessToken, fam.childID)
+	if st, tr := r.chat(t, device, "we moved to a new server"); st != 200 || tr.Turn.Seq != int64(len(msgs)+1) {
 		t.Fatalf("chat on the re-keyed cluster: %d %+v", st, tr.Turn)
 	}
 	// The administrator's old authenticator is gone: a new enrolment.
