@@ -20,25 +20,42 @@ const (
 // artVerdicts adds the picture checks that text trips to b.
 func artVerdicts(text string, b *verdictBuilder) {
 	// The emoji and symbols below are all outside ASCII; most messages are
-	// plain ASCII and skip those searches.
-	ascii := true
-	for i := 0; i < len(text); i++ {
-		if text[i] >= 0x80 {
-			ascii = false
-			break
-		}
+	// plain ASCII and skip those searches. Most have no '=' (the shaft of
+	// asciiPenis) and no '_' (asciiFinger) either: one pass, eight bytes a
+	// step, tells all three (may report '=' or '_' that is not there, never
+	// the other way round: the two check again). The emoji start with the
+	// byte 0xF0 and the swastikas with 0xE0 or 0xE5: their searches (a pass
+	// each) run only when such a byte is there.
+	var high, eq, under, f0, e0 uint64
+	i := 0
+	for ; i+8 <= len(text); i += 8 {
+		x := load8(text, i)
+		high |= x & swarHigh
+		eq |= bytesIn(x, '=', '=')
+		under |= bytesIn(x, '_', '_')
+		f0 |= x & bytesIn(x, 0x70, 0x70)
+		e0 |= x & (bytesIn(x, 0x60, 0x60) | bytesIn(x, 0x65, 0x65))
 	}
-	if asciiPenis(text) || asciiFinger(text) || (!ascii && strings.Contains(text, "🖕")) {
+	for ; i < len(text); i++ {
+		x := uint64(text[i])
+		high |= x & swarHigh
+		eq |= bytesIn(x, '=', '=')
+		under |= bytesIn(x, '_', '_')
+		f0 |= x & bytesIn(x, 0x70, 0x70)
+		e0 |= x & (bytesIn(x, 0x60, 0x60) | bytesIn(x, 0x65, 0x65))
+	}
+	ascii := high == 0
+	if eq != 0 && asciiPenis(text) || under != 0 && asciiFinger(text) || (f0 != 0 && strings.Contains(text, "🖕")) {
 		b.add(RuleArtRude, sdk.CategoryProfanity, sdk.ActionBlock, 2, false)
 	}
 	if ascii {
 		return
 	}
-	if strings.Contains(text, "🍆") && (strings.Contains(text, "💦") || strings.Contains(text, "🍑") || strings.Contains(text, "👅")) {
+	if f0 != 0 && strings.Contains(text, "🍆") && (strings.Contains(text, "💦") || strings.Contains(text, "🍑") || strings.Contains(text, "👅")) {
 		b.add(RuleArtSexual, sdk.CategorySexual, sdk.ActionBlock, 3, false)
 	}
 	for _, sw := range swastikas {
-		if strings.Contains(text, sw) {
+		if e0 != 0 && strings.Contains(text, sw) {
 			b.add(RuleArtHate, sdk.CategoryHate, sdk.ActionBlock, 3, false)
 			break
 		}

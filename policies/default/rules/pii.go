@@ -24,6 +24,33 @@ func lower(c byte) byte {
 	return c
 }
 
+// Eight bytes at a time: the scanners below skip the bytes that cannot
+// start what they look for (most of a text) a word of eight at a time
+// rather than a loop step per byte, which is dear in a wasm guest.
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// load8 returns text[i:i+8] as a little-endian word; i+8 <= len(text).
+func load8(text string, i int) uint64 {
+	s := text[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// bytesIn returns x with the high bit of each byte set where that byte,
+// without its own high bit, is in [lo, hi] (lo <= hi < 0x80), and every
+// other bit clear: exact for ASCII bytes, and a byte of 0x80 or more may
+// be reported too (the callers only skip words that report none).
+// Neither sum carries into the next byte.
+func bytesIn(x uint64, lo, hi byte) uint64 {
+	y := x &^ swarHigh
+	ge := y + (0x80-uint64(lo))*swarOnes // high bit: y >= lo
+	gt := y + (0x7F-uint64(hi))*swarOnes // high bit: y > hi
+	return ge &^ gt & swarHigh
+}
+
 const (
 	minPhoneDigits = 7
 	maxPhoneDigits = 15
@@ -40,6 +67,13 @@ func findPhones(text string, spans []sdk.Span) []sdk.Span {
 		// start no number, and a branch per character is dear in wasm.)
 		if !isDigit(c) && c != '+' && c != '(' {
 			i++
+			for i+8 <= len(text) {
+				x := load8(text, i)
+				if bytesIn(x, '0', '9')|bytesIn(x, '+', '+')|bytesIn(x, '(', '(') != 0 {
+					break
+				}
+				i += 8
+			}
 			for i < len(text) && !isDigit(text[i]) && text[i] != '+' && text[i] != '(' {
 				i++
 			}
@@ -309,6 +343,21 @@ func domainChain(text string, i int, spelled bool) (end int, ok bool, chainEnd i
 // (dot) com", "name ＠ gmail.com").
 func findEmails(text string, spans []sdk.Span) []sdk.Span {
 	for p := 0; p < len(text); p++ {
+		// Eight bytes at a time past those that start nothing here: no
+		// '@', no byte of a fullwidth one (none of 0x80 or more), no "at"
+		// (an "a" in the last place may be followed by a "t").
+		for p+8 <= len(text) {
+			x := load8(text, p)
+			a := bytesIn(x, 'a', 'a') | bytesIn(x, 'A', 'A')
+			t := bytesIn(x, 't', 't') | bytesIn(x, 'T', 'T')
+			if x&swarHigh != 0 || bytesIn(x, '@', '@') != 0 || a&(t>>8|0x80<<56) != 0 {
+				break
+			}
+			p += 8
+		}
+		if p >= len(text) {
+			break
+		}
 		var sepStart, sepEnd int
 		spelled := false
 		switch {
@@ -379,7 +428,7 @@ func findURLs(text string, spans []sdk.Span) []sdk.Span {
 				k++
 			}
 			if k+1 >= len(text) || text[k] != '.' || !isLabelChar(text[k+1]) {
-				i = k - 1
+				i = k // (text[k] is no label character: no link starts there)
 				continue
 			}
 		}

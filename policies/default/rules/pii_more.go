@@ -62,6 +62,9 @@ func piiWords(text string, dst []ptok, low []byte, idx []int32) ([]ptok, []byte,
 				punct = true
 			}
 			i += size
+			if i < len(text) && text[i] == ' ' {
+				i++ // ", ": the space as the loop would take it, without a step
+			}
 			continue
 		}
 		start := i
@@ -77,6 +80,9 @@ func piiWords(text string, dst []ptok, low []byte, idx []int32) ([]ptok, []byte,
 				digit = false
 				low = append(low, text[i:j]...)
 				i = j
+				if i < len(text) && text[i] == ' ' {
+					break // (a space ends the word: no loop step to find it)
+				}
 				continue
 			}
 			if c := text[i]; c < utf8.RuneSelf {
@@ -120,6 +126,9 @@ func piiWords(text string, dst []ptok, low []byte, idx []int32) ([]ptok, []byte,
 		}
 		dst = append(dst, ptok{s: start, e: end, digit: digit, upper: upper, nl: nl, punct: punct})
 		nl, punct = false, false
+		if i < len(text) && text[i] == ' ' {
+			i++ // the space after the word, as the loop's first branch would
+		}
 	}
 	idx = append(idx, int32(len(low)))
 	return dst, low, idx
@@ -220,18 +229,37 @@ func setOfWords(s string) map[string]bool {
 	return m
 }
 
+// tokAfter returns the index of the first word of toks (in text order,
+// disjoint) that ends after byte a, or len(toks).
+func tokAfter(toks []ptok, a int) int {
+	lo, hi := 0, len(toks)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if toks[m].e > a {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
+}
+
 func isNumberTok(text string, t ptok) bool {
 	if t.digit {
 		return t.e-t.s <= 6
 	}
-	// 42b, 12-14
+	// 42b, 12-14 (the first byte first: most words start with a letter,
+	// and a loop over their letters is dear in a wasm guest)
+	if !isDigit(text[t.s]) || t.e-t.s > 7 {
+		return false
+	}
 	n := 0
 	for i := t.s; i < t.e; i++ {
 		if isDigit(text[i]) {
 			n++
 		}
 	}
-	return n > 0 && n <= 6 && isDigit(text[t.s]) && t.e-t.s <= 7
+	return n <= 6
 }
 
 // findPersonal appends spans for addresses, unit numbers, post codes in
@@ -265,8 +293,7 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// Most words start none of the patterns below: skip them after a
 		// few cheap tests (each pattern needs one of these word classes,
 		// one of these words, or a number here or next).
-		if cls[i]&cTrigger == 0 && !isNumberTok(text, t) && (i+1 >= len(toks) || toks[i+1].nl || !isNumberTok(text, toks[i+1])) &&
-			w != "live" && w != "school" && w != "schools" && w != "name" {
+		if cls[i]&(cTrigger|cScanWord) == 0 && !isNumberTok(text, t) && (i+1 >= len(toks) || toks[i+1].nl || !isNumberTok(text, toks[i+1])) {
 			continue
 		}
 		// number + words + street suffix: "42 Elm Road", "1600 Pennsylvania Ave"
@@ -523,9 +550,9 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 		// blocks, signatures, "> Lina Artemova"): capitalised pairs inside
 		// sentences are as often places, teams or titles as people.
 		alone := toks[i].nl && (j >= len(toks) || toks[j].nl)
-		// not a heading of ordinary words ("View Profile", "Local News")
-		named := nameWord(text, toks, lw, cls, i) && nameWord(text, toks, lw, cls, j-1)
-		if j-i >= 2 && alone && named {
+		// not a heading of ordinary words ("View Profile", "Local News");
+		// (the dictionary look-ups of nameWord last)
+		if j-i >= 2 && alone && nameWord(text, toks, lw, cls, i) && nameWord(text, toks, lw, cls, j-1) {
 			add(toks[i].s, toks[j-1].e, KindName)
 			i = j - 1
 		}
@@ -544,26 +571,25 @@ func (s *scratch) findPersonal(text string, spans []sdk.Span, oneWord bool) []sd
 			if sp.Kind != KindName {
 				continue
 			}
-			for i, t := range toks {
-				if t.s < sp.End && sp.Start < t.e {
-					s.pnamed[i] = true
-				}
+			// The words it overlaps: from the first that ends after its
+			// start (a binary search, not a pass over every word per span).
+			for i := tokAfter(toks, sp.Start); i < len(toks) && toks[i].s < sp.End; i++ {
+				s.pnamed[i] = true
 			}
 		}
 		findLoneNames(text, toks, lw, cls, s.pnb, s.pnamed, s.psep, add)
 	}
 	// A name that ends in a particle goes on to the capitalised word
 	// after it ("says Du Cane", "Ludwig van Beethoven").
+	// (Words end in increasing order: only the one found by a binary
+	// search can end where the span does.)
 	for n := range spans {
 		if spans[n].Kind != KindName {
 			continue
 		}
-		for i := 0; i+1 < len(toks); i++ {
-			if toks[i].e == spans[n].End && cls[i]&cNameParticle != 0 && toks[i+1].upper && !toks[i+1].nl && !toks[i+1].punct &&
-				cls[i+1]&cCapStop == 0 && spaceGap(text, toks[i].e, toks[i+1].s) {
-				spans[n].End = toks[i+1].e
-				break
-			}
+		if i := tokAfter(toks, spans[n].End-1); i+1 < len(toks) && toks[i].e == spans[n].End && cls[i]&cNameParticle != 0 &&
+			toks[i+1].upper && !toks[i+1].nl && !toks[i+1].punct && cls[i+1]&cCapStop == 0 && spaceGap(text, toks[i].e, toks[i+1].s) {
+			spans[n].End = toks[i+1].e
 		}
 	}
 	for i := 0; i+2 < len(toks); i++ {
@@ -707,6 +733,11 @@ const (
 	// cLoneCue: the words before a lower-case one-word name that
 	// findLoneNames compares (lets it skip most words after a few bit tests)
 	cLoneCue
+	// cScanWord: the words other than cTrigger's that start a pattern of
+	// findPersonal's per-word loop ("live", "school", "schools", "name")
+	cScanWord
+	// cAndOr: "and" and "or", which continue a list (listNext)
+	cAndOr
 )
 
 // cTrigger are the classes that start a pattern of findPersonal's
@@ -747,6 +778,8 @@ var piiClass = func() map[string]uint32 {
 		{subjectVerbs, cSubjectVerb},
 		{setOfWords("corner intersection junction crossroads"), cCornerWords},
 		{setOfWords("me i'm im i’m am mr mrs"), cLoneCue},
+		{setOfWords("live school schools name"), cScanWord},
+		{setOfWords("and or"), cAndOr},
 	} {
 		for w := range e.set {
 			m[w] |= e.bit
@@ -981,8 +1014,19 @@ func isAllCaps(text string, t ptok) bool {
 // of four) and IBANs (two letters, two digits, 10–30 letters/digits).
 func findCards(text string, spans []sdk.Span) []sdk.Span {
 	for i := 0; i < len(text); i++ {
-		// Both start with a capital letter or a digit: one test passes
-		// over the small letters, spaces and punctuation of most text.
+		// Both start with a capital letter or a digit: eight bytes at a
+		// time, then one test, pass over the small letters, spaces and
+		// punctuation of most text.
+		for i+8 <= len(text) {
+			x := load8(text, i)
+			if bytesIn(x, '0', '9')|bytesIn(x, 'A', 'Z') != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(text) {
+			break
+		}
 		if c := text[i]; c-'0' >= 10 && c-'A' >= 26 || i > 0 && isAlnum(text[i-1]) {
 			continue
 		}
